@@ -1,0 +1,22 @@
+# The README's two commands: `make demo` runs the service on the bundled demo corpus,
+# `make test` runs the whole test suite. Both set up .venv first (idempotent).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= .demo-data
+
+.PHONY: demo test setup
+
+$(BIN)/paperboy: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/paperboy
+
+setup: $(BIN)/paperboy
+
+demo: setup
+	PAPERBOY_DATA_DIR=$(DEMO_DIR) $(BIN)/paperboy demo
+
+test: setup
+	$(BIN)/python -m pytest

@@ -1,0 +1,151 @@
+"""The `paperboy` command: import, sync, list the feed, run the demo.
+
+Every command reads the same Settings (PAPERBOY_* env, --config file, then its own options).
+Errors a user can fix end with a one-line message and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from paperboy.config import ConfigError, Settings
+from paperboy.store import StoreError, open_store
+
+
+class Context:
+    def __init__(self, config: str | None, data_dir: str | None):
+        self._config, self._data_dir = config, data_dir
+        self._settings = None
+        self._store = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self._config, data_dir=self._data_dir)
+        return self._settings
+
+    @property
+    def store(self):
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+class Group(click.Group):
+    """Turns the errors a user can fix into one clear line instead of a traceback."""
+
+    def invoke(self, ctx):
+        from paperboy.sources import SourceError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, StoreError, SourceError) as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Group)
+@click.option("--config", type=click.Path(dir_okay=False), envvar="PAPERBOY_CONFIG",
+              help="A TOML config file (default: none; PAPERBOY_CONFIG).")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Where the store and indexes live (default: PAPERBOY_DATA_DIR or the "
+                   "per-user data dir).")
+@click.version_option(package_name="paperboy")
+@click.pass_context
+def main(ctx, config, data_dir):
+    """paperboy: a self-hosted research-paper feed and search."""
+    ctx.obj = Context(config, data_dir)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
+@click.pass_obj
+def import_(obj: Context, files, quiet):
+    """Bulk-load papers from FILES (JSON lines, plain or .gz, or a JSON array).
+
+    Reads the arXiv metadata snapshot, Hugging Face daily-papers items and arXiv listing rows.
+    Interrupted imports resume where they stopped when run again.
+    """
+    from paperboy.ingest import import_file
+
+    for path in files:
+        run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
+        _report(obj.store, run, path)
+
+
+def _report(store, run, label: str) -> None:
+    resumed = " (resumed)" if run.resumed else ""
+    click.echo(f"{label}{resumed}: {run.summary()}")
+    for location, reason in store.rejections(run.id, limit=10):
+        click.echo(f"  rejected {location}: {reason}")
+    if run.rejected > 10:
+        click.echo(f"  ... and {run.rejected - 10} more (paperboy runs --id {run.id})")
+
+
+@main.command()
+@click.option("--id", "run_id", type=int, help="Show one run with its rejected records.")
+@click.pass_obj
+def runs(obj: Context, run_id):
+    """Recent import, sync and harvest runs with their counts."""
+    store = obj.store
+    if run_id is not None:
+        for location, reason in store.rejections(run_id, limit=1000):
+            click.echo(f"{location}: {reason}")
+        return
+    for r in store.runs():
+        click.echo(
+            f"#{r['id']} {r['started_at']} {r['kind']} {r['status']}: added {r['added']}, "
+            f"updated {r['updated']}, unchanged {r['unchanged']}, rejected {r['rejected']}"
+            f"  {r['source']}" + (f"\n    {r['message']}" if r["message"] else "")
+        )
+
+
+@main.command()
+@click.option("--date", "day", help="YYYY-MM-DD (default: the latest day with papers).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.pass_obj
+def papers(obj: Context, day, limit):
+    """List one day of the daily feed, most upvoted first."""
+    store = obj.store
+    if day:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            fail(f"--date {day!r} is not a date; expected YYYY-MM-DD")
+    else:
+        when = store.latest_day()
+        if when is None:
+            fail("the store has no papers yet: run `paperboy import FILE` or `paperboy demo`")
+    found = store.papers_on(when, limit=limit)
+    click.echo(f"{when.isoformat()}: {store.count_between(when, when)} papers")
+    for p in found:
+        authors = ", ".join(p.authors[:3]) + (f" +{len(p.authors) - 3}" if len(p.authors) > 3
+                                             else "")
+        click.echo(f"{p.upvotes:>5} ▲  {p.id:<12} {p.title}\n{'':21}{authors}")
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Load the demo corpus, list it, and exit.")
+@click.pass_obj
+def demo(obj: Context, no_serve):
+    """Load the bundled demo corpus (real HF daily papers) if the store is empty, then run."""
+    from paperboy.demo import load_demo
+
+    loaded = load_demo(obj.store, obj.settings)
+    if loaded is not None:
+        click.echo(f"demo corpus: {loaded.summary()}")
+    ctx = click.get_current_context()
+    ctx.invoke(papers)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

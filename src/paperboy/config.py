@@ -1,0 +1,112 @@
+"""One `Settings` object: defaults, overridden by a TOML config file, overridden by PAPERBOY_* env.
+
+    settings = Settings.load()                       # env + optional config file
+    settings = Settings.load(data_dir="/tmp/pb")     # explicit values win over both
+
+Every setting is documented in docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and the value."""
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("paperboy", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the SQLite file, the index files and the secret key live.
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # Empty: SQLite in data_dir. A postgresql:// URL selects the PostgreSQL store.
+    database_url: str = ""
+    # What `paperboy sync` fetches: hf (HF daily papers), rss (arXiv announcement feed).
+    sync_sources: tuple[str, ...] = ("hf",)
+    # arXiv categories for the announcement feed and OAI-PMH harvests.
+    arxiv_categories: tuple[str, ...] = ("cs.AI", "cs.CL", "cs.CV", "cs.LG")
+    # Upstream base URLs (tests point them at a loopback server).
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_rss_url: str = "https://rss.arxiv.org/atom"
+    hf_api_url: str = "https://huggingface.co/api"
+    # The polite HTTP client: arXiv asks for at most one request every 3 seconds.
+    http_min_interval: float = 3.0
+    http_timeout: float = 30.0
+    http_retries: int = 5
+    http_backoff: float = 2.0  # seconds before the first retry; doubles each time, with jitter
+    user_agent: str = "paperboy/0.1 (self-hosted paper feed; +https://github.com/paperboy)"
+    # First day `paperboy sync` fetches when it has never run (days back from today).
+    sync_initial_days: int = 3
+    # Papers written per transaction in bulk imports; each batch also checkpoints the run.
+    import_batch_size: int = 2000
+    # Seconds to pause after each batch (0 in production; tests use it to kill mid-import).
+    import_pause: float = 0.0
+    # Web server.
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return self.data_dir / "paperboy.sqlite3"
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Defaults < config file (PAPERBOY_CONFIG or `config_file`) < env PAPERBOY_* < overrides."""
+        values: dict[str, Any] = {}
+        path = config_file or os.environ.get("PAPERBOY_CONFIG")
+        if path:
+            values.update(_read_config_file(Path(path)))
+        for f in fields(cls):
+            env = os.environ.get(f"PAPERBOY_{f.name.upper()}")
+            if env is not None:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls()._with(values)
+
+    def _with(self, values: dict[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(self)}
+        converted = {}
+        for name, raw in values.items():
+            if name not in known:
+                raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+            converted[name] = _convert(name, raw, type(getattr(self, name)))
+        return replace(self, **converted)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return data.get("paperboy", data)
+
+
+def _convert(name: str, raw: Any, kind: type) -> Any:
+    try:
+        if kind is Path:
+            return Path(raw).expanduser()
+        if kind is tuple:
+            if isinstance(raw, str):
+                return tuple(part.strip() for part in raw.split(",") if part.strip())
+            return tuple(raw)
+        if kind is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r} expects {kind.__name__}, got {raw!r}") from None

@@ -1,0 +1,84 @@
+"""Hugging Face daily papers: the item shape of `/api/daily_papers?date=` as a `Paper`.
+
+Each item is a paper plus its daily-feed entry: the day it entered HF's feed, who submitted it,
+the organization, and the community upvotes as of the fetch.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from paperboy.papers import FeedEntry, Paper, clean_text, parse_arxiv_id
+from paperboy.sources import RecordError
+
+
+def _date(value) -> date | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _user(value) -> str | None:
+    if isinstance(value, dict):
+        return value.get("user") or value.get("name") or value.get("fullname")
+    return None
+
+
+def paper_from_hf_item(item: dict, day: date | None = None) -> Paper:
+    """Map one daily-papers item. `day` overrides the feed day (the `date=` asked for)."""
+    if not isinstance(item, dict):
+        raise RecordError(f"expected a JSON object, got {type(item).__name__}")
+    paper = item.get("paper")
+    if not isinstance(paper, dict):
+        raise RecordError("missing required field 'paper'")
+    if not paper.get("id"):
+        raise RecordError("missing required field 'paper.id'")
+    arxiv = parse_arxiv_id(str(paper["id"]))
+    title = clean_text(item.get("title") or paper.get("title"))
+    abstract = clean_text(paper.get("summary") or item.get("summary"))
+    if not title:
+        raise RecordError("missing required field 'title'")
+    if not abstract:
+        raise RecordError("missing required field 'summary'")
+    authors = [
+        clean_text(a.get("name"))
+        for a in paper.get("authors") or []
+        if isinstance(a, dict) and a.get("name")
+    ]
+    feed_day = (
+        day
+        or _date(item.get("_daily_date"))
+        or _date(paper.get("submittedOnDailyAt"))
+        or _date(item.get("publishedAt"))
+    )
+    org = item.get("organization") or paper.get("organization")
+    entry = None
+    if feed_day:
+        entry = FeedEntry(
+            day=feed_day,
+            source="hf",
+            submitted_by=_user(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
+            organization=org.get("name") if isinstance(org, dict) else None,
+            organization_name=(org.get("fullname") or org.get("name")) if isinstance(org, dict)
+            else None,
+            num_comments=item.get("numComments") if isinstance(item.get("numComments"), int)
+            else None,
+        )
+    upvotes = paper.get("upvotes")
+    keywords = paper.get("ai_keywords")
+    return Paper(
+        id=arxiv.id,
+        version=arxiv.version,
+        title=title,
+        abstract=abstract,
+        authors=authors,
+        published=_date(paper.get("publishedAt")),
+        code_url=paper.get("githubRepo") or None,
+        project_url=paper.get("projectPage") or None,
+        upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
+        keywords=[k for k in keywords if isinstance(k, str)] if isinstance(keywords, list) else [],
+        entry=entry,
+    ).with_code_link()

@@ -1,0 +1,72 @@
+"""The store: the only place that speaks SQL. Everything else asks it in domain words.
+
+    store = open_store(settings)            # migrations are applied on open
+    result = store.upsert(papers)           # idempotent: the same papers twice change nothing
+    store.papers_on(date(2026, 8, 21))      # one day of the feed, most upvoted first
+
+`open_store` picks the backend from the settings: SQLite (default, one file in the data dir).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paperboy.config import Settings
+
+
+@dataclass
+class UpsertResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    added_ids: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: UpsertResult) -> UpsertResult:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass
+class Run:
+    """One import, sync or harvest. Counts and checkpoint are saved with each committed batch."""
+
+    id: int
+    kind: str
+    source: str
+    fingerprint: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    checkpoint: dict | None = None
+    resumed: bool = False
+    status: str = "running"
+    message: str | None = None
+
+    def count(self, result: UpsertResult) -> None:
+        self.added += result.added
+        self.updated += result.updated
+        self.unchanged += result.unchanged
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"rejected {self.rejected}"
+        )
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+def open_store(settings: Settings):
+    from paperboy.store.sqlite import SQLiteStore
+
+    if settings.database_url and not settings.database_url.startswith("sqlite:"):
+        raise StoreError(
+            f"unsupported PAPERBOY_DATABASE_URL {settings.database_url!r}: "
+            "expected empty (SQLite in the data dir) or sqlite:///path"
+        )
+    return SQLiteStore(settings.sqlite_path)
