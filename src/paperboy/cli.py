@@ -147,5 +147,12 @@ def demo(obj: Context, no_serve):
     ctx.invoke(papers)
 
 
+# Sources: sync, harvest, fetch (paperboy/sync_commands.py).
+from paperboy.sync_commands import fetch, harvest, sync  # noqa: E402
+
+for _command in (sync, harvest, fetch):
+    main.add_command(_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
