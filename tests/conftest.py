@@ -1,7 +1,12 @@
-"""Shared fixtures: a real SQLite store in a temporary data directory, and fixture paths."""
+"""Shared fixtures: a real store (SQLite file, or a real PostgreSQL database), fixture paths.
+
+Tests that take `store` run against BOTH backends: `store[sqlite]` and `store[postgres]`.
+`-m "not postgres"` skips the PostgreSQL runs (e.g. on a machine without the server wheel).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,18 +17,56 @@ from paperboy.store import open_store
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.postgres import TestPostgres
+
+    server = TestPostgres()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path, monkeypatch) -> Settings:
+def clean_env(monkeypatch):
     # Tests never read the developer's own config or data.
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("PAPERBOY_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path, clean_env) -> Settings:
+    """Settings for an SQLite store in a temporary data directory."""
     return Settings.load(data_dir=tmp_path / "data")
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
 @pytest.fixture
-def store(settings):
-    store = open_store(settings)
+def backend_settings(backend, tmp_path, clean_env, request) -> Settings:
+    """Settings for the parametrised backend (a fresh PostgreSQL database per test)."""
+    if backend == "sqlite":
+        yield Settings.load(data_dir=tmp_path / "data")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield Settings.load(data_dir=tmp_path / "data", database_url=url)
+    server.drop_database(url)
+
+
+@pytest.fixture
+def store(backend_settings):
+    store = open_store(backend_settings)
     yield store
     store.close()
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,8 @@ from paperboy.ingest import import_file
 from paperboy.sources import SourceError
 
 
-def test_import_counts_and_a_second_import_changes_nothing(store, settings, fixtures):
+def test_import_counts_and_a_second_import_changes_nothing(store, backend_settings, fixtures):
+    settings = backend_settings
     path = fixtures / "arxiv_snapshot_head50.jsonl"
     first = import_file(store, path, settings, show_progress=False)
     assert (first.added, first.updated, first.unchanged, first.rejected) == (50, 0, 0, 0)
@@ -27,12 +29,13 @@ def test_import_counts_and_a_second_import_changes_nothing(store, settings, fixt
     assert [r["status"] for r in store.runs()] == ["done", "done"]
 
 
-def test_rejections_are_counted_located_and_the_rest_is_stored(store, settings, fixtures, tmp_path):
+def test_rejections_are_counted_located_and_the_rest_is_stored(store, backend_settings, fixtures,
+                                                               tmp_path):
+    settings = backend_settings
     rows = (fixtures / "arxiv_listings_head100.jsonl").read_text().splitlines()
     path = tmp_path / "some-bad.jsonl"
     path.write_text("\n".join(rows[:10] + ["{oops", json.dumps({"id": "2503.1", "summary": "no title"})] + rows[10:20]))
-    run = import_file(store, path, settings.__class__.load(data_dir=settings.data_dir,
-                      import_batch_size=4), show_progress=False)
+    run = import_file(store, path, replace(settings, import_batch_size=4), show_progress=False)
     assert (run.added, run.rejected) == (20, 2)
     assert store.rejections(run.id) == [
         (f"{path}:11", store.rejections(run.id)[0][1]),
@@ -41,7 +44,8 @@ def test_rejections_are_counted_located_and_the_rest_is_stored(store, settings, 
     assert store.rejections(run.id)[0][1].startswith("invalid JSON")
 
 
-def test_a_truncated_gzip_keeps_what_was_read_and_says_where(store, settings, tmp_path):
+def test_a_truncated_gzip_keeps_what_was_read_and_says_where(store, backend_settings, tmp_path):
+    settings = backend_settings
     data = demo_path().read_bytes()
     broken = tmp_path / "truncated.jsonl.gz"
     broken.write_bytes(data[: len(data) // 2])
