@@ -147,5 +147,15 @@ def demo(obj: Context, no_serve):
     ctx.invoke(papers)
 
 
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from paperboy.cli_store import migrate_store
+
+    main.add_command(migrate_store)
+
+
+_register()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -115,6 +115,21 @@ class PostgresStore(SQLStore):
         with self._pool.connection() as conn, conn.transaction():
             yield _Transaction(conn)
 
+    # -- bulk copies (store/transfer.py) ------------------------------------------------------
+    insert_override = "OVERRIDING SYSTEM VALUE"  # keep the source's ids in identity columns
+
+    def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
+        """Move each identity sequence past the largest copied id, so new rows don't collide."""
+        with self._write() as conn:
+            for name, pk in tables:
+                if len(pk) != 1:
+                    continue
+                seq = conn.execute("SELECT pg_get_serial_sequence(?, ?)", (name, pk[0])).fetchone()
+                if seq and seq[0]:
+                    conn.execute(
+                        f"SELECT setval(?, coalesce((SELECT max({pk[0]}) FROM {name}), 0) + 1, "
+                        "false)", (seq[0],))
+
     # -- schema ------------------------------------------------------------------------------
     def _lock_schema(self, conn) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_SCHEMA,))

@@ -108,6 +108,12 @@ class SQLStore:
     def schema_version(self) -> int:
         return self._schema_version(self.conn)
 
+    # Bulk copies into this store (store/transfer.py) insert explicit ids.
+    insert_override = ""
+
+    def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
+        """Called after rows with explicit ids were copied in (PostgreSQL resets sequences)."""
+
     def _lock_schema(self, conn) -> None:
         """Serialise migrations across processes (SQLite's write transaction already does)."""
 
@@ -323,10 +329,18 @@ class SQLStore:
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_state(self, key: str, value: str) -> None:
+    def set_state(self, key: str, value: str, conn=None) -> None:
+        """Save a value; with `conn`, inside that caller's open transaction."""
+        if conn is None:
+            with self._write() as conn:
+                self.set_state(key, value, conn)
+            return
+        conn.execute(
+            "INSERT INTO state (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def delete_state_prefix(self, prefix: str) -> None:
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO state (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
