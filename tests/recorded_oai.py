@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from replay import FIXTURES, ReplayServer, Reply
+from tests.replay import FIXTURES, ReplayServer, Reply
 
 _RECORD = re.compile(r"<record>.*?</record>", re.S)
 _IDENT = re.compile(r"<identifier>\s*oai:arXiv\.org:(\S+?)\s*</identifier>")

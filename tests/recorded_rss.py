@@ -7,7 +7,7 @@ arXiv writes them), so that replacements can be tested offline.
 
 from __future__ import annotations
 
-from replay import FIXTURES
+from tests.replay import FIXTURES
 
 RECORDED = FIXTURES / "rss" / "cs.AI_2025-08-20.atom.xml"
 

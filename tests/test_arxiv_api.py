@@ -11,7 +11,7 @@ from paperboy.papers import InvalidArxivId
 from paperboy.sources import Rejected, SourceError
 from paperboy.sources.arxiv_api import fetch_papers, parse_feed, search_pages, search_query
 from paperboy.sources.http import PoliteClient
-from replay import ReplayServer, Reply, fixture_bytes, loopback_settings, recorded
+from tests.replay import ReplayServer, Reply, fixture_bytes, loopback_settings, recorded
 
 API = "/api/query"
 
@@ -63,22 +63,22 @@ def test_doi_versions_and_wrapped_titles_from_the_2016_format(server, tmp_path):
 
 
 def test_ids_are_looked_up_in_batches_and_come_back_in_the_order_asked(server, tmp_path):
-    server.route(API, recorded("arxiv_api/id_0808.05394_1707.08567.json"),
-                 {"id_list": "0808.05394,1707.08567"})
+    server.route(API, recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+                 {"id_list": "2412.99999,1707.08567"})
     server.route(API, recorded("arxiv_api/id_1605.08386.json"), {"id_list": "1605.08386"})
     settings = loopback_settings(tmp_path, server, arxiv_api_page_size=2)
-    papers = fetch_papers(["0808.05394", "https://arxiv.org/pdf/1707.08567v1.pdf", "1605.08386",
+    papers = fetch_papers(["2412.99999", "https://arxiv.org/pdf/1707.08567v1.pdf", "1605.08386",
                            "arXiv:1707.08567"], settings)
-    # 0808.05394 does not exist: left out. The duplicate 1707.08567 is asked for once.
+    # 2412.99999 does not exist: left out. The duplicate 1707.08567 is asked for once.
     assert [p.id for p in papers] == ["1707.08567", "1605.08386"]
     assert [(h.params["id_list"], h.params["max_results"]) for h in server.hits] == [
-        ("0808.05394,1707.08567", "2"), ("1605.08386", "1")]
+        ("2412.99999,1707.08567", "2"), ("1605.08386", "1")]
 
 
 def test_an_unknown_id_gives_no_paper(server, tmp_path):
-    # 0808.05394 is well formed but no paper has it: the API answers with an empty feed.
-    server.route(API, recorded("arxiv_api/id_0808.05394_empty.json"), {"id_list": "0808.05394"})
-    assert fetch_papers(["0808.05394"], loopback_settings(tmp_path, server)) == []
+    # The API's recorded answer for a well-formed id no paper has: an empty feed.
+    server.route(API, recorded("arxiv_api/id_unknown_empty.json"), {"id_list": "2412.99999"})
+    assert fetch_papers(["2412.99999"], loopback_settings(tmp_path, server)) == []
 
 
 def test_text_that_is_no_id_fails_before_any_request(server, tmp_path):

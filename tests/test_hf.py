@@ -11,7 +11,7 @@ from paperboy.papers import Paper
 from paperboy.sources import Rejected, SourceError
 from paperboy.sources.hf import fetch_daily
 from paperboy.sources.http import PoliteClient
-from replay import FIXTURES, ReplayServer, Reply, loopback_settings
+from tests.replay import FIXTURES, ReplayServer, Reply, loopback_settings
 
 DAILY = "/api/daily_papers"
 

@@ -12,7 +12,7 @@ import pytest
 
 from paperboy.sources import SourceError
 from paperboy.sources.http import PoliteClient, retry_after_seconds
-from replay import ReplayServer, Reply, closed_port, loopback_settings
+from tests.replay import ReplayServer, Reply, closed_port, loopback_settings
 
 FEED = "<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>ok</title></feed>"
 

@@ -14,8 +14,8 @@ import pytest
 from paperboy.sources import SourceError
 from paperboy.sources.http import PoliteClient
 from paperboy.sources.oai import BadResumptionToken, list_records, parse_page
-from recorded_oai import harvest_pages, oai_error, oai_response, real_records, serve_harvest
-from replay import ReplayServer, Reply, fixture_bytes, loopback_settings
+from tests.recorded_oai import harvest_pages, oai_error, oai_response, real_records, serve_harvest
+from tests.replay import ReplayServer, Reply, fixture_bytes, loopback_settings
 
 
 @pytest.fixture

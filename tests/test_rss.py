@@ -14,8 +14,8 @@ from paperboy.papers import FeedEntry
 from paperboy.sources import SourceError
 from paperboy.sources.http import PoliteClient
 from paperboy.sources.rss import fetch_announcements, parse_feed
-from recorded_rss import recorded_feed, replacement_feed
-from replay import ReplayServer, Reply, loopback_settings
+from tests.recorded_rss import recorded_feed, replacement_feed
+from tests.replay import ReplayServer, Reply, loopback_settings
 
 DAY = date(2025, 8, 20)
 

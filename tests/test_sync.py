@@ -1,18 +1,21 @@
-"""Sync, harvest and fetch runs into a real SQLite store, from recorded upstreams on loopback."""
+"""Sync, harvest and fetch runs into a real store, from recorded upstreams on loopback.
+
+Each test runs against both backends (the `store` fixture of conftest.py: SQLite, PostgreSQL).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from paperboy.store import open_store
 from paperboy.sync import RunFailed, fetch, harvest, sync_source
-from recorded_oai import harvest_pages, oai_error, real_records, serve_harvest
-from recorded_rss import recorded_feed, replacement_feed
-from replay import FIXTURES, ReplayServer, Reply, loopback_settings, recorded
+from tests.recorded_oai import harvest_pages, oai_error, real_records, serve_harvest
+from tests.recorded_rss import recorded_feed, replacement_feed
+from tests.replay import FIXTURES, ReplayServer, Reply, loopback_settings, recorded
 
 FROM = date(2017, 1, 1)
 
@@ -24,16 +27,12 @@ def server():
 
 
 @pytest.fixture
-def settings(tmp_path, server):
-    return loopback_settings(tmp_path, server, arxiv_categories=("cs.AI",),
-                             sync_initial_days=1)
-
-
-@pytest.fixture
-def store(settings):
-    s = open_store(settings)
-    yield s
-    s.close()
+def settings(tmp_path, server, backend_settings):
+    # Upstreams on loopback; the store is the parametrised backend (SQLite and PostgreSQL).
+    return replace(loopback_settings(tmp_path, server, arxiv_categories=("cs.AI",),
+                                     sync_initial_days=1),
+                   data_dir=backend_settings.data_dir,
+                   database_url=backend_settings.database_url)
 
 
 def stored_ids(store) -> set[str]:
@@ -189,15 +188,15 @@ def test_rss_sync_warns_about_announcement_days_it_missed(server, settings, stor
 
 # -- fetch -----------------------------------------------------------------------------------
 def test_fetch_stores_found_papers_and_rejects_the_rest(server, settings, store):
-    server.route("/api/query", recorded("arxiv_api/id_0808.05394_1707.08567.json"),
-                 {"id_list": "0808.05394,1707.08567"})
-    run = fetch(store, settings, ["0808.05394", "junk", "https://arxiv.org/abs/1707.08567"],
+    server.route("/api/query", recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+                 {"id_list": "2412.99999,1707.08567"})
+    run = fetch(store, settings, ["2412.99999", "junk", "https://arxiv.org/abs/1707.08567"],
                 show_progress=False)
     assert (run.added, run.rejected) == (1, 2)
     assert store.get("1707.08567").title.startswith("Proceedings of Workshop AEW10")
     reasons = dict(store.rejections(run.id))
     assert "'junk' is not an arXiv id" in reasons["argument 2"]
-    assert any(r == "0808.05394: not found on arXiv" for r in reasons.values())
+    assert any(r == "2412.99999: not found on arXiv" for r in reasons.values())
 
 
 def test_fetch_with_the_api_down_fails_clearly(server, settings, store):

@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from recorded_oai import harvest_pages, real_records, serve_harvest
-from recorded_rss import recorded_feed
-from replay import FIXTURES, ReplayServer, Reply, closed_port, recorded
+from tests.recorded_oai import harvest_pages, real_records, serve_harvest
+from tests.recorded_rss import recorded_feed
+from tests.replay import FIXTURES, ReplayServer, Reply, closed_port, recorded
 
 HARVEST = ["harvest", "--set", "physics", "--from", "2017-01-01"]
 
@@ -123,14 +123,14 @@ def test_sync_with_a_source_down_exits_1_and_keeps_what_it_fetched(server, tmp_p
 
 
 def test_fetch_reports_added_and_rejected_ids(server, tmp_path):
-    server.route("/api/query", recorded("arxiv_api/id_0808.05394_1707.08567.json"),
-                 {"id_list": "0808.05394,1707.08567"})
-    result = paperboy(["fetch", "0808.05394", "junk", "https://arxiv.org/abs/1707.08567v1"],
+    server.route("/api/query", recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+                 {"id_list": "2412.99999,1707.08567"})
+    result = paperboy(["fetch", "2412.99999", "junk", "https://arxiv.org/abs/1707.08567v1"],
                       cli_env(server, tmp_path))
     assert result.returncode == 0, result.stderr
     assert "fetch: added 1, updated 0, unchanged 0, rejected 2" in result.stdout
     assert "rejected argument 2: 'junk' is not an arXiv id" in result.stdout
-    assert "0808.05394: not found on arXiv" in result.stdout
+    assert "2412.99999: not found on arXiv" in result.stdout
 
 
 def test_harvest_from_a_dead_upstream_ends_with_a_clear_message(server, tmp_path):

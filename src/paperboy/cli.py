@@ -147,11 +147,17 @@ def demo(obj: Context, no_serve):
     ctx.invoke(papers)
 
 
-# Sources: sync, harvest, fetch (paperboy/sync_commands.py).
-from paperboy.sync_commands import fetch, harvest, sync  # noqa: E402
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from paperboy.cli_store import migrate_store
+    from paperboy.sync_commands import fetch, harvest, sync
 
-for _command in (sync, harvest, fetch):
-    main.add_command(_command)
+    main.add_command(migrate_store)
+    for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
+        main.add_command(command)
+
+
+_register()
 
 
 if __name__ == "__main__":  # pragma: no cover
