@@ -105,7 +105,11 @@ class PostgresStore(SQLStore):
             self._pool.close()
             raise StoreError(f"cannot connect to PostgreSQL at {self.location}: {exc}") from None
         self.conn = _Reader(self._pool)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
 
     def close(self) -> None:
         self._pool.close()
