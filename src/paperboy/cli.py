@@ -135,17 +135,29 @@ def papers(obj: Context, day, limit):
 
 @main.command()
 @click.option("--no-serve", is_flag=True, help="Load the demo corpus, list it, and exit.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to serve on (default 8000).")
 @click.pass_obj
-def demo(obj: Context, no_serve):
-    """Load the bundled demo corpus (real HF daily papers) if the store is empty, then run."""
+def demo(obj: Context, no_serve, port):
+    """Load the bundled demo corpus (real HF daily papers) if the store is empty, then serve."""
     from paperboy.demo import load_demo
 
     loaded = load_demo(obj.store, obj.settings)
     if loaded is not None:
         click.echo(f"demo corpus: {loaded.summary()}")
     ctx = click.get_current_context()
-    ctx.invoke(papers)
+    if no_serve:
+        ctx.invoke(papers)
+        return
+    from paperboy.web.cli import run_server
+
+    run_server(obj, None, port, workers=1, access_log=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+# -- web service: serve, user (paperboy/web/cli.py) --------------------------------------------
+from paperboy.web.cli import serve, user  # noqa: E402
+
+main.add_command(serve)
+main.add_command(user)
