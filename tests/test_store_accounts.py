@@ -1,4 +1,7 @@
-"""The store's accounts section: users, sessions, tokens, votes, rate-limit windows."""
+"""The store's accounts section: users, sessions, tokens, votes, rate-limit windows.
+
+Runs against both backends (a real SQLite file and a real PostgreSQL database).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,13 @@ import pytest
 
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store.accounts import NameTaken
-from paperboy.store.sqlite import SQLiteStore
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "s.sqlite3")
-    s.upsert([Paper(id=f"2608.0000{i}", title=f"Paper {i}", abstract="a", upvotes=i * 10,
-                    entry=FeedEntry(date(2026, 8, 21), "hf")) for i in range(1, 4)])
-    yield s
-    s.close()
+def store(store):
+    store.upsert([Paper(id=f"2608.0000{i}", title=f"Paper {i}", abstract="a", upvotes=i * 10,
+                        entry=FeedEntry(date(2026, 8, 21), "hf")) for i in range(1, 4)])
+    return store
 
 
 def test_names_are_unique_ignoring_case(store):

@@ -153,6 +153,16 @@ def demo(obj: Context, no_serve, port):
     run_server(obj, None, port, workers=1, access_log=False)
 
 
+def _register() -> None:
+    """Commands that live in their own modules."""
+    from paperboy.cli_store import migrate_store
+
+    main.add_command(migrate_store)
+
+
+_register()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
 

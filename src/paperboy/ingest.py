@@ -43,7 +43,9 @@ def import_file(store, path: str | Path, settings: Settings, show_progress: bool
             if last is not None:
                 _flush(store, run, batch, rejected, last, settings)
         except (OSError, EOFError) as exc:
-            # A truncated gzip or a disk error: what was committed stays; say where it stopped.
+            # A truncated gzip or a disk error: store what was read, then say where it stopped.
+            if last is not None:
+                _flush(store, run, batch, rejected, last, settings)
             where = f" after line {last.number}" if last else ""
             store.finish_run(run, "failed", f"{path}: read error{where}: {exc}")
             raise SourceError(

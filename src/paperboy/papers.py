@@ -62,6 +62,9 @@ def _match_bare(text: str) -> ArxivId | None:
         if m:
             if pattern is _NEW:
                 ident = m["id"]
+                # Four-digit numbers ran until 1412, five-digit ones since 1501.
+                if (len(ident) == 10) != (ident[:4] >= "1501"):
+                    continue
             else:
                 ident = f"{m['archive']}/{m['num']}"
             return ArxivId(ident, int(m["v"]) if m["v"] else None)

@@ -4,7 +4,8 @@
     result = store.upsert(papers)           # idempotent: the same papers twice change nothing
     store.papers_on(date(2026, 8, 21))      # one day of the feed, most upvoted first
 
-`open_store` picks the backend from the settings: SQLite (default, one file in the data dir).
+`open_store` picks the backend from the settings: SQLite (default, one file in the data dir)
+or PostgreSQL (`PAPERBOY_DATABASE_URL=postgresql://...`).
 """
 
 from __future__ import annotations
@@ -62,11 +63,16 @@ class StoreError(RuntimeError):
 
 
 def open_store(settings: Settings):
+    url = settings.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        from paperboy.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url and not url.startswith("sqlite:///"):
+        raise StoreError(
+            f"unsupported PAPERBOY_DATABASE_URL {url!r}: expected empty (SQLite in the data "
+            "dir), sqlite:///path or postgresql://user@host/dbname"
+        )
     from paperboy.store.sqlite import SQLiteStore
 
-    if settings.database_url and not settings.database_url.startswith("sqlite:"):
-        raise StoreError(
-            f"unsupported PAPERBOY_DATABASE_URL {settings.database_url!r}: "
-            "expected empty (SQLite in the data dir) or sqlite:///path"
-        )
     return SQLiteStore(settings.sqlite_path)

@@ -56,6 +56,7 @@ CREATE TABLE import_runs (
 CREATE INDEX import_runs_fingerprint ON import_runs (fingerprint, status);
 
 CREATE TABLE rejections (
+    id       INTEGER PRIMARY KEY,
     run_id   INTEGER NOT NULL REFERENCES import_runs (id),
     location TEXT NOT NULL,                     -- file:line or URL#record
     reason   TEXT NOT NULL

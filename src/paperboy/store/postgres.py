@@ -1,0 +1,146 @@
+"""The PostgreSQL store, for deployments that outgrow one SQLite file.
+
+Same domain methods (store/sql.py), same migrations path (store/migrations/postgres/); only the
+connection differs: a psycopg 3 connection pool, shared by the threads of one process, and
+transactions that serialise where SQLite's single writer did implicitly (paper upserts and
+migrations take an advisory lock; votes and the rest rely on row locks and constraints).
+
+    PAPERBOY_DATABASE_URL=postgresql://paperboy@localhost/paperboy paperboy serve
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from paperboy.store import StoreError
+from paperboy.store.sql import SQLStore
+
+_LOCK_SCHEMA = 7_243_001
+_LOCK_PAPERS = 7_243_002
+
+
+@lru_cache(maxsize=512)
+def _to_pyformat(sql: str) -> str:
+    """`?` placeholders (shared SQL) to psycopg's `%s`, escaping literal percent signs."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def redact(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class _Result:
+    """Rows fetched on a pooled connection that has already gone back to the pool."""
+
+    def __init__(self, cursor):
+        self.description = cursor.description
+        self.rowcount = cursor.rowcount
+        self._rows = cursor.fetchall() if cursor.description else []
+        self._next = 0
+
+    def fetchone(self):
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self):
+        rows, self._next = self._rows[self._next:], len(self._rows)
+        return rows
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+
+class _Reader:
+    """Autocommit reads: each statement borrows a pooled connection for its own duration."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def execute(self, sql: str, params=()):
+        with self._pool.connection() as conn:
+            return _Result(conn.execute(_to_pyformat(sql), params))
+
+
+class _Transaction:
+    """The statements of one `_write()` block, on one connection, in one transaction."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def execute(self, sql: str, params=()):
+        return self._conn.execute(_to_pyformat(sql), params)
+
+    def executemany(self, sql: str, rows):
+        rows = list(rows)
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(_to_pyformat(sql), rows)
+
+
+class PostgresStore(SQLStore):
+    dialect = "postgres"
+
+    def __init__(self, url: str, max_connections: int = 10):
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:  # pragma: no cover - depends on the install
+            raise StoreError(
+                "PAPERBOY_DATABASE_URL names PostgreSQL, but psycopg is not installed: "
+                "pip install 'paperboy[postgres]'"
+            ) from None
+        self.location = redact(url)
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_connections, open=False,
+            kwargs={"autocommit": True}, name="paperboy",
+        )
+        try:
+            self._pool.open(wait=True, timeout=15)
+        except (psycopg.Error, Exception) as exc:  # PoolTimeout hides the cause in its message
+            self._pool.close()
+            raise StoreError(f"cannot connect to PostgreSQL at {self.location}: {exc}") from None
+        self.conn = _Reader(self._pool)
+        self._migrate()
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[_Transaction]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _Transaction(conn)
+
+    # -- bulk copies (store/transfer.py) ------------------------------------------------------
+    insert_override = "OVERRIDING SYSTEM VALUE"  # keep the source's ids in identity columns
+
+    def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
+        """Move each identity sequence past the largest copied id, so new rows don't collide."""
+        with self._write() as conn:
+            for name, pk in tables:
+                if len(pk) != 1:
+                    continue
+                seq = conn.execute("SELECT pg_get_serial_sequence(?, ?)", (name, pk[0])).fetchone()
+                if seq and seq[0]:
+                    conn.execute(
+                        f"SELECT setval(?, coalesce((SELECT max({pk[0]}) FROM {name}), 0) + 1, "
+                        "false)", (seq[0],))
+
+    # -- schema ------------------------------------------------------------------------------
+    def _lock_schema(self, conn) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_SCHEMA,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+
+    def _lock_papers(self, conn) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_PAPERS,))
+
+    def _schema_version(self, conn) -> int:
+        # The table is created under the schema lock (`_lock_schema`) on the first open.
+        return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+    def _set_schema_version(self, conn, number: int) -> None:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))

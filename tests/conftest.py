@@ -1,0 +1,76 @@
+"""Shared fixtures: a real store (SQLite file, or a real PostgreSQL database), fixture paths.
+
+Tests that take `store` run against BOTH backends: `store[sqlite]` and `store[postgres]`.
+`-m "not postgres"` skips the PostgreSQL runs (e.g. on a machine without the server wheel).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from paperboy.config import Settings
+from paperboy.store import open_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.postgres import TestPostgres
+
+    server = TestPostgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    # Tests never read the developer's own config or data.
+    for name in list(os.environ):
+        if name.startswith("PAPERBOY_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings(tmp_path, clean_env) -> Settings:
+    """Settings for an SQLite store in a temporary data directory."""
+    return Settings.load(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def backend_settings(backend, tmp_path, clean_env, request) -> Settings:
+    """Settings for the parametrised backend (a fresh PostgreSQL database per test)."""
+    if backend == "sqlite":
+        yield Settings.load(data_dir=tmp_path / "data")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield Settings.load(data_dir=tmp_path / "data", database_url=url)
+    server.drop_database(url)
+
+
+@pytest.fixture
+def store(backend_settings):
+    store = open_store(backend_settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES

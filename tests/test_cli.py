@@ -1,0 +1,61 @@
+"""The CLI as a user runs it: summaries, clear errors, exit statuses."""
+
+import pytest
+from click.testing import CliRunner
+
+from paperboy.cli import main
+
+
+@pytest.fixture
+def run(settings):
+    def invoke(*args):
+        return CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), *args])
+    return invoke
+
+
+def test_import_prints_a_summary_with_rejections(run, fixtures, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text((fixtures / "arxiv_listings_head100.jsonl").read_text() + "not json\n")
+    result = run("import", "--quiet", str(bad))
+    assert result.exit_code == 0, result.output
+    assert "added 100, updated 0, unchanged 0, rejected 1" in result.output
+    assert f"rejected {bad}:101: invalid JSON" in result.output
+
+
+def test_import_of_a_missing_file_is_one_clear_line(run, tmp_path):
+    result = run("import", str(tmp_path / "missing.jsonl"))
+    assert result.exit_code == 1
+    assert "error:" in result.output and "no such file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_papers_lists_the_latest_day_most_upvoted_first(run, fixtures):
+    run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"))
+    result = run("papers")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "2026-08-21: 17 papers"
+    assert "163 ▲  2608.19880" in lines[1]
+
+
+def test_papers_on_an_empty_store_says_what_to_do(run):
+    result = run("papers")
+    assert result.exit_code == 1 and "paperboy import" in result.output
+
+
+def test_papers_rejects_a_bad_date(run):
+    result = run("papers", "--date", "2026-13-01")
+    assert result.exit_code == 1 and "expected YYYY-MM-DD" in result.output
+
+
+def test_runs_lists_import_runs(run, fixtures):
+    run("import", "--quiet", str(fixtures / "arxiv_snapshot_head50.jsonl"))
+    result = run("runs")
+    assert "import done: added 50" in result.output
+
+
+def test_a_bad_setting_is_a_clear_error(run, monkeypatch):
+    monkeypatch.setenv("PAPERBOY_IMPORT_BATCH_SIZE", "lots")
+    result = run("papers")
+    assert result.exit_code == 1
+    assert "setting 'import_batch_size' expects int, got 'lots'" in result.output
