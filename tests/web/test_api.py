@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from paperboy.store.sqlite import SQLiteStore
 
-from .conftest import HF_DAYS, hf_day, sign_up
+from paperboy.web.app import create_app
+
+from .conftest import HF_DAYS, SpanningSearch, hf_day, sign_up
 
 DAY = re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0]
 
@@ -86,6 +88,14 @@ def test_search_limits_and_shape(client):
     hits = client.get("/api/papers/search?q=watermark&limit=5").json()
     assert hits[0]["paper"]["id"] == "2503.11945"
     assert {"highlightedTitle", "highlightedSummary"} <= hits[0].keys()
+
+
+def test_search_highlights_are_hf_style_segments(settings, store):
+    with TestClient(create_app(settings, store=store, search=SpanningSearch(store))) as client:
+        hit = client.get("/api/papers/search?q=watermark").json()[0]
+    title = hit["highlightedTitle"]
+    assert "".join(s["text"] for s in title) == hit["title"]
+    assert [s["text"] for s in title if s["highlighted"]] == ["Watermark"]
 
 
 def test_writes_need_a_session_with_csrf_or_a_token(client):

@@ -1,18 +1,24 @@
-"""Highlight spans to <mark> HTML: escaping, overlaps, snippets."""
+"""Highlight spans to <mark> HTML and API segments: escaping, overlaps, snippets."""
 
-from paperboy.web.marks import hf_highlighted, mark_html, snippet
+from paperboy.web.marks import snippet, to_html, to_segments
 
 
 def test_spans_become_marks_and_text_is_escaped():
     text = "a < b & <script>attention</script>"
-    html = str(mark_html(text, [(16, 25)]))
-    assert html == "a &lt; b &amp; &lt;script&gt;<mark>attention</mark>&lt;/script&gt;"
+    assert to_html(text, [(16, 25)]) == \
+        "a &lt; b &amp; &lt;script&gt;<mark>attention</mark>&lt;/script&gt;"
 
 
-def test_overlapping_and_out_of_range_spans_merge_and_clip():
-    assert str(mark_html("abcdef", [(3, 5), (0, 2), (1, 4), (5, 99), (4, 4)])) == \
-        "<mark>abcdef</mark>"
-    assert hf_highlighted("abc", []) == "abc"
+def test_segments_join_back_to_the_text():
+    text = "Sparse Attention Transformers"
+    segments = to_segments(text, [(7, 16)])
+    assert "".join(s["text"] for s in segments) == text
+    assert [s["highlighted"] for s in segments] == [False, True, False]
+    assert to_segments("abc", []) == [{"text": "abc", "highlighted": False}]
+
+
+def test_out_of_range_spans_are_ignored():
+    assert to_html("abcdef", [(4, 99), (-3, 2)]) == "<mark>ab</mark>cd<mark>ef</mark>"
 
 
 def test_snippet_centres_on_the_first_match():

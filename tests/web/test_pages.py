@@ -10,10 +10,9 @@ from fastapi.testclient import TestClient
 
 from paperboy import feeds
 from paperboy.papers import FeedEntry, Paper
-from paperboy.search import PlaceholderSearch
 from paperboy.web.app import create_app
 
-from .conftest import HF_DAYS, cards, hf_day, sign_up
+from .conftest import HF_DAYS, SpanningSearch, cards, hf_day, sign_up
 
 LATEST = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0])
 PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[0])
@@ -131,22 +130,6 @@ def test_text_is_escaped_everywhere(client, store):
         assert "<script>alert" not in html, url
         assert "<img src=x" not in html and "<b>bold</b>" not in html, url
         assert "&lt;script&gt;" in html or "&lt;b&gt;bold" in html, url
-
-
-class SpanningSearch(PlaceholderSearch):
-    """The placeholder engine plus the match spans the real engine reports (case-insensitive
-    occurrences of each query word), so the pages' highlighting can be checked today."""
-
-    def search(self, query, filters=None, sort="relevance", limit=20, offset=0):
-        result = super().search(query, filters, sort, limit, offset)
-        words = [w.lower() for w in query.split()]
-        for hit in result.hits:
-            for text, spans in ((hit.paper.title, hit.title_spans),
-                                (hit.paper.abstract, hit.abstract_spans)):
-                for w in words:
-                    spans.extend((m.start(), m.end())
-                                 for m in re.finditer(re.escape(w), text, re.I))
-        return result
 
 
 def test_search_highlights_matches_and_jumps_to_ids(settings, store):

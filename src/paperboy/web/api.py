@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from paperboy import feeds
@@ -22,7 +22,7 @@ from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
-from paperboy.web.marks import hf_highlighted
+from paperboy.web.marks import to_segments
 from paperboy.web.submit import SubmitRefused, submit_paper
 from paperboy.web.views import Card
 
@@ -89,7 +89,6 @@ def hf_item(card: Card) -> dict:
 @router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped")
 def daily_papers(
     request: Request,
-    response: Response,
     date: str | None = Query(None, description="YYYY-MM-DD"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),
     month: str | None = Query(None, description="YYYY-MM"),
@@ -101,7 +100,7 @@ def daily_papers(
     period = feeds.parse_period(date, week, month)
     newest = web.store.latest_day()
     if newest is None:
-        return []
+        return JSONResponse([])
     if sort == "trending":
         first, last = feeds.trending_window(newest) if period is None else (period.first,
                                                                              period.last)
@@ -116,14 +115,16 @@ def daily_papers(
                                                            newest_first=True))
         more = len(page) > limit
         page = page[:limit]
+    headers = {}
     if more:
         params = dict(request.query_params) | {"p": str(p + 1)}
         url = request.url.replace_query_params(**params)
-        response.headers["Link"] = f'<{url}>; rel="next"'
-    return [hf_item(c) for c in page]
+        headers["Link"] = f'<{url}>; rel="next"'
+    # A JSONResponse skips FastAPI's generic encoder walk: these are plain dicts already.
+    return JSONResponse([hf_item(c) for c in page], headers=headers)
 
 
-@router.get("/papers/search", summary="Search papers; highlights as <mark> HTML")
+@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments")
 def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
                   limit: int = Query(20, ge=1, le=120)):
     web = web_of(request)
@@ -132,11 +133,11 @@ def search_papers(request: Request, q: str = Query(..., min_length=1, max_length
     out = []
     for card, hit in zip(cards, result.hits):
         item = hf_item(card)
-        item["highlightedTitle"] = hf_highlighted(hit.paper.title, hit.title_spans)
-        item["highlightedSummary"] = hf_highlighted(hit.paper.abstract, hit.abstract_spans)
+        item["highlightedTitle"] = to_segments(hit.paper.title, hit.title_spans)
+        item["highlightedSummary"] = to_segments(hit.paper.abstract, hit.abstract_spans)
         item["score"] = hit.score
         out.append(item)
-    return out
+    return JSONResponse(out)
 
 
 def _card(request: Request, paper_id: str) -> Card:
@@ -200,4 +201,4 @@ def unvote(request: Request, paper_id: str):
 
 @router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped")
 def paper(request: Request, paper_id: str):
-    return hf_paper(_card(request, paper_id))
+    return JSONResponse(hf_paper(_card(request, paper_id)))

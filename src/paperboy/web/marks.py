@@ -1,14 +1,18 @@
-"""Search highlights as HTML: character spans from the search engine become <mark> elements.
+"""Search highlights for the web: spans from the search engine become <mark> HTML (pages) and
+{"text", "highlighted"} segments (the API's highlightedTitle / highlightedSummary).
 
-A small stand-in until `paperboy.search.highlight` lands; the web imports only `mark_html`,
-`hf_highlighted` and `snippet` from here, so swapping the implementation is one import.
+`to_html` and `to_segments` come from `paperboy.search.highlight` when that module is installed
+(the hybrid search engine's); the small versions below stand in until then, with the same names
+and behaviour. `snippet` (a window of an abstract around its first match) is the web's own.
 
-    mark_html("Attention is all", [(0, 9)])  ->  Markup('<mark>Attention</mark> is all')
+    to_html("a < b, attention", [(9, 18)])   ->  'a &lt; b, <mark>attention</mark>'
 """
 
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+import html
+import importlib
+import importlib.util
 
 
 def _clean(spans, length: int) -> list[tuple[int, int]]:
@@ -24,20 +28,33 @@ def _clean(spans, length: int) -> list[tuple[int, int]]:
     return out
 
 
-def mark_html(text: str, spans) -> Markup:
-    """The text, HTML-escaped, with each span wrapped in <mark>."""
-    parts, pos = [], 0
+def _pieces(text: str, spans):
+    at = 0
     for start, end in _clean(spans, len(text)):
-        parts.append(escape(text[pos:start]))
-        parts.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
-        pos = end
-    parts.append(escape(text[pos:]))
-    return Markup("").join(parts)
+        if start > at:
+            yield text[at:start], False
+        yield text[start:end], True
+        at = end
+    if at < len(text):
+        yield text[at:], False
 
 
-def hf_highlighted(text: str, spans) -> str:
-    """The API's highlightedTitle/highlightedSummary: escaped text with <mark> around matches."""
-    return str(mark_html(text, spans))
+def _to_html(text: str, spans) -> str:
+    """HTML-escaped text with each span wrapped in <mark>."""
+    return "".join(f"<mark>{html.escape(p)}</mark>" if marked else html.escape(p)
+                   for p, marked in _pieces(text or "", spans))
+
+
+def _to_segments(text: str, spans) -> list[dict]:
+    """The text as {"text", "highlighted"} pieces that join back to the original."""
+    return [{"text": p, "highlighted": marked} for p, marked in _pieces(text or "", spans)]
+
+
+if importlib.util.find_spec("paperboy.search.highlight") is not None:
+    _engine = importlib.import_module("paperboy.search.highlight")
+    to_html, to_segments = _engine.to_html, _engine.to_segments
+else:
+    to_html, to_segments = _to_html, _to_segments
 
 
 def snippet(text: str, spans, width: int = 320) -> tuple[str, list[tuple[int, int]]]:
@@ -50,9 +67,9 @@ def snippet(text: str, spans, width: int = 320) -> tuple[str, list[tuple[int, in
         start = max(0, spans[0][0] - width // 3)
         start = text.rfind(" ", 0, start) + 1 if start else 0
     end = start + width
-    end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
-    shown = text[start:end]
-    moved = [(s - start, e - start) for s, e in spans if s >= start and e <= end]
+    cut = text.rfind(" ", start, end)
+    end = cut if cut > start else end
     prefix = "… " if start else ""
-    moved = [(s + len(prefix), e + len(prefix)) for s, e in moved]
-    return prefix + shown + " …", moved
+    moved = [(s - start + len(prefix), e - start + len(prefix))
+             for s, e in spans if s >= start and e <= end]
+    return prefix + text[start:end] + " …", moved

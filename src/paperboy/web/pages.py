@@ -18,7 +18,9 @@ from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
-from paperboy.web.marks import mark_html, snippet
+from markupsafe import Markup
+
+from paperboy.web.marks import snippet, to_html
 from paperboy.web.submit import SubmitRefused, submit_paper
 from paperboy.web.views import Card, bibtex
 
@@ -160,9 +162,9 @@ def search(request: Request, q: str = "", sort: str = "relevance", category: str
                                offset=(page - 1) * SEARCH_PAGE_SIZE)
     cards = web.cards_for(request, [h.paper for h in result.hits])
     for card, hit in zip(cards, result.hits):
-        card.title_html = mark_html(hit.paper.title, hit.title_spans)
+        card.title_html = Markup(to_html(hit.paper.title, hit.title_spans))
         text, spans = snippet(hit.paper.abstract, hit.abstract_spans)
-        card.blurb_html = mark_html(text, spans)
+        card.blurb_html = Markup(to_html(text, spans))
         card.why = hit.why
     pages = max(1, -(-result.total // SEARCH_PAGE_SIZE))
     query = urlencode({k: v for k, v in form.items() if v and k != "has_code"}
