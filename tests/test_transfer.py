@@ -6,8 +6,7 @@ from click.testing import CliRunner
 from paperboy.cli import main
 from paperboy.config import Settings
 from paperboy.ingest import import_file
-from paperboy.store import open_store
-from paperboy.store import transfer
+from paperboy.store import open_store, transfer
 
 pytestmark = pytest.mark.postgres
 

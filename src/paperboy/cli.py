@@ -156,8 +156,11 @@ def demo(obj: Context, no_serve, port):
 def _register() -> None:
     """Commands that live in their own modules."""
     from paperboy.cli_store import migrate_store
+    from paperboy.sync_commands import fetch, harvest, sync
 
     main.add_command(migrate_store)
+    for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
+        main.add_command(command)
 
 
 _register()

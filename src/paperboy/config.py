@@ -46,6 +46,10 @@ class Settings:
     http_retries: int = 5
     http_backoff: float = 2.0  # seconds before the first retry; doubles each time, with jitter
     user_agent: str = "paperboy/0.1 (self-hosted paper feed; +https://github.com/paperboy)"
+    # Longest Retry-After (seconds) we wait for; a server asking for more ends the run.
+    http_retry_after_max: float = 300.0
+    # Ids per arXiv API look-up request, and results per page of an API search (arXiv: <= 2000).
+    arxiv_api_page_size: int = 100
     # First day `paperboy sync` fetches when it has never run (days back from today).
     sync_initial_days: int = 3
     # Papers written per transaction in bulk imports; each batch also checkpoints the run.

@@ -1,8 +1,14 @@
 """Sources: one module per upstream, each turning what it reads into `Paper` records.
 
 - `files`: bulk files (the arXiv metadata snapshot, HF daily-papers and arXiv listing JSONL);
-- `hf`: the Hugging Face daily-papers item shape.
+- `hf`: the Hugging Face daily-papers item shape and the `/api/daily_papers` client;
+- `arxiv_api`: the arXiv API (Atom): look-ups by id and searches with paging;
+- `oai`: arXiv OAI-PMH `ListRecords` pages for bulk backfills;
+- `rss`: the daily arXiv announcement feed (new, cross-list and replacement entries);
+- `http`: the one polite HTTP client they all use (rate limit, retries, clear errors).
 """
+
+from dataclasses import dataclass
 
 
 class RecordError(ValueError):
@@ -11,3 +17,11 @@ class RecordError(ValueError):
 
 class SourceError(RuntimeError):
     """An upstream or file we cannot read at all; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record an upstream sent that we could not use: where it was (URL#record) and why."""
+
+    location: str
+    reason: str

@@ -2,14 +2,17 @@
 
 Each item is a paper plus its daily-feed entry: the day it entered HF's feed, who submitted it,
 the organization, and the community upvotes as of the fetch.
+
+    with PoliteClient(settings) as client:
+        items = fetch_daily(client, settings, date(2026, 8, 21))  # Paper or Rejected each
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from paperboy.papers import FeedEntry, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError
+from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
+from paperboy.sources import RecordError, Rejected, SourceError
 
 
 def _date(value) -> date | None:
@@ -82,3 +85,44 @@ def paper_from_hf_item(item: dict, day: date | None = None) -> Paper:
         keywords=[k for k in keywords if isinstance(k, str)] if isinstance(keywords, list) else [],
         entry=entry,
     ).with_code_link()
+
+
+# -- the /api/daily_papers client ------------------------------------------------------------
+HF_PAGE_SIZE = 100  # items per request (the API's `limit`); a day rarely holds more
+
+
+def daily_url(settings) -> str:
+    return f"{settings.hf_api_url.rstrip('/')}/daily_papers"
+
+
+def fetch_daily(client, settings, day: date, page_size: int = HF_PAGE_SIZE
+                ) -> list[Paper | Rejected]:
+    """Every paper in HF's daily feed on `day`, dated by that day (the day it entered the feed)."""
+    url = daily_url(settings)
+    items: list[Paper | Rejected] = []
+    seen: set[str] = set()
+    page = 0
+    while True:
+        params = {"date": day.isoformat(), "limit": page_size, "p": page}
+        data = client.get_json(url, params)
+        if not isinstance(data, list):
+            raise SourceError(
+                f"{url}?date={day.isoformat()}: expected a JSON list of daily papers, got "
+                f"{type(data).__name__}"
+            )
+        fresh = 0
+        for number, item in enumerate(data, start=page * page_size + 1):
+            try:
+                paper = paper_from_hf_item(item, day=day)
+            except (RecordError, InvalidArxivId) as exc:
+                items.append(Rejected(f"{url}?date={day.isoformat()}#item{number}", str(exc)))
+                fresh += 1
+                continue
+            if paper.id not in seen:
+                seen.add(paper.id)
+                items.append(paper)
+                fresh += 1
+        # A short page is the last; a page of nothing new means the server ignores `p`.
+        if len(data) < page_size or not fresh:
+            return items
+        page += 1

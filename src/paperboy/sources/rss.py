@@ -1,0 +1,155 @@
+"""The daily arXiv announcement feed (rss.arxiv.org/atom/<category>): what arXiv announced today.
+
+    with PoliteClient(settings) as client:
+        feed = fetch_announcements(client, settings, "cs.AI")
+    for item in feed.items:  # Announcement(kind, paper), or Rejected
+        ...
+
+Each entry says how the paper came to be in today's listing (`arxiv:announce_type`):
+- `new`: first announced today, in this category;
+- `cross`: first announced today, listed here as a cross-list from another category;
+- `replace`, `replace-cross`: a new version of a paper announced before.
+New and cross-list papers enter the daily feed (source "arxiv") on the announcement day; a
+replacement updates the stored paper's text and version but does not enter the feed again.
+The feed covers one announcement day only: days missed are backfilled with OAI-PMH.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import date
+
+from paperboy.config import Settings
+from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
+from paperboy.sources import RecordError, Rejected, SourceError
+from paperboy.sources.http import PoliteClient
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+
+ENTERS_FEED = ("new", "cross")
+KINDS = ENTERS_FEED + ("replace", "replace-cross")
+
+_SUMMARY = re.compile(
+    r"^\s*arXiv:\S+\s+Announce Type:\s*(?P<kind>[\w-]+)\s*(?:Abstract:\s*)?(?P<abstract>.*)$",
+    re.S,
+)
+# dc:creator keeps TeX accents (Andr\'e); these are the ones arXiv names use.
+_TEX_ACCENT = re.compile(r"\\([`'^\"~=.])\{?([A-Za-z])\}?")
+_COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304",
+              ".": "\u0307", '"': "\u0308"}
+
+
+@dataclass
+class Announcement:
+    kind: str  # one of KINDS
+    paper: Paper
+
+    @property
+    def enters_feed(self) -> bool:
+        return self.kind in ENTERS_FEED
+
+
+@dataclass
+class AnnouncementFeed:
+    url: str
+    day: date | None  # the announcement day; None for an empty feed (weekends, holidays)
+    items: list[Announcement | Rejected] = field(default_factory=list)
+
+    @property
+    def announcements(self) -> list[Announcement]:
+        return [item for item in self.items if isinstance(item, Announcement)]
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return [item for item in self.items if isinstance(item, Rejected)]
+
+
+def _untex(name: str) -> str:
+    text = _TEX_ACCENT.sub(lambda m: m[2] + _COMBINING[m[1]], name)
+    return unicodedata.normalize("NFC", text)
+
+
+def _authors(creator: str | None) -> list[str]:
+    text = clean_text(creator)
+    if not text:
+        return []
+    names = re.split(r",\s*|\s+and\s+", text)
+    return [_untex(n) for n in names if n.strip()]
+
+
+def _day(text: str | None) -> date | None:
+    # "2025-08-20T00:00:00-04:00": the date part is the announcement day in arXiv's time zone.
+    try:
+        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def announcement_from_entry(entry: ET.Element, day: date | None) -> Announcement:
+    """One feed `<entry>`; `RecordError` when it lacks what a paper needs."""
+    raw_id = (entry.findtext(f"{ATOM}id") or "").strip()
+    try:
+        ident = parse_arxiv_id(raw_id.removeprefix("oai:arXiv.org:"))
+    except InvalidArxivId as exc:
+        raise RecordError(str(exc)) from None
+    summary = entry.findtext(f"{ATOM}summary") or ""
+    m = _SUMMARY.match(summary)
+    kind = (entry.findtext(f"{ARXIV}announce_type") or (m["kind"] if m else "")).strip()
+    if kind not in KINDS:
+        raise RecordError(f"{ident.id}: unknown announce type {kind!r}; expected one of {KINDS}")
+    title = clean_text(entry.findtext(f"{ATOM}title"))
+    abstract = clean_text(m["abstract"] if m else summary)
+    if not title:
+        raise RecordError(f"{ident.id}: missing required field 'title'")
+    if not abstract:
+        raise RecordError(f"{ident.id}: missing the abstract")
+    day = _day(entry.findtext(f"{ATOM}published")) or day
+    categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
+    enters = kind in ENTERS_FEED and day is not None
+    paper = Paper(
+        id=ident.id,
+        version=ident.version,
+        title=title,
+        abstract=abstract,
+        authors=_authors(entry.findtext(f"{DC}creator")),
+        categories=categories,
+        # The feed lists the paper's primary category first.
+        primary_category=categories[0] if categories else None,
+        # Replacements were announced before: this day is neither their first announcement
+        # nor a day they enter the feed.
+        announced=day if enters else None,
+        license=clean_text(entry.findtext(f"{DC}rights")) or None,
+        entry=FeedEntry(day=day, source="arxiv") if enters else None,
+    ).with_code_link()
+    return Announcement(kind, paper)
+
+
+def parse_feed(root: ET.Element, url: str) -> AnnouncementFeed:
+    if root.tag != f"{ATOM}feed":
+        raise SourceError(f"{url}: expected an Atom <feed> from the arXiv announcement feed, "
+                          f"got <{root.tag}>")
+    entries = root.findall(f"{ATOM}entry")
+    days = [d for e in entries if (d := _day(e.findtext(f"{ATOM}published")))]
+    feed = AnnouncementFeed(url, max(days) if days else None)
+    for number, entry in enumerate(entries, start=1):
+        try:
+            feed.items.append(announcement_from_entry(entry, feed.day))
+        except RecordError as exc:
+            feed.items.append(Rejected(f"{url}#entry{number}", str(exc)))
+    return feed
+
+
+def feed_url(settings: Settings, category: str) -> str:
+    return f"{settings.arxiv_rss_url.rstrip('/')}/{category}"
+
+
+def fetch_announcements(client: PoliteClient, settings: Settings, category: str
+                        ) -> AnnouncementFeed:
+    """Today's announcements in `category` (e.g. cs.AI; `cs.AI+cs.CL` asks for several)."""
+    url = feed_url(settings, category)
+    return parse_feed(client.get_xml(url), url)
