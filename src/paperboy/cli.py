@@ -161,6 +161,10 @@ def _register() -> None:
     main.add_command(migrate_store)
     for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
         main.add_command(command)
+    from paperboy.web.cli import serve, user
+
+    for command in (serve, user):  # the web service (paperboy/web/cli.py)
+        main.add_command(command)
 
 
 _register()
@@ -168,9 +172,3 @@ _register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-# -- web service: serve, user (paperboy/web/cli.py) --------------------------------------------
-from paperboy.web.cli import serve, user  # noqa: E402
-
-main.add_command(serve)
-main.add_command(user)
