@@ -39,10 +39,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def load_demo(data_dir: Path) -> tuple[str, str]:
-    """Load the demo corpus; the newest feed day and its most upvoted paper."""
+def load_demo(data_dir: Path) -> tuple[str, str, str]:
+    """Load the demo corpus; the newest feed day, its most upvoted paper, the search engine."""
     from paperboy.config import Settings
     from paperboy.demo import load_demo as load
+    from paperboy.search import open_search
     from paperboy.store import open_store
 
     settings = Settings.load(data_dir=data_dir)
@@ -50,8 +51,9 @@ def load_demo(data_dir: Path) -> tuple[str, str]:
     load(store, settings)
     day = store.latest_day()
     top = store.papers_on(day, limit=1)[0].id
+    engine = type(open_search(store, settings)).__name__
     store.close()
-    return day.isoformat(), top
+    return day.isoformat(), top, engine
 
 
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
@@ -105,7 +107,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="paperboy-web-load-") as tmp:
         data_dir = Path(tmp)
-        day, paper = load_demo(data_dir)
+        day, paper, engine = load_demo(data_dir)
+        load_before = os.getloadavg()
         port = free_port()
         server = start_server(data_dir, port, args.workers)
         base = f"http://127.0.0.1:{port}"
@@ -144,9 +147,10 @@ def main() -> None:
         f"(`paperboy serve --workers {args.workers}`, uvicorn with uvloop and httptools) over "
         "the bundled demo corpus (3,000 real HF daily papers), loaded by `wrk -t1 "
         f"-c{args.connections} -d{args.duration}s --latency` on the same machine (wrk's own CPU "
-        f"comes out of the server's). Load average after the run: {load[0]:.2f}.\n\n"
+        f"comes out of the server's). Load average (1 min) before the run {load_before[0]:.2f}, "
+        f"after {load[0]:.2f}: other work on the machine competes for the 2 cores.\n\n"
         + "\n".join(lines) + "\n\n"
-        f"The search page uses whatever engine `paperboy.search.open_search` returns; query "
+        f"Search engine: `{engine}` (what `paperboy.search.open_search` returned); query "
         f"{SEARCH_QUERY!r}."
     )
     print("\n".join(lines))

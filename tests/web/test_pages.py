@@ -207,3 +207,16 @@ def test_a_search_without_matches_says_so(client):
     r = client.get("/search?q=zzzyzzqx")
     assert r.status_code == 200
     assert "No papers match" in r.text and "<mark>" not in r.text
+
+
+def test_an_empty_day_still_navigates(client):
+    r = client.get("/papers/date/2026-01-01")
+    assert r.status_code == 200 and "No papers entered the feed" in r.text
+    assert re.search(r'<a rel="prev" class="button" href="/papers/date/\d{4}-\d{2}-\d{2}"', r.text)
+    assert re.search(r'<a rel="next" class="button" href="/papers/date/\d{4}-\d{2}-\d{2}"', r.text)
+
+
+def test_unknown_paths_get_a_page_not_a_traceback(client):
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and "Not found" in r.text
+    assert client.get("/api/nothing").json() == {"error": "Not Found"}

@@ -164,3 +164,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def rate_limited(request: Request, exc: RateLimited):
         return _error(request, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):
+        # A bug, not bad input: log the traceback, show a page without internals.
+        log.exception("error serving %s %s", request.method, request.url.path)
+        message = "the server failed to answer this request; the error has been logged"
+        if _wants_json(request):
+            return JSONResponse({"error": message}, status_code=500)
+        return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
+                            status_code=500)
