@@ -87,7 +87,7 @@ def hf_item(card: Card) -> dict:
 
 
 @router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped")
-def daily_papers(
+async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),

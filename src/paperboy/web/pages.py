@@ -91,30 +91,32 @@ def _tabs(period: Period | None) -> list[tuple[str, str, bool]]:
     ]
 
 
+# The feed pages are a few sub-millisecond SQLite reads and a render: run on the event loop
+# (no thread hop); everything that may take longer (search, argon2, arXiv) stays in threads.
 @router.get("/")
-def home(request: Request, page: int = Page):
+async def home(request: Request, page: int = Page):
     return _feed(request, None, page)
 
 
 @router.get("/papers")
-def latest(request: Request, page: int = Page, q: str | None = None):
+async def latest(request: Request, page: int = Page, q: str | None = None):
     if q is not None:
         return RedirectResponse(f"/search?{request.url.query}", status_code=307)
     return _feed(request, None, page)
 
 
 @router.get("/papers/date/{day}")
-def daily(request: Request, day: str, page: int = Page):
+async def daily(request: Request, day: str, page: int = Page):
     return _feed(request, feeds.parse_day(day), page)
 
 
 @router.get("/papers/week/{week}")
-def weekly(request: Request, week: str, page: int = Page):
+async def weekly(request: Request, week: str, page: int = Page):
     return _feed(request, feeds.parse_week(week), page)
 
 
 @router.get("/papers/month/{month}")
-def monthly(request: Request, month: str, page: int = Page):
+async def monthly(request: Request, month: str, page: int = Page):
     return _feed(request, feeds.parse_month(month), page)
 
 
