@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section  # noqa: E402
+from report import write_section
 
 SEARCH_QUERY = "video generation"
 
@@ -86,8 +86,8 @@ def wrk(url: str, duration: int, connections: int) -> dict:
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M)[1])
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M)[1])
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1])
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors += int(non2xx[1]) if non2xx else 0

@@ -6,8 +6,16 @@ from datetime import date
 
 import pytest
 
-from paperboy.feeds import (BadPeriod, parse_day, parse_month, parse_period, parse_week,
-                            period_of, rank_trending, trending_score)
+from paperboy.feeds import (
+    BadPeriod,
+    parse_day,
+    parse_month,
+    parse_period,
+    parse_week,
+    period_of,
+    rank_trending,
+    trending_score,
+)
 
 
 def test_weeks_are_iso_weeks_monday_to_sunday():

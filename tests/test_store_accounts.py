@@ -5,7 +5,7 @@ Runs against both backends (a real SQLite file and a real PostgreSQL database).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -32,7 +32,7 @@ def test_names_are_unique_ignoring_case(store):
 
 def test_expired_sessions_sign_nobody_in(store):
     ada = store.create_user("ada", "hash")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store.create_session(ada.id, "live", now + timedelta(days=1))
     store.create_session(ada.id, "dead", now - timedelta(seconds=1))
     assert store.session_user("live") == ada

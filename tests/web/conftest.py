@@ -33,7 +33,7 @@ def seed(store, settings) -> None:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, clean_env) -> Settings:
     return Settings.load(data_dir=tmp_path / "data")
 
 
@@ -82,12 +82,12 @@ class SpanningSearch(PlaceholderSearch):
                                 (hit.paper.abstract, hit.abstract_spans)):
                 for w in words:
                     spans.extend((m.start(), m.end())
-                                 for m in re.finditer(re.escape(w), text, re.I))
+                                 for m in re.finditer(re.escape(w), text, re.IGNORECASE))
         return result
 
 
 CARD = re.compile(r'<article class="card" id="p-([^"]+)">.*?<span class="count">(\d+)</span>',
-                  re.S)
+                  re.DOTALL)
 
 
 def cards(html: str) -> list[tuple[str, int]]:

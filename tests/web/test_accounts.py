@@ -97,7 +97,7 @@ def test_a_foreign_origin_is_refused_even_with_the_token(client):
 
 def test_sign_in_is_rate_limited(client):
     token = csrf_of(client)
-    codes = [client.post("/signin", data={"name": "ada", "password": "guess-%d" % i,
+    codes = [client.post("/signin", data={"name": "ada", "password": f"guess-{i}",
                                           "csrf_token": token}).status_code
              for i in range(limits.SIGN_IN.hits + 1)]
     assert codes[:-1] == [401] * limits.SIGN_IN.hits

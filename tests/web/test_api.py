@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperboy.store.sqlite import SQLiteStore
-
 from paperboy.web.app import create_app
 
 from .conftest import HF_DAYS, SpanningSearch, hf_day, sign_up

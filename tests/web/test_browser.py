@@ -54,15 +54,16 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser-data")
-    settings = Settings.load(data_dir=data)
+    settings = Settings.load(data_dir=data, database_url="")
     store = open_store(settings)
     seed(store, settings)
     store.close()
     port = free_port()
     log = open(data / "server.log", "w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "paperboy", "--data-dir", str(data), "serve", "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -73,7 +73,7 @@ def is_https(request: Request) -> bool:
 
 def start_session(store, response: Response, request: Request, user: User) -> None:
     token = new_token()
-    expires = datetime.now(timezone.utc) + timedelta(days=SESSION_DAYS)
+    expires = datetime.now(UTC) + timedelta(days=SESSION_DAYS)
     store.create_session(user.id, token_hash(token), expires)
     response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
                         samesite="lax", secure=is_https(request), path="/")

@@ -18,7 +18,7 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
     import uvicorn
 
     settings = obj.settings
-    obj.store  # open once here, so migrations run before several workers start at once
+    _ = obj.store  # open once here, so migrations run before several workers start at once
     # Workers are fresh processes: hand them the settings this command was given.
     os.environ["PAPERBOY_DATA_DIR"] = str(settings.data_dir)
     if obj._config:

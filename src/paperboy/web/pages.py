@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from markupsafe import Markup
 
 from paperboy import feeds
 from paperboy.feeds import Period
@@ -18,8 +19,6 @@ from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
-from markupsafe import Markup
-
 from paperboy.web.marks import snippet, to_html
 from paperboy.web.submit import SubmitRefused, submit_paper
 from paperboy.web.views import Card, bibtex

@@ -7,7 +7,7 @@ Refusals carry an HTTP status and a message the user can act on.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, parse_arxiv_id
 from paperboy.store.accounts import User
@@ -20,7 +20,7 @@ class SubmitRefused(Exception):
 
 
 def utc_today():
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def fetch_from_arxiv(arxiv_id: str, settings) -> Paper:
