@@ -135,16 +135,22 @@ def papers(obj: Context, day, limit):
 
 @main.command()
 @click.option("--no-serve", is_flag=True, help="Load the demo corpus, list it, and exit.")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port to serve on (default 8000).")
 @click.pass_obj
-def demo(obj: Context, no_serve):
-    """Load the bundled demo corpus (real HF daily papers) if the store is empty, then run."""
+def demo(obj: Context, no_serve, port):
+    """Load the bundled demo corpus (real HF daily papers) if the store is empty, then serve."""
     from paperboy.demo import load_demo
 
     loaded = load_demo(obj.store, obj.settings)
     if loaded is not None:
         click.echo(f"demo corpus: {loaded.summary()}")
     ctx = click.get_current_context()
-    ctx.invoke(papers)
+    if no_serve:
+        ctx.invoke(papers)
+        return
+    from paperboy.web.cli import run_server
+
+    run_server(obj, None, port, workers=1, access_log=False)
 
 
 def _register() -> None:
@@ -154,6 +160,10 @@ def _register() -> None:
 
     main.add_command(migrate_store)
     for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
+        main.add_command(command)
+    from paperboy.web.cli import serve, user
+
+    for command in (serve, user):  # the web service (paperboy/web/cli.py)
         main.add_command(command)
 
 

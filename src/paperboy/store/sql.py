@@ -14,6 +14,7 @@ from importlib import resources
 
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store import Run, StoreError, UpsertResult
+from paperboy.store.accounts import ApiToken, NameTaken, User
 from paperboy.store.merge import merge_paper
 
 NO_LIMIT = 2**62  # "LIMIT -1" is SQLite-only and "LIMIT NULL" PostgreSQL-only
@@ -29,6 +30,7 @@ _SELECT_PAPER = (
     "FROM papers p LEFT JOIN feed_entries e ON e.paper_id = p.id"
 )
 MAX_REJECTIONS_KEPT = 1000  # per run; the count stays exact beyond it
+_LOCAL_VOTES = "(SELECT count(*) FROM votes v WHERE v.paper_id = p.id)"  # accounts section
 
 
 def _now() -> str:
@@ -344,3 +346,160 @@ class SQLStore:
     def delete_state_prefix(self, prefix: str) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
+    # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002) =====
+    # Shown upvotes are papers.upvotes (upstream) plus the count of local `votes` rows.
+
+    def create_user(self, name: str, password_hash: str, email: str | None = None,
+                    is_admin: bool = False) -> User:
+        with self._write() as conn:
+            row = conn.execute(
+                "INSERT INTO users (name, name_key, email, password_hash, is_admin, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING RETURNING id",
+                (name, name.lower(), email, password_hash, int(is_admin), _now())).fetchone()
+            if row is None:
+                raise NameTaken(f"the name {name!r} is taken")
+            return self._user_where(conn, "id = ?", row[0])
+
+    def _user_where(self, conn, condition: str, *args) -> User | None:
+        row = conn.execute(
+            f"SELECT id, name, email, is_admin, created_at FROM users WHERE {condition}", args
+        ).fetchone()
+        return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def user_by_name(self, name: str) -> User | None:
+        return self._user_where(self.conn, "name_key = ?", name.lower())
+
+    def credentials(self, name: str) -> tuple[User, str] | None:
+        """The user and their password hash, for signing in."""
+        user = self.user_by_name(name)
+        if user is None:
+            return None
+        row = self.conn.execute("SELECT password_hash FROM users WHERE id = ?", (user.id,))
+        return user, row.fetchone()[0]
+
+    def set_admin(self, name: str, is_admin: bool) -> User | None:
+        with self._write() as conn:
+            conn.execute("UPDATE users SET is_admin = ? WHERE name_key = ?",
+                         (int(is_admin), name.lower()))
+            return self._user_where(conn, "name_key = ?", name.lower())
+
+    def users(self) -> list[User]:
+        rows = self.conn.execute(
+            "SELECT id, name, email, is_admin, created_at FROM users ORDER BY id").fetchall()
+        return [User(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
+
+    def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (token_hash, user_id, _now(),
+                 expires_at.astimezone(timezone.utc).isoformat(timespec="seconds")))
+
+    def session_user(self, token_hash: str) -> User | None:
+        """The signed-in user for a session, or None when unknown or expired."""
+        row = self.conn.execute(
+            "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM sessions s "
+            "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
+            (token_hash, _now())).fetchone()
+        return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def delete_session(self, token_hash: str) -> None:
+        """Sign a session out (and sweep expired ones while at it)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (_now(),))
+
+    def create_api_token(self, user_id: int, name: str, token_hash: str) -> ApiToken:
+        now = _now()
+        with self._write() as conn:
+            row = conn.execute(
+                "INSERT INTO api_tokens (token_hash, user_id, name, created_at) "
+                "VALUES (?, ?, ?, ?) RETURNING id", (token_hash, user_id, name, now)).fetchone()
+        return ApiToken(row[0], name, now)
+
+    def api_tokens(self, user_id: int) -> list[ApiToken]:
+        rows = self.conn.execute(
+            "SELECT id, name, created_at FROM api_tokens WHERE user_id = ? ORDER BY id",
+            (user_id,)).fetchall()
+        return [ApiToken(*row) for row in rows]
+
+    def revoke_api_token(self, user_id: int, token_id: int) -> bool:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING id",
+                                (token_id, user_id)).fetchone() is not None
+
+    def api_token_user(self, token_hash: str) -> User | None:
+        row = self.conn.execute(
+            "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM api_tokens t "
+            "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", (token_hash,)).fetchone()
+        return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+    def set_vote(self, user_id: int, paper_id: str, up: bool) -> int:
+        """Add (up) or remove a user's vote; idempotent. Returns the paper's shown count."""
+        with self._write() as conn:
+            if up:
+                conn.execute(
+                    "INSERT INTO votes (user_id, paper_id, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING", (user_id, paper_id, _now()))
+            else:
+                conn.execute("DELETE FROM votes WHERE user_id = ? AND paper_id = ?",
+                             (user_id, paper_id))
+            return conn.execute(
+                f"SELECT p.upvotes + {_LOCAL_VOTES} FROM papers p WHERE p.id = ?", (paper_id,)
+            ).fetchone()[0]
+
+    def local_votes(self, ids: Iterable[str]) -> dict[str, int]:
+        """Local vote counts for these papers (papers without votes are left out)."""
+        ids = list(ids)
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(self.conn.execute(
+                f"SELECT paper_id, count(*) FROM votes WHERE paper_id IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY paper_id", chunk).fetchall())
+        return found
+
+    def voted_by(self, user_id: int, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT paper_id FROM votes WHERE user_id = ? AND paper_id IN "
+                f"({', '.join('?' * len(chunk))})", [user_id, *chunk]).fetchall())
+        return found
+
+    def ranked_between(self, first: date, last: date, limit: int | None = None,
+                       offset: int = 0, newest_first: bool = False) -> list[tuple[Paper, int]]:
+        """Feed papers of days `first`..`last` with their local vote counts, most votes
+        (upstream + local) first; with `newest_first`, by feed day first, then votes."""
+        head, tail = _SELECT_PAPER.split(" FROM ", 1)
+        order = "day DESC, total DESC" if newest_first else "total DESC, day DESC"
+        rows = self.conn.execute(
+            f"SELECT * FROM (SELECT {head.removeprefix('SELECT ')}, {_LOCAL_VOTES} AS local, "
+            f"p.upvotes + {_LOCAL_VOTES} AS total FROM {tail} WHERE e.day BETWEEN ? AND ?) "
+            f"AS ranked ORDER BY {order}, id DESC LIMIT ? OFFSET ?",
+            (_iso(first), _iso(last), NO_LIMIT if limit is None else limit, offset),
+        ).fetchall()
+        return [(_row_to_paper(row[:-2]), row[-2]) for row in rows]
+
+    def first_day(self) -> date | None:
+        return _day(self.conn.execute("SELECT min(day) FROM feed_entries").fetchone()[0])
+
+    def remove_from_feed(self, paper_id: str) -> bool:
+        """Take a paper out of the daily feed (moderation); the paper itself stays stored."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM feed_entries WHERE paper_id = ? RETURNING paper_id",
+                                (paper_id,)).fetchone() is not None
+
+    def hit_rate_limit(self, key: str, window_seconds: int, now: float) -> int:
+        """Count one attempt for `key` in the current fixed window; the window's count so far."""
+        window = int(now // window_seconds)
+        with self._write() as conn:
+            conn.execute("DELETE FROM rate_limits WHERE key = ? AND win < ?", (key, window))
+            return conn.execute(
+                "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
+                "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+                (key, window)).fetchone()[0]

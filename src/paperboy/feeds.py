@@ -1,0 +1,125 @@
+"""Feed periods and rankings: which days a page covers, and how trending is scored.
+
+Pure functions over plain values (no I/O), shared by the web pages, the JSON API and Atom:
+
+    period = parse_period(week="2026-W34")      # Period(kind="week", first=..., last=...)
+    trending_score(votes=120, age_days=2)       # 120 * 2 ** (-2 / HALF_LIFE_DAYS)
+
+Trending: score = votes × 2^(−age / 3 days), where votes are upstream plus local upvotes and
+age is the number of days between the day the paper entered the feed and the newest feed day.
+A paper's score halves every three days; only the last TRENDING_WINDOW_DAYS feed days count.
+Because the decay is exponential, the order does not depend on when the page is rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+HALF_LIFE_DAYS = 3.0
+TRENDING_WINDOW_DAYS = 14
+
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+class BadPeriod(ValueError):
+    """A date, week or month a user typed that we cannot use; the message says the format."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a feed page covers: one day, one ISO week (Monday..Sunday) or one month."""
+
+    kind: str  # "day", "week", "month"
+    first: date
+    last: date
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return self.first.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        return self.first.strftime("%Y-%m")
+
+    def containing(self, day: date) -> Period:
+        """The period of the same kind that contains `day`."""
+        return period_of(self.kind, day)
+
+
+def period_of(kind: str, day: date) -> Period:
+    if kind == "day":
+        return Period("day", day, day)
+    if kind == "week":
+        monday = day - timedelta(days=day.weekday())
+        return Period("week", monday, monday + timedelta(days=6))
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period("month", first, following - timedelta(days=1))
+
+
+def parse_day(text: str) -> Period:
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return period_of("day", date.fromisoformat(text))
+    except ValueError:
+        raise BadPeriod(f"{text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-08-21") from None
+
+
+def parse_week(text: str) -> Period:
+    m = _WEEK.fullmatch(text)
+    try:
+        if not m:
+            raise ValueError
+        return period_of("week", date.fromisocalendar(int(m[1]), int(m[2]), 1))
+    except ValueError:
+        raise BadPeriod(
+            f"{text!r} is not an ISO week; expected YYYY-Www with a week that exists in that "
+            "year, e.g. 2026-W34") from None
+
+
+def parse_month(text: str) -> Period:
+    m = _MONTH.fullmatch(text)
+    try:
+        if not m:
+            raise ValueError
+        return period_of("month", date(int(m[1]), int(m[2]), 1))
+    except ValueError:
+        raise BadPeriod(f"{text!r} is not a month; expected YYYY-MM, e.g. 2026-08") from None
+
+
+def parse_period(day: str | None = None, week: str | None = None,
+                 month: str | None = None) -> Period | None:
+    """The period named by at most one of date/week/month; None when none is given."""
+    given = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
+    if len(given) > 1:
+        raise BadPeriod("give only one of date, week or month")
+    if not given:
+        return None
+    kind, value = given[0]
+    return {"date": parse_day, "week": parse_week, "month": parse_month}[kind](value)
+
+
+def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS) -> float:
+    """Upvotes decayed by age: the score halves every `half_life` days."""
+    return votes * 2.0 ** (-max(age_days, 0.0) / half_life)
+
+
+def rank_trending(items: list, newest: date, votes_of, day_of) -> list:
+    """Items ordered by trending score, highest first; ties keep the newest, then the id order.
+
+    `votes_of(item)` and `day_of(item)` read an item's shown votes and feed day, so the same
+    ranking serves cards, API items and Atom entries.
+    """
+    def key(item):
+        age = (newest - day_of(item)).days
+        return (-trending_score(votes_of(item), age), -day_of(item).toordinal())
+    return sorted(items, key=key)
+
+
+def trending_window(newest: date) -> tuple[date, date]:
+    return newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest

@@ -1,0 +1,125 @@
+"""Sign-up, sign-in, sign-out and the account page (API tokens), all without third parties.
+
+Passwords are hashed with argon2id; sign-in and sign-up are rate limited per client address
+(and sign-in per account name too); every form carries the CSRF token.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from paperboy.store.accounts import NameTaken
+from paperboy.web import auth, limits
+from paperboy.web.app import web_of
+from paperboy.web.pages import safe_next
+
+router = APIRouter(include_in_schema=False)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/signup")
+def signup_form(request: Request, next: str = ""):
+    return web_of(request).render(request, "signup.html", error=None, name="", email="",
+                                  next=safe_next(next))
+
+
+@router.post("/signup")
+def signup(request: Request, name: str = Form(""), password: str = Form(""),
+           email: str = Form(""), csrf_token: str = Form(""), next: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    limits.check(web.store, limits.SIGN_UP, f"ip:{client_address(request)}")
+    name, email = name.strip(), email.strip()
+    problem = auth.check_new_account(name, password)
+    if email and ("@" not in email or len(email) > 254):
+        problem = f"{email!r} does not look like an email address"
+    if problem is None:
+        try:
+            user = web.store.create_user(name, auth.hash_password(password), email or None)
+        except NameTaken:
+            problem = f"the name {name!r} is taken; choose another"
+    if problem:
+        return web.render(request, "signup.html", status=400, error=problem, name=name,
+                          email=email, next=safe_next(next))
+    response = RedirectResponse(safe_next(next), status_code=303)
+    auth.start_session(web.store, response, request, user)
+    return response
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str = ""):
+    return web_of(request).render(request, "signin.html", error=None, name="",
+                                  next=safe_next(next))
+
+
+@router.post("/signin")
+def signin(request: Request, name: str = Form(""), password: str = Form(""),
+           csrf_token: str = Form(""), next: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    name = name.strip()
+    limits.check(web.store, limits.SIGN_IN, f"ip:{client_address(request)}")
+    limits.check(web.store, limits.SIGN_IN, f"name:{name.lower()}")
+    found = web.store.credentials(name)
+    # Verify against a dummy hash for unknown names too, so timing does not reveal accounts.
+    ok = auth.verify_password(found[1] if found else auth.DUMMY_HASH, password)
+    if not found or not ok:
+        return web.render(request, "signin.html", status=401, name=name, next=safe_next(next),
+                          error="wrong name or password")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    auth.start_session(web.store, response, request, found[0])
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf_token: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    response = RedirectResponse("/", status_code=303)
+    auth.end_session(web.store, response, request)
+    return response
+
+
+def _signed_in(request: Request):
+    user = auth.session_user(web_of(request).store, request)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    return user
+
+
+@router.get("/account")
+def account(request: Request):
+    web = web_of(request)
+    user = auth.session_user(web.store, request)
+    if user is None:
+        return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
+    return web.render(request, "account.html", tokens=web.store.api_tokens(user.id),
+                      new_token=None)
+
+
+@router.post("/account/tokens")
+def create_token(request: Request, name: str = Form(""), csrf_token: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    user = _signed_in(request)
+    label = name.strip()[:64] or "API token"
+    token = auth.new_token()
+    web.store.create_api_token(user.id, label, auth.token_hash(token))
+    return web.render(request, "account.html", status=201, tokens=web.store.api_tokens(user.id),
+                      new_token=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int, csrf_token: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    user = _signed_in(request)
+    if not web.store.revoke_api_token(user.id, token_id):
+        raise HTTPException(404, f"you have no API token #{token_id}")
+    return RedirectResponse("/account", status_code=303)

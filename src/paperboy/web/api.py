@@ -1,0 +1,204 @@
+"""The JSON API, shaped like Hugging Face's so existing clients and habits carry over.
+
+    GET  /api/daily_papers?date=|week=|month=&sort=publishedAt|trending&p=&limit=
+    GET  /api/papers/{arxiv_id}
+    GET  /api/papers/search?q=&limit=
+    POST /api/papers/{arxiv_id}/upvote      DELETE the same to take the vote back
+    POST /api/papers/submit                 {"id": "2405.15738"}
+
+Writes need a signed-in session plus the CSRF token (X-CSRF-Token header), or an API token
+(`Authorization: Bearer ...`). Differences from Hugging Face's shapes: docs/api.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from paperboy import feeds
+from paperboy.papers import Paper, try_parse_arxiv_id
+from paperboy.search import Filters
+from paperboy.web import auth, limits
+from paperboy.web.app import web_of
+from paperboy.web.marks import to_segments
+from paperboy.web.submit import SubmitRefused, submit_paper
+from paperboy.web.views import Card
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+
+def _stamp(day: date | None) -> str | None:
+    return f"{day.isoformat()}T00:00:00.000Z" if day else None
+
+
+def hf_paper(card: Card) -> dict:
+    """The `paper` object of Hugging Face's API for one card."""
+    p, e = card.paper, card.paper.entry
+    out = {
+        "id": p.id,
+        "authors": [{"name": name} for name in p.authors],
+        "publishedAt": _stamp(p.published),
+        "title": p.title,
+        "summary": p.abstract,
+        "upvotes": card.votes,
+        "githubRepo": p.code_url,
+        "projectPage": p.project_url,
+        "ai_keywords": p.keywords,
+        # Fields HF does not have: arXiv metadata paperboy keeps.
+        "categories": p.categories,
+        "version": p.version,
+        "updatedAt": _stamp(p.updated),
+        "comment": p.comment,
+        "doi": p.doi,
+    }
+    if e is not None:
+        out["submittedOnDailyAt"] = _stamp(e.day)
+        if e.submitted_by:
+            out["submittedOnDailyBy"] = {"user": e.submitted_by, "fullname": e.submitted_by}
+        if e.organization:
+            out["organization"] = _org(card)
+    return out
+
+
+def _org(card: Card) -> dict | None:
+    e = card.paper.entry
+    if e is None or not e.organization:
+        return None
+    return {"name": e.organization, "fullname": e.organization_name or e.organization}
+
+
+def hf_item(card: Card) -> dict:
+    """One item of `/api/daily_papers`: the paper plus its feed entry."""
+    e = card.paper.entry
+    item = {
+        "paper": hf_paper(card),
+        "publishedAt": _stamp(e.day if e else card.paper.published),
+        "title": card.paper.title,
+        "summary": card.paper.abstract,
+        "numComments": card.comments,
+        "submittedBy": {"name": e.submitted_by, "fullname": e.submitted_by}
+        if e and e.submitted_by else None,
+        "organization": _org(card),
+        "isAuthorParticipating": False,
+    }
+    return item
+
+
+@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped")
+async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
+    request: Request,
+    date: str | None = Query(None, description="YYYY-MM-DD"),
+    week: str | None = Query(None, description="ISO week, YYYY-Www"),
+    month: str | None = Query(None, description="YYYY-MM"),
+    sort: str = Query("publishedAt", pattern="^(publishedAt|trending)$"),
+    p: int = Query(0, ge=0, le=10_000, description="0-based page"),
+    limit: int = Query(50, ge=1, le=100),
+):
+    web = web_of(request)
+    period = feeds.parse_period(date, week, month)
+    newest = web.store.latest_day()
+    if newest is None:
+        return JSONResponse([])
+    if sort == "trending":
+        first, last = feeds.trending_window(newest) if period is None else (period.first,
+                                                                             period.last)
+        cards = web.cards(request, web.store.ranked_between(first, last))
+        ranked = feeds.rank_trending(cards, min(newest, last), lambda c: c.votes,
+                                     lambda c: c.day)
+        page = ranked[p * limit:(p + 1) * limit]
+        more = len(ranked) > (p + 1) * limit
+    else:
+        first, last = (period.first, period.last) if period else (web.store.first_day(), newest)
+        page = web.cards(request, web.store.ranked_between(first, last, limit + 1, p * limit,
+                                                           newest_first=True))
+        more = len(page) > limit
+        page = page[:limit]
+    headers = {}
+    if more:
+        params = dict(request.query_params) | {"p": str(p + 1)}
+        url = request.url.replace_query_params(**params)
+        headers["Link"] = f'<{url}>; rel="next"'
+    # A JSONResponse skips FastAPI's generic encoder walk: these are plain dicts already.
+    return JSONResponse([hf_item(c) for c in page], headers=headers)
+
+
+@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments")
+def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
+                  limit: int = Query(20, ge=1, le=120)):
+    web = web_of(request)
+    result = web.search.search(q, Filters(), sort="relevance", limit=limit, offset=0)
+    cards = web.cards_for(request, [h.paper for h in result.hits])
+    out = []
+    for card, hit in zip(cards, result.hits):
+        item = hf_item(card)
+        item["highlightedTitle"] = to_segments(hit.paper.title, hit.title_spans)
+        item["highlightedSummary"] = to_segments(hit.paper.abstract, hit.abstract_spans)
+        item["score"] = hit.score
+        out.append(item)
+    return JSONResponse(out)
+
+
+def _card(request: Request, paper_id: str) -> Card:
+    web = web_of(request)
+    arxiv = try_parse_arxiv_id(paper_id)
+    if arxiv is None:
+        raise HTTPException(404, f"{paper_id!r} is not an arXiv id")
+    found: Paper | None = web.store.get(arxiv.id)
+    if found is None:
+        raise HTTPException(404, f"paper {arxiv.id} is not stored here")
+    return web.cards_for(request, [found])[0]
+
+
+def _writer(request: Request):
+    """The user behind an API write: an API token, or a session with its CSRF token."""
+    web = web_of(request)
+    user = auth.bearer_user(web.store, request)
+    if user is not None:
+        return user
+    user = auth.session_user(web.store, request)
+    if user is None:
+        raise HTTPException(401, "sign in, or send 'Authorization: Bearer <API token>'")
+    auth.check_csrf(request, None)
+    return user
+
+
+@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed")
+def submit(request: Request, body: dict = Body(..., examples=[{"id": "2405.15738"}])):
+    web = web_of(request)
+    user = _writer(request)
+    limits.check(web.store, limits.SUBMIT, f"user:{user.id}")
+    text = body.get("id") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        raise HTTPException(400, 'send {"id": "<arXiv id or URL>"}')
+    try:
+        paper = submit_paper(web.store, web.settings, user, text)
+    except SubmitRefused as exc:
+        payload = {"error": exc.message} | ({"id": exc.paper_id} if exc.paper_id else {})
+        return JSONResponse(payload, status_code=exc.status)
+    return hf_item(web.cards_for(request, [paper])[0])
+
+
+def _vote(request: Request, paper_id: str, up: bool) -> dict:
+    web = web_of(request)
+    user = _writer(request)
+    limits.check(web.store, limits.UPVOTE, f"user:{user.id}")
+    card = _card(request, paper_id)
+    votes = web.store.set_vote(user.id, card.paper.id, up)
+    return {"id": card.paper.id, "upvotes": votes, "upvoted": up}
+
+
+@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+def upvote(request: Request, paper_id: str):
+    return _vote(request, paper_id, True)
+
+
+@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back")
+def unvote(request: Request, paper_id: str):
+    return _vote(request, paper_id, False)
+
+
+@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped")
+def paper(request: Request, paper_id: str):
+    return JSONResponse(hf_paper(_card(request, paper_id)))

@@ -1,0 +1,176 @@
+"""The app factory: one FastAPI application per Settings, with no module-level mutable state.
+
+    app = create_app(Settings.load(data_dir="/tmp/pb"))
+    uvicorn.run(app)
+
+`app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
+its own app (and its own store connections) from the same PAPERBOY_* environment.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from paperboy.config import Settings
+from paperboy.feeds import BadPeriod
+from paperboy.papers import Paper
+from paperboy.search import open_search
+from paperboy.store import open_store
+from paperboy.web import auth
+from paperboy.web.limits import RateLimited
+from paperboy.web.views import Card
+
+log = logging.getLogger("paperboy.web")
+
+
+@dataclass
+class Web:
+    """What every route needs: the settings, the store, the search engine and the templates."""
+
+    settings: Settings
+    store: object
+    search: object
+    templates: jinja2.Environment
+
+    def render(self, request: Request, template: str, status: int = 200,
+               headers: dict | None = None, **context) -> HTMLResponse:
+        context.update(request=request, user=auth.session_user(self.store, request),
+                       csrf=auth.csrf_value(request))
+        html = self.templates.get_template(template).render(context)
+        response = HTMLResponse(html, status_code=status, headers=headers)
+        fresh = getattr(request.state, "new_csrf", None)
+        if fresh:
+            auth.set_csrf_cookie(response, request, fresh)
+        return response
+
+    def cards(self, request: Request, ranked: list[tuple[Paper, int]]) -> list[Card]:
+        """Cards for (paper, local votes) pairs, marking the ones the signed-in user voted for."""
+        user = auth.session_user(self.store, request)
+        voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
+            else set()
+        return [Card(p, (p.upvotes or 0) + local, p.id in voted) for p, local in ranked]
+
+    def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
+        local = self.store.local_votes(p.id for p in papers) if papers else {}
+        return self.cards(request, [(p, local.get(p.id, 0)) for p in papers])
+
+
+def web_of(request: Request) -> Web:
+    return request.app.state.web
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("paperboy.web", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
+    return env
+
+
+def create_app(settings: Settings, store=None, search=None) -> FastAPI:
+    """The whole web service for these settings (the store and search may be given by tests)."""
+    store = store if store is not None else open_store(settings)
+    search = search if search is not None else open_search(store, settings)
+    app = FastAPI(
+        title="paperboy",
+        summary="Daily research papers, search and feeds; JSON shaped like Hugging Face's API.",
+        version="0.1.0",
+        docs_url=None,  # served below with the locally vendored Swagger UI (no CDN)
+        redoc_url=None,
+    )
+    app.state.web = Web(settings, store, search, _templates())
+    static = resources.files("paperboy.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    _add_error_handlers(app)
+    _add_docs(app)
+
+    from paperboy.web import accounts, api, pages, rss
+
+    app.include_router(api.router)
+    app.include_router(rss.router)
+    app.include_router(accounts.router)
+    app.include_router(pages.router)
+    # Email digests add their subscribe form and routes when that module is installed.
+    if importlib.util.find_spec("paperboy.web.subscriptions") is not None:
+        app.include_router(importlib.import_module("paperboy.web.subscriptions").router)
+    return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="paperboy API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg")
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and `paperboy serve`: settings from the environment."""
+    return create_app(Settings.load())
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str, headers: dict | None = None):
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return web_of(request).render(request, "error.html", status=status, headers=headers,
+                                  status_code=status, message=message)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
+        kind = err.get("loc", ("",))[0]
+        parts.append(f"{kind} parameter {where!r}: {err.get('msg', 'invalid value')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return _error(request, exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        return _error(request, 400, _validation_message(exc))
+
+    @app.exception_handler(BadPeriod)
+    async def bad_period(request: Request, exc: BadPeriod):
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited):
+        return _error(request, 429, str(exc), {"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):
+        # A bug, not bad input: log the traceback, show a page without internals.
+        log.exception("error serving %s %s", request.method, request.url.path)
+        message = "the server failed to answer this request; the error has been logged"
+        if _wants_json(request):
+            return JSONResponse({"error": message}, status_code=500)
+        return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
+                            status_code=500)

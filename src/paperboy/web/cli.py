@@ -1,0 +1,112 @@
+"""`paperboy serve` (the production web server) and `paperboy user ...` (accounts, admin role).
+
+    paperboy serve --host 0.0.0.0 --port 8000 --workers 2
+    paperboy user create alice --admin       # asks for the password
+    paperboy user admin alice --revoke
+    paperboy user token alice --name ci      # prints a new API token once
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+def run_server(obj, host: str | None, port: int | None, workers: int, access_log: bool) -> None:
+    """Serve the app with uvicorn; each worker builds its app from the same environment."""
+    import uvicorn
+
+    settings = obj.settings
+    _ = obj.store  # open once here, so migrations run before several workers start at once
+    # Workers are fresh processes: hand them the settings this command was given.
+    os.environ["PAPERBOY_DATA_DIR"] = str(settings.data_dir)
+    if obj._config:
+        os.environ["PAPERBOY_CONFIG"] = str(obj._config)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"paperboy: serving {settings.sqlite_path} on http://{host}:{port}/ "
+               f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
+    uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, access_log=access_log, log_level="info",
+                proxy_headers=True, server_header=False)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default: PAPERBOY_HOST or 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port (default: PAPERBOY_PORT or 8000).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes; about one per CPU core.")
+@click.option("--access-log", is_flag=True, help="Log every request (off: a proxy usually does).")
+@click.pass_obj
+def serve(obj, host, port, workers, access_log):
+    """Run the web service: pages, JSON API (/docs) and Atom feeds."""
+    run_server(obj, host, port, workers, access_log)
+
+
+@click.group()
+def user():
+    """Create accounts, grant or revoke the admin role, make API tokens."""
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--email", help="Optional email address (for digests).")
+@click.option("--admin", is_flag=True, help="Give the account the admin role.")
+@click.password_option(help="The password (asked for when not given).")
+@click.pass_obj
+def create(obj, name, email, admin, password):
+    """Create the account NAME."""
+    from paperboy.store.accounts import NameTaken
+    from paperboy.web.auth import check_new_account, hash_password
+
+    problem = check_new_account(name, password)
+    if problem:
+        _fail(problem)
+    try:
+        made = obj.store.create_user(name, hash_password(password), email, is_admin=admin)
+    except NameTaken as exc:
+        _fail(str(exc))
+    click.echo(f"created {made.name}{' (admin)' if made.is_admin else ''}")
+
+
+@user.command("admin")
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="Take the admin role away instead.")
+@click.pass_obj
+def admin(obj, name, revoke):
+    """Grant NAME the admin role (or --revoke it)."""
+    changed = obj.store.set_admin(name, not revoke)
+    if changed is None:
+        _fail(f"no user named {name!r}; create one with `paperboy user create {name}`")
+    click.echo(f"{changed.name} is {'now' if changed.is_admin else 'no longer'} an admin")
+
+
+@user.command("list")
+@click.pass_obj
+def list_users(obj):
+    """All accounts, oldest first."""
+    for u in obj.store.users():
+        click.echo(f"{u.id:>5}  {u.name:<32} {'admin' if u.is_admin else '':<5}  "
+                   f"{u.created_at[:10]}  {u.email or ''}")
+
+
+@user.command("token")
+@click.argument("name")
+@click.option("--name", "label", default="cli", show_default=True, help="A label for the token.")
+@click.pass_obj
+def token(obj, name, label):
+    """Make an API token for NAME and print it (only now; the store keeps its hash)."""
+    from paperboy.web.auth import new_token, token_hash
+
+    found = obj.store.user_by_name(name)
+    if found is None:
+        _fail(f"no user named {name!r}")
+    value = new_token()
+    obj.store.create_api_token(found.id, label, token_hash(value))
+    click.echo(value)

@@ -1,0 +1,68 @@
+"""Feed periods and the trending formula: pure functions, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from paperboy.feeds import (
+    BadPeriod,
+    parse_day,
+    parse_month,
+    parse_period,
+    parse_week,
+    period_of,
+    rank_trending,
+    trending_score,
+)
+
+
+def test_weeks_are_iso_weeks_monday_to_sunday():
+    week = parse_week("2026-W34")
+    assert (week.first, week.last) == (date(2026, 8, 17), date(2026, 8, 23))
+    assert week.first.weekday() == 0 and week.label == "2026-W34"
+    assert parse_week("2026-W53").last == date(2027, 1, 3)  # 2026 has 53 ISO weeks
+    with pytest.raises(BadPeriod, match="ISO week"):
+        parse_week("2025-W53")  # 2025 has 52
+
+
+def test_months_and_days():
+    feb = parse_month("2028-02")
+    assert (feb.first, feb.last) == (date(2028, 2, 1), date(2028, 2, 29))
+    assert parse_month("2026-12").last == date(2026, 12, 31)
+    assert parse_day("2026-08-21").first == parse_day("2026-08-21").last == date(2026, 8, 21)
+    for bad in ("2026-8-21", "2026-02-30", "21/08/2026", ""):
+        with pytest.raises(BadPeriod, match="YYYY-MM-DD"):
+            parse_day(bad)
+    for bad in ("2026-13", "2026-00", "2026/08"):
+        with pytest.raises(BadPeriod, match="YYYY-MM"):
+            parse_month(bad)
+
+
+def test_one_period_at_most():
+    assert parse_period() is None
+    assert parse_period(month="2026-08").kind == "month"
+    with pytest.raises(BadPeriod, match="only one"):
+        parse_period(day="2026-08-21", week="2026-W34")
+
+
+def test_containing_moves_to_the_period_of_another_day():
+    week = period_of("week", date(2026, 8, 21))
+    assert week.containing(date(2026, 8, 1)).label == "2026-W31"
+
+
+def test_trending_score_halves_every_half_life():
+    assert trending_score(100, 0) == 100
+    assert trending_score(100, 3) == pytest.approx(50)
+    assert trending_score(100, 6) == pytest.approx(25)
+    assert trending_score(100, -2) == 100  # a future day counts as today
+
+
+def test_rank_trending_prefers_fresh_votes():
+    newest = date(2026, 8, 21)
+    items = [("old-big", 100, date(2026, 8, 12)),  # 9 days: 100 / 8 = 12.5
+             ("fresh", 20, newest),
+             ("mid", 40, date(2026, 8, 18))]       # 3 days: 20, ties with fresh: newer first
+    ranked = rank_trending(items, newest, lambda i: i[1], lambda i: i[2])
+    assert [i[0] for i in ranked] == ["fresh", "mid", "old-big"]

@@ -1,0 +1,95 @@
+"""Shared set-up for the web tests: a real SQLite store seeded from tests/fixtures (three real
+Hugging Face daily-papers days and three real arXiv listing rows with LaTeX), the app built by
+the real factory, and the framework's test client.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperboy.config import Settings
+from paperboy.ingest import import_file
+from paperboy.search import PlaceholderSearch
+from paperboy.store import open_store
+from paperboy.web.app import create_app
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HF_DAYS = sorted((FIXTURES / "hf_daily_papers_api").glob("*.json"))
+LISTINGS = FIXTURES / "arxiv_listings_latex.jsonl"
+
+
+def hf_day(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def seed(store, settings) -> None:
+    for path in [*HF_DAYS, LISTINGS]:
+        import_file(store, path, settings, show_progress=False)
+
+
+@pytest.fixture
+def settings(tmp_path, clean_env) -> Settings:
+    return Settings.load(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def store(settings):
+    store = open_store(settings)
+    seed(store, settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(settings, store):
+    return create_app(settings, store=store)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF value a browser would have: the cookie set by any page."""
+    if "pb_csrf" not in client.cookies:
+        client.get("/signin")
+    return client.cookies["pb_csrf"]
+
+
+def sign_up(client: TestClient, name: str = "ada", password: str = "correct horse") -> None:
+    r = client.post("/signup", data={"name": name, "password": password,
+                                     "csrf_token": csrf_of(client)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "pb_session" in client.cookies
+
+
+class SpanningSearch(PlaceholderSearch):
+    """The placeholder engine plus the match spans the real engine reports (case-insensitive
+    occurrences of each query word), so highlighting can be checked before that engine lands."""
+
+    def search(self, query, filters=None, sort="relevance", limit=20, offset=0):
+        result = super().search(query, filters, sort, limit, offset)
+        words = [w.lower() for w in query.split()]
+        for hit in result.hits:
+            for text, spans in ((hit.paper.title, hit.title_spans),
+                                (hit.paper.abstract, hit.abstract_spans)):
+                for w in words:
+                    spans.extend((m.start(), m.end())
+                                 for m in re.finditer(re.escape(w), text, re.IGNORECASE))
+        return result
+
+
+CARD = re.compile(r'<article class="card" id="p-([^"]+)">.*?<span class="count">(\d+)</span>',
+                  re.DOTALL)
+
+
+def cards(html: str) -> list[tuple[str, int]]:
+    """(paper id, shown votes) of each card on a page, in page order."""
+    return [(pid, int(votes)) for pid, votes in CARD.findall(html)]

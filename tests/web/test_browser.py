@@ -1,0 +1,183 @@
+"""Browser tests in real headless Chromium (Debian's `chromium`) against the real server.
+
+The server is the production command (`paperboy serve`) in a subprocess, on a store seeded from
+tests/fixtures. Screenshots of the feed and a paper page go to test-artifacts/ (gitignored).
+If /usr/bin/chromium is missing, the set-up installs Debian's chromium (as root, with apt).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paperboy.config import Settings
+from paperboy.store import open_store
+
+from .conftest import seed
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium when it is missing (CI runs as root with apt)."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail(f"{CHROMIUM} is missing: install it with "
+                    "`sudo apt-get install chromium chromium-driver` and run the tests again")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+                   check=True, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("browser-data")
+    settings = Settings.load(data_dir=data, database_url="")
+    store = open_store(settings)
+    seed(store, settings)
+    store.close()
+    port = free_port()
+    log = open(data / "server.log", "w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy", "--data-dir", str(data), "serve", "--port", str(port),
+         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1200, "height": 900})
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def count_of(page, card_selector: str) -> int:
+    return int(page.locator(f"{card_selector} .count").first.inner_text())
+
+
+def test_a_new_reader_signs_up_upvotes_and_signs_out(server, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(server + "/")
+    first_day = page.locator("h1").inner_text()
+    assert first_day.startswith("Daily papers")
+    page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=False)
+
+    page.get_by_role("link", name="← Previous").click()
+    page.wait_for_url(re.compile(r"/papers/date/\d{4}-\d{2}-\d{2}$"))
+    assert page.locator("h1").inner_text() != first_day
+    assert page.locator("article.card").count() > 0
+
+    page.get_by_label("Search papers").fill("watermark")
+    page.get_by_label("Search papers").press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q=watermark"))
+    result = page.locator("article.card h2 a").first
+    title = result.inner_text()
+    result.click()
+    page.wait_for_url(re.compile(r"/papers/2503\.11945$"))
+    assert page.locator("h1").inner_text() == title
+    # KaTeX (served locally) renders the abstract's $W_*$.
+    page.wait_for_selector(".abstract .katex")
+
+    page.get_by_role("link", name="Sign up").click()
+    page.get_by_label("Name").fill("reader1")
+    page.get_by_label("Password").fill("a long password")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(re.compile(r"/papers/2503\.11945$"))  # back where the reader was
+    assert page.locator(".account .me").inner_text() == "reader1"
+
+    before = count_of(page, ".paper-head")
+    page.locator(".paper-head .vote-button").click()
+    page.wait_for_function(
+        "n => Number(document.querySelector('.paper-head .count').textContent) === n",
+        arg=before + 1)
+    assert page.locator(".paper-head .vote-button").get_attribute("aria-pressed") == "true"
+    page.reload()
+    assert count_of(page, ".paper-head") == before + 1  # stored, not just drawn
+    page.screenshot(path=str(ARTIFACTS / "paper.png"), full_page=False)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(server + "/")
+    assert page.get_by_role("link", name="Sign in").is_visible()
+
+
+def test_reading_and_voting_work_without_javascript(server, browser_context):
+    page = browser_context.new_page()
+    page.route("**/*.js", lambda route: route.abort())  # no script loads: plain HTML and forms
+    page.goto(server + "/papers/trending")
+    assert page.locator("article.card").count() > 0
+    page.goto(server + "/signup")
+    page.get_by_label("Name").fill("noscript")
+    page.get_by_label("Password").fill("a long password")
+    page.get_by_role("button", name="Sign up").click()
+    page.goto(server + "/")
+    card = page.locator("article.card").nth(1)
+    before = int(card.locator(".count").inner_text())
+    card.locator(".vote-button").click()  # a plain form post and a 303 back to the feed
+    page.wait_for_load_state()
+    assert int(page.locator("article.card").nth(1).locator(".count").inner_text()) == before + 1
+    page.close()
+
+
+def test_a_phone_sized_screen_has_no_sideways_scroll(server, browser_context):
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 375, "height": 800})
+    for path in ["/", "/papers/2503.11945", "/search?q=agents"]:
+        page.goto(server + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+    page.screenshot(path=str(ARTIFACTS / "search-phone.png"))
+    page.close()

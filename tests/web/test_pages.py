@@ -1,0 +1,222 @@
+"""The HTML pages against a real seeded store: feeds, navigation, paper pages, search, escaping."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperboy import feeds
+from paperboy.papers import FeedEntry, Paper
+from paperboy.web.app import create_app
+
+from .conftest import HF_DAYS, SpanningSearch, cards, hf_day, sign_up
+
+LATEST = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0])
+PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[0])
+
+
+def expected_day(path) -> list[tuple[str, int]]:
+    items = hf_day(path)
+    return sorted(((i["paper"]["id"], i["paper"]["upvotes"]) for i in items),
+                  key=lambda x: -x[1])
+
+
+def test_home_shows_the_latest_day_most_upvoted_first(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    shown = cards(r.text)
+    want = expected_day(HF_DAYS[-1])
+    assert [v for _, v in shown] == sorted((v for _, v in shown), reverse=True)
+    assert sorted(shown) == sorted(want)
+    assert shown[0] == want[0]
+    assert LATEST.strftime("%-d %B %Y") in r.text
+
+
+def test_previous_link_skips_empty_days(client):
+    html = client.get(f"/papers/date/{LATEST}").text
+    prev = re.search(r'<a rel="prev" class="button" href="([^"]+)"', html)[1]
+    assert prev == f"/papers/date/{PREVIOUS}"  # the days in between have no papers
+    assert 'rel="next" class="button"' not in html  # nothing after the newest day
+    older = client.get(prev)
+    assert sorted(cards(older.text)) == sorted(expected_day(HF_DAYS[-2]))
+    assert f'href="/papers/date/{LATEST}"' in older.text
+
+
+def test_week_and_month_pages_hold_their_days(client, store):
+    week = feeds.period_of("week", LATEST)
+    r = client.get(f"/papers/week/{week.label}")
+    assert r.status_code == 200
+    assert len(cards(r.text)) == store.count_between(week.first, week.last)
+    month = client.get(f"/papers/month/{LATEST:%Y-%m}")
+    assert {pid for pid, _ in cards(month.text)} >= {pid for pid, _ in expected_day(HF_DAYS[-1])}
+
+
+@pytest.mark.parametrize("url, words", [
+    ("/papers/date/2026-02-30", "expected YYYY-MM-DD"),
+    ("/papers/date/yesterday", "expected YYYY-MM-DD"),
+    ("/papers/week/2025-W53", "ISO week"),  # 2025 has 52 ISO weeks
+    ("/papers/week/2026-34", "ISO week"),
+    ("/papers/month/2026-13", "expected YYYY-MM"),
+    ("/papers?page=0", "page"),
+    ("/papers?page=abc", "page"),
+    ("/search?q=agents&sort=stars", "sort"),
+    ("/search?q=agents&date_from=2026-99-01", "expected YYYY-MM-DD"),
+])
+def test_bad_periods_and_parameters_are_400_with_a_clear_message(client, url, words):
+    r = client.get(url)
+    assert r.status_code == 400
+    assert words in r.text
+
+
+def test_a_page_past_the_end_is_404(client):
+    r = client.get(f"/papers/date/{LATEST}?page=2")
+    assert r.status_code == 404
+    assert "past the end" in r.text
+
+
+def test_paper_page_shows_everything_a_reader_needs(client):
+    item = max(hf_day(HF_DAYS[-1]), key=lambda i: i["paper"]["upvotes"])["paper"]
+    r = client.get(f"/papers/{item['id']}")
+    assert r.status_code == 200
+    html = r.text
+    for author in item["authors"]:
+        assert author["name"] in html
+    assert f'href="https://arxiv.org/pdf/{item["id"]}"' in html
+    assert item["githubRepo"] in html
+    assert "@misc{" in html and f"eprint={{{item['id']}}}" in html
+    assert f'<span class="count">{item["upvotes"]}</span>' in html
+
+
+@pytest.mark.parametrize("form", ["2608.19880v3", "arXiv:2608.19880",
+                                  "https://arxiv.org/abs/2608.19880"])
+def test_any_id_form_redirects_to_the_canonical_page(client, form):
+    r = client.get(f"/papers/{form}", follow_redirects=False)
+    assert r.status_code == 301
+    assert r.headers["location"] == "/papers/2608.19880"
+
+
+def test_unknown_and_invalid_ids(client):
+    unknown = client.get("/papers/2609.00001")
+    assert unknown.status_code == 404
+    assert "not stored here yet" in unknown.text and "Sign in" in unknown.text
+    sign_up(client)
+    offer = client.get("/papers/2609.00001")
+    assert 'action="/submit"' in offer.text and 'value="2609.00001"' in offer.text
+    invalid = client.get("/papers/not-a-paper")
+    assert invalid.status_code == 404
+    assert "is not an arXiv id" in invalid.text
+
+
+def test_latex_abstracts_are_served_with_local_katex(client):
+    html = client.get("/papers/2503.11945").text
+    assert "$W_*$" in html  # left for KaTeX to render in the browser
+    assert 'class="abstract math"' in html
+    for asset in re.findall(r'(?:src|href)="(/static/katex/[^"]+)"', html):
+        assert client.get(asset).status_code == 200
+    assert "cdn" not in html.lower()
+
+
+def test_text_is_escaped_everywhere(client, store):
+    evil = Paper(id="2608.99999", title="Robust <b>bold</b> & brave",
+                 abstract="We show <script>alert('x')</script> is inert & a < b.",
+                 authors=["Eve <img src=x onerror=alert(1)>"],
+                 entry=FeedEntry(LATEST, "hf", organization_name="<i>org</i>"), upvotes=500)
+    store.upsert([evil])
+    for url in [f"/papers/{evil.id}", "/", "/search?q=inert", "/papers/trending"]:
+        html = client.get(url).text
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html and "<b>bold</b>" not in html, url
+        assert "&lt;script&gt;" in html or "&lt;b&gt;bold" in html, url
+
+
+def test_search_highlights_matches_and_jumps_to_ids(settings, store):
+    app = create_app(settings, store=store, search=SpanningSearch(store))
+    with TestClient(app) as client:
+        r = client.get("/search?q=watermark")
+        assert r.status_code == 200
+        assert [pid for pid, _ in cards(r.text)] == ["2503.11945"]
+        assert "<mark>watermark</mark>" in r.text
+        jump = client.get("/search?q=https://arxiv.org/abs/2503.11945v2", follow_redirects=False)
+        assert jump.headers["location"] == "/papers/2503.11945"
+        legacy = client.get("/papers?q=watermark", follow_redirects=False)
+        assert legacy.status_code == 307 and legacy.headers["location"] == "/search?q=watermark"
+
+
+def test_trending_ranks_by_decayed_votes_and_says_how(client):
+    r = client.get("/papers/trending")
+    assert "2<sup>−age / 3 days</sup>" in r.text
+    newest = LATEST
+    scored = []
+    for path in HF_DAYS:
+        day = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", path.name)[0])
+        if (newest - day).days >= feeds.TRENDING_WINDOW_DAYS:
+            continue
+        for item in hf_day(path):
+            votes = item["paper"]["upvotes"]
+            scored.append((votes * 0.5 ** ((newest - day).days / 3), item["paper"]["id"]))
+    want = [pid for _, pid in sorted(scored, reverse=True)][:5]
+    assert [pid for pid, _ in cards(r.text)][:5] == want
+
+
+def test_upvote_form_without_javascript(client, store):
+    paper_id, votes = expected_day(HF_DAYS[-1])[3]
+    anonymous = client.post(f"/papers/{paper_id}/upvote",
+                            data={"csrf_token": client.get("/").cookies.get("pb_csrf") or
+                                  client.cookies["pb_csrf"], "next": "/"},
+                            follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
+    sign_up(client)
+    token = client.cookies["pb_csrf"]
+    r = client.post(f"/papers/{paper_id}/upvote",
+                    data={"csrf_token": token, "up": "1", "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    page = dict(cards(client.get("/").text))
+    assert page[paper_id] == votes + 1
+    client.post(f"/papers/{paper_id}/upvote", data={"csrf_token": token, "up": "0"})
+    assert dict(cards(client.get("/").text))[paper_id] == votes
+
+
+def test_upvote_refuses_open_redirects(client):
+    sign_up(client)
+    r = client.post("/papers/2608.19880/upvote",
+                    data={"csrf_token": client.cookies["pb_csrf"], "next": "//evil.example/"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/papers/2608.19880"
+
+
+def test_admin_removes_a_paper_from_the_feed(client, store):
+    sign_up(client, "root")
+    token = client.cookies["pb_csrf"]
+    refused = client.post("/papers/2608.19880/remove", data={"csrf_token": token})
+    assert refused.status_code == 403
+    store.set_admin("root", True)
+    client.post("/papers/2608.19880/remove", data={"csrf_token": token})
+    assert "2608.19880" not in dict(cards(client.get("/").text))
+    assert store.get("2608.19880") is not None  # the paper itself stays
+
+
+def test_subscribe_slot_is_on_feed_pages(app):
+    source = app.state.web.templates.loader.get_source(app.state.web.templates, "feed.html")[0]
+    assert "{% block subscribe %}" in source
+
+
+def test_a_search_without_matches_says_so(client):
+    r = client.get("/search?q=zzzyzzqx")
+    assert r.status_code == 200
+    assert "No papers match" in r.text and "<mark>" not in r.text
+
+
+def test_an_empty_day_still_navigates(client):
+    r = client.get("/papers/date/2026-01-01")
+    assert r.status_code == 200 and "No papers entered the feed" in r.text
+    assert re.search(r'<a rel="prev" class="button" href="/papers/date/\d{4}-\d{2}-\d{2}"', r.text)
+    assert re.search(r'<a rel="next" class="button" href="/papers/date/\d{4}-\d{2}-\d{2}"', r.text)
+
+
+def test_unknown_paths_get_a_page_not_a_traceback(client):
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and "Not found" in r.text
+    assert client.get("/api/nothing").json() == {"error": "Not Found"}

@@ -1,0 +1,85 @@
+"""Atom feeds, validated by parsing: required RFC 4287 elements, stable ids, RFC 3339 dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from xml.etree import ElementTree as ET
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperboy.papers import FeedEntry, Paper
+
+A = "{http://www.w3.org/2005/Atom}"
+
+
+def parse(response) -> ET.Element:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    root = ET.fromstring(response.content)
+    assert root.tag == f"{A}feed"
+    return root
+
+
+def check_atom(root: ET.Element) -> list[ET.Element]:
+    """The elements RFC 4287 requires of a feed and of each entry, with valid dates."""
+    for name in ("id", "title", "updated"):
+        assert root.find(f"{A}{name}") is not None and root.find(f"{A}{name}").text, name
+    assert root.find(f"{A}author/{A}name").text
+    assert root.find(f"{A}link[@rel='self']") is not None
+    datetime.fromisoformat(root.find(f"{A}updated").text.replace("Z", "+00:00"))
+    entries = root.findall(f"{A}entry")
+    for entry in entries:
+        for name in ("id", "title", "updated"):
+            assert entry.find(f"{A}{name}").text, name
+        for name in ("updated", "published"):
+            if entry.find(f"{A}{name}") is not None:
+                stamp = entry.find(f"{A}{name}").text
+                assert stamp.endswith("Z")
+                datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        assert entry.find(f"{A}link[@rel='alternate']").get("href").startswith("http")
+        assert entry.find(f"{A}author/{A}name").text
+    ids = [e.find(f"{A}id").text for e in entries]
+    assert len(ids) == len(set(ids))
+    return entries
+
+
+def test_daily_feed_is_valid_atom_with_the_newest_day(client, store):
+    entries = check_atom(parse(client.get("/feeds/daily.atom")))
+    latest = store.latest_day()
+    ids = {e.find(f"{A}id").text for e in entries}
+    assert ids == {p.abs_url for p in store.papers_on(latest)}
+    assert all(e.find(f"{A}updated").text == f"{latest}T00:00:00Z" for e in entries)
+
+
+def test_entry_ids_are_stable_across_requests_and_hosts(app):
+    one = TestClient(app, base_url="http://a.example")
+    two = TestClient(app, base_url="https://b.example")
+    ids = [[e.find(f"{A}id").text for e in parse(c.get("/feeds/trending.atom")).iter(f"{A}entry")]
+           for c in (one, one, two)]
+    assert ids[0] == ids[1] == ids[2] and ids[0]
+    assert all(i.startswith("https://arxiv.org/abs/") for i in ids[0])
+
+
+def test_trending_and_search_feeds(client):
+    check_atom(parse(client.get("/feeds/trending.atom")))
+    entries = check_atom(parse(client.get("/feeds/search.atom?q=watermark")))
+    assert [e.find(f"{A}id").text for e in entries] == ["https://arxiv.org/abs/2503.11945"]
+    cats = [c.get("term") for c in entries[0].findall(f"{A}category")]
+    assert cats[0] == "cs.CV"
+    assert client.get("/feeds/search.atom").status_code == 400
+    assert client.get("/feeds/search.atom?q=x&limit=1000").status_code == 400
+
+
+@pytest.mark.parametrize("feed", ["/feeds/daily.atom", "/feeds/search.atom?q=inert"])
+def test_markup_in_paper_text_stays_text(client, store, feed):
+    title = "Robust <b>bold</b> & brave"
+    store.upsert([Paper(id="2608.99999", title=title, authors=["Eve"],
+                        abstract="We show <script>alert('x')</script> is inert & a < b.",
+                        entry=FeedEntry(store.latest_day(), "hf"), upvotes=1)])
+    r = client.get(feed)
+    assert b"<script>" not in r.content
+    entry = next(e for e in parse(r).iter(f"{A}entry")
+                 if e.find(f"{A}id").text.endswith("2608.99999"))
+    assert entry.find(f"{A}title").text == title
+    assert "<script>alert('x')</script>" in entry.find(f"{A}summary").text
