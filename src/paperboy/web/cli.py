@@ -18,14 +18,14 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
     import uvicorn
 
     settings = obj.settings
-    _ = obj.store  # open once here, so migrations run before several workers start at once
+    store = obj.store  # open once here, so migrations run before several workers start at once
     # Workers are fresh processes: hand them the settings this command was given.
     os.environ["PAPERBOY_DATA_DIR"] = str(settings.data_dir)
     if obj._config:
         os.environ["PAPERBOY_CONFIG"] = str(obj._config)
     host = host or settings.host
     port = port or settings.port
-    click.echo(f"paperboy: serving {settings.sqlite_path} on http://{host}:{port}/ "
+    click.echo(f"paperboy: serving {store.location} on http://{host}:{port}/ "
                f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
     uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, access_log=access_log, log_level="info",
