@@ -147,5 +147,10 @@ def demo(obj: Context, no_serve):
     ctx.invoke(papers)
 
 
+from paperboy.mail.cli import register as register_mail  # noqa: E402  (issue 5: mail commands)
+
+register_mail(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
