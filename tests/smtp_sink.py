@@ -6,6 +6,9 @@ Prints `READY <port>` once it listens, then stores every accepted message as OUT
 (written to a temporary name first and renamed, so a reader never sees half a message).
 Behaviours for fault tests:
   --delay S            wait S seconds in DATA before storing and answering 250
+  --store-first        with --delay: store the message first, then wait, then answer 250
+                       (an MTA that commits before it replies: a client killed while waiting
+                       has delivered a message it never heard was accepted)
   --reject PREFIX      refuse recipients whose local part starts with PREFIX (550)
   --tempfail PREFIX    refuse those recipients with 451 the first --tempfail-times times
   --data-tempfail N    answer the first N DATA commands with 451
@@ -49,8 +52,14 @@ class Sink:
         if self.data_tempfails > 0:
             self.data_tempfails -= 1
             return "451 4.3.0 Temporary local problem"
-        if self.args.delay:
+        if self.args.delay and not self.args.store_first:
             await asyncio.sleep(self.args.delay)
+        self.store(envelope)
+        if self.args.delay and self.args.store_first:
+            await asyncio.sleep(self.args.delay)
+        return "250 2.0.0 Stored"
+
+    def store(self, envelope) -> None:
         number = next(self.counter)
         name = f"{os.getpid()}-{number:07d}.eml"
         tmp = os.path.join(self.args.dir, f".{name}.tmp")
@@ -59,7 +68,6 @@ class Sink:
             fh.write(f"X-Sink-From: {envelope.mail_from}\r\n".encode())
             fh.write(envelope.original_content)
         os.rename(tmp, os.path.join(self.args.dir, name))
-        return "250 2.0.0 Stored"
 
 
 def authenticator(expected: tuple[str, str]):
@@ -108,6 +116,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--store-first", action="store_true")
     parser.add_argument("--reject", default="")
     parser.add_argument("--tempfail", default="")
     parser.add_argument("--tempfail-times", type=int, default=1)

@@ -4,8 +4,10 @@ import email
 import email.policy
 import re
 from datetime import date, datetime, timezone
+from email.header import decode_header, make_header
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from mail_fixtures import mail_settings
 from paperboy.mail.compose import (
@@ -148,7 +150,7 @@ def test_digest_message_as_a_client_sees_it(papers_store, data_dir):
         if p.code_url:
             assert p.code_url in markup
     assert "Zetta ζ" in markup and "Haitz Sáez de Ocáriz Borde" in text
-    assert "TOPIC: agents" in text and "Topic: agents" in markup
+    assert "TOPIC: agents" in text and ">agents</span>" in markup
     assert unsubscribe.replace("&", "&amp;") in markup and unsubscribe in text
     assert "/subscriptions/preferences?token=" in text
     assert "<img" not in markup and "style=" in markup  # inline CSS, no remote images
@@ -166,3 +168,37 @@ def test_confirmation_message(papers_store, data_dir):
     assert links.read("confirm", url.split("token=")[1]) == (3, "n1")
     assert '"world model"' in text and "48 hours" in text
     assert "&#34;world model&#34;" in msg.get_body(("html",)).get_content()
+
+
+# -- property: any clean text survives encoding and a client's decoding ----------------------
+clean_words = st.lists(
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs")), min_size=1,
+            max_size=30), min_size=1, max_size=12).map(" ".join)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(clean_words)
+def test_subjects_and_names_round_trip_through_the_parser(text):
+    subject = encode_text_header("Subject", text)
+    to = encode_address(text, "zoe@example.org")
+    raw = f"Subject: {subject}\r\nTo: {to}\r\n\r\n".encode("ascii")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = parse(raw)
+    assert parsed["Subject"] == text
+    assert parsed["To"].addresses[0].addr_spec == "zoe@example.org"
+    phrase = to.rsplit(" <", 1)[0]
+    if phrase.startswith("=?"):
+        # RFC 2047 decoding (adjacent encoded words join without the folding space).
+        assert str(make_header(decode_header(phrase.replace("\r\n", "")))) == text
+        if len(text.encode()) <= 45:  # one encoded word: every parser agrees
+            assert parsed["To"].addresses[0].display_name == text
+    else:
+        assert parsed["To"].addresses[0].display_name == text
+
+
+def test_long_subjects_are_folded_under_78_characters():
+    title = "A Very Long Title About Reinforcement Learning With Verifiable Rewards " * 3
+    for text in (title.strip(), "Ünïcode " + title.strip()):
+        raw = f"Subject: {encode_text_header('Subject', text)}\r\n\r\n".encode()
+        assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+        assert parse(raw)["Subject"] == text

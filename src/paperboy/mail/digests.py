@@ -10,13 +10,18 @@ The send log (one row per subscriber and period) is the whole protocol:
 2. After the server accepted the message, the row becomes `sent` in the same transaction that
    records the papers it carried and the feed days it covered. A transient failure makes it
    `deferred`; a permanent one `rejected` (and counts towards `mail_bounce_limit`).
-3. A row still `sending` when a run starts was in flight when a run died (`kill -9`, power
-   loss). It is sent again, with the same Message-ID.
+3. A row still `sending` when a run starts was claimed by a run that died (`kill -9`, power
+   loss): in flight, or composed and waiting for its turn. It is sent again, with the same
+   Message-ID.
 
 So after a crash every subscriber gets the digest once, except possibly the one message that
 was in flight: if the server had accepted it but the run died before writing `sent`, it is
 delivered twice (same Message-ID, which many clients fold into one). Sending an unrecorded
 message again is the only safe choice: the alternative loses mail silently.
+
+Messages go out over one SMTP connection, one at a time, from a thread of their own (the
+`Outbox`) while the next few are composed: at most one message is ever in flight. The few
+composed and claimed but not yet handed to the server are simply sent by the next run.
 
 Runs do not overlap: a run holds a lock in the store (released at the end; a lock whose
 process is gone is taken over), so two schedulers or a cron job and a scheduler cannot both
@@ -30,7 +35,9 @@ blocks are rendered once.
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -86,6 +93,7 @@ class RunReport:
     resent: int = 0  # in flight when an earlier run died, sent again
     queries: int = 0  # distinct saved queries searched
     papers: int = 0  # papers in the mails sent
+    search_seconds: float = 0.0  # evaluating the distinct saved queries
     compose_seconds: float = 0.0
     send_seconds: float = 0.0
     elapsed: float = 0.0
@@ -226,29 +234,35 @@ class DigestRun:
         earliest = min((first for first, _ in windows), default=report.last_feed_day)
         candidates = Candidates(self.store, self.search, self.settings, earliest,
                                 report.last_feed_day)
+        # Each distinct saved query is searched once, up front, for all subscribers.
+        t0 = time.perf_counter()
+        for query in sorted({q for sub, _, days in plans if days for q in sub.topics}):
+            candidates.topic(query)
+        report.search_seconds = time.perf_counter() - t0
+        report.queries = candidates.queries
         composer = Composer(self.settings, self.links)
-        postman = self._postman or Postman(self.settings)
+        outbox = None if report.dry_run else Outbox(self, report, on_message)
         last_beat = time.monotonic()
         try:
             for number, (sub, period, days) in enumerate(plans, 1):
                 if on_progress is not None:
                     on_progress(number - 1, len(plans))
+                if outbox is not None and outbox.stopped.is_set():
+                    break
                 if holder is not None and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                     self._beat(holder)
                     last_beat = time.monotonic()
-                if not self._one(report, sub, period, days, candidates, composer, postman,
-                                 on_message):
-                    break
-            if on_progress is not None:
-                on_progress(len(plans), len(plans))
+                self._compose(report, sub, period, days, candidates, composer, outbox,
+                              on_message)
         finally:
-            report.queries = candidates.queries
-            if self._postman is None:
-                postman.close()
+            if outbox is not None:
+                outbox.close()
+        if on_progress is not None:
+            on_progress(len(plans), len(plans))
 
-    def _one(self, report, sub, period, days, candidates, composer, postman,
-             on_message) -> bool:
-        """One subscriber's digest; False when the run must stop (SMTP unavailable)."""
+    def _compose(self, report, sub, period, days, candidates, composer, outbox,
+                 on_message) -> None:
+        """Choose and compose one subscriber's digest; claim it and hand it to the outbox."""
         t0 = time.perf_counter()
         digest = None
         if days is not None:
@@ -260,26 +274,117 @@ class DigestRun:
                                    self.settings.mail_digest_size, self.settings.mail_topic_size)
         if digest is None or digest.empty:
             report.empty += 1
-            if not report.dry_run:
+            if outbox is not None:
                 self.store.record_empty(sub.id, period, report.last_feed_day)
-            report.compose_seconds += time.perf_counter() - t0
-            return True
-        if report.dry_run:
+        elif outbox is None:  # dry run
             message = composer.digest(sub, digest, composer.message_id(), self._clock())
-            report.compose_seconds += time.perf_counter() - t0
-            self._count_sent(report, digest, on_message, sub, message)
-            return True
-        claim = self.store.claim_send(sub.id, period, composer.message_id())
-        if claim is None:  # finished meanwhile (a run racing us before the lock existed)
-            report.done_before += 1
-            return True
-        if claim.previous == "sending":
-            report.resent += 1
-        message = composer.digest(sub, digest, claim.message_id, self._clock())
-        t1 = time.perf_counter()
-        report.compose_seconds += t1 - t0
+            _count_sent(report, digest, on_message, sub, message)
+        else:
+            claim = self.store.claim_send(sub.id, period, composer.message_id())
+            if claim is None:  # finished meanwhile (a run racing us before the lock existed)
+                report.done_before += 1
+            else:
+                if claim.previous == "sending":
+                    report.resent += 1
+                message = composer.digest(sub, digest, claim.message_id, self._clock())
+                report.compose_seconds += time.perf_counter() - t0
+                outbox.put((sub, period, digest, message))
+                return
+        report.compose_seconds += time.perf_counter() - t0
+
+
+def _count_sent(report: RunReport, digest: Digest, on_message, sub, message: bytes) -> None:
+    report.sent += 1
+    report.papers += len(digest.papers)
+    if on_message is not None:
+        on_message(sub, message)
+
+
+class Outbox:
+    """Sends composed digests on a thread of its own while the next ones are composed.
+
+    One SMTP connection, one message at a time: at most one message is ever in flight, which
+    is what bounds the duplicates after a crash. A few composed messages wait in the queue;
+    they are claimed (`sending`) but not yet sent, so a crash leaves them to be sent by the
+    next run, never twice.
+    """
+
+    DEPTH = 4
+
+    def __init__(self, run: DigestRun, report: RunReport, on_message):
+        self.run, self.report, self.on_message = run, report, on_message
+        self.store, self.settings = run.store, run.settings
+        self.postman = run._postman or Postman(self.settings)
+        self._own_postman = run._postman is None
+        self.queue: queue.Queue = queue.Queue(self.DEPTH)
+        self.stopped = threading.Event()  # the SMTP server cannot be used: stop composing
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._deliver_all, name="paperboy-outbox",
+                                       daemon=True)
+        self.thread.start()
+
+    def put(self, item) -> None:
+        while True:
+            if self.stopped.is_set() or not self.thread.is_alive():
+                self._defer(item, self.report.stopped or "the run stopped before sending it")
+                return
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Wait until every queued message is sent or deferred; re-raise a sender failure."""
+        while self.thread.is_alive():
+            try:
+                self.queue.put(None, timeout=0.5)
+                break
+            except queue.Full:
+                continue
+        self.thread.join()
+        self._drain()
+        if self._own_postman:
+            self.postman.close()
+        if self.failure is not None:
+            raise self.failure
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._defer(item, self.report.stopped or "the run stopped before sending it")
+
+    def _defer(self, item, reason: str) -> None:
+        sub, period, _, _ = item
+        self.store.record_deferred(sub.id, period, None, reason)
+        self.report.deferred += 1
+
+    def _deliver_all(self) -> None:
         try:
-            postman.send(sub.email, message)
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                if self.stopped.is_set():
+                    self._defer(item, self.report.stopped)
+                    continue
+                self._deliver(item)
+        except BaseException as exc:  # surfaced by close() in the composing thread
+            self.failure = exc
+            self.stopped.set()
+        finally:
+            self.store.close()  # this thread's own connection
+
+    def _deliver(self, item) -> None:
+        sub, period, digest, message = item
+        report = self.report
+        t0 = time.perf_counter()
+        try:
+            self.postman.send(sub.email, message)
         except Rejected as exc:
             status = self.store.record_rejected(sub.id, period, exc.code, str(exc),
                                                 self.settings.mail_bounce_limit)
@@ -292,21 +397,13 @@ class DigestRun:
             self.store.record_deferred(sub.id, period, exc.code, str(exc))
             report.deferred += 1
             report.stopped = f"{exc}. Sent {report.sent}; the next run sends the rest."
-            return False
+            self.stopped.set()
         else:
             self.store.record_sent(sub.id, period, [p.id for p in digest.papers],
                                    report.last_feed_day)
-            self._count_sent(report, digest, on_message, sub, message)
+            _count_sent(report, digest, self.on_message, sub, message)
         finally:
-            report.send_seconds += time.perf_counter() - t1
-        return True
-
-    @staticmethod
-    def _count_sent(report: RunReport, digest: Digest, on_message, sub, message: bytes) -> None:
-        report.sent += 1
-        report.papers += len(digest.papers)
-        if on_message is not None:
-            on_message(sub, message)
+            report.send_seconds += time.perf_counter() - t0
 
 
 class Candidates:

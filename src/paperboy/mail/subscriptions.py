@@ -120,7 +120,9 @@ def clean_topics(raw: object, most: int) -> list[str]:
         if len(raw) > (MAX_QUERY + 2) * max(most, 1):
             raise InvalidSubscription("topics", f"too much text for {most} topics of at most "
                                                 f"{MAX_QUERY} characters")
-        items = raw.splitlines()
+        # Only newlines separate topics (browsers send CRLF); any other control character,
+        # a lone CR or a vertical tab included, is refused below rather than split on.
+        items = raw.replace("\r\n", "\n").split("\n")
     else:
         items = list(raw)
     topics: list[str] = []
