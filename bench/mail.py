@@ -142,10 +142,51 @@ def start_sink(folder: Path) -> tuple[subprocess.Popen, int]:
     return process, int(line.split()[1])
 
 
+def report(subscribers: int, info: dict, dry: dict, real: dict, received: int,
+           load: tuple[float, float]) -> str:
+    n = real["sent"]
+    mailing = real["elapsed"] - real["search_seconds"]
+    compose_rate = dry["sent"] / max(dry["elapsed"] - dry["search_seconds"], 1e-9)
+    rows = [
+        ("digests sent (server received)", f"{n:,} ({received:,})"),
+        ("total run time", f"**{real['elapsed']:.1f} s** (target ≤ 60 s)"),
+        ("topic queries, searched once per distinct query",
+         f"{real['queries']} in {real['search_seconds']:.1f} s "
+         f"({1000 * real['search_seconds'] / max(real['queries'], 1):.0f} ms a query)"),
+        ("composing and sending (the run less the searches)",
+         f"{mailing:.1f} s, {n / max(mailing, 1e-9):,.0f} digests/s"),
+        ("composing alone (dry run, searches excluded)", f"{compose_rate:,.0f} digests/s"),
+        ("composer busy / SMTP + send log busy (overlapping threads)",
+         f"{real['compose_seconds']:.1f} s / {real['send_seconds']:.1f} s"),
+        ("papers per digest (mean)", f"{real['papers'] / max(n, 1):.1f}"),
+        ("message size (mean)", f"{real['mean_bytes'] / 1024:.1f} KiB"),
+        ("peak memory of the sending process (RSS)", f"{real['peak_rss_mib']:.0f} MiB"),
+        ("machine load (1-min load average before / after)", f"{load[0]:.1f} / {load[1]:.1f}"),
+    ]
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return f"""
+`bench/mail.py` ({time.strftime('%Y-%m-%d')}; {machine()}).
+Command: `.venv/bin/python bench/mail.py --subscribers {subscribers}`.
+
+{subscribers:,} confirmed subscribers with 3 topics each (the demo corpus's own keywords,
+Zipf-skewed: {info['distinct_queries']} distinct queries), half daily and half weekly, over
+the bundled demo corpus ({info['papers']:,} real HF daily papers); one run on Friday
+2026-08-21 sending to an aiosmtpd server process on loopback over one SMTP connection, every
+message recorded in the send log before and after its SMTP transaction. Search engine:
+whatever `open_search` returns on this branch (the placeholder, a substring scan of the whole
+store per query).
+
+| figure | value |
+|---|---|
+{table}
+"""
+
+
 def write_section(text: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     path.parent.mkdir(exist_ok=True)
-    current = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured by the scripts in bench/; each section says how.\n"
+    current = (path.read_text() if path.exists() else
+               "# Benchmarks\n\nFigures measured by the scripts in bench/; each says how.\n")
     block = f"## {SECTION}\n\n{text.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
@@ -187,32 +228,7 @@ def main() -> None:
         if real["sent"] != args.subscribers or received != real["sent"]:
             raise SystemExit(f"expected {args.subscribers} digests, sent {real['sent']}, "
                              f"server received {received}")
-        n = real["sent"]
-        compose_rate = dry["sent"] / max(dry["elapsed"] - dry["search_seconds"], 1e-9)
-        text = f"""
-`bench/mail.py` ({time.strftime('%Y-%m-%d')}; {machine()}).
-Command: `.venv/bin/python bench/mail.py --subscribers {args.subscribers}`.
-
-{args.subscribers:,} confirmed subscribers with 3 topics each (from the demo corpus's own
-keywords, Zipf-skewed: {info['distinct_queries']} distinct queries), half daily and half weekly, over the
-bundled demo corpus ({info['papers']:,} real HF daily papers); one run on Friday 2026-08-21
-sending to an aiosmtpd server process on loopback over one SMTP connection, every message
-recorded in the send log before and after its SMTP transaction. Search engine: whatever
-`open_search` returns on this branch (the placeholder substring engine).
-
-| figure | value |
-|---|---|
-| digests sent (server received) | {n:,} ({received:,}) |
-| total run time | **{real['elapsed']:.1f} s** (target ≤ 60 s) |
-| send throughput, whole run | {n / real['elapsed']:,.0f} digests/s |
-| topic queries evaluated (once per distinct query) | {real['queries']} in {real['search_seconds']:.1f} s |
-| composing (dry run, no search) | {compose_rate:,.0f} digests/s ({dry['elapsed']:.1f} s for the dry run) |
-| compose / SMTP time within the run | {real['compose_seconds']:.1f} s / {real['send_seconds']:.1f} s |
-| papers per digest (mean) | {real['papers'] / max(n, 1):.1f} |
-| message size (mean) | {real['mean_bytes'] / 1024:.1f} KiB |
-| peak memory of the sending process (RSS) | {real['peak_rss_mib']:.0f} MiB |
-| machine load (1-minute load average before / after the run) | {load_before:.1f} / {load_after:.1f} |
-"""
+        text = report(args.subscribers, info, dry, real, received, (load_before, load_after))
         print(text)
         if not args.no_write:
             write_section(text)

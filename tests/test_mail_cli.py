@@ -7,11 +7,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from mail_fixtures import MAIL_PAPERS, mail_settings
 from paperboy.cli import main
 from paperboy.ingest import import_file
 from paperboy.store import open_store
-
-from mail_fixtures import MAIL_PAPERS, mail_settings
 
 
 @pytest.fixture

@@ -7,11 +7,18 @@ from datetime import date, datetime, timezone
 from email.header import decode_header, make_header
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from mail_fixtures import mail_settings
 from paperboy.mail.compose import (
-    Composer, HeaderInjection, build_message, encode_address, encode_text_header, select_digest,
+    Composer,
+    HeaderInjection,
+    build_message,
+    encode_address,
+    encode_text_header,
+    select_digest,
 )
 from paperboy.mail.links import Links
 from paperboy.mail.records import Subscriber

@@ -211,7 +211,8 @@ def test_each_distinct_query_is_searched_once_per_run(papers_store, sink, data_d
 
     settings = mail_settings(data_dir, sink.port)
     for i in range(12):
-        add_active(papers_store, f"user{i}@example.org", topics=["agent", ["video", "model"][i % 2]])
+        second = ["video", "model"][i % 2]
+        add_active(papers_store, f"user{i}@example.org", topics=["agent", second])
     search = CountingSearch(open_search(papers_store, settings))
     report = DigestRun(papers_store, settings, search=search).run(D21)
     assert report.sent == 12 and report.queries == 3
@@ -282,3 +283,14 @@ def test_kill_9_mid_run_then_rerun_delivers_each_digest_exactly_once(papers_stor
     log = papers_store.send_log(period="daily:2026-08-21")
     assert len(log) == subscribers and {row["status"] for row in log} == {"sent"}
     assert all(received[row["email"]][0] == row["message_id"] for row in log)
+
+
+def test_papers_sent_are_forgotten_once_no_digest_can_reach_them(papers_store, sink, data_dir):
+    settings = mail_settings(data_dir, sink.port)
+    add_active(papers_store, "ada@example.org")
+    run(papers_store, settings, D19)
+    sent = {p.id for p in papers_store.papers_on(D19)}
+    assert papers_store.sent_paper_ids(1, sent)
+    assert papers_store.forget_sent_papers(D19) == 0  # still reachable: kept
+    assert papers_store.forget_sent_papers(D20) == settings.mail_digest_size
+    assert papers_store.sent_paper_ids(1, sent) == set()

@@ -10,7 +10,12 @@ from mail_fixtures import mail_settings
 from paperboy.config import ConfigError
 from paperboy.mail.digests import DigestRunBusy, RunReport
 from paperboy.mail.schedule import (
-    DigestScheduler, STATE_KEY, next_wake, parse_send_at, scheduler_running, send_time,
+    STATE_KEY,
+    DigestScheduler,
+    next_wake,
+    parse_send_at,
+    scheduler_running,
+    send_time,
 )
 from paperboy.store import open_store
 

@@ -8,7 +8,11 @@ import pytest
 from mail_fixtures import mail_settings
 from paperboy.mail.links import LinkInvalid
 from paperboy.mail.subscriptions import (
-    InvalidSubscription, Subscriptions, clean_name, clean_topics, normalise_email,
+    InvalidSubscription,
+    Subscriptions,
+    clean_name,
+    clean_topics,
+    normalise_email,
 )
 from paperboy.store import open_store
 

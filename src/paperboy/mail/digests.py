@@ -56,6 +56,9 @@ LOCK = "digest-run"
 HEARTBEAT_SECONDS = 15
 STALE_SECONDS = 600  # a holder on another host that has not beaten for this long is gone
 TOPIC_CANDIDATES = 500  # hits asked of the search engine per saved query
+# Papers sent are remembered this many days beyond the farthest a digest reaches back
+# (then dropped, so the table stays the size of a few weeks of mail).
+FORGET_AFTER_DAYS = 30
 
 
 class DigestRunBusy(RuntimeError):
@@ -180,6 +183,9 @@ class DigestRun:
         holder = None if dry_run else self._lock()
         try:
             self._send_all(report, only, on_message, on_progress, holder)
+            if holder is not None:
+                self.store.forget_sent_papers(report.last_feed_day - timedelta(
+                    days=max(self.settings.mail_catch_up_days, 7) + FORGET_AFTER_DAYS))
         finally:
             if holder is not None:
                 self.store.release_lock(LOCK, holder["id"])

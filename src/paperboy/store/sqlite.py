@@ -614,6 +614,15 @@ class SQLiteStore:
                 f"({', '.join('?' * len(chunk))})", (subscriber_id, *chunk)))
         return found
 
+    def forget_sent_papers(self, entered_before: date) -> int:
+        """Drop the record of papers sent that entered the feed before this day: no digest
+        reaches back that far, so they can no longer be candidates. Returns rows dropped."""
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM sent_papers WHERE paper_id IN "
+                "(SELECT paper_id FROM feed_entries WHERE day < ?)", (_iso(entered_before),)
+            ).rowcount
+
     def send_log(self, period: str | None = None, subscriber_id: int | None = None,
                  limit: int = 1000) -> list[dict]:
         """Send log rows, newest period first."""
