@@ -74,3 +74,6 @@ def store(backend_settings):
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+pytest_plugins = ["tests.mail_fixtures"]

@@ -170,5 +170,10 @@ def _register() -> None:
 _register()
 
 
+from paperboy.mail.cli import register as register_mail  # noqa: E402  (issue 5: mail commands)
+
+register_mail(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

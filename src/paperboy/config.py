@@ -60,6 +60,56 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # -- mail (digests and topic alerts; docs/mail.md) --
+    # The address people reach this paperboy at: the base of every link in a mail.
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs the links in mails (confirm, unsubscribe, preferences). Empty: a random key is
+    # generated on first use and kept in data_dir/secret_key (file mode 0600).
+    secret_key: str = ""
+    # The SMTP server that relays mail. smtp_security: "none", "starttls" or "tls" (implicit
+    # TLS, usually port 465). Login only when smtp_username is set.
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    # A CA bundle (PEM) to trust for the SMTP server's certificate, e.g. a self-signed relay.
+    smtp_ca_file: str = ""
+    # The envelope sender and From header of every mail, and the name shown with it.
+    mail_from: str = "paperboy@localhost"
+    mail_from_name: str = "paperboy"
+    # Papers in a digest's top section, and per topic section.
+    mail_digest_size: int = 10
+    mail_topic_size: int = 5
+    # Most saved topics per subscriber.
+    mail_max_topics: int = 10
+    # How far back a digest may reach when mails were missed (days of the feed), and how much
+    # older than the digest's first feed day a paper may have been published to match a topic.
+    mail_catch_up_days: int = 7
+    mail_topic_published_days: int = 60
+    # Weekly digests go out on this weekday (monday .. sunday); daily ones on weekdays.
+    mail_weekly_day: str = "monday"
+    # The scheduler: when true, `paperboy serve` sends digests every day at mail_send_at
+    # (HH:MM) in mail_timezone, and retries deferred mail every mail_retry_minutes.
+    mail_scheduler: bool = False
+    mail_send_at: str = "07:00"
+    mail_timezone: str = "UTC"
+    mail_retry_minutes: int = 30
+    # Transient SMTP failures (4xx, refused connections, timeouts): tries per message within
+    # a run, and the first pause between them (seconds; doubles each time).
+    mail_retries: int = 3
+    mail_retry_backoff: float = 2.0
+    # Permanent failures (5xx) in a row after which an address is marked bouncing.
+    mail_bounce_limit: int = 3
+    # How long a confirmation link stays valid (hours), how soon a second confirmation mail
+    # may go to the same address (minutes), and how long a preferences link works (days).
+    mail_confirm_hours: int = 48
+    mail_confirm_interval: int = 10
+    mail_link_days: int = 90
+    # Seconds to pause after each message (a provider's rate limit; tests use it too).
+    mail_send_pause: float = 0.0
+
     @property
     def sqlite_path(self) -> Path:
         if self.database_url.startswith("sqlite:///"):

@@ -43,6 +43,13 @@ def _day(value: str | date | None) -> date | None:
     return date.fromisoformat(value)
 
 
+def _when(value: str | datetime | None) -> datetime | None:
+    """A timestamp stored as ISO text (SQLite) or TIMESTAMPTZ (PostgreSQL)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -109,6 +116,9 @@ class SQLStore:
     @property
     def schema_version(self) -> int:
         return self._schema_version(self.conn)
+
+    def close_thread(self) -> None:
+        """A worker thread is done with the store (SQLite closes that thread's connection)."""
 
     # Bulk copies into this store (store/transfer.py) insert explicit ids.
     insert_override = ""
@@ -503,3 +513,324 @@ class SQLStore:
                 "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
                 "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
                 (key, window)).fetchone()[0]
+
+    # -- mail --------------------------------------------------------------------------------
+    # Subscribers, saved topics, the send log (exactly-once digests), papers sent, bounces.
+    # The protocol lives in paperboy.mail.digests; these methods are its transactions.
+    _SUBSCRIBER_COLUMNS = (
+        "id, email, name, status, frequency, include_top, nonce, covered_through, failures, "
+        "created_at, confirm_sent_at, confirmed_at"
+    )
+
+    def _subscribers_where(self, conn, where: str, params: tuple, tail: str = "") -> list:
+        from paperboy.mail.records import Subscriber
+
+        rows = conn.execute(
+            f"SELECT {self._SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where} ORDER BY id "
+            f"{tail}", params,
+        ).fetchall()
+        found = {}
+        for (sid, email, name, status, frequency, include_top, nonce, covered, failures,
+             created, confirm_sent, confirmed) in rows:
+            found[sid] = Subscriber(
+                id=sid, email=email, name=name, status=status, frequency=frequency,
+                include_top=bool(include_top), nonce=nonce, covered_through=_day(covered),
+                failures=failures, created_at=_when(created), confirm_sent_at=_when(confirm_sent),
+                confirmed_at=_when(confirmed),
+            )
+        if found:
+            ids = list(found)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for sid, query in conn.execute(
+                    f"SELECT subscriber_id, query FROM topics WHERE subscriber_id IN "
+                    f"({', '.join('?' * len(chunk))}) ORDER BY subscriber_id, position", chunk
+                ):
+                    found[sid].topics.append(query)
+        return list(found.values())
+
+    def subscriber(self, subscriber_id: int):
+        found = self._subscribers_where(self.conn, "id = ?", (subscriber_id,))
+        return found[0] if found else None
+
+    def subscriber_by_email(self, email: str):
+        found = self._subscribers_where(self.conn, "email = ?", (email,))
+        return found[0] if found else None
+
+    def subscribers(self, status: str | None = None, limit: int = 100, offset: int = 0) -> list:
+        where, params = ("status = ?", (status,)) if status else ("1", ())
+        return self._subscribers_where(self.conn, where, params + (limit, offset),
+                                       "LIMIT ? OFFSET ?")
+
+    def count_subscribers(self) -> dict[str, int]:
+        return dict(self.conn.execute(
+            "SELECT status, count(*) FROM subscribers GROUP BY status").fetchall())
+
+    def due_subscribers(self, frequencies: Iterable[str], email: str | None = None) -> list:
+        """Active subscribers with one of these frequencies (or just `email`), with topics."""
+        frequencies = list(frequencies)
+        if not frequencies:
+            return []
+        where = f"status = 'active' AND frequency IN ({', '.join('?' * len(frequencies))})"
+        params = tuple(frequencies)
+        if email is not None:
+            where += " AND email = ?"
+            params += (email,)
+        return self._subscribers_where(self.conn, where, params)
+
+    @staticmethod
+    def _replace_topics(conn, subscriber_id: int, topics: list[str]) -> None:
+        conn.execute("DELETE FROM topics WHERE subscriber_id = ?", (subscriber_id,))
+        conn.executemany(
+            "INSERT INTO topics (subscriber_id, position, query) VALUES (?, ?, ?)",
+            [(subscriber_id, i, q) for i, q in enumerate(topics)],
+        )
+
+    def request_subscription(self, email: str, name: str, frequency: str, include_top: bool,
+                             topics: list[str], nonce: str) -> tuple[object, str | None]:
+        """Record a subscription request; returns (subscriber, status before or None if new).
+
+        A new, pending, unsubscribed or bouncing address becomes pending with these choices and
+        this nonce (older confirmation links stop working). An active or paused subscriber is
+        left as it is: only a signed preferences link may change it.
+        """
+        now = _now()
+        with self._write() as conn:
+            row = conn.execute("SELECT id, status FROM subscribers WHERE email = ?",
+                               (email,)).fetchone()
+            before = row[1] if row else None
+            if row is None:
+                sid = conn.execute(
+                    "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
+                    "created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
+                    (email, name, frequency, int(include_top), nonce, now, now),
+                ).fetchone()[0]
+                self._replace_topics(conn, sid, topics)
+            elif before in ("pending", "unsubscribed", "bouncing"):
+                sid = row[0]
+                conn.execute(
+                    "UPDATE subscribers SET name = ?, status = 'pending', frequency = ?, "
+                    "include_top = ?, nonce = ?, updated_at = ? WHERE id = ?",
+                    (name, frequency, int(include_top), nonce, now, sid),
+                )
+                self._replace_topics(conn, sid, topics)
+            else:
+                sid = row[0]
+            return self._subscribers_where(conn, "id = ?", (sid,))[0], before
+
+    def mark_confirmation_sent(self, subscriber_id: int, when: datetime | None = None) -> None:
+        stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        with self._write() as conn:
+            conn.execute("UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?",
+                         (stamp, subscriber_id))
+
+    def confirm_subscriber(self, subscriber_id: int, nonce: str):
+        """pending -> active when the nonce is the latest one; returns the subscriber or None."""
+        with self._write() as conn:
+            now = _now()
+            conn.execute(
+                "UPDATE subscribers SET status = 'active', confirmed_at = ?, updated_at = ?, "
+                "failures = 0 WHERE id = ? AND nonce = ? AND status = 'pending'",
+                (now, now, subscriber_id, nonce),
+            )
+            found = self._subscribers_where(conn, "id = ? AND nonce = ?", (subscriber_id, nonce))
+        return found[0] if found else None
+
+    def update_subscriber(self, subscriber_id: int, frequency: str, include_top: bool,
+                          paused: bool, topics: list[str]) -> None:
+        """Save preferences; pausing and resuming only applies to active or paused subscribers."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE subscribers SET frequency = ?, include_top = ?, updated_at = ?, "
+                "status = CASE WHEN status IN ('active', 'paused') THEN ? ELSE status END "
+                "WHERE id = ?",
+                (frequency, int(include_top), _now(), "paused" if paused else "active",
+                 subscriber_id),
+            )
+            self._replace_topics(conn, subscriber_id, topics)
+
+    def unsubscribe(self, subscriber_id: int) -> bool:
+        """Stop all mail to this subscriber; False when there is no such subscriber."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?",
+                (_now(), subscriber_id))
+            return cur.rowcount > 0
+
+    def forget_subscriber(self, subscriber_id: int) -> bool:
+        """Delete a subscriber with their topics, send log, sent papers and bounces."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM subscribers WHERE id = ?",
+                                (subscriber_id,)).rowcount > 0
+
+    def finished_sends(self, period: str) -> set[int]:
+        """Subscribers whose digest for this period needs nothing more (sent, rejected, empty)."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT subscriber_id FROM send_log WHERE period = ? "
+            "AND status IN ('sent', 'rejected', 'empty')", (period,))}
+
+    def claim_send(self, subscriber_id: int, period: str, message_id: str):
+        """Write `sending` to the send log before the SMTP transaction; None if already done.
+
+        A row left in `sending` by a crashed run (or `deferred` by a failed one) is claimed
+        again and keeps its Message-ID, so a resent copy is recognisably the same message.
+        """
+        from paperboy.mail.records import FINAL_SEND_STATES, SendClaim
+
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT status, message_id, attempts FROM send_log "
+                "WHERE subscriber_id = ? AND period = ?", (subscriber_id, period)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO send_log (subscriber_id, period, status, message_id, attempts, "
+                    "started_at) VALUES (?, ?, 'sending', ?, 1, ?)",
+                    (subscriber_id, period, message_id, _now()))
+                return SendClaim(subscriber_id, period, message_id, 1, None)
+            status, kept_id, attempts = row
+            if status in FINAL_SEND_STATES:
+                return None
+            conn.execute(
+                "UPDATE send_log SET status = 'sending', attempts = ?, started_at = ?, "
+                "message_id = ? WHERE subscriber_id = ? AND period = ?",
+                (attempts + 1, _now(), kept_id or message_id, subscriber_id, period))
+            return SendClaim(subscriber_id, period, kept_id or message_id, attempts + 1, status)
+
+    def record_sent(self, subscriber_id: int, period: str, paper_ids: list[str],
+                    covered_through: date) -> None:
+        """After the SMTP server accepted the digest: sent, its papers, the window it covered."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE send_log SET status = 'sent', papers = ?, code = NULL, error = NULL, "
+                "finished_at = ? WHERE subscriber_id = ? AND period = ?",
+                (len(paper_ids), _now(), subscriber_id, period))
+            self._cover(conn, subscriber_id, period, paper_ids, covered_through)
+            conn.execute("UPDATE subscribers SET failures = 0 WHERE id = ?", (subscriber_id,))
+
+    def record_empty(self, subscriber_id: int, period: str, covered_through: date) -> None:
+        """A digest with nothing new in it: no mail, but the period is done."""
+        with self._write() as conn:
+            now = _now()
+            conn.execute(
+                "INSERT INTO send_log (subscriber_id, period, status, started_at, finished_at) "
+                "VALUES (?, ?, 'empty', ?, ?) ON CONFLICT (subscriber_id, period) DO UPDATE "
+                "SET status = 'empty', finished_at = excluded.finished_at",
+                (subscriber_id, period, now, now))
+            self._cover(conn, subscriber_id, period, [], covered_through)
+
+    @staticmethod
+    def _cover(conn, subscriber_id: int, period: str, paper_ids: list[str],
+               covered_through: date) -> None:
+        conn.executemany(
+            "INSERT INTO sent_papers (subscriber_id, paper_id, period) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            [(subscriber_id, pid, period) for pid in paper_ids])
+        conn.execute(
+            "UPDATE subscribers SET covered_through = ? "
+            "WHERE id = ? AND (covered_through IS NULL OR covered_through < ?)",
+            (_iso(covered_through), subscriber_id, _iso(covered_through)))
+
+    def record_deferred(self, subscriber_id: int, period: str, code: int | None,
+                        error: str) -> None:
+        """A transient failure: the next run tries this digest again."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE send_log SET status = 'deferred', code = ?, error = ?, finished_at = ? "
+                "WHERE subscriber_id = ? AND period = ?",
+                (code, error[:1000], _now(), subscriber_id, period))
+
+    def record_rejected(self, subscriber_id: int, period: str, code: int | None, error: str,
+                        bounce_limit: int) -> str:
+        """A permanent failure: logged as a bounce; after `bounce_limit` in a row the address
+        is marked bouncing. Returns the subscriber's status afterwards."""
+        with self._write() as conn:
+            now = _now()
+            conn.execute(
+                "UPDATE send_log SET status = 'rejected', code = ?, error = ?, finished_at = ? "
+                "WHERE subscriber_id = ? AND period = ?",
+                (code, error[:1000], now, subscriber_id, period))
+            conn.execute(
+                "INSERT INTO bounces (subscriber_id, period, code, message, at) "
+                "VALUES (?, ?, ?, ?, ?)", (subscriber_id, period, code, error[:1000], now))
+            conn.execute(
+                "UPDATE subscribers SET failures = failures + 1, status = CASE "
+                "WHEN failures + 1 >= ? AND status = 'active' THEN 'bouncing' ELSE status END, "
+                "updated_at = ? WHERE id = ?", (bounce_limit, now, subscriber_id))
+            return conn.execute("SELECT status FROM subscribers WHERE id = ?",
+                                (subscriber_id,)).fetchone()[0]
+
+    def sent_paper_ids(self, subscriber_id: int, paper_ids: Iterable[str]) -> set[str]:
+        """Which of these papers this subscriber was already sent."""
+        ids = list(paper_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(row[0] for row in self.conn.execute(
+                "SELECT paper_id FROM sent_papers WHERE subscriber_id = ? AND paper_id IN "
+                f"({', '.join('?' * len(chunk))})", (subscriber_id, *chunk)))
+        return found
+
+    def forget_sent_papers(self, entered_before: date) -> int:
+        """Drop the record of papers sent that entered the feed before this day: no digest
+        reaches back that far, so they can no longer be candidates. Returns rows dropped."""
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM sent_papers WHERE paper_id IN "
+                "(SELECT paper_id FROM feed_entries WHERE day < ?)", (_iso(entered_before),)
+            ).rowcount
+
+    def send_log(self, period: str | None = None, subscriber_id: int | None = None,
+                 limit: int = 1000) -> list[dict]:
+        """Send log rows, newest period first."""
+        where, params = [], []
+        if period:
+            where.append("l.period = ?")
+            params.append(period)
+        if subscriber_id is not None:
+            where.append("l.subscriber_id = ?")
+            params.append(subscriber_id)
+        cur = self.conn.execute(
+            "SELECT l.subscriber_id, s.email, l.period, l.status, l.message_id, l.attempts, "
+            "l.papers, l.code, l.error, l.started_at, l.finished_at FROM send_log l "
+            "JOIN subscribers s ON s.id = l.subscriber_id "
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+            "ORDER BY l.period DESC, l.subscriber_id LIMIT ?", (*params, limit))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def send_log_summary(self, periods: int = 10) -> list[tuple[str, str, int]]:
+        """(period, status, count) for the most recent periods."""
+        return self.conn.execute(
+            "SELECT period, status, count(*) FROM send_log WHERE period IN "
+            "(SELECT DISTINCT period FROM send_log ORDER BY period DESC LIMIT ?) "
+            "GROUP BY period, status ORDER BY period DESC, status", (periods,)).fetchall()
+
+    def bounces(self, subscriber_id: int) -> list[tuple[str | None, int | None, str, str]]:
+        return self.conn.execute(
+            "SELECT period, code, message, at FROM bounces WHERE subscriber_id = ? "
+            "ORDER BY id", (subscriber_id,)).fetchall()
+
+    def take_lock(self, name: str, holder: dict, is_stale) -> dict | None:
+        """Take a named lock (kept in `state`); returns None, or the live holder's record.
+
+        `is_stale(record)` decides whether a recorded holder is gone (a crashed process).
+        """
+        key = f"lock:{name}"
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+            if row:
+                current = json.loads(row[0])
+                if not is_stale(current):
+                    return current
+            conn.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(holder)))
+            return None
+
+    def release_lock(self, name: str, holder_id: str) -> None:
+        key = f"lock:{name}"
+        with self._write() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+            if row and json.loads(row[0]).get("id") == holder_id:
+                conn.execute("DELETE FROM state WHERE key = ?", (key,))

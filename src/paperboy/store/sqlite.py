@@ -46,6 +46,9 @@ class SQLiteStore(SQLStore):
         return conn
 
     def close(self) -> None:
+        self.close_thread()
+
+    def close_thread(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -94,11 +94,13 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
             if on_progress:
                 on_progress(name, copied)
     else:
-        # No single key to resume from: copy in rowid order; conflicts make reruns harmless.
+        # A composite key (or none: rowid): no single value to resume from, so each rerun copies
+        # the table again and the conflicts make that harmless.
+        order = ", ".join(pk) if pk else "rowid"
         offset = 0
         while True:
             rows = source.conn.execute(
-                f"SELECT {column_list} FROM {name} ORDER BY rowid LIMIT {BATCH} OFFSET {offset}"
+                f"SELECT {column_list} FROM {name} ORDER BY {order} LIMIT {BATCH} OFFSET {offset}"
             ).fetchall()
             if not rows:
                 break
