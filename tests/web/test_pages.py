@@ -220,3 +220,13 @@ def test_unknown_paths_get_a_page_not_a_traceback(client):
     r = client.get("/no/such/page")
     assert r.status_code == 404 and "Not found" in r.text
     assert client.get("/api/nothing").json() == {"error": "Not Found"}
+
+
+def test_feed_pages_offer_the_digest_sign_up(client, store):
+    page = client.get("/").text
+    assert 'action="/subscribe"' in page and 'name="email"' in page
+    answer = client.post("/subscribe", data={"email": "reader@example.org",
+                                             "frequency": "daily", "include_top": "1"})
+    assert answer.status_code == 200 and "Check your inbox" in answer.text
+    subscriber = store.subscriber_by_email("reader@example.org")
+    assert subscriber.status == "pending" and subscriber.frequency == "daily"

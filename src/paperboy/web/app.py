@@ -9,8 +9,6 @@ its own app (and its own store connections) from the same PAPERBOY_* environment
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass
 from importlib import resources
@@ -100,15 +98,13 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
     _add_error_handlers(app)
     _add_docs(app)
 
-    from paperboy.web import accounts, api, pages, rss
+    from paperboy.web import accounts, api, pages, rss, subscriptions
 
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
     app.include_router(pages.router)
-    # Email digests add their subscribe form and routes when that module is installed.
-    if importlib.util.find_spec("paperboy.web.subscriptions") is not None:
-        app.include_router(importlib.import_module("paperboy.web.subscriptions").router)
+    app.include_router(subscriptions.router)
     return app
 
 

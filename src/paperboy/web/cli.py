@@ -27,9 +27,17 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
     port = port or settings.port
     click.echo(f"paperboy: serving {store.location} on http://{host}:{port}/ "
                f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
-    uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
-                workers=workers, access_log=access_log, log_level="info",
-                proxy_headers=True, server_header=False)
+    from paperboy.mail.schedule import scheduler_running
+
+    # One scheduler for the whole server (in this, the supervising process), however many
+    # workers serve requests; it sends digests at mail_send_at when mail_scheduler is on.
+    with scheduler_running(settings) as scheduler:
+        if scheduler is not None:
+            click.echo(f"paperboy: digests go out daily at {settings.mail_send_at} "
+                       f"({settings.mail_timezone})")
+        uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, access_log=access_log, log_level="info",
+                    proxy_headers=True, server_header=False)
 
 
 @click.command()
