@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))

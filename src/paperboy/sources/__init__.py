@@ -25,3 +25,19 @@ class Rejected:
 
     location: str
     reason: str
+
+
+class ReadItems:
+    """What one upstream response held: the items read (`items`), and the rejected ones."""
+
+    items: list
+
+    @property
+    def papers(self) -> list:
+        from paperboy.papers import Paper
+
+        return [item for item in self.items if isinstance(item, Paper)]
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return [item for item in self.items if isinstance(item, Rejected)]

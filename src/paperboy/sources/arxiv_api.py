@@ -20,7 +20,7 @@ from datetime import date
 
 from paperboy.config import Settings
 from paperboy.papers import InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
 from paperboy.sources.http import PoliteClient, full_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -29,21 +29,13 @@ OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 
 
 @dataclass
-class Page:
+class Page(ReadItems):
     """One API response: where it came from, the total the API reports, and its entries."""
 
     url: str
     total: int
     start: int
     items: list[Paper | Rejected] = field(default_factory=list)
-
-    @property
-    def papers(self) -> list[Paper]:
-        return [item for item in self.items if isinstance(item, Paper)]
-
-    @property
-    def rejected(self) -> list[Rejected]:
-        return [item for item in self.items if isinstance(item, Rejected)]
 
 
 # -- parsing ---------------------------------------------------------------------------------

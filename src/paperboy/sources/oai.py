@@ -20,7 +20,7 @@ from datetime import date
 
 from paperboy.config import Settings
 from paperboy.papers import InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
 from paperboy.sources.http import PoliteClient, full_url
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -31,7 +31,7 @@ class BadResumptionToken(SourceError):
 
 
 @dataclass
-class RecordsPage:
+class RecordsPage(ReadItems):
     """One ListRecords response."""
 
     url: str
@@ -40,14 +40,6 @@ class RecordsPage:
     cursor: int | None = None  # records before this page, as the server counts them
     complete_size: int | None = None  # records in the whole harvest, when the server says
     deleted: int = 0  # records the server marks deleted (no metadata; skipped)
-
-    @property
-    def papers(self) -> list[Paper]:
-        return [item for item in self.items if isinstance(item, Paper)]
-
-    @property
-    def rejected(self) -> list[Rejected]:
-        return [item for item in self.items if isinstance(item, Rejected)]
 
 
 # -- parsing ---------------------------------------------------------------------------------

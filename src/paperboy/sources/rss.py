@@ -24,7 +24,7 @@ from datetime import date
 
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
 from paperboy.sources.http import PoliteClient
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -55,7 +55,7 @@ class Announcement:
 
 
 @dataclass
-class AnnouncementFeed:
+class AnnouncementFeed(ReadItems):
     url: str
     day: date | None  # the announcement day; None for an empty feed (weekends, holidays)
     items: list[Announcement | Rejected] = field(default_factory=list)
@@ -63,10 +63,6 @@ class AnnouncementFeed:
     @property
     def announcements(self) -> list[Announcement]:
         return [item for item in self.items if isinstance(item, Announcement)]
-
-    @property
-    def rejected(self) -> list[Rejected]:
-        return [item for item in self.items if isinstance(item, Rejected)]
 
 
 def _untex(name: str) -> str:
