@@ -25,9 +25,7 @@ import collections
 import gzip
 import json
 import os
-import platform
 import random
-import re
 import resource
 import shutil
 import subprocess
@@ -38,23 +36,11 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from report import write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DAY = date(2026, 8, 21)
-SECTION = "Mail digests"
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux "
-            f"{platform.release()}, Python {platform.python_version()}")
 
 
 def topic_pool(size: int = 400) -> list[str]:
@@ -165,7 +151,6 @@ def report(subscribers: int, info: dict, dry: dict, real: dict, received: int,
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"""
-`bench/mail.py` ({time.strftime('%Y-%m-%d')}; {machine()}).
 Command: `.venv/bin/python bench/mail.py --subscribers {subscribers}`.
 
 {subscribers:,} confirmed subscribers with 3 topics each (the demo corpus's own keywords,
@@ -186,20 +171,6 @@ line and nothing else. The rest is bounded by the SMTP side: one connection, one
 flight (the exactly-once guarantee), with aiosmtpd (pure Python) and the sender sharing the
 machine's 2 cores, so the figures move with other load on the machine (load average above).
 """
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    path.parent.mkdir(exist_ok=True)
-    current = (path.read_text() if path.exists() else
-               "# Benchmarks\n\nFigures measured by the scripts in bench/; each says how.\n")
-    block = f"## {SECTION}\n\n{text.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: block + "\n", current).rstrip() + "\n"
-    else:
-        current = current.rstrip() + "\n\n" + block
-    path.write_text(current)
 
 
 def main() -> None:
@@ -237,7 +208,7 @@ def main() -> None:
         text = report(args.subscribers, info, dry, real, received, (load_before, load_after))
         print(text)
         if not args.no_write:
-            write_section(text)
+            write_section("mail", "Mail digests (`bench/mail.py`)", text)
             print("wrote docs/benchmarks.md")
     finally:
         if sink is not None:
