@@ -18,5 +18,7 @@ setup: $(BIN)/paperboy
 demo: setup
 	PAPERBOY_DATA_DIR=$(DEMO_DIR) $(BIN)/paperboy demo
 
+# pytest exits 5 when it collects no tests: that is a broken suite, never a pass.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

@@ -48,11 +48,6 @@ def copy_store(source, target, on_progress: Callable[[str, int], None] | None = 
     """Copy every table of an SQLite `source` into `target`; resumable; counts verified."""
     if source.dialect != "sqlite":
         raise StoreError("migrate-store copies from an SQLite store (sqlite:///path)")
-    if target.schema_version != source.schema_version:
-        raise StoreError(
-            f"schema versions differ (source {source.schema_version}, target "
-            f"{target.schema_version}): run the same paperboy version on both"
-        )
     report = []
     for name, pk, columns in _sqlite_tables(source):
         report.append(_copy_table(source, target, name, pk, columns, on_progress))
