@@ -71,6 +71,14 @@ def test_bad_periods_and_parameters_are_400_with_a_clear_message(client, url, wo
     assert words in r.text
 
 
+@pytest.mark.parametrize("url", ["/papers/date/9999-12-31", "/papers/week/9999-W52",
+                                 "/papers/month/9999-12", "/papers/date/0001-01-01",
+                                 "/api/daily_papers?month=9999-12",
+                                 "/api/daily_papers?week=9999-W52&sort=trending"])
+def test_periods_at_the_ends_of_the_calendar_answer_not_500(client, url):
+    assert client.get(url).status_code == 200
+
+
 def test_a_page_past_the_end_is_404(client):
     r = client.get(f"/papers/date/{LATEST}?page=2")
     assert r.status_code == 404
