@@ -64,6 +64,8 @@ def test_week_and_month_pages_hold_their_days(client, store):
     ("/papers?page=abc", "page"),
     ("/search?q=agents&sort=stars", "sort"),
     ("/search?q=agents&date_from=2026-99-01", "expected YYYY-MM-DD"),
+    ("/search?q=" + "agents+" * 100, "at most 500 characters"),  # as in the API and Atom
+    ("/search?q=agents&category=" + "cs.CL+" * 100, "at most 500 characters"),
 ])
 def test_bad_periods_and_parameters_are_400_with_a_clear_message(client, url, words):
     r = client.get(url)
