@@ -40,6 +40,12 @@ def test_months_and_days():
             parse_month(bad)
 
 
+def test_periods_at_the_end_of_the_calendar_do_not_overflow():
+    assert parse_month("9999-12").last == date(9999, 12, 31)
+    assert parse_week("9999-W52").last == date.max  # the Sunday would be in year 10000
+    assert period_of("week", parse_day("9999-12-31").first).last == date.max
+
+
 def test_one_period_at_most():
     assert parse_period() is None
     assert parse_period(month="2026-08").kind == "month"

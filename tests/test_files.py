@@ -90,7 +90,12 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
         list(read_file(tmp_path / "nope.jsonl"))
 
 
-@pytest.mark.parametrize("record", [None, 3, "text", [], {"paper": "x"}, {"paper": {"id": "x"}}])
+@pytest.mark.parametrize("record", [None, 3, "text", [], {"paper": "x"}, {"paper": {"id": "x"}},
+                                    {"id": "2405.15738", "title": ["T"], "summary": "S"},
+                                    {"id": "2405.15738", "title": "T", "abstract": {"a": 1}},
+                                    {"id": "2405.15738", "title": "T", "summary": "S",
+                                     "comment": 7},
+                                    {"paper": {"id": "2405.15738", "title": 5, "summary": "S"}}])
 def test_odd_records_raise_record_errors(record):
     from paperboy.papers import InvalidArxivId
     from paperboy.sources import RecordError

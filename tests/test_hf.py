@@ -83,14 +83,17 @@ def test_unusable_items_are_rejected_and_the_rest_kept(server, tmp_path):
     items = recorded_day("2025-09-10")
     broken = dict(items[2])
     del broken["paper"]
-    server.route(DAILY, as_json(items[:2] + [broken, {"paper": {"id": "nonsense"}}] + items[3:]))
+    wrong_type = dict(items[3], title=["a", "list"])
+    server.route(DAILY, as_json(items[:2] + [broken, {"paper": {"id": "nonsense"}}, wrong_type]
+                                + items[4:]))
     got = fetch(server, tmp_path, date(2025, 9, 10))
     papers = [g for g in got if isinstance(g, Paper)]
     rejected = [g for g in got if isinstance(g, Rejected)]
-    assert len(papers) == len(items) - 1
-    assert [r.location.rsplit("#", 1)[1] for r in rejected] == ["item3", "item4"]
+    assert len(papers) == len(items) - 2
+    assert [r.location.rsplit("#", 1)[1] for r in rejected] == ["item3", "item4", "item5"]
     assert rejected[0].reason == "missing required field 'paper'"
     assert "'nonsense' is not an arXiv id" in rejected[1].reason
+    assert rejected[2].reason.startswith("a field has the wrong type")
 
 
 def test_an_empty_day_is_no_error(server, tmp_path):

@@ -44,6 +44,22 @@ def test_rejections_are_counted_located_and_the_rest_is_stored(store, backend_se
     assert store.rejections(run.id)[0][1].startswith("invalid JSON")
 
 
+def test_control_characters_in_a_record_are_dropped_on_both_backends(store, backend_settings,
+                                                                      fixtures, tmp_path):
+    rows = (fixtures / "arxiv_listings_head100.jsonl").read_text().splitlines()[:3]
+    record = json.loads(rows[1])
+    record.update(title="Null\u0000 bytes\u0007", summary="An abstract\u0000 with\nwraps",
+                  authors=["Ada\u0000 Lovelace"])
+    rows[1] = json.dumps(record)
+    path = tmp_path / "nul.jsonl"
+    path.write_text("\n".join(rows))
+    run = import_file(store, path, backend_settings, show_progress=False)
+    assert (run.added, run.rejected) == (3, 0)
+    stored = store.get(record["id"])
+    assert (stored.title, stored.abstract) == ("Null bytes", "An abstract with wraps")
+    assert stored.authors == ["Ada Lovelace"]
+
+
 def test_a_truncated_gzip_keeps_what_was_read_and_says_where(store, backend_settings, tmp_path):
     settings = backend_settings
     data = demo_path().read_bytes()

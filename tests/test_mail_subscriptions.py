@@ -176,3 +176,12 @@ def test_preferences_save(service):
     assert resumed.status == "active" and resumed.topics == []
     with pytest.raises(InvalidSubscription):
         subs.save_preferences(token, "daily", "bad\x00topic", True, False)
+
+
+def test_listing_subscribers_with_and_without_a_status_on_both_backends(store):
+    for address in ("ada@example.org", "bob@example.org"):
+        store.request_subscription(address, "", "daily", True, ["agents"], "nonce")
+    assert [s.email for s in store.subscribers()] == ["ada@example.org", "bob@example.org"]
+    assert [s.email for s in store.subscribers("pending", limit=1, offset=1)] == [
+        "bob@example.org"]
+    assert store.subscribers("active") == []

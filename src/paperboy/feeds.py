@@ -55,10 +55,17 @@ def period_of(kind: str, day: date) -> Period:
         return Period("day", day, day)
     if kind == "week":
         monday = day - timedelta(days=day.weekday())
-        return Period("week", monday, monday + timedelta(days=6))
+        return Period("week", monday, _days_after(monday, 6))
     first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return Period("month", first, following - timedelta(days=1))
+    if first.month == 12:
+        return Period("month", first, first.replace(day=31))
+    return Period("month", first, first.replace(month=first.month + 1) - timedelta(days=1))
+
+
+def _days_after(day: date, days: int) -> date:
+    """`day` plus `days`, stopping at date.max: the last ISO week of 9999 ends in year 10000,
+    which Python cannot represent, and a page for it must not fail."""
+    return date.fromordinal(min(day.toordinal() + days, date.max.toordinal()))
 
 
 def parse_day(text: str) -> Period:

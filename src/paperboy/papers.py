@@ -180,6 +180,11 @@ class Paper:
         return replace(self, code_url=found) if found else self
 
 
+# Control characters that are not whitespace carry nothing in paper text, and PostgreSQL
+# refuses a NUL in a text column: one stray NUL in a file failed a whole import batch there.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
 def clean_text(text: str | None) -> str:
-    """Collapse the hard line wraps arXiv puts in titles and abstracts."""
-    return " ".join((text or "").split())
+    """Collapse the hard line wraps arXiv puts in titles and abstracts; drop control characters."""
+    return " ".join(_CONTROL.sub("", text or "").split())

@@ -88,6 +88,15 @@ def test_state_changing_forms_need_the_csrf_token(client):
         assert client.post(url, data=data | {"csrf_token": "forged"}).status_code == 403, url
 
 
+def test_a_non_ascii_csrf_token_is_refused_not_a_crash(client):
+    csrf_of(client)
+    assert client.post("/signin", data={"name": "eve", "password": "long enough",
+                                        "csrf_token": "forgé"}).status_code == 403
+    sign_up(client)
+    assert client.post("/api/papers/2608.19880/upvote",
+                       headers={"X-CSRF-Token": "forgé".encode()}).status_code == 403
+
+
 def test_a_foreign_origin_is_refused_even_with_the_token(client):
     r = client.post("/signin", data={"name": "ada", "password": "x" * 8,
                                      "csrf_token": csrf_of(client)},

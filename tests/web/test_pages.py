@@ -64,11 +64,21 @@ def test_week_and_month_pages_hold_their_days(client, store):
     ("/papers?page=abc", "page"),
     ("/search?q=agents&sort=stars", "sort"),
     ("/search?q=agents&date_from=2026-99-01", "expected YYYY-MM-DD"),
+    ("/search?q=" + "agents+" * 100, "at most 500 characters"),  # as in the API and Atom
+    ("/search?q=agents&category=" + "cs.CL+" * 100, "at most 500 characters"),
 ])
 def test_bad_periods_and_parameters_are_400_with_a_clear_message(client, url, words):
     r = client.get(url)
     assert r.status_code == 400
     assert words in r.text
+
+
+@pytest.mark.parametrize("url", ["/papers/date/9999-12-31", "/papers/week/9999-W52",
+                                 "/papers/month/9999-12", "/papers/date/0001-01-01",
+                                 "/api/daily_papers?month=9999-12",
+                                 "/api/daily_papers?week=9999-W52&sort=trending"])
+def test_periods_at_the_ends_of_the_calendar_answer_not_500(client, url):
+    assert client.get(url).status_code == 200
 
 
 def test_a_page_past_the_end_is_404(client):

@@ -83,3 +83,17 @@ def test_markup_in_paper_text_stays_text(client, store, feed):
                  if e.find(f"{A}id").text.endswith("2608.99999"))
     assert entry.find(f"{A}title").text == title
     assert "<script>alert('x')</script>" in entry.find(f"{A}summary").text
+
+
+def test_characters_xml_cannot_hold_are_left_out(client, store):
+    store.upsert([Paper(id="2608.99998", title="Ctrl\x01 title", authors=["Bell\x07 Labs"],
+                        abstract="Form\x0cfeed and NUL\x00 inert", upvotes=1,
+                        entry=FeedEntry(store.latest_day(), "hf"))])
+    for feed in ("/feeds/daily.atom", "/feeds/search.atom?q=inert%00%01",
+                 "/feeds/search.atom?q=%EF%BF%BE"):
+        root = parse(client.get(feed))
+        check_atom(root)
+    entry = next(e for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
+                 if e.find(f"{A}id").text.endswith("2608.99998"))
+    assert entry.find(f"{A}title").text == "Ctrl title"
+    assert entry.find(f"{A}author/{A}name").text == "Bell Labs"

@@ -119,6 +119,14 @@ def paper_from_listing(rec: dict) -> Paper:
 
 def paper_from_record(rec) -> Paper:
     """Recognise the record's shape and map it; RecordError when it is none we know."""
+    try:
+        return _map_record(rec)
+    except (TypeError, AttributeError) as exc:
+        # e.g. a list where a title belongs: reject this line, not the whole import.
+        raise RecordError(f"a field has the wrong type ({exc})") from None
+
+
+def _map_record(rec) -> Paper:
     if not isinstance(rec, dict):
         raise RecordError(f"expected a JSON object, got {type(rec).__name__}")
     if "paper" in rec:

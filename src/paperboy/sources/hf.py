@@ -32,6 +32,14 @@ def _user(value) -> str | None:
 
 def paper_from_hf_item(item: dict, day: date | None = None) -> Paper:
     """Map one daily-papers item. `day` overrides the feed day (the `date=` asked for)."""
+    try:
+        return _map_hf_item(item, day)
+    except (TypeError, AttributeError) as exc:
+        # e.g. a list where a title belongs: reject this item, not the whole response or file.
+        raise RecordError(f"a field has the wrong type ({exc})") from None
+
+
+def _map_hf_item(item: dict, day: date | None) -> Paper:
     if not isinstance(item, dict):
         raise RecordError(f"expected a JSON object, got {type(item).__name__}")
     paper = item.get("paper")

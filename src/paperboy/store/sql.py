@@ -558,7 +558,8 @@ class SQLStore:
         return found[0] if found else None
 
     def subscribers(self, status: str | None = None, limit: int = 100, offset: int = 0) -> list:
-        where, params = ("status = ?", (status,)) if status else ("1", ())
+        # TRUE, not 1: PostgreSQL refuses "WHERE 1" (an integer is not a boolean there).
+        where, params = ("status = ?", (status,)) if status else ("TRUE", ())
         return self._subscribers_where(self.conn, where, params + (limit, offset),
                                        "LIMIT ? OFFSET ?")
 

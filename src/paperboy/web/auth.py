@@ -139,6 +139,8 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     check_origin(request)
     cookie = request.cookies.get(CSRF_COOKIE)
     submitted = submitted or request.headers.get(CSRF_HEADER)
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+    # Compared as bytes: compare_digest raises TypeError on non-ASCII str (a forged value).
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(),
+                                                              submitted.encode()):
         raise HTTPException(
             403, "the form's security token is missing or stale: reload the page and try again")

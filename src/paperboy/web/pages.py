@@ -139,7 +139,8 @@ def trending(request: Request):
 
 
 @router.get("/search")
-def search(request: Request, q: str = "", sort: str = "relevance", category: str = "",
+def search(request: Request, q: str = Query("", max_length=500), sort: str = "relevance",
+           category: str = Query("", max_length=500),
            date_from: str = "", date_to: str = "", has_code: str = "", page: int = Page):
     web = web_of(request)
     q = q.strip()

@@ -10,6 +10,7 @@ restarts; `updated` is the day the paper entered the feed, `published` its arXiv
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
@@ -27,6 +28,9 @@ router = APIRouter(prefix="/feeds", include_in_schema=False)
 ATOM = "http://www.w3.org/2005/Atom"
 DAILY_DAYS = 3
 MAX_ENTRIES = 100
+# Characters XML 1.0 cannot hold at all, not even escaped (NUL and most C0 controls, lone
+# surrogates, U+FFFE/U+FFFF): a query or an imported abstract with one would break the feed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _time(day: date | None) -> str:
@@ -35,7 +39,7 @@ def _time(day: date | None) -> str:
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs) -> ET.Element:
     el = ET.SubElement(parent, tag, attrs)
-    el.text = text
+    el.text = _NOT_XML.sub("", text)
     return el
 
 
