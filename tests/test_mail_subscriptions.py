@@ -185,3 +185,17 @@ def test_listing_subscribers_with_and_without_a_status_on_both_backends(store):
     assert [s.email for s in store.subscribers("pending", limit=1, offset=1)] == [
         "bob@example.org"]
     assert store.subscribers("active") == []
+
+
+def test_the_same_new_address_from_many_requests_at_once_is_one_subscriber(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(i: int):
+        return store.request_subscription("race@example.org", f"n{i}", "daily", True, [], f"{i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(16)))
+    ids = {sub.id for sub, _ in answers}
+    assert len(ids) == 1
+    assert [before for _, before in answers].count(None) == 1  # exactly one request created it
+    assert store.subscriber_by_email("race@example.org").status == "pending"

@@ -597,26 +597,26 @@ class SQLStore:
         """
         now = _now()
         with self._write() as conn:
-            row = conn.execute("SELECT id, status FROM subscribers WHERE email = ?",
-                               (email,)).fetchone()
-            before = row[1] if row else None
-            if row is None:
-                sid = conn.execute(
-                    "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
-                    "created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
-                    (email, name, frequency, int(include_top), nonce, now, now),
-                ).fetchone()[0]
-                self._replace_topics(conn, sid, topics)
-            elif before in ("pending", "unsubscribed", "bouncing"):
-                sid = row[0]
-                conn.execute(
-                    "UPDATE subscribers SET name = ?, status = 'pending', frequency = ?, "
-                    "include_top = ?, nonce = ?, updated_at = ? WHERE id = ?",
-                    (name, frequency, int(include_top), nonce, now, sid),
-                )
+            # Insert first, so two requests for a new address at once cannot both insert it.
+            inserted = conn.execute(
+                "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
+                "created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) "
+                "ON CONFLICT (email) DO NOTHING RETURNING id",
+                (email, name, frequency, int(include_top), nonce, now, now),
+            ).fetchone()
+            if inserted is not None:
+                sid, before = inserted[0], None
                 self._replace_topics(conn, sid, topics)
             else:
-                sid = row[0]
+                sid, before = conn.execute("SELECT id, status FROM subscribers WHERE email = ?",
+                                           (email,)).fetchone()
+                if before in ("pending", "unsubscribed", "bouncing"):
+                    conn.execute(
+                        "UPDATE subscribers SET name = ?, status = 'pending', frequency = ?, "
+                        "include_top = ?, nonce = ?, updated_at = ? WHERE id = ?",
+                        (name, frequency, int(include_top), nonce, now, sid),
+                    )
+                    self._replace_topics(conn, sid, topics)
             return self._subscribers_where(conn, "id = ?", (sid,))[0], before
 
     def mark_confirmation_sent(self, subscriber_id: int, when: datetime | None = None) -> None:
