@@ -80,6 +80,9 @@ def import_(obj: Context, files, quiet):
     for path in files:
         run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
         _report(obj.store, run, path)
+    from paperboy.search import update_indexes
+
+    click.echo(update_indexes(obj.store, obj.settings, progress=not quiet).summary())
 
 
 def _report(store, run, label: str) -> None:
@@ -146,6 +149,10 @@ def demo(obj: Context, no_serve):
     ctx = click.get_current_context()
     ctx.invoke(papers)
 
+
+from paperboy.search.commands import register as _register_search  # noqa: E402
+
+_register_search(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -359,3 +359,12 @@ class SQLiteStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    # -- search index support (hybrid search) ------------------------------------------------
+    def count_changed_since(self, seq: int) -> int:
+        """How many papers were added or changed after change number `seq`."""
+        return self.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0]
+
+    def all_paper_ids(self) -> list[str]:
+        """Every paper id, in id order (for `paperboy index --check` and backfills)."""
+        return [row[0] for row in self.conn.execute("SELECT id FROM papers ORDER BY id")]
