@@ -66,6 +66,9 @@ class Settings:
     search_keyword_weight: float = 0.4
     # Vector rows searched exactly; above this an HNSW graph is used.
     search_exact_limit: int = 250_000
+    # Also encode 128-token passages of each abstract and re-score the top candidates with
+    # them (better ranking, ~2.5x slower transformer encoding).
+    search_passages: bool = True
     # CPU threads for encoding (0: onnxruntime decides).
     search_threads: int = 0
 

@@ -45,6 +45,10 @@ def seed_demo_vectors(settings: Settings) -> int:
         return 0
     with resources.as_file(source) as path, np.load(path) as data:
         indexes = SearchIndexes(settings)
+        if indexes.passages is not None:
+            indexes.passages.put_quantized(list(data["passage_ids"]), data["passage_codes"],
+                                           data["passage_scales"], None)
+            indexes.passages.save()
         indexes.dense.put_quantized(list(data["ids"]), data["codes"], data["scales"],
                                     data["hashes"])
         indexes.dense.save()

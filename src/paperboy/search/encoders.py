@@ -73,6 +73,30 @@ class OnnxEncoder:
             out[rows] = self._run([encodings[i] for i in rows])
         return _normalise(out)
 
+    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4,
+                        batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of short windows over each text (long abstracts are read in full), and for
+        each vector the index of its text. Used to re-score the top candidates."""
+        self.tokenizer.no_truncation()
+        try:
+            encodings = self.tokenizer.encode_batch([t or "" for t in texts])
+        finally:
+            self.tokenizer.enable_truncation(self.max_tokens)
+        windows, owners = [], []
+        step = window - 2  # room for [CLS] and [SEP]
+        for i, e in enumerate(encodings):
+            ids = e.ids
+            body, first, last = ids[1:-1], ids[:1], ids[-1:]
+            for start in range(0, min(len(body), step * max_windows), step):
+                windows.append(_Tokens(first + body[start : start + step] + last))
+                owners.append(i)
+        out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        order = np.argsort([len(w.ids) for w in windows], kind="stable")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run([windows[i] for i in rows])
+        return _normalise(out), np.asarray(owners, dtype=np.int64)
+
     def _run(self, encodings) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
@@ -86,6 +110,15 @@ class OnnxEncoder:
         hidden = self.session.run(None, feed)[0]
         weights = mask[:, :, None].astype(np.float32)
         return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+
+
+class _Tokens:
+    """Token ids of one window, shaped like a tokenizers Encoding for `_run`."""
+
+    __slots__ = ("ids",)
+
+    def __init__(self, ids: list[int]):
+        self.ids = ids
 
 
 class StaticEncoder:
@@ -153,6 +186,12 @@ def _bundled_minilm(threads: int) -> OnnxEncoder:
 def _bundled_static() -> StaticEncoder:
     with resources.as_file(_models_dir() / "static") as folder:
         return StaticEncoder("static", folder)
+
+
+def supports_passages(name: str) -> bool:
+    """Whether the model can encode passages (the ONNX transformer can; static ones gain
+    nothing from it)."""
+    return name == "minilm"
 
 
 def load_encoder(name: str, threads: int | None = None):

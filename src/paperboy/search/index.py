@@ -28,16 +28,22 @@ from pathlib import Path
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
+from paperboy.search.encoders import supports_passages
 from paperboy.search.keyword import KeywordIndex
 from paperboy.search.semantic import VectorIndex, text_hash
 
 CHUNK = 2000  # papers read from the store per step
+MAX_PASSAGES = 4  # 128-token windows per paper for re-scoring (the first ~500 tokens)
 ENCODE_CHUNK = 256  # papers encoded per step (bounded memory, progress updates)
 
 
 def paper_text(paper: Paper) -> str:
     """What the embedding models read: title and abstract."""
     return f"{paper.title or ''}. {paper.abstract or ''}".strip()
+
+
+def passage_id(paper_id: str, k: int) -> str:
+    return f"{paper_id}#{k}"
 
 
 def index_folder(settings: Settings) -> Path:
@@ -82,6 +88,12 @@ class SearchIndexes:
         self.dense = self._vectors(settings.search_model)
         self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
             else None
+        self.passages = None  # windows over long abstracts, to re-score top candidates
+        if settings.search_passages and supports_passages(settings.search_model):
+            self.passages = VectorIndex.open(
+                self.folder / "vectors" / (_slug(settings.search_model) + "-passages"),
+                self.dense.dim, settings.search_model + "#passages",
+                exact_limit=10**12)  # only ever scored, never searched
 
     # -- models ------------------------------------------------------------------------------
     def encoder(self, model: str):
@@ -181,8 +193,14 @@ class SearchIndexes:
                 watermark = rows[-1][0]
                 seen += len(rows)
                 bar.set_position(seen, seen)
+        self._save_all(watermark=max(target, watermark))
+
+    def _save_all(self, watermark: int | None = None) -> None:
+        # Passages first: the main vectors' watermark vouches for them.
+        if self.passages is not None:
+            self.passages.save()
         for vectors in self._all_vectors():
-            vectors.save(watermark=max(target, watermark))
+            vectors.save(watermark=watermark)
 
     def _encode_into(self, vectors: VectorIndex, papers: list[Paper]) -> int:
         """Encode the papers whose text changed (or that have no vector yet)."""
@@ -193,11 +211,26 @@ class SearchIndexes:
             if vectors.needs(p.id, h):
                 todo.append((p.id, text, h))
         encoder = self.encoder(vectors.model) if todo else None
+        with_passages = vectors is self.dense and self.passages is not None
         for start in range(0, len(todo), ENCODE_CHUNK):
             part = todo[start : start + ENCODE_CHUNK]
-            vecs = encoder.encode([t for _, t, _ in part])
-            vectors.put([pid for pid, _, _ in part], vecs, [h for _, _, h in part])
+            texts = [t for _, t, _ in part]
+            if with_passages:
+                self._put_passages([pid for pid, _, _ in part], texts, encoder)
+            vectors.put([pid for pid, _, _ in part], encoder.encode(texts),
+                        [h for _, _, h in part])
         return len(todo)
+
+    def _put_passages(self, ids: list[str], texts: list[str], encoder) -> None:
+        vecs, owners = encoder.encode_passages(texts, max_windows=MAX_PASSAGES)
+        self.passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
+        counts: dict[int, int] = {}
+        keys = []
+        for owner in owners:
+            k = counts.get(owner, 0)
+            counts[owner] = k + 1
+            keys.append(passage_id(ids[owner], k))
+        self.passages.put(keys, vecs)
 
     def backfill(self, store, limit: int | None = None, progress: bool = True,
                  save_every: int = 2048) -> int:
@@ -214,9 +247,9 @@ class SearchIndexes:
                 papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
                 done += self._encode_into(self.dense, papers)
                 if done % save_every < ENCODE_CHUNK:
-                    self.dense.save()
+                    self._save_all()
                 bar.set_position(start + len(ids), done)
-        self.dense.save()
+        self._save_all()
         return done
 
     def clear(self, drop_vectors: bool = False) -> None:
@@ -225,7 +258,7 @@ class SearchIndexes:
         self.keyword.clear()
         self.keyword.commit()
         self._set_keyword_watermark(0)
-        for vectors in self._all_vectors():
+        for vectors in self._all_vectors() + ([self.passages] if self.passages else []):
             if drop_vectors:
                 vectors.clear()
             vectors.save(watermark=0)

@@ -145,8 +145,8 @@ class VectorIndex:
     def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
                       hashes: np.ndarray) -> None:
         """Add precomputed rows as they are (the demo corpus ships its vectors this way)."""
-        self.put(list(ids), dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)),
-                 hashes)
+        self.put([str(i) for i in ids],
+                 dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
 
     def remove(self, ids) -> None:
         for pid in ids:
@@ -250,7 +250,10 @@ class VectorIndex:
                 and stamp_path.read_text() == stamp:
             graph.load(str(graph_path))
             return graph
-        graph.add(np.arange(len(self.ids), dtype=np.uint64), self.dense, log=False)
+        for start in range(0, len(self.ids), 100_000):  # bounded float32 copies
+            rows = np.arange(start, min(start + 100_000, len(self.ids)))
+            graph.add(rows.astype(np.uint64), dequantize(self.codes[rows], self.scales[rows]),
+                      log=False)
         if graph_path:
             graph.save(str(graph_path))
             stamp_path.write_text(stamp)
