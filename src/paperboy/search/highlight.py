@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from paperboy.search.keyword import analyze
 from paperboy.search.query import ParsedQuery
@@ -31,6 +32,13 @@ def query_terms(q: ParsedQuery) -> set[str]:
     return terms
 
 
+@lru_cache(maxsize=65536)
+def _term(word: str) -> str | None:
+    """A word's index term (None for a stop word); cached, as abstracts repeat words."""
+    analysed = analyze(word)
+    return analysed[0] if analysed else None
+
+
 def match_spans(text: str, q: ParsedQuery | set[str]) -> list[tuple[int, int]]:
     """Offsets of the words in `text` that match the query, merged when adjacent."""
     terms = query_terms(q) if isinstance(q, ParsedQuery) else q
@@ -38,8 +46,8 @@ def match_spans(text: str, q: ParsedQuery | set[str]) -> list[tuple[int, int]]:
         return []
     spans: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
-        analysed = analyze(m.group(0))
-        if analysed and analysed[0] in terms:
+        term = _term(m.group(0))
+        if term is not None and term in terms:
             start, end = m.span()
             if spans and text[spans[-1][1]:start].strip() == "" and start - spans[-1][1] <= 1:
                 spans[-1] = (spans[-1][0], end)  # "neural network" marked as one span
