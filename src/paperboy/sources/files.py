@@ -153,7 +153,8 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     magic = fh.read(2)
     fh.seek(0)
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+        fh.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return fh
 
 
