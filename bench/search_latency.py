@@ -37,13 +37,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.ingest import import_file  # noqa: E402
-from paperboy.search.engine import HybridSearch  # noqa: E402
-from paperboy.search.index import SearchIndexes, passage_id  # noqa: E402
-from paperboy.search.query import parse_query  # noqa: E402
-from paperboy.store import open_store  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import machine, write_section
+
+from paperboy.config import Settings
+from paperboy.ingest import import_file
+from paperboy.search.engine import HybridSearch
+from paperboy.search.index import SearchIndexes, passage_id
+from paperboy.search.query import parse_query
+from paperboy.store import open_store
 
 QUERIES = [
     "causal self-attention for vision", "diffusion models for video generation",

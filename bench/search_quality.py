@@ -8,8 +8,8 @@ unchanged). The script loads the corpus into a real paperboy store, builds the r
 (update_indexes) and ranks every judged query with the engine's own `rank()`: keyword alone
 (BM25), semantic alone, and hybrid, for the transformer (`minilm`) and the static model.
 Queries are taken as plain words (BEIR claims are not written in our query syntax). Metrics
-come from pytrec_eval (trec_eval's own code). Vectors are cached in bench/.cache/ so a rerun
-does not encode the corpus again. With --write, figures go into docs/benchmarks.md.
+come from pytrec_eval (trec_eval's own code). The vector folders are cached in bench/.cache/
+so a rerun does not encode the corpus again. With --write, figures go into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -24,19 +25,18 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.papers import Paper  # noqa: E402
-from paperboy.search.engine import HybridSearch  # noqa: E402
-from paperboy.search.index import SearchIndexes, paper_text  # noqa: E402
-from paperboy.search.query import ParsedQuery  # noqa: E402
-from paperboy.search.semantic import text_hash  # noqa: E402
-from paperboy.store import open_store  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import machine, write_section
+
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.search.engine import HybridSearch
+from paperboy.search.fusion import reciprocal_rank_fusion
+from paperboy.search.index import SearchIndexes, paper_text
+from paperboy.search.query import ParsedQuery
+from paperboy.store import open_store
 
 CACHE = ROOT / "bench" / ".cache"
 
@@ -69,23 +69,24 @@ def evaluate(qrels, run) -> dict[str, float]:
             "recall@100": statistics.mean(s["recall_100"] for s in scores.values())}
 
 
-def cached_vectors(indexes: SearchIndexes, vectors, papers: list[Paper], tag: str) -> float:
-    """Fill a vector index from the cache, encoding what is missing; seconds spent encoding."""
-    texts = [paper_text(p) for p in papers]
-    key = hashlib.sha1(("\n".join(texts) + vectors.model).encode()).hexdigest()[:16]
-    path = CACHE / f"{tag}-{vectors.model}-{key}.npy"
-    seconds = 0.0
-    if path.exists():
-        matrix = np.load(path)
-    else:
-        started = time.monotonic()
-        matrix = indexes.encoder(vectors.model).encode(texts)
-        seconds = time.monotonic() - started
+def restore_or_encode(indexes: SearchIndexes, store, papers: list[Paper], tag: str) -> float:
+    """Bring the indexes up to the store, reusing vectors cached by an earlier run (the same
+    texts and model) so the corpus is encoded once; seconds spent encoding."""
+    texts = "\n".join(paper_text(p) for p in papers)
+    key = hashlib.sha1((texts + indexes.settings.search_model).encode()).hexdigest()[:16]
+    cached = CACHE / f"{tag}-{indexes.settings.search_model}-{key}"
+    vectors_dir = indexes.folder / "vectors"
+    if cached.exists():
+        shutil.rmtree(vectors_dir, ignore_errors=True)
+        shutil.copytree(cached, vectors_dir)
+        indexes = SearchIndexes(indexes.settings)
+    started = time.monotonic()
+    indexes.update(store)
+    seconds = time.monotonic() - started
+    if not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        np.save(path, matrix)
-    vectors.put([p.id for p in papers], matrix, [text_hash(t) for t in texts])
-    vectors.save()
-    return seconds
+        shutil.copytree(vectors_dir, cached)
+    return indexes, seconds
 
 
 def run_modes(engine: HybridSearch, queries, qrels, modes, k: int = 100):
@@ -107,10 +108,8 @@ def build(folder: Path, corpus, model: str, tag: str):
               for d in corpus]
     for start in range(0, len(papers), 2000):
         store.upsert(papers[start:start + 2000])
-    indexes = SearchIndexes(settings)
-    encode_seconds = cached_vectors(indexes, indexes.dense, papers, tag)
-    indexes.update(store)
-    return HybridSearch(store, settings, indexes), settings, encode_seconds
+    indexes, seconds = restore_or_encode(SearchIndexes(settings), store, papers, tag)
+    return HybridSearch(store, settings, indexes), settings, seconds
 
 
 def main() -> None:
@@ -130,6 +129,8 @@ def main() -> None:
     for model in args.models.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             engine, settings, seconds = build(Path(tmp), corpus, model, tag)
+            print(f"{model}: indexes built in {seconds:.0f}s (0 when the vectors were cached)",
+                  flush=True)
             modes = ["keyword", "semantic", "hybrid"] if not rows else ["semantic", "hybrid"]
             runs = run_modes(engine, queries, qrels, modes)
             for mode in modes:
@@ -138,6 +139,22 @@ def main() -> None:
                 rows.append((label, scores["ndcg@10"], scores["recall@100"]))
                 print(f"{label:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
                       f"Recall@100 {scores['recall@100']:.4f}", flush=True)
+            if model == "minilm" and engine.indexes.passages is not None:
+                # Ablations: the same indexes without passage re-scoring, and plain RRF.
+                passages, engine.indexes.passages = engine.indexes.passages, None
+                for mode in ("semantic", "hybrid"):
+                    scores = evaluate(qrels, run_modes(engine, queries, qrels, [mode])[mode])
+                    rows.append((f"{mode} ({model}), no passage re-scoring",
+                                 scores["ndcg@10"], scores["recall@100"]))
+                    print(rows[-1], flush=True)
+                engine.indexes.passages = passages
+                rrf = {qid: dict(reciprocal_rank_fusion(
+                    list(runs["keyword"][qid]), list(runs["semantic"][qid]))[:100])
+                    for qid in qrels}
+                scores = evaluate(qrels, rrf)
+                rows.append((f"reciprocal-rank fusion ({model}), for comparison",
+                             scores["ndcg@10"], scores["recall@100"]))
+                print(rows[-1], flush=True)
             if args.sweep:
                 for weight in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
                     engine.settings = Settings.load(

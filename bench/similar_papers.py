@@ -33,15 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.papers import Paper, extract_code_url  # noqa: E402
-from paperboy.search.engine import HybridSearch  # noqa: E402
-from paperboy.search.index import SearchIndexes  # noqa: E402
-from paperboy.search.query import ParsedQuery  # noqa: E402
-from paperboy.store import open_store  # noqa: E402
-from report import machine, write_section  # noqa: E402
+from report import machine, write_section
 
-_URL = re.compile(r"https?://\S+|github\.com/\S+|gitlab\.com/\S+", re.I)
+from paperboy.config import Settings
+from paperboy.papers import Paper, extract_code_url
+from paperboy.search.engine import HybridSearch
+from paperboy.search.index import SearchIndexes
+from paperboy.search.query import ParsedQuery
+from paperboy.store import open_store
+
+_URL = re.compile(r"https?://\S+|github\.com/\S+|gitlab\.com/\S+", re.IGNORECASE)
 
 
 def load(corpus: Path, distractors: int, seed: int = 3):
@@ -96,12 +97,12 @@ def main() -> None:
             indexes.update(store)
             seconds = time.monotonic() - started
             engine = HybridSearch(store, settings, indexes)
-            recall, mrr = score(lambda pid: [h.paper.id for h in engine.similar(pid, 10)],
+            recall, mrr = score(lambda pid, e=engine: [h.paper.id for h in e.similar(pid, 10)],
                                 groups)
             rows.append((f"similar() with {model} vectors", recall, mrr))
             print(rows[-1], f"(indexed in {seconds:.0f}s)", flush=True)
             if not any(r[0].startswith("BM25") for r in rows):
-                def by_title(pid):
+                def by_title(pid, store=store, engine=engine):
                     paper = store.get(pid)
                     q = ParsedQuery(raw=paper.title, words=paper.title.split())
                     ranked = engine.rank(q, k=11, mode="keyword").ranked

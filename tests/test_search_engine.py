@@ -3,7 +3,8 @@
 from datetime import date
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from paperboy.search import Filters, SearchResult, open_search

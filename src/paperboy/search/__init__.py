@@ -65,7 +65,6 @@ def open_search(store, settings):
     """
     from paperboy.search.engine import HybridSearch
     from paperboy.search.index import SearchIndexes
-
     from paperboy.search.keyword import KeywordIndexError
 
     indexes = SearchIndexes(settings)

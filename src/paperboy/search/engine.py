@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
-from paperboy.search import Filters, Hit, SearchResult, SORTS
+from paperboy.search import SORTS, Filters, Hit, SearchResult
 from paperboy.search.encoders import EncoderError
 from paperboy.search.fusion import fuse_scores, min_max
 from paperboy.search.highlight import match_spans, query_terms
-from paperboy.search.index import MAX_PASSAGES, SearchIndexes, passage_id, paper_text
+from paperboy.search.index import MAX_PASSAGES, SearchIndexes, paper_text, passage_id
 from paperboy.search.keyword import KeywordIndexError, allowed_ids, has_constraints
 from paperboy.search.query import ParsedQuery, parse_query
 

@@ -278,10 +278,10 @@ class SearchIndexes:
         missing, extra = stored - set(kw_ids), set(kw_ids) - stored
         if missing:
             problems.append(f"keyword index lacks {len(missing)} stored papers, e.g. "
-                            f"{sorted(missing)[0]}")
+                            f"{min(missing)}")
         if extra:
             problems.append(f"keyword index holds {len(extra)} papers the store lacks, e.g. "
-                            f"{sorted(extra)[0]}")
+                            f"{min(extra)}")
         for vectors in self._all_vectors():
             if vectors.watermark < seq:
                 problems.append(f"{vectors.model} vectors are behind the store (watermark "

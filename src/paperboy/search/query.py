@@ -26,7 +26,7 @@ MAX_CLAUSES = 64  # words + phrases + operators kept; the rest is dropped with a
 SORTS = ("relevance", "date", "upvotes")
 
 _OPERATORS = {"author", "au", "cat", "category", "year", "after", "before", "has", "sort"}
-_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$", re.I)
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

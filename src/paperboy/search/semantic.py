@@ -86,7 +86,9 @@ class VectorIndex:
         if meta.get("dim") != dim or (model and meta.get("model") != model):
             return index  # another model's vectors: start over (the caller rebuilds)
         ids = json.loads((Path(folder) / "ids.json").read_text())
-        codes = np.load(Path(folder) / "vectors.npy", mmap_mode=None)
+        # Memory-mapped copy-on-write: rows only read (passages, HNSW-served indexes) stay on
+        # disk until touched; writes go to private memory until `save()`.
+        codes = np.load(Path(folder) / "vectors.npy", mmap_mode="c")
         scales = np.load(Path(folder) / "scales.npy")
         hashes = np.load(Path(folder) / "hashes.npy")
         if not len(ids) == len(codes) == len(scales) == len(hashes):
@@ -239,6 +241,9 @@ class VectorIndex:
         return found[:k]
 
     def _build_graph(self):
+        # onnxruntime must be loaded before usearch: the other order segfaults on import
+        # (usearch 2.26 with onnxruntime 1.32; reproduced with two bare imports).
+        import onnxruntime  # noqa: F401
         from usearch.index import Index
 
         graph = Index(ndim=self.dim, metric="cos", dtype="i8", connectivity=16,
