@@ -73,3 +73,19 @@ def test_graph_search_past_the_exact_limit(tmp_path):
     reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
     assert reopened.search(vectors[100], k=1)[0][0] == "p100"
     assert (tmp_path / "v" / "graph.usearch").exists()
+
+
+def test_graph_follows_updates_without_a_rebuild(tmp_path):
+    vectors = unit(1200, 64, seed=2)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    index.put([f"p{i}" for i in range(1000)], vectors[:1000])
+    index.save(watermark=1)
+    built = (tmp_path / "v" / "graph.usearch").stat().st_mtime_ns
+    index.put(["p3"], vectors[[1100]])  # p3 moves
+    index.put([f"p{i}" for i in range(1000, 1100)], vectors[1000:1100])  # new papers
+    index.save(watermark=2)
+    assert (tmp_path / "v" / "graph.usearch").stat().st_mtime_ns >= built
+    reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    assert reopened.search(vectors[1100], k=1)[0][0] == "p3"
+    assert reopened.search(vectors[1050], k=1)[0][0] == "p1050"
+    assert (tmp_path / "v" / "graph.rows").read_text() == "1100"

@@ -65,7 +65,7 @@ class Settings:
     # Share of the keyword (BM25) score in the fused ranking; the semantic one gets the rest.
     search_keyword_weight: float = 0.4
     # Vector rows searched exactly; above this an HNSW graph is used.
-    search_exact_limit: int = 250_000
+    search_exact_limit: int = 50_000
     # Also encode 128-token passages of each abstract and re-score the top candidates with
     # them (better ranking, ~2.5x slower transformer encoding).
     search_passages: bool = True

@@ -160,8 +160,9 @@ class HybridSearch:
                 ok = allowed_ids(self.indexes.keyword, q, [pid for pid, _ in found])
                 found = [(pid, s) for pid, s in found if pid in ok]
             found = found[:k]
-            others = [pid for pid in extra if pid not in scores and pid not in dict(found)]
-            part = dict(found) | vectors.scores(vec, others)
+            part = dict(found)
+            others = [pid for pid in extra if pid not in scores and pid not in part]
+            part |= vectors.scores(vec, others)
             if vectors is self.indexes.dense and self.indexes.passages is not None:
                 part = self._rescore_with_passages(vec, part)
             # Each model's cosines are on their own scale: normalise before pooling.

@@ -39,13 +39,21 @@ def _term(word: str) -> str | None:
     return analysed[0] if analysed else None
 
 
+@lru_cache(maxsize=256)
+def _candidates(terms: frozenset[str]) -> re.Pattern:
+    """Words that could stem to one of the terms: a stem's first three letters begin the word
+    (Snowball keeps the front of a word), so the regex engine skips the rest of the text."""
+    heads = sorted({re.escape(t[:3]) for t in terms}, key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(heads)})\w*", re.IGNORECASE | re.UNICODE)
+
+
 def match_spans(text: str, q: ParsedQuery | set[str]) -> list[tuple[int, int]]:
     """Offsets of the words in `text` that match the query, merged when adjacent."""
     terms = query_terms(q) if isinstance(q, ParsedQuery) else q
     if not text or not terms:
         return []
     spans: list[tuple[int, int]] = []
-    for m in _WORD.finditer(text):
+    for m in _candidates(frozenset(terms)).finditer(text):
         term = _term(m.group(0))
         if term is not None and term in terms:
             start, end = m.span()
