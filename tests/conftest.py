@@ -6,13 +6,13 @@ Tests that take `store` run against BOTH backends: `store[sqlite]` and `store[po
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from paperboy.config import Settings
 from paperboy.store import open_store
+from tests.environment import reset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,9 +36,7 @@ def postgres_server():
 @pytest.fixture
 def clean_env(monkeypatch):
     # Tests never read the developer's own config or data.
-    for name in list(os.environ):
-        if name.startswith("PAPERBOY_"):
-            monkeypatch.delenv(name)
+    reset(monkeypatch)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.store import open_store
+from tests.environment import reset
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -85,6 +85,7 @@ def mail_settings(data_dir: Path, port: int = 1, **overrides) -> Settings:
         public_url="https://papers.example.org", mail_from="digest@papers.example.org",
         mail_from_name="paperboy", mail_retry_backoff=0.01, mail_retries=3,
         mail_scheduler=False, secret_key="test-secret-key-0123456789",
+        search_model="static", search_passages=False,
     )
     values.update(overrides)
     return Settings()._with(values)
@@ -120,6 +121,4 @@ def papers_store(data_dir, database_url):
 @pytest.fixture(autouse=True)
 def _no_paperboy_env(monkeypatch):
     """Tests see only the settings they give, never the developer's PAPERBOY_* environment."""
-    for name in list(os.environ):
-        if name.startswith("PAPERBOY_"):
-            monkeypatch.delenv(name)
+    reset(monkeypatch)

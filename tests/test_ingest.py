@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from paperboy.demo import demo_path
 from paperboy.ingest import import_file
 from paperboy.sources import SourceError
+from tests.environment import subprocess_env
 
 
 def test_import_counts_and_a_second_import_changes_nothing(store, backend_settings, fixtures):
@@ -91,7 +91,7 @@ def _checkpoint_line(db) -> int:
 def test_kill_9_mid_import_then_the_same_command_completes_without_loss_or_duplicates(tmp_path):
     """A real `paperboy import` subprocess is killed with SIGKILL in the middle, then rerun."""
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    env = subprocess_env()
     slow = dict(env, PAPERBOY_DATA_DIR=str(data_dir), PAPERBOY_IMPORT_BATCH_SIZE="50",
                 PAPERBOY_IMPORT_PAUSE="0.05")
     cmd = [sys.executable, "-m", "paperboy", "import", "--quiet", str(demo_path())]

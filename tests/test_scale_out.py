@@ -6,7 +6,6 @@ users concurrently, half through each server; the counts both servers show must 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from paperboy.store import open_store
 from paperboy.web.auth import new_token, token_hash
 from tests.replay import closed_port
 from tests.web.conftest import seed
+from tests.environment import subprocess_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ VOTERS = 40
 
 
 def start_server(url: str, data_dir, port: int, log) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    env = subprocess_env()
     env.update(PAPERBOY_DATABASE_URL=url, PAPERBOY_DATA_DIR=str(data_dir))
     return subprocess.Popen(
         [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],

@@ -19,6 +19,7 @@ import pytest
 from tests.recorded_oai import harvest_pages, real_records, serve_harvest
 from tests.recorded_rss import recorded_feed
 from tests.replay import FIXTURES, ReplayServer, Reply, closed_port, recorded
+from tests.environment import subprocess_env
 
 HARVEST = ["harvest", "--set", "physics", "--from", "2017-01-01"]
 
@@ -30,7 +31,7 @@ def server():
 
 
 def cli_env(server: ReplayServer, tmp_path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    env = subprocess_env()
     env.update(
         PAPERBOY_DATA_DIR=str(tmp_path / "data"),
         PAPERBOY_ARXIV_API_URL=server.url("/api/query"),

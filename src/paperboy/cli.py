@@ -80,6 +80,9 @@ def import_(obj: Context, files, quiet):
     for path in files:
         run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
         _report(obj.store, run, path)
+    from paperboy.search import update_indexes
+
+    click.echo(update_indexes(obj.store, obj.settings, progress=not quiet).summary())
 
 
 def _report(store, run, label: str) -> None:
@@ -174,6 +177,10 @@ from paperboy.mail.cli import register as register_mail  # noqa: E402  (issue 5:
 
 register_mail(main)
 
+
+from paperboy.search.commands import register as _register_search  # noqa: E402
+
+_register_search(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

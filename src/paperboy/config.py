@@ -59,6 +59,22 @@ class Settings:
     # Web server.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Search (docs/search.md). The embedding model for queries and new papers: minilm (bundled),
+    # static (bundled), model2vec:NAME or sentence-transformers:NAME.
+    search_model: str = "minilm"
+    # The fast model for bulk imports (empty: the transformer encodes everything).
+    search_bulk_model: str = "static"
+    # Papers the transformer encodes per update; a bigger backlog goes to the bulk model.
+    search_embed_limit: int = 2000
+    # Share of the keyword (BM25) score in the fused ranking; the semantic one gets the rest.
+    search_keyword_weight: float = 0.4
+    # Vector rows searched exactly; above this an HNSW graph is used.
+    search_exact_limit: int = 50_000
+    # Also encode 128-token passages of each abstract and re-score the top candidates with
+    # them (better ranking, ~2.5x slower transformer encoding).
+    search_passages: bool = True
+    # CPU threads for encoding (0: onnxruntime decides).
+    search_threads: int = 0
 
     # -- mail (digests and topic alerts; docs/mail.md) --
     # The address people reach this paperboy at: the base of every link in a mail.

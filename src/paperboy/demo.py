@@ -1,6 +1,8 @@
 """The bundled demo corpus: 3,000 real Hugging Face daily papers (2026-02-23 .. 2026-08-21).
 
 `load_demo` imports it into an empty store, so the first start needs no network and no account.
+Its transformer vectors ship beside it (`demo_vectors.npz`, made by tools/make_demo_vectors.py),
+so the search index is ready in seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from importlib import resources
 
 from paperboy.config import Settings
 from paperboy.ingest import import_file
+from paperboy.search import update_indexes
 from paperboy.store import Run
 
 DEMO_FILE = "demo_papers.jsonl.gz"
+DEMO_VECTORS = "demo_vectors.npz"
+DEMO_VECTORS_MODEL = "minilm"
 
 
 def demo_path():
@@ -23,4 +28,28 @@ def load_demo(store, settings: Settings) -> Run | None:
     if store.count_papers():
         return None
     with resources.as_file(demo_path()) as path:
-        return import_file(store, path, settings, show_progress=False)
+        run = import_file(store, path, settings, show_progress=False)
+    seed_demo_vectors(settings)
+    update_indexes(store, settings)
+    return run
+
+
+def seed_demo_vectors(settings: Settings) -> int:
+    """Put the shipped demo vectors into the vector index (when the model matches)."""
+    import numpy as np
+
+    from paperboy.search.index import SearchIndexes
+
+    source = resources.files("paperboy.data") / DEMO_VECTORS
+    if settings.search_model != DEMO_VECTORS_MODEL or not source.is_file():
+        return 0
+    with resources.as_file(source) as path, np.load(path) as data:
+        indexes = SearchIndexes(settings)
+        if indexes.passages is not None:
+            indexes.passages.put_quantized(list(data["passage_ids"]), data["passage_codes"],
+                                           data["passage_scales"], None)
+            indexes.passages.save()
+        indexes.dense.put_quantized(list(data["ids"]), data["codes"], data["scales"],
+                                    data["hashes"])
+        indexes.dense.save()
+        return len(data["ids"])

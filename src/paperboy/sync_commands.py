@@ -27,13 +27,17 @@ def _finish(obj, label: str, action) -> bool:
     """Run `action()` -> Run and report it; False (after the report) when it failed."""
     from paperboy.cli import _report
 
+    from paperboy.search import update_indexes
+
     try:
         run = action()
     except RunFailed as failed:
         _report(obj.store, failed.run, label)
+        update_indexes(obj.store, obj.settings)  # what was stored before the failure
         click.echo(f"error: {failed}", err=True)
         return False
     _report(obj.store, run, label)
+    update_indexes(obj.store, obj.settings)
     return True
 
 

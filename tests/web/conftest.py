@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from paperboy.config import Settings
 from paperboy.ingest import import_file
-from paperboy.search import PlaceholderSearch
 from paperboy.store import open_store
 from paperboy.web.app import create_app
 
@@ -68,22 +67,6 @@ def sign_up(client: TestClient, name: str = "ada", password: str = "correct hors
                                      "csrf_token": csrf_of(client)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert "pb_session" in client.cookies
-
-
-class SpanningSearch(PlaceholderSearch):
-    """The placeholder engine plus the match spans the real engine reports (case-insensitive
-    occurrences of each query word), so highlighting can be checked before that engine lands."""
-
-    def search(self, query, filters=None, sort="relevance", limit=20, offset=0):
-        result = super().search(query, filters, sort, limit, offset)
-        words = [w.lower() for w in query.split()]
-        for hit in result.hits:
-            for text, spans in ((hit.paper.title, hit.title_spans),
-                                (hit.paper.abstract, hit.abstract_spans)):
-                for w in words:
-                    spans.extend((m.start(), m.end())
-                                 for m in re.finditer(re.escape(w), text, re.IGNORECASE))
-        return result
 
 
 CARD = re.compile(r'<article class="card" id="p-([^"]+)">.*?<span class="count">(\d+)</span>',

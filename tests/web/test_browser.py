@@ -21,6 +21,7 @@ import pytest
 
 from paperboy.config import Settings
 from paperboy.store import open_store
+from tests.environment import subprocess_env
 
 from .conftest import seed
 
@@ -60,7 +61,7 @@ def server(tmp_path_factory):
     store.close()
     port = free_port()
     log = open(data / "server.log", "w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    env = subprocess_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "paperboy", "--data-dir", str(data), "serve", "--port", str(port),
          "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env)

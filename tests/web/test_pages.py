@@ -12,7 +12,9 @@ from paperboy import feeds
 from paperboy.papers import FeedEntry, Paper
 from paperboy.web.app import create_app
 
-from .conftest import HF_DAYS, SpanningSearch, cards, hf_day, sign_up
+from paperboy.search import open_search, update_indexes
+
+from .conftest import HF_DAYS, cards, hf_day, sign_up
 
 LATEST = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0])
 PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[0])
@@ -129,12 +131,14 @@ def test_latex_abstracts_are_served_with_local_katex(client):
     assert "cdn" not in html.lower()
 
 
-def test_text_is_escaped_everywhere(client, store):
+def test_text_is_escaped_everywhere(settings, store):
     evil = Paper(id="2608.99999", title="Robust <b>bold</b> & brave",
                  abstract="We show <script>alert('x')</script> is inert & a < b.",
                  authors=["Eve <img src=x onerror=alert(1)>"],
                  entry=FeedEntry(LATEST, "hf", organization_name="<i>org</i>"), upvotes=500)
     store.upsert([evil])
+    update_indexes(store, settings)  # as every writer does after storing papers
+    client = TestClient(create_app(settings, store=store))
     for url in [f"/papers/{evil.id}", "/", "/search?q=inert", "/papers/trending"]:
         html = client.get(url).text
         assert "<script>alert" not in html, url
@@ -143,11 +147,11 @@ def test_text_is_escaped_everywhere(client, store):
 
 
 def test_search_highlights_matches_and_jumps_to_ids(settings, store):
-    app = create_app(settings, store=store, search=SpanningSearch(store))
+    app = create_app(settings, store=store, search=open_search(store, settings))
     with TestClient(app) as client:
         r = client.get("/search?q=watermark")
         assert r.status_code == 200
-        assert [pid for pid, _ in cards(r.text)] == ["2503.11945"]
+        assert [pid for pid, _ in cards(r.text)][0] == "2503.11945"
         assert "<mark>watermark</mark>" in r.text
         jump = client.get("/search?q=https://arxiv.org/abs/2503.11945v2", follow_redirects=False)
         assert jump.headers["location"] == "/papers/2503.11945"
@@ -216,7 +220,8 @@ def test_subscribe_slot_is_on_feed_pages(app):
 def test_a_search_without_matches_says_so(client):
     r = client.get("/search?q=zzzyzzqx")
     assert r.status_code == 200
-    assert "No papers match" in r.text and "<mark>" not in r.text
+    # Hybrid search still shows the nearest papers by meaning, but says none holds the words.
+    assert "no paper contains these words" in r.text and "<mark>" not in r.text
 
 
 def test_an_empty_day_still_navigates(client):

@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperboy.papers import FeedEntry, Paper
+from paperboy.search import update_indexes
+from paperboy.web.app import create_app
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -72,12 +74,13 @@ def test_trending_and_search_feeds(client):
 
 
 @pytest.mark.parametrize("feed", ["/feeds/daily.atom", "/feeds/search.atom?q=inert"])
-def test_markup_in_paper_text_stays_text(client, store, feed):
+def test_markup_in_paper_text_stays_text(settings, store, feed):
     title = "Robust <b>bold</b> & brave"
     store.upsert([Paper(id="2608.99999", title=title, authors=["Eve"],
                         abstract="We show <script>alert('x')</script> is inert & a < b.",
                         entry=FeedEntry(store.latest_day(), "hf"), upvotes=1)])
-    r = client.get(feed)
+    update_indexes(store, settings)  # as every writer does after storing papers
+    r = TestClient(create_app(settings, store=store)).get(feed)
     assert b"<script>" not in r.content
     entry = next(e for e in parse(r).iter(f"{A}entry")
                  if e.find(f"{A}id").text.endswith("2608.99999"))

@@ -453,7 +453,9 @@ class Candidates:
         since = self.first - timedelta(days=self.settings.mail_topic_published_days)
         result = self.search.search(query, Filters(date_from=since, date_to=self.last),
                                     sort="relevance", limit=TOPIC_CANDIDATES)
-        papers = [hit.paper for hit in result.hits]
+        # An alert is for papers that match the saved search: ones found only because their
+        # meaning is near (semantic-only hits) rank a web search, but are not mailed.
+        papers = [hit.paper for hit in result.hits if hit.why != "semantic"]
         missing = [p.id for p in papers if p.entry is None]
         if missing:  # an engine may return papers without their feed entry: read it
             stored = self.store.get_many(missing)

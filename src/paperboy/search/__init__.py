@@ -15,16 +15,19 @@ CONTRACT (other modules build against it; keep it stable):
 - `similar()` returns hits for the nearest papers, the paper itself excluded.
 - `sort` is one of "relevance", "date", "upvotes".
 
-This file holds a placeholder engine (substring match over the store) until the real hybrid
-engine lands (issue: hybrid search).
+The engine (engine.py) fuses a BM25 keyword index (keyword.py, tantivy) with embedding vectors
+(semantic.py, encoders.py); index.py keeps both in step with the store; query.py parses the
+query syntax; highlight.py renders spans. Design and figures: docs/search.md,
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from paperboy.papers import Paper, try_parse_arxiv_id
+from paperboy.papers import Paper
 
 SORTS = ("relevance", "date", "upvotes")
 
@@ -54,33 +57,27 @@ class SearchResult:
     message: str | None = None  # for the user: why nothing matched, what was ignored
 
 
-class PlaceholderSearch:
-    """Substring match over the store. Replaced by the hybrid engine; kept minimal on purpose."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def search(self, query: str, filters: Filters | None = None, sort: str = "relevance",
-               limit: int = 20, offset: int = 0) -> SearchResult:
-        query = (query or "").strip()
-        arxiv = try_parse_arxiv_id(query)
-        if arxiv:
-            paper = self.store.get(arxiv.id)
-            hits = [Hit(paper, 1.0, why="arXiv id")] if paper else []
-            return SearchResult(hits, len(hits), None if hits else f"{arxiv.id} is not stored")
-        words = [w.lower() for w in query.split() if w]
-        if not words:
-            return SearchResult([], 0, "type a few words, an author or an arXiv id")
-        found = []
-        for paper in self.store.iter_papers():
-            text = f"{paper.title} {paper.abstract}".lower()
-            if all(w in text for w in words):
-                found.append(Hit(paper, 1.0, why="keyword"))
-        return SearchResult(found[offset:offset + limit], len(found))
-
-    def similar(self, paper_id: str, limit: int = 5) -> list[Hit]:
-        return []
-
-
 def open_search(store, settings):
-    return PlaceholderSearch(store)
+    """The search engine over this store's indexes (created empty when missing).
+
+    Indexes that fell behind the store (a crash, an import by an older version) are brought
+    up to date here, so a restart repairs them.
+    """
+    from paperboy.search.engine import HybridSearch
+    from paperboy.search.index import SearchIndexes
+    from paperboy.search.keyword import KeywordIndexError
+
+    indexes = SearchIndexes(settings)
+    if indexes.behind(store):
+        try:
+            indexes.update(store)
+        except KeywordIndexError as exc:  # another process is updating them right now
+            logging.getLogger(__name__).warning("search indexes not updated: %s", exc)
+    return HybridSearch(store, settings, indexes)
+
+
+def update_indexes(store, settings, progress: bool = False):
+    """Index what changed in the store since the last update; call after imports and syncs."""
+    from paperboy.search.index import update_indexes as _update
+
+    return _update(store, settings, progress=progress)

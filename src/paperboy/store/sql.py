@@ -243,6 +243,14 @@ class SQLStore:
         ).fetchall()
         return [(row[0], _row_to_paper(row[1:])) for row in rows]
 
+    def count_changed_since(self, seq: int) -> int:
+        """How many papers were added or changed after change number `seq`."""
+        return self.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0]
+
+    def all_paper_ids(self) -> list[str]:
+        """Every paper id, in id order (for `paperboy index --check` and backfills)."""
+        return [row[0] for row in self.conn.execute("SELECT id FROM papers ORDER BY id")]
+
     def max_seq(self) -> int:
         return self.conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
 

@@ -117,6 +117,8 @@ def search(request: Request, q: str = Query(..., min_length=1, max_length=500),
         raise HTTPException(400, f"sort {sort!r} is not one of {', '.join(SORTS)}")
     arxiv = try_parse_arxiv_id(q)
     result = web.search.search(arxiv.id if arxiv else q, Filters(), sort=sort, limit=limit)
-    cards = web.cards_for(request, [h.paper for h in result.hits])
+    # A feed of a saved search lists papers that match it, like a topic alert: papers that are
+    # only near in meaning (semantic-only hits) rank the search page but are left out here.
+    cards = web.cards_for(request, [h.paper for h in result.hits if h.why != "semantic"])
     return atom_feed(request, f"paperboy · search: {q}", cards,
                      result.message or f"{result.total} papers match {q!r}")

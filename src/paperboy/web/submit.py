@@ -59,4 +59,7 @@ def submit_paper(store, settings, user: User, text: str) -> Paper:
         paper = fetch_from_arxiv(arxiv.id, settings)
     entry = FeedEntry(day=utc_today(), source="user", submitted_by=user.name)
     store.upsert([replace(paper, entry=entry)])
+    from paperboy.search import update_indexes
+
+    update_indexes(store, settings)  # searchable right away, like after a sync
     return store.get(arxiv.id)

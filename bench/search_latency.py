@@ -1,0 +1,285 @@
+"""Search speed and size on real papers: index build rate, disk, memory, query latency.
+
+    nice .venv/bin/python bench/search_latency.py \
+        --corpus ../shared/data/corpora/arxiv_cs_listings.jsonl.gz --write
+    nice .venv/bin/python bench/search_latency.py --corpus ... --total 1000000 --write
+
+Steps, all through paperboy's own code: import the corpus into a fresh store (`import_file`),
+bring the indexes up to it (`update_indexes`: keyword + static vectors for a bulk import),
+then time `search()` (hybrid, end to end: parse, rank, fetch, highlight) and `rank()` for
+keyword and semantic alone over QUERIES, after one warm-up pass. Memory is the serving
+process's resident set after the queries.
+
+The transformer path ("all papers have transformer vectors") is timed with stand-in vectors of
+the same shape (each paper's static vector through a fixed random projection to 384-d):
+encoding 75k abstracts with the transformer takes hours here, and search time depends on the
+vectors' shape and neighbourhood structure, not on which model made them.
+`--total N` adds generated papers up to N: each takes the title of one real paper and a
+shuffled mix of sentences from other real abstracts, with a fresh id (30MM.NNNNN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import machine, write_section
+
+from paperboy.config import Settings
+from paperboy.ingest import import_file
+from paperboy.search.engine import HybridSearch
+from paperboy.search.index import SearchIndexes, passage_id
+from paperboy.search.query import parse_query
+from paperboy.search.semantic import dequantize
+from paperboy.store import open_store
+
+QUERIES = [
+    "causal self-attention for vision", "diffusion models for video generation",
+    "retrieval augmented generation hallucination", "mixture of experts routing",
+    "reinforcement learning from human feedback", "graph neural networks for molecules",
+    "speculative decoding", "vision language models benchmark", "low-rank adaptation fine-tuning",
+    "federated learning privacy", "large language model agents tool use", "3D gaussian splatting",
+    "text-to-speech zero-shot", "code generation evaluation", "quantization of llms 4-bit",
+    "long context transformers", "chain of thought reasoning math", "autonomous driving planning",
+    "medical image segmentation", "contrastive learning representations",
+    "adversarial robustness certified", "knowledge distillation small models",
+    "neural radiance fields", "time series forecasting transformer", "multi-agent reinforcement",
+    "sparse attention efficient inference", "protein structure prediction",
+    "prompt injection attacks", "embodied robot manipulation", "state space models mamba",
+    '"in-context learning"', "author:bengio", "cat:cs.CL instruction tuning",
+    "has:code object detection", "year:2025 world models", "-survey diffusion",
+    "semantic segmentation after:2026-01-01", "video understanding long",
+    "continual learning catastrophic forgetting", "speech recognition low resource",
+]
+
+
+def rss_mib() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def folder_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def generate(corpus: Path, total: int, out: Path) -> int:
+    """Write real rows plus generated ones up to `total`; how many were generated."""
+    rows = [json.loads(line) for line in gzip.open(corpus, "rt")]
+    sentences = [s for r in rows for s in re.split(r"(?<=[.!?])\s+", r["summary"]) if len(s) > 30]
+    rng = random.Random(1)
+    made = 0
+    with gzip.open(out, "wt", compresslevel=1) as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+        month, number = 1, 1
+        while len(rows) + made < total:
+            base = rows[rng.randrange(len(rows))]
+            fake = dict(base)
+            fake["id"] = f"30{month:02d}.{number:05d}"
+            fake["abs"] = fake["pdf"] = None
+            fake["summary"] = " ".join(rng.sample(sentences, rng.randint(5, 9)))
+            fh.write(json.dumps(fake) + "\n")
+            made += 1
+            number += 1
+            if number > 99999:
+                month, number = month + 1, 1
+    return made
+
+
+def timed(fn, rounds: int) -> tuple[float, float]:
+    times = []
+    for _ in range(rounds):
+        for query in QUERIES:
+            started = time.perf_counter()
+            fn(query)
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
+    """Stand-in transformer vectors of the real shape for every paper (and 3 passages each):
+    each paper's static vector through one fixed random 256x384 projection, so neighbours stay
+    neighbours (HNSW search cost depends on that structure; pure noise is far slower)."""
+    rng = np.random.default_rng(0)
+    dense, bulk = indexes.dense, indexes.bulk
+    projection = rng.normal(size=(bulk.dim, dense.dim)).astype(np.float32)
+
+    def like_transformer(pids, noise=0.0):
+        rows = np.fromiter((bulk.row[p] for p in pids), dtype=np.int64, count=len(pids))
+        vectors = dequantize(np.asarray(bulk.codes[rows]), bulk.scales[rows]) @ projection
+        if noise:
+            vectors += noise * rng.normal(size=vectors.shape).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    for start in range(0, len(ids), 50_000):
+        part = ids[start:start + 50_000]
+        dense.put(part, like_transformer(part))
+        if indexes.passages is not None:
+            for k in range(3):
+                indexes.passages.put([passage_id(pid, k) for pid in part],
+                                     like_transformer(part, noise=0.5))
+    if indexes.passages is not None:
+        indexes.passages.save()
+
+
+def serve_and_measure(data_dir: Path, rounds: int) -> dict:
+    """Open the indexes in a fresh process, as a server would, and time the queries there."""
+    out = subprocess.run([sys.executable, __file__, "--serve", str(data_dir), "--rounds",
+                          str(rounds)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def serve(data_dir: Path, rounds: int) -> None:
+    settings = Settings.load(data_dir=data_dir)
+    store = open_store(settings)
+    engine = HybridSearch(store, settings, SearchIndexes(settings))
+    lat = latencies(engine, rounds)
+    rss = rss_mib()
+    vectors = engine.indexes.dense if len(engine.indexes.dense) else engine.indexes.bulk
+    print(json.dumps({"latency": lat, "rss_mib": rss, "graph": vectors.uses_graph,
+                      "recall": graph_recall(engine, vectors) if vectors.uses_graph else None}))
+
+
+def graph_recall(engine: HybridSearch, vectors) -> float:
+    """How many of the exact top 10 the HNSW graph returns, over QUERIES."""
+    encoder = engine.indexes.encoder(vectors.model)
+    found = []
+    for query in QUERIES:
+        vec = encoder.encode([parse_query(query).text or query])[0]
+        approx = {pid for pid, _ in vectors.search(vec, 10)}
+        sims = np.concatenate([
+            (vectors.codes[i:i + 100_000].astype(np.float32) @ vec) * vectors.scales[i:i + 100_000]
+            for i in range(0, len(vectors.ids), 100_000)])
+        exact = {vectors.ids[i] for i in np.argsort(-sims)[:10]}
+        found.append(len(exact & approx) / 10)
+    return statistics.mean(found)
+
+
+def latencies(engine: HybridSearch, rounds: int) -> dict[str, tuple[float, float]]:
+    for query in QUERIES:  # warm-up: models loaded, caches filled, graph built
+        engine.search(query)
+    return {
+        "keyword": timed(lambda q: engine.rank(parse_query(q), mode="keyword"), rounds),
+        "semantic": timed(lambda q: engine.rank(parse_query(q), mode="semantic"), rounds),
+        "hybrid": timed(lambda q: engine.search(q, limit=20), rounds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--total", type=int, default=0, help="add generated papers up to N")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-dir", type=Path, help="keep the store and indexes here")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the measuring child
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve, args.rounds)
+    tmp = tempfile.TemporaryDirectory()
+    data_dir = args.data_dir or Path(tmp.name)
+    corpus, generated = args.corpus, 0
+    if args.total:
+        corpus = Path(tmp.name) / "corpus.jsonl.gz"
+        generated = generate(args.corpus, args.total, corpus)
+    settings = Settings.load(data_dir=data_dir)
+    store = open_store(settings)
+
+    started = time.monotonic()
+    import_file(store, corpus, settings, show_progress=False)
+    import_seconds = time.monotonic() - started
+    count = store.count_papers()
+    print(f"imported {count:,} papers in {import_seconds:.0f}s", flush=True)
+
+    indexes = SearchIndexes(settings)
+    from paperboy.search.index import UpdateReport
+
+    report = UpdateReport()
+    started = time.monotonic()
+    indexes._update_keyword(store, report, progress=False)
+    keyword_seconds = time.monotonic() - started
+    started = time.monotonic()
+    indexes._update_vectors(store, report, progress=False)
+    vector_seconds = time.monotonic() - started
+    print(f"keyword index {keyword_seconds:.0f}s, static vectors {vector_seconds:.0f}s", flush=True)
+    sizes = {
+        "store (SQLite)": settings.sqlite_path.stat().st_size / 2**20,
+        "keyword index": folder_mib(indexes.keyword.path),
+        "static vectors": folder_mib(indexes.bulk.folder),
+    }
+
+    first = serve_and_measure(data_dir, args.rounds)
+    rows = [("static vectors (after a bulk import)", first["latency"], first["rss_mib"])]
+    recalls = [("static", first["recall"])]
+    if first["graph"]:
+        sizes["static HNSW graph"] = (indexes.bulk.folder / "graph.usearch").stat().st_size \
+            / 2**20
+    print(rows[-1], flush=True)
+
+    started = time.monotonic()
+    fill_synthetic_dense(indexes, store.all_paper_ids())
+    indexes.dense.save(watermark=store.max_seq())
+    print(f"synthetic transformer vectors written in {time.monotonic() - started:.0f}s")
+    sizes["transformer vectors (int8, 384-d)"] = folder_mib(indexes.dense.folder)
+    if indexes.passages is not None:
+        sizes["passages (3 a paper)"] = folder_mib(indexes.passages.folder)
+    second = serve_and_measure(data_dir, args.rounds)
+    rows.append(("transformer vectors for all papers", second["latency"], second["rss_mib"]))
+    print(rows[-1], flush=True)
+    uses_graph = second["graph"]
+
+    if args.write:
+        n = f"{count:,}"
+        what = (f"{n} papers ({count - generated:,} real arXiv cs listings + {generated:,} "
+                f"generated)" if generated else f"{n} real arXiv cs papers")
+        lines = [
+            f"`nice .venv/bin/python bench/search_latency.py --corpus {args.corpus}"
+            f"{f' --total {args.total}' if args.total else ''} --write`", "",
+            f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores.",
+            "",
+            f"- import into the store: {import_seconds:.0f} s ({count / import_seconds:,.0f} papers/s)",
+            f"- keyword index: {keyword_seconds:.0f} s ({count / keyword_seconds:,.0f} papers/s)",
+            f"- static vectors: {vector_seconds:.0f} s ({count / vector_seconds:,.0f} papers/s, "
+            "including the HNSW graph when one is built)",
+            "- on disk: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in sizes.items()),
+            f"- vector search: {'HNSW graph' if uses_graph else 'exact'} "
+            f"(exact up to {settings.search_exact_limit:,} rows)",
+            "",
+            "| vectors | keyword p50/p99 ms | semantic p50/p99 ms | hybrid p50/p99 ms | RSS MiB |",
+            "|---|---|---|---|---|",
+        ]
+        for label, lat, rss in rows:
+            cells = " | ".join(f"{lat[m][0]:.1f} / {lat[m][1]:.1f}"
+                               for m in ("keyword", "semantic", "hybrid"))
+            lines.append(f"| {label} | {cells} | {rss:,.0f} |")
+        lines += ["", "HNSW recall@10 against exact search: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in recalls if value is not None)
+            if any(value is not None for _, value in recalls) else "",
+            "", f"Latency over {len(QUERIES)} queries x {args.rounds} rounds. Semantic "
+                  "includes encoding the query; hybrid is `search()` end to end (20 hits with "
+                  "highlights). Transformer row: stand-in vectors of the real shape (see the script); "
+                  "its query encoding is the real transformer's."]
+        write_section(f"search_latency_{n}", f"Search speed and size at {n:,} papers (`bench/search_latency.py`)", "\n".join(lines))
+        print("wrote docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The hybrid search engine: keyword (BM25) and semantic (embeddings) rankings, fused.
+
+    engine = HybridSearch(store, settings)
+    engine.search("causal self-attention for vision", Filters(categories=["cs.CV"]))
+    engine.similar("2405.15738", limit=5)
+
+A query runs in four steps: parse it (query.py); take the top `CANDIDATES` papers by BM25
+and by cosine (vectors of the transformer where a paper has them, else of the static model);
+keep the semantic candidates that satisfy the query's phrases, filters and exclusions; fuse
+the two normalised scores (fusion.py). Sorting by date or upvotes lists every paper that
+contains all the words, newest (or most upvoted) first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.search import SORTS, Filters, Hit, SearchResult
+from paperboy.search.encoders import EncoderError
+from paperboy.search.fusion import fuse_scores, min_max
+from paperboy.search.highlight import match_spans, query_terms
+from paperboy.search.index import MAX_PASSAGES, SearchIndexes, paper_text, passage_id
+from paperboy.search.keyword import KeywordIndexError, allowed_ids, has_constraints
+from paperboy.search.query import ParsedQuery, parse_query
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 100  # per ranking; tuned on SciFact (Recall@100 is where fusion draws from)
+MAX_LIMIT = 200
+MAX_OFFSET = 10_000
+REFRESH_EVERY = 2.0  # seconds between checks that another process changed the indexes
+
+
+@dataclass
+class Ranking:
+    """One query's ranked candidates with the evidence behind each (for hits and benches)."""
+
+    ranked: list[tuple[str, float]]
+    total: int
+    keyword: dict[str, float] = field(default_factory=dict)
+    semantic: dict[str, float] = field(default_factory=dict)
+    semantic_top: set[str] = field(default_factory=set)
+
+
+class HybridSearch:
+    def __init__(self, store, settings: Settings, indexes: SearchIndexes | None = None):
+        self.store = store
+        self.settings = settings
+        self.indexes = indexes or SearchIndexes(settings)
+        self._stamp = self.indexes.stamp()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    # -- keeping up with writers in other processes ------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < REFRESH_EVERY:
+            return
+        with self._lock:
+            self._checked = now
+            stamp = self.indexes.stamp()
+            if stamp != self._stamp or force:
+                self.indexes = SearchIndexes(self.settings, encoders=self.indexes._encoders)
+                self._stamp = stamp
+
+    # -- the interface -----------------------------------------------------------------------
+    def search(self, query: str, filters: Filters | None = None, sort: str = "relevance",
+               limit: int = 20, offset: int = 0) -> SearchResult:
+        self.refresh()
+        q = parse_query(query)
+        _merge_filters(q, filters)
+        notes = list(q.notes)
+        if sort not in SORTS:
+            notes.append(f"sort {sort!r} is not known; sorted by relevance")
+            sort = "relevance"
+        if sort == "relevance" and q.sort:
+            sort = q.sort
+        limit = max(1, min(int(limit or 20), MAX_LIMIT))
+        offset = max(0, min(int(offset or 0), MAX_OFFSET))
+        first, missing = self._papers_by_id(q)
+        notes += missing
+        if not (q.has_text or q.has_filters or q.excluded):
+            if first:
+                return SearchResult(first[offset:offset + limit], len(first), _message(notes))
+            notes.append("type a few words, an author (author:hinton) or an arXiv id")
+            return SearchResult([], 0, _message(notes))
+        try:
+            if sort == "relevance" and q.has_text:
+                ranking = self.rank(q, k=max(CANDIDATES, offset + limit))
+            else:
+                ranking = self._sorted(q, sort, offset + limit, notes)
+        except (EncoderError, KeywordIndexError) as exc:
+            log.error("search failed for %r: %s", query, exc)
+            return SearchResult(first, len(first), f"search is unavailable: {exc}")
+        if sort == "relevance" and q.has_text and not ranking.keyword and ranking.ranked:
+            # Nothing holds the words (a typo, a name we don't have): say so, and show what is
+            # nearest in meaning rather than pretending those papers match.
+            notes.append("no paper contains these words; showing the closest by meaning")
+        shown = {h.paper.id for h in first}
+        ranked = [(pid, s) for pid, s in ranking.ranked if pid not in shown]
+        page = ranked[offset:offset + limit]
+        hits = first[offset:offset + limit] if offset < len(first) else []
+        hits += self._hits(page[: max(0, limit - len(hits))], q, ranking)
+        total = ranking.total + len(first)
+        if not hits and not notes:
+            notes.append("no paper matched; try fewer or other words")
+        return SearchResult(hits, total, _message(notes))
+
+    def similar(self, paper_id: str, limit: int = 5) -> list[Hit]:
+        """The papers nearest to this one by meaning, itself excluded."""
+        self.refresh()
+        paper = self.store.get(paper_id)
+        if paper is None:
+            return []
+        limit = max(1, min(int(limit or 5), MAX_LIMIT))
+        found: dict[str, float] = {}
+        for vectors in self._vector_sets():
+            vec = vectors.vector(paper.id)
+            if vec is None:
+                vec = self.indexes.encoder(vectors.model).encode([paper_text(paper)])[0]
+            for pid, score in vectors.search(vec, limit + 1):
+                if pid != paper.id and pid not in found:
+                    found[pid] = score
+        ranked = sorted(found.items(), key=lambda item: -item[1])[:limit]
+        papers = self.store.get_many([pid for pid, _ in ranked])
+        return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
+
+    # -- ranking -----------------------------------------------------------------------------
+    def rank(self, q: ParsedQuery, k: int = CANDIDATES, mode: str = "hybrid") -> Ranking:
+        """Fused ranking of the top candidates; `mode` "keyword" or "semantic" ranks by one."""
+        keyword_hits, total = ([], 0)
+        if mode != "semantic":
+            keyword_hits, total = self.indexes.keyword.search(q, limit=k)
+        keyword = dict(keyword_hits)
+        semantic, semantic_top = {}, set()
+        if mode != "keyword" and q.has_text:
+            semantic, semantic_top = self._semantic(q, k, extra=list(keyword))
+        if mode == "keyword":
+            ranked = keyword_hits
+        elif mode == "semantic":
+            ranked = sorted(((p, semantic[p]) for p in semantic_top), key=lambda x: -x[1])
+            total = len(ranked)
+        else:
+            ranked = fuse_scores(keyword, {p: semantic[p] for p in semantic},
+                                 self.settings.search_keyword_weight)
+            total = max(total, len(ranked))
+        return Ranking(ranked, total, keyword, semantic, semantic_top)
+
+    def _semantic(self, q: ParsedQuery, k: int, extra: list[str]):
+        """Normalised semantic scores for the top-k semantic candidates and for `extra`."""
+        scores: dict[str, float] = {}
+        top: set[str] = set()
+        oversample = 5 if has_constraints(q) else 1
+        for vectors in self._vector_sets():
+            vec = self.indexes.encoder(vectors.model).encode([q.text])[0]
+            found = [(pid, s) for pid, s in vectors.search(vec, k * oversample)
+                     if pid not in scores]
+            if has_constraints(q):
+                ok = allowed_ids(self.indexes.keyword, q, [pid for pid, _ in found])
+                found = [(pid, s) for pid, s in found if pid in ok]
+            found = found[:k]
+            part = dict(found)
+            others = [pid for pid in extra if pid not in scores and pid not in part]
+            part |= vectors.scores(vec, others)
+            if vectors is self.indexes.dense and self.indexes.passages is not None:
+                part = self._rescore_with_passages(vec, part)
+            # Each model's cosines are on their own scale: normalise before pooling.
+            scores.update(min_max(part))
+            top.update(pid for pid, _ in found)
+        return scores, top
+
+    def _rescore_with_passages(self, vec, scores: dict[str, float]) -> dict[str, float]:
+        """Mean of the whole-abstract cosine and the best passage's: a paper whose one
+        paragraph answers the query rises (measured on SciFact, docs/benchmarks.md)."""
+        keys = [passage_id(pid, k) for pid in scores for k in range(MAX_PASSAGES)]
+        best: dict[str, float] = {}
+        for key, score in self.indexes.passages.scores(vec, keys).items():
+            pid = key.rsplit("#", 1)[0]
+            best[pid] = max(best.get(pid, -1.0), score)
+        return {pid: (s + best[pid]) / 2 if pid in best else s for pid, s in scores.items()}
+
+    def _vector_sets(self):
+        dense, bulk = self.indexes.dense, self.indexes.bulk
+        sets = [dense] if len(dense) else []
+        if bulk is not None and len(bulk) > len(dense):
+            sets.append(bulk)  # papers not yet upgraded to transformer vectors
+        return sets
+
+    def _sorted(self, q: ParsedQuery, sort: str, k: int, notes: list[str]) -> Ranking:
+        by = sort if sort != "relevance" else "date"
+        found, total = self.indexes.keyword.search(q, limit=k, sort=by, conjunction=True)
+        if total or not q.has_text:
+            return Ranking(found, total, dict(found))
+        notes.append(f"no paper has all the words; showing the closest, sorted by {by}")
+        ranking = self.rank(q, CANDIDATES)
+        papers = self.store.get_many([pid for pid, _ in ranking.ranked])
+        key = (lambda p: p.upvotes or 0) if by == "upvotes" else _day_key
+        ranking.ranked = sorted(((pid, s) for pid, s in ranking.ranked if pid in papers),
+                                key=lambda item: key(papers[item[0]]), reverse=True)
+        return ranking
+
+    # -- results -----------------------------------------------------------------------------
+    def _papers_by_id(self, q: ParsedQuery) -> tuple[list[Hit], list[str]]:
+        hits, notes = [], []
+        for arxiv in q.arxiv_ids:
+            paper = self.store.get(arxiv.id)
+            if paper is None:
+                notes.append(f"{arxiv.id} is not in this paperboy yet")
+            elif all(h.paper.id != paper.id for h in hits):
+                hits.append(Hit(paper, 1.0, why="arXiv id"))
+        return hits, notes
+
+    def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking) -> list[Hit]:
+        papers = self.store.get_many([pid for pid, _ in page])
+        terms = query_terms(q)
+        hits = []
+        for pid, score in page:
+            paper = papers.get(pid)
+            if paper is None:
+                continue  # indexed but no longer stored; the next update drops it
+            hits.append(Hit(paper, float(score), match_spans(paper.title, terms),
+                            match_spans(paper.abstract, terms), _why(pid, ranking)))
+        return hits
+
+
+def _why(pid: str, ranking: Ranking) -> str:
+    in_kw, in_sem = pid in ranking.keyword, pid in ranking.semantic_top
+    if in_kw and in_sem:
+        return "keyword + semantic"
+    if in_sem:
+        return "semantic"
+    return "keyword"
+
+
+def _day_key(paper: Paper):
+    from paperboy.search.keyword import day_number, paper_day
+
+    return day_number(paper_day(paper))
+
+
+def _merge_filters(q: ParsedQuery, filters: Filters | None) -> None:
+    if filters is None:
+        return
+    q.categories += [c for c in filters.categories if c not in q.categories]
+    q.authors += [a for a in filters.authors if a not in q.authors]
+    if filters.date_from:
+        q.date_from = max(filter(None, (q.date_from, filters.date_from)))
+    if filters.date_to:
+        q.date_to = min(filter(None, (q.date_to, filters.date_to)))
+    if filters.has_code is not None:
+        q.has_code = filters.has_code
+
+
+def _message(notes: list[str]) -> str | None:
+    unique = list(dict.fromkeys(notes))
+    return "; ".join(unique) if unique else None
+

@@ -1,0 +1,331 @@
+"""The search indexes beside the store, and keeping them in step with it.
+
+    update_indexes(store, settings)      # after every import/sync: index what changed
+    rebuild_indexes(store, settings)     # `paperboy index`: from scratch, with a progress bar
+    check_indexes(store, settings)       # `paperboy index --check`: problems, [] when in step
+
+Layout under `<data_dir>/index/`: `keyword/` (tantivy), `vectors/<model>/` (one folder per
+embedding model, see semantic.py) and `state.json` (the keyword index's watermark). Every
+paper row in the store carries `seq`, a change counter; each index remembers the highest
+`seq` it has absorbed (its watermark), written only after its data. A crash between the
+store and an index leaves the watermark behind, and the next update redoes that work:
+adding a paper twice replaces it, so nothing is lost or duplicated.
+
+Two embedding models share the work (settings `search_model` and `search_bulk_model`):
+up to `search_embed_limit` changed papers per update are encoded by the transformer (best
+quality); a bigger backlog (a bulk import) gets the static model's vectors at once, and
+`paperboy index --backfill` upgrades them to the transformer later, newest first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.progress import Progress
+from paperboy.search.encoders import supports_passages
+from paperboy.search.keyword import KeywordIndex
+from paperboy.search.semantic import VectorIndex, text_hash
+
+CHUNK = 2000  # papers read from the store per step
+MAX_PASSAGES = 4  # 128-token windows per paper for re-scoring (the first ~500 tokens)
+ENCODE_CHUNK = 256  # papers encoded per step (bounded memory, progress updates)
+
+
+def paper_text(paper: Paper) -> str:
+    """What the embedding models read: title and abstract."""
+    return f"{paper.title or ''}. {paper.abstract or ''}".strip()
+
+
+def passage_id(paper_id: str, k: int) -> str:
+    return f"{paper_id}#{k}"
+
+
+def index_folder(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "index"
+
+
+def _slug(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+@dataclass
+class UpdateReport:
+    keyword: int = 0  # papers (re)indexed by keyword
+    dense: int = 0  # papers encoded by the transformer
+    bulk: int = 0  # papers encoded by the static model
+    backlog: int = 0  # papers still waiting for transformer vectors
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"indexed {self.keyword} papers (transformer {self.dense}, static {self.bulk})"
+        if self.backlog:
+            text += f"; {self.backlog} wait for transformer vectors (paperboy index --backfill)"
+        return text
+
+
+class SearchIndexes:
+    """The keyword index and the vector indexes of one data directory."""
+
+    def __init__(self, settings: Settings, encoders=None):
+        self.settings = settings
+        self.folder = index_folder(settings)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.state_path = self.folder / "state.json"
+        self.keyword = KeywordIndex(self.folder / "keyword")
+        self._encoders = encoders if encoders is not None else {}
+        self.dense = self._vectors(settings.search_model)
+        self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
+            else None
+        self.passages = None  # windows over long abstracts, to re-score top candidates
+        if settings.search_passages and supports_passages(settings.search_model):
+            self.passages = VectorIndex.open(
+                self.folder / "vectors" / (_slug(settings.search_model) + "-passages"),
+                self.dense.dim, settings.search_model + "#passages",
+                exact_limit=10**12)  # only ever scored, never searched
+
+    # -- models ------------------------------------------------------------------------------
+    def encoder(self, model: str):
+        if model not in self._encoders:
+            from paperboy.search.encoders import load_encoder
+
+            self._encoders[model] = load_encoder(model, self.settings.search_threads or None)
+        return self._encoders[model]
+
+    def _vectors(self, model: str) -> VectorIndex:
+        dim = self._dim(model)
+        return VectorIndex.open(self.folder / "vectors" / _slug(model), dim, model,
+                                self.settings.search_exact_limit)
+
+    def _dim(self, model: str) -> int:
+        meta = self.folder / "vectors" / _slug(model) / "meta.json"
+        if meta.exists():
+            try:
+                return int(json.loads(meta.read_text())["dim"])
+            except (ValueError, KeyError):
+                pass
+        return self.encoder(model).dim
+
+    # -- watermarks --------------------------------------------------------------------------
+    @property
+    def keyword_watermark(self) -> int:
+        if not self.state_path.exists():
+            return 0
+        try:
+            return int(json.loads(self.state_path.read_text()).get("keyword_watermark", 0))
+        except ValueError:
+            return 0
+
+    def _set_keyword_watermark(self, seq: int) -> None:
+        _write_json(self.state_path, {"keyword_watermark": seq})
+
+    def stamp(self) -> tuple:
+        """Changes whenever any index is saved (readers reload when it moves)."""
+        paths = [self.state_path] + [v.folder / "meta.json" for v in self._all_vectors()]
+        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+
+    def behind(self, store) -> bool:
+        """True when the store changed since some index was last updated."""
+        seq = store.max_seq()
+        return self.keyword_watermark < seq or any(v.watermark < seq for v in self._all_vectors())
+
+    def _all_vectors(self) -> list[VectorIndex]:
+        return [self.dense] + ([self.bulk] if self.bulk is not None else [])
+
+    # -- updating ----------------------------------------------------------------------------
+    def update(self, store, progress: bool = False) -> UpdateReport:
+        report = UpdateReport()
+        self._update_keyword(store, report, progress)
+        self._update_vectors(store, report, progress)
+        report.backlog = max(0, store.count_papers() - len(self.dense))
+        return report
+
+    def _update_keyword(self, store, report: UpdateReport, progress: bool) -> None:
+        watermark = self.keyword_watermark
+        total = store.count_changed_since(watermark)
+        if not total:
+            return
+        with Progress("keyword index", total=total, unit="papers", enabled=progress) as bar:
+            while True:
+                rows = store.changed_since(watermark, CHUNK)
+                if not rows:
+                    break
+                report.keyword += self.keyword.add(paper for _, paper in rows)
+                self.keyword.commit()
+                watermark = rows[-1][0]
+                self._set_keyword_watermark(watermark)  # after the commit: crash-safe order
+                bar.set_position(report.keyword, report.keyword)
+
+    def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
+        dense, bulk = self.dense, self.bulk
+        start = min(v.watermark for v in self._all_vectors())
+        pending = store.count_changed_since(start)
+        if not pending:
+            return
+        # A small batch goes straight to the transformer; a bulk import to the static model.
+        use_dense = bulk is None or pending <= self.settings.search_embed_limit
+        target = store.max_seq()
+        with Progress("vector index", total=pending, unit="papers", enabled=progress) as bar:
+            seen = 0
+            watermark = start
+            while True:
+                rows = store.changed_since(watermark, CHUNK)
+                if not rows:
+                    break
+                papers = [paper for _, paper in rows]
+                if use_dense:
+                    report.dense += self._encode_into(dense, papers)
+                else:
+                    dense.remove(p.id for p in papers if dense.needs(p.id, text_hash(paper_text(p))))
+                if bulk is not None:
+                    report.bulk += self._encode_into(bulk, papers)
+                watermark = rows[-1][0]
+                seen += len(rows)
+                bar.set_position(seen, seen)
+        self._save_all(watermark=max(target, watermark))
+
+    def _save_all(self, watermark: int | None = None) -> None:
+        # Passages first: the main vectors' watermark vouches for them.
+        if self.passages is not None:
+            self.passages.save()
+        for vectors in self._all_vectors():
+            vectors.save(watermark=watermark)
+
+    def _encode_into(self, vectors: VectorIndex, papers: list[Paper]) -> int:
+        """Encode the papers whose text changed (or that have no vector yet)."""
+        todo = []
+        for p in papers:
+            text = paper_text(p)
+            h = text_hash(text)
+            if vectors.needs(p.id, h):
+                todo.append((p.id, text, h))
+        encoder = self.encoder(vectors.model) if todo else None
+        with_passages = vectors is self.dense and self.passages is not None
+        for start in range(0, len(todo), ENCODE_CHUNK):
+            part = todo[start : start + ENCODE_CHUNK]
+            texts = [t for _, t, _ in part]
+            if with_passages:
+                self._put_passages([pid for pid, _, _ in part], texts, encoder)
+            vectors.put([pid for pid, _, _ in part], encoder.encode(texts),
+                        [h for _, _, h in part])
+        return len(todo)
+
+    def _put_passages(self, ids: list[str], texts: list[str], encoder) -> None:
+        vecs, owners = encoder.encode_passages(texts, max_windows=MAX_PASSAGES)
+        self.passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
+        counts: dict[int, int] = {}
+        keys = []
+        for owner in owners:
+            k = counts.get(owner, 0)
+            counts[owner] = k + 1
+            keys.append(passage_id(ids[owner], k))
+        self.passages.put(keys, vecs)
+
+    def backfill(self, store, limit: int | None = None, progress: bool = True,
+                 save_every: int = 2048) -> int:
+        """Give transformer vectors to papers that only have static ones, newest id first."""
+        missing = [pid for pid in store.all_paper_ids() if pid not in self.dense]
+        missing.sort(reverse=True)  # new-style arXiv ids sort by date
+        if limit is not None:
+            missing = missing[:limit]
+        done = 0
+        with Progress("transformer backfill", total=len(missing), unit="papers",
+                      enabled=progress) as bar:
+            for start in range(0, len(missing), ENCODE_CHUNK):
+                ids = missing[start : start + ENCODE_CHUNK]
+                papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
+                done += self._encode_into(self.dense, papers)
+                if done % save_every < ENCODE_CHUNK:
+                    self._save_all()
+                bar.set_position(start + len(ids), done)
+        self._save_all()
+        return done
+
+    def clear(self, drop_vectors: bool = False) -> None:
+        """Start the indexes over. Vectors are kept unless `drop_vectors`: their text hashes
+        tell which are still right, so a rebuild does not redo an hour of encoding."""
+        self.keyword.clear()
+        self.keyword.commit()
+        self._set_keyword_watermark(0)
+        for vectors in self._all_vectors() + ([self.passages] if self.passages else []):
+            if drop_vectors:
+                vectors.clear()
+            vectors.save(watermark=0)
+
+    # -- checking ----------------------------------------------------------------------------
+    def check(self, store) -> list[str]:
+        """What is out of step with the store; empty when all is well."""
+        problems = []
+        seq = store.max_seq()
+        stored = set(store.all_paper_ids())
+        if self.keyword_watermark < seq:
+            problems.append(f"keyword index is behind the store (watermark "
+                            f"{self.keyword_watermark} < {seq}): run paperboy index")
+        kw_ids = self.keyword.all_ids()
+        if len(kw_ids) != len(set(kw_ids)):
+            problems.append(f"keyword index holds {len(kw_ids) - len(set(kw_ids))} duplicates")
+        missing, extra = stored - set(kw_ids), set(kw_ids) - stored
+        if missing:
+            problems.append(f"keyword index lacks {len(missing)} stored papers, e.g. "
+                            f"{min(missing)}")
+        if extra:
+            problems.append(f"keyword index holds {len(extra)} papers the store lacks, e.g. "
+                            f"{min(extra)}")
+        for vectors in self._all_vectors():
+            if vectors.watermark < seq:
+                problems.append(f"{vectors.model} vectors are behind the store (watermark "
+                                f"{vectors.watermark} < {seq}): run paperboy index")
+            extra = {pid for pid in vectors.ids if pid not in stored}
+            if extra:
+                problems.append(f"{vectors.model} vectors hold {len(extra)} unknown papers")
+        covered = {pid for v in self._all_vectors() for pid in v.ids}
+        if stored - covered:
+            problems.append(f"{len(stored - covered)} papers have no vector: run paperboy index")
+        return problems
+
+
+@contextmanager
+def writing_indexes(settings: Settings):
+    """One index writer at a time across processes (a sync, a web submit, `paperboy index`):
+    the others wait here, then find the work done and add only what is left."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "search.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def update_indexes(store, settings: Settings, progress: bool = False,
+                   indexes: SearchIndexes | None = None) -> UpdateReport:
+    """Bring the search indexes up to the store (call after every import or sync)."""
+    with writing_indexes(settings):
+        indexes = indexes or SearchIndexes(settings)
+        return indexes.update(store, progress)
+
+
+def rebuild_indexes(store, settings: Settings, progress: bool = True,
+                    drop_vectors: bool = False) -> UpdateReport:
+    with writing_indexes(settings):
+        indexes = SearchIndexes(settings)
+        indexes.clear(drop_vectors)
+        return indexes.update(store, progress)
+
+
+def check_indexes(store, settings: Settings) -> list[str]:
+    return SearchIndexes(settings).check(store)

@@ -1,0 +1,39 @@
+"""The CLI: import keeps the indexes in step; search, index, index --check."""
+
+from click.testing import CliRunner
+
+from paperboy.cli import main
+from tests.search_helpers import FIXTURE
+
+
+def run(tmp_path, *args, env=None):
+    env = {"PAPERBOY_SEARCH_MODEL": "static", "PAPERBOY_SEARCH_BULK_MODEL": ""} | (env or {})
+    return CliRunner().invoke(main, ["--data-dir", str(tmp_path / "d"), *args], env=env)
+
+
+def test_import_then_search(tmp_path):
+    imported = run(tmp_path, "import", "--quiet", str(FIXTURE))
+    assert imported.exit_code == 0, imported.output
+    assert "indexed 300 papers" in imported.output
+    result = run(tmp_path, "search", "graph", "neural", "networks", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert "found" in result.output and " 1. " in result.output
+
+
+def test_search_explains_odd_queries(tmp_path):
+    run(tmp_path, "import", "--quiet", str(FIXTURE))
+    result = run(tmp_path, "search", "year:soon")
+    assert result.exit_code == 0
+    assert "year:soon is not a year" in result.output
+
+
+def test_index_check_rebuild(tmp_path):
+    run(tmp_path, "import", "--quiet", str(FIXTURE))
+    ok = run(tmp_path, "index", "--check")
+    assert ok.exit_code == 0 and "indexes match the store (300 papers)" in ok.output
+    (tmp_path / "d" / "index" / "state.json").write_text('{"keyword_watermark": 0}')
+    bad = run(tmp_path, "index", "--check")
+    assert bad.exit_code == 1 and "keyword index is behind" in bad.output
+    rebuilt = run(tmp_path, "index", "--quiet")
+    assert rebuilt.exit_code == 0 and "indexed 300 papers" in rebuilt.output
+    assert run(tmp_path, "index", "--check").exit_code == 0

@@ -1,0 +1,32 @@
+"""The demo corpus ships its transformer vectors: loading it leaves search ready at once."""
+
+import numpy as np
+
+from paperboy.config import Settings
+from paperboy.demo import load_demo
+from paperboy.search import open_search
+from paperboy.search.index import SearchIndexes, paper_text
+from paperboy.search.semantic import text_hash
+from paperboy.store import open_store
+
+
+def test_demo_load_seeds_vectors_and_indexes(tmp_path):
+    settings = Settings.load(data_dir=tmp_path, search_embed_limit=0)
+    store = open_store(settings)
+    load_demo(store, settings)
+    indexes = SearchIndexes(settings)
+    count = store.count_papers()
+    # search_embed_limit=0 sends the whole backlog to the static model and keeps only
+    # transformer vectors whose text is unchanged: all of them came from the shipped file.
+    assert len(indexes.dense) == count > 2900
+    assert len(indexes.passages) >= count
+    assert indexes.check(store) == []
+    sample = list(store.iter_papers())[:50]
+    for paper in sample:
+        assert not indexes.dense.needs(paper.id, text_hash(paper_text(paper)))
+    engine = open_search(store, settings)
+    target = sample[7]
+    hits = engine.search(target.title).hits
+    assert hits[0].paper.id == target.id
+    neighbours = engine.similar(target.id, limit=3)
+    assert len(neighbours) == 3 and all(np.isfinite(h.score) for h in neighbours)

@@ -1,0 +1,124 @@
+"""The hybrid engine over a real store of 300 real papers (static model: fast)."""
+
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from paperboy.search import Filters, SearchResult, open_search
+from paperboy.search.keyword import paper_day
+from tests.search_helpers import make_store
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    store, settings = make_store(tmp_path_factory.mktemp("engine"))
+    return open_search(store, settings)
+
+
+@pytest.fixture(scope="module")
+def papers(engine):
+    return list(engine.store.iter_papers())
+
+
+def test_arxiv_id_or_url_puts_that_paper_first(engine, papers):
+    target = papers[17]
+    for query in (target.id, f"https://arxiv.org/abs/{target.id}v1", f"arXiv:{target.id}"):
+        result = engine.search(query)
+        assert result.hits[0].paper.id == target.id and result.hits[0].why == "arXiv id"
+
+
+def test_unknown_id_says_so(engine):
+    result = engine.search("2101.99999")
+    assert result.hits == [] and "not in this paperboy" in result.message
+
+
+def test_title_words_find_the_paper_with_highlights(engine, papers):
+    target = papers[42]
+    result = engine.search(target.title)
+    assert result.hits[0].paper.id == target.id
+    assert result.hits[0].title_spans, "the title's words are marked"
+    assert "keyword" in result.hits[0].why
+
+
+def test_semantic_side_finds_papers_without_the_words(engine):
+    result = engine.search("teaching robots to grasp objects")
+    assert result.hits
+    assert any(h.why == "semantic" or "semantic" in h.why for h in result.hits)
+
+
+def test_exclusion_removes_papers(engine):
+    with_word = engine.search("learning", limit=50)
+    without = engine.search("learning -language", limit=50)
+    assert without.hits
+    for hit in without.hits:
+        text = f"{hit.paper.title} {hit.paper.abstract} {' '.join(hit.paper.authors)}".lower()
+        assert "language" not in text
+    assert len(with_word.hits) >= len(without.hits)
+
+
+def test_phrase_must_match(engine):
+    result = engine.search('"large language models" evaluation', limit=50)
+    assert result.hits
+    for hit in result.hits:
+        assert "large language model" in f"{hit.paper.title} {hit.paper.abstract}".lower()
+
+
+def test_category_author_and_code_filters(engine, papers):
+    author = papers[5].authors[0]
+    result = engine.search(f'author:"{author}"')
+    assert papers[5].id in {h.paper.id for h in result.hits}
+    assert all(author in h.paper.authors for h in result.hits)
+    for hit in engine.search("neural networks cat:cs.CV", limit=30).hits:
+        assert "cs.CV" in hit.paper.categories
+    coded = engine.search("model has:code", limit=30)
+    assert coded.hits and all(h.paper.code_url for h in coded.hits)
+    same = engine.search("model", Filters(has_code=True), limit=30)
+    assert [h.paper.id for h in same.hits] == [h.paper.id for h in coded.hits]
+
+
+def test_date_filters_and_sort(engine):
+    result = engine.search("learning after:2025-06-01 before:2025-12-31", sort="date", limit=40)
+    days = [paper_day(h.paper) for h in result.hits]
+    assert days and all(date(2025, 6, 1) <= d <= date(2025, 12, 31) for d in days)
+    assert days == sorted(days, reverse=True)
+    by_votes = engine.search("model", sort="upvotes", limit=20)
+    votes = [h.paper.upvotes or 0 for h in by_votes.hits]
+    assert votes == sorted(votes, reverse=True)
+
+
+def test_filters_alone_list_papers(engine):
+    result = engine.search("cat:cs.LG", limit=10)
+    assert result.total >= 10 and all("cs.LG" in h.paper.categories for h in result.hits)
+
+
+def test_paging_is_consistent(engine):
+    first = engine.search("reinforcement learning agents", limit=5)
+    second = engine.search("reinforcement learning agents", limit=5, offset=5)
+    both = engine.search("reinforcement learning agents", limit=10)
+    assert [h.paper.id for h in first.hits + second.hits] == [h.paper.id for h in both.hits]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "author:", "-", '"', "the of and", "🙂🙂",
+                                   "'; DROP TABLE papers; --", "x" * 10_000, "\x00\x01\x02"])
+def test_odd_input_gives_a_result_or_a_message(engine, query):
+    result = engine.search(query)
+    assert isinstance(result, SearchResult)
+    assert result.hits or result.message
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=200), sort=st.sampled_from(["relevance", "date", "upvotes", "??"]),
+       limit=st.integers(-5, 500), offset=st.integers(-5, 20_000))
+def test_no_exception_escapes(engine, query, sort, limit, offset):
+    result = engine.search(query, sort=sort, limit=limit, offset=offset)
+    assert isinstance(result, SearchResult) and len(result.hits) <= 200
+
+
+def test_similar_excludes_the_paper_itself(engine, papers):
+    target = papers[3]
+    hits = engine.similar(target.id, limit=5)
+    assert len(hits) == 5 and target.id not in {h.paper.id for h in hits}
+    assert engine.similar("0000.00000") == []

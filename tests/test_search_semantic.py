@@ -1,0 +1,91 @@
+"""The vector index: int8 storage, replace/remove, atomic save, exact and HNSW search."""
+
+import numpy as np
+
+from paperboy.search.semantic import VectorIndex, dequantize, quantize
+
+
+def unit(rows, dim=32, seed=0):
+    vectors = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_int8_keeps_cosines_close():
+    vectors = unit(200, 384)
+    codes, scales = quantize(vectors)
+    assert codes.dtype == np.int8
+    restored = dequantize(codes, scales)
+    error = np.abs((restored * vectors).sum(axis=1) - 1.0).max()
+    assert error < 0.005
+
+
+def test_search_finds_the_nearest_and_put_replaces(tmp_path):
+    vectors = unit(100)
+    index = VectorIndex(tmp_path / "v", dim=32, model="test")
+    index.put([f"p{i}" for i in range(100)], vectors, np.arange(100))
+    assert index.search(vectors[7], k=1)[0][0] == "p7"
+    index.put(["p7"], vectors[[3]], [1])  # p7 now points where p3 does
+    assert len(index) == 100
+    assert {pid for pid, _ in index.search(vectors[3], k=2)} == {"p3", "p7"}
+    assert index.needs("p7", 1) is False and index.needs("p7", 7) is True
+    assert index.needs("nope", 0) is True
+
+
+def test_remove_hides_and_save_compacts(tmp_path):
+    vectors = unit(10)
+    index = VectorIndex(tmp_path / "v", dim=32, model="test")
+    index.put([f"p{i}" for i in range(10)], vectors)
+    index.remove(["p2", "p5"])
+    assert "p2" not in index and len(index) == 8
+    assert all(pid not in ("p2", "p5") for pid, _ in index.search(vectors[2], k=10))
+    index.save(watermark=42)
+    again = VectorIndex.open(tmp_path / "v", dim=32, model="test")
+    assert len(again) == 8 and again.watermark == 42 and "p5" not in again
+    np.testing.assert_allclose(again.vector("p3"), vectors[3], atol=0.02)
+
+
+def test_another_models_files_are_not_used(tmp_path):
+    index = VectorIndex(tmp_path / "v", dim=32, model="a")
+    index.put(["x"], unit(1))
+    index.save(watermark=3)
+    assert len(VectorIndex.open(tmp_path / "v", dim=32, model="b")) == 0
+    assert len(VectorIndex.open(tmp_path / "v", dim=16, model="a")) == 0
+
+
+def test_torn_files_start_over(tmp_path):
+    index = VectorIndex(tmp_path / "v", dim=32, model="a")
+    index.put(["x", "y"], unit(2))
+    index.save(watermark=3)
+    (tmp_path / "v" / "ids.json").write_text('["x"]')
+    assert len(VectorIndex.open(tmp_path / "v", dim=32, model="a")) == 0
+
+
+def test_graph_search_past_the_exact_limit(tmp_path):
+    vectors = unit(2000, 64, seed=1)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    index.put([f"p{i}" for i in range(2000)], vectors)
+    index.save(watermark=1)
+    assert index.uses_graph
+    hits = 0
+    for i in range(0, 2000, 100):
+        hits += index.search(vectors[i], k=1)[0][0] == f"p{i}"
+    assert hits >= 19  # HNSW is approximate; its own vector is almost always found
+    reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    assert reopened.search(vectors[100], k=1)[0][0] == "p100"
+    assert (tmp_path / "v" / "graph.usearch").exists()
+
+
+def test_graph_follows_updates_without_a_rebuild(tmp_path):
+    vectors = unit(1200, 64, seed=2)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    index.put([f"p{i}" for i in range(1000)], vectors[:1000])
+    index.save(watermark=1)
+    built = (tmp_path / "v" / "graph.usearch").stat().st_mtime_ns
+    index.put(["p3"], vectors[[1100]])  # p3 moves
+    index.put([f"p{i}" for i in range(1000, 1100)], vectors[1000:1100])  # new papers
+    index.save(watermark=2)
+    assert (tmp_path / "v" / "graph.usearch").stat().st_mtime_ns >= built
+    reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    assert reopened.search(vectors[1100], k=1)[0][0] == "p3"
+    assert reopened.search(vectors[1050], k=1)[0][0] == "p1050"
+    assert (tmp_path / "v" / "graph.rows").read_text() == "1100"
