@@ -11,7 +11,8 @@ from paperboy.store import open_store
 
 
 def test_demo_load_seeds_vectors_and_indexes(tmp_path):
-    settings = Settings.load(data_dir=tmp_path, search_embed_limit=0)
+    settings = Settings.load(data_dir=tmp_path, search_embed_limit=0, search_model="minilm",
+                             search_passages=True)  # the defaults, whatever the test env says
     store = open_store(settings)
     load_demo(store, settings)
     indexes = SearchIndexes(settings)
