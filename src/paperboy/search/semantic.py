@@ -46,6 +46,22 @@ def dequantize(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
     return codes.astype(np.float32) * scales[:, None]
 
 
+def _append(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`array` followed by `rows`, growing the buffer underneath by doubling, so a bulk import
+    adding 2,000 rows at a time copies each row a few times, not once per batch."""
+    base = array.base
+    n, extra = len(array), len(rows)
+    if type(array) is np.ndarray and type(base) is np.ndarray and base.ndim == array.ndim \
+            and base.shape[1:] == array.shape[1:] and len(base) >= n + extra \
+            and base.ctypes.data == array.ctypes.data and base.flags.writeable:
+        base[n:n + extra] = rows  # room left in our own buffer: `array` is its first n rows
+        return base[:n + extra]
+    grown = np.empty((max(2 * n, n + extra, 1024),) + array.shape[1:], dtype=array.dtype)
+    grown[:n] = array
+    grown[n:n + extra] = rows
+    return grown[:n + extra]
+
+
 def _atomic_save(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -142,10 +158,10 @@ class VectorIndex:
             for offset, i in enumerate(new_rows):
                 self.ids.append(ids[i])
                 self.row[ids[i]] = start + offset
-            self.codes = np.concatenate([self.codes, codes[new_rows]])
-            self.scales = np.concatenate([self.scales, scales[new_rows]])
-            self.hashes = np.concatenate([self.hashes, hashes[new_rows]])
-            self._deleted = np.concatenate([self._deleted, np.zeros(len(new_rows), bool)])
+            self.codes = _append(self.codes, codes[new_rows])
+            self.scales = _append(self.scales, scales[new_rows])
+            self.hashes = _append(self.hashes, hashes[new_rows])
+            self._deleted = _append(self._deleted, np.zeros(len(new_rows), bool))
             self._dense = None
 
     def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
