@@ -35,3 +35,12 @@ def test_unknown_model_names_are_explained():
         load_encoder("bert-large")
     with pytest.raises(EncoderError, match="model2vec"):
         load_encoder("model2vec:/no/such/folder")
+
+
+def test_any_model2vec_model_by_path():
+    from importlib import resources
+
+    with resources.as_file(resources.files("paperboy.data") / "models" / "static") as folder:
+        by_name = load_encoder(f"model2vec:{folder}")
+    np.testing.assert_allclose(by_name.encode(TEXTS), load_encoder("static").encode(TEXTS),
+                               atol=1e-6)

@@ -9,7 +9,7 @@ development split the tuned weighted sum beat RRF (bench/search_quality.py, docs
 
 from __future__ import annotations
 
-KEYWORD_WEIGHT = 0.3  # tuned on the SciFact development split; semantic gets 1 - this
+KEYWORD_WEIGHT = 0.4  # tuned on the SciFact development split; semantic gets 1 - this
 RRF_K = 60
 
 
@@ -44,10 +44,3 @@ def reciprocal_rank_fusion(*rankings: list[str], k: int = RRF_K) -> list[tuple[s
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
-
-def why(pid: str, keyword: dict[str, float], semantic_top: set[str]) -> str:
-    """A few words on why a paper matched, for the result list."""
-    in_kw, in_sem = pid in keyword, pid in semantic_top
-    if in_kw and in_sem:
-        return "keyword + semantic"
-    return "keyword" if in_kw else "semantic"

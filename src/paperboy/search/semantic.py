@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,7 @@ class VectorIndex:
         self._graph = None  # usearch HNSW past exact_limit; kept in step row by row
         self._changed_rows: set[int] = set()  # rows rewritten since the graph was saved
         self._graph_stale = False  # rows renumbered (compaction): rebuild the graph
+        self._graph_lock = threading.Lock()
         self._deleted = np.zeros(0, dtype=bool)
 
     # -- persistence -------------------------------------------------------------------------
@@ -253,9 +255,10 @@ class VectorIndex:
         return [(self.ids[i], float(sims[i])) for i in top if np.isfinite(sims[i])]
 
     def _graph_search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
-        if self._graph is None or self._graph_stale or self._changed_rows \
-                or len(self._graph) < len(self.ids):
-            self._sync_graph(save=False)
+        with self._graph_lock:  # web requests run in threads; build or load it once
+            if self._graph is None or self._graph_stale or self._changed_rows \
+                    or len(self._graph) < len(self.ids):
+                self._sync_graph(save=False)
         hidden = int(self._deleted.sum())  # removed rows stay in the graph until compaction
         matches = self._graph.search(query, min(k + hidden, len(self.ids)))
         found = []
