@@ -157,9 +157,8 @@ Command: `.venv/bin/python bench/mail.py --subscribers {subscribers}`.
 Zipf-skewed: {info['distinct_queries']} distinct queries), half daily and half weekly, over
 the bundled demo corpus ({info['papers']:,} real HF daily papers); one run on Friday
 2026-08-21 sending to an aiosmtpd server process on loopback over one SMTP connection, every
-message recorded in the send log before and after its SMTP transaction. Search engine:
-whatever `open_search` returns on this branch (the placeholder, a substring scan of the whole
-store per query).
+message recorded in the send log before and after its SMTP transaction. Search engine: the
+hybrid engine with its defaults (MiniLM query encoding, the demo corpus's shipped vectors).
 
 | figure | value |
 |---|---|

@@ -452,7 +452,7 @@ class Candidates:
         # A paper enters the feed days or weeks after it was published: search back that far.
         since = self.first - timedelta(days=self.settings.mail_topic_published_days)
         result = self.search.search(query, Filters(date_from=since, date_to=self.last),
-                                    sort="relevance", limit=TOPIC_CANDIDATES)
+                                    sort="relevance", limit=TOPIC_CANDIDATES, highlight=False)
         # An alert is for papers that match the saved search: ones found only because their
         # meaning is near (semantic-only hits) rank a web search, but are not mailed.
         papers = [hit.paper for hit in result.hits if hit.why != "semantic"]

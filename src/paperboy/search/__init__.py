@@ -9,7 +9,8 @@
 
 CONTRACT (other modules build against it; keep it stable):
 - `Filters`, `Hit`, `SearchResult` as below; spans are (start, end) character offsets into
-  `hit.paper.title` / `hit.paper.abstract`, rendered by `paperboy.search.highlight`.
+  `hit.paper.title` / `hit.paper.abstract`, rendered by `paperboy.search.highlight`;
+  `search(..., highlight=False)` leaves them empty (for callers that only need the ranking).
 - `search()` never raises for user input: a query it cannot use gives an empty result with
   `message` saying why. An arXiv id or URL as the query puts that paper first.
 - `similar()` returns hits for the nearest papers, the paper itself excluded.

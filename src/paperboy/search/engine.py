@@ -70,7 +70,8 @@ class HybridSearch:
 
     # -- the interface -----------------------------------------------------------------------
     def search(self, query: str, filters: Filters | None = None, sort: str = "relevance",
-               limit: int = 20, offset: int = 0) -> SearchResult:
+               limit: int = 20, offset: int = 0, highlight: bool = True) -> SearchResult:
+        """`highlight=False` skips the match spans (topic alerts need only the ranking)."""
         self.refresh()
         q = parse_query(query)
         _merge_filters(q, filters)
@@ -105,7 +106,7 @@ class HybridSearch:
         ranked = [(pid, s) for pid, s in ranking.ranked if pid not in shown]
         page = ranked[offset:offset + limit]
         hits = first[offset:offset + limit] if offset < len(first) else []
-        hits += self._hits(page[: max(0, limit - len(hits))], q, ranking)
+        hits += self._hits(page[: max(0, limit - len(hits))], q, ranking, highlight)
         total = ranking.total + len(first)
         if not hits and not notes:
             notes.append("no paper matched; try fewer or other words")
@@ -215,9 +216,10 @@ class HybridSearch:
                 hits.append(Hit(paper, 1.0, why="arXiv id"))
         return hits, notes
 
-    def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking) -> list[Hit]:
+    def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking,
+              highlight: bool = True) -> list[Hit]:
         papers = self.store.get_many([pid for pid, _ in page])
-        terms = query_terms(q)
+        terms = query_terms(q) if highlight else []
         hits = []
         for pid, score in page:
             paper = papers.get(pid)
