@@ -1,18 +1,17 @@
 """Search highlights for the web: spans from the search engine become <mark> HTML (pages) and
 {"text", "highlighted"} segments (the API's highlightedTitle / highlightedSummary).
 
-`to_html` and `to_segments` come from `paperboy.search.highlight` when that module is installed
-(the hybrid search engine's); the small versions below stand in until then, with the same names
-and behaviour. `snippet` (a window of an abstract around its first match) is the web's own.
+`to_html` and `to_segments` are the search engine's (`paperboy.search.highlight`); `snippet`
+(a window of an abstract around its first match) is the web's own.
 
     to_html("a < b, attention", [(9, 18)])   ->  'a &lt; b, <mark>attention</mark>'
 """
 
 from __future__ import annotations
 
-import html
-import importlib
-import importlib.util
+from paperboy.search.highlight import to_html, to_segments
+
+__all__ = ["snippet", "to_html", "to_segments"]
 
 
 def _clean(spans, length: int) -> list[tuple[int, int]]:
@@ -26,35 +25,6 @@ def _clean(spans, length: int) -> list[tuple[int, int]]:
         else:
             out.append((start, end))
     return out
-
-
-def _pieces(text: str, spans):
-    at = 0
-    for start, end in _clean(spans, len(text)):
-        if start > at:
-            yield text[at:start], False
-        yield text[start:end], True
-        at = end
-    if at < len(text):
-        yield text[at:], False
-
-
-def _to_html(text: str, spans) -> str:
-    """HTML-escaped text with each span wrapped in <mark>."""
-    return "".join(f"<mark>{html.escape(p)}</mark>" if marked else html.escape(p)
-                   for p, marked in _pieces(text or "", spans))
-
-
-def _to_segments(text: str, spans) -> list[dict]:
-    """The text as {"text", "highlighted"} pieces that join back to the original."""
-    return [{"text": p, "highlighted": marked} for p, marked in _pieces(text or "", spans)]
-
-
-if importlib.util.find_spec("paperboy.search.highlight") is not None:
-    _engine = importlib.import_module("paperboy.search.highlight")
-    to_html, to_segments = _engine.to_html, _engine.to_segments
-else:
-    to_html, to_segments = _to_html, _to_segments
 
 
 def snippet(text: str, spans, width: int = 320) -> tuple[str, list[tuple[int, int]]]:
