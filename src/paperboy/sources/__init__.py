@@ -15,6 +15,19 @@ class RecordError(ValueError):
     """One record we cannot use; the message says which field and why. The import goes on."""
 
 
+def record_id(raw: str | None):
+    """The arXiv id an upstream record names, or `RecordError` saying what was wrong with it."""
+    from paperboy.papers import InvalidArxivId, parse_arxiv_id
+
+    raw = (raw or "").strip()
+    if not raw:
+        raise RecordError("missing required field 'id'")
+    try:
+        return parse_arxiv_id(raw)
+    except InvalidArxivId as exc:
+        raise RecordError(str(exc)) from None
+
+
 class SourceError(RuntimeError):
     """An upstream or file we cannot read at all; the message says what to do."""
 

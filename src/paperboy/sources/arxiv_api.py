@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperboy.config import Settings
-from paperboy.papers import InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
+from paperboy.papers import Paper, clean_text, parse_arxiv_id
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, record_id
 from paperboy.sources.http import PoliteClient, full_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -48,13 +48,7 @@ def _day(text: str | None) -> date | None:
 
 def paper_from_entry(entry: ET.Element) -> Paper:
     """One Atom `<entry>` as a `Paper`; `RecordError` when a required field is missing."""
-    raw_id = (entry.findtext(f"{ATOM}id") or "").strip()
-    if not raw_id:
-        raise RecordError("missing required field 'id'")
-    try:
-        arxiv = parse_arxiv_id(raw_id)
-    except InvalidArxivId as exc:
-        raise RecordError(str(exc)) from None
+    arxiv = record_id(entry.findtext(f"{ATOM}id"))
     title = clean_text(entry.findtext(f"{ATOM}title"))
     abstract = clean_text(entry.findtext(f"{ATOM}summary"))
     if not title:

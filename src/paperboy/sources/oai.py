@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperboy.config import Settings
-from paperboy.papers import InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
+from paperboy.papers import Paper, clean_text
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, record_id
 from paperboy.sources.http import PoliteClient, full_url
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -84,13 +84,7 @@ def paper_from_record(record: ET.Element) -> Paper:
     arxiv = metadata[0] if metadata is not None and len(metadata) else None
     if arxiv is None:
         raise RecordError(f"{identifier or 'record'}: no arXiv metadata")
-    raw_id = _text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:")
-    if not raw_id:
-        raise RecordError("missing required field 'id'")
-    try:
-        ident = parse_arxiv_id(raw_id)
-    except InvalidArxivId as exc:
-        raise RecordError(str(exc)) from None
+    ident = record_id(_text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:"))
     title, abstract = _text(arxiv, "title"), _text(arxiv, "abstract")
     if not title:
         raise RecordError(f"{ident.id}: missing required field 'title'")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperboy.config import Settings
-from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError
+from paperboy.papers import FeedEntry, Paper, clean_text
+from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, record_id
 from paperboy.sources.http import PoliteClient
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -88,11 +88,7 @@ def _day(text: str | None) -> date | None:
 
 def announcement_from_entry(entry: ET.Element, day: date | None) -> Announcement:
     """One feed `<entry>`; `RecordError` when it lacks what a paper needs."""
-    raw_id = (entry.findtext(f"{ATOM}id") or "").strip()
-    try:
-        ident = parse_arxiv_id(raw_id.removeprefix("oai:arXiv.org:"))
-    except InvalidArxivId as exc:
-        raise RecordError(str(exc)) from None
+    ident = record_id((entry.findtext(f"{ATOM}id") or "").strip().removeprefix("oai:arXiv.org:"))
     summary = entry.findtext(f"{ATOM}summary") or ""
     m = _SUMMARY.match(summary)
     kind = (entry.findtext(f"{ARXIV}announce_type") or (m["kind"] if m else "")).strip()
