@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("backend") == "postgres":
+        if callspec and "postgres" in callspec.params.values():
             item.add_marker(pytest.mark.postgres)
 
 
@@ -59,6 +59,18 @@ def backend_settings(backend, tmp_path, clean_env, request) -> Settings:
     server = request.getfixturevalue("postgres_server")
     url = server.create_database()
     yield Settings.load(data_dir=tmp_path / "data", database_url=url)
+    server.drop_database(url)
+
+
+@pytest.fixture
+def database_url(backend, request) -> str:
+    """"" (SQLite in the data dir) or a fresh PostgreSQL database, for the backend parameter."""
+    if backend == "sqlite":
+        yield ""
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
     server.drop_database(url)
 
 

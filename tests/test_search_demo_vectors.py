@@ -1,21 +1,22 @@
-"""The demo corpus ships its transformer vectors: loading it leaves search ready at once."""
+"""The demo corpus ships its transformer vectors: loading it leaves search ready at once,
+with index files (SQLite) or index tables (PostgreSQL)."""
 
 import numpy as np
 
 from paperboy.config import Settings
 from paperboy.demo import load_demo
 from paperboy.search import open_search
-from paperboy.search.index import SearchIndexes, paper_text
+from paperboy.search.index import open_indexes, paper_text
 from paperboy.search.semantic import text_hash
 from paperboy.store import open_store
 
 
-def test_demo_load_seeds_vectors_and_indexes(tmp_path):
+def test_demo_load_seeds_vectors_and_indexes(tmp_path, database_url):
     settings = Settings.load(data_dir=tmp_path, search_embed_limit=0, search_model="minilm",
-                             search_passages=True)  # the defaults, whatever the test env says
+                             search_passages=True, database_url=database_url)  # the defaults, whatever the test env says
     store = open_store(settings)
     load_demo(store, settings)
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     count = store.count_papers()
     # search_embed_limit=0 sends the whole backlog to the static model and keeps only
     # transformer vectors whose text is unchanged: all of them came from the shipped file.
@@ -23,8 +24,7 @@ def test_demo_load_seeds_vectors_and_indexes(tmp_path):
     assert len(indexes.passages) >= count
     assert indexes.check(store) == []
     sample = list(store.iter_papers())[:50]
-    for paper in sample:
-        assert not indexes.dense.needs(paper.id, text_hash(paper_text(paper)))
+    assert not indexes.dense.stale([(p.id, text_hash(paper_text(p))) for p in sample])
     engine = open_search(store, settings)
     target = sample[7]
     hits = engine.search(target.title).hits

@@ -1,4 +1,5 @@
-"""The hybrid engine over a real store of 300 real papers (static model: fast)."""
+"""The hybrid engine over a real store of 300 real papers (static model: fast), with its
+indexes in files (SQLite) and in PostgreSQL (tsvector + pgvector)."""
 
 from datetime import date
 
@@ -12,10 +13,18 @@ from paperboy.search.keyword import paper_day
 from tests.search_helpers import make_store
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    store, settings = make_store(tmp_path_factory.mktemp("engine"))
-    return open_search(store, settings)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def engine(request, tmp_path_factory):
+    """The engine over files (SQLite) and over PostgreSQL tables: the same tests for both."""
+    url = ""
+    if request.param == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+    store, settings = make_store(tmp_path_factory.mktemp("engine"), database_url=url)
+    yield open_search(store, settings)
+    store.close()
+    if url:
+        server.drop_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,9 @@
-"""Keeping the indexes in step with the store: updates, crash repair, checks, backfill."""
-
-import json
+"""Keeping the indexes in step with the store: updates, crash repair, checks, backfill; for
+index files (SQLite) and for PostgreSQL tables alike (the `backend` parameter)."""
 
 from paperboy.papers import Paper
 from paperboy.search import open_search, update_indexes
-from paperboy.search.index import SearchIndexes, rebuild_indexes
+from paperboy.search.index import open_indexes, rebuild_indexes
 from tests.search_helpers import make_store
 
 
@@ -12,8 +11,8 @@ def paper(pid, title, abstract="An abstract about nothing in particular."):
     return Paper(id=pid, title=title, abstract=abstract, authors=["Ada Lovelace"])
 
 
-def test_update_indexes_everything_then_only_changes(tmp_path):
-    store, settings = make_store(tmp_path)
+def test_update_indexes_everything_then_only_changes(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url)
     first = update_indexes(store, settings)
     assert first.keyword == 300 and first.dense == 300
     store.upsert([paper("2601.00001", "Quantum annealing for sparse routing")])
@@ -24,8 +23,8 @@ def test_update_indexes_everything_then_only_changes(tmp_path):
     assert hits[0].paper.id == "2601.00001"
 
 
-def test_changed_paper_is_reindexed_but_not_reencoded_when_text_is_same(tmp_path):
-    store, settings = make_store(tmp_path)
+def test_changed_paper_is_reindexed_but_not_reencoded_when_text_is_same(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url)
     update_indexes(store, settings)
     target = next(store.iter_papers())
     store.upsert([Paper(id=target.id, title=target.title, abstract=target.abstract,
@@ -40,51 +39,50 @@ def test_changed_paper_is_reindexed_but_not_reencoded_when_text_is_same(tmp_path
     assert engine.search("protein folding new title").hits[0].paper.id == target.id
 
 
-def test_crash_between_store_and_index_is_repaired_on_open(tmp_path):
-    store, settings = make_store(tmp_path)
+def test_crash_between_store_and_index_is_repaired_on_open(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url)
     update_indexes(store, settings)
     # The store commits, the process dies before the index update ran:
     store.upsert([paper("2601.00002", "Lattice cryptography against side channels")])
-    assert SearchIndexes(settings).check(store)  # out of step, and it says so
+    assert open_indexes(store, settings).check(store)  # out of step, and it says so
     engine = open_search(store, settings)  # a restart repairs it
     assert engine.search("lattice cryptography").hits[0].paper.id == "2601.00002"
-    assert SearchIndexes(settings).check(store) == []
+    assert open_indexes(store, settings).check(store) == []
 
 
-def test_lost_watermark_reindexes_without_duplicates(tmp_path):
-    store, settings = make_store(tmp_path)
+def test_lost_watermark_reindexes_without_duplicates(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url)
     update_indexes(store, settings)
-    state = tmp_path / "data" / "index" / "state.json"
-    state.write_text(json.dumps({"keyword_watermark": 0}))  # as if the write never happened
+    open_indexes(store, settings)._set_keyword_watermark(0)  # as if the write never happened
     update_indexes(store, settings)
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     assert indexes.keyword.count() == 300
     assert indexes.check(store) == []
 
 
-def test_check_reports_a_paper_missing_from_the_keyword_index(tmp_path):
-    store, settings = make_store(tmp_path)
+def test_check_reports_a_paper_missing_from_the_keyword_index(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url)
     update_indexes(store, settings)
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     victim = next(store.iter_papers()).id
     indexes.keyword.remove([victim])
     indexes.keyword.commit()
-    problems = SearchIndexes(settings).check(store)
+    problems = open_indexes(store, settings).check(store)
     assert any("lacks 1 stored papers" in p and victim in p for p in problems)
     rebuild_indexes(store, settings, progress=False)
-    assert SearchIndexes(settings).check(store) == []
+    assert open_indexes(store, settings).check(store) == []
 
 
-def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path):
-    store, settings = make_store(tmp_path, search_model="minilm", search_bulk_model="static",
+def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, database_url):
+    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm", search_bulk_model="static",
                                  search_embed_limit=50)
     report = update_indexes(store, settings)
     assert report.bulk == 300 and report.dense == 0 and report.backlog == 300
     engine = open_search(store, settings)
     assert engine.search("graph neural networks").hits  # searchable right away
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     assert indexes.backfill(store, limit=8, progress=False) == 8
-    reopened = SearchIndexes(settings)
+    reopened = open_indexes(store, settings)
     assert len(reopened.dense) == 8
     assert len(reopened.passages) >= 8  # long abstracts give several 128-token passages
     store.upsert([paper("2601.00003", "Speech recognition for low-resource languages")])

@@ -75,6 +75,10 @@ class Settings:
     search_passages: bool = True
     # CPU threads for encoding (0: onnxruntime decides).
     search_threads: int = 0
+    # Where the search indexes live: "files" (beside the store, in data_dir/index), "postgres"
+    # (tables in the PostgreSQL database: tsvector + pgvector), or "auto" (postgres when
+    # database_url is PostgreSQL, else files).
+    search_backend: str = "auto"
 
     # -- mail (digests and topic alerts; docs/mail.md) --
     # The address people reach this paperboy at: the base of every link in a mail.

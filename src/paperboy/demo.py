@@ -29,22 +29,22 @@ def load_demo(store, settings: Settings) -> Run | None:
         return None
     with resources.as_file(demo_path()) as path:
         run = import_file(store, path, settings, show_progress=False)
-    seed_demo_vectors(settings)
+    seed_demo_vectors(store, settings)
     update_indexes(store, settings)
     return run
 
 
-def seed_demo_vectors(settings: Settings) -> int:
+def seed_demo_vectors(store, settings: Settings) -> int:
     """Put the shipped demo vectors into the vector index (when the model matches)."""
     import numpy as np
 
-    from paperboy.search.index import SearchIndexes
+    from paperboy.search.index import open_indexes
 
     source = resources.files("paperboy.data") / DEMO_VECTORS
     if settings.search_model != DEMO_VECTORS_MODEL or not source.is_file():
         return 0
     with resources.as_file(source) as path, np.load(path) as data:
-        indexes = SearchIndexes(settings)
+        indexes = open_indexes(store, settings)
         if indexes.passages is not None:
             indexes.passages.put_quantized(list(data["passage_ids"]), data["passage_codes"],
                                            data["passage_scales"], None)

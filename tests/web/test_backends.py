@@ -22,6 +22,9 @@ def test_feed_accounts_votes_and_api_on_each_backend(backend_settings):
             assert voted["upvotes"] == top_votes + 1
             assert dict(cards(client.get("/").text))[top_id] == top_votes + 1
             assert client.get("/feeds/daily.atom").status_code == 200
+            title = store.get(top_id).title  # search: index files, or tables in PostgreSQL
+            found = client.get("/api/papers/search", params={"q": title}).json()
+            assert found[0]["paper"]["id"] == top_id
             again = TestClient(client.app)
             taken = again.post("/signup", data={"name": "ada", "password": "long enough",
                                                 "csrf_token": again.get("/signin").cookies

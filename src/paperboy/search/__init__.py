@@ -18,7 +18,9 @@ CONTRACT (other modules build against it; keep it stable):
 
 The engine (engine.py) fuses a BM25 keyword index (keyword.py, tantivy) with embedding vectors
 (semantic.py, encoders.py); index.py keeps both in step with the store; query.py parses the
-query syntax; highlight.py renders spans. Design and figures: docs/search.md,
+query syntax; highlight.py renders spans. On PostgreSQL (setting `search_backend`) the same
+engine runs over tables instead of files: tsvector and pgvector (pgindex.py,
+store/pgsearch.py). Design and figures: docs/search.md,
 docs/benchmarks.md.
 """
 
@@ -65,14 +67,17 @@ def open_search(store, settings):
     up to date here, so a restart repairs them.
     """
     from paperboy.search.engine import HybridSearch
-    from paperboy.search.index import SearchIndexes
+    from paperboy.search.index import open_indexes
     from paperboy.search.keyword import KeywordIndexError
 
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     if indexes.behind(store):
         try:
-            indexes.update(store)
-        except KeywordIndexError as exc:  # another process is updating them right now
+            with indexes.writing(wait=False) as ours:
+                if ours:  # else another process is updating them right now
+                    indexes = indexes.reopened()
+                    indexes.update(store)
+        except KeywordIndexError as exc:
             logging.getLogger(__name__).warning("search indexes not updated: %s", exc)
     return HybridSearch(store, settings, indexes)
 

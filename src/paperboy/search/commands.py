@@ -63,11 +63,11 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.pass_obj
 def index(obj, check, backfill, limit, drop_vectors, quiet):
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
-    from paperboy.search.index import SearchIndexes, rebuild_indexes
+    from paperboy.search.index import open_indexes, rebuild_indexes
 
     store, settings = obj.store, obj.settings
     if check:
-        problems = SearchIndexes(settings).check(store)
+        problems = open_indexes(store, settings).check(store)
         for problem in problems:
             click.echo(f"problem: {problem}")
         if problems:
@@ -75,9 +75,11 @@ def index(obj, check, backfill, limit, drop_vectors, quiet):
         click.echo(f"indexes match the store ({store.count_papers()} papers)")
         return
     if backfill:
-        indexes = SearchIndexes(settings)
-        indexes.update(store, progress=not quiet)
-        done = indexes.backfill(store, limit=limit, progress=not quiet)
+        indexes = open_indexes(store, settings)
+        with indexes.writing():
+            indexes = indexes.reopened()
+            indexes.update(store, progress=not quiet)
+            done = indexes.backfill(store, limit=limit, progress=not quiet)
         left = max(0, store.count_papers() - len(indexes.dense))
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return

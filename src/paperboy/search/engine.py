@@ -24,8 +24,8 @@ from paperboy.search import SORTS, Filters, Hit, SearchResult
 from paperboy.search.encoders import EncoderError
 from paperboy.search.fusion import fuse_scores, min_max
 from paperboy.search.highlight import match_spans, query_terms
-from paperboy.search.index import MAX_PASSAGES, SearchIndexes, paper_text, passage_id
-from paperboy.search.keyword import KeywordIndexError, allowed_ids, has_constraints
+from paperboy.search.index import MAX_PASSAGES, SearchIndexes, open_indexes, paper_text, passage_id
+from paperboy.search.keyword import KeywordIndexError, has_constraints
 from paperboy.search.query import ParsedQuery, parse_query
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class HybridSearch:
     def __init__(self, store, settings: Settings, indexes: SearchIndexes | None = None):
         self.store = store
         self.settings = settings
-        self.indexes = indexes or SearchIndexes(settings)
+        self.indexes = indexes or open_indexes(store, settings)
         self._stamp = self.indexes.stamp()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
@@ -65,7 +65,7 @@ class HybridSearch:
             self._checked = now
             stamp = self.indexes.stamp()
             if stamp != self._stamp or force:
-                self.indexes = SearchIndexes(self.settings, encoders=self.indexes._encoders)
+                self.indexes = self.indexes.reopened()
                 self._stamp = stamp
 
     # -- the interface -----------------------------------------------------------------------
@@ -162,7 +162,7 @@ class HybridSearch:
             found = [(pid, s) for pid, s in vectors.search(vec, k * oversample)
                      if pid not in scores]
             if has_constraints(q):
-                ok = allowed_ids(self.indexes.keyword, q, [pid for pid, _ in found])
+                ok = self.indexes.keyword.allowed_ids(q, [pid for pid, _ in found])
                 found = [(pid, s) for pid, s in found if pid in ok]
             found = found[:k]
             part = dict(found)

@@ -120,6 +120,14 @@ class SearchIndexes:
                 pass
         return self.encoder(model).dim
 
+    def reopened(self) -> SearchIndexes:
+        """These indexes as saved now (another process may have written them)."""
+        return SearchIndexes(self.settings, encoders=self._encoders)
+
+    def writing(self, wait: bool = True):
+        """Held while updating: one writer at a time across processes (see writing_indexes)."""
+        return writing_indexes(self.settings, wait)
+
     # -- watermarks --------------------------------------------------------------------------
     @property
     def keyword_watermark(self) -> int:
@@ -190,7 +198,7 @@ class SearchIndexes:
                 if use_dense:
                     report.dense += self._encode_into(dense, papers)
                 else:
-                    dense.remove(p.id for p in papers if dense.needs(p.id, text_hash(paper_text(p))))
+                    dense.remove(dense.stale([(p.id, text_hash(paper_text(p))) for p in papers]))
                 if bulk is not None:
                     report.bulk += self._encode_into(bulk, papers)
                 watermark = rows[-1][0]
@@ -207,12 +215,9 @@ class SearchIndexes:
 
     def _encode_into(self, vectors: VectorIndex, papers: list[Paper]) -> int:
         """Encode the papers whose text changed (or that have no vector yet)."""
-        todo = []
-        for p in papers:
-            text = paper_text(p)
-            h = text_hash(text)
-            if vectors.needs(p.id, h):
-                todo.append((p.id, text, h))
+        items = [(p.id, text, text_hash(text)) for p in papers for text in [paper_text(p)]]
+        stale = vectors.stale([(pid, h) for pid, _, h in items])
+        todo = [item for item in items if item[0] in stale]
         encoder = self.encoder(vectors.model) if todo else None
         with_passages = vectors is self.dense and self.passages is not None
         for start in range(0, len(todo), ENCODE_CHUNK):
@@ -238,7 +243,8 @@ class SearchIndexes:
     def backfill(self, store, limit: int | None = None, progress: bool = True,
                  save_every: int = 2048) -> int:
         """Give transformer vectors to papers that only have static ones, newest id first."""
-        missing = [pid for pid in store.all_paper_ids() if pid not in self.dense]
+        have = self.dense.id_set()
+        missing = [pid for pid in store.all_paper_ids() if pid not in have]
         missing.sort(reverse=True)  # new-style arXiv ids sort by date
         if limit is not None:
             missing = missing[:limit]
@@ -299,33 +305,63 @@ class SearchIndexes:
 
 
 @contextmanager
-def writing_indexes(settings: Settings):
+def writing_indexes(settings: Settings, wait: bool = True):
     """One index writer at a time across processes (a sync, a web submit, `paperboy index`):
-    the others wait here, then find the work done and add only what is left."""
+    the others wait here, then find the work done and add only what is left. With
+    `wait=False` it yields False at once when another process holds it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.data_dir / "search.lock", "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def search_backend(store, settings: Settings) -> str:
+    """"files" or "postgres": where this deployment's search indexes live."""
+    on_postgres = getattr(store, "dialect", "") == "postgres"
+    backend = (settings.search_backend or "auto").strip().lower()
+    if backend == "auto":
+        return "postgres" if on_postgres else "files"
+    if backend not in ("files", "postgres"):
+        raise ValueError(f"search_backend {settings.search_backend!r} is not known: use "
+                         "auto, files or postgres")
+    if backend == "postgres" and not on_postgres:
+        raise ValueError("search_backend = \"postgres\" needs a PostgreSQL database_url; "
+                         "with SQLite the search indexes are files (search_backend = \"files\")")
+    return backend
+
+
+def open_indexes(store, settings: Settings, encoders=None) -> SearchIndexes:
+    """The search indexes of this deployment: files beside the store, or PostgreSQL tables."""
+    if search_backend(store, settings) == "postgres":
+        from paperboy.search.pgindex import PgSearchIndexes
+
+        return PgSearchIndexes(store, settings, encoders=encoders)
+    return SearchIndexes(settings, encoders=encoders)
 
 
 def update_indexes(store, settings: Settings, progress: bool = False,
                    indexes: SearchIndexes | None = None) -> UpdateReport:
     """Bring the search indexes up to the store (call after every import or sync)."""
-    with writing_indexes(settings):
-        indexes = indexes or SearchIndexes(settings)
-        return indexes.update(store, progress)
+    indexes = indexes or open_indexes(store, settings)
+    with indexes.writing():
+        return indexes.reopened().update(store, progress)
 
 
 def rebuild_indexes(store, settings: Settings, progress: bool = True,
                     drop_vectors: bool = False) -> UpdateReport:
-    with writing_indexes(settings):
-        indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
+    with indexes.writing():
+        indexes = indexes.reopened()
         indexes.clear(drop_vectors)
         return indexes.update(store, progress)
 
 
 def check_indexes(store, settings: Settings) -> list[str]:
-    return SearchIndexes(settings).check(store)
+    return open_indexes(store, settings).check(store)

@@ -189,6 +189,10 @@ class KeywordIndex:
         found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
         return found, int(result.count)
 
+    def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
+        """Which of `ids` satisfy the query's phrases, filters and exclusions."""
+        return allowed_ids(self, q, ids)
+
     def build_query(self, q: ParsedQuery, conjunction: bool = False):
         """The tantivy query for a parsed query, or None when nothing can match."""
         clauses = []

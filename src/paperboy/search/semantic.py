@@ -210,6 +210,13 @@ class VectorIndex:
         row = self.row.get(pid)
         return row is None or bool(self._deleted[row]) or int(self.hashes[row]) != text_hash_
 
+    def stale(self, pairs: list[tuple[str, int]]) -> set[str]:
+        """Of these (paper id, text hash) pairs, the papers `needs()` says to encode."""
+        return {pid for pid, h in pairs if self.needs(pid, h)}
+
+    def id_set(self) -> set[str]:
+        return {pid for pid in self.ids if pid in self}
+
     def vector(self, pid: str) -> np.ndarray | None:
         row = self.row.get(pid)
         if row is None or self._deleted[row]:

@@ -81,6 +81,13 @@ class _Transaction:
             with self._conn.cursor() as cur:
                 cur.executemany(_to_pyformat(sql), rows)
 
+    def copy_rows(self, table: str, columns: list[str], rows) -> None:
+        """COPY rows into a table: the fast path for bulk loads (search/pgindex.py)."""
+        with self._conn.cursor() as cur, \
+                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
 
 class PostgresStore(SQLStore):
     dialect = "postgres"

@@ -1,0 +1,496 @@
+"""Search inside PostgreSQL: the SQL behind `search_backend = "postgres"`.
+
+    keyword = PgKeywordIndex(store)          # tsvector + GIN, in table paper_search
+    keyword.add(papers); keyword.search(parse_query("sparse attention"), limit=100)
+    vectors = PgVectors(store, "minilm", dim=384)   # pgvector halfvec + HNSW, table paper_vectors
+    vectors.put(ids, matrix, hashes); vectors.search(query_vector, k=100)
+
+They answer the same calls as the embedded indexes (search/keyword.py, search/semantic.py), so
+the one engine (search/engine.py) parses, filters and fuses the same way over either; the
+indexes' updater (search/pgindex.py) fills them from the store, a watermark in `state` each.
+
+Keyword ranking: PostgreSQL has no BM25 without an extension (ParadeDB) that cannot be
+installed here, and plain `ts_rank` knows nothing of how rare a word is (on SciFact its nDCG@10
+was 0.566 against BM25's 0.706). So each query word's `ts_rank` over the weighted tsvector
+(title A, abstract B, authors C), saturated (normalisation 32: rank / (rank + 1)), is weighted
+by the word's inverse document frequency, read from the planner's statistics (`pg_stats`
+keeps the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a
+BM25-like sum at no query-time cost for the statistics (0.683 on SciFact,
+bench/search_backends.py). The words are OR-ed, as in the embedded engine, and each matched row
+is ranked, so a query made of very common words costs more here than in tantivy.
+
+Vectors are pgvector `halfvec` (float16, half the size of `vector`) in one table for every
+model, each model with its own partial HNSW index over `embedding::halfvec(dim)`: one table
+serves models of different widths. The index is built when the first rows are saved (a bulk
+load into an unindexed table, then one build, is many times faster than row-by-row inserts).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from collections.abc import Iterable
+
+import numpy as np
+
+from paperboy.papers import Paper
+from paperboy.store import StoreError
+
+TEXT_CONFIG = "english"  # stemming and stop words for title, abstract and free words
+NAME_CONFIG = "simple"  # lower-case only: author names are matched as written
+RANK_FUNCTION = "ts_rank"  # or ts_rank_cd (cover density); compared in bench/search_backends.py
+RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (PostgreSQL's defaults)
+RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
+STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
+EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
+COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
+_SAFE = re.compile(r"[^\w]+", re.UNICODE)
+
+
+class PgSearchError(StoreError):
+    """Search tables cannot be created or used; the message says what to do."""
+
+
+def fold(text: str) -> str:
+    """Accents off (Schölkopf -> Scholkopf), as the embedded index's name analyzer does."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (for DDL and partial-index predicates, which take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40]
+
+
+# == keyword search ==============================================================================
+
+class PgKeywordIndex:
+    """The keyword index as rows of `paper_search` (migration 0004)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.path = None  # not a folder: lives in the database
+        self._stats: tuple | None = None  # (read at, rows, lexeme frequencies, floor)
+
+    # -- writing -----------------------------------------------------------------------------
+    def add(self, papers: Iterable[Paper]) -> int:
+        """Add or replace papers; committed at once (`commit()` has nothing left to do)."""
+        from paperboy.search.keyword import day_number, paper_day
+
+        rows = [(p.id, p.title or "", p.abstract or "", " ; ".join(p.authors),
+                 fold(" ; ".join(p.authors)), list(p.categories), day_number(paper_day(p)),
+                 bool(p.code_url)) for p in papers]
+        if not rows:
+            return 0
+        with self.store._write() as conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS paper_search_in (paper_id TEXT, title TEXT, "
+                "abstract TEXT, authors TEXT, names TEXT, categories TEXT[], day INTEGER, "
+                "has_code BOOLEAN) ON COMMIT DELETE ROWS")
+            conn.copy_rows("paper_search_in", ["paper_id", "title", "abstract", "authors",
+                                               "names", "categories", "day", "has_code"], rows)
+            conn.execute(
+                f"INSERT INTO paper_search (paper_id, doc, names, categories, day, has_code) "
+                f"SELECT paper_id, "
+                f"setweight(to_tsvector('{TEXT_CONFIG}', title), 'A') || "
+                f"setweight(to_tsvector('{TEXT_CONFIG}', abstract), 'B') || "
+                f"setweight(to_tsvector('{TEXT_CONFIG}', authors), 'C'), "
+                f"to_tsvector('{NAME_CONFIG}', names), categories, day, has_code "
+                f"FROM paper_search_in WHERE paper_id IN (SELECT id FROM papers) "
+                f"ON CONFLICT (paper_id) DO UPDATE SET doc = excluded.doc, "
+                f"names = excluded.names, categories = excluded.categories, "
+                f"day = excluded.day, has_code = excluded.has_code")
+        return len(rows)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if ids:
+            with self.store._write() as conn:
+                conn.execute("DELETE FROM paper_search WHERE paper_id = ANY(?)", (ids,))
+
+    def clear(self) -> None:
+        with self.store._write() as conn:
+            conn.execute("DELETE FROM paper_search")
+
+    def commit(self) -> None:
+        """Rows are committed by `add()`; kept for the embedded index's interface."""
+
+    def reload(self) -> None:
+        """Readers always see committed rows; kept for the embedded index's interface."""
+
+    # -- reading -----------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.store.conn.execute("SELECT count(*) FROM paper_search").fetchone()[0]
+
+    def all_ids(self) -> list[str]:
+        rows = self.store.conn.execute("SELECT paper_id FROM paper_search").fetchall()
+        return [r[0] for r in rows]
+
+    def search(self, q, limit: int = 100, offset: int = 0, sort: str = "relevance",
+               conjunction: bool = False) -> tuple[list[tuple[str, float]], int]:
+        """Ranked (paper id, score) and how many matched: the embedded index's contract.
+
+        Free words are OR-ed (ts_rank ranks papers matching more of them higher) unless
+        `conjunction`; phrases, exclusions and filters must hold. Sorting by date or upvotes
+        orders the matches by that field; the score is then the field's value.
+        """
+        where = _Where()
+        if not where.query(q, conjunction):
+            return [], 0
+        rank_query = self._rank_terms(q) if sort not in ("date", "upvotes") else None
+        if sort == "date":
+            score, order, join = "s.day", "s.day DESC, s.paper_id DESC", ""
+        elif sort == "upvotes":
+            score, order = "p.upvotes", "p.upvotes DESC, s.day DESC, s.paper_id DESC"
+            join = "JOIN papers p ON p.id = s.paper_id"
+        elif rank_query is not None:
+            score, where.rank_params = rank_query
+            order, join = "2 DESC, s.paper_id", ""  # the score column
+        else:
+            score, order, join = "0.0", "s.day DESC, s.paper_id DESC", ""
+        sql = (f"SELECT s.paper_id, {score}, count(*) OVER () FROM paper_search s {join} "
+               f"WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?")
+        rows = self.store.conn.execute(
+            sql, (*where.rank_params, *where.params, limit, offset)).fetchall()
+        total = rows[0][2] if rows else (self._count(where) if offset else 0)
+        return [(pid, float(score)) for pid, score, _ in rows], int(total)
+
+    def _rank_terms(self, q) -> tuple[str, list] | None:
+        """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
+        text = " ".join(_words(q.words) + _phrases(q.phrases))
+        if not text:
+            return None
+        row = self.store.conn.execute(
+            f"SELECT array_agg(lexeme ORDER BY lexeme) FROM "
+            f"unnest(to_tsvector('{TEXT_CONFIG}', ?))", (text,)).fetchone()
+        lexemes = row[0] if row and row[0] else []
+        if not lexemes:
+            return None
+        weights = self._idf(lexemes)
+        parts = [f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
+                 f"{RANK_NORMALIZATION})" for lex in lexemes]
+        return "(" + " + ".join(parts) + ")", [_tsquery_term(lex) for lex in lexemes]
+
+    def _idf(self, lexemes: list[str]) -> dict[str, float]:
+        """BM25's idf, ln(1 + (N - n + 0.5) / (n + 0.5)), with n from the planner's statistics;
+        a lexeme too rare to be listed counts as half as frequent as the rarest listed one."""
+        now = time.monotonic()
+        if self._stats is None or now - self._stats[0] > STATS_TTL:
+            self._stats = (now, *self._read_stats())
+        _, total, freqs, floor = self._stats
+        idf = {}
+        for lex in lexemes:
+            n = freqs.get(lex, floor) * total
+            idf[lex] = math.log(1 + (total - n + 0.5) / (n + 0.5))
+        return idf
+
+    def _read_stats(self) -> tuple[float, dict[str, float], float]:
+        total = self.store.conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'paper_search'::regclass").fetchone()[0]
+        if total is None or total < 1:  # never analyzed yet
+            total = self.count()
+        row = self.store.conn.execute(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE tablename = 'paper_search' AND attname = 'doc'").fetchone()
+        if not row or not row[0]:
+            return float(max(total, 1)), {}, 0.0
+        elems, freqs = row
+        listed = dict(zip(elems, freqs[:len(elems)]))  # the extra entries are min, max, nulls
+        return float(max(total, 1)), listed, min(listed.values()) / 2
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (the lexeme frequencies idf is read from)."""
+        self.store.conn.execute("ANALYZE paper_search")
+        self._stats = None
+
+    def _count(self, where: _Where) -> int:
+        return self.store.conn.execute(
+            f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params).fetchone()[0]
+
+    def allowed_ids(self, q, ids: list[str]) -> set[str]:
+        """Which of `ids` satisfy the query's phrases, filters and exclusions."""
+        from paperboy.search.keyword import has_constraints
+
+        if not ids or not has_constraints(q):
+            return set(ids)
+        where = _Where()
+        if not where.constraints(q):
+            return set(ids)
+        rows = self.store.conn.execute(
+            f"SELECT s.paper_id FROM paper_search s WHERE s.paper_id = ANY(?) AND {where.sql}",
+            (list(ids), *where.params)).fetchall()
+        return {r[0] for r in rows}
+
+
+class _Where:
+    """The WHERE clause of a parsed query over `paper_search s`, with its parameters."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.params: list = []
+        self.rank_params: list = []
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts)
+
+    def _add(self, sql: str, *params) -> None:
+        self.parts.append(sql)
+        self.params.extend(params)
+
+    def query(self, q, conjunction: bool) -> bool:
+        """The whole query; False when nothing can match (no words, no filters)."""
+        must = 0
+        for phrase in _phrases(q.phrases):
+            self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
+            must += 1
+        words = _words(q.words)
+        if words and not must:  # with a phrase, the other words only rank
+            joiner = " && " if conjunction else " || "
+            self._add("s.doc @@ (" + joiner.join(
+                [f"plainto_tsquery('{TEXT_CONFIG}', ?)"] * len(words)) + ")", *words)
+            must += 1
+        must += self._filters(q)
+        self._exclusions(q)
+        if not must and not q.excluded:
+            return False
+        if not self.parts:
+            self.parts.append("TRUE")
+        return True
+
+    def constraints(self, q) -> bool:
+        """Only what every result must satisfy: phrases, filters, exclusions."""
+        for phrase in _phrases(q.phrases):
+            self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
+        self._filters(q)
+        self._exclusions(q)
+        return bool(self.parts)
+
+    def _filters(self, q) -> int:
+        from paperboy.search.keyword import day_number
+
+        count = 0
+        for author in q.authors:
+            name = " ".join(_SAFE.sub(" ", fold(author)).split())
+            if name:
+                self._add(f"s.names @@ phraseto_tsquery('{NAME_CONFIG}', ?)", name)
+                count += 1
+        if q.categories:
+            self._add("s.categories && ?::text[]", list(q.categories))
+            count += 1
+        if q.date_from:
+            self._add("s.day >= ?", day_number(q.date_from))
+            count += 1
+        if q.date_to:
+            self._add("s.day <= ?", day_number(q.date_to))
+            count += 1
+        if q.has_code is not None:
+            self._add("s.has_code = ?", bool(q.has_code))
+            count += 1
+        return count
+
+    def _exclusions(self, q) -> None:
+        for excluded in _phrases(q.excluded):
+            self._add(f"NOT (s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?))", excluded)
+
+
+def _tsquery_term(lexeme: str) -> str:
+    """One lexeme as tsquery text, quoted as its syntax wants (no stemming again)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _words(words: list[str]) -> list[str]:
+    """Free words split as the embedded index splits them (self-attention: self, attention)."""
+    return [part for w in words for part in _SAFE.sub(" ", w).split()]
+
+
+def _phrases(phrases: list[str]) -> list[str]:
+    return [text for text in (" ".join(_SAFE.sub(" ", p).split()) for p in phrases) if text]
+
+
+# == vectors =====================================================================================
+
+def ensure_vector_table(store) -> None:
+    """The pgvector extension and the table of vectors (not a migration: it needs pgvector,
+    which the rest of the store does not)."""
+    import psycopg
+
+    try:
+        with store._write() as conn:
+            store._lock_schema(conn)
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS paper_vectors (model TEXT NOT NULL, "
+                "paper_id TEXT NOT NULL, hash BIGINT NOT NULL, embedding HALFVEC NOT NULL, "
+                "PRIMARY KEY (model, paper_id))")
+    except psycopg.Error as exc:
+        raise PgSearchError(
+            f"semantic search on PostgreSQL needs the pgvector extension ({exc}); install it "
+            "on the server (the pgvector/pgvector image, or the postgresql-NN-pgvector "
+            "package) and run `CREATE EXTENSION vector` as a superuser, or set "
+            "search_backend = \"files\" to keep the search indexes in files") from None
+
+
+def _vector_text(row: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.5g}" for x in row.tolist()) + "]"
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.array(text.strip("[]").split(","), dtype=np.float32)
+
+
+class PgVectors:
+    """One model's vectors as rows of `paper_vectors`: the VectorIndex interface."""
+
+    def __init__(self, store, model: str, dim: int, indexed: bool = True):
+        self.store = store
+        self.model = model
+        self.dim = int(dim)
+        self.indexed = indexed  # passages are only scored by id: no HNSW graph for them
+        self.folder = None
+        self._model_sql = _literal(model)
+        self._cast = f"halfvec({self.dim})"
+        self._count: tuple[float, int] | None = None
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def _key(self) -> str:
+        return f"search:vectors:{self.model}"
+
+    @property
+    def watermark(self) -> int:
+        return int(self.store.get_state(self._key + ":watermark", "0"))
+
+    def save(self, watermark: int | None = None) -> None:
+        """Rows are committed by `put()`; here: build the HNSW index the first time there are
+        rows (after a bulk load, once), then record the watermark, which vouches for them."""
+        if self.indexed and len(self):
+            self._ensure_index()
+        if watermark is not None:
+            self.store.set_state(self._key + ":watermark", str(int(watermark)))
+        self._count = None
+
+    def _index_name(self) -> str:
+        return f"paper_vectors_hnsw_{_slug(self.model)}_{self.dim}"
+
+    def _ensure_index(self) -> None:
+        name = self._index_name()
+        exists = self.store.conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE indexname = ?", (name,)).fetchone()
+        if exists:
+            return
+        with self.store._write() as conn:
+            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON paper_vectors USING hnsw "
+                f"((embedding::{self._cast}) halfvec_cosine_ops) WITH (m = 16, "
+                f"ef_construction = 128) WHERE model = {self._model_sql}")
+
+    # -- writing -----------------------------------------------------------------------------
+    def put(self, ids: list[str], vectors: np.ndarray, hashes=None) -> None:
+        if not len(ids):
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        hashes = [0] * len(ids) if hashes is None else [int(h) for h in hashes]
+        rows = [(self.model, str(pid), h, _vector_text(vec))
+                for pid, h, vec in zip(ids, hashes, vectors)]
+        with self.store._write() as conn:
+            conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS paper_vectors_in (model TEXT, paper_id TEXT, "
+                "hash BIGINT, embedding TEXT) ON COMMIT DELETE ROWS")
+            conn.copy_rows("paper_vectors_in", ["model", "paper_id", "hash", "embedding"], rows)
+            conn.execute(
+                "INSERT INTO paper_vectors (model, paper_id, hash, embedding) "
+                "SELECT model, paper_id, hash, embedding::halfvec FROM paper_vectors_in "
+                "ON CONFLICT (model, paper_id) DO UPDATE SET hash = excluded.hash, "
+                "embedding = excluded.embedding")
+        self._count = None
+
+    def put_quantized(self, ids, codes, scales, hashes) -> None:
+        from paperboy.search.semantic import dequantize
+
+        self.put([str(i) for i in ids],
+                 dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
+
+    def remove(self, ids) -> None:
+        ids = list(ids)
+        if ids:
+            with self.store._write() as conn:
+                conn.execute("DELETE FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
+                             (self.model, ids))
+            self._count = None
+
+    def clear(self) -> None:
+        with self.store._write() as conn:
+            conn.execute("DELETE FROM paper_vectors WHERE model = ?", (self.model,))
+        self._count = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        now = time.monotonic()
+        if self._count is None or now - self._count[0] > COUNT_TTL:
+            n = self.store.conn.execute(
+                "SELECT count(*) FROM paper_vectors WHERE model = ?", (self.model,)).fetchone()[0]
+            self._count = (now, int(n))
+        return self._count[1]
+
+    def __contains__(self, pid: str) -> bool:
+        return self.store.conn.execute(
+            "SELECT 1 FROM paper_vectors WHERE model = ? AND paper_id = ?",
+            (self.model, pid)).fetchone() is not None
+
+    @property
+    def ids(self) -> list[str]:
+        return [r[0] for r in self.store.conn.execute(
+            "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY paper_id",
+            (self.model,)).fetchall()]
+
+    def id_set(self) -> set[str]:
+        return set(self.ids)
+
+    def stale(self, pairs: list[tuple[str, int]]) -> set[str]:
+        """Which papers have no vector, or one computed from another text (by its hash)."""
+        if not pairs:
+            return set()
+        rows = self.store.conn.execute(
+            "SELECT paper_id, hash FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
+            (self.model, [pid for pid, _ in pairs])).fetchall()
+        have = dict(rows)
+        return {pid for pid, h in pairs if have.get(pid) != int(h)}
+
+    def vector(self, pid: str) -> np.ndarray | None:
+        row = self.store.conn.execute(
+            "SELECT embedding::text FROM paper_vectors WHERE model = ? AND paper_id = ?",
+            (self.model, pid)).fetchone()
+        return _parse_vector(row[0]) if row else None
+
+    def scores(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine of the query with each of these papers (those that have a vector)."""
+        if not ids:
+            return {}
+        rows = self.store.conn.execute(
+            "SELECT paper_id, 1 - (embedding <=> ?::halfvec) FROM paper_vectors "
+            "WHERE model = ? AND paper_id = ANY(?)",
+            (_vector_text(np.asarray(query, np.float32).reshape(-1)), self.model,
+             list(ids))).fetchall()
+        return {pid: float(s) for pid, s in rows}
+
+    def search(self, query: np.ndarray, k: int = 100) -> list[tuple[str, float]]:
+        """The k papers closest to `query`, best first (through the HNSW index)."""
+        if k <= 0:
+            return []
+        vec = _vector_text(np.asarray(query, np.float32).reshape(-1))
+        distance = f"(embedding::{self._cast} <=> ?::{self._cast})"
+        with self.store._write() as conn:  # one transaction: SET LOCAL applies to the query
+            conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(int(k), 1000))}")
+            rows = conn.execute(
+                f"SELECT paper_id, 1 - {distance} FROM paper_vectors "
+                f"WHERE model = {self._model_sql} ORDER BY {distance} LIMIT ?",
+                (vec, vec, int(k))).fetchall()
+        return [(pid, float(s)) for pid, s in rows]

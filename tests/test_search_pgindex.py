@@ -1,0 +1,106 @@
+"""Search indexes inside PostgreSQL: shared by every host, chosen by settings, safe to update
+from several processes at once. (The engine's behaviour on both backends is tested in
+test_search_engine.py and test_search_index.py.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.search import open_search, update_indexes
+from paperboy.search.index import SearchIndexes, open_indexes, search_backend
+from paperboy.search.pgindex import PgSearchIndexes
+from paperboy.store import open_store
+from tests.environment import subprocess_env
+from tests.search_helpers import FIXTURE, make_store
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+def test_backend_follows_the_database_unless_set(tmp_path, pg_url):
+    sqlite = open_store(Settings.load(data_dir=tmp_path / "a"))
+    pg = open_store(Settings.load(data_dir=tmp_path / "b", database_url=pg_url))
+    assert search_backend(sqlite, Settings.load(data_dir=tmp_path)) == "files"
+    assert search_backend(pg, Settings.load(data_dir=tmp_path)) == "postgres"
+    assert search_backend(pg, Settings.load(data_dir=tmp_path, search_backend="files")) == "files"
+    with pytest.raises(ValueError, match="needs a PostgreSQL database_url"):
+        search_backend(sqlite, Settings.load(data_dir=tmp_path, search_backend="postgres"))
+    with pytest.raises(ValueError, match="not known"):
+        search_backend(pg, Settings.load(data_dir=tmp_path, search_backend="elastic"))
+    files = open_indexes(pg, Settings.load(data_dir=tmp_path / "b", search_backend="files",
+                                           search_model="static", search_bulk_model=""))
+    assert type(files) is SearchIndexes  # a Postgres store may keep file indexes
+    pg.close()
+
+
+def test_a_paper_indexed_on_one_host_is_found_on_another_at_once(tmp_path, pg_url):
+    """Two hosts (own data dirs, own engines) on one database: no index files to copy."""
+    store_a, settings_a = make_store(tmp_path / "a", database_url=pg_url)
+    engine_b = open_search(*_host(tmp_path / "b", pg_url))
+    assert not (tmp_path / "a" / "data" / "index" / "keyword").exists()
+    paper = Paper(id="2601.00042", title="Tidal energy forecasting with sparse sensor arrays",
+                  abstract="We forecast tidal energy from few sensors.", authors=["Ines Ruiz"])
+    store_a.upsert([paper])
+    update_indexes(store_a, settings_a)
+    hits = engine_b.search("tidal energy sensors").hits
+    assert hits[0].paper.id == "2601.00042" and hits[0].why == "keyword + semantic"
+    assert engine_b.similar("2601.00042")  # its vector is there too
+
+
+def _host(folder, url):
+    settings = Settings.load(data_dir=folder / "data", database_url=url, search_model="static",
+                             search_bulk_model="")
+    return open_store(settings), settings
+
+
+def test_search_tables_hold_what_the_store_holds(tmp_path, pg_url):
+    store, settings = make_store(tmp_path, database_url=pg_url)
+    update_indexes(store, settings)
+    indexes = open_indexes(store, settings)
+    assert isinstance(indexes, PgSearchIndexes)
+    assert indexes.keyword.count() == store.count_papers() == len(indexes.dense) == 300
+    assert indexes.check(store) == []
+    names = {r[0] for r in store.conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename IN ('paper_search', 'paper_vectors')")}
+    assert "paper_search_doc" in names
+    assert any(n.startswith("paper_vectors_hnsw_static_") for n in names), names
+
+
+def test_concurrent_updates_from_several_processes_index_each_paper_once(tmp_path, pg_url):
+    """Three processes import and update the indexes at the same moment: the advisory lock
+    lets one write at a time; every paper ends up indexed exactly once."""
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=pg_url)
+    open_store(settings).close()  # migrate once, up front
+    code = (
+        "import sys; from paperboy.config import Settings; from paperboy.store import open_store;"
+        "from paperboy.ingest import import_file; from paperboy.search import update_indexes;"
+        f"s = Settings.load(data_dir=sys.argv[1], database_url={pg_url!r}, "
+        "search_model='static', search_bulk_model='');"
+        f"st = open_store(s); import_file(st, {str(FIXTURE)!r}, s, show_progress=False);"
+        "print(update_indexes(st, s).summary())"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / f"host{i}")],
+                              env=subprocess_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+    store = open_store(Settings.load(data_dir=tmp_path / "data", database_url=pg_url))
+    counts = store.conn.execute(
+        "SELECT (SELECT count(*) FROM paper_search), (SELECT count(DISTINCT paper_id) FROM "
+        "paper_search), (SELECT count(*) FROM paper_vectors WHERE model = 'static')").fetchone()
+    assert counts == (300, 300, 300)
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=pg_url,
+                             search_model="static", search_bulk_model="")
+    assert open_indexes(store, settings).check(store) == []
