@@ -44,6 +44,7 @@ RANK_FUNCTION = "ts_rank"  # or ts_rank_cd (cover density); compared in bench/se
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (PostgreSQL's defaults)
 RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
+CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
@@ -136,54 +137,85 @@ class PgKeywordIndex:
                conjunction: bool = False) -> tuple[list[tuple[str, float]], int]:
         """Ranked (paper id, score) and how many matched: the embedded index's contract.
 
-        Free words are OR-ed (ts_rank ranks papers matching more of them higher) unless
-        `conjunction`; phrases, exclusions and filters must hold. Sorting by date or upvotes
-        orders the matches by that field; the score is then the field's value.
+        Free words are OR-ed (papers matching more of them, and rarer ones, rank higher)
+        unless `conjunction`; phrases, exclusions and filters must hold. Sorting by date or
+        upvotes orders the matches by that field; the score is then the field's value.
         """
+        ranked = sort not in ("date", "upvotes")
+        lexemes = self._lexemes(q) if ranked else []
+        candidates, estimate = None, 0
+        if lexemes and not conjunction and not _phrases(q.phrases):
+            candidates, estimate = self._candidates(lexemes)
         where = _Where()
-        if not where.query(q, conjunction):
+        if not where.query(q, conjunction, candidates):
             return [], 0
-        rank_query = self._rank_terms(q) if sort not in ("date", "upvotes") else None
+        score_params: list = []
+        join = ""
         if sort == "date":
-            score, order, join = "s.day", "s.day DESC, s.paper_id DESC", ""
+            score, order = "s.day", "day DESC, paper_id DESC"
         elif sort == "upvotes":
-            score, order = "p.upvotes", "p.upvotes DESC, s.day DESC, s.paper_id DESC"
+            score, order = "p.upvotes", "score DESC, day DESC, paper_id DESC"
             join = "JOIN papers p ON p.id = s.paper_id"
-        elif rank_query is not None:
-            score, where.rank_params = rank_query
-            order, join = "2 DESC, s.paper_id", ""  # the score column
+        elif lexemes:
+            score, score_params = self._score(lexemes)
+            order = "score DESC, paper_id"
         else:
-            score, order, join = "0.0", "s.day DESC, s.paper_id DESC", ""
-        sql = (f"SELECT s.paper_id, {score}, count(*) OVER () FROM paper_search s {join} "
-               f"WHERE {where.sql} ORDER BY {order} LIMIT ? OFFSET ?")
+            score, order = "0.0", "day DESC, paper_id DESC"
+        # Scored in a subquery, so the window that counts the matches carries no tsvectors.
+        sql = (f"SELECT paper_id, score, count(*) OVER () FROM (SELECT s.paper_id, s.day, "
+               f"{score} AS score FROM paper_search s {join} WHERE {where.sql}) r "
+               f"ORDER BY {order} LIMIT ? OFFSET ?")
         rows = self.store.conn.execute(
-            sql, (*where.rank_params, *where.params, limit, offset)).fetchall()
+            sql, (*score_params, *where.params, limit, offset)).fetchall()
         total = rows[0][2] if rows else (self._count(where) if offset else 0)
-        return [(pid, float(score)) for pid, score, _ in rows], int(total)
+        return [(pid, float(score)) for pid, score, _ in rows], max(int(total), estimate)
 
-    def _rank_terms(self, q) -> tuple[str, list] | None:
-        """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
+    def _lexemes(self, q) -> list[str]:
+        """The query's words and phrases as the index's lexemes (stemmed, stop words gone)."""
         text = " ".join(_words(q.words) + _phrases(q.phrases))
         if not text:
-            return None
+            return []
         row = self.store.conn.execute(
             f"SELECT array_agg(lexeme ORDER BY lexeme) FROM "
             f"unnest(to_tsvector('{TEXT_CONFIG}', ?))", (text,)).fetchone()
-        lexemes = row[0] if row and row[0] else []
-        if not lexemes:
-            return None
+        return list(row[0]) if row and row[0] else []
+
+    def _candidates(self, lexemes: list[str]) -> tuple[list[str] | None, int]:
+        """Which lexemes a paper must contain to be ranked at all, and an estimate of how many
+        papers contain any of the query's lexemes (the `total`).
+
+        Ranking every paper that holds any query word means ranking most of the collection
+        when a query has a common word ("model", "use"); such a paper with none of the rarer
+        words almost never reaches the top 100. So only papers holding a lexeme rarer than
+        CANDIDATE_FREQ (or the query's rarest one) are ranked, by all the query's lexemes.
+        None: nothing to prune (every lexeme is rare)."""
+        _, total, freqs, floor = self._stats_now()
+        freq = {lex: freqs.get(lex, floor) for lex in lexemes}
+        rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ]
+        if len(rare) == len(lexemes):
+            return None, 0
+        if not rare:
+            rare = [min(lexemes, key=lambda lex: freq[lex])]
+        missing = math.prod(1.0 - min(freq[lex], 1.0) for lex in lexemes)
+        return rare, int(total * (1.0 - missing))
+
+    def _score(self, lexemes: list[str]) -> tuple[str, list]:
+        """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
         weights = self._idf(lexemes)
         parts = [f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
                  f"{RANK_NORMALIZATION})" for lex in lexemes]
         return "(" + " + ".join(parts) + ")", [_tsquery_term(lex) for lex in lexemes]
 
-    def _idf(self, lexemes: list[str]) -> dict[str, float]:
-        """BM25's idf, ln(1 + (N - n + 0.5) / (n + 0.5)), with n from the planner's statistics;
-        a lexeme too rare to be listed counts as half as frequent as the rarest listed one."""
+    def _stats_now(self) -> tuple:
         now = time.monotonic()
         if self._stats is None or now - self._stats[0] > STATS_TTL:
             self._stats = (now, *self._read_stats())
-        _, total, freqs, floor = self._stats
+        return self._stats
+
+    def _idf(self, lexemes: list[str]) -> dict[str, float]:
+        """BM25's idf, ln(1 + (N - n + 0.5) / (n + 0.5)), with n from the planner's statistics;
+        a lexeme too rare to be listed counts as half as frequent as the rarest listed one."""
+        _, total, freqs, floor = self._stats_now()
         idf = {}
         for lex in lexemes:
             n = freqs.get(lex, floor) * total
@@ -234,7 +266,6 @@ class _Where:
     def __init__(self):
         self.parts: list[str] = []
         self.params: list = []
-        self.rank_params: list = []
 
     @property
     def sql(self) -> str:
@@ -244,14 +275,18 @@ class _Where:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def query(self, q, conjunction: bool) -> bool:
-        """The whole query; False when nothing can match (no words, no filters)."""
+    def query(self, q, conjunction: bool, candidates: list[str] | None = None) -> bool:
+        """The whole query; False when nothing can match (no words, no filters).
+        `candidates`: match these lexemes instead of every word (see `_candidates`)."""
         must = 0
         for phrase in _phrases(q.phrases):
             self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
             must += 1
         words = _words(q.words)
-        if words and not must:  # with a phrase, the other words only rank
+        if candidates and not must:
+            self._add("s.doc @@ ?::tsquery", " | ".join(_tsquery_term(c) for c in candidates))
+            must += 1
+        elif words and not must:  # with a phrase, the other words only rank
             joiner = " && " if conjunction else " || "
             self._add("s.doc @@ (" + joiner.join(
                 [f"plainto_tsquery('{TEXT_CONFIG}', ?)"] * len(words)) + ")", *words)
