@@ -351,8 +351,8 @@ def measure(args) -> None:
                   "includes encoding the query; hybrid is `search()` end to end (20 hits with "
                   "highlights). Transformer row: stand-in vectors of the real shape (see the script); "
                   "its query encoding is the real transformer's."]
-        name, where = (f"search_latency_{n}_postgres", " on PostgreSQL") if url else \
-            (f"search_latency_{n}", "")
+        name, where = (f"search_latency_{count}_postgres", " on PostgreSQL") if url else \
+            (f"search_latency_{count}", "")
         write_section(name, f"Search speed and size at {n} papers{where} "
                       "(`bench/search_latency.py`)", "\n".join(lines))
         print("wrote docs/benchmarks.md")

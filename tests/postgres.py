@@ -59,8 +59,10 @@ class TestPostgres:
 
     def drop_database(self, url: str) -> None:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        # Parsed, not split on "/": the socket directory rides in the query (?host=/tmp/...).
+        name = conninfo_to_dict(url)["dbname"]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
