@@ -104,3 +104,23 @@ def test_concurrent_updates_from_several_processes_index_each_paper_once(tmp_pat
     settings = Settings.load(data_dir=tmp_path / "data", database_url=pg_url,
                              search_model="static", search_bulk_model="")
     assert open_indexes(store, settings).check(store) == []
+
+
+def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
+    import numpy as np
+
+    from paperboy.store.pgsearch import PgVectors
+
+    store, settings = make_store(tmp_path, database_url=pg_url)
+    indexes = open_indexes(store, settings)
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(3, indexes.dense.dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [p.id for p in list(store.iter_papers())[:3]]
+    target = PgVectors(store, "test-model", indexes.dense.dim)
+    target.put(ids, vectors, [11, 12, -13])
+    back = np.stack([target.vector(pid) for pid in ids])
+    assert np.abs(back - vectors).max() < 2e-3  # float16 precision
+    assert target.stale([(ids[0], 11), (ids[1], 99), ("2601.99999", 0)]) == {ids[1], "2601.99999"}
+    target.put(ids[:1], -vectors[:1], [11])  # replaced, not duplicated
+    assert len(target) == 3 and target.search(-vectors[0], 1)[0][0] == ids[0]

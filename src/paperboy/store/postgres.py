@@ -81,6 +81,12 @@ class _Transaction:
             with self._conn.cursor() as cur:
                 cur.executemany(_to_pyformat(sql), rows)
 
+    def copy_binary(self, table: str, columns: list[str], payload: bytes) -> None:
+        """COPY a ready-made binary-format stream into a table (store/pgsearch.py)."""
+        with self._conn.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(payload)
+
     def copy_rows(self, table: str, columns: list[str], rows) -> None:
         """COPY rows into a table: the fast path for bulk loads (search/pgindex.py)."""
         with self._conn.cursor() as cur, \
