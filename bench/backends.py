@@ -298,10 +298,9 @@ def check_counts(settings: Settings, final: dict[int, set[str]], ids: list[str],
 def search_latency(store, settings, rounds: int = 3) -> dict:
     """Hybrid search p50/p99 through `paperboy.search.open_search(...).search(q)`.
 
-    PENDING (issue 6): the PostgreSQL search engine is being written. Until it lands,
-    open_search() on a PostgreSQL store serves from the embedded indexes built beside it, so
-    the figure would not be PostgreSQL's: run with --no-search, and drop that flag once the
-    engine is in. `engine` in the result names the class that answered.
+    On a PostgreSQL store open_search() searches the database's tables (search_backend
+    auto). The fuller latency figures, per ranking and with sizes, come from
+    bench/search_latency.py (`--postgres` for PostgreSQL); this is a quick side-by-side.
     """
     from search_latency import QUERIES, timed
 
@@ -512,9 +511,8 @@ def vote_table(sizes: list[dict]) -> str:
 def search_part(sizes: list[dict]) -> str:
     searched = [row for size in sizes for row in size["rows"] if "search" in row]
     if not searched:
-        return ("Hybrid search latency on PostgreSQL: not measured here yet (`--no-search`); "
-                "`search_latency()` in the script times it once the PostgreSQL search engine "
-                "is in. SQLite's figures: the search_latency sections.")
+        return ("Hybrid search latency, SQLite files vs PostgreSQL tables: the "
+                "search_latency sections (`bench/search_latency.py`, `--postgres`).")
     lines = ["| papers | backend | engine | index update | hybrid p50 ms | p99 ms |",
              "|---|---|---|---:|---:|---:|"]
     for row in searched:
@@ -542,7 +540,7 @@ def main() -> None:
     parser.add_argument("--import-limit", type=float, default=1200.0,
                         help="stop an import after this many seconds and report what it did")
     parser.add_argument("--no-search", action="store_true",
-                        help="skip search_latency() (pending the PostgreSQL search engine)")
+                        help="skip search_latency() (bench/search_latency.py has the fuller figures)")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     args.load_at_start = os.getloadavg()[0]
