@@ -350,7 +350,10 @@ def measure(args) -> None:
             "", f"Latency over {len(QUERIES)} queries x {args.rounds} rounds. Semantic "
                   "includes encoding the query; hybrid is `search()` end to end (20 hits with "
                   "highlights). Transformer row: stand-in vectors of the real shape (see the script); "
-                  "its query encoding is the real transformer's."]
+                  "its query encoding is the real transformer's, so its queries come from "
+                  "another distribution than the stand-ins, which is why the graphs' recall "
+                  "is low there (the static row, queries and papers from one model, is the "
+                  "meaningful recall)."]
         name, where = (f"search_latency_{count}_postgres", " on PostgreSQL") if url else \
             (f"search_latency_{count}", "")
         write_section(name, f"Search speed and size at {n} papers{where} "
