@@ -124,3 +124,27 @@ def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
     assert target.stale([(ids[0], 11), (ids[1], 99), ("2601.99999", 0)]) == {ids[1], "2601.99999"}
     target.put(ids[:1], -vectors[:1], [11])  # replaced, not duplicated
     assert len(target) == 3 and target.search(-vectors[0], 1)[0][0] == ids[0]
+
+
+def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(
+        tmp_path, pg_url, monkeypatch):
+    """On a big collection the keyword side ranks only papers holding the rarest words
+    together; when that leaves fewer than asked for, it ranks the wider set instead."""
+    from paperboy.search.query import parse_query
+    from paperboy.store import pgsearch
+
+    store, settings = make_store(tmp_path, database_url=pg_url)
+    update_indexes(store, settings)
+    keyword = open_indexes(store, settings).keyword
+    keyword.analyze()
+    q = parse_query("whisper quantization segmentation")
+    full, full_total = keyword.search(q, limit=10)
+    monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)  # as if the collection were huge
+    tries, _ = keyword._candidates(keyword._lexemes(q))
+    assert len(tries) == 2 and "&" in tries[0]  # rarest words together first, then any
+    top, _ = keyword.search(q, limit=1)  # enough papers hold them together
+    paper = store.get(top[0][0])
+    text = f"{paper.title} {paper.abstract}".lower()
+    assert "whisper" in text and "quantiz" in text
+    fallback, total = keyword.search(q, limit=10)  # too few together: the wider set
+    assert fallback == full and total >= full_total

@@ -46,6 +46,7 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (Postgre
 RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
 CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
+MAX_RANKED = 20_000  # papers ranked per query before the rarest words must co-occur
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
@@ -144,12 +145,22 @@ class PgKeywordIndex:
         """
         ranked = sort not in ("date", "upvotes")
         lexemes = self._lexemes(q) if ranked else []
-        candidates, estimate = None, 0
+        tries, estimate = None, 0
         if lexemes and not conjunction and not _phrases(q.phrases):
-            candidates, estimate = self._candidates(lexemes)
+            tries, estimate = self._candidates(lexemes)
+        for number, match in enumerate(tries or [None], start=1):
+            found, total = self._search(q, lexemes, match, limit, offset, sort, conjunction)
+            if total is None:
+                return [], 0
+            if len(found) >= limit or number == len(tries or [None]):
+                return found, max(total, estimate)
+        raise AssertionError("unreachable")  # the last try always returns
+
+    def _search(self, q, lexemes: list[str], match: str | None, limit: int, offset: int,
+                sort: str, conjunction: bool) -> tuple[list[tuple[str, float]], int | None]:
         where = _Where()
-        if not where.query(q, conjunction, candidates):
-            return [], 0
+        if not where.query(q, conjunction, match):
+            return [], None
         score_params: list = []
         join = ""
         if sort == "date":
@@ -169,7 +180,7 @@ class PgKeywordIndex:
         rows = self.store.conn.execute(
             sql, (*score_params, *where.params, limit, offset)).fetchall()
         total = rows[0][2] if rows else (self._count(where) if offset else 0)
-        return [(pid, float(score)) for pid, score, _ in rows], max(int(total), estimate)
+        return [(pid, float(score)) for pid, score, _ in rows], int(total)
 
     def _lexemes(self, q) -> list[str]:
         """The query's words and phrases as the index's lexemes (stemmed, stop words gone)."""
@@ -182,23 +193,35 @@ class PgKeywordIndex:
         return list(row[0]) if row and row[0] else []
 
     def _candidates(self, lexemes: list[str]) -> tuple[list[str] | None, int]:
-        """Which lexemes a paper must contain to be ranked at all, and an estimate of how many
-        papers contain any of the query's lexemes (the `total`).
+        """Which papers to rank at all, as tsqueries to try in turn (narrowest first), and an
+        estimate of how many papers contain any of the query's lexemes (the `total`).
 
         Ranking every paper that holds any query word means ranking most of the collection
         when a query has a common word ("model", "use"); such a paper with none of the rarer
         words almost never reaches the top 100. So only papers holding a lexeme rarer than
         CANDIDATE_FREQ (or the query's rarest one) are ranked, by all the query's lexemes.
-        None: nothing to prune (every lexeme is rare)."""
+        Where even those would be more than MAX_RANKED papers (a big collection), papers
+        must hold the rarest lexemes together (rarest first, until the estimate fits), and the
+        wider set is the fallback when that leaves too few. None: nothing to prune."""
         _, total, freqs, floor = self._stats_now()
-        freq = {lex: freqs.get(lex, floor) for lex in lexemes}
-        rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ]
-        if len(rare) == len(lexemes):
-            return None, 0
-        if not rare:
-            rare = [min(lexemes, key=lambda lex: freq[lex])]
-        missing = math.prod(1.0 - min(freq[lex], 1.0) for lex in lexemes)
-        return rare, int(total * (1.0 - missing))
+        freq = {lex: min(freqs.get(lex, floor), 1.0) for lex in lexemes}
+        estimate = int(total * (1.0 - math.prod(1.0 - f for f in freq.values())))
+        rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or \
+            [min(lexemes, key=lambda lex: freq[lex])]
+        wide = " | ".join(_tsquery_term(lex) for lex in rare)
+        if total * sum(freq[lex] for lex in rare) <= MAX_RANKED:
+            return (None, 0) if len(rare) == len(lexemes) else ([wide], estimate)
+        ordered = sorted(lexemes, key=lambda lex: freq[lex])
+        chain, expected = ordered[:1], total * freq[ordered[0]]
+        for lex in ordered[1:]:
+            if expected <= MAX_RANKED:
+                break
+            chain.append(lex)
+            expected *= freq[lex]
+        tries = [wide]
+        if len(chain) > 1:
+            tries.insert(0, " & ".join(_tsquery_term(lex) for lex in chain))
+        return tries, estimate
 
     def _score(self, lexemes: list[str]) -> tuple[str, list]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
@@ -276,16 +299,16 @@ class _Where:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def query(self, q, conjunction: bool, candidates: list[str] | None = None) -> bool:
+    def query(self, q, conjunction: bool, match: str | None = None) -> bool:
         """The whole query; False when nothing can match (no words, no filters).
-        `candidates`: match these lexemes instead of every word (see `_candidates`)."""
+        `match`: a tsquery that replaces the words' (see `_candidates`)."""
         must = 0
         for phrase in _phrases(q.phrases):
             self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
             must += 1
         words = _words(q.words)
-        if candidates and not must:
-            self._add("s.doc @@ ?::tsquery", " | ".join(_tsquery_term(c) for c in candidates))
+        if match and not must:
+            self._add("s.doc @@ ?::tsquery", match)
             must += 1
         elif words and not must:  # with a phrase, the other words only rank
             joiner = " && " if conjunction else " || "
