@@ -187,9 +187,10 @@ def write(args, documents: int, queries: int, rows, agree, sweep) -> None:
         "",
         f"{machine()}, {date.today().isoformat()}. SciFact `{args.split}` (the development "
         f"split): {documents:,} documents, {queries:,} judged queries, plain words. Both "
-        f"backends hold the same vectors; keyword = BM25 (tantivy) with files, "
-        f"{pgsearch.RANK_FUNCTION} normalisation {pgsearch.RANK_NORMALIZATION} over a weighted "
-        f"tsvector with PostgreSQL; semantic = exact cosine with files at this size, pgvector "
+        f"backends hold the same vectors; keyword = BM25 (tantivy) with files; with PostgreSQL "
+        f"the sum over the query's lexemes of idf (from pg_stats) x {pgsearch.RANK_FUNCTION} "
+        f"(normalisation {pgsearch.RANK_NORMALIZATION}) over a weighted tsvector (plain "
+        f"ts_rank of the whole query, without idf, scored 0.566 in an earlier run); semantic = exact cosine with files at this size, pgvector "
         f"HNSW (ef_search {pgsearch.EF_SEARCH}) with PostgreSQL.",
         "",
         "| ranking | files nDCG@10 | PostgreSQL nDCG@10 | files Recall@100 | PostgreSQL "
@@ -204,7 +205,8 @@ def write(args, documents: int, queries: int, rows, agree, sweep) -> None:
     lines += ["", "Top-10 overlap: for each query, the share of the ten papers one backend "
               "returns that the other returns too, averaged over the queries."]
     if sweep:
-        lines += ["", "Keyword ranking variants on PostgreSQL (the default was picked here):", "",
+        lines += ["", "Keyword ranking variants on PostgreSQL, each term's rank weighted by idf "
+                  "(the default was picked here):", "",
                   "| function | normalization | keyword nDCG@10 |", "|---|---|---|"] + sweep
     write_section("search_backends", "Search on SQLite files vs PostgreSQL "
                   "(`bench/search_backends.py`)", "\n".join(lines))
