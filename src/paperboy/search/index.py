@@ -20,11 +20,10 @@ quality); a bigger backlog (a bulk import) gets the static model's vectors at on
 from __future__ import annotations
 
 import fcntl
-from contextlib import contextmanager
-
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
