@@ -51,20 +51,9 @@ def backend(request):
 
 
 @pytest.fixture
-def backend_settings(backend, tmp_path, clean_env, request) -> Settings:
-    """Settings for the parametrised backend (a fresh PostgreSQL database per test)."""
-    if backend == "sqlite":
-        yield Settings.load(data_dir=tmp_path / "data")
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    yield Settings.load(data_dir=tmp_path / "data", database_url=url)
-    server.drop_database(url)
-
-
-@pytest.fixture
 def database_url(backend, request) -> str:
-    """"" (SQLite in the data dir) or a fresh PostgreSQL database, for the backend parameter."""
+    """"" (SQLite in the data dir) or a fresh PostgreSQL database (dropped afterwards), for
+    the backend parameter."""
     if backend == "sqlite":
         yield ""
         return
@@ -72,6 +61,12 @@ def database_url(backend, request) -> str:
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+@pytest.fixture
+def backend_settings(database_url, tmp_path, clean_env) -> Settings:
+    """Settings for the parametrised backend (a fresh PostgreSQL database per test)."""
+    return Settings.load(data_dir=tmp_path / "data", database_url=database_url)
 
 
 @pytest.fixture

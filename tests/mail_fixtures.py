@@ -97,18 +97,6 @@ def data_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def database_url(backend, request):
-    """"" for SQLite in the data dir, or a fresh PostgreSQL database (dropped afterwards)."""
-    if backend == "sqlite":
-        yield ""
-        return
-    server = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
-@pytest.fixture
 def papers_store(data_dir, database_url):
     """A store holding three real feed days (2026-08-19 .. 21), on each store backend."""
     settings = mail_settings(data_dir, database_url=database_url)
