@@ -37,3 +37,10 @@ def test_index_check_rebuild(tmp_path):
     rebuilt = run(tmp_path, "index", "--quiet")
     assert rebuilt.exit_code == 0 and "indexed 300 papers" in rebuilt.output
     assert run(tmp_path, "index", "--check").exit_code == 0
+
+
+def test_a_search_backend_that_cannot_work_is_one_clear_line(tmp_path):
+    result = run(tmp_path, "search", "graph", env={"PAPERBOY_SEARCH_BACKEND": "postgres"})
+    assert result.exit_code == 1
+    assert "needs a PostgreSQL database_url" in result.output
+    assert "Traceback" not in result.output

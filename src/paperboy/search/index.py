@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperboy.config import Settings
+from paperboy.config import ConfigError, Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
 from paperboy.search.encoders import supports_passages
@@ -328,10 +328,10 @@ def search_backend(store, settings: Settings) -> str:
     if backend == "auto":
         return "postgres" if on_postgres else "files"
     if backend not in ("files", "postgres"):
-        raise ValueError(f"search_backend {settings.search_backend!r} is not known: use "
+        raise ConfigError(f"search_backend {settings.search_backend!r} is not known: use "
                          "auto, files or postgres")
     if backend == "postgres" and not on_postgres:
-        raise ValueError("search_backend = \"postgres\" needs a PostgreSQL database_url; "
+        raise ConfigError("search_backend = \"postgres\" needs a PostgreSQL database_url; "
                          "with SQLite the search indexes are files (search_backend = \"files\")")
     return backend
 
