@@ -37,7 +37,7 @@ from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search.engine import HybridSearch
 from paperboy.search.index import SearchIndexes, UpdateReport
-from paperboy.search.pgindex import PgSearchIndexes
+from paperboy.search.pgindex import PgSearchIndexes, carry_vectors
 from paperboy.store import open_store, pgsearch
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -70,20 +70,6 @@ def load_papers(store, corpus) -> list[Paper]:
     for start in range(0, len(papers), 2000):
         store.upsert(papers[start:start + 2000])
     return papers
-
-
-def copy_vectors(source: SearchIndexes, target: PgSearchIndexes, seq: int) -> None:
-    """The file indexes' vectors into the PostgreSQL tables, row for row."""
-    pairs = [(source.dense, target.dense)]
-    if source.passages is not None and target.passages is not None:
-        pairs.append((source.passages, target.passages))
-    for src, dst in pairs:
-        ids = [pid for pid in src.ids if pid in src]
-        for start in range(0, len(ids), 2000):
-            part = ids[start:start + 2000]
-            rows = [src.row[pid] for pid in part]
-            dst.put(part, src.dense[rows], src.hashes[rows])
-        dst.save(watermark=seq)
 
 
 def rankings(engine: HybridSearch, queries, qids, k: int = 100):
@@ -138,7 +124,7 @@ def main() -> None:
                 pg_indexes._update_keyword(pg_store, UpdateReport(), False)
                 keyword_seconds = time.monotonic() - started
                 started = time.monotonic()
-                copy_vectors(files_indexes, pg_indexes, pg_store.max_seq())
+                carry_vectors(files_settings.data_dir, pg_store, pg_settings)  # as migrate-store
                 print(f"{model}: PostgreSQL keyword rows {keyword_seconds:.1f}s, vectors copied "
                       f"and HNSW built {time.monotonic() - started:.1f}s", flush=True)
                 engines = {"files": HybridSearch(files_store, files_settings, files_indexes),

@@ -63,7 +63,7 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.pass_obj
 def index(obj, check, backfill, limit, drop_vectors, quiet):
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
-    from paperboy.search.index import open_indexes, rebuild_indexes
+    from paperboy.search.index import indexes_lock, open_indexes, rebuild_indexes
 
     store, settings = obj.store, obj.settings
     if check:
@@ -75,9 +75,8 @@ def index(obj, check, backfill, limit, drop_vectors, quiet):
         click.echo(f"indexes match the store ({store.count_papers()} papers)")
         return
     if backfill:
-        indexes = open_indexes(store, settings)
-        with indexes.writing():
-            indexes = indexes.reopened()
+        with indexes_lock(store, settings):
+            indexes = open_indexes(store, settings)
             indexes.update(store, progress=not quiet)
             done = indexes.backfill(store, limit=limit, progress=not quiet)
         left = max(0, store.count_papers() - len(indexes.dense))

@@ -290,14 +290,16 @@ class SearchIndexes:
         if extra:
             problems.append(f"keyword index holds {len(extra)} papers the store lacks, e.g. "
                             f"{min(extra)}")
+        covered: set[str] = set()
         for vectors in self._all_vectors():
             if vectors.watermark < seq:
                 problems.append(f"{vectors.model} vectors are behind the store (watermark "
                                 f"{vectors.watermark} < {seq}): run paperboy index")
-            extra = {pid for pid in vectors.ids if pid not in stored}
+            ids = vectors.id_set()  # one read each (a query on PostgreSQL)
+            covered |= ids
+            extra = ids - stored
             if extra:
                 problems.append(f"{vectors.model} vectors hold {len(extra)} unknown papers")
-        covered = {pid for v in self._all_vectors() for pid in v.ids}
         if stored - covered:
             problems.append(f"{len(stored - covered)} papers have no vector: run paperboy index")
         return problems
@@ -345,19 +347,31 @@ def open_indexes(store, settings: Settings, encoders=None) -> SearchIndexes:
     return SearchIndexes(settings, encoders=encoders)
 
 
+def indexes_lock(store, settings: Settings, wait: bool = True):
+    """The writers' lock of this deployment's indexes (a file lock, or a PostgreSQL advisory
+    lock), taken before the indexes are opened, so they are read once, as the last writer
+    left them."""
+    if search_backend(store, settings) == "postgres":
+        from paperboy.search.pgindex import advisory_lock
+
+        return advisory_lock(store, wait)
+    return writing_indexes(settings, wait)
+
+
 def update_indexes(store, settings: Settings, progress: bool = False,
                    indexes: SearchIndexes | None = None) -> UpdateReport:
     """Bring the search indexes up to the store (call after every import or sync)."""
-    indexes = indexes or open_indexes(store, settings)
-    with indexes.writing():
-        return indexes.reopened().update(store, progress)
+    if indexes is not None:
+        with indexes.writing():
+            return indexes.reopened().update(store, progress)
+    with indexes_lock(store, settings):
+        return open_indexes(store, settings).update(store, progress)
 
 
 def rebuild_indexes(store, settings: Settings, progress: bool = True,
                     drop_vectors: bool = False) -> UpdateReport:
-    indexes = open_indexes(store, settings)
-    with indexes.writing():
-        indexes = indexes.reopened()
+    with indexes_lock(store, settings):
+        indexes = open_indexes(store, settings)
         indexes.clear(drop_vectors)
         return indexes.update(store, progress)
 

@@ -60,22 +60,8 @@ class PgSearchIndexes(SearchIndexes):
     def reopened(self) -> PgSearchIndexes:
         return self  # reads always see the committed tables; nothing to reload
 
-    @contextmanager
     def writing(self, wait: bool = True):
-        """One index writer at a time across every host: a session-level advisory lock, held
-        on one pooled connection for the whole update."""
-        with self.store._pool.connection() as conn:
-            if wait:
-                conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_INDEXES,))
-                got = True
-            else:
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)",
-                                   (_LOCK_INDEXES,)).fetchone()[0]
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_INDEXES,))
+        return advisory_lock(self.store, wait)
 
     def _update_keyword(self, store, report, progress: bool) -> None:
         super()._update_keyword(store, report, progress)
@@ -92,6 +78,25 @@ class PgSearchIndexes(SearchIndexes):
 
     def stamp(self) -> tuple:
         return ()
+
+
+@contextmanager
+def advisory_lock(store, wait: bool = True):
+    """One index writer at a time across every host: a session-level advisory lock, held on
+    one pooled connection for the whole update. Yields whether it is held (see
+    search.index.writing_indexes, its twin for index files)."""
+    with store._pool.connection() as conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_INDEXES,))
+            got = True
+        else:
+            got = conn.execute("SELECT pg_try_advisory_lock(%s)",
+                               (_LOCK_INDEXES,)).fetchone()[0]
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_INDEXES,))
 
 
 def carry_vectors(data_dir, store, settings: Settings, on_progress=None) -> dict[str, int]:
