@@ -62,6 +62,11 @@ class OnnxEncoder:
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return _normalise(self.mean_pooled(texts, batch_size))
+
+    def mean_pooled(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """The mean of each text's token vectors, before normalising (the teacher outputs
+        tools/featurize_corpus.py saves)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         encodings = self.tokenizer.encode_batch([t or "" for t in texts])
@@ -71,7 +76,7 @@ class OnnxEncoder:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             out[rows] = self._run([encodings[i] for i in rows])
-        return _normalise(out)
+        return out
 
     def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4,
                         batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
