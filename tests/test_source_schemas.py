@@ -194,6 +194,13 @@ def test_authors_over_the_total_limit_are_rejected_after_splitting():
     assert reason is not None and "more than the 200,000 allowed" in reason, reason
 
 
+def test_a_run_too_long_to_be_a_repository_is_no_code_link_and_the_paper_is_kept():
+    base, _ = BASES["listing"]
+    junk = "https://github.com/owner/" + "r" * 3000
+    paper, reason = _outcome(paper_from_record, with_value(base, "comment", junk))
+    assert reason is None and paper.code_url is None
+
+
 # -- JSON lines: any bytes on a line -------------------------------------------------------------
 lines = st.binary(max_size=60) | st.builds(lambda v: json.dumps(v).encode(), json_values) \
     | st.sampled_from([b"\xff\xfe{}", b"\xef\xbb\xbf{}", b"[" * 5000,
