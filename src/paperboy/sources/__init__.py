@@ -5,7 +5,10 @@
 - `arxiv_api`: the arXiv API (Atom): look-ups by id and searches with paging;
 - `oai`: arXiv OAI-PMH `ListRecords` pages for bulk backfills;
 - `rss`: the daily arXiv announcement feed (new, cross-list and replacement entries);
-- `http`: the one polite HTTP client they all use (rate limit, retries, clear errors).
+- `http`: the one polite HTTP client they all use (rate limit, retries, clear errors);
+- `schema`: the field types of the per-format schemas each parser validates a record with.
+Every paper a parser returns has passed `checked` (the limits of `paperboy.bounds`); a record
+that cannot be used raises `RecordError`, and nothing else.
 """
 
 from dataclasses import dataclass

@@ -5,6 +5,8 @@ Three record shapes are recognised, line by line, so one file may even mix them:
 - Hugging Face daily-papers items (`{"paper": {...}, ...}`, as in hf_daily_papers.jsonl.gz);
 - arXiv listing rows (`id, title, authors[], summary, categories[]`, with `_first_listing_date`).
 A `.json` file holding one JSON array (a saved `/api/daily_papers` response) is read too.
+Lines are UTF-8 (a UTF-16 file is refused as such); each is checked against its shape's schema
+(`SnapshotLine`, `ListingLine`, `HFItem`), and a bad line yields its reason, not an exception.
 """
 
 from __future__ import annotations
