@@ -195,3 +195,20 @@ def test_a_store_error_mid_import_marks_the_run_failed_naming_the_lines(tmp_path
     with _db(data) as conn:
         conn.execute("ALTER TABLE papers_away RENAME TO papers")
     _rerun_completes_without_loss_or_duplicates(data)
+
+
+def test_a_failed_import_run_is_resumed_only_while_it_is_the_latest(store):
+    run = store.begin_run("import", "f.jsonl", "fp", resume_failed=True)
+    store.upsert([], run=run, checkpoint={"line": 7})
+    store.finish_run(run, "failed", "interrupted")
+    other = store.begin_run("import", "f.jsonl", "fp")  # other kinds never resume it
+    assert not other.resumed
+    store.finish_run(other, "done")
+    later = store.begin_run("import", "f.jsonl", "fp2", resume_failed=True)
+    store.finish_run(later, "failed", "x")
+    fresh = store.begin_run("import", "g.jsonl", "fp3", resume_failed=True)
+    assert not fresh.resumed
+    # "fp" has a newer, finished run now: its older failed run stays failed.
+    assert not store.begin_run("import", "f.jsonl", "fp", resume_failed=True).resumed
+    resumed = store.begin_run("import", "f.jsonl", "fp2", resume_failed=True)
+    assert resumed.resumed and resumed.id == later.id
