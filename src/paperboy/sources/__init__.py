@@ -5,7 +5,10 @@
 - `arxiv_api`: the arXiv API (Atom): look-ups by id and searches with paging;
 - `oai`: arXiv OAI-PMH `ListRecords` pages for bulk backfills;
 - `rss`: the daily arXiv announcement feed (new, cross-list and replacement entries);
-- `http`: the one polite HTTP client they all use (rate limit, retries, clear errors).
+- `http`: the one polite HTTP client they all use (rate limit, retries, clear errors);
+- `schema`: the field types of the per-format schemas each parser validates a record with.
+Every paper a parser returns has passed `checked` (the limits of `paperboy.bounds`); a record
+that cannot be used raises `RecordError`, and nothing else.
 """
 
 from dataclasses import dataclass
@@ -19,13 +22,31 @@ def record_id(raw: str | None):
     """The arXiv id an upstream record names, or `RecordError` saying what was wrong with it."""
     from paperboy.papers import InvalidArxivId, parse_arxiv_id
 
+    from paperboy.bounds import ID_CHARS
+
     raw = (raw or "").strip()
     if not raw:
         raise RecordError("missing required field 'id'")
+    if len(raw) > ID_CHARS:
+        raise RecordError(f"id: {len(raw):,} characters, more than the {ID_CHARS} allowed")
     try:
         return parse_arxiv_id(raw)
     except InvalidArxivId as exc:
         raise RecordError(str(exc)) from None
+
+
+def checked(paper, prefix: str = ""):
+    """`paper` if it is within every bound (`paperboy.bounds`), else `RecordError` saying why.
+
+    The per-format schemas check the raw fields; this checks what a parser made of them
+    (split author lists, extracted links, dates), so no source can hand the store more.
+    """
+    from paperboy.bounds import paper_problems
+
+    problems = paper_problems(paper)
+    if problems:
+        raise RecordError(prefix + "; ".join(problems[:3]))
+    return paper
 
 
 class SourceError(RuntimeError):

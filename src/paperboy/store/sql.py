@@ -286,14 +286,21 @@ class SQLStore:
             "SELECT min(day) FROM feed_entries WHERE day > ?", (_iso(day),)).fetchone()[0])
 
     # -- runs --------------------------------------------------------------------------------
-    def begin_run(self, kind: str, source: str, fingerprint: str) -> Run:
-        """Start a run, or resume the unfinished one with the same fingerprint (after a crash)."""
+    def begin_run(self, kind: str, source: str, fingerprint: str,
+                  resume_failed: bool = False) -> Run:
+        """Start a run, or resume the unfinished one with the same fingerprint (after a crash;
+        with `resume_failed`, also after an error or Ctrl-C marked it failed)."""
+        statuses = "('running', 'failed')" if resume_failed else "('running')"
         with self._write() as conn:
             self._lock_papers(conn)
+            # A failed run is resumed only while it is the latest with this fingerprint.
+            latest = "" if not resume_failed else (
+                "AND id = (SELECT max(id) FROM import_runs WHERE fingerprint = ?) ")
             row = conn.execute(
                 "SELECT id, added, updated, unchanged, rejected, checkpoint FROM import_runs "
-                "WHERE fingerprint = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-                (fingerprint,),
+                f"WHERE fingerprint = ? AND status IN {statuses} {latest}"
+                "ORDER BY id DESC LIMIT 1",
+                (fingerprint, fingerprint) if resume_failed else (fingerprint,),
             ).fetchone()
             if row:
                 rid, added, updated, unchanged, rejected, checkpoint = row

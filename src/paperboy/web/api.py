@@ -17,14 +17,14 @@ from datetime import date
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from paperboy import feeds
+from paperboy import bounds, feeds
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import to_segments
 from paperboy.web.submit import SubmitRefused, submit_paper
-from paperboy.web.views import Card
+from paperboy.web.views import Card, blurb
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -33,15 +33,19 @@ def _stamp(day: date | None) -> str | None:
     return f"{day.isoformat()}T00:00:00.000Z" if day else None
 
 
-def hf_paper(card: Card) -> dict:
-    """The `paper` object of Hugging Face's API for one card."""
+def hf_paper(card: Card, full: bool = True) -> dict:
+    """The `paper` object of Hugging Face's API for one card. In lists (`full=False`) at most
+    `bounds.LIST_AUTHORS` names and `LIST_ABSTRACT_CHARS` of the abstract; `numAuthors` says
+    how many there are, and `/api/papers/ID` has them all."""
     p, e = card.paper, card.paper.entry
     out = {
         "id": p.id,
-        "authors": [{"name": name} for name in p.authors],
+        "authors": [{"name": name} for name in
+                    (p.authors if full else p.authors[:bounds.LIST_AUTHORS])],
+        "numAuthors": len(p.authors),
         "publishedAt": _stamp(p.published),
         "title": p.title,
-        "summary": p.abstract,
+        "summary": p.abstract if full else _summary(p.abstract),
         "upvotes": card.votes,
         "githubRepo": p.code_url,
         "projectPage": p.project_url,
@@ -62,6 +66,10 @@ def hf_paper(card: Card) -> dict:
     return out
 
 
+def _summary(abstract: str) -> str:
+    return blurb(abstract, bounds.LIST_ABSTRACT_CHARS)
+
+
 def _org(card: Card) -> dict | None:
     e = card.paper.entry
     if e is None or not e.organization:
@@ -69,14 +77,15 @@ def _org(card: Card) -> dict | None:
     return {"name": e.organization, "fullname": e.organization_name or e.organization}
 
 
-def hf_item(card: Card) -> dict:
-    """One item of `/api/daily_papers`: the paper plus its feed entry."""
+def hf_item(card: Card, full: bool = False) -> dict:
+    """One item of `/api/daily_papers`: the paper plus its feed entry (a list item unless
+    `full`: see `hf_paper`)."""
     e = card.paper.entry
     item = {
-        "paper": hf_paper(card),
+        "paper": hf_paper(card, full),
         "publishedAt": _stamp(e.day if e else card.paper.published),
         "title": card.paper.title,
-        "summary": card.paper.abstract,
+        "summary": card.paper.abstract if full else _summary(card.paper.abstract),
         "numComments": card.comments,
         "submittedBy": {"name": e.submitted_by, "fullname": e.submitted_by}
         if e and e.submitted_by else None,
@@ -94,7 +103,7 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
     month: str | None = Query(None, description="YYYY-MM"),
     sort: str = Query("publishedAt", pattern="^(publishedAt|trending)$"),
     p: int = Query(0, ge=0, le=10_000, description="0-based page"),
-    limit: int = Query(50, ge=1, le=100),
+    limit: int = Query(50, ge=1, le=bounds.API_PAGE_ITEMS),
 ):
     web = web_of(request)
     period = feeds.parse_period(date, week, month)
@@ -126,7 +135,7 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
 
 @router.get("/papers/search", summary="Search papers, with highlighted title/summary segments")
 def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
-                  limit: int = Query(20, ge=1, le=120)):
+                  limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS)):
     web = web_of(request)
     result = web.search.search(q, Filters(), sort="relevance", limit=limit, offset=0)
     cards = web.cards_for(request, [h.paper for h in result.hits])
@@ -134,7 +143,7 @@ def search_papers(request: Request, q: str = Query(..., min_length=1, max_length
     for card, hit in zip(cards, result.hits):
         item = hf_item(card)
         item["highlightedTitle"] = to_segments(hit.paper.title, hit.title_spans)
-        item["highlightedSummary"] = to_segments(hit.paper.abstract, hit.abstract_spans)
+        item["highlightedSummary"] = to_segments(item["summary"], hit.abstract_spans)
         item["score"] = hit.score
         out.append(item)
     return JSONResponse(out)
@@ -177,7 +186,7 @@ def submit(request: Request, body: dict = Body(..., examples=[{"id": "2405.15738
     except SubmitRefused as exc:
         payload = {"error": exc.message} | ({"id": exc.paper_id} if exc.paper_id else {})
         return JSONResponse(payload, status_code=exc.status)
-    return hf_item(web.cards_for(request, [paper])[0])
+    return hf_item(web.cards_for(request, [paper])[0], full=True)
 
 
 def _vote(request: Request, paper_id: str, up: bool) -> dict:
