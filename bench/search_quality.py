@@ -57,6 +57,25 @@ def load_beir(folder: Path, split: str):
     return corpus, queries, qrels
 
 
+def load_short_queries(folder: Path, corpus_path: Path):
+    """bench/short_queries (queries.jsonl, qrels.tsv) over the arXiv cs listings corpus, in
+    load_beir's shapes: corpus rows with _id/title/text, queries, graded qrels."""
+    import gzip
+
+    with gzip.open(corpus_path, "rt", encoding="utf-8") as lines:
+        corpus = [{"_id": row["id"], "title": row.get("title") or "",
+                   "text": row.get("summary") or ""} for row in map(json.loads, lines)]
+    queries = {str(row["_id"]): row["text"]
+               for row in map(json.loads, open(folder / "queries.jsonl"))}
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels.tsv") as fh:
+        next(fh)  # header
+        for line in fh:
+            qid, pid, grade = line.rstrip("\n").split("\t")
+            qrels.setdefault(qid, {})[pid] = int(grade)
+    return corpus, queries, qrels
+
+
 def plain_query(text: str) -> ParsedQuery:
     return ParsedQuery(raw=text, words=text.split())
 
