@@ -42,7 +42,8 @@ class PaperOut(BaseModel):
     """Hugging Face's `paper` object, plus the arXiv fields paperboy keeps (docs/api.md)."""
 
     id: str
-    authors: list[Author]
+    authors: list[Author] = Field(description="In lists, the first 100 (docs/security.md)")
+    numAuthors: int
     publishedAt: str | None = Field(description="Day of the first arXiv version, 00:00 UTC")
     title: str
     summary: str
