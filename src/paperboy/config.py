@@ -59,6 +59,10 @@ class Settings:
     # Web server.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds a `serve --workers N` worker may take to answer the supervisor's health check
+    # before it is killed and replaced; a worker starting on a busy machine needs more than
+    # uvicorn's 5 (docs/security.md, "Worker start-up").
+    worker_healthcheck_timeout: int = 60
     # Search (docs/search.md). The embedding model for queries and new papers: minilm (bundled),
     # static (bundled), model2vec:NAME or sentence-transformers:NAME.
     search_model: str = "minilm"

@@ -23,6 +23,16 @@ from paperboy.search import Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import to_segments
+from paperboy.web.openapi import (
+    NEXT_PAGE,
+    ItemOut,
+    PaperOut,
+    SearchItemOut,
+    SubmitIn,
+    VoteOut,
+    answers,
+    json_body,
+)
 from paperboy.web.submit import SubmitRefused, submit_paper
 from paperboy.web.views import Card, blurb
 
@@ -95,7 +105,8 @@ def hf_item(card: Card, full: bool = False) -> dict:
     return item
 
 
-@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped")
+@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped",
+            responses=answers(200, list[ItemOut], errors=(400,), headers=NEXT_PAGE))
 async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
@@ -133,7 +144,8 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
     return JSONResponse([hf_item(c) for c in page], headers=headers)
 
 
-@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments")
+@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments",
+            responses=answers(200, list[SearchItemOut], errors=(400,)))
 def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
                   limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS)):
     web = web_of(request)
@@ -173,8 +185,10 @@ def _writer(request: Request):
     return user
 
 
-@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed")
-def submit(request: Request, body: dict = Body(..., examples=[{"id": "2405.15738"}])):
+@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed",
+             responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 502, 503)),
+             openapi_extra=json_body(SubmitIn))
+def submit(request: Request, body: dict = Body(...)):
     web = web_of(request)
     user = _writer(request)
     limits.check(web.store, limits.SUBMIT, f"user:{user.id}")
@@ -198,16 +212,22 @@ def _vote(request: Request, paper_id: str, up: bool) -> dict:
     return {"id": card.paper.id, "upvotes": votes, "upvoted": up}
 
 
-@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+VOTE_ANSWERS = answers(200, VoteOut, errors=(401, 403, 404, 429))
+
+
+@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)",
+             responses=VOTE_ANSWERS)
 def upvote(request: Request, paper_id: str):
     return _vote(request, paper_id, True)
 
 
-@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back")
+@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back",
+               responses=VOTE_ANSWERS)
 def unvote(request: Request, paper_id: str):
     return _vote(request, paper_id, False)
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped")
+@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped",
+            responses=answers(200, PaperOut, errors=(404,)))
 def paper(request: Request, paper_id: str):
     return JSONResponse(hf_paper(_card(request, paper_id)))

@@ -33,7 +33,7 @@ from paperboy.mail.send import DeliveryError
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
 
 log = logging.getLogger("paperboy.mail")
-router = APIRouter(tags=["subscriptions"])
+router = APIRouter(include_in_schema=False)  # HTML forms, not the JSON API
 
 MAX_FIELD = 5000  # form fields longer than this are refused before any parsing of them
 
