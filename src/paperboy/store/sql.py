@@ -365,7 +365,7 @@ class SQLStore:
         with self._write() as conn:
             conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
-    # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002) =====
+    # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002, 0006)
     # Shown upvotes are papers.upvotes (upstream) plus the count of local `votes` rows.
 
     def create_user(self, name: str, password_hash: str, email: str | None = None,
@@ -521,6 +521,31 @@ class SQLStore:
                 "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
                 "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
                 (key, window)).fetchone()[0]
+
+    def signin_failures(self, name_key: str, address: str, since: float
+                        ) -> tuple[int, float | None, int]:
+        """Wrong passwords for a name since `since`: (how many, when the last, how many of
+        them from `address`)."""
+        count, last, mine = self.conn.execute(
+            "SELECT count(*), max(at), coalesce(sum(CASE WHEN address = ? THEN 1 ELSE 0 END), 0) "
+            "FROM signin_failures WHERE name_key = ? AND at >= ?",
+            (address, name_key, since)).fetchone()
+        return count, last, int(mine)
+
+    def add_signin_failure(self, name_key: str, address: str, at: float,
+                           forget_before: float) -> None:
+        """Record one wrong password; failures older than `forget_before` no longer count."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM signin_failures WHERE at < ?", (forget_before,))
+            conn.execute("INSERT INTO signin_failures (name_key, address, at) VALUES (?, ?, ?)",
+                         (name_key, address, at))
+
+    def forget_signin_failures(self, name_key: str, address: str) -> None:
+        """A right password: this address's wrong ones for the name stop counting (others'
+        still do)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM signin_failures WHERE name_key = ? AND address = ?",
+                         (name_key, address))
 
     # -- mail --------------------------------------------------------------------------------
     # Subscribers, saved topics, the send log (exactly-once digests), papers sent, bounces.
