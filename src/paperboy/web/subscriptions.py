@@ -141,9 +141,10 @@ def subscribe(request: Request, background: BackgroundTasks, email: str = Form("
         # Counted whether or not a mail follows, so the limit tells nothing about an address.
         limits.check(subs.store, limits.SUBSCRIBE, f"ip:{limits.client_address(request)}")
     except limits.RateLimited as exc:
+        minutes = math.ceil(exc.retry_after / 60)
         page = _page(request, "subscribe.html", 429, values=values,
                      error=f"Too many subscription requests from your network: try again in "
-                           f"{math.ceil(exc.retry_after / 60)} minutes.")
+                           f"{minutes} minute{'' if minutes == 1 else 's'}.")
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     answer = subs.ask(form)
