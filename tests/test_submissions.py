@@ -118,6 +118,16 @@ def test_only_one_worker_holds_the_queue(settings, store):
     assert drain(store, settings).summary().startswith("stored 1")
 
 
+def test_a_holder_on_another_host_is_replaced_once_its_heartbeat_is_stale(settings, store):
+    submit(store, IDS[0])
+    elsewhere = {"id": "other", "host": "another-host", "pid": 1, "since": "earlier"}
+    store.take_lock("submissions", elsewhere | {"beat": time.time()}, lambda record: True)
+    with pytest.raises(QueueBusy):  # alive as far as anyone here can tell
+        drain(store, settings)
+    store.take_lock("submissions", elsewhere | {"beat": time.time() - 61}, lambda record: True)
+    assert drain(store, settings).summary().startswith("stored 1")
+
+
 def _env(settings) -> dict[str, str]:
     return {"PAPERBOY_DATA_DIR": str(settings.data_dir),
             "PAPERBOY_ARXIV_API_URL": settings.arxiv_api_url,

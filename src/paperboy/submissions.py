@@ -259,11 +259,24 @@ class SubmissionsWorker:
             self._thread.join(timeout)
             self._thread = None
 
+    def _open_store(self):
+        """The worker's own store; while the database cannot be reached, keep trying."""
+        from paperboy.store import StoreError, open_store
+
+        while not self._stop.is_set():
+            try:
+                return open_store(self.settings)
+            except StoreError as exc:
+                log.warning("submissions: %s; trying again in 30 s", exc)
+                self._stop.wait(30)
+        return None
+
     def _run(self) -> None:
         from paperboy.sources.http import PoliteClient
-        from paperboy.store import open_store
 
-        store = open_store(self.settings)
+        store = self._open_store()
+        if store is None:
+            return
         lock = QueueLock(store)
         try:
             with PoliteClient(self.settings) as client:
