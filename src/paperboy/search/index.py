@@ -375,12 +375,17 @@ def indexes_lock(store, settings: Settings, wait: bool = True):
 
 
 def update_indexes(store, settings: Settings, progress: bool = False,
-                   indexes: SearchIndexes | None = None) -> UpdateReport:
-    """Bring the search indexes up to the store (call after every import or sync)."""
+                   indexes: SearchIndexes | None = None, wait: bool = True
+                   ) -> UpdateReport | None:
+    """Bring the search indexes up to the store (call after every import or sync). With
+    `wait=False`, None at once when another writer holds the indexes (a web request must not
+    wait for a bulk import's update; the next update takes what this one would have)."""
     if indexes is not None:
         with indexes.writing():
             return indexes.reopened().update(store, progress)
-    with indexes_lock(store, settings):
+    with indexes_lock(store, settings, wait) as ours:
+        if ours is False:
+            return None
         return open_indexes(store, settings).update(store, progress)
 
 
