@@ -5,6 +5,13 @@ from paperboy.search.keyword import KeywordIndex, compounds
 from paperboy.search.query import parse_query
 
 
+def _fixture_papers() -> list[Paper]:
+    from paperboy.sources.files import read_file
+    from tests.search_helpers import FIXTURE
+
+    return [line.paper for line in read_file(FIXTURE) if line.paper]
+
+
 def _index(tmp_path, papers: dict[str, tuple[str, str]]) -> KeywordIndex:
     index = KeywordIndex(tmp_path / "keyword")
     index.add(Paper(id=pid, title=title, abstract=abstract)
@@ -20,6 +27,21 @@ def _ranked(index: KeywordIndex, query: str) -> list[str]:
 def test_compounds_are_the_hyphenated_words_joined():
     assert compounds("In-context learning with self-attention, not self attention") == [
         "Incontext", "selfattention"]
+
+
+def test_compounds_are_read_as_the_plain_pattern_reads_them():
+    """compounds() skips the pieces without a hyphen for speed; it must find exactly what
+    the plain pattern finds anywhere in the text."""
+    import re
+
+    plain = re.compile(r"\w+(?:[-\u2010\u2011]\w+)+")
+    texts = ["(in-context) and \"state-space\"; x--y -a-b- ab-cd- é-ü α-β γ-δ-ε __a-_b 1-2-3",
+             "foo\u2010bar\u2011baz a- b a -b\ttab-bed\nnew-line\u00a0nb-sp end-.", "",
+             "a" * 5000 + "-b", "word " * 1000]
+    texts += [f"{p.title} {p.abstract}" for p in _fixture_papers()]
+    for text in texts:
+        assert compounds(text) == ["".join(re.split(r"[^\w]+", m)) for m in plain.findall(text)]
+    assert compounds(None) == []
 
 
 def test_a_hyphenated_query_word_matches_as_the_compound_not_its_halves(tmp_path):
