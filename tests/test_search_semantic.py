@@ -89,3 +89,51 @@ def test_graph_follows_updates_without_a_rebuild(tmp_path):
     assert reopened.search(vectors[1100], k=1)[0][0] == "p3"
     assert reopened.search(vectors[1050], k=1)[0][0] == "p1050"
     assert (tmp_path / "v" / "graph.rows").read_text() == "1100"
+
+
+def test_a_growing_graph_takes_rows_as_they_are_put(tmp_path):
+    """A bulk import builds the HNSW graph while it encodes (in a thread of its own), not
+    after: rows join the graph as `put` appends them; `save()` then adds only what changed."""
+    vectors = unit(1500, 64, seed=3)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    index.put([f"p{i}" for i in range(400)], vectors[:400])  # there before: goes in first
+    with index.growing_graph():
+        index.put(["p5"], vectors[[1400]])  # rewritten, below the limit yet: no graph
+        assert index._graph is None
+        for start in range(400, 1400, 200):  # passes the limit of 500 rows: the graph starts
+            index.put([f"p{i}" for i in range(start, start + 200)], vectors[start:start + 200])
+        index.put(["p6"], vectors[[1401]])  # rewritten once in the graph: re-added by save()
+    assert len(index._graph) == 1400  # every row once, before any save
+    index.save(watermark=1)
+    assert (tmp_path / "v" / "graph.rows").read_text() == "1400"
+    reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    assert reopened.search(vectors[1400], k=1)[0][0] == "p5"
+    assert reopened.search(vectors[1401], k=1)[0][0] == "p6"
+    found = sum(reopened.search(vectors[i], k=1)[0][0] == f"p{i}" for i in range(0, 1400, 47))
+    assert found >= 29  # of 30: HNSW is approximate
+
+
+def test_a_growing_graph_is_not_built_below_the_exact_limit(tmp_path):
+    vectors = unit(300, 64, seed=4)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    with index.growing_graph():
+        index.put([f"p{i}" for i in range(300)], vectors)
+    index.save(watermark=1)
+    assert index._graph is None and not (tmp_path / "v" / "graph.usearch").exists()
+    assert index.search(vectors[7], k=1)[0][0] == "p7"
+
+
+def test_a_growing_graph_continues_the_saved_one(tmp_path):
+    vectors = unit(1000, 64, seed=5)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    index.put([f"p{i}" for i in range(600)], vectors[:600])
+    index.save(watermark=1)  # builds and saves the graph of 600 rows
+    again = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    with again.growing_graph():
+        again.put(["p1"], vectors[[999]])  # rewritten before the feed starts
+        again.put([f"p{i}" for i in range(600, 900)], vectors[600:900])
+    assert len(again._graph) == 900
+    again.save(watermark=2)
+    assert again.search(vectors[999], k=1)[0][0] == "p1"
+    assert again.search(vectors[850], k=1)[0][0] == "p850"
+    assert (tmp_path / "v" / "graph.rows").read_text() == "900"
