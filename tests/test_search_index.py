@@ -1,10 +1,26 @@
 """Keeping the indexes in step with the store: updates, crash repair, checks, backfill; for
 index files (SQLite) and for PostgreSQL tables alike (the `backend` parameter)."""
 
+import gzip
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from paperboy.config import Settings
+from paperboy.ingest import import_file
 from paperboy.papers import Paper
+from paperboy.search import index as index_module
 from paperboy.search import open_search, update_indexes
-from paperboy.search.index import open_indexes, rebuild_indexes
-from tests.search_helpers import make_store
+from paperboy.search.encoders import EncoderError, load_encoder
+from paperboy.search.index import IndexAlongside, open_indexes, rebuild_indexes
+from paperboy.sources import SourceError
+from paperboy.store import open_store
+from tests.environment import subprocess_env
+from tests.search_helpers import FIXTURE, make_store
 
 
 def paper(pid, title, abstract="An abstract about nothing in particular."):
@@ -90,3 +106,172 @@ def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, databa
     assert report.dense == 1 and report.bulk == 1  # a small update goes to the transformer
     engine = open_search(store, settings)
     assert engine.search("speech recognition low-resource").hits[0].paper.id == "2601.00003"
+
+
+def test_an_update_reads_each_changed_paper_from_the_store_once(tmp_path, database_url,
+                                                                 monkeypatch):
+    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm",
+                                 search_bulk_model="static", search_embed_limit=50)
+    read = []
+    changed_since = store.changed_since
+    monkeypatch.setattr(store, "changed_since",
+                        lambda seq, limit=5000: read.extend(changed_since(seq, limit)) or
+                        changed_since(seq, limit))
+    report = update_indexes(store, settings)
+    assert report.keyword == 300 and report.bulk == 300
+    assert len(read) == 300  # one pass feeds the keyword index and the encoder
+
+
+def test_a_bulk_update_commits_keywords_in_steps_and_builds_the_graph_as_it_goes(
+        tmp_path, monkeypatch):
+    store, settings = make_store(tmp_path, search_model="minilm", search_bulk_model="static",
+                                 search_embed_limit=50, search_exact_limit=100)
+    monkeypatch.setattr(index_module, "CHUNK", 40)
+    monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 100)
+    indexes = open_indexes(store, settings)
+    watermarks = []
+    commit = indexes._commit_keyword
+    monkeypatch.setattr(indexes, "_commit_keyword",
+                        lambda seq: commit(seq) or watermarks.append(indexes.keyword_watermark))
+    report = indexes.update(store)
+    assert report.keyword == 300 and report.bulk == 300
+    assert watermarks == [120, 240, 300]  # after 3 chunks of 40, 3 more, and the end
+    assert len(indexes.bulk._graph) == 300  # grown while encoding, saved with the vectors
+    reopened = open_indexes(store, settings)
+    assert reopened.bulk.uses_graph and (reopened.bulk.folder / "graph.usearch").exists()
+    assert reopened.check(store) == []
+    assert open_search(store, settings).search("graph neural networks").hits
+
+
+class _FailingEncoder:
+    """The static model until `fail_after` papers were encoded, then an error."""
+
+    def __init__(self, fail_after: int):
+        self.inner = load_encoder("static")
+        self.dim, self.left = self.inner.dim, fail_after
+
+    def encode(self, texts, **kwargs):
+        self.left -= len(texts)
+        if self.left < 0:
+            raise EncoderError("the encoder broke")
+        return self.inner.encode(texts, **kwargs)
+
+
+def test_an_encoder_error_in_the_encoding_thread_stops_the_update_and_loses_nothing(
+        tmp_path, database_url, monkeypatch):
+    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm",
+                                 search_bulk_model="static", search_embed_limit=50)
+    monkeypatch.setattr(index_module, "CHUNK", 40)
+    indexes = open_indexes(store, settings, encoders={"static": _FailingEncoder(100)})
+    with pytest.raises(EncoderError, match="the encoder broke"):
+        indexes.update(store)
+    assert open_indexes(store, settings).bulk.watermark == 0  # nothing vouched for
+    update_indexes(store, settings)
+    indexes = open_indexes(store, settings)
+    assert indexes.check(store) == [] and len(indexes.bulk) == 300
+
+
+KILLED_UPDATE = """
+    import sys, time
+    from paperboy.config import Settings
+    from paperboy.search import index
+    from paperboy.search.keyword import KeywordIndex
+    from paperboy.store import open_store
+
+    index.CHUNK, index.KEYWORD_COMMIT_EVERY = 30, 30
+    commit = KeywordIndex.commit
+    def slow_commit(self):
+        commit(self)
+        print("committed", flush=True)
+        time.sleep(0.3)
+    KeywordIndex.commit = slow_commit
+    settings = Settings.load(data_dir=sys.argv[1], search_model="minilm",
+                             search_bulk_model="static", search_embed_limit=50,
+                             search_exact_limit=100)
+    index.update_indexes(open_store(settings), settings)
+    print("finished", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_update_then_the_next_update_indexes_each_paper_once(tmp_path):
+    store, settings = make_store(tmp_path, search_model="minilm", search_bulk_model="static",
+                                 search_embed_limit=50, search_exact_limit=100)
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED_UPDATE),
+                           str(settings.data_dir)], env=subprocess_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        lines = [child.stdout.readline() for _ in range(3)]  # three commits of 30 papers
+        assert lines == ["committed\n"] * 3, child.stderr.read()
+        child.send_signal(signal.SIGKILL)  # while the encoder and the graph are at work
+        child.wait()
+    indexes = open_indexes(store, settings)
+    watermark = indexes.keyword_watermark
+    assert 30 <= watermark < store.max_seq()  # stopped mid-update, maybe mid-commit
+    assert indexes.check(store)  # and it says so
+    report = update_indexes(store, settings)
+    assert report.keyword == 300 - watermark and report.bulk == 300  # resumed where it was
+    indexes = open_indexes(store, settings)
+    assert indexes.check(store) == []  # none missing, none twice, nothing unknown
+    ids = indexes.keyword.all_ids()
+    assert len(ids) == len(set(ids)) == 300 == len(indexes.bulk)
+    assert indexes.bulk.uses_graph and len(indexes.bulk.search(indexes.bulk.vector(ids[0]), 300)) \
+        == 300
+
+
+def _empty_store(tmp_path, **overrides):
+    settings = Settings.load(data_dir=tmp_path / "data", search_model="minilm",
+                             search_bulk_model="static", search_embed_limit=50,
+                             import_batch_size=30, **overrides)
+    return open_store(settings), settings
+
+
+def _wait_for(condition, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_big_import_is_indexed_while_it_is_stored(tmp_path, database_url, monkeypatch):
+    store, settings = _empty_store(tmp_path, database_url=database_url, search_exact_limit=100)
+    monkeypatch.setattr(index_module, "CHUNK", 30)
+    monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 30)
+    with IndexAlongside(store, settings) as alongside:
+        import_file(store, FIXTURE, settings, show_progress=False)
+        # Still in the block: the import is over, its papers are being indexed already.
+        _wait_for(lambda: open_indexes(store, settings).keyword_watermark > 0)
+    after = update_indexes(store, settings)
+    assert alongside.report.keyword > 0 and alongside.report.bulk > 0
+    report = alongside.report.plus(after)
+    assert (report.keyword, report.bulk, report.dense, report.backlog) == (300, 300, 0, 300)
+    indexes = open_indexes(store, settings)
+    assert indexes.check(store) == [] and len(indexes.bulk) == 300
+    assert open_search(store, settings).search("graph neural networks").hits
+
+
+def test_a_small_import_is_left_to_the_update_after_it(tmp_path):
+    """300 papers are within the transformer's share (search_embed_limit 2000): the update
+    after the import encodes them with it, as before (the static model stands in here)."""
+    settings = Settings.load(data_dir=tmp_path / "data", search_model="static",
+                             search_bulk_model="")
+    store = open_store(settings)
+    with IndexAlongside(store, settings) as alongside:
+        import_file(store, FIXTURE, settings, show_progress=False)
+    assert alongside.report.keyword == 0
+    report = update_indexes(store, settings)
+    assert report.keyword == 300 and report.dense == 300
+
+
+def test_a_failed_import_stops_the_indexing_beside_it_and_loses_nothing(tmp_path, monkeypatch):
+    store, settings = _empty_store(tmp_path)
+    monkeypatch.setattr(index_module, "CHUNK", 30)
+    broken = tmp_path / "truncated.jsonl.gz"
+    data = gzip.compress(FIXTURE.read_bytes())
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(SourceError), IndexAlongside(store, settings) as alongside:
+        import_file(store, broken, settings, show_progress=False)
+    stored = store.count_papers()
+    assert 0 < stored < 300
+    report = alongside.report.plus(update_indexes(store, settings))
+    assert report.keyword == stored == report.bulk
+    assert open_indexes(store, settings).check(store) == []

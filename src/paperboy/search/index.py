@@ -24,7 +24,10 @@ import json
 import os
 import re
 import shutil
-from contextlib import contextmanager
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +40,10 @@ from paperboy.search.keyword import KeywordIndex
 from paperboy.search.semantic import VectorIndex, text_hash
 
 CHUNK = 2000  # papers read from the store per step
+# Papers between keyword commits (and watermarks) in one update. Each commit writes a segment
+# and waits for merges: committing every CHUNK cost a fifth of a 75k-paper bulk import; after
+# a crash, at most this many are indexed again.
+KEYWORD_COMMIT_EVERY = 25_000
 MAX_PASSAGES = 4  # 128-token windows per paper for re-scoring (the first ~500 tokens)
 ENCODE_CHUNK = 256  # papers encoded per step (bounded memory, progress updates)
 
@@ -72,6 +79,11 @@ class UpdateReport:
     backlog: int = 0  # papers still waiting for transformer vectors
     notes: list[str] = field(default_factory=list)
 
+    def plus(self, later: UpdateReport) -> UpdateReport:
+        """This report and a later one's, as one (the backlog is the later one's)."""
+        return UpdateReport(self.keyword + later.keyword, self.dense + later.dense,
+                            self.bulk + later.bulk, later.backlog, self.notes + later.notes)
+
     def summary(self) -> str:
         text = f"indexed {self.keyword} papers (transformer {self.dense}, static {self.bulk})"
         if self.backlog:
@@ -81,6 +93,8 @@ class UpdateReport:
 
 class SearchIndexes:
     """The keyword index and the vector indexes of one data directory."""
+
+    concurrent = True  # encode in a second thread while the keyword index is written
 
     def __init__(self, settings: Settings, encoders=None):
         self.settings = settings
@@ -165,26 +179,88 @@ class SearchIndexes:
     # -- updating ----------------------------------------------------------------------------
     def update(self, store, progress: bool = False) -> UpdateReport:
         report = UpdateReport()
-        self._update_keyword(store, report, progress)
-        self._update_vectors(store, report, progress)
+        self._update(store, report, progress)
         report.backlog = max(0, store.count_papers() - len(self.dense))
         return report
 
     def _update_keyword(self, store, report: UpdateReport, progress: bool) -> None:
-        watermark = self.keyword_watermark
-        total = store.count_changed_since(watermark)
+        """The keyword index alone (benchmarks time the two sides apart)."""
+        self._update(store, report, progress, vectors=False)
+
+    def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
+        self._update(store, report, progress, keyword=False)
+
+    def _update(self, store, report: UpdateReport, progress: bool, keyword: bool = True,
+                vectors: bool = True, follow: IndexAlongside | None = None) -> None:
+        """One pass over the papers changed since the watermarks: this thread writes the
+        keyword index while a second one encodes (see _Encoding), so a bulk import keeps two
+        cores busy and reads each paper from the store once. With `follow`, the pass goes on
+        while an import is still storing papers (see IndexAlongside)."""
+        keyword_from = self.keyword_watermark if keyword else None
+        vectors_from = min(v.watermark for v in self._all_vectors()) if vectors else None
+        start = min(s for s in (keyword_from, vectors_from) if s is not None)
+        total = store.count_changed_since(start)
         if not total:
             return
-        with Progress("keyword index", total=total, unit="papers", enabled=progress) as bar:
-            while True:
-                rows = store.changed_since(watermark, CHUNK)
-                if not rows:
-                    break
-                report.keyword += self.keyword.add(paper for _, paper in rows)
-                self.keyword.commit()
-                watermark = rows[-1][0]
-                self._set_keyword_watermark(watermark)  # after the commit: crash-safe order
-                bar.set_position(report.keyword, report.keyword)
+        target = store.max_seq()
+        pending = 0
+        if vectors_from is not None:
+            pending = total if vectors_from == start else store.count_changed_since(vectors_from)
+        try:
+            with Progress("search index", total=None if follow else total, unit="papers",
+                          enabled=progress) as bar, \
+                    (_Encoding(self, report, pending, self.concurrent) if pending
+                     else nullcontext()) as encoding:
+                last = self._feed(store, start, keyword_from, vectors_from, encoding, report,
+                                  bar, follow)
+        except BaseException:
+            if keyword_from is not None:
+                self.keyword.rollback()  # the next update redoes it from the watermark
+            raise
+        if keyword_from is not None:
+            self._keyword_updated(report)
+        if pending:
+            stopped = follow is not None and follow.stopped  # rows after `last` are unread
+            self._save_all(watermark=last if stopped else max(target, last))
+
+    def _feed(self, store, start: int, keyword_from: int | None, vectors_from: int | None,
+              encoding: _Encoding | None, report: UpdateReport, bar: Progress,
+              follow: IndexAlongside | None = None) -> int:
+        """Read the changes after `start` in chunks: index the words of those after
+        `keyword_from`, hand those after `vectors_from` to the encoder. The last seq read."""
+        uncommitted, last, seen = 0, start, 0
+        while not (follow is not None and follow.stopped):
+            rows = store.changed_since(last, CHUNK)
+            if not rows:
+                if follow is not None and follow.more():
+                    continue
+                break
+            last = rows[-1][0]
+            if keyword_from is not None:
+                papers = [paper for seq, paper in rows if seq > keyword_from]
+                report.keyword += self.keyword.add(papers)
+                uncommitted += len(papers)
+                if uncommitted >= KEYWORD_COMMIT_EVERY:
+                    self._commit_keyword(last)
+                    uncommitted = 0
+            if encoding is not None:
+                encoding.submit([paper for seq, paper in rows if seq > vectors_from], len(rows))
+            seen += len(rows)
+            done = seen if encoding is None else encoding.done  # the encoder trails
+            bar.set_position(done, done)
+        if keyword_from is not None and last > keyword_from:
+            self._commit_keyword(last)
+        if encoding is not None:
+            encoding.finish()
+            bar.set_position(seen, seen)
+        return last
+
+    def _commit_keyword(self, seq: int) -> None:
+        self.keyword.commit()
+        self._set_keyword_watermark(seq)  # after the commit: crash-safe order
+
+    def _keyword_updated(self, report: UpdateReport) -> None:
+        """After an update added papers to the keyword index."""
         self._drop_old_keyword_folders()
 
     def _drop_old_keyword_folders(self) -> None:
@@ -192,34 +268,6 @@ class SearchIndexes:
         for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
             if old != current and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
-
-    def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
-        dense, bulk = self.dense, self.bulk
-        start = min(v.watermark for v in self._all_vectors())
-        pending = store.count_changed_since(start)
-        if not pending:
-            return
-        # A small batch goes straight to the transformer; a bulk import to the static model.
-        use_dense = bulk is None or pending <= self.settings.search_embed_limit
-        target = store.max_seq()
-        with Progress("vector index", total=pending, unit="papers", enabled=progress) as bar:
-            seen = 0
-            watermark = start
-            while True:
-                rows = store.changed_since(watermark, CHUNK)
-                if not rows:
-                    break
-                papers = [paper for _, paper in rows]
-                if use_dense:
-                    report.dense += self._encode_into(dense, papers)
-                else:
-                    dense.remove(dense.stale([(p.id, text_hash(paper_text(p))) for p in papers]))
-                if bulk is not None:
-                    report.bulk += self._encode_into(bulk, papers)
-                watermark = rows[-1][0]
-                seen += len(rows)
-                bar.set_position(seen, seen)
-        self._save_all(watermark=max(target, watermark))
 
     def _save_all(self, watermark: int | None = None) -> None:
         # Passages first: the main vectors' watermark vouches for them.
@@ -319,6 +367,133 @@ class SearchIndexes:
         if stored - covered:
             problems.append(f"{len(stored - covered)} papers have no vector: run paperboy index")
         return problems
+
+
+class _Encoding:
+    """The vector side of an update, run in a background thread while the caller feeds the
+    keyword index: the encoders (tokenizers, onnxruntime) and the HNSW graph (usearch) release
+    the GIL, the keyword side mostly holds it, so on two cores the two overlap. Chunks are
+    encoded in the order given; the caller waits when it is `AHEAD` chunks in front.
+
+    A small update goes to the transformer; a bigger backlog (a bulk import) to the bulk
+    model, whose new rows join the HNSW graph while the next ones are encoded
+    (VectorIndex.growing_graph)."""
+
+    AHEAD = 4  # chunks
+
+    def __init__(self, indexes: SearchIndexes, report: UpdateReport, pending: int,
+                 threaded: bool = True):
+        self.indexes, self.report, self.pending = indexes, report, pending
+        bulk = indexes.bulk
+        self.use_dense = bulk is None or pending <= indexes.settings.search_embed_limit
+        self.threaded = threaded
+        self.done = 0  # rows (as counted by `submit`) fully encoded
+        self._jobs: deque = deque()
+        self._stack = ExitStack()
+        self._pool = None
+
+    def __enter__(self) -> _Encoding:
+        if self.threaded:
+            bulk = self.indexes.bulk
+            if not self.use_dense and hasattr(bulk, "growing_graph"):
+                self._stack.enter_context(bulk.growing_graph())
+            # Entered last, so it ends first: no chunk is still being put when the graph's
+            # feed closes.
+            self._pool = self._stack.enter_context(
+                ThreadPoolExecutor(1, thread_name_prefix="paperboy-encode"))
+        return self
+
+    def finish(self) -> None:
+        """Wait for every chunk to be encoded (an encoder's error is raised here)."""
+        while self._jobs:
+            self._jobs.popleft().result()
+        self._stack.close()  # the worker ends, then the graph's feed catches up
+
+    def __exit__(self, kind, error, trace) -> None:
+        for job in self._jobs:  # left only when the caller failed: stop what has not begun
+            job.cancel()
+        self._stack.close()
+
+    def submit(self, papers: list[Paper], rows: int) -> None:
+        """Encode these papers (`rows`: how far this moves the progress count)."""
+        if self._pool is None:
+            self._encode(papers, rows)
+            return
+        while self._jobs and (len(self._jobs) >= self.AHEAD or self._jobs[0].done()):
+            self._jobs.popleft().result()
+        self._jobs.append(self._pool.submit(self._encode, papers, rows))
+
+    def _encode(self, papers: list[Paper], rows: int) -> None:
+        indexes, report = self.indexes, self.report
+        dense, bulk = indexes.dense, indexes.bulk
+        if self.use_dense:
+            report.dense += indexes._encode_into(dense, papers)
+        else:
+            # The transformer's vectors of papers whose text changed are wrong now: drop
+            # them (the static ones below stand in until a backfill).
+            dense.remove(dense.stale([(p.id, text_hash(paper_text(p))) for p in papers]))
+        if bulk is not None:
+            report.bulk += indexes._encode_into(bulk, papers)
+        self.done += rows
+
+
+class IndexAlongside:
+    """The search indexes, brought up to the store while a bulk import still writes to it.
+
+        with IndexAlongside(store, settings) as alongside:
+            import_file(store, path, settings)
+        report = alongside.report.plus(update_indexes(store, settings))
+
+    A thread watches the store; once more than `search_embed_limit` papers wait (what the
+    update after the import would give to the bulk model anyway), it takes the writers' lock
+    and runs one update that follows the import until it ends, so parsing and storing
+    overlap with indexing and encoding (docs/benchmarks.md). `update_indexes` afterwards does
+    what is left: everything, after an import too small to follow, or when another process
+    held the lock. An error or Ctrl-C in the import stops the thread after its current chunk,
+    keeping what it indexed; an error in the thread is raised on leaving the block.
+    """
+
+    POLL = 0.2  # seconds between looks at the store
+
+    def __init__(self, store, settings: Settings, progress: bool = False):
+        self.store, self.settings, self.progress = store, settings, progress
+        self.report = UpdateReport()
+        self.stopped = False  # the import failed: finish the current chunk, read no more
+        self._done = threading.Event()  # the import has ended
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="paperboy-index-alongside")
+
+    def __enter__(self) -> IndexAlongside:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.stopped = kind is not None
+        self._done.set()
+        self._thread.join()
+        if self._error is not None and kind is None:
+            raise self._error
+
+    def more(self) -> bool:
+        """Wait a moment for the import to store more: False once it has ended."""
+        return not self._done.wait(self.POLL)
+
+    def _run(self) -> None:
+        store, settings = self.store, self.settings
+        try:
+            indexes = open_indexes(store, settings)
+            since = min([indexes.keyword_watermark] + [v.watermark for v in
+                                                       indexes._all_vectors()])
+            while store.count_changed_since(since) <= settings.search_embed_limit:
+                if not self.more():
+                    return  # a small import: the update after it encodes it, as before
+            with indexes_lock(store, settings, wait=False) as ours:
+                if ours:  # else another process is updating: the update after the import
+                    indexes.reopened()._update(store, self.report, self.progress, follow=self)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the importing thread
+            self._error = exc
+        finally:
+            store.close_thread()
 
 
 @contextmanager

@@ -192,6 +192,12 @@ class KeywordIndex:
             self._writer = None
         self.index.reload()
 
+    def rollback(self) -> None:
+        """Drop what was added since the last commit, and the writer's lock with it."""
+        if self._writer is not None:
+            self._writer.rollback()
+            self._writer = None
+
     def reload(self) -> None:
         self.index.reload()
 

@@ -63,8 +63,7 @@ class PgSearchIndexes(SearchIndexes):
     def writing(self, wait: bool = True):
         return advisory_lock(self.store, wait)
 
-    def _update_keyword(self, store, report, progress: bool) -> None:
-        super()._update_keyword(store, report, progress)
+    def _keyword_updated(self, report) -> None:
         if report.keyword >= ANALYZE_AFTER:  # a bulk load: the word statistics changed
             self.keyword.analyze()
 

@@ -124,6 +124,9 @@ class PgKeywordIndex:
     def commit(self) -> None:
         """Rows are committed by `add()`; kept for the embedded index's interface."""
 
+    def rollback(self) -> None:
+        """Rows are committed by `add()`; kept for the embedded index's interface."""
+
     def reload(self) -> None:
         """Readers always see committed rows; kept for the embedded index's interface."""
 
