@@ -78,16 +78,20 @@ def import_(obj: Context, files, quiet):
     Exits with status 1 when a file's every record was rejected.
     """
     from paperboy.ingest import import_file
+    from paperboy.search import update_indexes
+    from paperboy.search.index import IndexAlongside
 
     failed = []
-    for path in files:
-        run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
-        _report(obj.store, run, path)
-        if run.status == "failed":
-            failed.append(run)
-    from paperboy.search import update_indexes
-
-    click.echo(update_indexes(obj.store, obj.settings, progress=not quiet).summary())
+    # A big import is indexed while it is stored (both cores busy); the update after it
+    # does the rest, or everything after a small import.
+    with IndexAlongside(obj.store, obj.settings, progress=not quiet) as alongside:
+        for path in files:
+            run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
+            _report(obj.store, run, path)
+            if run.status == "failed":
+                failed.append(run)
+    report = update_indexes(obj.store, obj.settings, progress=not quiet)
+    click.echo(alongside.report.plus(report).summary())
     if failed:
         fail("; ".join(run.message for run in failed))
 
