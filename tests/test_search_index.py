@@ -236,11 +236,12 @@ def test_a_big_import_is_indexed_while_it_is_stored(tmp_path, database_url, monk
     store, settings = _empty_store(tmp_path, database_url=database_url, search_exact_limit=100)
     monkeypatch.setattr(index_module, "CHUNK", 30)
     monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 30)
-    with IndexAlongside(store, settings) as alongside:
+    with IndexAlongside(store, settings, files=[FIXTURE]) as alongside:
         import_file(store, FIXTURE, settings, show_progress=False)
         # Still in the block: the import is over, its papers are being indexed already.
         _wait_for(lambda: open_indexes(store, settings).keyword_watermark > 0)
     after = update_indexes(store, settings)
+    assert alongside.expected == 300  # the file's lines: the graph grows from the start
     assert alongside.report.keyword > 0 and alongside.report.bulk > 0
     report = alongside.report.plus(after)
     assert (report.keyword, report.bulk, report.dense, report.backlog) == (300, 300, 0, 300)

@@ -137,3 +137,15 @@ def test_a_growing_graph_continues_the_saved_one(tmp_path):
     assert again.search(vectors[999], k=1)[0][0] == "p1"
     assert again.search(vectors[850], k=1)[0][0] == "p850"
     assert (tmp_path / "v" / "graph.rows").read_text() == "900"
+
+
+def test_a_growing_graph_starts_at_once_when_the_rows_will_pass_the_limit(tmp_path):
+    vectors = unit(700, 64, seed=6)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    with index.growing_graph(expected=700):
+        index.put([f"p{i}" for i in range(100)], vectors[:100])
+        assert index._graph is not None  # 100 rows only, but 700 are coming
+        index.put([f"p{i}" for i in range(100, 700)], vectors[100:])
+    assert len(index._graph) == 700
+    index.save(watermark=1)
+    assert index.search(vectors[650], k=1)[0][0] == "p650"

@@ -84,7 +84,8 @@ def import_(obj: Context, files, quiet):
     failed = []
     # A big import is indexed while it is stored (both cores busy); the update after it
     # does the rest, or everything after a small import.
-    with IndexAlongside(obj.store, obj.settings, progress=not quiet) as alongside:
+    with IndexAlongside(obj.store, obj.settings, progress=not quiet,
+                        files=[Path(f) for f in files]) as alongside:
         for path in files:
             run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
             _report(obj.store, run, path)

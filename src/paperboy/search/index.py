@@ -209,7 +209,8 @@ class SearchIndexes:
         try:
             with Progress("search index", total=None if follow else total, unit="papers",
                           enabled=progress) as bar, \
-                    (_Encoding(self, report, pending, self.concurrent) if pending
+                    (_Encoding(self, report, pending, self.concurrent,
+                               follow.expected if follow else 0) if pending
                      else nullcontext()) as encoding:
                 last = self._feed(store, start, keyword_from, vectors_from, encoding, report,
                                   bar, follow)
@@ -382,8 +383,9 @@ class _Encoding:
     AHEAD = 4  # chunks
 
     def __init__(self, indexes: SearchIndexes, report: UpdateReport, pending: int,
-                 threaded: bool = True):
+                 threaded: bool = True, expected: int = 0):
         self.indexes, self.report, self.pending = indexes, report, pending
+        self.expected = max(pending, expected)  # papers this update will likely encode
         bulk = indexes.bulk
         self.use_dense = bulk is None or pending <= indexes.settings.search_embed_limit
         self.threaded = threaded
@@ -396,7 +398,7 @@ class _Encoding:
         if self.threaded:
             bulk = self.indexes.bulk
             if not self.use_dense and hasattr(bulk, "growing_graph"):
-                self._stack.enter_context(bulk.growing_graph())
+                self._stack.enter_context(bulk.growing_graph(self.expected))
             # Entered last, so it ends first: no chunk is still being put when the graph's
             # feed closes.
             self._pool = self._stack.enter_context(
@@ -440,7 +442,7 @@ class _Encoding:
 class IndexAlongside:
     """The search indexes, brought up to the store while a bulk import still writes to it.
 
-        with IndexAlongside(store, settings) as alongside:
+        with IndexAlongside(store, settings, files=[path]) as alongside:
             import_file(store, path, settings)
         report = alongside.report.plus(update_indexes(store, settings))
 
@@ -455,8 +457,11 @@ class IndexAlongside:
 
     POLL = 0.2  # seconds between looks at the store
 
-    def __init__(self, store, settings: Settings, progress: bool = False):
+    def __init__(self, store, settings: Settings, progress: bool = False,
+                 files: list[Path] = ()):
         self.store, self.settings, self.progress = store, settings, progress
+        self.files = [Path(f) for f in files]
+        self.expected = 0  # papers the files hold, roughly: their lines (see _run)
         self.report = UpdateReport()
         self.stopped = False  # the import failed: finish the current chunk, read no more
         self._done = threading.Event()  # the import has ended
@@ -481,6 +486,9 @@ class IndexAlongside:
     def _run(self) -> None:
         store, settings = self.store, self.settings
         try:
+            # A JSON-lines file holds a paper a line: counted while the import begins, this
+            # tells the encoder at once whether the vectors will need their HNSW graph.
+            self.expected = sum(_count_lines(path) for path in self.files)
             indexes = open_indexes(store, settings)
             since = min([indexes.keyword_watermark] + [v.watermark for v in
                                                        indexes._all_vectors()])
@@ -494,6 +502,17 @@ class IndexAlongside:
             self._error = exc
         finally:
             store.close_thread()
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file, gzipped or not (0 when it cannot be read: the import will say why)."""
+    import gzip
+
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+    except (OSError, EOFError):
+        return 0
 
 
 @contextmanager

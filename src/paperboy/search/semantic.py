@@ -93,7 +93,7 @@ class VectorIndex:
         self._changed_rows: set[int] = set()  # rows rewritten since the graph was saved
         self._graph_stale = False  # rows renumbered (compaction): rebuild the graph
         self._graph_lock = threading.Lock()
-        self._growing = False  # see growing_graph()
+        self._growing = self._grow_now = False  # see growing_graph()
         self._graph_feed: ThreadPoolExecutor | None = None
         self._graph_jobs: deque = deque()
         self._deleted = np.zeros(0, dtype=bool)
@@ -325,16 +325,18 @@ class VectorIndex:
             (self.folder / "graph.rows").write_text(str(len(graph)))
 
     @contextmanager
-    def growing_graph(self):
-        """While this block runs, the HNSW graph grows with the rows: once the index holds
-        more than `exact_limit` rows, each row `put` appends joins the graph at once, in a
-        thread of its own (usearch releases the GIL), so a bulk import builds the graph while
-        it encodes the next papers instead of after them all (docs/benchmarks.md). The index
-        must not be searched meanwhile; `save()` afterwards adds what is left."""
+    def growing_graph(self, expected: int = 0):
+        """While this block runs, the HNSW graph grows with the rows: each row `put` appends
+        joins the graph at once, in a thread of its own (usearch releases the GIL), so a bulk
+        import builds the graph while it encodes the next papers instead of after them all
+        (docs/benchmarks.md). It starts at the first `put` when the `expected` new rows will
+        take the index past `exact_limit`, else once the rows do. The index must not be
+        searched meanwhile; `save()` afterwards adds what is left."""
         if self.folder is None or self._growing:
             yield
             return
         self._growing = True
+        self._grow_now = len(self.ids) + expected > self.exact_limit
         try:
             yield
         finally:
@@ -349,9 +351,10 @@ class VectorIndex:
     GRAPH_AHEAD = 64  # puts queued for the graph before `put` waits (~16k rows, bounded memory)
 
     def _grow_graph(self, new_rows: int) -> None:
-        """Before `put` appends `new_rows` rows: start the graph's feed if the index passes
-        `exact_limit` now, giving it first what the graph lacks of the rows already there."""
-        if self._graph_feed is not None or len(self.ids) + new_rows <= self.exact_limit:
+        """Before `put` appends `new_rows` rows: start the graph's feed if it is time (see
+        growing_graph), giving it first what the graph lacks of the rows already there."""
+        if self._graph_feed is not None or not (
+                self._grow_now or len(self.ids) + new_rows > self.exact_limit):
             return
         graph, stale, done = self._graph_plan()
         rows = np.concatenate([np.asarray(stale, np.int64), np.arange(done, len(self.ids))])
