@@ -11,7 +11,8 @@ the text each row was computed from, so a paper whose upvotes change is not re-e
 crash leaves the old watermark and the next update redoes the lost work.
 
 Search is exact (numpy, float32 copy in memory) up to `exact_limit` rows; beyond it an HNSW
-graph (usearch, float16) answers, measured in bench/search_latency.py.
+graph (usearch, float16) answers, measured in bench/search_latency.py. In a bulk update the
+graph grows in a thread of its own while the next vectors are encoded (`growing_graph`).
 """
 
 from __future__ import annotations
@@ -375,10 +376,13 @@ class VectorIndex:
         while jobs and (len(jobs) >= self.GRAPH_AHEAD or jobs[0].done()):
             jobs.popleft().result()
         keys = np.arange(first_row, first_row + len(vectors), dtype=np.uint64)
-        # One thread: more spin on the graph's node locks when the machine is busy (measured
-        # 34 s of CPU with two threads against 24 s with one, for 75k rows).
-        jobs.append(self._graph_feed.submit(self._graph.add, keys, vectors, log=False,
-                                            threads=1))
+        jobs.append(self._graph_feed.submit(self._add_to_graph, keys, vectors))
+
+    def _add_to_graph(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        # One usearch thread while the block runs, the encoder beside it: more spin on the
+        # graph's node locks on a busy machine (measured 34 s of CPU with two threads against
+        # 24 s with one, for 75k rows). What is left when the block ends gets every core.
+        self._graph.add(keys, vectors, log=False, threads=1 if self._growing else 0)
 
     def _add_rows(self, graph, rows: np.ndarray) -> None:
         for start in range(0, len(rows), 100_000):  # bounded float32 copies
