@@ -15,6 +15,11 @@ Two embedding models share the work (settings `search_model` and `search_bulk_mo
 up to `search_embed_limit` changed papers per update are encoded by the transformer (best
 quality); a bigger backlog (a bulk import) gets the static model's vectors at once, and
 `paperboy index --backfill` upgrades them to the transformer later, newest first.
+
+An update is one pass over the changed papers: the keyword index is written in the calling
+thread while another encodes (and, past the exact limit, a third grows the HNSW graph), so
+two cores share a bulk import; `IndexAlongside` runs that pass while an import is still
+storing papers (docs/search.md, "Indexing a bulk import").
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from paperboy.config import ConfigError, Settings
 from paperboy.papers import Paper
@@ -93,8 +99,6 @@ class UpdateReport:
 
 class SearchIndexes:
     """The keyword index and the vector indexes of one data directory."""
-
-    concurrent = True  # encode in a second thread while the keyword index is written
 
     def __init__(self, settings: Settings, encoders=None):
         self.settings = settings
@@ -209,9 +213,8 @@ class SearchIndexes:
         try:
             with Progress("search index", total=None if follow else total, unit="papers",
                           enabled=progress) as bar, \
-                    (_Encoding(self, report, pending, self.concurrent,
-                               follow.expected if follow else 0) if pending
-                     else nullcontext()) as encoding:
+                    (_Encoding(self, report, pending, follow.expected if follow else 0)
+                     if pending else nullcontext()) as encoding:
                 last = self._feed(store, start, keyword_from, vectors_from, encoding, report,
                                   bar, follow)
         except BaseException:
@@ -383,26 +386,23 @@ class _Encoding:
     AHEAD = 4  # chunks
 
     def __init__(self, indexes: SearchIndexes, report: UpdateReport, pending: int,
-                 threaded: bool = True, expected: int = 0):
+                 expected: int = 0):
         self.indexes, self.report, self.pending = indexes, report, pending
         self.expected = max(pending, expected)  # papers this update will likely encode
         bulk = indexes.bulk
         self.use_dense = bulk is None or pending <= indexes.settings.search_embed_limit
-        self.threaded = threaded
         self.done = 0  # rows (as counted by `submit`) fully encoded
         self._jobs: deque = deque()
         self._stack = ExitStack()
-        self._pool = None
 
-    def __enter__(self) -> _Encoding:
-        if self.threaded:
-            bulk = self.indexes.bulk
-            if not self.use_dense and hasattr(bulk, "growing_graph"):
-                self._stack.enter_context(bulk.growing_graph(self.expected))
-            # Entered last, so it ends first: no chunk is still being put when the graph's
-            # feed closes.
-            self._pool = self._stack.enter_context(
-                ThreadPoolExecutor(1, thread_name_prefix="paperboy-encode"))
+    def __enter__(self) -> Self:
+        bulk = self.indexes.bulk
+        if not self.use_dense and hasattr(bulk, "growing_graph"):  # index files, not tables
+            self._stack.enter_context(bulk.growing_graph(self.expected))
+        # Entered last, so it ends first: no chunk is still being put when the graph's feed
+        # closes.
+        self._pool = self._stack.enter_context(
+            ThreadPoolExecutor(1, thread_name_prefix="paperboy-encode"))
         return self
 
     def finish(self) -> None:
@@ -418,9 +418,6 @@ class _Encoding:
 
     def submit(self, papers: list[Paper], rows: int) -> None:
         """Encode these papers (`rows`: how far this moves the progress count)."""
-        if self._pool is None:
-            self._encode(papers, rows)
-            return
         while self._jobs and (len(self._jobs) >= self.AHEAD or self._jobs[0].done()):
             self._jobs.popleft().result()
         self._jobs.append(self._pool.submit(self._encode, papers, rows))
@@ -468,7 +465,7 @@ class IndexAlongside:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="paperboy-index-alongside")
 
-    def __enter__(self) -> IndexAlongside:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
