@@ -254,10 +254,13 @@ Medians of {args.runs} runs, in seconds. A phase is the time spent in the functi
 (busy: wall time, its threads' waits included; CPU: the calling thread's CPU time, so the
 tokenizer's and tantivy's own threads are not in it); phases in parallel threads add up to
 more than the wall time. The CPU of each thread, sampled from /proc, shows how the work is
-spread: with two quiet cores the wall time cannot be below half the total CPU time nor
-below the busiest thread's. The machine was shared (load averages 1/5/15 min at the end:
-{load_after}; per run: {runs}), so the wall times here are the share of two cores this
-process got, and only the ratio of alternating runs compares the two.
+spread (`python`: threads libraries start without a name of their own, the tokenizer's pool
+and, in the baseline, usearch's): with two quiet cores the wall time cannot be below half the total CPU time nor
+below the busiest thread's. Load averages 1/5/15 min at the end (this benchmark keeps about two
+cores busy itself):
+{load_after}; per run, the 1-minute load at its start: {runs}. On a busy machine the wall
+times are the share of two cores this process got: only the ratio of alternating runs
+compares the two there.
 
 {chr(10).join(lines)}{ratio}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import statistics
@@ -38,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from report import machine, write_section
+from report import load_average, machine, write_section
 
 from paperboy.config import Settings
 from paperboy.ingest import import_file
@@ -112,15 +113,19 @@ def generate(corpus: Path, total: int, out: Path) -> int:
     return made
 
 
-def timed(fn, rounds: int) -> tuple[float, float]:
-    times = []
+def timed(fn, rounds: int) -> tuple[float, float, float]:
+    """p50 and p99 wall time, and p50 CPU time of this thread (ms): on a shared machine the
+    wall time waits for the cores; the CPU time is what a query costs on a quiet one."""
+    times, cpu = [], []
     for _ in range(rounds):
         for query in QUERIES:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             fn(query)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - cpu_started) * 1000)
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+    return (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))],
+            statistics.median(cpu))
 
 
 def static_rows(bulk, pids: list[str]) -> np.ndarray:
@@ -157,9 +162,14 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
 
 
 def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
-    """Open the indexes in a fresh process, as a server would, and time the queries there."""
+    """Open the indexes in a fresh process, as a server would, and time the queries there.
+    Its thread settings are those `paperboy serve` gives its workers (web/cli.py): one BLAS
+    thread and one encoder thread (OpenBLAS's threads cost a search more than they save)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PAPERBOY_SEARCH_THREADS="1")
     out = subprocess.run([sys.executable, __file__, "--serve", str(data_dir), "--rounds",
-                          str(rounds), "--database-url", url], capture_output=True, text=True)
+                          str(rounds), "--database-url", url], capture_output=True, text=True,
+                         env=env)
     if out.returncode:
         sys.exit(f"the measuring process failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -338,19 +348,24 @@ def measure(args) -> None:
             f"- vector search: {'HNSW graph' if uses_graph else 'exact'} "
             f"(exact up to {settings.search_exact_limit:,} rows)",
             "",
-            "| vectors | keyword p50/p99 ms | semantic p50/p99 ms | hybrid p50/p99 ms | RSS MiB |",
-            "|---|---|---|---|---|",
+            ("| vectors | keyword p50/p99 ms | semantic p50/p99 ms | hybrid p50/p99 ms | hybrid "
+             "CPU p50 ms | RSS MiB |"),
+            "|---|---|---|---|---|---|",
         ]
         for label, lat, rss in rows:
             cells = " | ".join(f"{lat[m][0]:.1f} / {lat[m][1]:.1f}"
                                for m in ("keyword", "semantic", "hybrid"))
-            lines.append(f"| {label} | {cells} | {rss:,.0f} |")
+            lines.append(f"| {label} | {cells} | {lat['hybrid'][2]:.1f} | {rss:,.0f} |")
         lines += ["", "HNSW recall@10 against exact search: " + ", ".join(
             f"{name} {value:.3f}" for name, value in recalls if value is not None)
             if any(value is not None for _, value in recalls) else "",
             "", f"Latency over {len(QUERIES)} queries x {args.rounds} rounds. Semantic "
                   "includes encoding the query; hybrid is `search()` end to end (20 hits with "
-                  "highlights). Transformer row: stand-in vectors of the real shape (see the script); "
+                  "highlights); its CPU column is the querying thread's CPU time (a shared "
+                  "machine's wall time includes waiting for a core; with one BLAS and one "
+                  "encoder thread, as `paperboy serve` runs, it is close to a quiet machine's "
+                  "wall time). Load averages (1/5/15 min) at the end: "
+                  f"{load_average()}. Transformer row: stand-in vectors of the real shape (see the script); "
                   "its query encoding is the real transformer's, so its queries come from "
                   "another distribution than the stand-ins, which is why the graphs' recall "
                   "is low there (the static row, queries and papers from one model, is the "

@@ -276,3 +276,44 @@ def test_a_failed_import_stops_the_indexing_beside_it_and_loses_nothing(tmp_path
     report = alongside.report.plus(update_indexes(store, settings))
     assert report.keyword == stored == report.bulk
     assert open_indexes(store, settings).check(store) == []
+
+
+KILLED_IMPORT = """
+    import sys
+    from paperboy import cli
+    from paperboy.search import index
+
+    index.CHUNK = index.KEYWORD_COMMIT_EVERY = 30
+    cli.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_import_while_indexing_alongside_then_the_rerun_indexes_each_paper_once(
+        tmp_path):
+    data_dir = tmp_path / "data"
+    env = subprocess_env() | {
+        "PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_SEARCH_MODEL": "minilm",
+        "PAPERBOY_SEARCH_BULK_MODEL": "static", "PAPERBOY_SEARCH_EMBED_LIMIT": "50",
+        "PAPERBOY_SEARCH_EXACT_LIMIT": "100", "PAPERBOY_IMPORT_BATCH_SIZE": "30"}
+    cmd = [sys.executable, "-c", textwrap.dedent(KILLED_IMPORT), "import", "--quiet",
+           str(FIXTURE)]
+    settings = Settings.load(data_dir=data_dir, search_model="minilm",
+                             search_bulk_model="static")
+    with subprocess.Popen(cmd, env=env | {"PAPERBOY_IMPORT_PAUSE": "0.2"},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
+        def indexed_some():
+            assert child.poll() is None, "the import ended before it could be killed"
+            state = data_dir / "index" / "state.json"
+            return state.exists() and '"keyword_watermark": 0' not in state.read_text()
+        _wait_for(indexed_some)  # the import goes on, and papers are in the keyword index
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    store = open_store(settings)
+    assert 0 < store.count_papers() < 300
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "(resumed)" in rerun.stdout
+    indexes = open_indexes(store, settings)
+    assert indexes.check(store) == []  # none missing, none twice, nothing unknown
+    assert indexes.keyword.count() == 300 == len(indexes.bulk) == store.count_papers()
