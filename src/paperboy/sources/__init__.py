@@ -6,9 +6,15 @@
 - `oai`: arXiv OAI-PMH `ListRecords` pages for bulk backfills;
 - `rss`: the daily arXiv announcement feed (new, cross-list and replacement entries);
 - `http`: the one polite HTTP client they all use (rate limit, retries, clear errors).
+
+Each source passes every paper it reads through `checked_links`, which drops a link that fails
+the allow-list (paperboy.links) with a warning naming the record and the field.
 """
 
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger("paperboy.sources")
 
 
 class RecordError(ValueError):
@@ -26,6 +32,24 @@ def record_id(raw: str | None):
         return parse_arxiv_id(raw)
     except InvalidArxivId as exc:
         raise RecordError(str(exc)) from None
+
+
+# How a warning names a link field: ours, and the upstream's name for it.
+_LINK_FIELD_NAMES = {"code_url": "code link (githubRepo)",
+                     "project_url": "project page (projectPage)", "doi": "DOI (doi)"}
+
+
+def checked_links(paper, location: str):
+    """`paper` less any link that fails the allow-list, warning once per dropped field.
+
+    The paper itself is kept: a bad link is the upstream's slip, not a reason to lose the paper.
+    """
+    for name, value, why in paper.unsafe_links():
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        log.warning("%s: %s: dropped the %s %s: %s; the paper is kept without it",
+                    location, paper.id, _LINK_FIELD_NAMES.get(name, name), shown, why)
+    return paper.without_unsafe_links()
 
 
 class SourceError(RuntimeError):

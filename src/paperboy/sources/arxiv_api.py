@@ -20,7 +20,14 @@ from datetime import date
 
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text, parse_arxiv_id
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, record_id
+from paperboy.sources import (
+    ReadItems,
+    RecordError,
+    Rejected,
+    SourceError,
+    checked_links,
+    record_id,
+)
 from paperboy.sources.http import PoliteClient, full_url
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -103,7 +110,7 @@ def parse_feed(root: ET.Element, url: str) -> Page:
     page = Page(url, total, start)
     for number, entry in enumerate(entries, start=start + 1):
         try:
-            page.items.append(paper_from_entry(entry))
+            page.items.append(checked_links(paper_from_entry(entry), f"{url}#entry{number}"))
         except RecordError as exc:
             page.items.append(Rejected(f"{url}#entry{number}", str(exc)))
     return page

@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, SourceError
+from paperboy.sources import RecordError, SourceError, checked_links
 from paperboy.sources.hf import paper_from_hf_item
 
 
@@ -195,7 +195,8 @@ def read_file(path: Path, start_line: int = 0, start_offset: int = 0) -> Iterato
                 continue
             position = disk.tell() if number % 256 == 0 else 0
             try:
-                yield Line(number, offset, position, paper=_parse_line(raw))
+                paper = checked_links(_parse_line(raw), f"{path}:{number}")
+                yield Line(number, offset, position, paper=paper)
             except RecordError as exc:
                 yield Line(number, offset, position, error=str(exc))
 
@@ -212,7 +213,7 @@ def _read_array(path: Path, fh, head: bytes, start_line: int) -> Iterator[Line]:
         if number <= start_line:
             continue
         try:
-            yield Line(number, 0, paper=paper_from_record(item))
+            yield Line(number, 0, paper=checked_links(paper_from_record(item), f"{path}:{number}"))
         except (RecordError, InvalidArxivId) as exc:
             yield Line(number, 0, error=str(exc))
 

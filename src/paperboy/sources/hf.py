@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError
+from paperboy.sources import RecordError, Rejected, SourceError, checked_links
 
 
 def _date(value) -> date | None:
@@ -120,10 +120,11 @@ def fetch_daily(client, settings, day: date, page_size: int = HF_PAGE_SIZE
             )
         fresh = 0
         for number, item in enumerate(data, start=page * page_size + 1):
+            where = f"{url}?date={day.isoformat()}#item{number}"
             try:
-                paper = paper_from_hf_item(item, day=day)
+                paper = checked_links(paper_from_hf_item(item, day=day), where)
             except (RecordError, InvalidArxivId) as exc:
-                items.append(Rejected(f"{url}?date={day.isoformat()}#item{number}", str(exc)))
+                items.append(Rejected(where, str(exc)))
                 fresh += 1
                 continue
             if paper.id not in seen:

@@ -20,7 +20,14 @@ from datetime import date
 
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, record_id
+from paperboy.sources import (
+    ReadItems,
+    RecordError,
+    Rejected,
+    SourceError,
+    checked_links,
+    record_id,
+)
 from paperboy.sources.http import PoliteClient, full_url
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -140,7 +147,7 @@ def parse_page(root: ET.Element, url: str) -> RecordsPage:
             page.deleted += 1
             continue
         try:
-            page.items.append(paper_from_record(record))
+            page.items.append(checked_links(paper_from_record(record), f"{url}#record{number}"))
         except RecordError as exc:
             page.items.append(Rejected(f"{url}#record{number}", str(exc)))
     token = listing.find(f"{OAI}resumptionToken")
