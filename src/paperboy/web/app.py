@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
+from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.search import open_search
 from paperboy.store import open_store
@@ -78,6 +79,7 @@ def _templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
+    env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
     return env
 
 

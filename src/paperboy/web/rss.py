@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from paperboy.links import allowed_url
 from paperboy.papers import try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web.app import web_of
@@ -84,8 +85,9 @@ def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
     for category in p.categories:
         ET.SubElement(entry, "category", {"term": category})
     extra = f"{card.votes} upvotes"
-    if p.code_url:
-        extra += f" · code: {p.code_url}"
+    code = allowed_url(p.code_url)
+    if code:
+        extra += f" · code: {code}"
     _text(entry, "summary", f"{p.abstract}\n\n{extra}", type="text")
 
 
