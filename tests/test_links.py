@@ -3,11 +3,13 @@ the real CLI on a real file, a loopback upstream, and the store's merge on both 
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import subprocess
 import sys
 from datetime import date
+from importlib import resources
 from urllib.parse import urlsplit
 
 import pytest
@@ -102,7 +104,7 @@ def test_surrounding_whitespace_is_dropped_and_nothing_else_changes():
 
 def test_every_link_in_the_recorded_upstream_data_passes():
     """No false refusals: the githubRepo, projectPage, thumbnail and mediaUrl of every
-    recorded Hugging Face item, mediaUrls too (the 3,216 links of the bundled demo corpus pass too)."""
+    recorded Hugging Face item, mediaUrls too."""
     found = []
 
     def walk(node):
@@ -124,6 +126,15 @@ def test_every_link_in_the_recorded_upstream_data_passes():
         walk(json.loads(line))
     assert len(found) > 250
     assert [(url, link_problem(url)) for url in found if link_problem(url)] == []
+
+
+def test_every_link_of_the_demo_corpus_passes():
+    corpus = resources.files("paperboy.data") / "demo_papers.jsonl.gz"
+    with corpus.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        papers = [json.loads(line).get("paper", {}) for line in lines]
+    links = [p[k] for p in papers for k in ("githubRepo", "projectPage") if p.get(k)]
+    assert len(links) > 3000
+    assert [(url, link_problem(url)) for url in links if link_problem(url)] == []
 
 
 # -- DOIs --------------------------------------------------------------------------------------
