@@ -38,6 +38,14 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages, for figures measured on a shared machine."""
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def write_section(name: str, title: str, body: str) -> None:
     text = DOC.read_text() if DOC.exists() else HEADER
     section = (f"<!-- bench:{name} -->\n## {title}\n\n_Measured {date.today().isoformat()} on "

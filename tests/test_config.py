@@ -60,3 +60,14 @@ def test_every_setting_is_documented():
         line for line in DOCS.read_text().splitlines() if line.startswith(("### ", "| `")))))
     missing = {f.name for f in fields(Settings)} - documented
     assert not missing, f"document these settings in docs/configuration.md: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("value", ["auto", "0", "0.35", "1"])
+def test_the_keyword_weight_is_auto_or_a_share(clean_env, value):
+    assert Settings.load(search_keyword_weight=value).search_keyword_weight == value
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "half", ""])
+def test_a_bad_keyword_weight_is_a_clear_error(clean_env, value):
+    with pytest.raises(ConfigError, match="search_keyword_weight"):
+        Settings.load(search_keyword_weight=value)

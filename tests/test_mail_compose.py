@@ -173,8 +173,24 @@ def test_confirmation_message(papers_store, data_dir):
     text = msg.get_body(("plain",)).get_content()
     url = re.search(r"https://\S+/subscriptions/confirm\?token=\S+", text).group(0)
     assert links.read("confirm", url.split("token=")[1]) == (3, "n1")
-    assert '"world model"' in text and "48 hours" in text
-    assert "&#34;world model&#34;" in msg.get_body(("html",)).get_content()
+    assert "with alerts for 1 topic" in text and "48 hours" in text
+
+
+@pytest.mark.parametrize("kind", ["confirmation", "already_subscribed"])
+def test_mails_asked_for_by_the_form_print_nothing_typed_into_it(data_dir, kind):
+    """Whoever fills in the form chooses the name and topics; the owner of the address gets
+    the mail. Neither may carry a stranger's words (a spam or phishing line) to them."""
+    settings = mail_settings(data_dir)
+    words = ["Claim your prize at evil.example", "call +1 555 0100 now"]
+    sub = Subscriber(3, "ada@example.org", name=words[0], nonce="n1", topics=[words[1]],
+                     status="active")
+    raw = getattr(Composer(settings, Links(settings)), kind)(sub, NOW)
+    msg = parse(raw)
+    assert msg["To"].addresses[0].display_name == "" and msg["To"] == "ada@example.org"
+    shown = msg.get_body(("plain",)).get_content() + msg.get_body(("html",)).get_content()
+    for typed in words:
+        assert typed not in shown
+    assert b"evil" not in raw and b"555" not in raw
 
 
 # -- property: any clean text survives encoding and a client's decoding ----------------------

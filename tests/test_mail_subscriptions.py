@@ -199,3 +199,69 @@ def test_the_same_new_address_from_many_requests_at_once_is_one_subscriber(store
     assert len(ids) == 1
     assert [before for _, before in answers].count(None) == 1  # exactly one request created it
     assert store.subscriber_by_email("race@example.org").status == "pending"
+
+
+# -- one request mail per address per interval, claimed in the store before sending ----------
+NOW = datetime(2026, 8, 21, 9, 30, tzinfo=timezone.utc)
+INTERVAL = timedelta(minutes=10)
+
+
+def claim(store, address="race@example.org", nonce="n", topics=(), now=NOW):
+    return store.claim_subscription_mail(address, "", "daily", True, list(topics), nonce, now,
+                                         INTERVAL)
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_of_many_requests_at_once_exactly_one_claims_the_mail(store, known):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if known:  # an address whose last mail is long past
+        claim(store, now=NOW - timedelta(hours=1))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: claim(store, nonce=f"n{i}"), range(16)))
+    assert [claimed for _, _, claimed in answers].count(True) == 1
+    assert len({sub.id for sub, _, _ in answers}) == 1
+    winner = next(sub for sub, _, claimed in answers if claimed)
+    assert store.subscriber_by_email("race@example.org").nonce == winner.nonce
+
+
+def test_a_request_that_loses_the_claim_changes_nothing(store):
+    first, before, claimed = claim(store, nonce="first", topics=["agents"])
+    assert (before, claimed) == (None, True) and first.confirm_sent_at == NOW
+    _, before, claimed = claim(store, nonce="second", topics=["other"],
+                                   now=NOW + INTERVAL - timedelta(seconds=1))
+    assert (before, claimed) == ("pending", False)
+    kept = store.subscriber_by_email("race@example.org")
+    assert (kept.nonce, kept.topics, kept.confirm_sent_at) == ("first", ["agents"], NOW)
+    again, before, claimed = claim(store, nonce="third", topics=["other"], now=NOW + INTERVAL)
+    assert claimed and again.nonce == "third" and again.topics == ["other"]
+
+
+def test_a_released_claim_lets_the_next_request_send_and_a_stale_release_does_nothing(store):
+    sub, _, _ = claim(store)
+    store.release_subscription_mail(sub.id, NOW)
+    assert store.subscriber(sub.id).confirm_sent_at is None
+    assert claim(store, now=NOW + timedelta(seconds=5))[2]
+    store.release_subscription_mail(sub.id, NOW)  # an older claim's release: not this one's
+    assert not claim(store, now=NOW + timedelta(seconds=6))[2]
+
+
+def test_a_refused_mail_gives_its_claim_back_and_a_lost_connection_keeps_it(smtp_sink, data_dir):
+    from paperboy.mail.send import Rejected, SMTPUnavailable
+
+    refusing = smtp_sink("--reject", "bounce")
+    settings = mail_settings(data_dir, refusing.port)
+    store = open_store(settings)
+    try:
+        subs = Subscriptions(store, settings)
+        with pytest.raises(Rejected):
+            subs.send_request_mail(subs.request("bounce@example.org"))
+        # The server said no: nothing arrived, so asking again may send again.
+        assert subs.request("bounce@example.org").mail == "confirm"
+        gone = Subscriptions(store, mail_settings(data_dir, 1))  # nothing listens on port 1
+        with pytest.raises(SMTPUnavailable):
+            gone.send_request_mail(gone.request("ada@example.org"))
+        # No reply at all: it may have been delivered, so the interval holds.
+        assert gone.request("ada@example.org").mail is None
+    finally:
+        store.close()

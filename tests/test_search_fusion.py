@@ -1,6 +1,16 @@
 """Fusion: pure functions over score dictionaries."""
 
-from paperboy.search.fusion import fuse_scores, min_max, reciprocal_rank_fusion
+from paperboy.search import open_search
+from paperboy.search.fusion import (
+    KEYWORD_WEIGHT,
+    TUNED_KEYWORD_WEIGHTS,
+    fuse_scores,
+    keyword_weight_for,
+    min_max,
+    reciprocal_rank_fusion,
+)
+from paperboy.search.query import parse_query
+from tests.search_helpers import make_store
 
 
 def test_min_max_scales_to_unit_range():
@@ -26,3 +36,35 @@ def test_rrf_rewards_agreement():
     fused = reciprocal_rank_fusion(["a", "b", "c"], ["b", "a", "d"])
     assert [pid for pid, _ in fused][:2] == ["a", "b"]  # a tie, broken by id
     assert dict(fused)["d"] < dict(fused)["b"]
+
+
+def test_each_paper_can_carry_its_own_keyword_weight():
+    keyword = {"a": 10.0, "b": 0.0}
+    semantic = {"a": 0.0, "b": 1.0}
+    assert fuse_scores(keyword, semantic, 0.7, weights={"b": 0.1})[0][0] == "b"
+
+
+def test_the_weight_is_chosen_per_model_unless_a_number_is_set(monkeypatch):
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "static", 0.25)
+    assert keyword_weight_for("static") == 0.25
+    assert keyword_weight_for("static", "auto") == 0.25
+    assert keyword_weight_for("model2vec:some/model") == KEYWORD_WEIGHT
+    assert keyword_weight_for("static", "0.8") == 0.8
+
+
+def test_the_engine_fuses_with_the_weight_of_the_vectors_it_ranked_with(tmp_path, monkeypatch):
+    store, settings = make_store(tmp_path)  # static vectors only
+    engine = open_search(store, settings)
+    query = parse_query("graph neural networks for molecules")
+    keyword = [pid for pid, _ in engine.rank(query, mode="keyword").ranked[:10]]
+    semantic = [pid for pid, _ in engine.rank(query, mode="semantic").ranked[:10]]
+    assert keyword != semantic
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "static", 1.0)
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "minilm", 0.0)
+    assert [pid for pid, _ in engine.rank(query).ranked[:10]] == keyword
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "static", 0.0)
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "minilm", 1.0)
+    assert [pid for pid, _ in engine.rank(query).ranked[:10]] == semantic
+    engine.settings = settings._with({"search_keyword_weight": "1"})  # a number wins
+    assert [pid for pid, _ in engine.rank(query).ranked[:10]] == keyword
+    store.close()

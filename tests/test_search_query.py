@@ -5,7 +5,13 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperboy.search.query import MAX_CLAUSES, clean_input, keyword_terms, parse_query
+from paperboy.search.query import (
+    MAX_CLAUSES,
+    MAX_PROSE_WORDS,
+    clean_input,
+    keyword_terms,
+    parse_query,
+)
 
 
 def test_words_phrases_and_exclusions():
@@ -66,10 +72,28 @@ def test_control_characters_are_dropped():
     assert clean_input("a\x00b\x1b[31mc\u200bd\te") == "ab[31mcd e"
 
 
-def test_long_input_is_cut_with_a_note():
-    q = parse_query("word " * 5000)
+def test_long_typed_query_is_cut_with_a_note():
+    q = parse_query("cat:cs.LG " + "word " * 5000)
     assert len(q.raw) >= 10_000 and any("cut" in n for n in q.notes)
-    assert len(q.words) == MAX_CLAUSES and any("first" in n for n in q.notes)
+    assert not q.prose and q.categories == ["cs.LG"]
+    assert len(q.words) == MAX_CLAUSES - 1 and any("first" in n for n in q.notes)
+
+
+def test_pasted_text_is_read_whole_as_plain_words():
+    abstract = ('We study "causal self-attention" -- the mask in decoder-only models -- and '
+                "show: masking matters (cf. Vaswani et al.) for 50% of tasks. " * 12)
+    q = parse_query(abstract)
+    assert q.prose and not q.phrases and not q.excluded and not q.notes
+    assert len(q.words) == len(abstract.split()) - abstract.split().count("--")
+    assert q.words[:5] == ["We", "study", "causal", "self-attention", "the"]
+    assert "decoder-only" in q.words and "show" in q.words and "Vaswani" in q.words
+
+
+def test_a_short_query_keeps_its_operators_and_a_long_paste_is_bounded():
+    q = parse_query('"state space models" -survey')
+    assert not q.prose and q.phrases == ["state space models"] and q.excluded == ["survey"]
+    q = parse_query("word " * 5000)
+    assert q.prose and len(q.words) == MAX_PROSE_WORDS and any("first" in n for n in q.notes)
 
 
 def test_conflicting_dates_are_reported():

@@ -62,6 +62,30 @@ def test_rate_limit_windows_count_and_reset(store):
     assert store.hit_rate_limit("other", 60, 180.0) == 1
 
 
+def test_rate_limit_counts_are_exact_under_concurrent_hits(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = sorted(pool.map(lambda _: store.hit_rate_limit("k", 60, 130.0), range(24)))
+    assert counts == list(range(1, 25))
+
+
+def test_signin_failures_count_per_name_and_per_address_and_are_forgotten(store):
+    for address, at in [("a", 100.0), ("a", 110.0), ("b", 120.0)]:
+        store.add_signin_failure("ada", address, at, forget_before=0.0)
+    store.add_signin_failure("bob", "a", 125.0, forget_before=0.0)
+    assert store.signin_failures("ada", "a", since=0.0) == (3, 120.0, 2)
+    assert store.signin_failures("ada", "c", since=0.0) == (3, 120.0, 0)
+    assert store.signin_failures("ada", "a", since=105.0) == (2, 120.0, 1)
+    assert store.signin_failures("nobody", "a", since=0.0) == (0, None, 0)
+    store.forget_signin_failures("ada", "a")  # a right password from a: b's still count
+    assert store.signin_failures("ada", "a", since=0.0) == (1, 120.0, 0)
+    # Old failures are deleted as new ones come, whatever their name.
+    store.add_signin_failure("carol", "c", 2000.0, forget_before=1000.0)
+    assert store.signin_failures("ada", "b", since=0.0) == (0, None, 0)
+    assert store.signin_failures("carol", "c", since=0.0) == (1, 2000.0, 1)
+
+
 def test_api_tokens_belong_to_their_user(store):
     ada, bob = store.create_user("ada", "h"), store.create_user("bob", "h")
     token = store.create_api_token(ada.id, "ci", "digest")

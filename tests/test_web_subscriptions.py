@@ -71,7 +71,15 @@ def test_subscribe_and_confirm_by_the_mailed_link(site):
     assert sub.status == "active" and sub.topics == ["agent", "diffusion -video"]
     assert sub.name == "Ada Lövelace"
     [mail] = site.sink.messages()
-    assert mail["To"].addresses[0].display_name == "Ada Lövelace"
+    # The confirmation goes to the address alone: the name is whatever the form was given.
+    body = mail.get_body(("plain",)).get_content() + mail.get_body(("html",)).get_content()
+    assert mail["To"].addresses[0].display_name == "" and "Lövelace" not in body
+
+
+def test_the_confirm_page_shows_the_name_the_digests_will_use(site):
+    assert subscribe(site, name="Ada <Lovelace>").status_code == 200
+    page = site.client.get(local(link_in(site.sink.messages()[-1], "/subscriptions/confirm")))
+    assert "addressed to “Ada &lt;Lovelace&gt;”" in page.text
 
 
 def test_the_answer_does_not_tell_whether_an_address_is_subscribed(site):
@@ -186,3 +194,35 @@ def test_expired_confirmation_link(site):
     answer = site.client.post("/subscriptions/confirm", data={"token": old})
     assert answer.status_code == 400 and "expired" in answer.text
     assert site.store.subscriber(sub.id).status == "pending"
+
+
+def from_client(site, address: str) -> TestClient:
+    return TestClient(site.client.app, base_url="https://papers.example.org",
+                      client=(address, 40000))
+
+
+def test_asking_again_and_again_sends_one_mail(site):
+    answers = [from_client(site, f"198.51.100.{i}").post(
+        "/subscribe", data={"email": "ada@example.org", "name": f"try {i}"})
+        for i in range(10)]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1  # the same answer, mail or not
+    assert site.sink.count() == 1
+
+
+def test_one_client_can_ask_for_a_few_mails_an_hour(site):
+    from paperboy.web import limits
+
+    client = from_client(site, "203.0.113.9")
+    codes = [client.post("/subscribe", data={"email": f"victim{i}@example.org"}).status_code
+             for i in range(limits.SUBSCRIBE.hits)]
+    assert codes == [200] * limits.SUBSCRIBE.hits
+    refused = client.post("/subscribe", data={"email": "one-more@example.org"})
+    assert refused.status_code == 429 and "Too many subscription requests" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= limits.SUBSCRIBE.seconds
+    assert site.sink.count() == limits.SUBSCRIBE.hits
+    assert site.store.subscriber_by_email("one-more@example.org") is None
+    # Bad input is answered as before and costs nothing; other clients are not affected.
+    assert client.post("/subscribe", data={"email": "nope"}).status_code == 400
+    assert from_client(site, "198.51.100.1").post(
+        "/subscribe", data={"email": "one-more@example.org"}).status_code == 200

@@ -73,16 +73,23 @@ def import_(obj: Context, files, quiet):
     """Bulk-load papers from FILES (JSON lines, plain or .gz, or a JSON array).
 
     Reads the arXiv metadata snapshot, Hugging Face daily-papers items and arXiv listing rows.
-    Interrupted imports resume where they stopped when run again.
+    Records that break a field's type or size limit are rejected with file:line and the reason;
+    the rest is stored. Interrupted or failed imports resume where they stopped when run again.
+    Exits with status 1 when a file's every record was rejected.
     """
     from paperboy.ingest import import_file
 
+    failed = []
     for path in files:
         run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
         _report(obj.store, run, path)
+        if run.status == "failed":
+            failed.append(run)
     from paperboy.search import update_indexes
 
     click.echo(update_indexes(obj.store, obj.settings, progress=not quiet).summary())
+    if failed:
+        fail("; ".join(run.message for run in failed))
 
 
 def _report(store, run, label: str) -> None:

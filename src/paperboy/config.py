@@ -59,6 +59,10 @@ class Settings:
     # Web server.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds a `serve --workers N` worker may take to answer the supervisor's health check
+    # before it is killed and replaced; a worker starting on a busy machine needs more than
+    # uvicorn's 5 (docs/security.md, "Worker start-up").
+    worker_healthcheck_timeout: int = 60
     # Search (docs/search.md). The embedding model for queries and new papers: minilm (bundled),
     # static (bundled), model2vec:NAME or sentence-transformers:NAME.
     search_model: str = "minilm"
@@ -66,8 +70,9 @@ class Settings:
     search_bulk_model: str = "static"
     # Papers the transformer encodes per update; a bigger backlog goes to the bulk model.
     search_embed_limit: int = 2000
-    # Share of the keyword (BM25) score in the fused ranking; the semantic one gets the rest.
-    search_keyword_weight: float = 0.4
+    # Share of the keyword (BM25) score in the fused ranking (the semantic one gets the rest):
+    # "auto" uses the weight tuned for each model's vectors, or a number from 0 to 1.
+    search_keyword_weight: str = "auto"
     # Vector rows searched exactly; above this an HNSW graph is used.
     search_exact_limit: int = 50_000
     # Also encode 128-token passages of each abstract and re-score the top candidates with
@@ -171,7 +176,23 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return data.get("paperboy", data)
 
 
+def _weight_or_auto(raw: Any) -> str:
+    text = str(raw).strip().lower()
+    if text != "auto" and not 0.0 <= float(text) <= 1.0:
+        raise ValueError(text)
+    return text
+
+
+_CHECKS = {"search_keyword_weight": _weight_or_auto}
+
+
 def _convert(name: str, raw: Any, kind: type) -> Any:
+    if name in _CHECKS:
+        try:
+            return _CHECKS[name](raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name!r} expects \"auto\" or a number from 0 to 1, "
+                              f"got {raw!r}") from None
     try:
         if kind is Path:
             return Path(raw).expanduser()

@@ -30,7 +30,9 @@ from urllib.parse import quote
 
 from pydantic_core import Url, ValidationError
 
-MAX_URL_CHARS = 2048  # what every browser and server accepts; real links are far shorter
+# The length limits are the ingest bounds the import schemas check too (one number each).
+from paperboy.bounds import DOI_CHARS, URL_CHARS
+
 SCHEMES = ("http", "https")
 # Characters that mean something else to a browser than to the eye (\ is read as /) or that
 # end an attribute or a tag in the places a link is pasted: refused rather than escaped.
@@ -50,8 +52,8 @@ def link_problem(url: object) -> str | None:
     text = url.strip(_ENDS)
     if not text:
         return "empty"
-    if len(text) > MAX_URL_CHARS:
-        return f"longer than {MAX_URL_CHARS} characters"
+    if len(text) > URL_CHARS:
+        return f"longer than {URL_CHARS:,} characters"
     scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme not in SCHEMES:
         return f"scheme {scheme!r} is not http or https" if scheme else "no http(s):// scheme"
@@ -116,8 +118,8 @@ def doi_problem(text: object) -> str | None:
     parts = text.split()
     if not parts:
         return "empty"
-    if len(text) > MAX_URL_CHARS:
-        return f"longer than {MAX_URL_CHARS} characters"
+    if len(text) > DOI_CHARS:
+        return f"longer than {DOI_CHARS:,} characters"
     for part in parts:
         if not _DOI.fullmatch(part):
             shown = part if len(part) <= 40 else part[:37] + "..."

@@ -110,8 +110,11 @@ def try_parse_arxiv_id(text: str) -> ArxivId | None:
         return None
 
 
+# Owner and repository names are at most 100 characters on both hosts; a longer run is no
+# repository (and would make a code link past the URL limit of paperboy/bounds.py).
 _CODE_URL = re.compile(
-    r"https?://(?:www\.)?(?:github\.com|gitlab\.com)/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", re.I
+    r"https?://(?:www\.)?(?:github\.com|gitlab\.com)/[A-Za-z0-9_.-]{1,100}/"
+    r"[A-Za-z0-9_.-]{1,100}(?![A-Za-z0-9_.-])", re.I
 )
 
 

@@ -290,10 +290,13 @@ class Composer:
         html = self.env.get_template(f"{name}.html").render(context)
         return text, html
 
-    def _headers(self, subscriber, subject: str, message_id: str, now: datetime) -> list:
+    def _headers(self, subscriber, subject: str, message_id: str, now: datetime,
+                 named: bool = True) -> list:
+        # `named=False` for mails asked for through the public form: the name typed there may
+        # be anyone's words, and they must not reach the owner of the address.
         return [
             ("From", self.from_header),
-            ("To", encode_address(subscriber.name, subscriber.email)),
+            ("To", encode_address(subscriber.name if named else "", subscriber.email)),
             ("Subject", encode_text_header("Subject", subject)),
             ("Date", format_datetime(now.astimezone(timezone.utc))),
             ("Message-ID", message_id),
@@ -333,14 +336,18 @@ class Composer:
         return self._build(headers, text, html)
 
     def confirmation(self, subscriber, now: datetime) -> bytes:
-        """The double opt-in mail: a signed, expiring link; nothing else is sent before it."""
+        """The double opt-in mail: a signed, expiring link; nothing else is sent before it.
+
+        Anyone can fill in the form, so nothing typed there is printed (neither the name nor
+        the topics; the page behind the link shows the topics before the owner confirms)."""
         context = {
             "subscriber": subscriber, "confirm_url": self.links.confirm_url(subscriber),
             "hours": self.settings.mail_confirm_hours,
         }
         text, html = self._render_pair("confirm", context)
         headers = self._headers(subscriber, "Confirm your paperboy subscription",
-                                self.message_id(), now) + [("Auto-Submitted", "auto-generated")]
+                                self.message_id(), now, named=False) + [
+            ("Auto-Submitted", "auto-generated")]
         return self._build(headers, text, html)
 
     def already_subscribed(self, subscriber, now: datetime) -> bytes:
@@ -353,5 +360,5 @@ class Composer:
         }
         text, html = self._render_pair("notice", context)
         headers = self._headers(subscriber, "Your paperboy subscription", self.message_id(),
-                                now) + [("Auto-Submitted", "auto-generated")]
+                                now, named=False) + [("Auto-Submitted", "auto-generated")]
         return self._build(headers, text, html)

@@ -2,6 +2,8 @@
 
     subs = Subscriptions(store, settings)
     request = subs.request("ada@example.org", topics=["diffusion -video"], frequency="weekly")
+    # or, to do something between checking the input and storing it (the web form's limit):
+    request = subs.ask(subs.check_form("ada@example.org", topics=["diffusion -video"]))
     subs.send_request_mail(request)          # a confirmation (or, if subscribed, a notice)
     subs.confirm(token)                       # from the signed link: pending -> active
 
@@ -9,7 +11,10 @@ Double opt-in: a new address is `pending` and gets nothing but one confirmation 
 owner opens the signed link in it. Asking again never reveals whether an address is known: a
 subscribed address gets a mail saying so (with its preferences link) instead of a
 confirmation, and the person at the form sees the same answer either way. At most one such
-mail goes to an address every `mail_confirm_interval` minutes.
+mail goes to an address every `mail_confirm_interval` minutes: the request claims it in the
+store, in one statement, before anything is sent, so requests at once on several server
+processes still send one. Neither mail prints the name or the topics typed into the form:
+whoever fills it in may be someone else, and the mail goes to the owner of the address.
 
 Input is checked here, before anything is stored: addresses (syntax, length, no line breaks),
 display names and saved queries (no control characters, bounded length and count).
@@ -27,7 +32,7 @@ from paperboy.config import Settings
 from paperboy.mail.compose import Composer
 from paperboy.mail.links import LinkInvalid, Links
 from paperboy.mail.records import FREQUENCIES, Subscriber
-from paperboy.mail.send import Postman
+from paperboy.mail.send import DeliveryError, Postman
 
 MAX_ADDRESS = 254  # RFC 5321: a path of 256 octets, brackets included
 MAX_LOCAL = 64
@@ -152,9 +157,21 @@ def check_frequency(raw: object) -> str:
 
 
 @dataclass
+class SubscriptionForm:
+    """A subscribe form's values, checked: what `Subscriptions.ask` stores."""
+
+    email: str
+    name: str
+    frequency: str
+    include_top: bool
+    topics: list[str]
+
+
+@dataclass
 class SubscriptionRequest:
     subscriber: Subscriber
     mail: str | None  # "confirm", "notice", or None (one was sent moments ago)
+    claimed_at: datetime | None = None  # when this request claimed its mail in the store
 
 
 class Subscriptions:
@@ -170,26 +187,31 @@ class Subscriptions:
     def request(self, email: object, topics: object = (), frequency: object = "daily",
                 name: object = "", include_top: bool = True) -> SubscriptionRequest:
         """Validate and store a subscription request; decide which mail answers it."""
-        address = normalise_email(email)
-        cleaned = (clean_name(name), check_frequency(frequency),
-                   clean_topics(topics, self.settings.mail_max_topics))
-        known = self.store.subscriber_by_email(address)
-        if known is not None and self._recently_mailed(known):
-            # Change nothing: the link in the mail sent moments ago must keep working.
-            return SubscriptionRequest(known, None)
-        subscriber, before = self.store.request_subscription(
-            address, cleaned[0], cleaned[1], bool(include_top), cleaned[2],
-            secrets.token_urlsafe(12))
-        mail = "notice" if before in ("active", "paused") else "confirm"
-        return SubscriptionRequest(subscriber, mail)
+        return self.ask(self.check_form(email, topics, frequency, name, include_top))
 
-    def _recently_mailed(self, subscriber: Subscriber) -> bool:
-        last = subscriber.confirm_sent_at
-        wait = timedelta(minutes=self.settings.mail_confirm_interval)
-        return last is not None and self._clock() - last < wait
+    def check_form(self, email: object, topics: object = (), frequency: object = "daily",
+                   name: object = "", include_top: bool = True) -> SubscriptionForm:
+        """The checked values, or InvalidSubscription; nothing is stored yet."""
+        return SubscriptionForm(normalise_email(email), clean_name(name),
+                                check_frequency(frequency), bool(include_top),
+                                clean_topics(topics, self.settings.mail_max_topics))
+
+    def ask(self, form: SubscriptionForm) -> SubscriptionRequest:
+        """Store the request and claim its mail; `mail` is None when one went out lately
+        (and then nothing changed)."""
+        now = self._clock()
+        subscriber, before, claimed = self.store.claim_subscription_mail(
+            form.email, form.name, form.frequency, form.include_top, form.topics,
+            secrets.token_urlsafe(12), now,
+            timedelta(minutes=self.settings.mail_confirm_interval))
+        if not claimed:
+            return SubscriptionRequest(subscriber, None)
+        mail = "notice" if before in ("active", "paused") else "confirm"
+        return SubscriptionRequest(subscriber, mail, now)
 
     def send_request_mail(self, request: SubscriptionRequest) -> bool:
-        """Send the confirmation or notice (SMTP errors propagate); False when none was due."""
+        """Send the claimed confirmation or notice (SMTP errors propagate); False when none
+        was due."""
         if request.mail is None:
             return False
         composer = Composer(self.settings, self.links)
@@ -199,9 +221,16 @@ class Subscriptions:
             message = composer.confirmation(subscriber, now)
         else:
             message = composer.already_subscribed(subscriber, now)
-        with self._postman_factory(self.settings) as postman:
-            postman.send(subscriber.email, message)
-        self.store.mark_confirmation_sent(subscriber.id, now)
+        try:
+            with self._postman_factory(self.settings) as postman:
+                postman.send(subscriber.email, message)
+        except DeliveryError as exc:
+            # A reply code means the server refused it: nothing was delivered, so the next
+            # request may try again. Without one (a lost connection) it may have arrived, and
+            # the claim stands: one mail per interval at most.
+            if exc.code is not None and request.claimed_at is not None:
+                self.store.release_subscription_mail(subscriber.id, request.claimed_at)
+            raise
         return True
 
     # -- signed links ------------------------------------------------------------------------

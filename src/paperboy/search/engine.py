@@ -22,7 +22,7 @@ from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search import SORTS, Filters, Hit, SearchResult
 from paperboy.search.encoders import EncoderError
-from paperboy.search.fusion import fuse_scores, min_max
+from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
 from paperboy.search.highlight import match_spans, query_terms
 from paperboy.search.index import MAX_PASSAGES, SearchIndexes, open_indexes, paper_text, passage_id
 from paperboy.search.keyword import KeywordIndexError, has_constraints
@@ -45,6 +45,7 @@ class Ranking:
     keyword: dict[str, float] = field(default_factory=dict)
     semantic: dict[str, float] = field(default_factory=dict)
     semantic_top: set[str] = field(default_factory=set)
+    models: dict[str, str] = field(default_factory=dict)  # paper -> model its cosine came from
 
 
 class HybridSearch:
@@ -138,24 +139,33 @@ class HybridSearch:
         if mode != "semantic":
             keyword_hits, total = self.indexes.keyword.search(q, limit=k)
         keyword = dict(keyword_hits)
-        semantic, semantic_top = {}, set()
+        semantic, semantic_top, models = {}, set(), {}
         if mode != "keyword" and q.has_text:
-            semantic, semantic_top = self._semantic(q, k, extra=list(keyword))
+            semantic, semantic_top, models = self._semantic(q, k, extra=list(keyword))
         if mode == "keyword":
             ranked = keyword_hits
         elif mode == "semantic":
             ranked = sorted(((p, semantic[p]) for p in semantic_top), key=lambda x: -x[1])
             total = len(ranked)
         else:
-            ranked = fuse_scores(keyword, {p: semantic[p] for p in semantic},
-                                 self.settings.search_keyword_weight)
+            ranked = fuse_scores(keyword, semantic, *self._fusion_weights(models))
             total = max(total, len(ranked))
-        return Ranking(ranked, total, keyword, semantic, semantic_top)
+        return Ranking(ranked, total, keyword, semantic, semantic_top, models)
+
+    def _fusion_weights(self, models: dict[str, str]) -> tuple[float, dict[str, float]]:
+        """The keyword weight for papers without a cosine (that of the vectors covering most
+        papers), and one per paper ranked with some model's vectors (tuned per model)."""
+        setting = self.settings.search_keyword_weight
+        sets = self._vector_sets()
+        default = keyword_weight_for(sets[-1].model if sets else "", setting)
+        by_model = {v.model: keyword_weight_for(v.model, setting) for v in sets}
+        return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
     def _semantic(self, q: ParsedQuery, k: int, extra: list[str]):
         """Normalised semantic scores for the top-k semantic candidates and for `extra`."""
         scores: dict[str, float] = {}
         top: set[str] = set()
+        models: dict[str, str] = {}
         oversample = 5 if has_constraints(q) else 1
         for vectors in self._vector_sets():
             vec = self.indexes.encoder(vectors.model).encode([q.text])[0]
@@ -172,8 +182,9 @@ class HybridSearch:
                 part = self._rescore_with_passages(vec, part)
             # Each model's cosines are on their own scale: normalise before pooling.
             scores.update(min_max(part))
+            models.update(dict.fromkeys(part, vectors.model))
             top.update(pid for pid, _ in found)
-        return scores, top
+        return scores, top, models
 
     def _rescore_with_passages(self, vec, scores: dict[str, float]) -> dict[str, float]:
         """Mean of the whole-abstract cosine and the best passage's: a paper whose one

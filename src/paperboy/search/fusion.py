@@ -1,16 +1,32 @@
 """Combine the keyword and the semantic ranking into one: pure functions, no I/O.
 
     fused = fuse_scores(keyword_hits, semantic_scores, keyword_weight=0.3)
+    weight = keyword_weight_for("static", setting="auto")   # the weight tuned for that model
 
 `fuse_scores` is a weighted sum of per-query min-max normalised scores (a "convex
 combination"); `reciprocal_rank_fusion` is the parameter-free alternative. On the SciFact
 development split the tuned weighted sum beat RRF (bench/search_quality.py, docs/benchmarks.md).
+
+The weight depends on the vectors: a strong transformer earns a large semantic share, a static
+table a small one, or hybrid would rank below keyword search alone. `TUNED_KEYWORD_WEIGHTS`
+holds the weight chosen for each bundled model on SciFact train (bench/search_quality.py
+--sweep); other models get `KEYWORD_WEIGHT`. A number in the `search_keyword_weight` setting
+overrides them all.
 """
 
 from __future__ import annotations
 
-KEYWORD_WEIGHT = 0.4  # tuned on the SciFact development split; semantic gets 1 - this
+KEYWORD_WEIGHT = 0.4  # for models not tuned here; semantic gets 1 - this
+TUNED_KEYWORD_WEIGHTS = {"minilm": 0.4, "static": 0.4}
 RRF_K = 60
+
+
+def keyword_weight_for(model: str, setting: str = "auto") -> float:
+    """The keyword share of the fused score for papers ranked with `model`'s vectors;
+    `setting` is search_keyword_weight ("auto", or a number that overrides every model)."""
+    if setting and str(setting).strip().lower() != "auto":
+        return float(setting)
+    return TUNED_KEYWORD_WEIGHTS.get(model, KEYWORD_WEIGHT)
 
 
 def min_max(scores: dict[str, float]) -> dict[str, float]:
@@ -24,15 +40,21 @@ def min_max(scores: dict[str, float]) -> dict[str, float]:
 
 
 def fuse_scores(keyword: dict[str, float], semantic: dict[str, float],
-                keyword_weight: float = KEYWORD_WEIGHT) -> list[tuple[str, float]]:
+                keyword_weight: float = KEYWORD_WEIGHT,
+                weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Weighted sum of normalised scores over the union of candidates, best first.
 
     A paper missing from one side scores 0 there (it ranked below that side's cut-off).
+    `weights` gives some papers a keyword weight of their own (those ranked with another
+    model's vectors); the rest get `keyword_weight`.
     """
     kw, sem = min_max(keyword), min_max(semantic)
     union = set(kw) | set(sem)
-    fused = {pid: keyword_weight * kw.get(pid, 0.0) + (1 - keyword_weight) * sem.get(pid, 0.0)
-             for pid in union}
+    weights = weights or {}
+    fused = {}
+    for pid in union:
+        w = weights.get(pid, keyword_weight)
+        fused[pid] = w * kw.get(pid, 0.0) + (1 - w) * sem.get(pid, 0.0)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 

@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from paperboy.config import ConfigError, Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
 from paperboy.search.encoders import supports_passages
+from paperboy.search.keyword import SCHEMA_VERSION as KEYWORD_SCHEMA
 from paperboy.search.keyword import KeywordIndex
 from paperboy.search.semantic import VectorIndex, text_hash
 
@@ -85,7 +87,9 @@ class SearchIndexes:
         self.folder = index_folder(settings)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state_path = self.folder / "state.json"
-        self.keyword = KeywordIndex(self.folder / "keyword")
+        # Each keyword schema has its own folder: a paperboy with a newer schema builds its
+        # index beside the old one (whose readers keep working) and then removes it.
+        self.keyword = KeywordIndex(self.folder / f"keyword-v{KEYWORD_SCHEMA}")
         self._encoders = encoders if encoders is not None else {}
         self.dense = self._vectors(settings.search_model)
         self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
@@ -130,15 +134,20 @@ class SearchIndexes:
     # -- watermarks --------------------------------------------------------------------------
     @property
     def keyword_watermark(self) -> int:
+        """What the keyword index absorbed (0 when it was written with another schema)."""
         if not self.state_path.exists():
             return 0
         try:
-            return int(json.loads(self.state_path.read_text()).get("keyword_watermark", 0))
+            state = json.loads(self.state_path.read_text())
+            if state.get("keyword_schema", 1) != KEYWORD_SCHEMA:
+                return 0
+            return int(state.get("keyword_watermark", 0))
         except ValueError:
             return 0
 
     def _set_keyword_watermark(self, seq: int) -> None:
-        _write_json(self.state_path, {"keyword_watermark": seq})
+        _write_json(self.state_path, {"keyword_watermark": seq,
+                                      "keyword_schema": KEYWORD_SCHEMA})
 
     def stamp(self) -> tuple:
         """Changes whenever any index is saved (readers reload when it moves)."""
@@ -176,6 +185,13 @@ class SearchIndexes:
                 watermark = rows[-1][0]
                 self._set_keyword_watermark(watermark)  # after the commit: crash-safe order
                 bar.set_position(report.keyword, report.keyword)
+        self._drop_old_keyword_folders()
+
+    def _drop_old_keyword_folders(self) -> None:
+        current = getattr(self.keyword, "path", None)  # None: the keyword index is in SQL
+        for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
+            if old != current and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
 
     def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
         dense, bulk = self.dense, self.bulk

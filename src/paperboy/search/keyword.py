@@ -8,6 +8,20 @@ Why tantivy: measured here at 100k abstracts, an OR query's p50 was 0.4 ms (bm25
 SQLite FTS5 47 ms). Text is split on non-alphanumerics, lower-cased, ASCII-folded, English
 stop words dropped and Snowball-stemmed; the highlighter uses the same analyzer (`analyze`),
 so what is marked is what matched.
+
+Short queries (at most `SHORT_QUERY_WORDS` free words: what people type into a paper search)
+are read as people type them:
+- a hyphenated word ("self-attention", "in-context") is one compound: its parts must stand
+  together (a phrase), and papers that write the compound itself score more (the `compounds`
+  field holds each paper's hyphenated words joined: "incontext"), so neither half alone
+  ("self", "context") decides the ranking;
+- query words that stand together in a paper (within `PROXIMITY_SLOP` words) add a proximity
+  score, so "causal attention" ranks papers about causal attention above papers that say
+  "causal" in one sentence and "attention" in another.
+Longer queries (a question, a claim, a pasted abstract) are a bag of words: each part of a
+compound is a word of its own and there is no proximity score. Measured on SciFact train
+(claims of 3-40 words, bench/keyword_tuning.py): reading claims of 7+ words as short queries
+cost 0.007-0.02 nDCG@10, reading those of up to 6 words so cost nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +39,14 @@ from paperboy.search.query import ParsedQuery
 TEXT_ANALYZER = "paper_text"
 NAME_ANALYZER = "paper_names"
 TITLE_BOOST = 0.25  # with the title also inside "text"; tuned on SciFact dev (docs/search.md)
+COMPOUND_BOOST = 1.0  # a paper writing the compound itself ("in-context"); tuned, see below
+PROXIMITY_BOOST = 0.25  # adjacent query words adjacent in the paper; tuned (see above)
+PROXIMITY_SLOP = 2  # words allowed between them (stop words count)
+SHORT_QUERY_WORDS = 6  # up to this many free words: compounds and proximity apply
+SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
 _EPOCH = date(1970, 1, 1).toordinal()
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
+_COMPOUND = re.compile(r"\w+(?:[-\u2010\u2011]\w+)+", re.UNICODE)
 
 
 class KeywordIndexError(RuntimeError):
@@ -64,6 +84,12 @@ def analyze_names(text: str) -> list[str]:
     return _NAMES.analyze(text or "")
 
 
+def compounds(text: str) -> list[str]:
+    """The hyphenated words of a text, joined: "in-context self-attention" -> incontext,
+    selfattention (what the `compounds` field holds)."""
+    return ["".join(_SAFE.split(m)) for m in _COMPOUND.findall(text or "")]
+
+
 def day_number(day: date | None) -> int:
     """Days since 1970-01-01 (0 when unknown): what the `day` fast field holds."""
     return day.toordinal() - _EPOCH if day else 0
@@ -80,6 +106,7 @@ def _schema() -> tantivy.Schema:
     b.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     b.add_text_field("title", tokenizer_name=TEXT_ANALYZER)
     b.add_text_field("text", tokenizer_name=TEXT_ANALYZER)
+    b.add_text_field("compounds", tokenizer_name=TEXT_ANALYZER, index_option="freq")
     b.add_text_field("authors", tokenizer_name=NAME_ANALYZER)
     b.add_text_field("categories", tokenizer_name="raw", index_option="basic")
     b.add_integer_field("day", indexed=True, fast=True)
@@ -132,6 +159,7 @@ class KeywordIndex:
             # Title and abstract as one BM25 field (measured better than two fields on
             # SciFact), plus the title alone for a small boost.
             doc.add_text("text", f"{p.title or ''}. {p.abstract or ''}")
+            doc.add_text("compounds", " ".join(compounds(f"{p.title or ''} {p.abstract or ''}")))
             doc.add_text("authors", " ; ".join(p.authors))
             for cat in p.categories:
                 doc.add_text("categories", cat)
@@ -216,11 +244,47 @@ class KeywordIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def _words_query(self, q: ParsedQuery, conjunction: bool):
-        words = [w for w in (_SAFE.sub(" ", w).strip() for w in q.words) if w]
-        parts = [f'"{w}"' for word in words for w in word.split()]
+        """Each free word is a clause (a compound is one clause for all its parts); OR-ed,
+        or all required with `conjunction`; plus the proximity clauses, which only rank."""
+        short = len(q.words) <= SHORT_QUERY_WORDS
+        words = q.words if short else [p for w in q.words for p in _SAFE.sub(" ", w).split()]
+        clauses = [c for c in (self._word_clause(w) for w in words) if c is not None]
+        if not clauses:
+            return None
+        occur = tantivy.Occur.Must if conjunction else tantivy.Occur.Should
+        words_query = tantivy.Query.boolean_query([(occur, c) for c in clauses])
+        near = self._proximity(words) if short else []
+        if not near:
+            return words_query
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, words_query)] + [(tantivy.Occur.Should, c) for c in near])
+
+    def _word_clause(self, word: str):
+        parts = _SAFE.sub(" ", word).split()
         if not parts:
             return None
-        return self._parse(" ".join(parts), conjunction)
+        # Quoted, the parser keeps a compound's parts together (a phrase in each field).
+        phrase = self._parse(f'"{" ".join(parts)}"', conjunction=False)
+        joined = [t for c in compounds(word) for t in analyze(c)]
+        clauses = [tantivy.Query.boost_query(
+            tantivy.Query.term_query(self.schema, "compounds", term), COMPOUND_BOOST)
+            for term in joined]
+        if phrase is not None:
+            clauses.insert(0, phrase)
+        if len(clauses) <= 1:
+            return clauses[0] if clauses else None
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+
+    def _proximity(self, words: list[str]) -> list:
+        """Phrase queries with slop over consecutive query terms (stop words dropped)."""
+        if not PROXIMITY_BOOST or len(words) < 2:
+            return []
+        terms = analyze(" ".join(words))
+        pairs = list(dict.fromkeys(zip(terms, terms[1:], strict=False)))
+        return [tantivy.Query.boost_query(
+                    tantivy.Query.phrase_query(self.schema, "text", list(pair), PROXIMITY_SLOP),
+                    PROXIMITY_BOOST)
+                for pair in pairs if pair[0] != pair[1]]
 
     def _parse(self, text: str, conjunction: bool):
         if not text.strip('" '):

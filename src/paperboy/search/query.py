@@ -9,6 +9,10 @@ The parser never raises: anything it cannot use becomes plain text or a note in 
 Operators: `"exact phrase"`, `-word`, `-"phrase"`, `author:NAME` (quote a full name),
 `cat:cs.CL`, `year:2024`, `after:YYYY-MM-DD`, `before:YYYY-MM-DD` (a year or YYYY-MM works too),
 `has:code`, `sort:date|upvotes|relevance`. An arXiv id or URL anywhere puts that paper first.
+
+Text pasted into the box (a title, a sentence, an abstract: more than `PROSE_WORDS` words) is
+read as plain words: its quotes, hyphens and colons are punctuation, not operators, and it is
+kept whole up to `MAX_PROSE_CHARS`, so searching by a pasted abstract reads all of it.
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ from datetime import date
 
 from paperboy.papers import ArxivId, try_parse_arxiv_id
 
-MAX_QUERY_CHARS = 1000  # longer input is cut here (and the user told)
+MAX_QUERY_CHARS = 1000  # a query with operators is cut here (and the user told)
 MAX_CLAUSES = 64  # words + phrases + operators kept; the rest is dropped with a note
+PROSE_WORDS = 12  # more words than this: pasted text, read as plain words
+MAX_PROSE_CHARS = 20_000  # pasted text is cut here (an abstract is ~2,000 characters)
+MAX_PROSE_WORDS = 2_000  # and read up to this many words
 SORTS = ("relevance", "date", "upvotes")
 
 _OPERATORS = {"author", "au", "cat", "category", "year", "after", "before", "has", "sort"}
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+_OPERATOR_TOKEN = re.compile(r"(?:^|\s)(?:%s):\S" % "|".join(sorted(_OPERATORS)), re.IGNORECASE)
 
 
 @dataclass
@@ -44,6 +52,7 @@ class ParsedQuery:
     sort: str | None = None
     arxiv_ids: list[ArxivId] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    prose: bool = False  # pasted text, read as plain words (no operators)
 
     @property
     def text(self) -> str:
@@ -182,10 +191,35 @@ _EXAMPLES = {"author": "author:hinton", "au": "au:hinton", "cat": "cat:cs.CL",
              "before": "before:2025-12-31", "has": "has:code", "sort": "sort:date"}
 
 
+def is_prose(text: str) -> bool:
+    """Whether the text reads as pasted prose rather than a typed query: many words, and
+    none of them an operator (`cat:cs.LG`) that only a query would hold."""
+    return len(text.split(None, PROSE_WORDS)) > PROSE_WORDS and not _OPERATOR_TOKEN.search(text)
+
+
+def _parse_prose(q: ParsedQuery, raw: str) -> ParsedQuery:
+    if len(raw) > MAX_PROSE_CHARS:
+        q.notes.append(f"the text was cut to its first {MAX_PROSE_CHARS} characters")
+        raw = raw[:MAX_PROSE_CHARS]
+    q.prose = True
+    q.words = [w for w in (_WORD_EDGES.sub("", chunk) for chunk in raw.split()) if w]
+    if len(q.words) > MAX_PROSE_WORDS:
+        q.notes.append(f"only the first {MAX_PROSE_WORDS} words were used")
+        q.words = q.words[:MAX_PROSE_WORDS]
+    return q
+
+
+# Punctuation around a pasted word ("(BERT),", '"attention"') is not part of it; inner
+# hyphens, dots and slashes are ("self-attention", "GPT-4.5", "TCP/IP").
+_WORD_EDGES = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
+
+
 def parse_query(text: str) -> ParsedQuery:
     """Parse a user's query; never raises."""
     raw = clean_input(text)
     q = ParsedQuery(raw=raw)
+    if is_prose(raw):
+        return _parse_prose(q, raw)
     if len(raw) > MAX_QUERY_CHARS:
         q.notes.append(f"the query was cut to its first {MAX_QUERY_CHARS} characters")
         raw = raw[:MAX_QUERY_CHARS]

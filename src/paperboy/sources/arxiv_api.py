@@ -16,19 +16,18 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
+from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text, parse_arxiv_id
 from paperboy.sources import (
-    ReadItems,
-    RecordError,
-    Rejected,
-    SourceError,
-    checked_links,
-    record_id,
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
 )
 from paperboy.sources.http import PoliteClient, full_url
+from paperboy.sources.schema import (
+    Abstract, AuthorName, Category, Comment, Day, Doi, IdText, JournalRef, Record, Title, list_of,
+    validate,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -46,46 +45,68 @@ class Page(ReadItems):
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
-    except ValueError:
-        return None
+class ApiEntry(Record):
+    """The schema: the fields of one Atom `<entry>` that paperboy reads (all text in XML, so
+    what can be wrong is size, encoding and the dates)."""
+
+    id: IdText
+    title: Title
+    summary: Abstract
+    authors: list_of(AuthorName, bounds.AUTHORS)
+    categories: list_of(Category, bounds.CATEGORIES)
+    primary: Category
+    published: Day | None
+    updated: Day | None
+    comment: Comment
+    journal_ref: JournalRef
+    doi: Doi
+
+
+def _fields(entry: ET.Element) -> dict:
+    primary_el = entry.find(f"{ARXIV}primary_category")
+    return {
+        "id": (entry.findtext(f"{ATOM}id") or "").strip(),
+        "title": clean_text(entry.findtext(f"{ATOM}title")),
+        "summary": clean_text(entry.findtext(f"{ATOM}summary")),
+        "authors": [name for a in entry.findall(f"{ATOM}author")
+                    if (name := clean_text(a.findtext(f"{ATOM}name")))],
+        "categories": [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")],
+        "primary": (primary_el.get("term") or "") if primary_el is not None else "",
+        "published": entry.findtext(f"{ATOM}published") or "",
+        "updated": entry.findtext(f"{ATOM}updated") or "",
+        "comment": clean_text(entry.findtext(f"{ARXIV}comment")),
+        "journal_ref": clean_text(entry.findtext(f"{ARXIV}journal_ref")),
+        "doi": clean_text(entry.findtext(f"{ARXIV}doi")),
+    }
 
 
 def paper_from_entry(entry: ET.Element) -> Paper:
-    """One Atom `<entry>` as a `Paper`; `RecordError` when a required field is missing."""
-    arxiv = record_id(entry.findtext(f"{ATOM}id"))
-    title = clean_text(entry.findtext(f"{ATOM}title"))
-    abstract = clean_text(entry.findtext(f"{ATOM}summary"))
-    if not title:
+    """One Atom `<entry>` as a `Paper`; `RecordError` when a field is missing or unusable."""
+    rec = validate(ApiEntry, _fields(entry))
+    arxiv = record_id(rec.id)
+    if not rec.title:
         raise RecordError(f"{arxiv.id}: missing required field 'title'")
-    if not abstract:
+    if not rec.summary:
         raise RecordError(f"{arxiv.id}: missing required field 'summary'")
-    categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
-    primary_el = entry.find(f"{ARXIV}primary_category")
-    primary = primary_el.get("term") if primary_el is not None else None
-    primary = primary or (categories[0] if categories else None)
+    categories = list(rec.categories)
+    primary = rec.primary or (categories[0] if categories else None)
     if primary:
         # The store keeps the primary category first.
         categories = [primary] + [c for c in categories if c != primary]
-    return Paper(
+    return checked(Paper(
         id=arxiv.id,
         version=arxiv.version,
-        title=title,
-        abstract=abstract,
-        authors=[
-            name for a in entry.findall(f"{ATOM}author")
-            if (name := clean_text(a.findtext(f"{ATOM}name")))
-        ],
+        title=rec.title,
+        abstract=rec.summary,
+        authors=rec.authors,
         categories=categories,
         primary_category=primary,
-        published=_day(entry.findtext(f"{ATOM}published")),
-        updated=_day(entry.findtext(f"{ATOM}updated")),
-        comment=clean_text(entry.findtext(f"{ARXIV}comment")) or None,
-        journal_ref=clean_text(entry.findtext(f"{ARXIV}journal_ref")) or None,
-        doi=clean_text(entry.findtext(f"{ARXIV}doi")) or None,
-    ).with_code_link()
+        published=rec.published,
+        updated=rec.updated,
+        comment=rec.comment or None,
+        journal_ref=rec.journal_ref or None,
+        doi=rec.doi or None,
+    ).with_code_link(), prefix=f"{arxiv.id}: ")
 
 
 def _is_error_entry(entry: ET.Element) -> bool:

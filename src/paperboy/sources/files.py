@@ -5,10 +5,14 @@ Three record shapes are recognised, line by line, so one file may even mix them:
 - Hugging Face daily-papers items (`{"paper": {...}, ...}`, as in hf_daily_papers.jsonl.gz);
 - arXiv listing rows (`id, title, authors[], summary, categories[]`, with `_first_listing_date`).
 A `.json` file holding one JSON array (a saved `/api/daily_papers` response) is read too.
+Lines are UTF-8 (a UTF-16 file is refused as such); each is checked against its shape's schema
+(`SnapshotLine`, `ListingLine`, `HFItem`), and a bad line yields its reason, not an exception.
+A link that fails the allow-list is dropped from its paper with a warning naming `file:line`.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -19,9 +23,16 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from pydantic import Field
+
+from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, SourceError, checked_links
+from paperboy.sources import RecordError, SourceError, checked, checked_links
 from paperboy.sources.hf import paper_from_hf_item
+from paperboy.sources.schema import (
+    Abstract, AuthorName, AuthorsText, CategoriesText, Category, Comment, DateText, Day, Doi,
+    IdText, JournalRef, License, Record, Title, list_of, validate,
+)
 
 
 @dataclass(slots=True)
@@ -35,98 +46,119 @@ class Line:
     error: str | None = None
 
 
-def _require(rec: dict, *names: str) -> None:
+# -- the schemas: every field of a snapshot line and of a listing row that paperboy reads ------
+class SnapshotVersion(Record):
+    created: DateText | None = None  # "Mon, 2 Apr 2007 19:18:42 GMT"
+
+
+class SnapshotLine(Record):
+    id: IdText
+    title: Title | None = None
+    abstract: Abstract | None = None
+    authors: AuthorsText | None = None
+    authors_parsed: list_of(list_of(AuthorName, 10), bounds.AUTHORS) | None = None
+    categories: CategoriesText | None = None
+    comments: Comment | None = None
+    journal_ref: JournalRef | None = Field(None, alias="journal-ref")
+    doi: Doi | None = None
+    license: License | None = None
+    versions: list_of(SnapshotVersion, bounds.VERSIONS) | None = None
+
+
+class ListingLine(Record):
+    id: IdText
+    title: Title | None = None
+    summary: Abstract | None = None
+    authors: list_of(AuthorName, bounds.AUTHORS) | None = None
+    categories: list_of(Category, bounds.CATEGORIES) | None = None
+    comment: Comment | None = None
+    first_listing_date: Day | None = Field(None, alias="_first_listing_date")
+
+
+def _require(rec: Record, *names: str) -> None:
     for name in names:
-        value = rec.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        value = getattr(rec, name)
+        if value is None or not value.strip():
             raise RecordError(f"missing required field {name!r}")
 
 
-def _version_date(text: str | None) -> date | None:
+def _arxiv_id(text: str):
+    try:
+        return parse_arxiv_id(text)
+    except InvalidArxivId as exc:
+        raise RecordError(str(exc)) from None
+
+
+def _version_date(number: int, text: str | None) -> date | None:
     if not text:
         return None
     try:
         return parsedate_to_datetime(text).date()
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError, IndexError):
+        raise RecordError(f"versions[{number}].created: {text!r} is not a date "
+                          "(expected e.g. 'Mon, 2 Apr 2007 19:18:42 GMT')") from None
 
 
-def _snapshot_authors(rec: dict) -> list[str]:
-    parsed = rec.get("authors_parsed")
-    if isinstance(parsed, list) and parsed:
+def _snapshot_authors(rec: SnapshotLine) -> list[str]:
+    if rec.authors_parsed:
         names = []
-        for parts in parsed:
-            if isinstance(parts, list) and parts:
+        for parts in rec.authors_parsed:
+            if parts:
                 last, first, suffix = (list(parts) + ["", "", ""])[:3]
                 names.append(clean_text(" ".join(x for x in (first, last, suffix) if x)))
         return [n for n in names if n]
-    text = rec.get("authors") or ""
+    text = rec.authors or ""
     return [clean_text(n) for n in re.split(r",\s*|\s+and\s+", text) if clean_text(n)]
 
 
-def paper_from_snapshot(rec: dict) -> Paper:
+def paper_from_snapshot(data: dict) -> Paper:
     """The arXiv metadata snapshot (Kaggle `arxiv-metadata-oai-snapshot.json`) shape."""
+    rec = validate(SnapshotLine, data)
     _require(rec, "id", "title", "abstract")
-    arxiv = parse_arxiv_id(str(rec["id"]))
-    versions = rec.get("versions") or []
-    dates = [_version_date(v.get("created")) for v in versions if isinstance(v, dict)]
-    dates = [d for d in dates if d]
-    categories = (rec.get("categories") or "").split()
-    return Paper(
+    arxiv = _arxiv_id(rec.id)
+    versions = rec.versions or []
+    dates = [d for n, v in enumerate(versions) if (d := _version_date(n, v.created))]
+    categories = (rec.categories or "").split()
+    return checked(Paper(
         id=arxiv.id,
         version=len(versions) or arxiv.version,
-        title=clean_text(rec["title"]),
-        abstract=clean_text(rec["abstract"]),
+        title=clean_text(rec.title),
+        abstract=clean_text(rec.abstract),
         authors=_snapshot_authors(rec),
         categories=categories,
         primary_category=categories[0] if categories else None,
         published=min(dates) if dates else None,
         updated=max(dates) if dates else None,
-        comment=clean_text(rec.get("comments")) or None,
-        journal_ref=clean_text(rec.get("journal-ref")) or None,
-        doi=(rec.get("doi") or None),
-        license=rec.get("license") or None,
-    ).with_code_link()
+        comment=clean_text(rec.comments) or None,
+        journal_ref=clean_text(rec.journal_ref) or None,
+        doi=clean_text(rec.doi) or None,
+        license=clean_text(rec.license) or None,
+    ).with_code_link())
 
 
-def paper_from_listing(rec: dict) -> Paper:
+def paper_from_listing(data: dict) -> Paper:
     """An arXiv daily-listing row (the arxiv_cs_listings corpus shape)."""
+    rec = validate(ListingLine, data)
     _require(rec, "id", "title", "summary")
-    arxiv = parse_arxiv_id(str(rec["id"]))
-    listed = None
-    if rec.get("_first_listing_date"):
-        try:
-            listed = date.fromisoformat(str(rec["_first_listing_date"])[:10])
-        except ValueError:
-            raise RecordError(f"bad _first_listing_date {rec['_first_listing_date']!r}") from None
-    authors = rec.get("authors") or []
-    if not isinstance(authors, list):
-        raise RecordError("field 'authors' must be a list of names")
-    categories = [c for c in rec.get("categories") or [] if isinstance(c, str)]
-    return Paper(
+    arxiv = _arxiv_id(rec.id)
+    listed = rec.first_listing_date
+    categories = [c for c in rec.categories or [] if c.strip()]
+    return checked(Paper(
         id=arxiv.id,
         version=arxiv.version,
-        title=clean_text(rec["title"]),
-        abstract=clean_text(rec["summary"]),
-        authors=[clean_text(str(a)) for a in authors if str(a).strip()],
+        title=clean_text(rec.title),
+        abstract=clean_text(rec.summary),
+        authors=[clean_text(a) for a in rec.authors or [] if a.strip()],
         categories=categories,
         primary_category=categories[0] if categories else None,
         announced=listed,
-        comment=clean_text(rec.get("comment")) or None,
+        comment=clean_text(rec.comment) or None,
         entry=FeedEntry(day=listed, source="arxiv") if listed else None,
-    ).with_code_link()
+    ).with_code_link())
 
 
 def paper_from_record(rec) -> Paper:
     """Recognise the record's shape and map it; RecordError when it is none we know."""
-    try:
-        return _map_record(rec)
-    except (TypeError, AttributeError) as exc:
-        # e.g. a list where a title belongs: reject this line, not the whole import.
-        raise RecordError(f"a field has the wrong type ({exc})") from None
-
-
-def _map_record(rec) -> Paper:
     if not isinstance(rec, dict):
         raise RecordError(f"expected a JSON object, got {type(rec).__name__}")
     if "paper" in rec:
@@ -141,15 +173,25 @@ def _map_record(rec) -> Paper:
     )
 
 
-def _parse_line(raw: bytes) -> Paper:
+def _parse_line(raw: bytes, first: bool = False) -> Paper:
+    if first:
+        raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        rec = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordError(
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1} cannot be read "
+            "as UTF-8 text (JSON lines files are UTF-8)"
+        ) from None
+    try:
+        rec = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise RecordError(f"invalid JSON: {exc}") from None
-    try:
-        return paper_from_record(rec)
-    except InvalidArxivId as exc:
-        raise RecordError(str(exc)) from None
+    except RecursionError:
+        raise RecordError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise RecordError(f"invalid JSON: {exc}") from None
+    return paper_from_record(rec)
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
@@ -177,6 +219,7 @@ def read_file(path: Path, start_line: int = 0, start_offset: int = 0) -> Iterato
             return
         # Skip leading whitespace to see whether this is one JSON array rather than JSON lines.
         head = first + fh.read(64)
+        _refuse_utf16(path, head)
         if head.lstrip()[:1] == b"[":
             yield from _read_array(path, fh, head, start_line)
             return
@@ -186,25 +229,59 @@ def read_file(path: Path, start_line: int = 0, start_offset: int = 0) -> Iterato
         if start_offset and not isinstance(fh, gzip.GzipFile):
             fh.seek(start_offset)
             number, offset = start_line, start_offset
-        for raw in fh:
+        for raw, size in _lines(fh):
             number += 1
-            offset += len(raw)
+            offset += size
             if number <= start_line:
                 continue
-            if not raw.strip():
+            if raw is not None and not raw.strip():
                 continue
             position = disk.tell() if number % 256 == 0 else 0
             try:
-                paper = checked_links(_parse_line(raw), f"{path}:{number}")
+                if raw is None:
+                    raise RecordError(f"line of {size:,} bytes, more than the "
+                                      f"{bounds.LINE_BYTES:,} a record may take")
+                paper = checked_links(_parse_line(raw, offset == size), f"{path}:{number}")
                 yield Line(number, offset, position, paper=paper)
             except RecordError as exc:
                 yield Line(number, offset, position, error=str(exc))
 
 
+def _lines(fh) -> Iterator[tuple[bytes | None, int]]:
+    """(line, its size in bytes) for each line; None for a line over `LINE_BYTES`, which is
+    skipped to its end a megabyte at a time rather than read into memory whole."""
+    while raw := fh.readline(bounds.LINE_BYTES + 1):
+        if len(raw) <= bounds.LINE_BYTES or raw.endswith(b"\n"):
+            yield raw, len(raw)
+            continue
+        size = len(raw)
+        while (rest := fh.readline(2**20)):
+            size += len(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield None, size
+
+
+def _refuse_utf16(path: Path, head: bytes) -> None:
+    """A UTF-16 file (a byte-order mark, then NUL bytes between the characters) would fail
+    line by line with puzzling reasons: say once what it is instead."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and b"\x00" in head[2:8]:
+        raise SourceError(
+            f"{path}: the file is UTF-16; paperboy reads UTF-8 JSON lines. Convert it first, "
+            f"e.g. iconv -f UTF-16 -t UTF-8 {path.name} > {path.stem}.utf8.jsonl"
+        )
+
+
 def _read_array(path: Path, fh, head: bytes, start_line: int) -> Iterator[Line]:
+    data = head + fh.read(bounds.ARRAY_FILE_BYTES + 1 - len(head))
+    if len(data) > bounds.ARRAY_FILE_BYTES:
+        raise SourceError(
+            f"{path}: a JSON array of more than {bounds.ARRAY_FILE_BYTES // 2**20} MB; "
+            "write one record per line (JSON lines) instead"
+        )
     try:
-        items = json.loads(head + fh.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        items = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 and bad JSON are ValueErrors
         raise SourceError(f"{path}: not valid JSON ({exc}); expected JSON lines or one array") \
             from None
     if not isinstance(items, list):
@@ -213,8 +290,9 @@ def _read_array(path: Path, fh, head: bytes, start_line: int) -> Iterator[Line]:
         if number <= start_line:
             continue
         try:
-            yield Line(number, 0, paper=checked_links(paper_from_record(item), f"{path}:{number}"))
-        except (RecordError, InvalidArxivId) as exc:
+            paper = checked_links(paper_from_record(item), f"{path}:{number}")
+            yield Line(number, 0, paper=paper)
+        except RecordError as exc:
             yield Line(number, 0, error=str(exc))
 
 

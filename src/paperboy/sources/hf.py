@@ -11,88 +11,105 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
+
+from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError, checked_links
+from paperboy.sources import RecordError, Rejected, SourceError, checked, checked_links
+from paperboy.sources.schema import (
+    Abstract, AuthorName, Count, Day, IdText, Keyword, Name, Record, Title, Url, list_of, validate,
+)
 
 
-def _date(value) -> date | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+# -- the schema: every field of an item that paperboy reads -----------------------------------
+class HFUser(Record):
+    user: Name | None = None
+    name: Name | None = None
+    fullname: Name | None = None
 
 
-def _user(value) -> str | None:
-    if isinstance(value, dict):
-        return value.get("user") or value.get("name") or value.get("fullname")
-    return None
+class HFOrganization(Record):
+    name: Name | None = None
+    fullname: Name | None = None
 
 
-def paper_from_hf_item(item: dict, day: date | None = None) -> Paper:
+class HFAuthor(Record):
+    name: AuthorName | None = None
+
+
+class HFPaper(Record):
+    id: IdText
+    title: Title | None = None
+    summary: Abstract | None = None
+    authors: list_of(HFAuthor, bounds.AUTHORS) | None = None
+    publishedAt: Day | None = None
+    submittedOnDailyAt: Day | None = None
+    submittedOnDailyBy: HFUser | None = None
+    organization: HFOrganization | None = None
+    upvotes: Count | None = None
+    ai_keywords: list_of(Keyword, bounds.KEYWORDS) | None = None
+    githubRepo: Url | None = None
+    projectPage: Url | None = None
+
+
+class HFItem(Record):
+    paper: HFPaper
+    title: Title | None = None
+    summary: Abstract | None = None
+    daily_date: Day | None = Field(None, alias="_daily_date")  # added by our corpus tools
+    publishedAt: Day | None = None
+    submittedBy: HFUser | None = None
+    organization: HFOrganization | None = None
+    numComments: Count | None = None
+
+
+def _user(value: HFUser | None) -> str | None:
+    return (value.user or value.name or value.fullname) if value else None
+
+
+def paper_from_hf_item(item, day: date | None = None) -> Paper:
     """Map one daily-papers item. `day` overrides the feed day (the `date=` asked for)."""
-    try:
-        return _map_hf_item(item, day)
-    except (TypeError, AttributeError) as exc:
-        # e.g. a list where a title belongs: reject this item, not the whole response or file.
-        raise RecordError(f"a field has the wrong type ({exc})") from None
-
-
-def _map_hf_item(item: dict, day: date | None) -> Paper:
     if not isinstance(item, dict):
         raise RecordError(f"expected a JSON object, got {type(item).__name__}")
-    paper = item.get("paper")
-    if not isinstance(paper, dict):
+    if not isinstance(item.get("paper"), dict):
         raise RecordError("missing required field 'paper'")
-    if not paper.get("id"):
-        raise RecordError("missing required field 'paper.id'")
-    arxiv = parse_arxiv_id(str(paper["id"]))
-    title = clean_text(item.get("title") or paper.get("title"))
-    abstract = clean_text(paper.get("summary") or item.get("summary"))
+    rec = validate(HFItem, item)
+    paper = rec.paper
+    try:
+        arxiv = parse_arxiv_id(paper.id)
+    except InvalidArxivId as exc:
+        raise RecordError(str(exc)) from None
+    title = clean_text(rec.title or paper.title)
+    abstract = clean_text(paper.summary or rec.summary)
     if not title:
         raise RecordError("missing required field 'title'")
     if not abstract:
         raise RecordError("missing required field 'summary'")
-    authors = [
-        clean_text(a.get("name"))
-        for a in paper.get("authors") or []
-        if isinstance(a, dict) and a.get("name")
-    ]
-    feed_day = (
-        day
-        or _date(item.get("_daily_date"))
-        or _date(paper.get("submittedOnDailyAt"))
-        or _date(item.get("publishedAt"))
-    )
-    org = item.get("organization") or paper.get("organization")
+    feed_day = day or rec.daily_date or paper.submittedOnDailyAt or rec.publishedAt
+    org = rec.organization or paper.organization
     entry = None
     if feed_day:
         entry = FeedEntry(
             day=feed_day,
             source="hf",
-            submitted_by=_user(item.get("submittedBy") or paper.get("submittedOnDailyBy")),
-            organization=org.get("name") if isinstance(org, dict) else None,
-            organization_name=(org.get("fullname") or org.get("name")) if isinstance(org, dict)
-            else None,
-            num_comments=item.get("numComments") if isinstance(item.get("numComments"), int)
-            else None,
+            submitted_by=_user(rec.submittedBy or paper.submittedOnDailyBy),
+            organization=org.name if org else None,
+            organization_name=(org.fullname or org.name) if org else None,
+            num_comments=rec.numComments,
         )
-    upvotes = paper.get("upvotes")
-    keywords = paper.get("ai_keywords")
-    return Paper(
+    return checked(Paper(
         id=arxiv.id,
         version=arxiv.version,
         title=title,
         abstract=abstract,
-        authors=authors,
-        published=_date(paper.get("publishedAt")),
-        code_url=paper.get("githubRepo") or None,
-        project_url=paper.get("projectPage") or None,
-        upvotes=upvotes if isinstance(upvotes, int) and upvotes >= 0 else None,
-        keywords=[k for k in keywords if isinstance(k, str)] if isinstance(keywords, list) else [],
+        authors=[clean_text(a.name) for a in paper.authors or [] if a.name and a.name.strip()],
+        published=paper.publishedAt,
+        code_url=paper.githubRepo or None,
+        project_url=paper.projectPage or None,
+        upvotes=paper.upvotes,
+        keywords=list(paper.ai_keywords or []),
         entry=entry,
-    ).with_code_link()
+    ).with_code_link())
 
 
 # -- the /api/daily_papers client ------------------------------------------------------------
@@ -123,7 +140,7 @@ def fetch_daily(client, settings, day: date, page_size: int = HF_PAGE_SIZE
             where = f"{url}?date={day.isoformat()}#item{number}"
             try:
                 paper = checked_links(paper_from_hf_item(item, day=day), where)
-            except (RecordError, InvalidArxivId) as exc:
+            except RecordError as exc:
                 items.append(Rejected(where, str(exc)))
                 fresh += 1
                 continue

@@ -18,17 +18,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from pydantic import Field
+
+from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text
 from paperboy.sources import (
-    ReadItems,
-    RecordError,
-    Rejected,
-    SourceError,
-    checked_links,
-    record_id,
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
 )
 from paperboy.sources.http import PoliteClient, full_url
+from paperboy.sources.schema import (
+    Abstract, AuthorName, CategoriesText, Comment, Day, Doi, IdText, JournalRef, License, Record,
+    Title, list_of, validate,
+)
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
@@ -71,16 +73,39 @@ def _text(elem: ET.Element, name: str) -> str:
     return clean_text("".join(child.itertext())) if child is not None else ""
 
 
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text[:10]) if text else None
-    except ValueError:
-        return None
-
-
 def _author(elem: ET.Element) -> str:
     parts = (_text(elem, "forenames"), _text(elem, "keyname"), _text(elem, "suffix"))
     return " ".join(p for p in parts if p)
+
+
+class OaiRecord(Record):
+    """The schema: the fields of one record's arXiv-format metadata that paperboy reads.
+
+    XML holds only text, so what can be wrong is size, encoding and the dates."""
+
+    id: IdText
+    title: Title
+    abstract: Abstract
+    authors: list_of(AuthorName, bounds.AUTHORS)
+    categories: CategoriesText
+    created: Day | None
+    updated: Day | None
+    comments: Comment
+    journal_ref: JournalRef = Field(alias="journal-ref")
+    doi: Doi
+    license: License
+
+
+def _fields(arxiv: ET.Element, identifier: str) -> dict:
+    authors_el = _child(arxiv, "authors")
+    authors = [] if authors_el is None else [
+        name for a in authors_el if _local(a.tag) == "author" and (name := _author(a))
+    ]
+    found = {name: _text(arxiv, name) for name in (
+        "title", "abstract", "categories", "created", "updated", "comments", "journal-ref",
+        "doi", "license")}
+    return found | {"id": _text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:"),
+                    "authors": authors}
 
 
 def paper_from_record(record: ET.Element) -> Paper:
@@ -91,32 +116,29 @@ def paper_from_record(record: ET.Element) -> Paper:
     arxiv = metadata[0] if metadata is not None and len(metadata) else None
     if arxiv is None:
         raise RecordError(f"{identifier or 'record'}: no arXiv metadata")
-    ident = record_id(_text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:"))
-    title, abstract = _text(arxiv, "title"), _text(arxiv, "abstract")
-    if not title:
+    rec = validate(OaiRecord, _fields(arxiv, identifier),
+                   prefix=f"{identifier[:80]}: " if identifier else "")
+    ident = record_id(rec.id)
+    if not rec.title:
         raise RecordError(f"{ident.id}: missing required field 'title'")
-    if not abstract:
+    if not rec.abstract:
         raise RecordError(f"{ident.id}: missing required field 'abstract'")
-    authors_el = _child(arxiv, "authors")
-    authors = [] if authors_el is None else [
-        name for a in authors_el if _local(a.tag) == "author" and (name := _author(a))
-    ]
-    categories = _text(arxiv, "categories").split()
-    return Paper(
+    categories = rec.categories.split()
+    return checked(Paper(
         id=ident.id,
         version=ident.version,  # the arXiv format does not say; arXivRaw would
-        title=title,
-        abstract=abstract,
-        authors=authors,
+        title=rec.title,
+        abstract=rec.abstract,
+        authors=rec.authors,
         categories=categories,
         primary_category=categories[0] if categories else None,
-        published=_day(_text(arxiv, "created")),
-        updated=_day(_text(arxiv, "updated")),
-        comment=_text(arxiv, "comments") or None,
-        journal_ref=_text(arxiv, "journal-ref") or None,
-        doi=_text(arxiv, "doi") or None,
-        license=_text(arxiv, "license") or None,
-    ).with_code_link()
+        published=rec.created,
+        updated=rec.updated,
+        comment=rec.comments or None,
+        journal_ref=rec.journal_ref or None,
+        doi=rec.doi or None,
+        license=rec.license or None,
+    ).with_code_link(), prefix=f"{ident.id}: ")
 
 
 def _int(value: str | None) -> int | None:

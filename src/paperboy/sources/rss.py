@@ -22,17 +22,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
 
+from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry, Paper, clean_text
 from paperboy.sources import (
-    ReadItems,
-    RecordError,
-    Rejected,
-    SourceError,
-    checked_links,
-    record_id,
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
 )
 from paperboy.sources.http import PoliteClient
+from paperboy.sources.schema import (
+    Abstract, AuthorsText, Category, Day, IdText, License, Record, Title, list_of, text, validate,
+)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -88,44 +87,71 @@ def _authors(creator: str | None) -> list[str]:
 def _day(text: str | None) -> date | None:
     # "2025-08-20T00:00:00-04:00": the date part is the announcement day in arXiv's time zone.
     try:
-        return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
+        day = date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
     except ValueError:
         return None
+    # One entry dated 9999 must not make that the feed's day (and the sync's watermark).
+    return day if day and not bounds.day_problem(day) else None
+
+
+class RssEntry(Record):
+    """The schema: the fields of one feed `<entry>` that paperboy reads (all text in XML, so
+    what can be wrong is size, encoding and the dates)."""
+
+    id: IdText
+    kind: text(40)
+    title: Title
+    abstract: Abstract
+    creator: AuthorsText
+    categories: list_of(Category, bounds.CATEGORIES)
+    published: Day | None
+    rights: License
+
+
+def _fields(entry: ET.Element) -> dict:
+    summary = entry.findtext(f"{ATOM}summary") or ""
+    m = _SUMMARY.match(summary)
+    return {
+        "id": (entry.findtext(f"{ATOM}id") or "").strip().removeprefix("oai:arXiv.org:"),
+        "kind": (entry.findtext(f"{ARXIV}announce_type") or (m["kind"] if m else "")).strip(),
+        "title": clean_text(entry.findtext(f"{ATOM}title")),
+        "abstract": clean_text(m["abstract"] if m else summary),
+        "creator": entry.findtext(f"{DC}creator") or "",
+        "categories": [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")],
+        "published": entry.findtext(f"{ATOM}published") or "",
+        "rights": clean_text(entry.findtext(f"{DC}rights")),
+    }
 
 
 def announcement_from_entry(entry: ET.Element, day: date | None) -> Announcement:
-    """One feed `<entry>`; `RecordError` when it lacks what a paper needs."""
-    ident = record_id((entry.findtext(f"{ATOM}id") or "").strip().removeprefix("oai:arXiv.org:"))
-    summary = entry.findtext(f"{ATOM}summary") or ""
-    m = _SUMMARY.match(summary)
-    kind = (entry.findtext(f"{ARXIV}announce_type") or (m["kind"] if m else "")).strip()
+    """One feed `<entry>`; `RecordError` when it lacks what a paper needs or is unusable."""
+    rec = validate(RssEntry, _fields(entry))
+    ident = record_id(rec.id)
+    kind = rec.kind
     if kind not in KINDS:
         raise RecordError(f"{ident.id}: unknown announce type {kind!r}; expected one of {KINDS}")
-    title = clean_text(entry.findtext(f"{ATOM}title"))
-    abstract = clean_text(m["abstract"] if m else summary)
-    if not title:
+    if not rec.title:
         raise RecordError(f"{ident.id}: missing required field 'title'")
-    if not abstract:
+    if not rec.abstract:
         raise RecordError(f"{ident.id}: missing the abstract")
-    day = _day(entry.findtext(f"{ATOM}published")) or day
-    categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
+    day = rec.published or day
     enters = kind in ENTERS_FEED and day is not None
     paper = Paper(
         id=ident.id,
         version=ident.version,
-        title=title,
-        abstract=abstract,
-        authors=_authors(entry.findtext(f"{DC}creator")),
-        categories=categories,
+        title=rec.title,
+        abstract=rec.abstract,
+        authors=_authors(rec.creator),
+        categories=rec.categories,
         # The feed lists the paper's primary category first.
-        primary_category=categories[0] if categories else None,
+        primary_category=rec.categories[0] if rec.categories else None,
         # Replacements were announced before: this day is neither their first announcement
         # nor a day they enter the feed.
         announced=day if enters else None,
-        license=clean_text(entry.findtext(f"{DC}rights")) or None,
+        license=rec.rights or None,
         entry=FeedEntry(day=day, source="arxiv") if enters else None,
     ).with_code_link()
-    return Announcement(kind, paper)
+    return Announcement(kind, checked(paper, prefix=f"{ident.id}: "))
 
 
 def parse_feed(root: ET.Element, url: str) -> AnnouncementFeed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 
 from paperboy.papers import FeedEntry, Paper
@@ -41,6 +41,12 @@ def _day(value: str | date | None) -> date | None:
     if value is None or isinstance(value, date):
         return value  # PostgreSQL returns DATE columns as dates already
     return date.fromisoformat(value)
+
+
+def _stamp(moment: datetime) -> str:
+    """A timestamp as stored: ISO text in UTC to the second, so SQLite's text order is time
+    order (PostgreSQL reads the same text into TIMESTAMPTZ)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _when(value: str | datetime | None) -> datetime | None:
@@ -286,14 +292,21 @@ class SQLStore:
             "SELECT min(day) FROM feed_entries WHERE day > ?", (_iso(day),)).fetchone()[0])
 
     # -- runs --------------------------------------------------------------------------------
-    def begin_run(self, kind: str, source: str, fingerprint: str) -> Run:
-        """Start a run, or resume the unfinished one with the same fingerprint (after a crash)."""
+    def begin_run(self, kind: str, source: str, fingerprint: str,
+                  resume_failed: bool = False) -> Run:
+        """Start a run, or resume the unfinished one with the same fingerprint (after a crash;
+        with `resume_failed`, also after an error or Ctrl-C marked it failed)."""
+        statuses = "('running', 'failed')" if resume_failed else "('running')"
         with self._write() as conn:
             self._lock_papers(conn)
+            # A failed run is resumed only while it is the latest with this fingerprint.
+            latest = "" if not resume_failed else (
+                "AND id = (SELECT max(id) FROM import_runs WHERE fingerprint = ?) ")
             row = conn.execute(
                 "SELECT id, added, updated, unchanged, rejected, checkpoint FROM import_runs "
-                "WHERE fingerprint = ? AND status = 'running' ORDER BY id DESC LIMIT 1",
-                (fingerprint,),
+                f"WHERE fingerprint = ? AND status IN {statuses} {latest}"
+                "ORDER BY id DESC LIMIT 1",
+                (fingerprint, fingerprint) if resume_failed else (fingerprint,),
             ).fetchone()
             if row:
                 rid, added, updated, unchanged, rejected, checkpoint = row
@@ -365,7 +378,7 @@ class SQLStore:
         with self._write() as conn:
             conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
-    # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002) =====
+    # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002, 0006)
     # Shown upvotes are papers.upvotes (upstream) plus the count of local `votes` rows.
 
     def create_user(self, name: str, password_hash: str, email: str | None = None,
@@ -522,6 +535,31 @@ class SQLStore:
                 "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
                 (key, window)).fetchone()[0]
 
+    def signin_failures(self, name_key: str, address: str, since: float
+                        ) -> tuple[int, float | None, int]:
+        """Wrong passwords for a name since `since`: (how many, when the last, how many of
+        them from `address`)."""
+        count, last, mine = self.conn.execute(
+            "SELECT count(*), max(at), coalesce(sum(CASE WHEN address = ? THEN 1 ELSE 0 END), 0) "
+            "FROM signin_failures WHERE name_key = ? AND at >= ?",
+            (address, name_key, since)).fetchone()
+        return count, last, int(mine)
+
+    def add_signin_failure(self, name_key: str, address: str, at: float,
+                           forget_before: float) -> None:
+        """Record one wrong password; failures older than `forget_before` no longer count."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM signin_failures WHERE at < ?", (forget_before,))
+            conn.execute("INSERT INTO signin_failures (name_key, address, at) VALUES (?, ?, ?)",
+                         (name_key, address, at))
+
+    def forget_signin_failures(self, name_key: str, address: str) -> None:
+        """A right password: this address's wrong ones for the name stop counting (others'
+        still do)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM signin_failures WHERE name_key = ? AND address = ?",
+                         (name_key, address))
+
     # -- mail --------------------------------------------------------------------------------
     # Subscribers, saved topics, the send log (exactly-once digests), papers sent, bounces.
     # The protocol lives in paperboy.mail.digests; these methods are its transactions.
@@ -627,8 +665,55 @@ class SQLStore:
                     self._replace_topics(conn, sid, topics)
             return self._subscribers_where(conn, "id = ?", (sid,))[0], before
 
+    def claim_subscription_mail(self, email: str, name: str, frequency: str, include_top: bool,
+                                topics: list[str], nonce: str, now: datetime,
+                                interval: timedelta) -> tuple[object, str | None, bool]:
+        """Record a subscription request and claim the one request mail (confirmation or
+        notice) an address may get per `interval`: (subscriber, status before, claimed).
+
+        One transaction, and the claim is one conditional UPDATE: of many requests at once,
+        on any number of processes, exactly one finds the last mail older than `interval`
+        and stamps it. A request that loses changes nothing (the link in the mail that just
+        went out must keep working). Otherwise as `request_subscription`.
+        """
+        stamp = _stamp(now)
+        with self._write() as conn:
+            inserted = conn.execute(
+                "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
+                "created_at, updated_at, confirm_sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, "
+                "?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
+                (email, name, frequency, int(include_top), nonce, stamp, stamp, stamp),
+            ).fetchone()
+            if inserted is not None:
+                self._replace_topics(conn, inserted[0], topics)
+                return self._subscribers_where(conn, "id = ?", (inserted[0],))[0], None, True
+            claimed = conn.execute(
+                "UPDATE subscribers SET confirm_sent_at = ? WHERE email = ? AND "
+                "(confirm_sent_at IS NULL OR confirm_sent_at <= ?) RETURNING id, status",
+                (stamp, email, _stamp(now - interval)),
+            ).fetchone()
+            if claimed is None:
+                known = self._subscribers_where(conn, "email = ?", (email,))[0]
+                return known, known.status, False
+            sid, before = claimed
+            if before in ("pending", "unsubscribed", "bouncing"):
+                conn.execute(
+                    "UPDATE subscribers SET name = ?, status = 'pending', frequency = ?, "
+                    "include_top = ?, nonce = ?, updated_at = ? WHERE id = ?",
+                    (name, frequency, int(include_top), nonce, stamp, sid),
+                )
+                self._replace_topics(conn, sid, topics)
+            return self._subscribers_where(conn, "id = ?", (sid,))[0], before, True
+
+    def release_subscription_mail(self, subscriber_id: int, claimed: datetime) -> None:
+        """Give back a claim whose mail the SMTP server refused, so the next request may send;
+        a newer claim is left alone."""
+        with self._write() as conn:
+            conn.execute("UPDATE subscribers SET confirm_sent_at = NULL "
+                         "WHERE id = ? AND confirm_sent_at = ?", (subscriber_id, _stamp(claimed)))
+
     def mark_confirmation_sent(self, subscriber_id: int, when: datetime | None = None) -> None:
-        stamp = (when or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        stamp = _stamp(when or datetime.now(timezone.utc))
         with self._write() as conn:
             conn.execute("UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?",
                          (stamp, subscriber_id))

@@ -1,7 +1,9 @@
 """Sign-up, sign-in, sign-out and the account page (API tokens), all without third parties.
 
-Passwords are hashed with argon2id; sign-in and sign-up are rate limited per client address
-(and sign-in per account name too); every form carries the CSRF token.
+Passwords are hashed with argon2id; sign-up is rate limited per client address, sign-in per
+client address and per name from that address, and wrong passwords for a name slow down the
+addresses that sent them (never the others: see web/limits.py); every form carries the CSRF
+token.
 """
 
 from __future__ import annotations
@@ -19,10 +21,6 @@ from paperboy.web.pages import safe_next
 router = APIRouter(include_in_schema=False)
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.get("/signup")
 def signup_form(request: Request, next: str = ""):
     return web_of(request).render(request, "signup.html", error=None, name="", email="",
@@ -34,7 +32,7 @@ def signup(request: Request, name: str = Form(""), password: str = Form(""),
            email: str = Form(""), csrf_token: str = Form(""), next: str = Form("")):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
-    limits.check(web.store, limits.SIGN_UP, f"ip:{client_address(request)}")
+    limits.check(web.store, limits.SIGN_UP, f"ip:{limits.client_address(request)}")
     name, email = name.strip(), email.strip()
     problem = auth.check_new_account(name, password)
     if email and ("@" not in email or len(email) > 254):
@@ -63,15 +61,17 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""),
            csrf_token: str = Form(""), next: str = Form("")):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
-    name = name.strip()
-    limits.check(web.store, limits.SIGN_IN, f"ip:{client_address(request)}")
-    limits.check(web.store, limits.SIGN_IN, f"name:{name.lower()}")
+    name, address = name.strip(), limits.client_address(request)
+    limits.check_signin(web.store, name, address)
     found = web.store.credentials(name)
-    # Verify against a dummy hash for unknown names too, so timing does not reveal accounts.
+    # Verify against a dummy hash for unknown names too, so timing does not reveal accounts
+    # (and unknown names count failures alike, so the backoff does not reveal them either).
     ok = auth.verify_password(found[1] if found else auth.DUMMY_HASH, password)
     if not found or not ok:
+        limits.signin_failed(web.store, name, address)
         return web.render(request, "signin.html", status=401, name=name, next=safe_next(next),
                           error="wrong name or password")
+    limits.signin_succeeded(web.store, name, address)
     response = RedirectResponse(safe_next(next), status_code=303)
     auth.start_session(web.store, response, request, found[0])
     return response

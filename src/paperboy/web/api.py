@@ -17,15 +17,25 @@ from datetime import date
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from paperboy import feeds
+from paperboy import bounds, feeds
 from paperboy.links import allowed_url
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import to_segments
+from paperboy.web.openapi import (
+    NEXT_PAGE,
+    ItemOut,
+    PaperOut,
+    SearchItemOut,
+    SubmitIn,
+    VoteOut,
+    answers,
+    json_body,
+)
 from paperboy.web.submit import SubmitRefused, submit_paper
-from paperboy.web.views import Card
+from paperboy.web.views import Card, blurb
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -34,15 +44,19 @@ def _stamp(day: date | None) -> str | None:
     return f"{day.isoformat()}T00:00:00.000Z" if day else None
 
 
-def hf_paper(card: Card) -> dict:
-    """The `paper` object of Hugging Face's API for one card."""
+def hf_paper(card: Card, full: bool = True) -> dict:
+    """The `paper` object of Hugging Face's API for one card. In lists (`full=False`) at most
+    `bounds.LIST_AUTHORS` names and `LIST_ABSTRACT_CHARS` of the abstract; `numAuthors` says
+    how many there are, and `/api/papers/ID` has them all."""
     p, e = card.paper, card.paper.entry
     out = {
         "id": p.id,
-        "authors": [{"name": name} for name in p.authors],
+        "authors": [{"name": name} for name in
+                    (p.authors if full else p.authors[:bounds.LIST_AUTHORS])],
+        "numAuthors": len(p.authors),
         "publishedAt": _stamp(p.published),
         "title": p.title,
-        "summary": p.abstract,
+        "summary": p.abstract if full else _summary(p.abstract),
         "upvotes": card.votes,
         # Clients make links of these: only URLs that pass the allow-list (paperboy.links).
         "githubRepo": allowed_url(p.code_url),
@@ -64,6 +78,10 @@ def hf_paper(card: Card) -> dict:
     return out
 
 
+def _summary(abstract: str) -> str:
+    return blurb(abstract, bounds.LIST_ABSTRACT_CHARS)
+
+
 def _org(card: Card) -> dict | None:
     e = card.paper.entry
     if e is None or not e.organization:
@@ -71,14 +89,15 @@ def _org(card: Card) -> dict | None:
     return {"name": e.organization, "fullname": e.organization_name or e.organization}
 
 
-def hf_item(card: Card) -> dict:
-    """One item of `/api/daily_papers`: the paper plus its feed entry."""
+def hf_item(card: Card, full: bool = False) -> dict:
+    """One item of `/api/daily_papers`: the paper plus its feed entry (a list item unless
+    `full`: see `hf_paper`)."""
     e = card.paper.entry
     item = {
-        "paper": hf_paper(card),
+        "paper": hf_paper(card, full),
         "publishedAt": _stamp(e.day if e else card.paper.published),
         "title": card.paper.title,
-        "summary": card.paper.abstract,
+        "summary": card.paper.abstract if full else _summary(card.paper.abstract),
         "numComments": card.comments,
         "submittedBy": {"name": e.submitted_by, "fullname": e.submitted_by}
         if e and e.submitted_by else None,
@@ -88,7 +107,8 @@ def hf_item(card: Card) -> dict:
     return item
 
 
-@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped")
+@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped",
+            responses=answers(200, list[ItemOut], errors=(400,), headers=NEXT_PAGE))
 async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
@@ -96,7 +116,7 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
     month: str | None = Query(None, description="YYYY-MM"),
     sort: str = Query("publishedAt", pattern="^(publishedAt|trending)$"),
     p: int = Query(0, ge=0, le=10_000, description="0-based page"),
-    limit: int = Query(50, ge=1, le=100),
+    limit: int = Query(50, ge=1, le=bounds.API_PAGE_ITEMS),
 ):
     web = web_of(request)
     period = feeds.parse_period(date, week, month)
@@ -126,9 +146,10 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
     return JSONResponse([hf_item(c) for c in page], headers=headers)
 
 
-@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments")
+@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments",
+            responses=answers(200, list[SearchItemOut], errors=(400,)))
 def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
-                  limit: int = Query(20, ge=1, le=120)):
+                  limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS)):
     web = web_of(request)
     result = web.search.search(q, Filters(), sort="relevance", limit=limit, offset=0)
     cards = web.cards_for(request, [h.paper for h in result.hits])
@@ -136,7 +157,7 @@ def search_papers(request: Request, q: str = Query(..., min_length=1, max_length
     for card, hit in zip(cards, result.hits):
         item = hf_item(card)
         item["highlightedTitle"] = to_segments(hit.paper.title, hit.title_spans)
-        item["highlightedSummary"] = to_segments(hit.paper.abstract, hit.abstract_spans)
+        item["highlightedSummary"] = to_segments(item["summary"], hit.abstract_spans)
         item["score"] = hit.score
         out.append(item)
     return JSONResponse(out)
@@ -166,8 +187,10 @@ def _writer(request: Request):
     return user
 
 
-@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed")
-def submit(request: Request, body: dict = Body(..., examples=[{"id": "2405.15738"}])):
+@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed",
+             responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 502, 503)),
+             openapi_extra=json_body(SubmitIn))
+def submit(request: Request, body: dict = Body(...)):
     web = web_of(request)
     user = _writer(request)
     limits.check(web.store, limits.SUBMIT, f"user:{user.id}")
@@ -179,7 +202,7 @@ def submit(request: Request, body: dict = Body(..., examples=[{"id": "2405.15738
     except SubmitRefused as exc:
         payload = {"error": exc.message} | ({"id": exc.paper_id} if exc.paper_id else {})
         return JSONResponse(payload, status_code=exc.status)
-    return hf_item(web.cards_for(request, [paper])[0])
+    return hf_item(web.cards_for(request, [paper])[0], full=True)
 
 
 def _vote(request: Request, paper_id: str, up: bool) -> dict:
@@ -191,16 +214,22 @@ def _vote(request: Request, paper_id: str, up: bool) -> dict:
     return {"id": card.paper.id, "upvotes": votes, "upvoted": up}
 
 
-@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+VOTE_ANSWERS = answers(200, VoteOut, errors=(401, 403, 404, 429))
+
+
+@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)",
+             responses=VOTE_ANSWERS)
 def upvote(request: Request, paper_id: str):
     return _vote(request, paper_id, True)
 
 
-@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back")
+@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back",
+               responses=VOTE_ANSWERS)
 def unvote(request: Request, paper_id: str):
     return _vote(request, paper_id, False)
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped")
+@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped",
+            responses=answers(200, PaperOut, errors=(404,)))
 def paper(request: Request, paper_id: str):
     return JSONResponse(hf_paper(_card(request, paper_id)))

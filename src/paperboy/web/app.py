@@ -31,6 +31,7 @@ from paperboy.store import open_store
 from paperboy.web import auth
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
+from paperboy.web.openapi import without_422
 from paperboy.web.views import Card
 
 log = logging.getLogger("paperboy.web")
@@ -102,6 +103,7 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
     _add_docs(app)
+    without_422(app)  # validation errors answer 400 (below), as documented
 
     from paperboy.web import accounts, api, pages, rss, subscriptions
 

@@ -31,6 +31,7 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
         os.environ["PAPERBOY_CONFIG"] = str(obj._config)
     host = host or settings.host
     port = port or settings.port
+    healthcheck = _healthcheck_timeout(settings)
     click.echo(f"paperboy: serving {store.location} on http://{host}:{port}/ "
                f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
     from paperboy.mail.schedule import scheduler_running
@@ -43,7 +44,25 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
                        f"({settings.mail_timezone})")
         uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers, access_log=access_log, log_level="info",
-                    proxy_headers=True, server_header=False)
+                    proxy_headers=True, server_header=False,
+                    timeout_worker_healthcheck=healthcheck)
+
+
+def _healthcheck_timeout(settings) -> int:
+    """How long the supervisor waits for a worker's answer before it kills it.
+
+    uvicorn starts each worker as a fresh interpreter (multiprocessing's spawn: nothing is
+    shared, so no store connection or onnxruntime session crosses a fork, and nothing loaded
+    here would reach the workers). A worker answers the health check from a thread it starts
+    only after the interpreter is up and this program re-imported: ~0.2 s of CPU, which on a
+    busy machine took more than uvicorn's 5 s and got workers killed while still starting.
+    """
+    from paperboy.config import ConfigError
+
+    if settings.worker_healthcheck_timeout < 1:
+        raise ConfigError(f"setting 'worker_healthcheck_timeout' must be at least 1 (seconds), "
+                          f"got {settings.worker_healthcheck_timeout}")
+    return settings.worker_healthcheck_timeout
 
 
 @click.command()

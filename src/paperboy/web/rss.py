@@ -17,18 +17,19 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from paperboy import bounds
 from paperboy.links import allowed_url
 from paperboy.papers import try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web.app import web_of
 from paperboy.web.pages import trending_cards
-from paperboy.web.views import Card
+from paperboy.web.views import Card, blurb
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 
 ATOM = "http://www.w3.org/2005/Atom"
 DAILY_DAYS = 3
-MAX_ENTRIES = 100
+MAX_ENTRIES = bounds.ATOM_ENTRIES
 # Characters XML 1.0 cannot hold at all, not even escaped (NUL and most C0 controls, lone
 # surrogates, U+FFFE/U+FFFF): a query or an imported abstract with one would break the feed.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -79,16 +80,19 @@ def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
                                   "href": f"{base}/papers/{p.id}"})
     ET.SubElement(entry, "link", {"rel": "related", "type": "application/pdf",
                                   "href": p.pdf_url, "title": "PDF"})
-    for name in p.authors or ["Unknown"]:
+    for name in p.authors[:bounds.LIST_AUTHORS] or ["Unknown"]:
         author = ET.SubElement(entry, "author")
         _text(author, "name", name)
     for category in p.categories:
         ET.SubElement(entry, "category", {"term": category})
     extra = f"{card.votes} upvotes"
+    if len(p.authors) > bounds.LIST_AUTHORS:
+        extra += f" · {len(p.authors)} authors"
     code = allowed_url(p.code_url)
     if code:
         extra += f" · code: {code}"
-    _text(entry, "summary", f"{p.abstract}\n\n{extra}", type="text")
+    abstract = blurb(p.abstract, bounds.LIST_ABSTRACT_CHARS)
+    _text(entry, "summary", f"{abstract}\n\n{extra}", type="text")
 
 
 @router.get("/daily.atom")

@@ -7,7 +7,9 @@ The routes read the settings and the store from `request.app.state.web` (the app
 their own; feed pages can include `mail/subscribe_form.html`, which posts to /subscribe.
 
 - GET/POST /subscribe: the form; the answer is the same whether or not the address is known,
-  and the mail (confirmation or notice) goes out in the background after the response.
+  and the mail (confirmation or notice) goes out in the background after the response. One
+  mail per address per `mail_confirm_interval` (claimed in the store before sending), and
+  `limits.SUBSCRIBE` requests per client address: a form cannot be turned into a mail cannon.
 - GET/POST /subscriptions/confirm: the link in the confirmation mail shows a button; the POST
   confirms. (Link scanners in mail systems open links; they do not press buttons.)
 - POST /subscriptions/unsubscribe?token=...: RFC 8058 one-click unsubscribe, what mail clients
@@ -22,6 +24,7 @@ Tokens are the only credential, so these pages send `Referrer-Policy: no-referre
 from __future__ import annotations
 
 import logging
+import math
 from urllib.parse import urlsplit
 
 import jinja2
@@ -31,9 +34,10 @@ from fastapi.responses import HTMLResponse
 from paperboy.mail.links import LinkExpired, LinkInvalid, Links
 from paperboy.mail.send import DeliveryError
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
+from paperboy.web import limits
 
 log = logging.getLogger("paperboy.mail")
-router = APIRouter(tags=["subscriptions"])
+router = APIRouter(include_in_schema=False)  # HTML forms, not the JSON API
 
 MAX_FIELD = 5000  # form fields longer than this are refused before any parsing of them
 
@@ -129,10 +133,21 @@ def subscribe(request: Request, background: BackgroundTasks, email: str = Form("
                      error="That is far more text than a subscription needs.")
     subs = _subscriptions(request)
     try:
-        answer = subs.request(email, topics=topics, frequency=frequency, name=name,
-                              include_top=bool(include_top))
+        form = subs.check_form(email, topics=topics, frequency=frequency, name=name,
+                               include_top=bool(include_top))
     except InvalidSubscription as exc:
         return _page(request, "subscribe.html", 400, values=values, error=str(exc))
+    try:
+        # Counted whether or not a mail follows, so the limit tells nothing about an address.
+        limits.check(subs.store, limits.SUBSCRIBE, f"ip:{limits.client_address(request)}")
+    except limits.RateLimited as exc:
+        minutes = math.ceil(exc.retry_after / 60)
+        page = _page(request, "subscribe.html", 429, values=values,
+                     error=f"Too many subscription requests from your network: try again in "
+                           f"{minutes} minute{'' if minutes == 1 else 's'}.")
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    answer = subs.ask(form)
     background.add_task(_send_quietly, subs, answer)
     # The same words whatever the address's state: the form must not tell who subscribes.
     return _message(request, "Check your inbox",
