@@ -230,7 +230,9 @@ def test_import_through_the_cli_drops_bad_links_and_keeps_the_papers(tmp_path, c
            1: ("projectPage", " JAVASCRIPT:alert(1)"),
            2: ("githubRepo", "java\tscript:alert(1)"),
            3: ("projectPage", "data:text/html,<script>alert(1)</script>"),
-           4: ("githubRepo", ["https://github.com/a/b"])}
+           # A link that is not text at all (a list) fails the record's schema: the record
+           # is rejected naming the field (tests/test_ingest_bad_records.py), not kept.
+           4: ("githubRepo", "https://github.com@evil.com/a/b")}
     for number, (name, value) in bad.items():
         items[number]["paper"][name] = value
     items[5]["paper"]["githubRepo"] = "https://github.com/good/repo"
