@@ -33,8 +33,8 @@ from paperboy.search.keyword import KeywordIndex
 from paperboy.search.query import parse_query
 from paperboy.store import open_store
 
-GRID = {"SHORT_QUERY_WORDS": (0, 4, 6, 8), "PROXIMITY_BOOST": (0.0, 0.25, 0.5, 1.0),
-        "COMPOUND_BOOST": (0.0, 1.0, 2.0), "PROXIMITY_SLOP": (2, 4)}
+GRID = {"SHORT_QUERY_WORDS": (0, 6), "PROXIMITY_BOOST": (0.0, 0.25, 0.5, 1.0),
+        "COMPOUND_BOOST": (0.0, 1.0, 2.0), "PROXIMITY_SLOP": (2,)}
 
 
 def keyword_index(folder: Path, corpus) -> KeywordIndex:
@@ -51,12 +51,12 @@ def keyword_index(folder: Path, corpus) -> KeywordIndex:
     return index
 
 
-def score(index: KeywordIndex, queries, qrels) -> dict[str, float]:
+def score(index: KeywordIndex, queries, qrels, judged=None) -> dict[str, float]:
     run = {}
     for qid in qrels:
-        found, _ = index.search(parse_query(queries[qid]), limit=100)
+        found, _ = index.search(parse_query(queries[qid]), limit=1000 if judged else 100)
         run[qid] = {pid: float(s) for pid, s in found} or {"-": 0.0}
-    return evaluate(qrels, run)
+    return evaluate(qrels, run, judged)
 
 
 def main() -> None:
@@ -68,19 +68,19 @@ def main() -> None:
                         "(../shared/data/corpora/arxiv_cs_listings.jsonl.gz)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    sets = [(f"{args.beir.name} {args.split}", *load_beir(args.beir, args.split))]
+    sets = [(f"{args.beir.name} {args.split}", *load_beir(args.beir, args.split), None)]
     if args.short:
-        sets.append(("short queries", *load_short_queries(args.short, args.corpus)))
+        sets.append(("short queries (judged only)", *load_short_queries(args.short, args.corpus)))
     names = list(GRID)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, corpus, queries, qrels in sets:
+        for label, corpus, queries, qrels, judged in sets:
             qrels = {q: r for q, r in qrels.items() if q in queries}
             index = keyword_index(Path(tmp) / label.replace(" ", "_"), corpus)
             for values in itertools.product(*GRID.values()):
                 for name, value in zip(names, values, strict=True):
                     setattr(keyword, name, value)
-                got = score(index, queries, qrels)
+                got = score(index, queries, qrels, judged)
                 rows.append((label, values, got))
                 print(f"{label}: {dict(zip(names, values, strict=True))} nDCG@10 "
                       f"{got['ndcg@10']:.4f} Recall@100 {got['recall@100']:.4f}", flush=True)

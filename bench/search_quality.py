@@ -58,8 +58,9 @@ def load_beir(folder: Path, split: str):
 
 
 def load_short_queries(folder: Path, corpus_path: Path):
-    """bench/short_queries (queries.jsonl, qrels.tsv) over the arXiv cs listings corpus, in
-    load_beir's shapes: corpus rows with _id/title/text, queries, graded qrels."""
+    """bench/short_queries (queries.jsonl, qrels.tsv, judged_pool.jsonl) over the arXiv cs
+    listings corpus, in load_beir's shapes (corpus rows with _id/title/text, queries, graded
+    qrels) plus the papers judged for each query (see `evaluate`)."""
     import gzip
 
     with gzip.open(corpus_path, "rt", encoding="utf-8") as lines:
@@ -73,15 +74,25 @@ def load_short_queries(folder: Path, corpus_path: Path):
         for line in fh:
             qid, pid, grade = line.rstrip("\n").split("\t")
             qrels.setdefault(qid, {})[pid] = int(grade)
-    return corpus, queries, qrels
+    judged: dict[str, set[str]] = {}
+    for row in map(json.loads, open(folder / "judged_pool.jsonl")):
+        judged.setdefault(row["query-id"], set()).add(row["corpus-id"])
+    return corpus, queries, qrels, judged
 
 
 def plain_query(text: str) -> ParsedQuery:
     return ParsedQuery(raw=text, words=text.split())
 
 
-def evaluate(qrels, run) -> dict[str, float]:
+def evaluate(qrels, run, judged: dict[str, set[str]] | None = None) -> dict[str, float]:
+    """nDCG@10 and Recall@100 by pytrec_eval. With `judged` (the papers judged per query, for
+    a set whose judgements are incomplete), unjudged papers are dropped from each ranking
+    first (a "condensed list"), so a ranking is not punished for papers nobody judged."""
     import pytrec_eval
+
+    if judged is not None:
+        run = {qid: {pid: s for pid, s in ranked.items() if pid in judged.get(qid, ())}
+                    or {"-": 0.0} for qid, ranked in run.items()}
 
     scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
     return {"ndcg@10": statistics.mean(s["ndcg_cut_10"] for s in scores.values()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -12,6 +14,7 @@ import pytest
 
 from paperboy.sources import SourceError
 from paperboy.sources.http import PoliteClient, retry_after_seconds
+from tests.environment import subprocess_env
 from tests.replay import ReplayServer, Reply, closed_port, loopback_settings
 
 FEED = "<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>ok</title></feed>"
@@ -93,6 +96,21 @@ def test_a_closed_port_is_a_dead_upstream(tmp_path):
         client.get(url)
     assert url in str(err.value)
     assert "connection failed" in str(err.value)
+
+
+def test_a_host_that_does_not_resolve_fails_at_once_saying_no_network(tmp_path):
+    # .invalid never resolves (RFC 6761): no request leaves the machine. With these settings a
+    # retried failure would take at least 1 + 2 + 4 + 8 + 16 = 31 s.
+    settings = loopback_settings(tmp_path, http_retries=5, http_backoff=1.0,
+                                 http_retry_after_max=100.0)
+    started = time.monotonic()
+    with PoliteClient(settings) as client, pytest.raises(SourceError) as err:
+        client.get("http://export.arxiv.invalid/api/query", {"id_list": "2405.15738"})
+    assert time.monotonic() - started < 5
+    message = str(err.value)
+    assert "no network (cannot resolve export.arxiv.invalid" in message
+    assert "http://export.arxiv.invalid/api/query?id_list=2405.15738" in message
+    assert client.requests == 1
 
 
 def test_client_errors_are_not_retried(server, tmp_path):
@@ -184,6 +202,28 @@ def test_one_request_at_a_time_even_from_several_threads(server, tmp_path):
     assert len(server.hits) == 3
     # Each request arrives only after the previous answer (sent 0.15 s after it arrived).
     assert min(gaps(server.hits)) >= 0.15
+
+
+FETCH_THREE = """
+import sys
+from pathlib import Path
+from paperboy.config import Settings
+from paperboy.sources.http import PoliteClient
+settings = Settings(data_dir=Path(sys.argv[1]), http_min_interval=0.3, http_retries=0)
+with PoliteClient(settings) as client:
+    for _ in range(3):
+        client.get(sys.argv[2])
+"""
+
+
+def test_the_interval_holds_across_processes_sharing_a_data_dir(server, tmp_path):
+    server.route("/q", Reply(200, FEED))
+    procs = [subprocess.Popen([sys.executable, "-c", FETCH_THREE, str(tmp_path / "data"),
+                               server.url("/q")], env=subprocess_env()) for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    assert len(server.hits) == 6
+    assert min(gaps(server.hits)) >= 0.3 - 0.005  # the shared time is kept to the millisecond
 
 
 def test_requests_carry_our_user_agent(server, tmp_path):

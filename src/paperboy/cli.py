@@ -166,9 +166,11 @@ def demo(obj: Context, no_serve, port):
 def _register() -> None:
     """Commands that live in their own modules."""
     from paperboy.cli_store import migrate_store
+    from paperboy.submissions_commands import submissions
     from paperboy.sync_commands import fetch, harvest, sync
 
     main.add_command(migrate_store)
+    main.add_command(submissions)  # the queue of papers submitted on the web
     for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
         main.add_command(command)
     from paperboy.web.cli import serve, user

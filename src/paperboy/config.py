@@ -63,6 +63,15 @@ class Settings:
     # before it is killed and replaced; a worker starting on a busy machine needs more than
     # uvicorn's 5 (docs/security.md, "Worker start-up").
     worker_healthcheck_timeout: int = 60
+    # Papers submitted by id that are not stored wait in a queue for one worker per deployment
+    # (docs/web.md): `paperboy serve` runs it unless submissions_worker is false (then run
+    # `paperboy submissions run` from cron). Pending submissions allowed per user and in all;
+    # tries before a submission fails; seconds before a failed fetch is tried again (doubling).
+    submissions_worker: bool = True
+    submissions_per_user: int = 20
+    submissions_max: int = 1000
+    submissions_attempts: int = 5
+    submissions_retry: float = 60.0
     # Search (docs/search.md). The embedding model for queries and new papers: minilm (bundled),
     # static (bundled), model2vec:NAME or sentence-transformers:NAME.
     search_model: str = "minilm"

@@ -82,8 +82,9 @@ def open_search(store, settings):
     return HybridSearch(store, settings, indexes)
 
 
-def update_indexes(store, settings, progress: bool = False):
-    """Index what changed in the store since the last update; call after imports and syncs."""
+def update_indexes(store, settings, progress: bool = False, wait: bool = True):
+    """Index what changed in the store since the last update; call after imports and syncs.
+    `wait=False`: None at once, doing nothing, while another process writes the indexes."""
     from paperboy.search.index import update_indexes as _update
 
-    return _update(store, settings, progress=progress)
+    return _update(store, settings, progress=progress, wait=wait)

@@ -188,9 +188,10 @@ class SearchIndexes:
         self._drop_old_keyword_folders()
 
     def _drop_old_keyword_folders(self) -> None:
-        current = getattr(self.keyword, "path", None)  # None: the keyword index is in SQL
+        if self.folder is None:  # the indexes live in PostgreSQL
+            return
         for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
-            if old != current and old.is_dir():
+            if old != self.keyword.path and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
 
     def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
@@ -375,12 +376,17 @@ def indexes_lock(store, settings: Settings, wait: bool = True):
 
 
 def update_indexes(store, settings: Settings, progress: bool = False,
-                   indexes: SearchIndexes | None = None) -> UpdateReport:
-    """Bring the search indexes up to the store (call after every import or sync)."""
+                   indexes: SearchIndexes | None = None, wait: bool = True
+                   ) -> UpdateReport | None:
+    """Bring the search indexes up to the store (call after every import or sync). With
+    `wait=False`, None at once when another writer holds the indexes (a web request must not
+    wait for a bulk import's update; the next update takes what this one would have)."""
     if indexes is not None:
         with indexes.writing():
             return indexes.reopened().update(store, progress)
-    with indexes_lock(store, settings):
+    with indexes_lock(store, settings, wait) as ours:
+        if ours is False:
+            return None
         return open_indexes(store, settings).update(store, progress)
 
 

@@ -2,10 +2,12 @@
 
 arXiv's terms ask for at most one request every 3 seconds over one connection at a time.
 `PoliteClient` keeps that for every host it talks to: requests to a host wait their turn, and
-the next one starts `http_min_interval` seconds after the previous one ended. A 429, a 5xx, a
-refused connection or a timeout is retried with exponential backoff and jitter (honouring
-Retry-After); when the upstream stays down, `SourceError` says which URL, what happened and
-what to do.
+the next one starts `http_min_interval` seconds after the previous one ended, across threads
+and across the processes that share a data directory (a file lock per host holds the time the
+host is free again). A 429, a 5xx, a refused connection or a timeout is retried with
+exponential backoff and jitter (honouring Retry-After); a host name that does not resolve is
+not (no network, or a wrong URL: waiting does not help). When the upstream stays down,
+`SourceError` says which URL, what happened and what to do.
 
     with PoliteClient(settings) as client:
         feed = client.get_xml(settings.arxiv_api_url, {"id_list": "2405.15738"})
@@ -14,15 +16,21 @@ what to do.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import random
+import re
+import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 
@@ -41,15 +49,64 @@ class _HostGate:
 
 
 # Process-wide on purpose: arXiv's limit applies to this process as a whole, however many
-# clients it opens (a sync and a web "submit by id" may run at once). Only gates live here.
+# clients it opens (a sync and the submissions worker may run at once). Only gates live here;
+# `_shared_gate` extends the same turn-taking to other processes.
 _GATES: dict[str, _HostGate] = {}
 _GATES_LOCK = threading.Lock()
 
 
+def _host_key(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}:{url.port or ''}"
+
+
 def _gate_for(url: httpx.URL) -> _HostGate:
-    key = f"{url.scheme}://{url.host}:{url.port or ''}"
     with _GATES_LOCK:
-        return _GATES.setdefault(key, _HostGate())
+        return _GATES.setdefault(_host_key(url), _HostGate())
+
+
+@contextmanager
+def _shared_gate(data_dir: Path, url: httpx.URL):
+    """The host's turn across processes: an exclusive lock on data_dir/http/<host>.gate, whose
+    text is the wall-clock time before which no request may start. Yields (free_at, set_free_at).
+
+    A flock dies with its process, so a `kill -9` in the middle of a request frees the host.
+    Without a writable data directory only the in-process gate applies."""
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", _host_key(url)) + ".gate"
+    try:
+        folder = data_dir / "http"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        log.debug("no shared gate for %s: %s", url.host, exc)
+        yield 0.0, lambda when: None
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            free_at = float(os.pread(fd, 64, 0).decode() or 0)
+        except ValueError:  # a torn write from a crash: the host is free
+            free_at = 0.0
+
+        def set_free_at(when: float) -> None:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{when:.3f}".encode(), 0)
+
+        yield free_at, set_free_at
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name does not resolve (socket.gaierror
+    somewhere in the chain httpx -> httpcore -> socket)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, socket.gaierror):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -125,6 +182,14 @@ class PoliteClient:
             except httpx.TimeoutException:
                 problem = f"no answer within {self.settings.http_timeout:g} s"
                 continue
+            except httpx.ConnectError as exc:
+                if _unresolvable(exc):
+                    raise SourceError(
+                        f"{target}: no network (cannot resolve {target.host}: {exc}). Check "
+                        "this machine's network and DNS, and the URL setting the address came "
+                        "from; then run the same command again.") from None
+                problem = f"connection failed ({exc or type(exc).__name__})"
+                continue
             except httpx.TransportError as exc:
                 problem = f"connection failed ({exc or type(exc).__name__})"
                 continue
@@ -149,16 +214,24 @@ class PoliteClient:
         )
 
     def _send(self, target: httpx.URL) -> httpx.Response:
-        """One request, after the host's previous one ended at least min_interval ago."""
+        """One request, after the host's previous one ended at least min_interval ago (in
+        this process or any other using the same data directory)."""
         gate = _gate_for(target)
-        with gate.lock:
+        interval = self.settings.http_min_interval
+        with gate.lock, _shared_gate(self.settings.data_dir, target) as (shared, set_shared):
+            # The in-process gate counts on the monotonic clock, the shared one on the wall
+            # clock (capped at one interval, in case that clock was set back).
+            shared_wait = min(shared - time.time(), interval)
+            if shared_wait > 0:
+                time.sleep(shared_wait)
             while (wait := gate.free_at - time.monotonic()) > 0:
                 time.sleep(wait)
             try:
                 self.requests += 1
                 return self._http.get(target)
             finally:
-                gate.free_at = time.monotonic() + self.settings.http_min_interval
+                gate.free_at = time.monotonic() + interval
+                set_shared(time.time() + interval)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After when the server gave one, else backoff * 2^(n-1) stretched by 0-50 %."""

@@ -16,6 +16,7 @@ from paperboy.papers import FeedEntry, Paper
 from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.accounts import ApiToken, NameTaken, User
 from paperboy.store.merge import merge_paper
+from paperboy.store.submissions import SubmissionQueue
 
 NO_LIMIT = 2**62  # "LIMIT -1" is SQLite-only and "LIMIT NULL" PostgreSQL-only
 
@@ -90,8 +91,9 @@ def _entry_values(paper_id: str, e: FeedEntry) -> tuple:
             e.num_comments or 0)
 
 
-class SQLStore:
-    """Papers, the daily feed, runs and state. Subclasses: SQLiteStore, PostgresStore."""
+class SQLStore(SubmissionQueue):
+    """Papers, the daily feed, runs and state. Subclasses: SQLiteStore, PostgresStore.
+    The submissions queue's methods live in store/submissions.py."""
 
     dialect: str  # names the folder of migrations: store/migrations/<dialect>/NNNN_name.sql
 
@@ -152,6 +154,14 @@ class SQLStore:
         `rejections` (location, reason) are saved in the same transaction, so a crash never
         leaves a checkpoint ahead of the data or a rejection counted twice.
         """
+        with self._write() as conn:
+            return self._upsert_in(conn, papers, run, checkpoint, rejections)
+
+    def _upsert_in(self, conn, papers: Iterable[Paper], run: Run | None = None,
+                   checkpoint: dict | None = None, rejections: list[tuple[str, str]] = ()
+                   ) -> UpsertResult:
+        """`upsert` inside the caller's transaction (the submissions queue marks its rows in
+        the same one)."""
         incoming: dict[str, Paper] = {}
         for paper in papers:
             # The same paper twice in one batch merges in order, as if sent one by one.
@@ -159,52 +169,51 @@ class SQLStore:
                 else paper
         result = UpsertResult()
         now = _now()
-        with self._write() as conn:
-            self._lock_papers(conn)
-            stored = self._get_many(conn, list(incoming))
-            seq = conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
-            inserts, updates, entries = [], [], []
-            for pid, paper in incoming.items():
-                old = stored.get(pid)
-                merged = merge_paper(old, paper)
-                if old is not None and merged == old:
-                    result.unchanged += 1
-                    continue
-                seq += 1
-                if old is None:
-                    result.added += 1
-                    result.added_ids.append(pid)
-                    inserts.append(_paper_values(merged) + (seq, now, now))
-                else:
-                    result.updated += 1
-                    updates.append(_paper_values(merged)[1:] + (seq, now, pid))
-                if merged.entry is not None and merged.entry != (old.entry if old else None):
-                    entries.append(_entry_values(pid, merged.entry))
-            if inserts:
-                conn.executemany(
-                    f"INSERT INTO papers ({_PAPER_COLUMNS}, seq, created_at, modified_at) "
-                    f"VALUES ({', '.join('?' * 21)})",
-                    inserts,
-                )
-            if updates:
-                assignments = ", ".join(f"{c} = ?" for c in _PAPER_COLUMNS.split(", ")[1:])
-                conn.executemany(
-                    f"UPDATE papers SET {assignments}, seq = ?, modified_at = ? WHERE id = ?",
-                    updates,
-                )
-            if entries:
-                updates_entry = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS.split(", "))
-                conn.executemany(
-                    f"INSERT INTO feed_entries (paper_id, {_ENTRY_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    f"ON CONFLICT (paper_id) DO UPDATE SET {updates_entry}",
-                    entries,
-                )
-            if run is not None:
-                run.count(result)
-                run.checkpoint = checkpoint
-                self._record_rejections(conn, run, rejections)
-                self._save_run(conn, run)
+        self._lock_papers(conn)
+        stored = self._get_many(conn, list(incoming))
+        seq = conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
+        inserts, updates, entries = [], [], []
+        for pid, paper in incoming.items():
+            old = stored.get(pid)
+            merged = merge_paper(old, paper)
+            if old is not None and merged == old:
+                result.unchanged += 1
+                continue
+            seq += 1
+            if old is None:
+                result.added += 1
+                result.added_ids.append(pid)
+                inserts.append(_paper_values(merged) + (seq, now, now))
+            else:
+                result.updated += 1
+                updates.append(_paper_values(merged)[1:] + (seq, now, pid))
+            if merged.entry is not None and merged.entry != (old.entry if old else None):
+                entries.append(_entry_values(pid, merged.entry))
+        if inserts:
+            conn.executemany(
+                f"INSERT INTO papers ({_PAPER_COLUMNS}, seq, created_at, modified_at) "
+                f"VALUES ({', '.join('?' * 21)})",
+                inserts,
+            )
+        if updates:
+            assignments = ", ".join(f"{c} = ?" for c in _PAPER_COLUMNS.split(", ")[1:])
+            conn.executemany(
+                f"UPDATE papers SET {assignments}, seq = ?, modified_at = ? WHERE id = ?",
+                updates,
+            )
+        if entries:
+            updates_entry = ", ".join(f"{c} = excluded.{c}" for c in _ENTRY_COLUMNS.split(", "))
+            conn.executemany(
+                f"INSERT INTO feed_entries (paper_id, {_ENTRY_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT (paper_id) DO UPDATE SET {updates_entry}",
+                entries,
+            )
+        if run is not None:
+            run.count(result)
+            run.checkpoint = checkpoint
+            self._record_rejections(conn, run, rejections)
+            self._save_run(conn, run)
         return result
 
     def _get_many(self, conn, ids: list[str]) -> dict[str, Paper]:

@@ -4,7 +4,8 @@
     GET  /api/papers/{arxiv_id}
     GET  /api/papers/search?q=&limit=
     POST /api/papers/{arxiv_id}/upvote      DELETE the same to take the vote back
-    POST /api/papers/submit                 {"id": "2405.15738"}
+    POST /api/papers/submit                 {"id": "2405.15738"}  (202 + statusUrl when queued)
+    GET  /api/submissions/{n}               where a queued submission stands
 
 Writes need a signed-in session plus the CSRF token (X-CSRF-Token header), or an API token
 (`Authorization: Bearer ...`). Differences from Hugging Face's shapes: docs/api.md.
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from paperboy import bounds, feeds
 from paperboy.links import allowed_url
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
+from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import to_segments
@@ -29,12 +31,13 @@ from paperboy.web.openapi import (
     ItemOut,
     PaperOut,
     SearchItemOut,
+    SubmissionOut,
     SubmitIn,
     VoteOut,
     answers,
     json_body,
 )
-from paperboy.web.submit import SubmitRefused, submit_paper
+from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, blurb
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -187,8 +190,27 @@ def _writer(request: Request):
     return user
 
 
+def submission_json(sub: Submission) -> dict:
+    """A queued submission's status, with where to follow it and, once done, the paper."""
+    out = {
+        "submission": sub.id, "id": sub.paper_id, "status": sub.status,
+        "message": status_text(sub), "attempts": sub.attempts,
+        "submittedAt": sub.created_at, "finishedAt": sub.finished_at,
+        "statusUrl": f"/api/submissions/{sub.id}",
+    }
+    if sub.status == "done":
+        out["paperUrl"] = f"/api/papers/{sub.paper_id}"
+    if sub.status == "failed":
+        out["error"] = sub.message
+    return out
+
+
 @router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed",
-             responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 502, 503)),
+             responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 503))
+             | {202: {"model": SubmissionOut, "description": "Not stored here: queued to be "
+                      "fetched from arXiv; follow `statusUrl`",
+                      "headers": {"Location": {"description": "The status URL",
+                                               "schema": {"type": "string"}}}}},
              openapi_extra=json_body(SubmitIn))
 def submit(request: Request, body: dict = Body(...)):
     web = web_of(request)
@@ -198,11 +220,24 @@ def submit(request: Request, body: dict = Body(...)):
     if not isinstance(text, str):
         raise HTTPException(400, 'send {"id": "<arXiv id or URL>"}')
     try:
-        paper = submit_paper(web.store, web.settings, user, text)
+        result = submit_paper(web.store, web.settings, user, text)
     except SubmitRefused as exc:
         payload = {"error": exc.message} | ({"id": exc.paper_id} if exc.paper_id else {})
-        return JSONResponse(payload, status_code=exc.status)
-    return hf_item(web.cards_for(request, [paper])[0], full=True)
+        return JSONResponse(payload, status_code=exc.status, headers=exc.headers)
+    if isinstance(result, Submission):
+        return JSONResponse(submission_json(result), status_code=202,
+                            headers={"Location": f"/api/submissions/{result.id}"})
+    return hf_item(web.cards_for(request, [result])[0], full=True)
+
+
+@router.get("/submissions/{submission_id}", summary="Where a queued submission stands",
+            responses=answers(200, SubmissionOut, errors=(400, 404)))
+def submission(request: Request,
+               submission_id: int = Path(ge=1, le=2**62, description="from `statusUrl`")):
+    found = web_of(request).store.submission(submission_id)
+    if found is None:
+        raise HTTPException(404, f"there is no submission {submission_id}")
+    return JSONResponse(submission_json(found))
 
 
 def _vote(request: Request, paper_id: str, up: bool) -> dict:

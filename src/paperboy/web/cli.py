@@ -35,13 +35,17 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
     click.echo(f"paperboy: serving {store.location} on http://{host}:{port}/ "
                f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
     from paperboy.mail.schedule import scheduler_running
+    from paperboy.submissions import worker_running
 
     # One scheduler for the whole server (in this, the supervising process), however many
     # workers serve requests; it sends digests at mail_send_at when mail_scheduler is on.
-    with scheduler_running(settings) as scheduler:
+    # Likewise one submissions worker: requests only queue papers, it fetches them from arXiv.
+    with scheduler_running(settings) as scheduler, worker_running(settings) as worker:
         if scheduler is not None:
             click.echo(f"paperboy: digests go out daily at {settings.mail_send_at} "
                        f"({settings.mail_timezone})")
+        if worker is not None:
+            click.echo("paperboy: submitted papers are fetched from arXiv by this process")
         uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers, access_log=access_log, log_level="info",
                     proxy_headers=True, server_header=False,

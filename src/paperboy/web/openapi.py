@@ -92,6 +92,19 @@ class VoteOut(BaseModel):
     upvoted: bool
 
 
+class SubmissionOut(BaseModel):
+    submission: int = Field(description="The queue entry's number")
+    id: str = Field(description="The arXiv id that was submitted")
+    status: str = Field(description="queued, fetching, done or failed")
+    message: str
+    attempts: int
+    submittedAt: str | None = None
+    finishedAt: str | None = None
+    statusUrl: str = Field(description="Where to follow it: GET it until status is done")
+    paperUrl: str | None = Field(None, description="Once done: the paper")
+    error: str | None = Field(None, description="Once failed: why")
+
+
 class SubmitIn(BaseModel):
     id: str = Field(description="An arXiv id or URL", examples=["2405.15738"])
 
@@ -101,11 +114,11 @@ WHY = {
     400: "A parameter or the body is invalid (the message names it and says why)",
     401: "No credentials, or an API token that is wrong or revoked",
     403: "The CSRF token is missing or stale, or the request came from another site",
-    404: "No such paper here (or the id is not an arXiv id)",
+    404: "No such paper or submission here (or the id is not an arXiv id)",
     409: "The paper is already in the feed",
-    429: "A rate limit is reached; Retry-After says when to try again",
-    502: "arXiv could not be reached to fetch the paper",
-    503: "This installation cannot fetch papers from arXiv",
+    429: "A rate limit is reached, or the user has too many submissions waiting; Retry-After "
+         "says when to try again",
+    503: "The submission queue is full; Retry-After says when to try again",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit's window ends",
                                "schema": {"type": "integer"}}}
@@ -121,7 +134,7 @@ def answers(status: int, model: Any, errors: tuple[int, ...] = (),
         out[status]["headers"] = headers
     for code in errors:
         out[code] = {"model": ErrorBody, "description": WHY[code]}
-        if code == 429:
+        if code in (429, 503):
             out[code]["headers"] = RETRY_AFTER
     return out
 

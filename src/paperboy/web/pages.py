@@ -1,4 +1,5 @@
-"""The HTML pages: daily/weekly/monthly feeds, trending, paper pages, search, submit, upvotes.
+"""The HTML pages: daily/weekly/monthly feeds, trending, paper pages, search, submit (and a
+queued submission's status), upvotes.
 
 Every page reads without JavaScript; forms post back with a CSRF token and redirect (303), and
 the small script in static/app.js upgrades upvotes to in-place updates.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup
 
@@ -17,10 +18,11 @@ from paperboy import feeds
 from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
+from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import snippet, to_html
-from paperboy.web.submit import SubmitRefused, submit_paper
+from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
 
 router = APIRouter(include_in_schema=False)
@@ -29,6 +31,7 @@ PAGE_SIZE = 30
 SEARCH_PAGE_SIZE = 20
 TRENDING_SIZE = 50
 Page = Query(1, ge=1, le=10_000, description="1-based page number")
+SubmissionId = Path(ge=1, le=2**62, description="the number a submission was given")
 
 
 def period_url(period: Period) -> str:
@@ -194,11 +197,25 @@ def submit(request: Request, id: str = Form(""), csrf_token: str = Form("")):
         return RedirectResponse("/signin?next=/submit", status_code=303)
     limits.check(web.store, limits.SUBMIT, f"user:{user.id}")
     try:
-        paper = submit_paper(web.store, web.settings, user, id)
+        result = submit_paper(web.store, web.settings, user, id)
     except SubmitRefused as exc:
-        return web.render(request, "submit.html", status=exc.status, value=id, error=exc.message,
-                          existing=exc.paper_id, done=None)
-    return web.render(request, "submit.html", status=201, value="", error=None, done=paper)
+        return web.render(request, "submit.html", status=exc.status, headers=exc.headers,
+                          value=id, error=exc.message, existing=exc.paper_id, done=None)
+    if isinstance(result, Submission):  # queued for the worker: its status page follows it
+        return RedirectResponse(f"/submissions/{result.id}", status_code=303)
+    return web.render(request, "submit.html", status=201, value="", error=None, done=result)
+
+
+@router.get("/submissions/{submission_id}")
+def submission_page(request: Request, submission_id: int = SubmissionId):
+    """Where a queued submission stands; reloads itself until it is done or failed."""
+    web = web_of(request)
+    found = web.store.submission(submission_id)
+    if found is None:
+        raise HTTPException(404, f"there is no submission {submission_id}")
+    paper = web.store.get(found.paper_id) if found.status == "done" else None
+    return web.render(request, "submission.html", submission=found, paper=paper,
+                      text=status_text(found))
 
 
 @router.get("/papers/{paper_id:path}")

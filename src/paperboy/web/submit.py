@@ -1,7 +1,10 @@
 """Submitting a paper to today's feed by arXiv id or URL (the /submit page and the API).
 
-A stored paper joins the feed at once; an unknown one is fetched through the arXiv source.
-Refusals carry an HTTP status and a message the user can act on.
+A stored paper joins the feed at once. An unknown one is queued for the submissions worker
+(paperboy/submissions.py), which fetches it from arXiv; the request answers at once with the
+queued `Submission`, whose status page (/submissions/N) and API (/api/submissions/N) say
+queued, fetching, done or failed. No request waits on arXiv. Refusals carry an HTTP status
+and a message the user can act on.
 """
 
 from __future__ import annotations
@@ -11,41 +14,26 @@ from datetime import UTC, datetime
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, parse_arxiv_id
 from paperboy.store.accounts import User
+from paperboy.store.submissions import QueueFull, Submission
+
+QUEUE_FULL_RETRY_AFTER = 300  # seconds: a full queue drains at one arXiv request per 3 s
 
 
 class SubmitRefused(Exception):
-    def __init__(self, status: int, message: str, paper_id: str | None = None):
+    def __init__(self, status: int, message: str, paper_id: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.status, self.message, self.paper_id = status, message, paper_id
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else None
 
 
 def utc_today():
     return datetime.now(UTC).date()
 
 
-def fetch_from_arxiv(arxiv_id: str, settings) -> Paper:
-    """The paper's metadata from the arXiv API; SubmitRefused when arXiv cannot give it."""
-    try:
-        from paperboy.sources.arxiv_api import fetch_papers
-    except ImportError:
-        raise SubmitRefused(
-            503, f"{arxiv_id} is not stored here and this installation cannot fetch papers "
-                 "from arXiv yet (the arXiv API source is missing)", arxiv_id) from None
-    from paperboy.sources import SourceError
-
-    try:
-        found = fetch_papers([arxiv_id], settings)
-    except SourceError as exc:
-        raise SubmitRefused(502, f"could not fetch {arxiv_id} from arXiv: {exc}", arxiv_id) \
-            from None
-    for paper in found:
-        if paper.id == arxiv_id:
-            return paper
-    raise SubmitRefused(404, f"arXiv has no paper {arxiv_id}: check the id", arxiv_id)
-
-
-def submit_paper(store, settings, user: User, text: str) -> Paper:
-    """Put the paper named by `text` into today's feed, submitted by `user`; the stored paper."""
+def submit_paper(store, settings, user: User, text: str) -> Paper | Submission:
+    """Put the paper named by `text` into today's feed, submitted by `user`: the stored paper,
+    or the queued submission when it must be fetched from arXiv first."""
     try:
         arxiv = parse_arxiv_id(text or "")
     except InvalidArxivId as exc:
@@ -56,10 +44,37 @@ def submit_paper(store, settings, user: User, text: str) -> Paper:
             409, f"{arxiv.id} is already in the feed (since {paper.entry.day.isoformat()})",
             arxiv.id)
     if paper is None:
-        paper = fetch_from_arxiv(arxiv.id, settings)
+        return _enqueue(store, settings, user, arxiv.id)
     entry = FeedEntry(day=utc_today(), source="user", submitted_by=user.name)
     store.upsert([replace(paper, entry=entry)])
     from paperboy.search import update_indexes
 
-    update_indexes(store, settings)  # searchable right away, like after a sync
+    # Searchable right away, like after a sync, unless another process is writing the indexes
+    # (a bulk import can hold them for minutes): then the next update takes this paper too.
+    update_indexes(store, settings, wait=False)
     return store.get(arxiv.id)
+
+
+def _enqueue(store, settings, user: User, paper_id: str) -> Submission:
+    try:
+        submission, _ = store.enqueue_submission(
+            paper_id, user.id, user.name, settings.submissions_per_user, settings.submissions_max)
+    except QueueFull as exc:
+        status = 429 if exc.scope == "user" else 503
+        raise SubmitRefused(status, str(exc), retry_after=QUEUE_FULL_RETRY_AFTER) from None
+    return submission
+
+
+def status_text(submission: Submission) -> str:
+    """One line for people: where the submission stands."""
+    pid = submission.paper_id
+    if submission.status == "done":
+        return f"{pid} was fetched from arXiv and added to the feed"
+    if submission.status == "failed":
+        return f"{pid} could not be added: {submission.message}"
+    if submission.status == "fetching":
+        return f"{pid} is being fetched from arXiv"
+    text = f"{pid} is queued to be fetched from arXiv"
+    if submission.message:  # an earlier try failed
+        text += f" ({submission.message}; trying again)"
+    return text
