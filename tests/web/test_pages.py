@@ -245,3 +245,114 @@ def test_feed_pages_offer_the_digest_sign_up(client, store):
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     subscriber = store.subscriber_by_email("reader@example.org")
     assert subscriber.status == "pending" and subscriber.frequency == "daily"
+
+
+LATEX_PAPER = Paper(
+    id="2608.99990", title=r"\textbf{Fast} $O(n)$ attention with \ours",
+    abstract=(r"We cut the cost by 50\%, in 1--2 days, for \$400K. \ours{} is at "
+              r"https://github.com/org/fast\_attn. Not a link: http://localhost:8000/x."),
+    authors=[f"Author {n}" for n in range(40)], categories=["cs.LG"],
+    published=date(2026, 8, 20),
+    entry=FeedEntry(LATEST, "hf", submitted_by="akhaliq", num_comments=1), upvotes=1)
+
+
+@pytest.fixture
+def latex_client(settings, store):
+    store.upsert([LATEX_PAPER])
+    with TestClient(create_app(settings, store=store)) as client:
+        yield client
+
+
+def test_paper_page_shows_text_mode_latex_as_text_and_math_for_katex(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    assert '<h1 class="math"><b>Fast</b> $O(n)$ attention with ours</h1>' in html
+    assert "<title>Fast $O(n)$ attention with ours · paperboy</title>" in html
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.S)[1]
+    assert "cost by 50%, in 1–2 days, for " in abstract
+    assert '<span class="tex-dollar">$</span>400K. ours is at ' in abstract
+    for raw in ("\\textbf", "\\%", "--", "\\$", "\\ours"):
+        assert raw not in abstract and raw not in html.split("<h1")[1].split("</h1>")[0]
+    # The feed's card shows the same title.
+    feed = latex_client.get(f"/papers/date/{LATEST}").text
+    assert "<b>Fast</b> $O(n)$ attention with ours</a>" in feed
+
+
+def test_urls_in_abstracts_are_links_through_the_allow_list(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.S)[1]
+    assert ('<a href="https://github.com/org/fast_attn" rel="noopener nofollow">'
+            "https://github.com/org/fast_attn</a>.") in abstract
+    assert "http://localhost:8000/x" in abstract and 'href="http://localhost' not in abstract
+
+
+def test_dates_say_which_is_arxiv_and_which_is_the_daily_feed(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    dates = re.search(r'<dl class="dates">(.*?)</dl>', html, re.S)[1]
+    assert "<dt>Published on arXiv</dt>" in dates and "<dt>In the daily papers</dt>" in dates
+    assert ", added by akhaliq" in dates
+    assert "Submitted" not in dates and "submitted" not in dates
+
+
+def test_upstream_comments_say_where_they_are(latex_client):
+    link = ('<a class="comments" href="https://huggingface.co/papers/2608.99990" '
+            'rel="noopener nofollow">1 comment on Hugging Face</a>')
+    assert link in latex_client.get(f"/papers/date/{LATEST}").text
+    assert link in latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    assert re.search(r"\d comments?<", latex_client.get("/").text) is None  # never bare
+
+
+def test_one_upvote_is_singular(latex_client):
+    said = re.compile(r'<span class="count">(\d+)</span>\s*'
+                      r'<span class="visually-hidden said">(upvotes?)</span>')
+    for url in (f"/papers/{LATEX_PAPER.id}", f"/papers/date/{LATEST}"):
+        pairs = said.findall(latex_client.get(url).text)
+        assert ("1", "upvote") in pairs, url
+        assert all((count == "1") == (word == "upvote") for count, word in pairs), url
+    atom = latex_client.get("/feeds/daily.atom").text
+    assert re.search(r"\n1 upvote\b(?!s)", atom) and re.search(r"\b1 upvotes", atom) is None
+
+
+def test_the_bibtex_box_holds_every_line_of_the_entry(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    box = re.search(r'<pre id="bibtex" class="bibtex"[^>]*>(.*?)</pre>', html, re.S)[1]
+    assert box.startswith("@misc{") and box.rstrip().endswith("}")
+    assert "Author 39" in box and "url={https://arxiv.org/abs/2608.99990}" in box
+    assert "<textarea" not in html  # rows counted lines, not wrapped lines: it cut them off
+
+
+@pytest.fixture
+def search_client(settings, store):
+    app = create_app(settings, store=store, search=open_search(store, settings))
+    with TestClient(app) as client:
+        yield client
+
+
+def test_the_search_page_has_one_search_box(search_client):
+    for url in ("/search", "/search?q=watermark"):
+        html = search_client.get(url).text
+        assert len(re.findall(r'<input[^>]* name="q"', html)) == 1, url
+        assert html.count('role="search"') == 1, url
+    assert len(re.findall(r'<input[^>]* name="q"', search_client.get("/").text)) == 1
+
+
+def test_search_results_carry_no_debug_label(search_client):
+    html = search_client.get("/search?q=watermark images").text
+    assert cards(html)
+    for label in ("keyword + semantic", ">semantic<", ">keyword<", 'class="why"'):
+        assert label not in html
+
+
+def test_no_results_is_said_once(search_client):
+    html = search_client.get("/search?q=watermark&category=zz.NONE").text
+    assert not cards(html)
+    main = html.split('<main id="main">')[1].split("</main>")[0]
+    said = re.findall(r"no papers? match", main, re.I)
+    assert len(said) == 1, said
+    assert "0 papers found" not in main
+
+
+def test_search_filters_fold_away_until_used(search_client):
+    plain = search_client.get("/search?q=watermark").text
+    assert re.search(r'<details class="filters">', plain)  # closed: results come first
+    used = search_client.get("/search?q=watermark&category=cs.CV").text
+    assert re.search(r'<details class="filters" open>', used)

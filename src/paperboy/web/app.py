@@ -20,8 +20,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
+from paperboy import latex
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
 from paperboy.links import TEMPLATE_FILTERS
@@ -32,7 +34,7 @@ from paperboy.web import auth
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
 from paperboy.web.openapi import without_422
-from paperboy.web.views import Card
+from paperboy.web.views import Card, plural
 
 log = logging.getLogger("paperboy.web")
 
@@ -83,6 +85,10 @@ def _templates() -> jinja2.Environment:
     )
     env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
     env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
+    # Titles and abstracts are LaTeX: `tex` shows text-mode macros as HTML, math for KaTeX.
+    env.filters["tex"] = lambda text, links=False: Markup(latex.to_html(text, links=links))
+    env.filters["tex_text"] = latex.to_text
+    env.filters["plural"] = plural
     return env
 
 

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup
 
-from paperboy import feeds
+from paperboy import feeds, latex
 from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
-from paperboy.web.marks import snippet, to_html
+from paperboy.web.marks import snippet
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
 
@@ -167,10 +167,10 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
                                offset=(page - 1) * SEARCH_PAGE_SIZE)
     cards = web.cards_for(request, [h.paper for h in result.hits])
     for card, hit in zip(cards, result.hits):
-        card.title_html = Markup(to_html(hit.paper.title, hit.title_spans))
+        # Matches are marked in the raw text, then its LaTeX is shown as on every card.
+        card.title_html = Markup(latex.to_html(hit.paper.title, hit.title_spans))
         text, spans = snippet(hit.paper.abstract, hit.abstract_spans)
-        card.blurb_html = Markup(to_html(text, spans))
-        card.why = hit.why
+        card.blurb_html = Markup(latex.to_html(text, spans))
     pages = max(1, -(-result.total // SEARCH_PAGE_SIZE))
     query = urlencode({k: v for k, v in form.items() if v and k != "has_code"}
                       | ({"has_code": "1"} if has_code else {}))

@@ -23,7 +23,7 @@ from paperboy.papers import try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web.app import web_of
 from paperboy.web.pages import trending_cards
-from paperboy.web.views import Card, blurb
+from paperboy.web.views import Card, blurb, plural
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 
@@ -85,7 +85,7 @@ def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
         _text(author, "name", name)
     for category in p.categories:
         ET.SubElement(entry, "category", {"term": category})
-    extra = f"{card.votes} upvotes"
+    extra = plural(card.votes, "upvote")
     if len(p.authors) > bounds.LIST_AUTHORS:
         extra += f" · {len(p.authors)} authors"
     code = allowed_url(p.code_url)
