@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -356,3 +356,39 @@ def test_search_filters_fold_away_until_used(search_client):
     assert re.search(r'<details class="filters">', plain)  # closed: results come first
     used = search_client.get("/search?q=watermark&category=cs.CV").text
     assert re.search(r'<details class="filters" open>', used)
+
+
+SATURDAY = PREVIOUS + timedelta(days=5 - PREVIOUS.weekday())  # after PREVIOUS, before LATEST
+
+
+def test_a_weekend_shows_the_day_before_with_papers_and_says_so(client):
+    assert PREVIOUS.weekday() < 5 and PREVIOUS < SATURDAY < LATEST
+    r = client.get(f"/papers/date/{SATURDAY}")
+    assert r.status_code == 200
+    weekday = client.get(f"/papers/date/{PREVIOUS}")
+    assert cards(r.text) == cards(weekday.text) and cards(r.text)
+    note = re.search(r'<p class="notice" role="status">(.*?)</p>', r.text)[1]
+    assert note == (f"No papers entered the feed on {SATURDAY:%A %-d %B %Y}: showing "
+                    f"{PREVIOUS:%A %-d %B %Y}, the closest earlier day with papers.")
+    assert f'<link rel="canonical" href="/papers/date/{PREVIOUS}">' in r.text
+    assert 'class="notice"' not in weekday.text  # a day with papers needs no note
+
+
+def test_a_future_day_shows_the_newest_day(client):
+    r = client.get("/papers/date/2099-01-01")
+    assert sorted(cards(r.text)) == sorted(expected_day(HF_DAYS[-1]))
+    assert "is after the newest day with papers" in r.text
+
+
+def test_the_api_lists_the_nearest_day_with_papers_and_says_which(client):
+    r = client.get(f"/api/daily_papers?date={SATURDAY}")
+    assert r.status_code == 200
+    assert {i["paper"]["id"] for i in r.json()} == {pid for pid, _ in expected_day(HF_DAYS[-2])}
+    assert r.headers["x-paperboy-date"] == PREVIOUS.isoformat()
+    assert SATURDAY.strftime("%A %-d %B %Y") in r.headers["x-paperboy-date-note"]
+    future = client.get("/api/daily_papers?date=2099-01-01")
+    assert future.headers["x-paperboy-date"] == LATEST.isoformat()
+    assert len(future.json()) == len(expected_day(HF_DAYS[-1]))
+    plain = client.get(f"/api/daily_papers?date={LATEST}")
+    assert plain.headers["x-paperboy-date"] == LATEST.isoformat()
+    assert "x-paperboy-date-note" not in plain.headers

@@ -46,14 +46,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default
 
 
-def _feed(request: Request, period: Period | None, page: int):
+def _feed(request: Request, period: Period | None, page: int, note: str | None = None):
     web = web_of(request)
     store = web.store
     if period is None:
         latest = store.latest_day()
         if latest is None:
             return web.render(request, "feed.html", period=None, cards=[], total=0, page=1,
-                              pages=1, prev=None, next=None, tabs=_tabs(None), heading="Papers")
+                              pages=1, prev=None, next=None, tabs=_tabs(None), heading="Papers",
+                              note=None)
         period = feeds.period_of("day", latest)
     total = store.count_between(period.first, period.last)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -68,7 +69,7 @@ def _feed(request: Request, period: Period | None, page: int):
         page=page, pages=pages, heading=_heading(period), tabs=_tabs(period),
         prev=period_url(period.containing(before)) if before else None,
         next=period_url(period.containing(after)) if after else None,
-        base=period_url(period), atom="/feeds/daily.atom",
+        base=period_url(period), atom="/feeds/daily.atom", note=note,
     )
 
 
@@ -109,7 +110,9 @@ async def latest(request: Request, page: int = Page, q: str | None = None):
 
 @router.get("/papers/date/{day}")
 async def daily(request: Request, day: str, page: int = Page):
-    return _feed(request, feeds.parse_day(day), page)
+    # A weekend, a holiday or a future day shows the nearest day with papers, and says so.
+    shown = feeds.shown_day(web_of(request).store, feeds.parse_day(day).first)
+    return _feed(request, feeds.period_of("day", shown.day), page, shown.note)
 
 
 @router.get("/papers/week/{week}")
