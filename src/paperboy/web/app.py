@@ -140,9 +140,18 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _wants_atom(request: Request) -> bool:
+    """Feed readers get errors as Atom: they cannot show an HTML page."""
+    return request.url.path.startswith("/feeds/")
+
+
 def _error(request: Request, status: int, message: str, headers: dict | None = None):
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if _wants_atom(request):
+        from paperboy.web.rss import atom_error  # rss builds on this module
+
+        return atom_error(request, status, message, headers)
     return web_of(request).render(request, "error.html", status=status, headers=headers,
                                   status_code=status, message=message)
 
@@ -181,6 +190,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = "the server failed to answer this request; the error has been logged"
         if _wants_json(request):
             return JSONResponse({"error": message}, status_code=500, headers=HEADERS)
+        if _wants_atom(request):
+            from paperboy.web.rss import atom_error
+
+            return atom_error(request, 500, message, HEADERS)
         # This handler answers outside the middleware stack: it sets the headers itself.
         return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
                             status_code=500, headers=HEADERS)

@@ -30,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 30
 SEARCH_PAGE_SIZE = 20
 TRENDING_SIZE = 50
+ATOM_OF = {"day": "daily", "week": "weekly", "month": "monthly"}  # each page's Atom feed
 Page = Query(1, ge=1, le=10_000, description="1-based page number")
 SubmissionId = Path(ge=1, le=2**62, description="the number a submission was given")
 
@@ -69,7 +70,7 @@ def _feed(request: Request, period: Period | None, page: int, note: str | None =
         page=page, pages=pages, heading=_heading(period), tabs=_tabs(period),
         prev=period_url(period.containing(before)) if before else None,
         next=period_url(period.containing(after)) if after else None,
-        base=period_url(period), atom="/feeds/daily.atom", note=note,
+        base=period_url(period), atom=f"/feeds/{ATOM_OF[period.kind]}.atom", note=note,
     )
 
 
@@ -160,12 +161,7 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
         return RedirectResponse(f"/papers/{arxiv.id}", status_code=303)
     if sort not in SORTS:
         raise HTTPException(400, f"sort {sort!r} is not one of {', '.join(SORTS)}")
-    filters = Filters(
-        categories=[c for c in category.replace(",", " ").split() if c],
-        date_from=feeds.parse_day(date_from).first if date_from else None,
-        date_to=feeds.parse_day(date_to).first if date_to else None,
-        has_code=True if has_code else None,
-    )
+    filters = search_filters(category, date_from, date_to, has_code)
     result = web.search.search(q, filters, sort=sort, limit=SEARCH_PAGE_SIZE,
                                offset=(page - 1) * SEARCH_PAGE_SIZE)
     cards = web.cards_for(request, [h.paper for h in result.hits])
@@ -180,6 +176,16 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
     return web.render(request, "search.html", form=form, cards=cards, result=result, page=page,
                       pages=pages, sorts=SORTS, base=f"/search?{query}",
                       atom=f"/feeds/search.atom?{query}")
+
+
+def search_filters(category: str, date_from: str, date_to: str, has_code: str) -> Filters:
+    """The search form's filters (also read by the search's Atom feed)."""
+    return Filters(
+        categories=[c for c in category.replace(",", " ").split() if c],
+        date_from=feeds.parse_day(date_from).first if date_from else None,
+        date_to=feeds.parse_day(date_to).first if date_to else None,
+        has_code=True if has_code else None,
+    )
 
 
 @router.get("/submit")
