@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import struct
+import urllib.robotparser
 from datetime import date, timedelta
 
 import pytest
@@ -392,3 +394,33 @@ def test_the_api_lists_the_nearest_day_with_papers_and_says_which(client):
     plain = client.get(f"/api/daily_papers?date={LATEST}")
     assert plain.headers["x-paperboy-date"] == LATEST.isoformat()
     assert "x-paperboy-date-note" not in plain.headers
+
+
+def test_the_favicon_is_a_real_icon(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
+    icon = r.content
+    reserved, kind, count = struct.unpack("<HHH", icon[:6])
+    assert (reserved, kind) == (0, 1) and count >= 1  # an ICO directory
+    sizes = []
+    for n in range(count):
+        width, height, _, _, _, _, length, offset = struct.unpack(
+            "<BBBBHHII", icon[6 + 16 * n:22 + 16 * n])
+        png = icon[offset:offset + length]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) == length
+        assert struct.unpack(">II", png[16:24]) == (width, height)  # IHDR agrees
+        sizes.append(width)
+    assert 32 in sizes
+
+
+def test_robots_txt_keeps_crawlers_to_the_feeds_and_paper_pages(client):
+    r = client.get("/robots.txt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(r.text.splitlines())
+    for allowed in ("/", f"/papers/date/{LATEST}", "/papers/2503.11945", "/papers/trending",
+                    "/feeds/daily.atom", "/favicon.ico"):
+        assert robots.can_fetch("AnyBot", allowed), allowed
+    for refused in ("/search?q=agents", "/papers?q=agents", "/feeds/search.atom?q=x",
+                    "/api/daily_papers", "/account", "/signin?next=/", "/subscribe"):
+        assert not robots.can_fetch("AnyBot", refused), refused

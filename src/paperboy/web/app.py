@@ -18,7 +18,7 @@ from importlib import resources
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -109,6 +109,7 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
     _add_docs(app)
+    _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
     from paperboy.web import accounts, api, pages, rss, subscriptions
@@ -129,6 +130,41 @@ def _add_docs(app: FastAPI) -> None:
         html = app.state.web.templates.get_template("docs.html").render(
             openapi_url=app.openapi_url)
         return HTMLResponse(html)
+
+
+# Crawlers may read the feeds and the paper pages; a search, the API, the accounts and the
+# forms are each a person's own question or page, and endless (every query is a new URL).
+ROBOTS_TXT = """\
+User-agent: *
+Disallow: /search
+Disallow: /papers?q=
+Disallow: /feeds/search.atom
+Disallow: /api/
+Disallow: /docs
+Disallow: /openapi.json
+Disallow: /account
+Disallow: /signin
+Disallow: /signup
+Disallow: /signout
+Disallow: /submit
+Disallow: /submissions/
+Disallow: /subscribe
+Disallow: /subscriptions/
+"""
+
+
+def _add_site_files(app: FastAPI, static) -> None:
+    """/favicon.ico and /robots.txt, which browsers and crawlers ask for at the root."""
+    icon = (static / "favicon.ico").read_bytes()  # favicon.svg drawn at 16 and 32 px
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(icon, media_type="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/robots.txt", include_in_schema=False)
+    def robots():
+        return PlainTextResponse(ROBOTS_TXT, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def app_from_env() -> FastAPI:
