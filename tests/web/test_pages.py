@@ -424,3 +424,17 @@ def test_robots_txt_keeps_crawlers_to_the_feeds_and_paper_pages(client):
     for refused in ("/search?q=agents", "/papers?q=agents", "/feeds/search.atom?q=x",
                     "/api/daily_papers", "/account", "/signin?next=/", "/subscribe"):
         assert not robots.can_fetch("AnyBot", refused), refused
+
+
+def test_serving_loads_the_search_model_before_the_first_request(settings, store):
+    update_indexes(store, settings)
+    lazy = create_app(settings, store=store, search=open_search(store, settings))
+    with TestClient(lazy):
+        assert lazy.state.web.search.indexes._encoders == {}  # tests and scripts: on demand
+    warmed = create_app(settings, store=store, search=open_search(store, settings), warm=True)
+    with TestClient(warmed) as client:
+        loaded = warmed.state.web.search.indexes._encoders
+        assert set(loaded) == {settings.search_model}  # before any request
+        before = dict(loaded)
+        assert cards(client.get("/search?q=watermark").text)
+        assert loaded == before  # the first search used the warmed model, loaded nothing

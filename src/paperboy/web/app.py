@@ -4,17 +4,21 @@
     uvicorn.run(app)
 
 `app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
-its own app (and its own store connections) from the same PAPERBOY_* environment.
+its own app (and its own store connections) from the same PAPERBOY_* environment, and loads
+the search model before it serves its first request.
 Every response carries the security headers of web/headers.py (a Content-Security-Policy
 without inline script, nosniff, no framing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from importlib import resources
 
+import anyio
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -92,8 +96,9 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-def create_app(settings: Settings, store=None, search=None) -> FastAPI:
-    """The whole web service for these settings (the store and search may be given by tests)."""
+def create_app(settings: Settings, store=None, search=None, warm: bool = False) -> FastAPI:
+    """The whole web service for these settings (the store and search may be given by tests).
+    `warm`: load the search model at start-up, before the first request is served."""
     store = store if store is not None else open_store(settings)
     search = search if search is not None else open_search(store, settings)
     app = FastAPI(
@@ -102,6 +107,7 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # served below with the locally vendored Swagger UI (no CDN)
         redoc_url=None,
+        lifespan=_warming(search) if warm else None,
     )
     app.state.web = Web(settings, store, search, _templates())
     app.add_middleware(SecurityHeaders)
@@ -169,7 +175,26 @@ def _add_site_files(app: FastAPI, static) -> None:
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and `paperboy serve`: settings from the environment."""
-    return create_app(Settings.load())
+    return create_app(Settings.load(), warm=True)
+
+
+def _warming(search):
+    """A lifespan that warms the search engine in each worker before it serves: in a thread,
+    after the worker process exists (uvicorn starts workers fresh, so nothing loaded crosses a
+    fork), and off every request's path (uvicorn accepts connections after start-up)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        started = time.perf_counter()
+        try:
+            models = await anyio.to_thread.run_sync(search.warm)
+            log.info("search warmed (%s) in %.1f s", ", ".join(models) or "keyword only",
+                     time.perf_counter() - started)
+        except Exception:  # a search that cannot start answers each query with why
+            log.exception("warming the search engine failed; serving without it")
+        yield
+
+    return lifespan
 
 
 def _wants_json(request: Request) -> bool:
