@@ -16,7 +16,7 @@ from paperboy.web.app import create_app
 
 from paperboy.search import open_search, update_indexes
 
-from .conftest import HF_DAYS, cards, hf_day, sign_up
+from .conftest import HF_DAYS, cards, hf_day, latex_paper, sign_up
 
 LATEST = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0])
 PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[0])
@@ -249,13 +249,7 @@ def test_feed_pages_offer_the_digest_sign_up(client, store):
     assert subscriber.status == "pending" and subscriber.frequency == "daily"
 
 
-LATEX_PAPER = Paper(
-    id="2608.99990", title=r"\textbf{Fast} $O(n)$ attention with \ours",
-    abstract=(r"We cut the cost by 50\%, in 1--2 days, for \$400K. \ours{} is at "
-              r"https://github.com/org/fast\_attn. Not a link: http://localhost:8000/x."),
-    authors=[f"Author {n}" for n in range(40)], categories=["cs.LG"],
-    published=date(2026, 8, 20),
-    entry=FeedEntry(LATEST, "hf", submitted_by="akhaliq", num_comments=1), upvotes=1)
+LATEX_PAPER = latex_paper(LATEST)
 
 
 @pytest.fixture
@@ -295,6 +289,14 @@ def test_dates_say_which_is_arxiv_and_which_is_the_daily_feed(latex_client):
     assert "Submitted" not in dates and "submitted" not in dates
 
 
+def test_a_long_author_list_opens_on_demand_and_keeps_every_name(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    authors = re.search(r'<div class="authors-all">(.*?)</div>', html, re.S)[1]
+    shown, hidden = authors.split('<details class="more-authors">')
+    assert shown.count("Author ") == 10 and "<summary>and 30 more</summary>" in hidden
+    assert all(f"Author {n}" in authors for n in range(40))
+
+
 def test_upstream_comments_say_where_they_are(latex_client):
     link = ('<a class="comments" href="https://huggingface.co/papers/2608.99990" '
             'rel="noopener nofollow">1 comment on Hugging Face</a>')
@@ -318,6 +320,7 @@ def test_the_bibtex_box_holds_every_line_of_the_entry(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
     box = re.search(r'<pre id="bibtex" class="bibtex"[^>]*>(.*?)</pre>', html, re.S)[1]
     assert box.startswith("@misc{") and box.rstrip().endswith("}")
+    assert box.startswith("@misc{02026fast,")  # the key's word is the title's, not \textbf's
     assert "Author 39" in box and "url={https://arxiv.org/abs/2608.99990}" in box
     assert "<textarea" not in html  # rows counted lines, not wrapped lines: it cut them off
 

@@ -242,7 +242,8 @@ def paper(request: Request, paper_id: str):
     card = web.cards_for(request, [found])[0]
     similar = web.search.similar(found.id, limit=5)
     return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
-                      similar=web.cards_for(request, [h.paper for h in similar]))
+                      similar=web.cards_for(request, [h.paper for h in similar]),
+                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10)
 
 
 def _paper_or_404(web, paper_id: str):

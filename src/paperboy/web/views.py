@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from paperboy import latex
 from paperboy.links import allowed_url
 from paperboy.papers import Paper
 
@@ -89,7 +90,8 @@ def bibtex(paper: Paper) -> str:
     """A @misc BibTeX entry in the form arXiv itself suggests for preprints."""
     year = paper_year(paper)
     first_author = paper.authors[0].split()[-1] if paper.authors else "anon"
-    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title) if len(w) > 3), "paper")
+    title_words = re.findall(r"[A-Za-z]+", latex.to_text(paper.title))  # not \textbf's "textbf"
+    first_word = next((w for w in title_words if len(w) > 3), "paper")
     key = re.sub(r"[^A-Za-z0-9]", "", f"{first_author}{year or ''}{first_word}").lower()
     fields = [
         ("title", paper.title),
