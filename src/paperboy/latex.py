@@ -91,7 +91,7 @@ _PUNCT = {"---": "—", "--": "–", "``": "“", "''": "”", "~": "\u00a0"}
 _MACRO = re.compile(r"\\([A-Za-z]+)")
 # A URL runs to whitespace or a character that cannot be in one; LaTeX-escaped \_ \% \# \&
 # \~ inside it are the characters themselves (arXiv abstracts write github.com/a\_b).
-_URL = re.compile(r"https?://(?:[^\s<>\"'{}\\|^`\[\]]|\\[_%#&~])+", re.I)
+_URL = re.compile(r"https?://(?:[^\s<>\"'{}\\|^`\[\]]|\\[_%#&~])+", re.IGNORECASE)
 _URL_TAIL = ".,;:!?'\")]"
 
 

@@ -43,7 +43,7 @@ def test_create_reads_a_piped_password_without_a_warning(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path), "user", "create", "ada"],
         input="piped secret\n", capture_output=True, text=True, env=subprocess_env(),
-        start_new_session=True, timeout=120)
+        start_new_session=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "created ada\n"
     assert done.stderr == ""
@@ -52,7 +52,7 @@ def test_create_reads_a_piped_password_without_a_warning(tmp_path):
     empty = subprocess.run(
         [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path), "user", "create", "bob"],
         input="", capture_output=True, text=True, env=subprocess_env(),
-        start_new_session=True, timeout=120)
+        start_new_session=True, timeout=120, check=False)
     assert empty.returncode == 1 and "no password" in empty.stderr
     assert "Traceback" not in empty.stderr
 

@@ -263,7 +263,7 @@ def test_paper_page_shows_text_mode_latex_as_text_and_math_for_katex(latex_clien
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
     assert '<h1 class="math"><b>Fast</b> $O(n)$ attention with ours</h1>' in html
     assert "<title>Fast $O(n)$ attention with ours · paperboy</title>" in html
-    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.S)[1]
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.DOTALL)[1]
     assert "cost by 50%, in 1–2 days, for " in abstract
     assert '<span class="tex-dollar">$</span>400K. ours is at ' in abstract
     for raw in ("\\textbf", "\\%", "--", "\\$", "\\ours"):
@@ -275,7 +275,7 @@ def test_paper_page_shows_text_mode_latex_as_text_and_math_for_katex(latex_clien
 
 def test_urls_in_abstracts_are_links_through_the_allow_list(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
-    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.S)[1]
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.DOTALL)[1]
     assert ('<a href="https://github.com/org/fast_attn" rel="noopener nofollow">'
             "https://github.com/org/fast_attn</a>.") in abstract
     assert "http://localhost:8000/x" in abstract and 'href="http://localhost' not in abstract
@@ -283,7 +283,7 @@ def test_urls_in_abstracts_are_links_through_the_allow_list(latex_client):
 
 def test_dates_say_which_is_arxiv_and_which_is_the_daily_feed(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
-    dates = re.search(r'<dl class="dates">(.*?)</dl>', html, re.S)[1]
+    dates = re.search(r'<dl class="dates">(.*?)</dl>', html, re.DOTALL)[1]
     assert "<dt>Published on arXiv</dt>" in dates and "<dt>In the daily papers</dt>" in dates
     assert ", added by akhaliq" in dates
     assert "Submitted" not in dates and "submitted" not in dates
@@ -291,7 +291,7 @@ def test_dates_say_which_is_arxiv_and_which_is_the_daily_feed(latex_client):
 
 def test_a_long_author_list_opens_on_demand_and_keeps_every_name(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
-    authors = re.search(r'<div class="authors-all">(.*?)</div>', html, re.S)[1]
+    authors = re.search(r'<div class="authors-all">(.*?)</div>', html, re.DOTALL)[1]
     shown, hidden = authors.split('<details class="more-authors">')
     assert shown.count("Author ") == 10 and "<summary>and 30 more</summary>" in hidden
     assert all(f"Author {n}" in authors for n in range(40))
@@ -318,7 +318,7 @@ def test_one_upvote_is_singular(latex_client):
 
 def test_the_bibtex_box_holds_every_line_of_the_entry(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
-    box = re.search(r'<pre id="bibtex" class="bibtex"[^>]*>(.*?)</pre>', html, re.S)[1]
+    box = re.search(r'<pre id="bibtex" class="bibtex"[^>]*>(.*?)</pre>', html, re.DOTALL)[1]
     assert box.startswith("@misc{") and box.rstrip().endswith("}")
     assert box.startswith("@misc{02026fast,")  # the key's word is the title's, not \textbf's
     assert "Author 39" in box and "url={https://arxiv.org/abs/2608.99990}" in box
@@ -351,7 +351,7 @@ def test_no_results_is_said_once(search_client):
     html = search_client.get("/search?q=watermark&category=zz.NONE").text
     assert not cards(html)
     main = html.split('<main id="main">')[1].split("</main>")[0]
-    said = re.findall(r"no papers? match", main, re.I)
+    said = re.findall(r"no papers? match", main, re.IGNORECASE)
     assert len(said) == 1, said
     assert "0 papers found" not in main
 
