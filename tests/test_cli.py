@@ -75,3 +75,16 @@ def test_papers_on_a_day_without_papers_shows_the_day_before_and_says_so(run, fi
     assert future[1] == "2026-08-21: 17 papers"
     same = run("papers", "--date", "2026-08-21").output.splitlines()
     assert same[0] == "2026-08-21: 17 papers"  # a day with papers: no note
+
+
+def test_papers_shows_titles_latex_as_text(run, fixtures, settings):
+    from paperboy.papers import FeedEntry, Paper
+    from paperboy.store import open_store
+
+    run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"))
+    store = open_store(settings)
+    store.upsert([Paper(id="2608.99990", title=r"\textbf{Fast} attention at 50\% cost, 1--2 GPUs",
+                        abstract="x", entry=FeedEntry(store.latest_day(), "hf"), upvotes=900)])
+    store.close()
+    lines = run("papers").output.splitlines()
+    assert lines[1] == "  900 ▲  2608.99990   Fast attention at 50% cost, 1–2 GPUs"

@@ -128,6 +128,7 @@ def runs(obj: Context, run_id):
 def papers(obj: Context, day, limit):
     """List one day of the daily feed, most upvoted first."""
     from paperboy.feeds import shown_day
+    from paperboy.latex import to_text
 
     asked = None
     if day:
@@ -150,7 +151,7 @@ def papers(obj: Context, day, limit):
     for p in found:
         authors = ", ".join(p.authors[:3]) + (f" +{len(p.authors) - 3}" if len(p.authors) > 3
                                              else "")
-        click.echo(f"{p.upvotes:>5} ▲  {p.id:<12} {p.title}\n{'':21}{authors}")
+        click.echo(f"{p.upvotes or 0:>5} ▲  {p.id:<12} {to_text(p.title)}\n{'':21}{authors}")
 
 
 @main.command()

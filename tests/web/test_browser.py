@@ -147,6 +147,8 @@ def test_a_new_reader_signs_up_upvotes_and_signs_out(server, page):
         "n => Number(document.querySelector('.paper-head .count').textContent) === n",
         arg=before + 1)
     assert page.locator(".paper-head .vote-button").get_attribute("aria-pressed") == "true"
+    said = "upvote" if before + 1 == 1 else "upvotes"  # what a screen reader hears, updated
+    assert page.locator(".paper-head .said").text_content() == f"{said}, upvoted by you"
     page.reload()
     assert count_of(page, ".paper-head") == before + 1  # stored, not just drawn
     page.screenshot(path=str(ARTIFACTS / "paper.png"), full_page=False)
