@@ -1,6 +1,11 @@
 """The search commands: `paperboy search "..."` and `paperboy index` (rebuild, check, backfill).
 
 Registered on the main command group by `register(main)` at the end of cli.py.
+
+`paperboy search` prints what a reader needs, all on stdout in reading order: how many papers
+were found, the engine's note (on a line of its own), then each paper's rank, id, title, day
+and first authors, with LaTeX shown as text. Scores and which index found a paper are the
+engine's business (the JSON API has `score`).
 """
 
 from __future__ import annotations
@@ -9,19 +14,33 @@ import sys
 
 import click
 
+from paperboy.latex import pieces
 from paperboy.search import SORTS
 
 
 def _show(text: str, spans: list[tuple[int, int]], color: bool) -> str:
-    if not color or not spans:
-        return text
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
+    """`text` with its LaTeX shown as text and, on a terminal, the matches in bold yellow."""
+    spans = sorted(spans) if color else []
+    out = []
+    for piece in pieces(text):
+        if piece.kind in ("open", "close"):
             continue
-        out += [text[at:start], click.style(text[start:end], bold=True, fg="yellow")]
-        at = end
-    return "".join(out) + text[at:]
+        if piece.kind != "text":  # a macro or math: marked whole when a match touches it
+            hit = any(s < piece.end and e > piece.start for s, e in spans)
+            out.append(_mark(piece.shown) if hit else piece.shown)
+            continue
+        at = piece.start
+        for start, end in spans:
+            start, end = max(start, at), min(end, piece.end)
+            if start < end:
+                out += [text[at:start], _mark(text[start:end])]
+                at = end
+        out.append(text[at:piece.end])
+    return "".join(out)
+
+
+def _mark(text: str) -> str:
+    return click.style(text, bold=True, fg="yellow")
 
 
 @click.command()
@@ -39,16 +58,18 @@ def search(obj, query, sort, limit, offset, abstracts):
     engine = open_search(obj.store, obj.settings)
     result = engine.search(" ".join(query), sort=sort, limit=limit, offset=offset)
     color = sys.stdout.isatty()
+    found = f"{result.total} paper{'' if result.total == 1 else 's'} found"
+    if result.hits:
+        found += f", showing {offset + 1}-{offset + len(result.hits)}"
+    click.echo(found)
     if result.message:
-        click.echo(f"note: {result.message}", err=True)
-    click.echo(f"{result.total} found" + (f", showing {offset + 1}-{offset + len(result.hits)}"
-                                           if result.hits else ""))
+        click.echo(f"note: {result.message}")
     for rank, hit in enumerate(result.hits, start=offset + 1):
         p = hit.paper
-        day = (p.announced or p.published or "")
+        day = p.announced or p.published or (p.entry.day if p.entry else "")
         click.echo(f"{rank:>3}. {p.id:<12} {_show(p.title, hit.title_spans, color)}")
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
-        click.echo(f"     {day}  {authors}  [{hit.why}, {hit.score:.3f}]")
+        click.echo(f"     {day}  {authors}".rstrip())
         if abstracts:
             click.echo(f"     {_show(p.abstract, hit.abstract_spans, color)}\n")
 

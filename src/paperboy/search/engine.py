@@ -103,6 +103,18 @@ class HybridSearch:
         self._lock = threading.Lock()
         self.query_vectors = QueryVectors()
 
+    def warm(self) -> list[str]:
+        """Load every query encoder and run one query through each index, so that the first
+        search after a start does not pay for it (it took 1.9 s with the transformer).
+        Returns the models loaded. `paperboy serve` calls it in each worker before serving."""
+        warmup = parse_query("warm up")
+        self.indexes.keyword.search(warmup, limit=1)
+        models = []
+        for vectors in self._vector_sets():
+            vectors.search(self.indexes.encoder(vectors.model).encode([warmup.text])[0], 1)
+            models.append(vectors.model)
+        return models
+
     def query_vector(self, model: str, text: str):
         """The query's vector by `model`, from the cache when it was asked before."""
         return self.query_vectors.get(
