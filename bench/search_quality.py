@@ -34,6 +34,7 @@ from report import load_average, machine, write_section
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
+from paperboy.search.encoders import model_fingerprint
 from paperboy.search.engine import HybridSearch
 from paperboy.search.fusion import TUNED_KEYWORD_WEIGHTS, reciprocal_rank_fusion
 from paperboy.search.index import SearchIndexes, paper_text
@@ -105,7 +106,9 @@ def restore_or_encode(indexes: SearchIndexes, store, papers: list[Paper], tag: s
     """Bring the indexes up to the store, reusing vectors cached by an earlier run (the same
     texts and model) so the corpus is encoded once; seconds spent encoding."""
     texts = "\n".join(paper_text(p) for p in papers)
-    key = hashlib.sha1((texts + indexes.settings.search_model).encode()).hexdigest()[:16]
+    # The model's fingerprint, not just its name: a retrained static model is another model.
+    model = indexes.settings.search_model
+    key = hashlib.sha1((texts + model_fingerprint(model)).encode()).hexdigest()[:16]
     cached = CACHE / f"{tag}-{indexes.settings.search_model}-{key}"
     vectors_dir = indexes.folder / "vectors"
     if cached.exists():

@@ -44,3 +44,13 @@ def test_any_model2vec_model_by_path():
         by_name = load_encoder(f"model2vec:{folder}")
     np.testing.assert_allclose(by_name.encode(TEXTS), load_encoder("static").encode(TEXTS),
                                atol=1e-6)
+
+
+def test_a_model_fingerprint_names_its_weights(tmp_path):
+    from paperboy.search.encoders import model_fingerprint
+
+    static, minilm = model_fingerprint("static"), model_fingerprint("minilm")
+    assert static.startswith("static-") and len(static) == len("static-") + 16
+    assert minilm.startswith("minilm") and static != minilm
+    assert model_fingerprint("static") == static  # stable
+    assert model_fingerprint("model2vec:some/model") == "model2vec:some/model"

