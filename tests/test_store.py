@@ -63,7 +63,7 @@ def test_round_trips_every_field(store):
     paper = make(
         version=2, categories=["cs.CV", "cs.AI"], primary_category="cs.CV",
         published=date(2024, 5, 24), updated=date(2024, 6, 1), announced=date(2024, 5, 27),
-        comment="10 pages", journal_ref="CVPR 2025", doi="10.1/x", license="CC BY 4.0",
+        comment="10 pages", journal_ref="CVPR 2025", doi="10.1234/x", license="CC BY 4.0",
         code_url="https://github.com/a/b", project_url="https://a.github.io", upvotes=32,
         keywords=["LMM"], authors=["Chunjiang Ge", "Sijie Cheng", "Gao Huang"],
         entry=FeedEntry(date(2024, 5, 27), "hf", "bzheng", "tsinghua", "Tsinghua", 3),

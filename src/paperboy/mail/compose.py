@@ -34,6 +34,7 @@ import jinja2
 from markupsafe import Markup
 
 from paperboy.config import Settings
+from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper, clean_text
 
 ABSTRACT_CHARS = 300
@@ -256,6 +257,7 @@ class Composer:
             auto_reload=False,  # templates do not change during a run: no stat() per render
         )
         self.env.filters["long_date"] = long_date
+        self.env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
         self.from_header = encode_address(settings.mail_from_name, settings.mail_from)
         self.domain = _domain(settings.mail_from)
         host = urlsplit(settings.public_url).hostname or "localhost"

@@ -188,9 +188,10 @@ class SearchIndexes:
         self._drop_old_keyword_folders()
 
     def _drop_old_keyword_folders(self) -> None:
-        current = getattr(self.keyword, "path", None)  # None: the keyword index is in SQL
+        if self.folder is None:  # the indexes live in PostgreSQL
+            return
         for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
-            if old != current and old.is_dir():
+            if old != self.keyword.path and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
 
     def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from paperboy import bounds, feeds
+from paperboy.links import allowed_url
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.store.submissions import Submission
@@ -60,8 +61,9 @@ def hf_paper(card: Card, full: bool = True) -> dict:
         "title": p.title,
         "summary": p.abstract if full else _summary(p.abstract),
         "upvotes": card.votes,
-        "githubRepo": p.code_url,
-        "projectPage": p.project_url,
+        # Clients make links of these: only URLs that pass the allow-list (paperboy.links).
+        "githubRepo": allowed_url(p.code_url),
+        "projectPage": allowed_url(p.project_url),
         "ai_keywords": p.keywords,
         # Fields HF does not have: arXiv metadata paperboy keeps.
         "categories": p.categories,

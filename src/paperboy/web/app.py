@@ -5,6 +5,8 @@
 
 `app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
 its own app (and its own store connections) from the same PAPERBOY_* environment.
+Every response carries the security headers of web/headers.py (a Content-Security-Policy
+without inline script, nosniff, no framing).
 """
 
 from __future__ import annotations
@@ -16,17 +18,18 @@ from importlib import resources
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
+from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.search import open_search
 from paperboy.store import open_store
 from paperboy.web import auth
+from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
 from paperboy.web.openapi import without_422
 from paperboy.web.views import Card
@@ -79,6 +82,7 @@ def _templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
+    env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
     return env
 
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
         redoc_url=None,
     )
     app.state.web = Web(settings, store, search, _templates())
+    app.add_middleware(SecurityHeaders)
     static = resources.files("paperboy.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
@@ -111,13 +116,13 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
 
 
 def _add_docs(app: FastAPI) -> None:
+    # Our page rather than FastAPI's get_swagger_ui_html, whose inline <script> the
+    # Content-Security-Policy refuses: static/docs.js starts the vendored Swagger UI.
     @app.get("/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title="paperboy API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg")
+        html = app.state.web.templates.get_template("docs.html").render(
+            openapi_url=app.openapi_url)
+        return HTMLResponse(html)
 
 
 def app_from_env() -> FastAPI:
@@ -169,6 +174,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("error serving %s %s", request.method, request.url.path)
         message = "the server failed to answer this request; the error has been logged"
         if _wants_json(request):
-            return JSONResponse({"error": message}, status_code=500)
+            return JSONResponse({"error": message}, status_code=500, headers=HEADERS)
+        # This handler answers outside the middleware stack: it sets the headers itself.
         return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
-                            status_code=500)
+                            status_code=500, headers=HEADERS)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from paperboy import bounds
+from paperboy.links import allowed_url
 from paperboy.papers import try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.web.app import web_of
@@ -87,8 +88,9 @@ def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
     extra = f"{card.votes} upvotes"
     if len(p.authors) > bounds.LIST_AUTHORS:
         extra += f" · {len(p.authors)} authors"
-    if p.code_url:
-        extra += f" · code: {p.code_url}"
+    code = allowed_url(p.code_url)
+    if code:
+        extra += f" · code: {code}"
     abstract = blurb(p.abstract, bounds.LIST_ABSTRACT_CHARS)
     _text(entry, "summary", f"{abstract}\n\n{extra}", type="text")
 
