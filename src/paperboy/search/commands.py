@@ -96,14 +96,14 @@ def _backfill_encoders(settings, device: str) -> dict:
     """The transformer for a backfill, loaded first so that a missing GPU is one line."""
     if device == "cpu":
         return {}
-    from paperboy.cli import fail
     from paperboy.search.encoders import EncoderError, load_encoder
 
     try:
         return {settings.search_model: load_encoder(settings.search_model,
                                                     settings.search_threads or None, device)}
     except EncoderError as exc:
-        fail(str(exc))
+        click.echo(f"error: {exc}", err=True)  # as the CLI's other errors read
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:
