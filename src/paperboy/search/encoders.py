@@ -69,6 +69,11 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
+        # Passages read past max_tokens: their own tokenizer, so that a query encoded in
+        # another thread meanwhile is still cut at max_tokens.
+        self._whole_text = Tokenizer.from_str(tokenizer_json)
+        self._whole_text.no_truncation()
+        self._whole_text.no_padding()
         on_gpu = device == "cuda"
         self.workers = 1 if on_gpu else (threads or os.cpu_count() or 1)
         self.batch_size = batch_size or (64 if on_gpu else 1)
@@ -107,19 +112,15 @@ class OnnxEncoder:
     def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
                         ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of short windows over each text (long abstracts are read in full), and for
-        each vector the index of its text (what the demo vectors were made with; the index
-        uses `encode_with_passages`, which gives the texts' vectors from the same runs)."""
+        each vector the index of its text (even for a text that fits one window; the index
+        uses `encode_with_passages`, which also gives the texts' vectors)."""
         windows, owners = self._windows(texts, window, max_windows)
         return _normalise(self._pooled(windows)), owners
 
     def _windows(self, texts: list[str], window: int, max_windows: int):
         """The [CLS] ... [SEP] windows over each text's first `max_windows` stretches of
         `window` tokens (at least one per text, even an empty one), and each one's text."""
-        self.tokenizer.no_truncation()
-        try:
-            encodings = self.tokenizer.encode_batch([t or "" for t in texts])
-        finally:
-            self.tokenizer.enable_truncation(self.max_tokens)
+        encodings = self._whole_text.encode_batch([t or "" for t in texts])
         windows, owners = [], []
         step = window - 2  # room for [CLS] and [SEP]
         for i, e in enumerate(encodings):
