@@ -114,12 +114,12 @@ def main() -> None:
                 print(f"{label:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
                       f"Recall@100 {scores['recall@100']:.4f}", flush=True)
     if args.write:
-        lines = [f"`nice .venv/bin/python bench/encode_quality.py --beir {args.beir} --split "
-                 f"{args.split} --write`", "",
-                 f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} "
+        lines = [(f"`nice .venv/bin/python bench/encode_quality.py --beir {args.beir} --split "
+                  f"{args.split} --write`"), "",
+                 (f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} "
                  f"documents, {len(qrels):,} judged queries, ranked by the engine's `rank()` "
                  f"with the old encoding's vectors and queries (`before`) and with the "
-                 f"current ones (`now`); load {load_average()}.", "",
+                 f"current ones (`now`); load {load_average()}."), "",
                  "| ranking | nDCG@10 | Recall@100 |", "|---|---|---|"]
         lines += [f"| {label} | {ndcg:.4f} | {recall:.4f} |" for label, ndcg, recall in rows]
         write_section("encode_quality", "Encoding change and search quality "

@@ -204,19 +204,21 @@ def main() -> None:
     base_wall = len(texts) / results[0][1]
     base_cpu = len(texts) / results[0][2]
     cores = os.cpu_count() or 1
-    lines = [f"`nice .venv/bin/python bench/encode_speed.py --sample {args.sample} "
-             f"--rounds {args.rounds}{' --backfill ' + str(args.backfill) if args.backfill else ''}"
-             f"{' --only ' + args.only if args.only else ''} --write`", "",
-             f"{len(texts):,} real abstracts (arXiv cs listings, fixed seed), every setting on "
+    command = (f"`nice .venv/bin/python bench/encode_speed.py --sample {args.sample} "
+               f"--rounds {args.rounds}"
+               f"{' --backfill ' + str(args.backfill) if args.backfill else ''}"
+               f"{' --only ' + args.only if args.only else ''} --write`")
+    lines = [command, "",
+             (f"{len(texts):,} real abstracts (arXiv cs listings, fixed seed), every setting on "
              f"the same {args.rounds} rounds in turn; load average {load_before} at the start "
              f"and {load_after} at the end, on {cores} cores shared with other jobs: read the "
              f"ratios, measured side by side, not the absolute rates. *Per CPU-second* counts "
              f"the CPU time this process got (what a busy machine does not distort much); "
              f"*2-core estimate* = that x {cores} cores, what an otherwise idle machine gives "
              f"when the setting keeps every core busy. *Agreement*: mean / lowest cosine of "
-             f"the paper vectors with those of `before`.", "",
-             "| setting | papers/s (wall) | papers per CPU-s | passages per CPU-s | "
-             "x before (wall) | x before (CPU) | 2-core estimate, 75k papers | agreement |",
+             f"the paper vectors with those of `before`."), "",
+             ("| setting | papers/s (wall) | papers per CPU-s | passages per CPU-s | "
+              "x before (wall) | x before (CPU) | 2-core estimate, 75k papers | agreement |"),
              "|---|---|---|---|---|---|---|---|"]
     reference = results[0][4]
     for label, seconds, cpu, passages, vectors in results:

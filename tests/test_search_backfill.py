@@ -39,7 +39,7 @@ def test_backfill_killed_with_kill_9_resumes_and_encodes_each_paper_once(tmp_pat
                               "PAPERBOY_SEARCH_EMBED_LIMIT": "1",
                               "PAPERBOY_ENCODER_THREADS": "1"}
     paperboy = [sys.executable, "-m", "paperboy"]
-    imported = subprocess.run(paperboy + ["import", "--quiet", str(source)], env=env,
+    imported = subprocess.run(paperboy + ["import", "--quiet", str(source)], check=False, env=env,
                               capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0 and "transformer 0, static 40" in imported.stdout, \
         imported.stdout + imported.stderr
@@ -57,7 +57,7 @@ def test_backfill_killed_with_kill_9_resumes_and_encodes_each_paper_once(tmp_pat
     kept = _saved(dense)
     assert 8 <= len(kept) < PAPERS, "the kill should land mid-backfill"
 
-    rerun = subprocess.run(backfill, env=env, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(backfill, check=False, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     # Only what the killed run had not saved is encoded again, and nothing is left.
     assert f"encoded {PAPERS - len(kept)} papers with minilm; 0 left" in rerun.stdout
@@ -67,10 +67,10 @@ def test_backfill_killed_with_kill_9_resumes_and_encodes_each_paper_once(tmp_pat
     passages = _saved(data_dir / "index" / "vectors" / "minilm-passages")
     assert len(passages) == len(set(passages))  # each passage once
     assert {key.rsplit("#", 1)[0] for key in passages} <= set(ids)
-    check = subprocess.run(paperboy + ["index", "--check"], env=env, capture_output=True,
+    check = subprocess.run(paperboy + ["index", "--check"], check=False, env=env, capture_output=True,
                            text=True, timeout=300)
     assert check.returncode == 0, check.stdout
-    again = subprocess.run(backfill, env=env, capture_output=True, text=True, timeout=300)
+    again = subprocess.run(backfill, check=False, env=env, capture_output=True, text=True, timeout=300)
     assert "encoded 0 papers with minilm; 0 left" in again.stdout
 
 

@@ -195,7 +195,7 @@ def _session(model_path: str | Path, threads: int, device: str, disabled: tuple 
     try:
         session = ort.InferenceSession(str(model_path), options, providers=providers,
                                        disabled_optimizers=list(disabled) or None)
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own kinds
+    except Exception as exc:  # onnxruntime raises its own kinds
         if device == "cuda":
             raise EncoderError(f"no CUDA device: onnxruntime-gpu could not start on a GPU "
                                f"({exc})") from None
