@@ -79,10 +79,14 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.option("--backfill", is_flag=True,
               help="Give transformer vectors to papers that only have fast static ones.")
 @click.option("--limit", type=click.IntRange(1), help="With --backfill: at most this many.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="With --backfill: encode on the CPU or on an NVIDIA GPU (onnxruntime-gpu).")
+@click.option("--checkpoint-every", type=click.IntRange(1), default=2048, show_default=True,
+              help="With --backfill: save every this many papers (what a crash can cost).")
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def index(obj, check, backfill, limit, drop_vectors, quiet):
+def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, quiet):
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
     from paperboy.search.index import indexes_lock, open_indexes, rebuild_indexes
 
@@ -96,15 +100,31 @@ def index(obj, check, backfill, limit, drop_vectors, quiet):
         click.echo(f"indexes match the store ({store.count_papers()} papers)")
         return
     if backfill:
+        encoders = _backfill_encoders(settings, device)
         with indexes_lock(store, settings):
-            indexes = open_indexes(store, settings)
+            indexes = open_indexes(store, settings, encoders=encoders)
             indexes.update(store, progress=not quiet)
-            done = indexes.backfill(store, limit=limit, progress=not quiet)
+            done = indexes.backfill(store, limit=limit, progress=not quiet,
+                                    save_every=checkpoint_every)
         left = max(0, store.count_papers() - len(indexes.dense))
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)
     click.echo(report.summary())
+
+
+def _backfill_encoders(settings, device: str) -> dict:
+    """The transformer for a backfill, loaded first so that a missing GPU is one line."""
+    if device == "cpu":
+        return {}
+    from paperboy.search.encoders import EncoderError, load_encoder
+
+    try:
+        return {settings.search_model: load_encoder(settings.search_model,
+                                                    settings.search_threads or None, device)}
+    except EncoderError as exc:
+        click.echo(f"error: {exc}", err=True)  # as the CLI's other errors read
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:
