@@ -25,15 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from report import load_average, write_section
-from search_quality import evaluate, load_beir, run_modes
+from search_quality import corpus_store, evaluate, load_beir, run_modes
 
-from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search.encoders import _session, load_encoder
 from paperboy.search.engine import HybridSearch
 from paperboy.search.index import MAX_PASSAGES, SearchIndexes, paper_text, passage_id
 from paperboy.search.semantic import text_hash
-from paperboy.store import open_store
 
 CACHE = ROOT / "bench" / ".cache"
 
@@ -62,13 +60,7 @@ def encode(variant: str, encoder, texts: list[str]) -> dict[str, np.ndarray]:
 
 
 def engine_with(folder: Path, corpus, encoder, vectors) -> HybridSearch:
-    settings = Settings.load(data_dir=folder, search_model="minilm", search_bulk_model="",
-                             search_embed_limit=10**9)
-    store = open_store(settings)
-    papers = [Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
-              for d in corpus]
-    for start in range(0, len(papers), 2000):
-        store.upsert(papers[start:start + 2000])
+    store, settings, papers = corpus_store(folder, corpus, "minilm")
     stored = store.get_many([p.id for p in papers])
     indexes = SearchIndexes(settings, encoders={"minilm": encoder})
     ids = [p.id for p in papers]

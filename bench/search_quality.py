@@ -135,7 +135,9 @@ def run_modes(engine: HybridSearch, queries, qrels, modes, k: int = 100):
     return runs
 
 
-def build(folder: Path, corpus, model: str, tag: str):
+def corpus_store(folder: Path, corpus, model: str):
+    """A real store holding a BEIR-shaped corpus, with settings that encode every paper with
+    `model` (no bulk model): the store, its settings and the papers."""
     settings = Settings.load(data_dir=folder, search_model=model, search_bulk_model="",
                              search_embed_limit=10**9)
     store = open_store(settings)
@@ -143,6 +145,11 @@ def build(folder: Path, corpus, model: str, tag: str):
               for d in corpus]
     for start in range(0, len(papers), 2000):
         store.upsert(papers[start:start + 2000])
+    return store, settings, papers
+
+
+def build(folder: Path, corpus, model: str, tag: str):
+    store, settings, papers = corpus_store(folder, corpus, model)
     indexes, seconds = restore_or_encode(SearchIndexes(settings), store, papers, tag)
     return HybridSearch(store, settings, indexes), settings, seconds
 
