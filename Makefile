@@ -1,24 +1,40 @@
 # The README's two commands: `make demo` runs the service on the bundled demo corpus,
-# `make test` runs the whole test suite. Both set up .venv first (idempotent).
+# `make test` runs the whole test suite. Both set up .venv first (idempotent): the demo installs
+# only what serving needs, the tests add their extra and Debian's Chromium before pytest runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= .demo-data
+CHROMIUM := /usr/bin/chromium
+# apt-get as root, else through sudo (a developer's machine).
+APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test setup
+.PHONY: demo test setup chromium
 
-$(BIN)/paperboy: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamps: reinstall when pyproject.toml changes.
+$(VENV)/.serve: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/paperboy
+	touch $@ $(VENV)/.serve
 
-setup: $(BIN)/paperboy
+setup: $(VENV)/.test
 
-demo: setup
+# Browser tests drive Debian's Chromium; install it here, never from inside the tests.
+chromium:
+	@[ -x $(CHROMIUM) ] || { DEBIAN_FRONTEND=noninteractive $(APT) update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq chromium chromium-driver; }
+
+demo: $(VENV)/.serve
 	PAPERBOY_DATA_DIR=$(DEMO_DIR) $(BIN)/paperboy demo
 
 # pytest exits 5 when it collects no tests: that is a broken suite, never a pass.
-test: setup
+test: $(VENV)/.test chromium
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

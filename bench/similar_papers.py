@@ -37,6 +37,7 @@ from report import machine, write_section
 
 from paperboy.config import Settings
 from paperboy.papers import Paper, extract_code_url
+from paperboy.search import engine as engine_module
 from paperboy.search.engine import HybridSearch
 from paperboy.search.index import SearchIndexes
 from paperboy.search.query import ParsedQuery
@@ -80,6 +81,8 @@ def main() -> None:
     parser.add_argument("--corpus", required=True, type=Path)
     parser.add_argument("--distractors", type=int, default=5000)
     parser.add_argument("--models", default="minilm,static")
+    parser.add_argument("--weights", default="0,0.2,0.3,0.4,0.5",
+                        help="BM25 shares to try in similar() (the engine's default is marked)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     papers, groups = load(args.corpus, args.distractors)
@@ -97,10 +100,16 @@ def main() -> None:
             indexes.update(store)
             seconds = time.monotonic() - started
             engine = HybridSearch(store, settings, indexes)
-            recall, mrr = score(lambda pid, e=engine: [h.paper.id for h in e.similar(pid, 10)],
-                                groups)
-            rows.append((f"similar() with {model} vectors", recall, mrr))
-            print(rows[-1], f"(indexed in {seconds:.0f}s)", flush=True)
+            default = engine_module.SIMILAR_KEYWORD_WEIGHT
+            for weight in sorted({float(w) for w in args.weights.split(",")} | {default}):
+                engine_module.SIMILAR_KEYWORD_WEIGHT = weight
+                recall, mrr = score(
+                    lambda pid, e=engine: [h.paper.id for h in e.similar(pid, 10)], groups)
+                mark = " (default)" if weight == default else ""
+                rows.append((f"similar() with {model} vectors, BM25 share {weight}{mark}",
+                             recall, mrr))
+                print(rows[-1], f"(indexed in {seconds:.0f}s)", flush=True)
+            engine_module.SIMILAR_KEYWORD_WEIGHT = default
             if not any(r[0].startswith("BM25") for r in rows):
                 def by_title(pid, store=store, engine=engine):
                     paper = store.get(pid)

@@ -59,3 +59,32 @@ def test_a_bad_setting_is_a_clear_error(run, monkeypatch):
     result = run("papers")
     assert result.exit_code == 1
     assert "setting 'import_batch_size' expects int, got 'lots'" in result.output
+
+
+def test_papers_on_a_day_without_papers_shows_the_day_before_and_says_so(run, fixtures):
+    run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"),
+        str(fixtures / "hf_daily_papers_api" / "daily_papers_date=2025-09-10.json"))
+    saturday = run("papers", "--date", "2025-09-13")
+    assert saturday.exit_code == 0, saturday.output
+    lines = saturday.output.splitlines()
+    assert lines[0] == ("No papers entered the feed on Saturday 13 September 2025: showing "
+                        "Wednesday 10 September 2025, the closest earlier day with papers.")
+    assert lines[1].startswith("2025-09-10: ")
+    future = run("papers", "--date", "2031-01-01").output.splitlines()
+    assert future[0].startswith("Wednesday 1 January 2031 is after the newest day with papers")
+    assert future[1] == "2026-08-21: 17 papers"
+    same = run("papers", "--date", "2026-08-21").output.splitlines()
+    assert same[0] == "2026-08-21: 17 papers"  # a day with papers: no note
+
+
+def test_papers_shows_titles_latex_as_text(run, fixtures, settings):
+    from paperboy.papers import FeedEntry, Paper
+    from paperboy.store import open_store
+
+    run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"))
+    store = open_store(settings)
+    store.upsert([Paper(id="2608.99990", title=r"\textbf{Fast} attention at 50\% cost, 1--2 GPUs",
+                        abstract="x", entry=FeedEntry(store.latest_day(), "hf"), upvotes=900)])
+    store.close()
+    lines = run("papers").output.splitlines()
+    assert lines[1] == "  900 ▲  2608.99990   Fast attention at 50% cost, 1–2 GPUs"

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from paperboy import feeds
 from paperboy.feeds import (
     BadPeriod,
     parse_day,
@@ -72,3 +73,22 @@ def test_rank_trending_prefers_fresh_votes():
              ("mid", 40, date(2026, 8, 18))]       # 3 days: 20, ties with fresh: newer first
     ranked = rank_trending(items, newest, lambda i: i[1], lambda i: i[2])
     assert [i[0] for i in ranked] == ["fresh", "mid", "old-big"]
+
+
+def test_a_day_without_papers_shows_the_nearest_day_with_papers():
+    days = {date(2026, 8, 14), date(2026, 8, 20), date(2026, 8, 21)}
+
+    def shown(asked):
+        return feeds.day_with_papers(
+            asked, max(days), days.__contains__,
+            lambda d: max((x for x in days if x < d), default=None),
+            lambda d: min((x for x in days if x > d), default=None))
+
+    assert shown(date(2026, 8, 21)) == feeds.ShownDay(date(2026, 8, 21), date(2026, 8, 21))
+    weekend = shown(date(2026, 8, 16))  # a Sunday: the Friday before
+    assert weekend.day == date(2026, 8, 14) and "Sunday 16 August 2026" in weekend.note
+    assert shown(date(2027, 1, 1)).day == date(2026, 8, 21)  # the future: the newest day
+    assert "after the newest" in shown(date(2027, 1, 1)).note
+    assert shown(date(2020, 1, 1)).day == date(2026, 8, 14)  # before the first: the first
+    empty = feeds.day_with_papers(date(2026, 8, 16), None, bool, bool, bool)
+    assert empty == feeds.ShownDay(date(2026, 8, 16), date(2026, 8, 16))

@@ -163,6 +163,21 @@ def test_digest_message_as_a_client_sees_it(papers_store, data_dir):
     assert "<img" not in markup and "style=" in markup  # inline CSS, no remote images
 
 
+def test_a_digest_shows_text_mode_latex_as_text(data_dir):
+    paper = Paper(id="2608.99990", title=r"\textbf{Fast} attention with \ours",
+                  abstract=r"We cut the cost by 50\%, in 1--2 days, for \$400K.",
+                  authors=["A. Author"], published=D20, entry=FeedEntry(D20, "hf"))
+    sub = Subscriber(12, "lee@example.org", name="Lee", topics=[])
+    digest = select_digest(sub, "daily:2026-08-20", (D20, D20), [paper], {}, set(), 5, 3)
+    msg = parse(Composer(mail_settings(data_dir), Links(mail_settings(data_dir))).digest(
+        sub, digest, "<m2@papers.example.org>", NOW))
+    plain, html = list(msg.iter_parts())
+    for shown in (str(msg["Subject"]), plain.get_content(), html.get_content()):
+        assert "\\textbf" not in shown and "\\%" not in shown and "\\ours" not in shown
+        assert "Fast attention with ours" in shown
+    assert "50%, in 1\u20132 days, for $400K." in plain.get_content()
+
+
 def test_confirmation_message(papers_store, data_dir):
     settings = mail_settings(data_dir)
     links = Links(settings)

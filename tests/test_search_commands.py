@@ -1,8 +1,13 @@
 """The CLI: import keeps the indexes in step; search, index, index --check."""
 
+import re
+import subprocess
+import sys
+
 from click.testing import CliRunner
 
 from paperboy.cli import main
+from tests.environment import subprocess_env
 from tests.search_helpers import FIXTURE
 
 
@@ -44,3 +49,24 @@ def test_a_search_backend_that_cannot_work_is_one_clear_line(tmp_path):
     assert result.exit_code == 1
     assert "needs a PostgreSQL database_url" in result.output
     assert "Traceback" not in result.output
+
+
+def test_search_prints_for_a_reader_on_separate_lines_without_scores(tmp_path):
+    run(tmp_path, "import", "--quiet", str(FIXTURE))
+
+    def search(*words):  # a real process, stdout and stderr together as in a terminal
+        done = subprocess.run(
+            [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path / "d"), "search",
+             *words], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=subprocess_env() | {"PAPERBOY_SEARCH_BULK_MODEL": ""}, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout
+        return done.stdout.splitlines()
+
+    nearest = search("zzzyzzqx", "--limit", "3")
+    assert re.fullmatch(r"\d+ papers found, showing 1-3", nearest[0]), nearest
+    assert nearest[1] == "note: no paper contains these words; showing the closest by meaning"
+    assert re.match(r"  1\. \S+ +\S", nearest[2])
+    for line in nearest:
+        assert not re.search(r"\[(keyword|semantic)|\d\.\d{3}\]", line), line
+    nothing = search("graph", "cat:zz.NONE")
+    assert nothing == ["0 papers found", "note: no paper matched; try fewer or other words"]

@@ -131,3 +131,42 @@ def test_similar_excludes_the_paper_itself(engine, papers):
     hits = engine.similar(target.id, limit=5)
     assert len(hits) == 5 and target.id not in {h.paper.id for h in hits}
     assert engine.similar("0000.00000") == []
+
+
+def test_a_repeated_query_reuses_its_vector(tmp_path):
+    from paperboy.search.engine import QueryVectors
+
+    store, settings = make_store(tmp_path)
+    engine = open_search(store, settings)
+    first = engine.search("graph neural networks for molecules")
+    again = engine.search("Graph  NEURAL networks for molecules", offset=0)
+    assert [h.paper.id for h in first.hits] == [h.paper.id for h in again.hits]
+    assert (engine.query_vectors.misses, engine.query_vectors.hits) == (1, 1)
+    store.close()
+    cache = QueryVectors(size=2)
+    for text in ("a", "b", "a", "c"):  # "b" is the least recently used when "c" arrives
+        cache.get("m", text, lambda t: t.upper())
+    assert len(cache) == 2 and (cache.misses, cache.hits) == (3, 1)
+    assert cache.get("m", "b", lambda t: "again") == "again"
+
+
+def test_similar_papers_fuse_vector_neighbours_with_bm25_over_the_paper(tmp_path, monkeypatch):
+    from paperboy.search import engine as engine_module
+    from paperboy.search.index import paper_text
+    from paperboy.search.query import prose_query
+
+    store, settings = make_store(tmp_path)
+    engine = open_search(store, settings)
+    paper = next(p for p in store.iter_papers() if len(p.abstract or "") > 400)
+    by_words = [pid for pid, _ in engine.indexes.keyword.search(
+        prose_query(paper_text(paper)), limit=11)[0] if pid != paper.id][:10]
+    monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 0.0)
+    by_vectors = [h.paper.id for h in engine.similar(paper.id, 10)]
+    assert paper.id not in by_vectors and by_vectors != by_words
+    monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 1.0)
+    assert [h.paper.id for h in engine.similar(paper.id, 10)] == by_words
+    monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 0.3)
+    fused = [h.paper.id for h in engine.similar(paper.id, 10)]
+    assert fused not in (by_words, by_vectors)
+    assert set(fused) & set(by_words) and set(fused) & set(by_vectors)
+    store.close()

@@ -56,8 +56,47 @@ def test_torn_files_start_over(tmp_path):
     index = VectorIndex(tmp_path / "v", dim=32, model="a")
     index.put(["x", "y"], unit(2))
     index.save(watermark=3)
-    (tmp_path / "v" / "ids.json").write_text('["x"]')
+    (tmp_path / "v" / "ids-1.json").write_text('["x"]')
     assert len(VectorIndex.open(tmp_path / "v", dim=32, model="a")) == 0
+    (tmp_path / "v" / "ids-1.json").unlink()
+    assert len(VectorIndex.open(tmp_path / "v", dim=32, model="a")) == 0
+
+
+def test_a_save_cut_short_leaves_the_last_whole_one(tmp_path):
+    """A process killed while saving (new files half written, meta.json not yet replaced)
+    reopens at the previous save, not at nothing: each save writes a new generation."""
+    index = VectorIndex(tmp_path / "v", dim=32, model="a")
+    index.put(["x", "y"], unit(2))
+    index.save(watermark=3)
+    # What a save killed half-way leaves: some of generation 2, meta.json still on 1.
+    np.save(tmp_path / "v" / "vectors-2.npy", quantize(unit(3))[0])
+    (tmp_path / "v" / "ids-2.json").write_text('["x", "y", "z"]')
+    again = VectorIndex.open(tmp_path / "v", dim=32, model="a")
+    assert sorted(again.id_set()) == ["x", "y"] and again.watermark == 3
+    again.put(["z"], unit(1, seed=5))
+    again.save(watermark=4)  # the next save writes generation 2 whole, then drops 1
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [
+        "hashes-2.npy", "ids-2.json", "meta.json", "scales-2.npy", "vectors-2.npy"]
+    last = VectorIndex.open(tmp_path / "v", dim=32, model="a")
+    assert sorted(last.id_set()) == ["x", "y", "z"] and last.watermark == 4
+
+
+def test_folders_saved_before_generations_still_open(tmp_path):
+    import json
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    codes, scales = quantize(unit(2))
+    np.save(folder / "vectors.npy", codes)
+    np.save(folder / "scales.npy", scales)
+    np.save(folder / "hashes.npy", np.zeros(2, np.int64))
+    (folder / "ids.json").write_text('["x", "y"]')
+    (folder / "meta.json").write_text(json.dumps({"model": "a", "dim": 32, "watermark": 7}))
+    index = VectorIndex.open(folder, dim=32, model="a")
+    assert sorted(index.id_set()) == ["x", "y"] and index.watermark == 7
+    index.save()
+    assert not (folder / "vectors.npy").exists() and (folder / "vectors-1.npy").exists()
+    assert sorted(VectorIndex.open(folder, dim=32, model="a").id_set()) == ["x", "y"]
 
 
 def test_graph_search_past_the_exact_limit(tmp_path):

@@ -6,6 +6,7 @@ from importlib import resources
 
 import pytest
 
+from paperboy.config import Settings
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store import StoreError, open_store
 
@@ -63,7 +64,7 @@ def test_round_trips_every_field(store):
     paper = make(
         version=2, categories=["cs.CV", "cs.AI"], primary_category="cs.CV",
         published=date(2024, 5, 24), updated=date(2024, 6, 1), announced=date(2024, 5, 27),
-        comment="10 pages", journal_ref="CVPR 2025", doi="10.1/x", license="CC BY 4.0",
+        comment="10 pages", journal_ref="CVPR 2025", doi="10.1234/x", license="CC BY 4.0",
         code_url="https://github.com/a/b", project_url="https://a.github.io", upvotes=32,
         keywords=["LMM"], authors=["Chunjiang Ge", "Sijie Cheng", "Gao Huang"],
         entry=FeedEntry(date(2024, 5, 27), "hf", "bzheng", "tsinghua", "Tsinghua", 3),
@@ -178,3 +179,26 @@ def test_state_round_trip(store):
     store.set_state("sync:hf", "2026-08-21")
     store.set_state("sync:hf", "2026-08-22")
     assert store.get_state("sync:hf") == "2026-08-22"
+
+
+def test_both_backends_have_the_same_tables_and_columns(tmp_path, clean_env, request):
+    """The migrations of the two dialects describe one schema (bookkeeping tables aside)."""
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    sqlite = open_store(Settings.load(data_dir=tmp_path / "a"))
+    postgres = open_store(Settings.load(data_dir=tmp_path / "b", database_url=url))
+    try:
+        ours, theirs = sqlite.columns(), postgres.columns()
+        # PostgreSQL keeps search in tables (tsvector, pgvector); SQLite's search is in files.
+        # The migration bookkeeping differs too (a table on one side).
+        only_postgres = {"paper_search", "paper_vectors"}
+        bookkeeping = {"schema_version"}
+        assert set(ours) - bookkeeping == set(theirs) - only_postgres - bookkeeping, (
+            set(ours) ^ set(theirs))
+        assert {"papers", "import_runs", "users", "votes", "submissions"} <= set(ours)
+        for table, columns in ours.items():
+            assert set(columns) == set(theirs[table]), (table, set(columns) ^ set(theirs[table]))
+    finally:
+        sqlite.close()
+        postgres.close()
+        server.drop_database(url)

@@ -1,6 +1,6 @@
 """Compute the demo corpus's transformer vectors once: src/paperboy/data/demo_vectors.npz.
 
-    .venv/bin/python tools/make_demo_vectors.py      # ~3 minutes on 2 cores
+    .venv/bin/python tools/make_demo_vectors.py      # about a minute on 2 cores
 
 It imports the bundled demo corpus into a temporary store (so the texts are exactly what
 paperboy stores), encodes each paper with the default model and saves ids, int8 codes,
@@ -35,8 +35,9 @@ def main() -> None:
     texts = [paper_text(p) for p in papers]
     started = time.monotonic()
     encoder = load_encoder(DEMO_VECTORS_MODEL)
-    codes, scales = quantize(encoder.encode(texts))
-    passages, owners = encoder.encode_passages(texts, max_windows=MAX_PASSAGES)
+    # The same runs the index makes (index.py): paper and passage vectors together.
+    vectors, passages, owners = encoder.encode_with_passages(texts, max_windows=MAX_PASSAGES)
+    codes, scales = quantize(vectors)
     passage_codes, passage_scales = quantize(passages)
     counts: dict[int, int] = {}
     passage_ids = []

@@ -125,27 +125,38 @@ def runs(obj: Context, run_id):
 
 
 @main.command()
-@click.option("--date", "day", help="YYYY-MM-DD (default: the latest day with papers).")
+@click.option("--date", "day", help="YYYY-MM-DD (default: the latest day with papers). A day "
+                                    "without papers shows the day before with papers; a later "
+                                    "day than the newest shows the newest.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.pass_obj
 def papers(obj: Context, day, limit):
     """List one day of the daily feed, most upvoted first."""
-    store = obj.store
+    from paperboy.feeds import shown_day
+    from paperboy.latex import to_text
+
+    asked = None
     if day:
         try:
-            when = date.fromisoformat(day)
+            asked = date.fromisoformat(day)
         except ValueError:
             fail(f"--date {day!r} is not a date; expected YYYY-MM-DD")
-    else:
-        when = store.latest_day()
-        if when is None:
-            fail("the store has no papers yet: run `paperboy import FILE` or `paperboy demo`")
+    store = obj.store
+    when = store.latest_day()
+    if when is None:
+        fail("the store has no papers yet: run `paperboy import FILE` or `paperboy demo`")
+    if asked:
+        shown = shown_day(store, asked)
+        when = shown.day
+        if shown.note:
+            click.echo(shown.note)
     found = store.papers_on(when, limit=limit)
-    click.echo(f"{when.isoformat()}: {store.count_between(when, when)} papers")
+    count = store.count_between(when, when)
+    click.echo(f"{when.isoformat()}: {count} paper{'' if count == 1 else 's'}")
     for p in found:
         authors = ", ".join(p.authors[:3]) + (f" +{len(p.authors) - 3}" if len(p.authors) > 3
                                              else "")
-        click.echo(f"{p.upvotes:>5} ▲  {p.id:<12} {p.title}\n{'':21}{authors}")
+        click.echo(f"{p.upvotes or 0:>5} ▲  {p.id:<12} {to_text(p.title)}\n{'':21}{authors}")
 
 
 @main.command()

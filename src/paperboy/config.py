@@ -85,9 +85,10 @@ class Settings:
     # Vector rows searched exactly; above this an HNSW graph is used.
     search_exact_limit: int = 50_000
     # Also encode 128-token passages of each abstract and re-score the top candidates with
-    # them (better ranking, ~2.5x slower transformer encoding).
+    # them (better ranking; the paper's vector is pooled from the same runs, so it costs
+    # little more than reading the whole abstract).
     search_passages: bool = True
-    # CPU threads for encoding (0: onnxruntime decides).
+    # Texts the transformer encodes at once on the CPU, one core each (0: one per core).
     search_threads: int = 0
     # Where the search indexes live: "files" (beside the store, in data_dir/index), "postgres"
     # (tables in the PostgreSQL database: tsvector + pgvector), or "auto" (postgres when

@@ -1,9 +1,11 @@
 """Feed periods and rankings: which days a page covers, and how trending is scored.
 
-Pure functions over plain values (no I/O), shared by the web pages, the JSON API and Atom:
+Pure functions over plain values (no I/O), shared by the web pages, the JSON API, Atom and
+the CLI (`shown_day` alone asks a store, in its domain words, which days have papers):
 
     period = parse_period(week="2026-W34")      # Period(kind="week", first=..., last=...)
     trending_score(votes=120, age_days=2)       # 120 * 2 ** (-2 / HALF_LIFE_DAYS)
+    day_with_papers(saturday, newest, ...)      # ShownDay(day=friday, asked=saturday, note=...)
 
 Trending: score = votes × 2^(−age / 3 days), where votes are upstream plus local upvotes and
 age is the number of days between the day the paper entered the feed and the newest feed day.
@@ -109,6 +111,48 @@ def parse_period(day: str | None = None, week: str | None = None,
         return None
     kind, value = given[0]
     return {"date": parse_day, "week": parse_week, "month": parse_month}[kind](value)
+
+
+@dataclass(frozen=True)
+class ShownDay:
+    """The day a daily page shows for the day asked for, and a note when they differ."""
+
+    day: date
+    asked: date
+    note: str | None = None
+
+
+def day_with_papers(asked: date, newest: date | None, has_papers, day_before,
+                    day_after) -> ShownDay:
+    """The day to show for `asked`, as Hugging Face does: a day without papers (a weekend, a
+    holiday) shows the previous day that has some, a day after the newest shows the newest,
+    and a day before the first shows the first. `has_papers(day)`, `day_before(day)` and
+    `day_after(day)` answer from the store; `newest` is None when the feed is empty."""
+    if newest is None:
+        return ShownDay(asked, asked)
+    if asked > newest:
+        return ShownDay(newest, asked, f"{_long(asked)} is after the newest day with papers: "
+                                       f"showing {_long(newest)}.")
+    if has_papers(asked):
+        return ShownDay(asked, asked)
+    before = day_before(asked)
+    if before is not None:
+        return ShownDay(before, asked, f"No papers entered the feed on {_long(asked)}: showing "
+                                       f"{_long(before)}, the closest earlier day with papers.")
+    after = day_after(asked)
+    return ShownDay(after, asked, f"{_long(asked)} is before the first day with papers: "
+                                  f"showing {_long(after)}.")
+
+
+def shown_day(store, asked: date) -> ShownDay:
+    """`day_with_papers` answered from a store (the daily page, the API and the CLI)."""
+    return day_with_papers(asked, store.latest_day(),
+                           lambda day: store.count_between(day, day) > 0,
+                           store.day_before, store.day_after)
+
+
+def _long(day: date) -> str:
+    return day.strftime("%A %-d %B %Y")
 
 
 def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS) -> float:

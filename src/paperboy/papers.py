@@ -3,6 +3,7 @@
 A source yields `Paper` records, the store keeps them, the index reads them and the web and
 mail render them. `parse_arxiv_id` turns anything a user pastes (an id, an `arXiv:` reference,
 an arXiv abs/PDF/HTML URL, a Hugging Face paper URL) into one canonical `ArxivId`.
+`Paper.without_unsafe_links` empties the outside links that fail `paperboy.links`' allow-list.
 
     >>> parse_arxiv_id("https://arxiv.org/pdf/2405.15738v2.pdf")
     ArxivId(id='2405.15738', version=2)
@@ -16,6 +17,8 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlsplit
+
+from paperboy.links import doi_problem, link_problem
 
 
 class InvalidArxivId(ValueError):
@@ -181,6 +184,28 @@ class Paper:
             return self
         found = extract_code_url(self.abstract, self.comment)
         return replace(self, code_url=found) if found else self
+
+    def unsafe_links(self) -> list[tuple[str, str, str]]:
+        """(field, value, why) for each outside link that may not become a link (links.py)."""
+        found = []
+        for name in LINK_FIELDS:
+            value = getattr(self, name)
+            check = doi_problem if name == "doi" else link_problem
+            if value is not None and (why := check(value)) is not None:
+                found.append((name, value, why))
+        return found
+
+    def without_unsafe_links(self) -> Paper:
+        """The paper with every failing link field emptied (a code link found in the abstract
+        may then take the dropped one's place)."""
+        bad = self.unsafe_links()
+        if not bad:
+            return self
+        return replace(self, **{name: None for name, _, _ in bad}).with_code_link()
+
+
+# The fields that hold a URL (or DOI) from outside, which pages, feeds and mail turn into links.
+LINK_FIELDS = ("code_url", "project_url", "doi")
 
 
 # Control characters that are not whitespace carry nothing in paper text, and PostgreSQL

@@ -1,7 +1,7 @@
 """Progress for long work: a bar on a terminal, plain log lines (every few seconds) elsewhere.
 
     with Progress("import", total=size, unit="B") as bar:
-        bar.update(advance=len(line), papers=1)
+        bar.set_position(bytes_read, papers_done)
 """
 
 from __future__ import annotations

@@ -29,12 +29,12 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry
 from paperboy.sources import SourceError
 from paperboy.store.submissions import stamp
+from paperboy.system import pid_alive, utc_today
 
 log = logging.getLogger("paperboy.submissions")
 
@@ -50,20 +50,10 @@ class QueueBusy(SourceError):
     """Another live worker holds the queue (`paperboy submissions run` while serve runs)."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale(record: dict) -> bool:
     """Whether a recorded holder is gone: its process died (same host) or it fell silent."""
     here = record.get("host") == socket.gethostname() and isinstance(record.get("pid"), int)
-    if here and not _pid_alive(record["pid"]):
+    if here and not pid_alive(record["pid"]):
         return True
     return time.time() - float(record.get("beat", 0)) > STALE_SECONDS
 
@@ -127,10 +117,6 @@ class Batch:
     retry: int = 0  # back in the queue after a failed fetch
     given_up: int = 0  # failed for good after the last try
     problem: str | None = None  # why the fetch failed
-
-
-def utc_today():
-    return datetime.now(UTC).date()
 
 
 def _retry_delay(settings: Settings, attempts: int) -> float:

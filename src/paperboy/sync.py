@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from paperboy.config import Settings
 from paperboy.papers import InvalidArxivId, Paper, parse_arxiv_id
@@ -30,6 +30,7 @@ from paperboy.sources.http import PoliteClient
 from paperboy.sources.oai import BadResumptionToken, list_records
 from paperboy.sources.rss import fetch_announcements
 from paperboy.store import Run
+from paperboy.system import utc_today
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,6 @@ class RunFailed(SourceError):
     def __init__(self, message: str, run: Run):
         super().__init__(message)
         self.run = run
-
-
-def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
 
 
 def _split(items: Iterable[Paper | Rejected]) -> tuple[list[Paper], list[tuple[str, str]]]:

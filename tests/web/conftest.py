@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from paperboy.config import Settings
 from paperboy.ingest import import_file
+from paperboy.papers import FeedEntry, Paper
 from paperboy.store import open_store
 from paperboy.web.app import create_app
 
@@ -24,6 +26,18 @@ LISTINGS = FIXTURES / "arxiv_listings_latex.jsonl"
 
 def hf_day(path: Path) -> list[dict]:
     return json.loads(path.read_text())
+
+
+def latex_paper(day: date) -> Paper:
+    """A paper whose title and abstract hold the LaTeX a newcomer met raw on the pages, a URL,
+    40 authors, one upvote and one comment upstream, in the feed on `day`."""
+    return Paper(
+        id="2608.99990", title=r"\textbf{Fast} $O(n)$ attention with \ours",
+        abstract=(r"We cut the cost by 50\%, in 1--2 days, for \$400K. \ours{} is at "
+                  r"https://github.com/org/fast\_attn. Not a link: http://localhost:8000/x."),
+        authors=[f"Author {n}" for n in range(40)], categories=["cs.LG"],
+        published=date(2026, 8, 20),
+        entry=FeedEntry(day, "hf", submitted_by="akhaliq", num_comments=1), upvotes=1)
 
 
 def seed(store, settings) -> None:

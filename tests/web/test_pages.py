@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+import struct
+import urllib.robotparser
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +16,7 @@ from paperboy.web.app import create_app
 
 from paperboy.search import open_search, update_indexes
 
-from .conftest import HF_DAYS, cards, hf_day, sign_up
+from .conftest import HF_DAYS, cards, hf_day, latex_paper, sign_up
 
 LATEST = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-1].name)[0])
 PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[0])
@@ -245,3 +247,197 @@ def test_feed_pages_offer_the_digest_sign_up(client, store):
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     subscriber = store.subscriber_by_email("reader@example.org")
     assert subscriber.status == "pending" and subscriber.frequency == "daily"
+
+
+LATEX_PAPER = latex_paper(LATEST)
+
+
+@pytest.fixture
+def latex_client(settings, store):
+    store.upsert([LATEX_PAPER])
+    with TestClient(create_app(settings, store=store)) as client:
+        yield client
+
+
+def test_paper_page_shows_text_mode_latex_as_text_and_math_for_katex(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    assert '<h1 class="math"><b>Fast</b> $O(n)$ attention with ours</h1>' in html
+    assert "<title>Fast $O(n)$ attention with ours · paperboy</title>" in html
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.DOTALL)[1]
+    assert "cost by 50%, in 1–2 days, for " in abstract
+    assert '<span class="tex-dollar">$</span>400K. ours is at ' in abstract
+    for raw in ("\\textbf", "\\%", "--", "\\$", "\\ours"):
+        assert raw not in abstract and raw not in html.split("<h1")[1].split("</h1>")[0]
+    # The feed's card shows the same title.
+    feed = latex_client.get(f"/papers/date/{LATEST}").text
+    assert "<b>Fast</b> $O(n)$ attention with ours</a>" in feed
+
+
+def test_urls_in_abstracts_are_links_through_the_allow_list(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.DOTALL)[1]
+    assert ('<a href="https://github.com/org/fast_attn" rel="noopener nofollow">'
+            "https://github.com/org/fast_attn</a>.") in abstract
+    assert "http://localhost:8000/x" in abstract and 'href="http://localhost' not in abstract
+
+
+def test_dates_say_which_is_arxiv_and_which_is_the_daily_feed(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    dates = re.search(r'<dl class="dates">(.*?)</dl>', html, re.DOTALL)[1]
+    assert "<dt>Published on arXiv</dt>" in dates and "<dt>In the daily papers</dt>" in dates
+    assert ", added by akhaliq" in dates
+    assert "Submitted" not in dates and "submitted" not in dates
+
+
+def test_a_long_author_list_opens_on_demand_and_keeps_every_name(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    authors = re.search(r'<div class="authors-all">(.*?)</div>', html, re.DOTALL)[1]
+    shown, hidden = authors.split('<details class="more-authors">')
+    assert shown.count("Author ") == 10 and "<summary>and 30 more</summary>" in hidden
+    assert all(f"Author {n}" in authors for n in range(40))
+
+
+def test_upstream_comments_say_where_they_are(latex_client):
+    link = ('<a class="comments" href="https://huggingface.co/papers/2608.99990" '
+            'rel="noopener nofollow">1 comment on Hugging Face</a>')
+    assert link in latex_client.get(f"/papers/date/{LATEST}").text
+    assert link in latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    assert re.search(r"\d comments?<", latex_client.get("/").text) is None  # never bare
+
+
+def test_one_upvote_is_singular(latex_client):
+    said = re.compile(r'<span class="count">(\d+)</span>\s*'
+                      r'<span class="visually-hidden said">(upvotes?)</span>')
+    for url in (f"/papers/{LATEX_PAPER.id}", f"/papers/date/{LATEST}"):
+        pairs = said.findall(latex_client.get(url).text)
+        assert ("1", "upvote") in pairs, url
+        assert all((count == "1") == (word == "upvote") for count, word in pairs), url
+    atom = latex_client.get("/feeds/daily.atom").text
+    assert re.search(r"\n1 upvote\b(?!s)", atom) and re.search(r"\b1 upvotes", atom) is None
+
+
+def test_the_bibtex_box_holds_every_line_of_the_entry(latex_client):
+    html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
+    box = re.search(r'<pre id="bibtex" class="bibtex"[^>]*>(.*?)</pre>', html, re.DOTALL)[1]
+    assert box.startswith("@misc{") and box.rstrip().endswith("}")
+    assert box.startswith("@misc{02026fast,")  # the key's word is the title's, not \textbf's
+    assert "Author 39" in box and "url={https://arxiv.org/abs/2608.99990}" in box
+    assert "<textarea" not in html  # rows counted lines, not wrapped lines: it cut them off
+
+
+@pytest.fixture
+def search_client(settings, store):
+    app = create_app(settings, store=store, search=open_search(store, settings))
+    with TestClient(app) as client:
+        yield client
+
+
+def test_the_search_page_has_one_search_box(search_client):
+    for url in ("/search", "/search?q=watermark"):
+        html = search_client.get(url).text
+        assert len(re.findall(r'<input[^>]* name="q"', html)) == 1, url
+        assert html.count('role="search"') == 1, url
+    assert len(re.findall(r'<input[^>]* name="q"', search_client.get("/").text)) == 1
+
+
+def test_search_results_carry_no_debug_label(search_client):
+    html = search_client.get("/search?q=watermark images").text
+    assert cards(html)
+    for label in ("keyword + semantic", ">semantic<", ">keyword<", 'class="why"'):
+        assert label not in html
+
+
+def test_no_results_is_said_once(search_client):
+    html = search_client.get("/search?q=watermark&category=zz.NONE").text
+    assert not cards(html)
+    main = html.split('<main id="main">')[1].split("</main>")[0]
+    said = re.findall(r"no papers? match", main, re.IGNORECASE)
+    assert len(said) == 1, said
+    assert "0 papers found" not in main
+
+
+def test_search_filters_fold_away_until_used(search_client):
+    plain = search_client.get("/search?q=watermark").text
+    assert re.search(r'<details class="filters">', plain)  # closed: results come first
+    used = search_client.get("/search?q=watermark&category=cs.CV").text
+    assert re.search(r'<details class="filters" open>', used)
+
+
+SATURDAY = PREVIOUS + timedelta(days=5 - PREVIOUS.weekday())  # after PREVIOUS, before LATEST
+
+
+def test_a_weekend_shows_the_day_before_with_papers_and_says_so(client):
+    assert PREVIOUS.weekday() < 5 and PREVIOUS < SATURDAY < LATEST
+    r = client.get(f"/papers/date/{SATURDAY}")
+    assert r.status_code == 200
+    weekday = client.get(f"/papers/date/{PREVIOUS}")
+    assert cards(r.text) == cards(weekday.text) and cards(r.text)
+    note = re.search(r'<p class="notice" role="status">(.*?)</p>', r.text)[1]
+    assert note == (f"No papers entered the feed on {SATURDAY:%A %-d %B %Y}: showing "
+                    f"{PREVIOUS:%A %-d %B %Y}, the closest earlier day with papers.")
+    assert f'<link rel="canonical" href="/papers/date/{PREVIOUS}">' in r.text
+    assert 'class="notice"' not in weekday.text  # a day with papers needs no note
+
+
+def test_a_future_day_shows_the_newest_day(client):
+    r = client.get("/papers/date/2099-01-01")
+    assert sorted(cards(r.text)) == sorted(expected_day(HF_DAYS[-1]))
+    assert "is after the newest day with papers" in r.text
+
+
+def test_the_api_lists_the_nearest_day_with_papers_and_says_which(client):
+    r = client.get(f"/api/daily_papers?date={SATURDAY}")
+    assert r.status_code == 200
+    assert {i["paper"]["id"] for i in r.json()} == {pid for pid, _ in expected_day(HF_DAYS[-2])}
+    assert r.headers["x-paperboy-date"] == PREVIOUS.isoformat()
+    assert SATURDAY.strftime("%A %-d %B %Y") in r.headers["x-paperboy-date-note"]
+    future = client.get("/api/daily_papers?date=2099-01-01")
+    assert future.headers["x-paperboy-date"] == LATEST.isoformat()
+    assert len(future.json()) == len(expected_day(HF_DAYS[-1]))
+    plain = client.get(f"/api/daily_papers?date={LATEST}")
+    assert plain.headers["x-paperboy-date"] == LATEST.isoformat()
+    assert "x-paperboy-date-note" not in plain.headers
+
+
+def test_the_favicon_is_a_real_icon(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
+    icon = r.content
+    reserved, kind, count = struct.unpack("<HHH", icon[:6])
+    assert (reserved, kind) == (0, 1) and count >= 1  # an ICO directory
+    sizes = []
+    for n in range(count):
+        width, height, _, _, _, _, length, offset = struct.unpack(
+            "<BBBBHHII", icon[6 + 16 * n:22 + 16 * n])
+        png = icon[offset:offset + length]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) == length
+        assert struct.unpack(">II", png[16:24]) == (width, height)  # IHDR agrees
+        sizes.append(width)
+    assert 32 in sizes
+
+
+def test_robots_txt_keeps_crawlers_to_the_feeds_and_paper_pages(client):
+    r = client.get("/robots.txt")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    robots = urllib.robotparser.RobotFileParser()
+    robots.parse(r.text.splitlines())
+    for allowed in ("/", f"/papers/date/{LATEST}", "/papers/2503.11945", "/papers/trending",
+                    "/feeds/daily.atom", "/favicon.ico"):
+        assert robots.can_fetch("AnyBot", allowed), allowed
+    for refused in ("/search?q=agents", "/papers?q=agents", "/feeds/search.atom?q=x",
+                    "/api/daily_papers", "/account", "/signin?next=/", "/subscribe"):
+        assert not robots.can_fetch("AnyBot", refused), refused
+
+
+def test_serving_loads_the_search_model_before_the_first_request(settings, store):
+    update_indexes(store, settings)
+    lazy = create_app(settings, store=store, search=open_search(store, settings))
+    with TestClient(lazy):
+        assert lazy.state.web.search.indexes._encoders == {}  # tests and scripts: on demand
+    warmed = create_app(settings, store=store, search=open_search(store, settings), warm=True)
+    with TestClient(warmed) as client:
+        loaded = warmed.state.web.search.indexes._encoders
+        assert set(loaded) == {settings.search_model}  # before any request
+        before = dict(loaded)
+        assert cards(client.get("/search?q=watermark").text)
+        assert loaded == before  # the first search used the warmed model, loaded nothing

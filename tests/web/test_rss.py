@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from fastapi.testclient import TestClient
 
+from paperboy import feeds
 from paperboy.papers import FeedEntry, Paper
 from paperboy.search import update_indexes
 from paperboy.web.app import create_app
@@ -100,3 +101,61 @@ def test_characters_xml_cannot_hold_are_left_out(client, store):
                  if e.find(f"{A}id").text.endswith("2608.99998"))
     assert entry.find(f"{A}title").text == "Ctrl title"
     assert entry.find(f"{A}author/{A}name").text == "Bell Labs"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("/feeds/search.atom", "q parameter is empty"),
+    ("/feeds/search.atom?q=", "q parameter is empty"),
+    ("/feeds/search.atom?q=%20%20", "q parameter is empty"),
+    ("/feeds/search.atom?q=x&sort=nope", "sort 'nope' is not one of"),
+    ("/feeds/search.atom?q=x&limit=1000", "limit"),
+    ("/feeds/search.atom?q=x&date_from=yesterday", "not a date"),
+    ("/feeds/nothing.atom", "Not Found"),
+])
+def test_a_feed_address_that_does_not_work_answers_atom_not_html(client, url, words):
+    r = client.get(url)
+    assert r.status_code in (400, 404)
+    assert r.headers["content-type"].startswith("application/atom+xml")
+    assert b"<html" not in r.content and b"<!doctype" not in r.content.lower()
+    root = ET.fromstring(r.content)
+    assert root.tag == f"{A}feed"
+    [entry] = root.findall(f"{A}entry")
+    assert words in entry.find(f"{A}title").text
+    assert root.find(f"{A}link[@rel='self']") is not None and root.find(f"{A}id").text
+
+
+def test_the_search_feed_reads_the_search_pages_filters_and_links_back_to_it(client):
+    url = "/feeds/search.atom?q=watermark&sort=date&category=cs.CV&limit=5"
+    root = parse(client.get(url))
+    alternate = root.find(f"{A}link[@rel='alternate']").get("href")
+    assert alternate == "http://testserver/search?q=watermark&sort=date&category=cs.CV"
+    assert [e.find(f"{A}id").text for e in check_atom(root)] == [
+        "https://arxiv.org/abs/2503.11945"]
+    other = parse(client.get("/feeds/search.atom?q=watermark&category=math.AG"))
+    assert other.findall(f"{A}entry") == []  # the category filter holds, as on the page
+    page = client.get("/search?q=watermark&category=cs.CV").text
+    assert 'href="/feeds/search.atom?q=watermark&amp;sort=relevance&amp;category=cs.CV"' in page
+
+
+@pytest.mark.parametrize("kind, name", [("week", "weekly"), ("month", "monthly")])
+def test_weekly_and_monthly_feeds_follow_their_pages(client, store, kind, name):
+    period = feeds.period_of(kind, store.latest_day())
+    root = parse(client.get(f"/feeds/{name}.atom"))
+    entries = check_atom(root)
+    want = [p.id for p, _ in store.ranked_between(period.first, period.last, 100)]
+    assert [e.find(f"{A}id").text.rsplit("/", 1)[1] for e in entries] == want
+    alternate = root.find(f"{A}link[@rel='alternate']").get("href")
+    assert alternate == f"http://testserver/papers/{kind}/{period.label}"
+    page = client.get(f"/papers/{kind}/{period.label}").text
+    assert (f'<link rel="alternate" type="application/atom+xml" title="Atom feed of this page" '
+            f'href="/feeds/{name}.atom">') in page
+
+
+def test_feed_text_shows_latex_as_text(client, store):
+    store.upsert([Paper(id="2608.99997", title=r"\textbf{Fast} attention at 50\% cost",
+                        abstract=r"From \$400K to 1--2 GPUs with \ours.", authors=["Ada"],
+                        entry=FeedEntry(store.latest_day(), "hf"), upvotes=3)])
+    entry = next(e for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
+                 if e.find(f"{A}id").text.endswith("2608.99997"))
+    assert entry.find(f"{A}title").text == "Fast attention at 50% cost"
+    assert entry.find(f"{A}summary").text.startswith("From $400K to 1–2 GPUs with ours.")

@@ -34,6 +34,8 @@ import jinja2
 from markupsafe import Markup
 
 from paperboy.config import Settings
+from paperboy.latex import to_text
+from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper, clean_text
 
 ABSTRACT_CHARS = 300
@@ -232,7 +234,7 @@ def period_label(digest: Digest) -> str:
 
 def digest_subject(digest: Digest) -> str:
     papers = digest.papers
-    lead = clean_text(papers[0].title)
+    lead = to_text(clean_text(papers[0].title))
     if len(lead) > 80:
         lead = lead[:79].rstrip() + "…"
     rest = len(papers) - 1
@@ -256,6 +258,7 @@ class Composer:
             auto_reload=False,  # templates do not change during a run: no stat() per render
         )
         self.env.filters["long_date"] = long_date
+        self.env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
         self.from_header = encode_address(settings.mail_from_name, settings.mail_from)
         self.domain = _domain(settings.mail_from)
         host = urlsplit(settings.public_url).hostname or "localhost"
@@ -272,8 +275,9 @@ class Composer:
         block = self._blocks.get(key)
         if block is None:
             context = {
-                "paper": paper, "title": clean_text(paper.title),
-                "authors": author_line(paper.authors), "abstract": short_abstract(paper.abstract),
+                "paper": paper, "title": to_text(clean_text(paper.title)),
+                "authors": author_line(paper.authors),
+                "abstract": short_abstract(to_text(paper.abstract or "")),
                 "upvotes": paper.upvotes or 0, "paper_url": self.links.paper_url(paper.id),
             }
             block = self.env.get_template(f"_paper.{kind}").render(context)

@@ -51,6 +51,7 @@ from paperboy.mail.links import Links
 from paperboy.mail.periods import due_frequencies, period_key, window
 from paperboy.mail.send import Deferred, Postman, Rejected, SMTPUnavailable
 from paperboy.papers import Paper
+from paperboy.system import pid_alive
 
 LOCK = "digest-run"
 HEARTBEAT_SECONDS = 15
@@ -120,16 +121,6 @@ class RunReport:
         if self.stopped:
             text += f"\nstopped early: {self.stopped}"
         return text
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class DigestRun:
@@ -210,7 +201,7 @@ class DigestRun:
     @staticmethod
     def _stale(record: dict) -> bool:
         if record.get("host") == socket.gethostname() and isinstance(record.get("pid"), int):
-            if not _pid_alive(record["pid"]):
+            if not pid_alive(record["pid"]):
                 return True
         return time.time() - float(record.get("beat", 0)) > STALE_SECONDS
 

@@ -1,6 +1,11 @@
 """The search commands: `paperboy search "..."` and `paperboy index` (rebuild, check, backfill).
 
 Registered on the main command group by `register(main)` at the end of cli.py.
+
+`paperboy search` prints what a reader needs, all on stdout in reading order: how many papers
+were found, the engine's note (on a line of its own), then each paper's rank, id, title, day
+and first authors, with LaTeX shown as text. Scores and which index found a paper are the
+engine's business (the JSON API has `score`).
 """
 
 from __future__ import annotations
@@ -9,19 +14,33 @@ import sys
 
 import click
 
+from paperboy.latex import pieces
 from paperboy.search import SORTS
 
 
 def _show(text: str, spans: list[tuple[int, int]], color: bool) -> str:
-    if not color or not spans:
-        return text
-    out, at = [], 0
-    for start, end in sorted(spans):
-        if start < at:
+    """`text` with its LaTeX shown as text and, on a terminal, the matches in bold yellow."""
+    spans = sorted(spans) if color else []
+    out = []
+    for piece in pieces(text):
+        if piece.kind in ("open", "close"):
             continue
-        out += [text[at:start], click.style(text[start:end], bold=True, fg="yellow")]
-        at = end
-    return "".join(out) + text[at:]
+        if piece.kind != "text":  # a macro or math: marked whole when a match touches it
+            hit = any(s < piece.end and e > piece.start for s, e in spans)
+            out.append(_mark(piece.shown) if hit else piece.shown)
+            continue
+        at = piece.start
+        for start, end in spans:
+            start, end = max(start, at), min(end, piece.end)
+            if start < end:
+                out += [text[at:start], _mark(text[start:end])]
+                at = end
+        out.append(text[at:piece.end])
+    return "".join(out)
+
+
+def _mark(text: str) -> str:
+    return click.style(text, bold=True, fg="yellow")
 
 
 @click.command()
@@ -39,16 +58,18 @@ def search(obj, query, sort, limit, offset, abstracts):
     engine = open_search(obj.store, obj.settings)
     result = engine.search(" ".join(query), sort=sort, limit=limit, offset=offset)
     color = sys.stdout.isatty()
+    found = f"{result.total} paper{'' if result.total == 1 else 's'} found"
+    if result.hits:
+        found += f", showing {offset + 1}-{offset + len(result.hits)}"
+    click.echo(found)
     if result.message:
-        click.echo(f"note: {result.message}", err=True)
-    click.echo(f"{result.total} found" + (f", showing {offset + 1}-{offset + len(result.hits)}"
-                                           if result.hits else ""))
+        click.echo(f"note: {result.message}")
     for rank, hit in enumerate(result.hits, start=offset + 1):
         p = hit.paper
-        day = (p.announced or p.published or "")
+        day = p.announced or p.published or (p.entry.day if p.entry else "")
         click.echo(f"{rank:>3}. {p.id:<12} {_show(p.title, hit.title_spans, color)}")
         authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
-        click.echo(f"     {day}  {authors}  [{hit.why}, {hit.score:.3f}]")
+        click.echo(f"     {day}  {authors}".rstrip())
         if abstracts:
             click.echo(f"     {_show(p.abstract, hit.abstract_spans, color)}\n")
 
@@ -58,10 +79,14 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.option("--backfill", is_flag=True,
               help="Give transformer vectors to papers that only have fast static ones.")
 @click.option("--limit", type=click.IntRange(1), help="With --backfill: at most this many.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="With --backfill: encode on the CPU or on an NVIDIA GPU (onnxruntime-gpu).")
+@click.option("--checkpoint-every", type=click.IntRange(1), default=2048, show_default=True,
+              help="With --backfill: save every this many papers (what a crash can cost).")
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def index(obj, check, backfill, limit, drop_vectors, quiet):
+def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, quiet):
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
     from paperboy.search.index import indexes_lock, open_indexes, rebuild_indexes
 
@@ -75,15 +100,31 @@ def index(obj, check, backfill, limit, drop_vectors, quiet):
         click.echo(f"indexes match the store ({store.count_papers()} papers)")
         return
     if backfill:
+        encoders = _backfill_encoders(settings, device)
         with indexes_lock(store, settings):
-            indexes = open_indexes(store, settings)
+            indexes = open_indexes(store, settings, encoders=encoders)
             indexes.update(store, progress=not quiet)
-            done = indexes.backfill(store, limit=limit, progress=not quiet)
+            done = indexes.backfill(store, limit=limit, progress=not quiet,
+                                    save_every=checkpoint_every)
         left = max(0, store.count_papers() - len(indexes.dense))
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)
     click.echo(report.summary())
+
+
+def _backfill_encoders(settings, device: str) -> dict:
+    """The transformer for a backfill, loaded first so that a missing GPU is one line."""
+    if device == "cpu":
+        return {}
+    from paperboy.search.encoders import EncoderError, load_encoder
+
+    try:
+        return {settings.search_model: load_encoder(settings.search_model,
+                                                    settings.search_threads or None, device)}
+    except EncoderError as exc:
+        click.echo(f"error: {exc}", err=True)  # as the CLI's other errors read
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:

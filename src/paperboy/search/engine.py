@@ -7,8 +7,14 @@
 A query runs in four steps: parse it (query.py); take the top `CANDIDATES` papers by BM25
 and by cosine (vectors of the transformer where a paper has them, else of the static model);
 keep the semantic candidates that satisfy the query's phrases, filters and exclusions; fuse
-the two normalised scores (fusion.py). Sorting by date or upvotes lists every paper that
-contains all the words, newest (or most upvoted) first.
+the two normalised scores (fusion.py), with the keyword weight tuned for the vectors used.
+Sorting by date or upvotes lists every paper that contains all the words, newest (or most
+upvoted) first.
+
+A query's vector is kept in a bounded cache keyed by its normalised text (`QueryVectors`):
+the transformer spends ~16 ms of CPU on one, half of a search page, and people repeat
+queries (paging, feeds, topic alerts). Similar papers fuse the paper's vector neighbours with
+BM25 over its own title and abstract (`SIMILAR_KEYWORD_WEIGHT`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from paperboy.config import Settings
@@ -26,7 +33,7 @@ from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
 from paperboy.search.highlight import match_spans, query_terms
 from paperboy.search.index import MAX_PASSAGES, SearchIndexes, open_indexes, paper_text, passage_id
 from paperboy.search.keyword import KeywordIndexError, has_constraints
-from paperboy.search.query import ParsedQuery, parse_query
+from paperboy.search.query import ParsedQuery, parse_query, prose_query
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,10 @@ CANDIDATES = 100  # per ranking; tuned on SciFact (Recall@100 is where fusion dr
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
 REFRESH_EVERY = 2.0  # seconds between checks that another process changed the indexes
+QUERY_CACHE_SIZE = 2048  # query vectors kept per engine (384 floats each: ~3 MB)
+# Share of BM25 (the paper's title and abstract as the query) in similar(); the vectors get
+# the rest. Tuned with bench/similar_papers.py (docs/benchmarks.md).
+SIMILAR_KEYWORD_WEIGHT = 0.3
 
 
 @dataclass
@@ -48,6 +59,40 @@ class Ranking:
     models: dict[str, str] = field(default_factory=dict)  # paper -> model its cosine came from
 
 
+class QueryVectors:
+    """A bounded LRU cache of query vectors, keyed by model and normalised query text."""
+
+    def __init__(self, size: int = QUERY_CACHE_SIZE):
+        self.size = size
+        self.hits = self.misses = 0
+        self._vectors: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, text: str) -> tuple[str, str]:
+        return model, " ".join(text.lower().split())
+
+    def get(self, model: str, text: str, encode):
+        """The vector of `text`, encoded by `encode(text)` only when it is not cached."""
+        key = self.key(model, text)
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+                return vector
+            self.misses += 1
+        vector = encode(text)
+        with self._lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+
 class HybridSearch:
     def __init__(self, store, settings: Settings, indexes: SearchIndexes | None = None):
         self.store = store
@@ -56,6 +101,24 @@ class HybridSearch:
         self._stamp = self.indexes.stamp()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self.query_vectors = QueryVectors()
+
+    def warm(self) -> list[str]:
+        """Load every query encoder and run one query through each index, so that the first
+        search after a start does not pay for it (it took 1.9 s with the transformer).
+        Returns the models loaded. `paperboy serve` calls it in each worker before serving."""
+        warmup = parse_query("warm up")
+        self.indexes.keyword.search(warmup, limit=1)
+        models = []
+        for vectors in self._vector_sets():
+            vectors.search(self.indexes.encoder(vectors.model).encode([warmup.text])[0], 1)
+            models.append(vectors.model)
+        return models
+
+    def query_vector(self, model: str, text: str):
+        """The query's vector by `model`, from the cache when it was asked before."""
+        return self.query_vectors.get(
+            model, text, lambda t: self.indexes.encoder(model).encode([t])[0])
 
     # -- keeping up with writers in other processes ------------------------------------------
     def refresh(self, force: bool = False) -> None:
@@ -114,21 +177,27 @@ class HybridSearch:
         return SearchResult(hits, total, _message(notes))
 
     def similar(self, paper_id: str, limit: int = 5) -> list[Hit]:
-        """The papers nearest to this one by meaning, itself excluded."""
+        """The papers nearest to this one, itself excluded: its vector neighbours fused with
+        BM25 over its own title and abstract (measured better than either alone)."""
         self.refresh()
         paper = self.store.get(paper_id)
         if paper is None:
             return []
         limit = max(1, min(int(limit or 5), MAX_LIMIT))
-        found: dict[str, float] = {}
+        k = max(CANDIDATES, limit + 1)
+        neighbours: dict[str, float] = {}
         for vectors in self._vector_sets():
             vec = vectors.vector(paper.id)
             if vec is None:
                 vec = self.indexes.encoder(vectors.model).encode([paper_text(paper)])[0]
-            for pid, score in vectors.search(vec, limit + 1):
-                if pid != paper.id and pid not in found:
-                    found[pid] = score
-        ranked = sorted(found.items(), key=lambda item: -item[1])[:limit]
+            part = {pid: s for pid, s in vectors.search(vec, k + 1)
+                    if pid != paper.id and pid not in neighbours}
+            neighbours.update(min_max(part))
+        keyword: dict[str, float] = {}
+        if SIMILAR_KEYWORD_WEIGHT > 0:
+            found, _ = self.indexes.keyword.search(prose_query(paper_text(paper)), limit=k + 1)
+            keyword = {pid: s for pid, s in found if pid != paper.id}
+        ranked = fuse_scores(keyword, neighbours, SIMILAR_KEYWORD_WEIGHT)[:limit]
         papers = self.store.get_many([pid for pid, _ in ranked])
         return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
 
@@ -168,7 +237,7 @@ class HybridSearch:
         models: dict[str, str] = {}
         oversample = 5 if has_constraints(q) else 1
         for vectors in self._vector_sets():
-            vec = self.indexes.encoder(vectors.model).encode([q.text])[0]
+            vec = self.query_vector(vectors.model, q.text)
             found = [(pid, s) for pid, s in vectors.search(vec, k * oversample)
                      if pid not in scores]
             if has_constraints(q):

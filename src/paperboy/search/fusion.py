@@ -17,7 +17,7 @@ overrides them all.
 from __future__ import annotations
 
 KEYWORD_WEIGHT = 0.4  # for models not tuned here; semantic gets 1 - this
-TUNED_KEYWORD_WEIGHTS = {"minilm": 0.4, "static": 0.4}
+TUNED_KEYWORD_WEIGHTS = {"minilm": 0.4, "static": 0.7}
 RRF_K = 60
 
 

@@ -268,9 +268,10 @@ class SearchIndexes:
         self._drop_old_keyword_folders()
 
     def _drop_old_keyword_folders(self) -> None:
-        current = getattr(self.keyword, "path", None)  # None: the keyword index is in SQL
+        if self.folder is None:  # the indexes live in PostgreSQL
+            return
         for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
-            if old != current and old.is_dir():
+            if old != self.keyword.path and old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
 
     def _save_all(self, watermark: int | None = None) -> None:
@@ -289,15 +290,22 @@ class SearchIndexes:
         with_passages = vectors is self.dense and self.passages is not None
         for start in range(0, len(todo), ENCODE_CHUNK):
             part = todo[start : start + ENCODE_CHUNK]
-            texts = [t for _, t, _ in part]
-            if with_passages:
-                self._put_passages([pid for pid, _, _ in part], texts, encoder)
-            vectors.put([pid for pid, _, _ in part], encoder.encode(texts),
-                        [h for _, _, h in part])
+            ids, texts = [pid for pid, _, _ in part], [t for _, t, _ in part]
+            if with_passages and hasattr(encoder, "encode_with_passages"):
+                # One run of the model gives the paper's vector and its passages' vectors.
+                encoded, passages, owners = encoder.encode_with_passages(
+                    texts, max_windows=MAX_PASSAGES)
+                self._put_passages(ids, passages, owners)
+            elif with_passages:
+                encoded = encoder.encode(texts)
+                self._put_passages(ids, *encoder.encode_passages(texts, max_windows=MAX_PASSAGES))
+            else:
+                encoded = encoder.encode(texts)
+            vectors.put(ids, encoded, [h for _, _, h in part])
         return len(todo)
 
-    def _put_passages(self, ids: list[str], texts: list[str], encoder) -> None:
-        vecs, owners = encoder.encode_passages(texts, max_windows=MAX_PASSAGES)
+    def _put_passages(self, ids: list[str], vecs, owners) -> None:
+        """Replace these papers' passages (none for a paper whose text fits one window)."""
         self.passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
         counts: dict[int, int] = {}
         keys = []
@@ -309,21 +317,27 @@ class SearchIndexes:
 
     def backfill(self, store, limit: int | None = None, progress: bool = True,
                  save_every: int = 2048) -> int:
-        """Give transformer vectors to papers that only have static ones, newest id first."""
+        """Give transformer vectors to papers that only have static ones, newest id first.
+
+        Saved every `save_every` papers: a backfill that is stopped (even by kill -9) keeps
+        what was saved, and the next one encodes only the rest (each paper once)."""
         have = self.dense.id_set()
         missing = [pid for pid in store.all_paper_ids() if pid not in have]
         missing.sort(reverse=True)  # new-style arXiv ids sort by date
         if limit is not None:
             missing = missing[:limit]
-        done = 0
+        step = max(1, min(ENCODE_CHUNK, save_every))
+        done = unsaved = 0
         with Progress("transformer backfill", total=len(missing), unit="papers",
                       enabled=progress) as bar:
-            for start in range(0, len(missing), ENCODE_CHUNK):
-                ids = missing[start : start + ENCODE_CHUNK]
+            for start in range(0, len(missing), step):
+                ids = missing[start : start + step]
                 papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
-                done += self._encode_into(self.dense, papers)
-                if done % save_every < ENCODE_CHUNK:
+                encoded = self._encode_into(self.dense, papers)
+                done, unsaved = done + encoded, unsaved + encoded
+                if unsaved >= save_every:
                     self._save_all()
+                    unsaved = 0
                 bar.set_position(start + len(ids), done)
         self._save_all()
         return done

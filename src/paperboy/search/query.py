@@ -209,6 +209,13 @@ def _parse_prose(q: ParsedQuery, raw: str) -> ParsedQuery:
     return q
 
 
+def prose_query(text: str) -> ParsedQuery:
+    """Text read as plain words whatever its length (similar papers query by a paper's own
+    title and abstract)."""
+    raw = clean_input(text)
+    return _parse_prose(ParsedQuery(raw=raw), raw)
+
+
 # Punctuation around a pasted word ("(BERT),", '"attention"') is not part of it; inner
 # hyphens, dots and slashes are ("self-attention", "GPT-4.5", "TCP/IP").
 _WORD_EDGES = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)

@@ -4,11 +4,14 @@
     vectors.put(["2405.15738"], encoder.encode([text])); vectors.save(watermark=seq)
     vectors.search(query_vector, k=100)           # [(paper id, cosine)], best first
 
-On disk (beside the store): `vectors.npy` (int8, one row a paper, each row scaled so its
-largest component is 127), `scales.npy` (float32, the row's scale), `hashes.npy` (a hash of
-the text each row was computed from, so a paper whose upvotes change is not re-encoded),
-`ids.json` and `meta.json` (model, dim, watermark). Files are replaced atomically, `meta.json` last, so a
-crash leaves the old watermark and the next update redoes the lost work.
+On disk (beside the store): `vectors-N.npy` (int8, one row a paper, each row scaled so its
+largest component is 127), `scales-N.npy` (float32, the row's scale), `hashes-N.npy` (a hash
+of the text each row was computed from, so a paper whose upvotes change is not re-encoded),
+`ids-N.json`, and `meta.json` (model, dim, watermark, and the generation N it vouches for).
+Each save writes a new generation, then `meta.json` atomically, then removes the old one: a
+crash (even kill -9) at any point leaves one whole generation and its watermark, and the next
+update redoes only the lost work. (Folders written before generations, with plain
+`vectors.npy` ..., are read as generation 0.)
 
 Search is exact (numpy, float32 copy in memory) up to `exact_limit` rows; beyond it an HNSW
 graph (usearch, float16) answers, measured in bench/search_latency.py. In a bulk update the
@@ -67,6 +70,20 @@ def _append(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return grown[:n + extra]
 
 
+def _files(folder: Path, generation: int) -> dict[str, Path]:
+    """The data files of one saved generation (0: the names used before generations)."""
+    tag = f"-{generation}" if generation else ""
+    return {"vectors": folder / f"vectors{tag}.npy", "scales": folder / f"scales{tag}.npy",
+            "hashes": folder / f"hashes{tag}.npy", "ids": folder / f"ids{tag}.json"}
+
+
+def _saved_generation(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / "meta.json").read_text()).get("generation", 0))
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 def _atomic_save(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -89,6 +106,7 @@ class VectorIndex:
         self.scales = np.zeros(0, dtype=np.float32)
         self.hashes = np.zeros(0, dtype=np.int64)
         self.watermark = 0
+        self.generation = 0  # of the files on disk (see the module docstring)
         self._dense: np.ndarray | None = None  # float32 copy for exact search
         self._graph = None  # usearch HNSW past exact_limit; kept in step row by row
         self._changed_rows: set[int] = set()  # rows rewritten since the graph was saved
@@ -112,17 +130,22 @@ class VectorIndex:
         meta = json.loads(meta_path.read_text())
         if meta.get("dim") != dim or (model and meta.get("model") != model):
             return index  # another model's vectors: start over (the caller rebuilds)
-        ids = json.loads((Path(folder) / "ids.json").read_text())
-        # Memory-mapped copy-on-write: rows only read (passages, HNSW-served indexes) stay on
-        # disk until touched; writes go to private memory until `save()`.
-        codes = np.load(Path(folder) / "vectors.npy", mmap_mode="c")
-        scales = np.load(Path(folder) / "scales.npy")
-        hashes = np.load(Path(folder) / "hashes.npy")
+        files = _files(Path(folder), int(meta.get("generation", 0)))
+        try:
+            ids = json.loads(files["ids"].read_text())
+            # Memory-mapped copy-on-write: rows only read (passages, HNSW-served indexes)
+            # stay on disk until touched; writes go to private memory until `save()`.
+            codes = np.load(files["vectors"], mmap_mode="c")
+            scales = np.load(files["scales"])
+            hashes = np.load(files["hashes"])
+        except (OSError, ValueError):
+            return index  # missing or torn files: rebuild
         if not len(ids) == len(codes) == len(scales) == len(hashes):
             return index  # torn files: rebuild
         index.ids, index.codes, index.scales, index.hashes = ids, codes, scales, hashes
         index.row = {pid: i for i, pid in enumerate(ids)}
         index.watermark = int(meta.get("watermark", 0))
+        index.generation = int(meta.get("generation", 0))
         index._deleted = np.zeros(len(ids), dtype=bool)
         return index
 
@@ -133,13 +156,22 @@ class VectorIndex:
             return
         self._compact()
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_save(self.folder / "vectors.npy", lambda fh: np.save(fh, self.codes))
-        _atomic_save(self.folder / "scales.npy", lambda fh: np.save(fh, self.scales))
-        _atomic_save(self.folder / "hashes.npy", lambda fh: np.save(fh, self.hashes))
-        _atomic_save(self.folder / "ids.json", lambda fh: fh.write(json.dumps(self.ids).encode()))
+        generation = max(self.generation, _saved_generation(self.folder)) + 1
+        files = _files(self.folder, generation)
+        _atomic_save(files["vectors"], lambda fh: np.save(fh, self.codes))
+        _atomic_save(files["scales"], lambda fh: np.save(fh, self.scales))
+        _atomic_save(files["hashes"], lambda fh: np.save(fh, self.hashes))
+        _atomic_save(files["ids"], lambda fh: fh.write(json.dumps(self.ids).encode()))
         meta = {"model": self.model, "dim": self.dim, "count": len(self.ids),
-                "watermark": self.watermark, "format": "int8+scale"}
+                "watermark": self.watermark, "format": "int8+scale", "generation": generation}
         _atomic_save(self.folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
+        self.generation = generation
+        for old in range(generation - 1, -1, -1):  # older generations, now unreferenced
+            paths = [p for p in _files(self.folder, old).values() if p.exists()]
+            if not paths and old < generation - 1:
+                break
+            for path in paths:
+                path.unlink(missing_ok=True)  # an open memory map keeps its data
         if self.uses_graph:
             self._sync_graph()  # now, so no query pays for building it
 

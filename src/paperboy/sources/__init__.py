@@ -8,10 +8,15 @@
 - `http`: the one polite HTTP client they all use (rate limit, retries, clear errors);
 - `schema`: the field types of the per-format schemas each parser validates a record with.
 Every paper a parser returns has passed `checked` (the limits of `paperboy.bounds`); a record
-that cannot be used raises `RecordError`, and nothing else.
+that cannot be used raises `RecordError`, and nothing else. Each source then passes every paper
+through `checked_links`, which drops a link that fails the allow-list (`paperboy.links`) with a
+warning naming the record and the field: the paper is kept.
 """
 
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger("paperboy.sources")
 
 
 class RecordError(ValueError):
@@ -47,6 +52,26 @@ def checked(paper, prefix: str = ""):
     if problems:
         raise RecordError(prefix + "; ".join(problems[:3]))
     return paper
+
+
+# How a warning names a link field: ours, and the upstream's name for it.
+_LINK_FIELD_NAMES = {"code_url": "code link (githubRepo)",
+                     "project_url": "project page (projectPage)", "doi": "DOI (doi)"}
+
+
+def checked_links(paper, location: str):
+    """`paper` less any link that fails the allow-list, warning once per dropped field.
+
+    It runs on what a parser returned, so a link of the wrong type or over its length limit
+    has already rejected the record (the schemas, `checked`). A text that is no safe link is
+    the upstream's slip, not a reason to lose the paper: the paper is kept without it.
+    """
+    for name, value, why in paper.unsafe_links():
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        log.warning("%s: %s: dropped the %s %s: %s; the paper is kept without it",
+                    location, paper.id, _LINK_FIELD_NAMES.get(name, name), shown, why)
+    return paper.without_unsafe_links()
 
 
 class SourceError(RuntimeError):

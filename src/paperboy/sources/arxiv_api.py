@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text, parse_arxiv_id
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, checked, record_id
+from paperboy.sources import (
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+)
 from paperboy.sources.http import PoliteClient, full_url
 from paperboy.sources.schema import (
     Abstract, AuthorName, Category, Comment, Day, Doi, IdText, JournalRef, Record, Title, list_of,
@@ -129,7 +131,7 @@ def parse_feed(root: ET.Element, url: str) -> Page:
     page = Page(url, total, start)
     for number, entry in enumerate(entries, start=start + 1):
         try:
-            page.items.append(paper_from_entry(entry))
+            page.items.append(checked_links(paper_from_entry(entry), f"{url}#entry{number}"))
         except RecordError as exc:
             page.items.append(Rejected(f"{url}#entry{number}", str(exc)))
     return page

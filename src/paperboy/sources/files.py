@@ -7,6 +7,7 @@ Three record shapes are recognised, line by line, so one file may even mix them:
 A `.json` file holding one JSON array (a saved `/api/daily_papers` response) is read too.
 Lines are UTF-8 (a UTF-16 file is refused as such); each is checked against its shape's schema
 (`SnapshotLine`, `ListingLine`, `HFItem`), and a bad line yields its reason, not an exception.
+A link that fails the allow-list is dropped from its paper with a warning naming `file:line`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import Field
 
 from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, SourceError, checked
+from paperboy.sources import RecordError, SourceError, checked, checked_links
 from paperboy.sources.hf import paper_from_hf_item
 from paperboy.sources.schema import (
     Abstract, AuthorName, AuthorsText, CategoriesText, Category, Comment, DateText, Day, Doi,
@@ -240,7 +241,8 @@ def read_file(path: Path, start_line: int = 0, start_offset: int = 0) -> Iterato
                 if raw is None:
                     raise RecordError(f"line of {size:,} bytes, more than the "
                                       f"{bounds.LINE_BYTES:,} a record may take")
-                yield Line(number, offset, position, paper=_parse_line(raw, offset == size))
+                paper = checked_links(_parse_line(raw, offset == size), f"{path}:{number}")
+                yield Line(number, offset, position, paper=paper)
             except RecordError as exc:
                 yield Line(number, offset, position, error=str(exc))
 
@@ -288,7 +290,8 @@ def _read_array(path: Path, fh, head: bytes, start_line: int) -> Iterator[Line]:
         if number <= start_line:
             continue
         try:
-            yield Line(number, 0, paper=paper_from_record(item))
+            paper = checked_links(paper_from_record(item), f"{path}:{number}")
+            yield Line(number, 0, paper=paper)
         except RecordError as exc:
             yield Line(number, 0, error=str(exc))
 

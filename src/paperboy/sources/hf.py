@@ -15,7 +15,7 @@ from pydantic import Field
 
 from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
-from paperboy.sources import RecordError, Rejected, SourceError, checked
+from paperboy.sources import RecordError, Rejected, SourceError, checked, checked_links
 from paperboy.sources.schema import (
     Abstract, AuthorName, Count, Day, IdText, Keyword, Name, Record, Title, Url, list_of, validate,
 )
@@ -137,10 +137,11 @@ def fetch_daily(client, settings, day: date, page_size: int = HF_PAGE_SIZE
             )
         fresh = 0
         for number, item in enumerate(data, start=page * page_size + 1):
+            where = f"{url}?date={day.isoformat()}#item{number}"
             try:
-                paper = paper_from_hf_item(item, day=day)
+                paper = checked_links(paper_from_hf_item(item, day=day), where)
             except RecordError as exc:
-                items.append(Rejected(f"{url}?date={day.isoformat()}#item{number}", str(exc)))
+                items.append(Rejected(where, str(exc)))
                 fresh += 1
                 continue
             if paper.id not in seen:

@@ -23,7 +23,9 @@ from pydantic import Field
 from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, checked, record_id
+from paperboy.sources import (
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+)
 from paperboy.sources.http import PoliteClient, full_url
 from paperboy.sources.schema import (
     Abstract, AuthorName, CategoriesText, Comment, Day, Doi, IdText, JournalRef, License, Record,
@@ -167,7 +169,7 @@ def parse_page(root: ET.Element, url: str) -> RecordsPage:
             page.deleted += 1
             continue
         try:
-            page.items.append(paper_from_record(record))
+            page.items.append(checked_links(paper_from_record(record), f"{url}#record{number}"))
         except RecordError as exc:
             page.items.append(Rejected(f"{url}#record{number}", str(exc)))
     token = listing.find(f"{OAI}resumptionToken")

@@ -25,7 +25,9 @@ from datetime import date
 from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry, Paper, clean_text
-from paperboy.sources import ReadItems, RecordError, Rejected, SourceError, checked, record_id
+from paperboy.sources import (
+    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+)
 from paperboy.sources.http import PoliteClient
 from paperboy.sources.schema import (
     Abstract, AuthorsText, Category, Day, IdText, License, Record, Title, list_of, text, validate,
@@ -161,7 +163,9 @@ def parse_feed(root: ET.Element, url: str) -> AnnouncementFeed:
     feed = AnnouncementFeed(url, max(days) if days else None)
     for number, entry in enumerate(entries, start=1):
         try:
-            feed.items.append(announcement_from_entry(entry, feed.day))
+            item = announcement_from_entry(entry, feed.day)
+            item.paper = checked_links(item.paper, f"{url}#entry{number}")
+            feed.items.append(item)
         except RecordError as exc:
             feed.items.append(Rejected(f"{url}#entry{number}", str(exc)))
     return feed

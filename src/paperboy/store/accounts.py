@@ -1,7 +1,7 @@
 """Records the store hands out for the web service's accounts: users and API tokens.
 
-The SQL lives in the backends (store/sqlite.py, the "accounts" section); these are the plain
-records and errors every backend shares.
+The SQL lives in store/sql.py (the accounts part of `SQLStore`, which both backends run);
+these are the plain records and errors every backend shares.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Rules (they make imports idempotent and order-tolerant):
 - the first-submitted and first-announced dates only move earlier, `updated` only later;
 - upvotes only grow (snapshots of an upstream counter may arrive out of order);
 - an empty incoming value never erases a stored one;
-- a feed entry keeps the earliest day the paper entered the feed.
+- a feed entry keeps the earliest day the paper entered the feed;
+- a link that fails the allow-list (paperboy.links) is never kept, incoming or stored: the
+  sources warn about one, this is the guarantee for every other way in.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ def _max(a, b):
 
 def merge_paper(old: Paper | None, new: Paper) -> Paper:
     """The paper to store when `new` arrives and `old` is stored (None: not stored yet)."""
-    new = new.with_code_link()
+    new = new.without_unsafe_links().with_code_link()
     if old is None:
         return replace(new, upvotes=new.upvotes or 0)
+    old = old.without_unsafe_links()  # one stored before the check: gone on its next update
     older = new.version is not None and old.version is not None and new.version < old.version
     merged = {}
     for name in _TEXT_FIELDS:

@@ -127,6 +127,16 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         self._pool.close()
 
+    def columns(self) -> dict[str, list[str]]:
+        """Each table of the store with its column names, in order (tests compare backends)."""
+        found: dict[str, list[str]] = {}
+        for table, column in self.conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+                ).fetchall():
+            found.setdefault(table, []).append(column)
+        return found
+
     @contextmanager
     def _write(self) -> Iterator[_Transaction]:
         with self._pool.connection() as conn, conn.transaction():

@@ -69,6 +69,13 @@ class SQLiteStore(SQLStore):
     # -- schema ------------------------------------------------------------------------------
     dialect = "sqlite"
 
+    def columns(self) -> dict[str, list[str]]:
+        """Each table of the store with its column names, in order (tests compare backends)."""
+        tables = [r[0] for r in self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {t: [r[1] for r in self.conn.execute(f"PRAGMA table_xinfo({t})")]
+                for t in sorted(tables)}
+
     def _schema_version(self, conn) -> int:
         return conn.execute("PRAGMA user_version").fetchone()[0]
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from paperboy import bounds, feeds
+from paperboy.links import allowed_url
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.store.submissions import Submission
@@ -27,6 +28,7 @@ from paperboy.web.app import web_of
 from paperboy.web.marks import to_segments
 from paperboy.web.openapi import (
     NEXT_PAGE,
+    SHOWN_DATE,
     ItemOut,
     PaperOut,
     SearchItemOut,
@@ -60,8 +62,9 @@ def hf_paper(card: Card, full: bool = True) -> dict:
         "title": p.title,
         "summary": p.abstract if full else _summary(p.abstract),
         "upvotes": card.votes,
-        "githubRepo": p.code_url,
-        "projectPage": p.project_url,
+        # Clients make links of these: only URLs that pass the allow-list (paperboy.links).
+        "githubRepo": allowed_url(p.code_url),
+        "projectPage": allowed_url(p.project_url),
         "ai_keywords": p.keywords,
         # Fields HF does not have: arXiv metadata paperboy keeps.
         "categories": p.categories,
@@ -109,7 +112,8 @@ def hf_item(card: Card, full: bool = False) -> dict:
 
 
 @router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped",
-            responses=answers(200, list[ItemOut], errors=(400,), headers=NEXT_PAGE))
+            responses=answers(200, list[ItemOut], errors=(400,),
+                              headers=NEXT_PAGE | SHOWN_DATE))
 async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
@@ -124,6 +128,15 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
     newest = web.store.latest_day()
     if newest is None:
         return JSONResponse([])
+    headers = {}
+    if period is not None and period.kind == "day":
+        # Like HF's pages: a day without papers lists the nearest day with some. The list
+        # keeps HF's shape; headers say which day it is and why.
+        shown = feeds.shown_day(web.store, period.first)
+        period = feeds.period_of("day", shown.day)
+        headers["X-Paperboy-Date"] = shown.day.isoformat()
+        if shown.note:
+            headers["X-Paperboy-Date-Note"] = shown.note
     if sort == "trending":
         first, last = feeds.trending_window(newest) if period is None else (period.first,
                                                                              period.last)
@@ -138,7 +151,6 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
                                                            newest_first=True))
         more = len(page) > limit
         page = page[:limit]
-    headers = {}
     if more:
         params = dict(request.query_params) | {"p": str(p + 1)}
         url = request.url.replace_query_params(**params)

@@ -4,32 +4,41 @@
     uvicorn.run(app)
 
 `app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
-its own app (and its own store connections) from the same PAPERBOY_* environment.
+its own app (and its own store connections) from the same PAPERBOY_* environment, and loads
+the search model before it serves its first request.
+Every response carries the security headers of web/headers.py (a Content-Security-Policy
+without inline script, nosniff, no framing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from importlib import resources
 
+import anyio
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
+from paperboy import latex
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
+from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.search import open_search
 from paperboy.store import open_store
 from paperboy.web import auth
+from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
 from paperboy.web.openapi import without_422
-from paperboy.web.views import Card
+from paperboy.web.views import Card, plural
 
 log = logging.getLogger("paperboy.web")
 
@@ -79,11 +88,17 @@ def _templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
+    env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
+    # Titles and abstracts are LaTeX: `tex` shows text-mode macros as HTML, math for KaTeX.
+    env.filters["tex"] = lambda text, links=False: Markup(latex.to_html(text, links=links))
+    env.filters["tex_text"] = latex.to_text
+    env.filters["plural"] = plural
     return env
 
 
-def create_app(settings: Settings, store=None, search=None) -> FastAPI:
-    """The whole web service for these settings (the store and search may be given by tests)."""
+def create_app(settings: Settings, store=None, search=None, warm: bool = False) -> FastAPI:
+    """The whole web service for these settings (the store and search may be given by tests).
+    `warm`: load the search model at start-up, before the first request is served."""
     store = store if store is not None else open_store(settings)
     search = search if search is not None else open_search(store, settings)
     app = FastAPI(
@@ -92,12 +107,15 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # served below with the locally vendored Swagger UI (no CDN)
         redoc_url=None,
+        lifespan=_warming(search) if warm else None,
     )
     app.state.web = Web(settings, store, search, _templates())
+    app.add_middleware(SecurityHeaders)
     static = resources.files("paperboy.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
     _add_docs(app)
+    _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
     from paperboy.web import accounts, api, pages, rss, subscriptions
@@ -111,27 +129,90 @@ def create_app(settings: Settings, store=None, search=None) -> FastAPI:
 
 
 def _add_docs(app: FastAPI) -> None:
+    # Our page rather than FastAPI's get_swagger_ui_html, whose inline <script> the
+    # Content-Security-Policy refuses: static/docs.js starts the vendored Swagger UI.
     @app.get("/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title="paperboy API",
-            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg")
+        html = app.state.web.templates.get_template("docs.html").render(
+            openapi_url=app.openapi_url)
+        return HTMLResponse(html)
+
+
+# Crawlers may read the feeds and the paper pages; a search, the API, the accounts and the
+# forms are each a person's own question or page, and endless (every query is a new URL).
+ROBOTS_TXT = """\
+User-agent: *
+Disallow: /search
+Disallow: /papers?q=
+Disallow: /feeds/search.atom
+Disallow: /api/
+Disallow: /docs
+Disallow: /openapi.json
+Disallow: /account
+Disallow: /signin
+Disallow: /signup
+Disallow: /signout
+Disallow: /submit
+Disallow: /submissions/
+Disallow: /subscribe
+Disallow: /subscriptions/
+"""
+
+
+def _add_site_files(app: FastAPI, static) -> None:
+    """/favicon.ico and /robots.txt, which browsers and crawlers ask for at the root."""
+    icon = (static / "favicon.ico").read_bytes()  # favicon.svg drawn at 16 and 32 px
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(icon, media_type="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/robots.txt", include_in_schema=False)
+    def robots():
+        return PlainTextResponse(ROBOTS_TXT, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and `paperboy serve`: settings from the environment."""
-    return create_app(Settings.load())
+    return create_app(Settings.load(), warm=True)
+
+
+def _warming(search):
+    """A lifespan that warms the search engine in each worker before it serves: in a thread,
+    after the worker process exists (uvicorn starts workers fresh, so nothing loaded crosses a
+    fork), and off every request's path (uvicorn accepts connections after start-up)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        started = time.perf_counter()
+        try:
+            models = await anyio.to_thread.run_sync(search.warm)
+            log.info("search warmed (%s) in %.1f s", ", ".join(models) or "keyword only",
+                     time.perf_counter() - started)
+        except Exception:  # a search that cannot start answers each query with why
+            log.exception("warming the search engine failed; serving without it")
+        yield
+
+    return lifespan
 
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _wants_atom(request: Request) -> bool:
+    """Feed readers get errors as Atom: they cannot show an HTML page."""
+    return request.url.path.startswith("/feeds/")
+
+
 def _error(request: Request, status: int, message: str, headers: dict | None = None):
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if _wants_atom(request):
+        from paperboy.web.rss import atom_error  # rss builds on this module
+
+        return atom_error(request, status, message, headers)
     return web_of(request).render(request, "error.html", status=status, headers=headers,
                                   status_code=status, message=message)
 
@@ -169,6 +250,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("error serving %s %s", request.method, request.url.path)
         message = "the server failed to answer this request; the error has been logged"
         if _wants_json(request):
-            return JSONResponse({"error": message}, status_code=500)
+            return JSONResponse({"error": message}, status_code=500, headers=HEADERS)
+        if _wants_atom(request):
+            from paperboy.web.rss import atom_error
+
+            return atom_error(request, 500, message, HEADERS)
+        # This handler answers outside the middleware stack: it sets the headers itself.
         return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
-                            status_code=500)
+                            status_code=500, headers=HEADERS)

@@ -2,6 +2,7 @@
 
     paperboy serve --host 0.0.0.0 --port 8000 --workers 2
     paperboy user create alice --admin       # asks for the password
+    echo "$PASSWORD" | paperboy user create bob   # or reads it from a pipe
     paperboy user admin alice --revoke
     paperboy user token alice --name ci      # prints a new API token once
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -95,13 +97,17 @@ def _fail(message: str) -> None:
 @click.argument("name")
 @click.option("--email", help="Optional email address (for digests).")
 @click.option("--admin", is_flag=True, help="Give the account the admin role.")
-@click.password_option(help="The password (asked for when not given).")
+@click.option("--password", help="The password. When not given it is asked for twice on a "
+                                 "terminal, or read from the first line of standard input "
+                                 "when that is a pipe or a file.")
 @click.pass_obj
 def create(obj, name, email, admin, password):
     """Create the account NAME."""
     from paperboy.store.accounts import NameTaken
     from paperboy.web.auth import check_new_account, hash_password
 
+    if password is None:
+        password = _read_password()
     problem = check_new_account(name, password)
     if problem:
         _fail(problem)
@@ -110,6 +116,17 @@ def create(obj, name, email, admin, password):
     except NameTaken as exc:
         _fail(str(exc))
     click.echo(f"created {made.name}{' (admin)' if made.is_admin else ''}")
+
+
+def _read_password() -> str:
+    """Asked twice, hidden, on a terminal; else the first line of stdin. (getpass on a pipe
+    warns with GetPassWarning and a stack trace, and may echo the password.)"""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line:
+        _fail("no password: give --password, type it on a terminal, or pipe it in")
+    return line.rstrip("\r\n")
 
 
 @user.command("admin")

@@ -1,8 +1,9 @@
-"""Search highlights for the web: spans from the search engine become <mark> HTML (pages) and
+"""Search highlights for the web: spans from the search engine become <mark> HTML and
 {"text", "highlighted"} segments (the API's highlightedTitle / highlightedSummary).
 
 `to_html` and `to_segments` are the search engine's (`paperboy.search.highlight`); `snippet`
-(a window of an abstract around its first match) is the web's own.
+(a window of an abstract around its first match) is the web's own. The search page marks
+its results with `paperboy.latex.to_html`, which also shows their LaTeX as the cards do.
 
     to_html("a < b, attention", [(9, 18)])   ->  'a &lt; b, <mark>attention</mark>'
 """

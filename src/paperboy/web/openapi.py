@@ -124,6 +124,13 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit's window 
                                "schema": {"type": "integer"}}}
 NEXT_PAGE = {"Link": {"description": 'The next page, as `<URL>; rel="next"`, while more follow',
                       "schema": {"type": "string"}}}
+SHOWN_DATE = {
+    "X-Paperboy-Date": {"description": "With `date=`: the day listed (YYYY-MM-DD). A day "
+                        "without papers lists the previous day with papers; a later day than "
+                        "the newest lists the newest", "schema": {"type": "string"}},
+    "X-Paperboy-Date-Note": {"description": "When the day listed is not the day asked for: "
+                             "why, in words", "schema": {"type": "string"}},
+}
 
 
 def answers(status: int, model: Any, errors: tuple[int, ...] = (),

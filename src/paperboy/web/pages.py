@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup
 
-from paperboy import feeds
+from paperboy import feeds, latex
 from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
-from paperboy.web.marks import snippet, to_html
+from paperboy.web.marks import snippet
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
 
@@ -30,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 30
 SEARCH_PAGE_SIZE = 20
 TRENDING_SIZE = 50
+ATOM_OF = {"day": "daily", "week": "weekly", "month": "monthly"}  # each page's Atom feed
 Page = Query(1, ge=1, le=10_000, description="1-based page number")
 SubmissionId = Path(ge=1, le=2**62, description="the number a submission was given")
 
@@ -46,14 +47,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return default
 
 
-def _feed(request: Request, period: Period | None, page: int):
+def _feed(request: Request, period: Period | None, page: int, note: str | None = None):
     web = web_of(request)
     store = web.store
     if period is None:
         latest = store.latest_day()
         if latest is None:
             return web.render(request, "feed.html", period=None, cards=[], total=0, page=1,
-                              pages=1, prev=None, next=None, tabs=_tabs(None), heading="Papers")
+                              pages=1, prev=None, next=None, tabs=_tabs(None), heading="Papers",
+                              note=None)
         period = feeds.period_of("day", latest)
     total = store.count_between(period.first, period.last)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -68,7 +70,7 @@ def _feed(request: Request, period: Period | None, page: int):
         page=page, pages=pages, heading=_heading(period), tabs=_tabs(period),
         prev=period_url(period.containing(before)) if before else None,
         next=period_url(period.containing(after)) if after else None,
-        base=period_url(period), atom="/feeds/daily.atom",
+        base=period_url(period), atom=f"/feeds/{ATOM_OF[period.kind]}.atom", note=note,
     )
 
 
@@ -109,7 +111,9 @@ async def latest(request: Request, page: int = Page, q: str | None = None):
 
 @router.get("/papers/date/{day}")
 async def daily(request: Request, day: str, page: int = Page):
-    return _feed(request, feeds.parse_day(day), page)
+    # A weekend, a holiday or a future day shows the nearest day with papers, and says so.
+    shown = feeds.shown_day(web_of(request).store, feeds.parse_day(day).first)
+    return _feed(request, feeds.period_of("day", shown.day), page, shown.note)
 
 
 @router.get("/papers/week/{week}")
@@ -157,26 +161,31 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
         return RedirectResponse(f"/papers/{arxiv.id}", status_code=303)
     if sort not in SORTS:
         raise HTTPException(400, f"sort {sort!r} is not one of {', '.join(SORTS)}")
-    filters = Filters(
-        categories=[c for c in category.replace(",", " ").split() if c],
-        date_from=feeds.parse_day(date_from).first if date_from else None,
-        date_to=feeds.parse_day(date_to).first if date_to else None,
-        has_code=True if has_code else None,
-    )
+    filters = search_filters(category, date_from, date_to, has_code)
     result = web.search.search(q, filters, sort=sort, limit=SEARCH_PAGE_SIZE,
                                offset=(page - 1) * SEARCH_PAGE_SIZE)
     cards = web.cards_for(request, [h.paper for h in result.hits])
     for card, hit in zip(cards, result.hits):
-        card.title_html = Markup(to_html(hit.paper.title, hit.title_spans))
+        # Matches are marked in the raw text, then its LaTeX is shown as on every card.
+        card.title_html = Markup(latex.to_html(hit.paper.title, hit.title_spans))
         text, spans = snippet(hit.paper.abstract, hit.abstract_spans)
-        card.blurb_html = Markup(to_html(text, spans))
-        card.why = hit.why
+        card.blurb_html = Markup(latex.to_html(text, spans))
     pages = max(1, -(-result.total // SEARCH_PAGE_SIZE))
     query = urlencode({k: v for k, v in form.items() if v and k != "has_code"}
                       | ({"has_code": "1"} if has_code else {}))
     return web.render(request, "search.html", form=form, cards=cards, result=result, page=page,
                       pages=pages, sorts=SORTS, base=f"/search?{query}",
                       atom=f"/feeds/search.atom?{query}")
+
+
+def search_filters(category: str, date_from: str, date_to: str, has_code: str) -> Filters:
+    """The search form's filters (also read by the search's Atom feed)."""
+    return Filters(
+        categories=[c for c in category.replace(",", " ").split() if c],
+        date_from=feeds.parse_day(date_from).first if date_from else None,
+        date_to=feeds.parse_day(date_to).first if date_to else None,
+        has_code=True if has_code else None,
+    )
 
 
 @router.get("/submit")
@@ -233,7 +242,8 @@ def paper(request: Request, paper_id: str):
     card = web.cards_for(request, [found])[0]
     similar = web.search.similar(found.id, limit=5)
     return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
-                      similar=web.cards_for(request, [h.paper for h in similar]))
+                      similar=web.cards_for(request, [h.paper for h in similar]),
+                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10)
 
 
 def _paper_or_404(web, paper_id: str):

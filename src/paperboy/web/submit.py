@@ -10,11 +10,11 @@ and a message the user can act on.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, parse_arxiv_id
 from paperboy.store.accounts import User
 from paperboy.store.submissions import QueueFull, Submission
+from paperboy.system import utc_today
 
 QUEUE_FULL_RETRY_AFTER = 300  # seconds: a full queue drains at one arXiv request per 3 s
 
@@ -25,10 +25,6 @@ class SubmitRefused(Exception):
         super().__init__(message)
         self.status, self.message, self.paper_id = status, message, paper_id
         self.headers = {"Retry-After": str(retry_after)} if retry_after else None
-
-
-def utc_today():
-    return datetime.now(UTC).date()
 
 
 def submit_paper(store, settings, user: User, text: str) -> Paper | Submission:

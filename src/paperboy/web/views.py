@@ -8,9 +8,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from paperboy import latex
+from paperboy.links import allowed_url
 from paperboy.papers import Paper
 
 AUTHORS_SHOWN = 3
+HF_PAPERS = "https://huggingface.co/papers/"
 BLURB_CHARS = 300
 
 
@@ -23,7 +26,6 @@ class Card:
     voted: bool = False
     title_html: str | None = None  # with search highlights, when from a search
     blurb_html: str | None = None
-    why: str = ""
 
     @property
     def day(self) -> date | None:
@@ -44,7 +46,18 @@ class Card:
 
     @property
     def comments(self) -> int:
+        """Comments on the paper's Hugging Face page (copied from upstream; none are here)."""
         return (self.paper.entry.num_comments or 0) if self.paper.entry else 0
+
+    @property
+    def comments_url(self) -> str | None:
+        """Where those comments are: the paper's Hugging Face page (through the allow-list)."""
+        return allowed_url(f"{HF_PAPERS}{self.paper.id}")
+
+
+def plural(count: int, word: str) -> str:
+    """'1 upvote', '2 upvotes', '0 upvotes'."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def authors_short(authors: list[str]) -> str:
@@ -77,7 +90,8 @@ def bibtex(paper: Paper) -> str:
     """A @misc BibTeX entry in the form arXiv itself suggests for preprints."""
     year = paper_year(paper)
     first_author = paper.authors[0].split()[-1] if paper.authors else "anon"
-    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title) if len(w) > 3), "paper")
+    title_words = re.findall(r"[A-Za-z]+", latex.to_text(paper.title))  # not \textbf's "textbf"
+    first_word = next((w for w in title_words if len(w) > 3), "paper")
     key = re.sub(r"[^A-Za-z0-9]", "", f"{first_author}{year or ''}{first_word}").lower()
     fields = [
         ("title", paper.title),

@@ -29,6 +29,8 @@ async function vote(form) {
     }
     const result = await response.json();
     form.querySelector(".count").textContent = result.upvotes;
+    form.querySelector(".said").textContent = (result.upvotes === 1 ? "upvote" : "upvotes") +
+      (result.upvoted ? ", upvoted by you" : "");
     button.setAttribute("aria-pressed", result.upvoted ? "true" : "false");
     button.title = result.upvoted ? "Take back your upvote" : "Upvote";
     up.value = result.upvoted ? "0" : "1";
@@ -49,10 +51,13 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
-  source.select();
+  const range = document.createRange();  // select it too, so a failed copy leaves it ready
+  range.selectNodeContents(source);
+  window.getSelection().removeAllRanges();
+  window.getSelection().addRange(range);
   const done = () => { button.textContent = "Copied"; };
   if (navigator.clipboard) {
-    navigator.clipboard.writeText(source.value).then(done, () => document.execCommand("copy") && done());
+    navigator.clipboard.writeText(source.textContent).then(done, () => document.execCommand("copy") && done());
   } else if (document.execCommand("copy")) {
     done();
   }
@@ -68,6 +73,7 @@ window.addEventListener("load", () => {
         { left: "\\[", right: "\\]", display: true },
         { left: "$", right: "$", display: false },
       ],
+      ignoredClasses: ["tex-dollar"],  // a literal \$ from the LaTeX never opens math
       throwOnError: false,
     })
   );
