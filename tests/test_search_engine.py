@@ -164,9 +164,32 @@ def test_similar_papers_fuse_vector_neighbours_with_bm25_over_the_paper(tmp_path
     by_vectors = [h.paper.id for h in engine.similar(paper.id, 10)]
     assert paper.id not in by_vectors and by_vectors != by_words
     monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 1.0)
+    engine.clear_caches()
     assert [h.paper.id for h in engine.similar(paper.id, 10)] == by_words
     monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 0.3)
+    engine.clear_caches()
     fused = [h.paper.id for h in engine.similar(paper.id, 10)]
     assert fused not in (by_words, by_vectors)
     assert set(fused) & set(by_words) and set(fused) & set(by_vectors)
+    store.close()
+
+
+def test_similar_papers_are_cached_until_the_indexes_change(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from paperboy.search import update_indexes
+
+    store, settings = make_store(tmp_path)
+    engine = open_search(store, settings)
+    paper = next(p for p in store.iter_papers() if len(p.abstract or "") > 400)
+    before = [h.paper.id for h in engine.similar(paper.id, 5)]
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "_similar_ranking", lambda *a: pytest.fail("not cached"))
+        assert [h.paper.id for h in engine.similar(paper.id, 5)] == before
+    twin = replace(paper, id="2612.00001", title=paper.title + " (extended)")
+    store.upsert([twin])
+    update_indexes(store, settings)
+    engine.refresh(force=True)
+    after = [h.paper.id for h in engine.similar(paper.id, 5)]
+    assert twin.id not in before and after[0] == twin.id
     store.close()

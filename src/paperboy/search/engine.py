@@ -45,6 +45,7 @@ QUERY_CACHE_SIZE = 2048  # query vectors kept per engine (384 floats each: ~3 MB
 # Share of BM25 (the paper's title and abstract as the query) in similar(); the vectors get
 # the rest. Tuned with bench/similar_papers.py (docs/benchmarks.md).
 SIMILAR_KEYWORD_WEIGHT = 0.3
+SIMILAR_CACHE_SIZE = 1024  # similar() rankings kept per engine (a paper page asks on each view)
 
 
 @dataclass
@@ -102,6 +103,10 @@ class HybridSearch:
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self.query_vectors = QueryVectors()
+        # similar() rankings by (paper, limit), valid while the indexes keep this stamp: a
+        # paper page asks for the same neighbours on every view.
+        self._similar: OrderedDict[tuple[str, int], list[tuple[str, float]]] = OrderedDict()
+        self._similar_stamp = self._stamp
 
     def warm(self) -> list[str]:
         """Load every query encoder and run one query through each index, so that the first
@@ -131,6 +136,13 @@ class HybridSearch:
             if stamp != self._stamp or force:
                 self.indexes = self.indexes.reopened()
                 self._stamp = stamp
+
+    def clear_caches(self) -> None:
+        """Forget cached query vectors and similar() rankings (they also expire by themselves
+        when the indexes change)."""
+        with self._lock:
+            self._similar.clear()
+        self.query_vectors = QueryVectors(self.query_vectors.size)
 
     # -- the interface -----------------------------------------------------------------------
     def search(self, query: str, filters: Filters | None = None, sort: str = "relevance",
@@ -184,6 +196,22 @@ class HybridSearch:
         if paper is None:
             return []
         limit = max(1, min(int(limit or 5), MAX_LIMIT))
+        key = (paper.id, limit)
+        with self._lock:
+            if self._similar_stamp != self._stamp:
+                self._similar.clear()
+                self._similar_stamp = self._stamp
+            ranked = self._similar.get(key)
+        if ranked is None:
+            ranked = self._similar_ranking(paper, limit)
+            with self._lock:
+                self._similar[key] = ranked
+                while len(self._similar) > SIMILAR_CACHE_SIZE:
+                    self._similar.popitem(last=False)
+        papers = self.store.get_many([pid for pid, _ in ranked])
+        return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
+
+    def _similar_ranking(self, paper, limit: int) -> list[tuple[str, float]]:
         k = max(CANDIDATES, limit + 1)
         neighbours: dict[str, float] = {}
         for vectors in self._vector_sets():
@@ -197,9 +225,7 @@ class HybridSearch:
         if SIMILAR_KEYWORD_WEIGHT > 0:
             found, _ = self.indexes.keyword.search(prose_query(paper_text(paper)), limit=k + 1)
             keyword = {pid: s for pid, s in found if pid != paper.id}
-        ranked = fuse_scores(keyword, neighbours, SIMILAR_KEYWORD_WEIGHT)[:limit]
-        papers = self.store.get_many([pid for pid, _ in ranked])
-        return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
+        return fuse_scores(keyword, neighbours, SIMILAR_KEYWORD_WEIGHT)[:limit]
 
     # -- ranking -----------------------------------------------------------------------------
     def rank(self, q: ParsedQuery, k: int = CANDIDATES, mode: str = "hybrid") -> Ranking:
