@@ -55,3 +55,24 @@ def test_bibtex_of_a_demo_paper_names_its_primary_class(demo_store):
     store, _ = demo_store
     paper = next(p for p in store.iter_papers() if p.primary_category)
     assert f"primaryClass={{{paper.primary_category}}}" in bibtex(paper)
+
+
+def test_paperboy_demo_marks_only_a_store_it_fills(tmp_path, clean_env, fixtures):
+    from click.testing import CliRunner
+
+    from paperboy.cli import main
+    from paperboy.demo_dir import is_demo
+
+    def demo(data_dir, *first):
+        runner = CliRunner()
+        for args in first:
+            runner.invoke(main, ["--data-dir", str(data_dir), *args])
+        return runner.invoke(main, ["--data-dir", str(data_dir), "demo", "--no-serve"])
+
+    real = tmp_path / "real"
+    result = demo(real, ["import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json")])
+    assert result.exit_code == 0 and not is_demo(real)  # its mail still goes to the relay
+    fresh = tmp_path / "fresh"
+    result = demo(fresh)
+    assert result.exit_code == 0, result.output
+    assert "demo corpus: added 2996" in result.output and is_demo(fresh)

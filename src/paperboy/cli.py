@@ -184,7 +184,8 @@ def demo(obj: Context, no_serve, port):
     from paperboy.demo import load_demo
     from paperboy.demo_dir import mark_demo
 
-    mark_demo(obj.settings.data_dir)  # demo mode: mail to the outbox, shown at /_outbox
+    if not obj.store.count_papers():  # never turn a real store into a demo
+        mark_demo(obj.settings.data_dir)  # demo mode: mail to the outbox, shown at /_outbox
     loaded = load_demo(obj.store, obj.settings)
     if loaded is not None:
         click.echo(f"demo corpus: {loaded.summary()}")
