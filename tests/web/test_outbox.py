@@ -79,7 +79,8 @@ def test_the_account_page_asks_for_a_digest_by_mail(demo):
     assert letter.recipient == "ada@example.org" and "weekly" in letter.text.lower()
     bad = demo.post("/account/digests", data={"frequency": "hourly",
                                               "csrf_token": csrf_of(demo)})
-    assert "No mail sent" in bad.text and len(read_outbox(demo.settings)) == 1
+    assert bad.status_code == 400 and "No mail sent" in bad.text
+    assert len(read_outbox(demo.settings)) == 1
 
 
 def test_the_account_digest_form_needs_the_csrf_token(demo):
@@ -92,3 +93,9 @@ def test_an_account_without_email_is_told_where_to_subscribe(demo):
     sign_up_with(demo, "", digest=True)
     assert read_outbox(demo.settings) == []
     assert "has no email address" in demo.get("/account").text
+
+
+def test_the_account_page_says_nothing_a_link_put_in_its_address(demo):
+    sign_up_with(demo, "ada@example.org", digest=False)
+    forged = demo.get("/account?digest=error&why=Call+this+number")
+    assert "Call this number" not in forged.text and "No mail sent" not in forged.text

@@ -61,7 +61,10 @@ def account_digests(request: Request, background: BackgroundTasks,
     if user is None:
         return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
     if not user.email:
-        return RedirectResponse("/account?" + urlencode({"digest": "no-email"}), status_code=303)
+        return RedirectResponse("/account", status_code=303)  # the page says to add one
     problem = ask_for_digest(request, background, user.email, user.name, frequency[:20])
-    outcome = {"digest": "error", "why": problem} if problem else {"digest": "asked"}
-    return RedirectResponse("/account?" + urlencode(outcome), status_code=303)
+    if problem:  # said on this answer, never carried in a URL another site could forge
+        return web.render(request, "account.html", status=400,
+                          tokens=web.store.api_tokens(user.id), new_token=None,
+                          digest="error", why=problem)
+    return RedirectResponse("/account?digest=asked", status_code=303)
