@@ -25,8 +25,24 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.load(self._config, data_dir=self._data_dir)
+            self._settings = Settings.load(self._config, data_dir=self._demo_or(self._data_dir))
         return self._settings
+
+    def _demo_or(self, data_dir: str | None) -> str | None:
+        """Run from the clone after `make demo`, with no data dir asked for: the demo's."""
+        import os
+
+        from paperboy.demo_dir import demo_dir_here
+
+        if data_dir or self._config or os.environ.get("PAPERBOY_DATA_DIR") \
+                or os.environ.get("PAPERBOY_DATABASE_URL"):
+            return data_dir
+        found = demo_dir_here()
+        if found is not None:
+            click.echo(f"(using the demo's store in {found.name}/; set PAPERBOY_DATA_DIR or "
+                       "--data-dir for another)", err=True)
+            return str(found)
+        return None
 
     @property
     def store(self):
@@ -166,7 +182,10 @@ def papers(obj: Context, day, limit):
 def demo(obj: Context, no_serve, port):
     """Load the bundled demo corpus (real HF daily papers) if the store is empty, then serve."""
     from paperboy.demo import load_demo
+    from paperboy.demo_dir import mark_demo
 
+    if not obj.store.count_papers():  # never turn a real store into a demo
+        mark_demo(obj.settings.data_dir)  # demo mode: mail to the outbox, shown at /_outbox
     loaded = load_demo(obj.store, obj.settings)
     if loaded is not None:
         click.echo(f"demo corpus: {loaded.summary()}")

@@ -101,6 +101,10 @@ class Settings:
     # Signs the links in mails (confirm, unsubscribe, preferences). Empty: a random key is
     # generated on first use and kept in data_dir/secret_key (file mode 0600).
     secret_key: str = ""
+    # Where mail goes (mail/backends.py): "smtp" (the relay below), "outbox" (files in
+    # data_dir/outbox, nothing leaves the machine), "console" (printed), or "auto": "outbox" in
+    # the data directory `paperboy demo` made, else "smtp".
+    mail_backend: str = "auto"
     # The SMTP server that relays mail. smtp_security: "none", "starttls" or "tls" (implicit
     # TLS, usually port 465). Login only when smtp_username is set.
     smtp_host: str = "localhost"

@@ -62,8 +62,18 @@ def subscribe(obj, email, topics, frequency, name, no_top):
     elif request.mail == "confirm":
         click.echo(f"{address}: confirmation mail sent; the subscription starts when the link "
                    "in it is opened")
+        _say_where_mail_went(obj.settings)
     else:
         click.echo(f"{address}: already subscribed; sent a mail with a preferences link")
+
+
+def _say_where_mail_went(settings) -> None:
+    """Without a relay, the mail is still somewhere a person can read it: say where."""
+    from paperboy.mail.backends import backend_of, outbox_folder
+
+    if backend_of(settings) == "outbox":
+        click.echo(f"  (no relay: the mail is in {outbox_folder(settings)}; in the demo, "
+                   f"{settings.public_url.rstrip('/')}/_outbox shows it)")
 
 
 @click.command()
@@ -122,6 +132,7 @@ def digest():
 @click.pass_obj
 def digest_send(obj, dry_run, to, day, quiet):
     """Send the digests due today; a rerun sends only what is missing (exactly once)."""
+    from paperboy.mail.backends import readable
     from paperboy.mail.digests import DigestRun, DigestRunBusy, NotSubscribed
     from paperboy.mail.subscriptions import InvalidSubscription, normalise_email
 
@@ -144,7 +155,7 @@ def digest_send(obj, dry_run, to, day, quiet):
     except (DigestRunBusy, NotSubscribed) as exc:
         _fail(str(exc))
     for message in printed:
-        click.echo(message.decode("ascii"))
+        click.echo(readable(message))
     click.echo(report.summary())
     if report.stopped and report.last_feed_day is not None:
         sys.exit(2)

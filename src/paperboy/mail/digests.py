@@ -46,6 +46,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperboy.config import ConfigError, Settings
+from paperboy.mail.backends import postman_for
 from paperboy.mail.compose import Composer, Digest, select_digest
 from paperboy.mail.links import Links
 from paperboy.mail.periods import due_frequencies, period_key, window
@@ -311,7 +312,7 @@ class Outbox:
     def __init__(self, run: DigestRun, report: RunReport, on_message):
         self.run, self.report, self.on_message = run, report, on_message
         self.store, self.settings = run.store, run.settings
-        self.postman = run._postman or Postman(self.settings)
+        self.postman = run._postman or postman_for(self.settings)
         self._own_postman = run._postman is None
         self.queue: queue.Queue = queue.Queue(self.DEPTH)
         self.stopped = threading.Event()  # the SMTP server cannot be used: stop composing

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from paperboy.config import Settings
+from paperboy.mail.backends import postman_for
 from paperboy.mail.compose import Composer
 from paperboy.mail.links import LinkInvalid, Links
 from paperboy.mail.records import FREQUENCIES, Subscriber
-from paperboy.mail.send import DeliveryError, Postman
+from paperboy.mail.send import DeliveryError
 
 MAX_ADDRESS = 254  # RFC 5321: a path of 256 octets, brackets included
 MAX_LOCAL = 64
@@ -176,7 +177,7 @@ class SubscriptionRequest:
 
 class Subscriptions:
     def __init__(self, store, settings: Settings, links: Links | None = None,
-                 postman_factory=Postman, clock=lambda: datetime.now(timezone.utc)):
+                 postman_factory=postman_for, clock=lambda: datetime.now(timezone.utc)):
         self.store = store
         self.settings = settings
         self.links = links or Links(settings)

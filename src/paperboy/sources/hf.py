@@ -1,7 +1,8 @@
 """Hugging Face daily papers: the item shape of `/api/daily_papers?date=` as a `Paper`.
 
 Each item is a paper plus its daily-feed entry: the day it entered HF's feed, who submitted it,
-the organization, and the community upvotes as of the fetch.
+the organization, and the community upvotes as of the fetch. Items of our own corpus files may
+also carry `_categories` and `_comment`, joined from arXiv's listings (tools/make_demo_corpus.py).
 
     with PoliteClient(settings) as client:
         items = fetch_daily(client, settings, date(2026, 8, 21))  # Paper or Rejected each
@@ -17,7 +18,8 @@ from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
 from paperboy.sources import RecordError, Rejected, SourceError, checked, checked_links
 from paperboy.sources.schema import (
-    Abstract, AuthorName, Count, Day, IdText, Keyword, Name, Record, Title, Url, list_of, validate,
+    Abstract, AuthorName, Category, Comment, Count, Day, IdText, Keyword, Name, Record, Title, Url,
+    list_of, validate,
 )
 
 
@@ -61,6 +63,9 @@ class HFItem(Record):
     submittedBy: HFUser | None = None
     organization: HFOrganization | None = None
     numComments: Count | None = None
+    # Joined from arXiv's listings by tools/make_demo_corpus.py (HF's API has neither).
+    categories: list_of(Category, bounds.CATEGORIES) | None = Field(None, alias="_categories")
+    comment: Comment | None = Field(None, alias="_comment")
 
 
 def _user(value: HFUser | None) -> str | None:
@@ -85,6 +90,7 @@ def paper_from_hf_item(item, day: date | None = None) -> Paper:
         raise RecordError("missing required field 'title'")
     if not abstract:
         raise RecordError("missing required field 'summary'")
+    categories = [c for c in rec.categories or [] if c.strip()]
     feed_day = day or rec.daily_date or paper.submittedOnDailyAt or rec.publishedAt
     org = rec.organization or paper.organization
     entry = None
@@ -103,7 +109,10 @@ def paper_from_hf_item(item, day: date | None = None) -> Paper:
         title=title,
         abstract=abstract,
         authors=[clean_text(a.name) for a in paper.authors or [] if a.name and a.name.strip()],
+        categories=categories,
+        primary_category=categories[0] if categories else None,
         published=paper.publishedAt,
+        comment=clean_text(rec.comment) or None,
         code_url=paper.githubRepo or None,
         project_url=paper.projectPage or None,
         upvotes=paper.upvotes,

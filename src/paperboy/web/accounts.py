@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from paperboy.store.accounts import NameTaken
@@ -28,8 +28,9 @@ def signup_form(request: Request, next: str = ""):
 
 
 @router.post("/signup")
-def signup(request: Request, name: str = Form(""), password: str = Form(""),
-           email: str = Form(""), csrf_token: str = Form(""), next: str = Form("")):
+def signup(request: Request, background: BackgroundTasks, name: str = Form(""),
+           password: str = Form(""), email: str = Form(""), digest: str = Form(""),
+           csrf_token: str = Form(""), next: str = Form("")):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
     limits.check(web.store, limits.SIGN_UP, f"ip:{limits.client_address(request)}")
@@ -45,6 +46,10 @@ def signup(request: Request, name: str = Form(""), password: str = Form(""),
     if problem:
         return web.render(request, "signup.html", status=400, error=problem, name=name,
                           email=email, next=safe_next(next))
+    if email and digest:  # the confirmation mail goes to the address (account_digests.py)
+        from paperboy.web.account_digests import ask_for_digest
+
+        ask_for_digest(request, background, email, name)
     response = RedirectResponse(safe_next(next), status_code=303)
     auth.start_session(web.store, response, request, user)
     return response
@@ -94,13 +99,13 @@ def _signed_in(request: Request):
 
 
 @router.get("/account")
-def account(request: Request):
+def account(request: Request, digest: str = ""):
     web = web_of(request)
     user = auth.session_user(web.store, request)
     if user is None:
         return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
     return web.render(request, "account.html", tokens=web.store.api_tokens(user.id),
-                      new_token=None)
+                      new_token=None, digest="asked" if digest == "asked" else "")
 
 
 @router.post("/account/tokens")

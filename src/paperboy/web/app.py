@@ -118,14 +118,26 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
-    from paperboy.web import accounts, api, pages, rss, subscriptions
+    from paperboy.web import account_digests, accounts, api, pages, rss, subscriptions
 
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
+    app.include_router(account_digests.router)
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
+    _add_demo_outbox(app, settings)
     return app
+
+
+def _add_demo_outbox(app: FastAPI, settings: Settings) -> None:
+    """/_outbox shows the demo's sent mail; only a demo's data directory gets it."""
+    from paperboy.demo_dir import is_demo
+
+    if is_demo(settings.data_dir):
+        from paperboy.web import outbox
+
+        app.include_router(outbox.router)
 
 
 def _add_docs(app: FastAPI) -> None:
