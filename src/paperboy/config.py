@@ -153,7 +153,8 @@ class Settings:
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
-        """Defaults < config file (PAPERBOY_CONFIG or `config_file`) < env PAPERBOY_* < overrides."""
+        """Defaults < config file (PAPERBOY_CONFIG or `config_file`) < env PAPERBOY_* <
+        overrides."""
         values: dict[str, Any] = {}
         path = config_file or os.environ.get("PAPERBOY_CONFIG")
         if path:

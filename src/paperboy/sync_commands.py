@@ -26,7 +26,6 @@ def _date_option(value: str | None, name: str) -> date | None:
 def _finish(obj, label: str, action) -> bool:
     """Run `action()` -> Run and report it; False (after the report) when it failed."""
     from paperboy.cli import _report
-
     from paperboy.search import update_indexes
 
     try:

@@ -156,8 +156,8 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
            date_from: str = "", date_to: str = "", has_code: str = "", page: int = Page):
     web = web_of(request)
     q = q.strip()
-    form = dict(q=q, sort=sort, category=category, date_from=date_from, date_to=date_to,
-                has_code=bool(has_code))
+    form = {"q": q, "sort": sort, "category": category, "date_from": date_from,
+            "date_to": date_to, "has_code": bool(has_code)}
     if not q:
         return web.render(request, "search.html", form=form, cards=[], result=None, page=1,
                           pages=1, sorts=SORTS, base="/search")
