@@ -8,6 +8,7 @@ Every setting is documented in docs/configuration.md; a test fails when one is n
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -166,6 +167,15 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls()._with(values)
 
+    def to_json(self) -> str:
+        """Every setting, as JSON: what `paperboy serve` hands its worker processes."""
+        return json.dumps({f.name: _plain(getattr(self, f.name)) for f in fields(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings `to_json` wrote, checked and converted like any other source."""
+        return cls()._with(json.loads(text))
+
     def _with(self, values: dict[str, Any]) -> Settings:
         known = {f.name: f for f in fields(self)}
         converted = {}
@@ -174,6 +184,11 @@ class Settings:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
             converted[name] = _convert(name, raw, type(getattr(self, name)))
         return replace(self, **converted)
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) \
+        else value
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@
     uvicorn.run(app)
 
 `app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
-its own app (and its own store connections) from the same PAPERBOY_* environment, and loads
+its own app (and its own store connections) from the settings the command resolved, and loads
 the search model before it serves its first request.
 What every route needs (`Web`, `web_of`, the one template environment) is in web/deps.py,
 which the routers import; this module imports the routers and nothing imports it back.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from importlib import resources
 
@@ -114,9 +115,16 @@ def _add_site_files(app: FastAPI, static) -> None:
         return PlainTextResponse(ROBOTS_TXT, headers={"Cache-Control": "public, max-age=86400"})
 
 
+# `paperboy serve` hands its workers its resolved settings, serialised, in this variable.
+SETTINGS_HANDOFF = "PAPERBOY_SERVE_SETTINGS"
+
+
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and `paperboy serve`: settings from the environment."""
-    return create_app(Settings.load(), warm=True)
+    """Factory for `uvicorn --factory` and `paperboy serve`: the settings `paperboy serve` hands
+    over (SETTINGS_HANDOFF), else those of the environment (PAPERBOY_*, PAPERBOY_CONFIG)."""
+    handed = os.environ.get(SETTINGS_HANDOFF)
+    settings = Settings.from_json(handed) if handed else Settings.load()
+    return create_app(settings, warm=True)
 
 
 def _warming(search):
