@@ -1,6 +1,7 @@
 # The README's two commands: `make demo` runs the service on the bundled demo corpus,
-# `make test` runs the whole test suite. Both set up .venv first (idempotent): the demo installs
-# only what serving needs, the tests add their extra and Debian's Chromium before pytest runs.
+# `make test` runs the linters (`make lint`) and then the whole test suite. Both set up .venv
+# first (idempotent): the demo installs only what serving needs, the tests add their extra
+# (ruff included) and Debian's Chromium before pytest runs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ CHROMIUM := /usr/bin/chromium
 # apt-get as root, else through sudo (a developer's machine).
 APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test setup chromium
+.PHONY: demo test setup chromium lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,13 @@ chromium:
 demo: $(VENV)/.serve
 	PAPERBOY_DATA_DIR=$(DEMO_DIR) $(BIN)/paperboy demo
 
+# Lint before the tests: ruff's rules (pyproject.toml, [tool.ruff.lint]), then its formatter
+# in check mode (it changes nothing; `ruff format` does).
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # pytest exits 5 when it collects no tests: that is a broken suite, never a pass.
-test: $(VENV)/.test chromium
+test: $(VENV)/.test chromium lint
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

@@ -3,7 +3,8 @@
     nice .venv/bin/python bench/backends.py --no-search --write                  # 75k real papers
     nice .venv/bin/python bench/backends.py --total 0 1000000 --no-search --write  # 75k and 1M
 
-Reads ../shared/data/corpora/arxiv_cs_listings.jsonl.gz (74,728 real arXiv cs papers; not in
+Reads, from the shared data folder beside the clone (`../shared/data`),
+corpora/arxiv_cs_listings.jsonl.gz (74,728 real arXiv cs papers; not in
 the repo). `--total N` adds generated papers up to N with `generate()` from
 bench/search_latency.py (each: a real paper's title, a shuffled mix of sentences from other real
 abstracts, a fresh id 30MM.NNNNN); `--total 0` is the real file alone. For each size and each
@@ -545,7 +546,8 @@ def main() -> None:
     args = parser.parse_args()
     args.load_at_start = os.getloadavg()[0]
     if not args.corpus.exists():
-        sys.exit(f"{args.corpus} not found: this benchmark reads ../shared/data (see its README)")
+        sys.exit(f"{args.corpus} not found: give it with --corpus (default: the shared "
+                 "data folder beside the clone, ../shared/data)")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown:

@@ -1,7 +1,7 @@
 """Bulk-import speed and memory: `paperboy import` of the 74,728 real arXiv cs listings.
 
-Reads ../shared/data/corpora/arxiv_cs_listings.jsonl.gz (not in the repo). Each import runs in
-a fresh store in a child process, so its peak RSS is measured alone. Memory must not grow with
+Reads, from the shared data folder beside the clone (`../shared/data`, not in the repo),
+corpora/arxiv_cs_listings.jsonl.gz. Each import runs in a fresh store in a child process, so its peak RSS is measured alone. Memory must not grow with
 the file: the script also imports the first tenth of the file and compares the peaks.
 
     python bench/ingest.py [--corpus PATH] [--runs 3]
@@ -277,7 +277,8 @@ def main() -> None:
     parser.add_argument("--baseline", help="with --searchable: a git commit to compare with")
     args = parser.parse_args()
     if not args.corpus.exists():
-        sys.exit(f"{args.corpus} not found: this benchmark reads ../shared/data (see its README)")
+        sys.exit(f"{args.corpus} not found: give it with --corpus (default: the shared "
+                 "data folder beside the clone, ../shared/data)")
     if args.searchable:
         return searchable(args)
 

@@ -6,7 +6,7 @@ them into docs/benchmarks.md (section "Mail digests").
     .venv/bin/python bench/mail.py --subscribers 1000 --no-write
 
 Data: the bundled demo corpus (3,000 real Hugging Face daily papers, 2026-02-23 .. 08-21;
-no ../shared needed). Topics are drawn from the papers' own keywords (`ai_keywords`, as
+no outside data needed). Topics are drawn from the papers' own keywords (`ai_keywords`, as
 lower-cased phrases), skewed the way interests are (Zipf-like over the 400 most common), so
 some queries are shared by thousands of subscribers and many by a few. Half the subscribers
 are daily, half weekly; the run is on Friday 2026-08-21 with weekly digests due that day, so

@@ -17,6 +17,11 @@ HEADER = """# Benchmarks
 
 Figures measured by the scripts in `bench/`; each section names its command, machine and date.
 Rerun a script to refresh its section. Tests never assert on these numbers.
+
+`DATA` in the commands below is the benchmark data folder, which is not part of the repository:
+`DATA/corpora/arxiv_cs_listings.jsonl.gz` (74,728 real arXiv cs listings, gzip JSON lines) and
+`DATA/bench/scifact` (the BEIR SciFact set). Each script takes its files as arguments
+(`--corpus`, `--beir`) and says in its opening docstring where it looks by default.
 """
 
 
@@ -46,8 +51,14 @@ def load_average() -> str:
         return "unknown"
 
 
+# The data folder as the docs name it: the page describes `DATA` once (HEADER) and never
+# gives a path outside the repository.
+DATA_PATH = re.compile(r"(?:\.\./)+shared/data(?=/)|/\S*?/shared/data(?=/)")
+
+
 def write_section(name: str, title: str, body: str) -> None:
     text = DOC.read_text() if DOC.exists() else HEADER
+    body = DATA_PATH.sub("DATA", body)
     section = (f"<!-- bench:{name} -->\n## {title}\n\n_Measured {date.today().isoformat()} on "
                f"{machine()}._\n\n{body.strip()}\n<!-- /bench:{name} -->")
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->",

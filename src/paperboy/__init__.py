@@ -1,3 +1,4 @@
-"""paperboy: a self-hosted research-paper discovery service (daily feeds, hybrid search, digests)."""
+"""paperboy: a self-hosted research-paper discovery service (daily feeds, hybrid search,
+digests)."""
 
 __version__ = "0.1.0"

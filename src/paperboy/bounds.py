@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 # -- ingest: text fields, in characters (after whitespace is collapsed) ---------------------------
 ID_CHARS = 200  # an id as given (a URL form too); arXiv ids are at most 20
@@ -76,7 +76,7 @@ _ENTRY_TEXT_LIMITS = {"source": NAME_CHARS, "submitted_by": NAME_CHARS,
 
 def last_day(today: date | None = None) -> date:
     """The latest date a record may carry (today in UTC, plus upstream time-zone slack)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     return today + timedelta(days=FUTURE_DAYS)
 
 

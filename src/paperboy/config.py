@@ -2,12 +2,18 @@
 
     settings = Settings.load()                       # env + optional config file
     settings = Settings.load(data_dir="/tmp/pb")     # explicit values win over both
+    settings.http.timeout == settings.http_timeout   # the same setting, by area or flat
 
-Every setting is documented in docs/configuration.md; a test fails when one is not.
+Each setting has one flat name (its config key, and PAPERBOY_<NAME> in the environment) and
+belongs to one area: store, sources, http, web, search or mail (`settings.<area>.<name>`,
+read-only views). Every setting is documented in docs/configuration.md, under its area; tests
+fail when one is not, or belongs to no area. `import_pause` and `mail_send_pause` are test
+seams, read from the environment only, not settings.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -54,8 +60,6 @@ class Settings:
     sync_initial_days: int = 3
     # Papers written per transaction in bulk imports; each batch also checkpoints the run.
     import_batch_size: int = 2000
-    # Seconds to pause after each batch (0 in production; tests use it to kill mid-import).
-    import_pause: float = 0.0
     # Web server.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -146,8 +150,44 @@ class Settings:
     mail_confirm_hours: int = 48
     mail_confirm_interval: int = 10
     mail_link_days: int = 90
-    # Seconds to pause after each message (a provider's rate limit; tests use it too).
-    mail_send_pause: float = 0.0
+
+    # -- the settings by area (read-only views; the flat names above stay the source) --
+    @property
+    def store(self) -> StoreSettings:
+        return _area(StoreSettings, self)
+
+    @property
+    def sources(self) -> SourceSettings:
+        return _area(SourceSettings, self)
+
+    @property
+    def http(self) -> HttpSettings:
+        return _area(HttpSettings, self)
+
+    @property
+    def web(self) -> WebSettings:
+        return _area(WebSettings, self)
+
+    @property
+    def search(self) -> SearchSettings:
+        return _area(SearchSettings, self)
+
+    @property
+    def mail(self) -> MailSettings:
+        return _area(MailSettings, self)
+
+    # -- test seams: pauses that let a test interrupt work at a known point. Not settings
+    # (no config key, not in docs/configuration.md); read from the environment of the process
+    # under test, so a test can set them on a subprocess.
+    @property
+    def import_pause(self) -> float:
+        """Seconds to sleep after each batch of an import, harvest page or sync day."""
+        return _seam("PAPERBOY_IMPORT_PAUSE")
+
+    @property
+    def mail_send_pause(self) -> float:
+        """Seconds to sleep after each mail sent."""
+        return _seam("PAPERBOY_MAIL_SEND_PAUSE")
 
     @property
     def sqlite_path(self) -> Path:
@@ -157,7 +197,8 @@ class Settings:
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
-        """Defaults < config file (PAPERBOY_CONFIG or `config_file`) < env PAPERBOY_* < overrides."""
+        """Defaults < config file (PAPERBOY_CONFIG or `config_file`) < env PAPERBOY_* <
+        overrides."""
         values: dict[str, Any] = {}
         path = config_file or os.environ.get("PAPERBOY_CONFIG")
         if path:
@@ -169,6 +210,15 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls()._with(values)
 
+    def to_json(self) -> str:
+        """Every setting, as JSON: what `paperboy serve` hands its worker processes."""
+        return json.dumps({f.name: _plain(getattr(self, f.name)) for f in fields(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        """The settings `to_json` wrote, checked and converted like any other source."""
+        return cls()._with(json.loads(text))
+
     def _with(self, values: dict[str, Any]) -> Settings:
         known = {f.name: f for f in fields(self)}
         converted = {}
@@ -177,6 +227,122 @@ class Settings:
                 raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
             converted[name] = _convert(name, raw, type(getattr(self, name)))
         return replace(self, **converted)
+
+
+def _seam(name: str) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw else 0.0
+    except ValueError:
+        raise ConfigError(f"{name} expects a number of seconds, got {raw!r}") from None
+
+
+# The settings of each area, by their names within it: `settings.http.timeout` is the flat
+# `http_timeout` (the area's prefix), `settings.http.user_agent` the flat `user_agent`.
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: Path
+    database_url: str
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    sync_sources: tuple[str, ...]
+    arxiv_categories: tuple[str, ...]
+    arxiv_api_url: str
+    arxiv_oai_url: str
+    arxiv_rss_url: str
+    hf_api_url: str
+    arxiv_api_page_size: int
+    sync_initial_days: int
+    import_batch_size: int
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    min_interval: float
+    timeout: float
+    retries: int
+    backoff: float
+    user_agent: str
+    retry_after_max: float
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str
+    port: int
+    worker_healthcheck_timeout: int
+    submissions_worker: bool
+    submissions_per_user: int
+    submissions_max: int
+    submissions_attempts: int
+    submissions_retry: float
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    model: str
+    bulk_model: str
+    embed_limit: int
+    keyword_weight: str
+    exact_limit: int
+    passages: bool
+    threads: int
+    backend: str
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    public_url: str
+    secret_key: str
+    backend: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    smtp_timeout: float
+    smtp_ca_file: str
+    mail_from: str
+    mail_from_name: str
+    digest_size: int
+    topic_size: int
+    max_topics: int
+    catch_up_days: int
+    topic_published_days: int
+    weekly_day: str
+    scheduler: bool
+    send_at: str
+    timezone: str
+    retry_minutes: int
+    retries: int
+    retry_backoff: float
+    bounce_limit: int
+    confirm_hours: int
+    confirm_interval: int
+    link_days: int
+
+
+AREAS: dict[str, type] = {"store": StoreSettings, "sources": SourceSettings,
+                          "http": HttpSettings, "web": WebSettings, "search": SearchSettings,
+                          "mail": MailSettings}
+
+
+def flat_name(area: str, name: str) -> str:
+    """The flat setting (and PAPERBOY_* variable) behind `settings.<area>.<name>`."""
+    prefixed = f"{area}_{name}"
+    return prefixed if prefixed in _FLAT else name
+
+
+def _area(cls: type, settings: Settings):
+    area = next(key for key, kind in AREAS.items() if kind is cls)
+    return cls(**{f.name: getattr(settings, flat_name(area, f.name)) for f in fields(cls)})
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) \
+        else value
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -219,3 +385,6 @@ def _convert(name: str, raw: Any, kind: type) -> Any:
         return kind(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"setting {name!r} expects {kind.__name__}, got {raw!r}") from None
+
+
+_FLAT = frozenset(f.name for f in fields(Settings))

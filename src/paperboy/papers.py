@@ -81,7 +81,8 @@ def parse_arxiv_id(text: str) -> ArxivId:
     raw = text.strip()
     shown = raw if len(raw) <= 80 else raw[:77] + "..."
     candidate = raw
-    if re.match(r"^(?:https?://)?(?:[\w-]+\.)*(?:arxiv\.org|xxx\.lanl\.gov|huggingface\.co|hf\.co)/", raw, re.I):
+    if re.match(r"^(?:https?://)?(?:[\w-]+\.)*"
+                r"(?:arxiv\.org|xxx\.lanl\.gov|huggingface\.co|hf\.co)/", raw, re.I):
         url = raw if "://" in raw else "https://" + raw
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()

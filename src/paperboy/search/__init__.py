@@ -32,7 +32,8 @@ from datetime import date
 
 from paperboy.papers import Paper
 
-SORTS = ("relevance", "date", "upvotes")
+# The one list of sorts, kept where the sort: operator is parsed; re-exported from here.
+from paperboy.search.query import SORTS as SORTS
 
 
 @dataclass

@@ -471,7 +471,7 @@ def load_encoder(name: str, threads: int | None = None, device: str = "cpu",
     if precision not in (None, "int8", "float"):
         raise EncoderError(f"unknown precision {precision!r}: expected int8 or float")
     if threads is None:
-        threads = int(os.environ.get("PAPERBOY_ENCODER_THREADS", "0") or 0)
+        threads = 0  # one per core; callers pass the search_threads setting
     if name == "minilm":
         return _bundled_minilm(threads, device, precision)
     if name == "static":

@@ -25,9 +25,8 @@ class RecordError(ValueError):
 
 def record_id(raw: str | None):
     """The arXiv id an upstream record names, or `RecordError` saying what was wrong with it."""
-    from paperboy.papers import InvalidArxivId, parse_arxiv_id
-
     from paperboy.bounds import ID_CHARS
+    from paperboy.papers import InvalidArxivId, parse_arxiv_id
 
     raw = (raw or "").strip()
     if not raw:

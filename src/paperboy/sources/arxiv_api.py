@@ -21,11 +21,27 @@ from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text, parse_arxiv_id
 from paperboy.sources import (
-    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+    ReadItems,
+    RecordError,
+    Rejected,
+    SourceError,
+    checked,
+    checked_links,
+    record_id,
 )
 from paperboy.sources.http import PoliteClient, full_url
 from paperboy.sources.schema import (
-    Abstract, AuthorName, Category, Comment, Day, Doi, IdText, JournalRef, Record, Title, list_of,
+    Abstract,
+    AuthorName,
+    Category,
+    Comment,
+    Day,
+    Doi,
+    IdText,
+    JournalRef,
+    Record,
+    Title,
+    list_of,
     validate,
 )
 

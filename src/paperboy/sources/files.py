@@ -30,8 +30,22 @@ from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_
 from paperboy.sources import RecordError, SourceError, checked, checked_links
 from paperboy.sources.hf import paper_from_hf_item
 from paperboy.sources.schema import (
-    Abstract, AuthorName, AuthorsText, CategoriesText, Category, Comment, DateText, Day, Doi,
-    IdText, JournalRef, License, Record, Title, list_of, validate,
+    Abstract,
+    AuthorName,
+    AuthorsText,
+    CategoriesText,
+    Category,
+    Comment,
+    DateText,
+    Day,
+    Doi,
+    IdText,
+    JournalRef,
+    License,
+    Record,
+    Title,
+    list_of,
+    validate,
 )
 
 
@@ -197,7 +211,7 @@ def _parse_line(raw: bytes, first: bool = False) -> Paper:
 def open_binary(path: Path) -> io.BufferedIOBase:
     """Open plain or gzip (by magic bytes, whatever the name) for binary line reading."""
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 (handed to the caller, who closes it)
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     magic = fh.read(2)

@@ -18,8 +18,20 @@ from paperboy import bounds
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, clean_text, parse_arxiv_id
 from paperboy.sources import RecordError, Rejected, SourceError, checked, checked_links
 from paperboy.sources.schema import (
-    Abstract, AuthorName, Category, Comment, Count, Day, IdText, Keyword, Name, Record, Title, Url,
-    list_of, validate,
+    Abstract,
+    AuthorName,
+    Category,
+    Comment,
+    Count,
+    Day,
+    IdText,
+    Keyword,
+    Name,
+    Record,
+    Title,
+    Url,
+    list_of,
+    validate,
 )
 
 

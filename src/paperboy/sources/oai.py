@@ -24,12 +24,29 @@ from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import Paper, clean_text
 from paperboy.sources import (
-    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+    ReadItems,
+    RecordError,
+    Rejected,
+    SourceError,
+    checked,
+    checked_links,
+    record_id,
 )
 from paperboy.sources.http import PoliteClient, full_url
 from paperboy.sources.schema import (
-    Abstract, AuthorName, CategoriesText, Comment, Day, Doi, IdText, JournalRef, License, Record,
-    Title, list_of, validate,
+    Abstract,
+    AuthorName,
+    CategoriesText,
+    Comment,
+    Day,
+    Doi,
+    IdText,
+    JournalRef,
+    License,
+    Record,
+    Title,
+    list_of,
+    validate,
 )
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"

@@ -26,11 +26,27 @@ from paperboy import bounds
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry, Paper, clean_text
 from paperboy.sources import (
-    ReadItems, RecordError, Rejected, SourceError, checked, checked_links, record_id,
+    ReadItems,
+    RecordError,
+    Rejected,
+    SourceError,
+    checked,
+    checked_links,
+    record_id,
 )
 from paperboy.sources.http import PoliteClient
 from paperboy.sources.schema import (
-    Abstract, AuthorsText, Category, Day, IdText, License, Record, Title, list_of, text, validate,
+    Abstract,
+    AuthorsText,
+    Category,
+    Day,
+    IdText,
+    License,
+    Record,
+    Title,
+    list_of,
+    text,
+    validate,
 )
 
 ATOM = "{http://www.w3.org/2005/Atom}"

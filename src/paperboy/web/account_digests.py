@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse
 from paperboy.mail.send import DeliveryError
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
 from paperboy.web import auth, limits
-from paperboy.web.app import web_of
+from paperboy.web.deps import web_of
 
 log = logging.getLogger("paperboy.mail")
 router = APIRouter(include_in_schema=False)

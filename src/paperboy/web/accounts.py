@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.store.accounts import NameTaken
 from paperboy.web import auth, limits
-from paperboy.web.app import web_of
+from paperboy.web.deps import web_of
 from paperboy.web.pages import safe_next
 
 router = APIRouter(include_in_schema=False)

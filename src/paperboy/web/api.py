@@ -24,7 +24,7 @@ from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
-from paperboy.web.app import web_of
+from paperboy.web.deps import web_of
 from paperboy.web.marks import to_segments
 from paperboy.web.openapi import (
     NEXT_PAGE,
@@ -114,7 +114,7 @@ def hf_item(card: Card, full: bool = False) -> dict:
 @router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped",
             responses=answers(200, list[ItemOut], errors=(400,),
                               headers=NEXT_PAGE | SHOWN_DATE))
-async def daily_papers(  # SQLite reads of well under a millisecond: no thread hop
+def daily_papers(  # plain def: the threadpool, so a slow database never stalls the loop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),

@@ -4,8 +4,10 @@
     uvicorn.run(app)
 
 `app_from_env` is the factory `paperboy serve` hands to uvicorn, so every worker process builds
-its own app (and its own store connections) from the same PAPERBOY_* environment, and loads
+its own app (and its own store connections) from the settings the command resolved, and loads
 the search model before it serves its first request.
+What every route needs (`Web`, `web_of`, the one template environment) is in web/deps.py,
+which the routers import; this module imports the routers and nothing imports it back.
 Every response carries the security headers of web/headers.py (a Content-Security-Policy
 without inline script, nosniff, no framing).
 """
@@ -14,86 +16,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
-from dataclasses import dataclass
 from importlib import resources
 
 import anyio
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
-from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
-from paperboy import latex
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
-from paperboy.links import TEMPLATE_FILTERS
-from paperboy.papers import Paper
 from paperboy.search import open_search
 from paperboy.store import open_store
-from paperboy.web import auth
+from paperboy.web import account_digests, accounts, api, pages, rss, subscriptions
+from paperboy.web.deps import Web, templates, web_of
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
 from paperboy.web.openapi import without_422
-from paperboy.web.views import Card, plural
+from paperboy.web.rss import atom_error
 
 log = logging.getLogger("paperboy.web")
-
-
-@dataclass
-class Web:
-    """What every route needs: the settings, the store, the search engine and the templates."""
-
-    settings: Settings
-    store: object
-    search: object
-    templates: jinja2.Environment
-
-    def render(self, request: Request, template: str, status: int = 200,
-               headers: dict | None = None, **context) -> HTMLResponse:
-        context.update(request=request, user=auth.session_user(self.store, request),
-                       csrf=auth.csrf_value(request))
-        html = self.templates.get_template(template).render(context)
-        response = HTMLResponse(html, status_code=status, headers=headers)
-        fresh = getattr(request.state, "new_csrf", None)
-        if fresh:
-            auth.set_csrf_cookie(response, request, fresh)
-        return response
-
-    def cards(self, request: Request, ranked: list[tuple[Paper, int]]) -> list[Card]:
-        """Cards for (paper, local votes) pairs, marking the ones the signed-in user voted for."""
-        user = auth.session_user(self.store, request)
-        voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
-            else set()
-        return [Card(p, (p.upvotes or 0) + local, p.id in voted) for p, local in ranked]
-
-    def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
-        local = self.store.local_votes(p.id for p in papers) if papers else {}
-        return self.cards(request, [(p, local.get(p.id, 0)) for p in papers])
-
-
-def web_of(request: Request) -> Web:
-    return request.app.state.web
-
-
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("paperboy.web", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
-    env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
-    # Titles and abstracts are LaTeX: `tex` shows text-mode macros as HTML, math for KaTeX.
-    env.filters["tex"] = lambda text, links=False: Markup(latex.to_html(text, links=links))
-    env.filters["tex_text"] = latex.to_text
-    env.filters["plural"] = plural
-    return env
 
 
 def create_app(settings: Settings, store=None, search=None, warm: bool = False) -> FastAPI:
@@ -109,7 +54,7 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
         redoc_url=None,
         lifespan=_warming(search) if warm else None,
     )
-    app.state.web = Web(settings, store, search, _templates())
+    app.state.web = Web(settings, store, search, templates())
     app.add_middleware(SecurityHeaders)
     static = resources.files("paperboy.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -117,9 +62,6 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_docs(app)
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
-
-    from paperboy.web import account_digests, accounts, api, pages, rss, subscriptions
-
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
@@ -185,9 +127,16 @@ def _add_site_files(app: FastAPI, static) -> None:
         return PlainTextResponse(ROBOTS_TXT, headers={"Cache-Control": "public, max-age=86400"})
 
 
+# `paperboy serve` hands its workers its resolved settings, serialised, in this variable.
+SETTINGS_HANDOFF = "PAPERBOY_SERVE_SETTINGS"
+
+
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` and `paperboy serve`: settings from the environment."""
-    return create_app(Settings.load(), warm=True)
+    """Factory for `uvicorn --factory` and `paperboy serve`: the settings `paperboy serve` hands
+    over (SETTINGS_HANDOFF), else those of the environment (PAPERBOY_*, PAPERBOY_CONFIG)."""
+    handed = os.environ.get(SETTINGS_HANDOFF)
+    settings = Settings.from_json(handed) if handed else Settings.load()
+    return create_app(settings, warm=True)
 
 
 def _warming(search):
@@ -222,8 +171,6 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if _wants_atom(request):
-        from paperboy.web.rss import atom_error  # rss builds on this module
-
         return atom_error(request, status, message, headers)
     return web_of(request).render(request, "error.html", status=status, headers=headers,
                                   status_code=status, message=message)
@@ -264,8 +211,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"error": message}, status_code=500, headers=HEADERS)
         if _wants_atom(request):
-            from paperboy.web.rss import atom_error
-
             return atom_error(request, 500, message, HEADERS)
         # This handler answers outside the middleware stack: it sets the headers itself.
         return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",

@@ -20,7 +20,7 @@ from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
-from paperboy.web.app import web_of
+from paperboy.web.deps import off_the_loop, web_of
 from paperboy.web.marks import snippet
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
@@ -95,35 +95,40 @@ def _tabs(period: Period | None) -> list[tuple[str, str, bool]]:
     ]
 
 
-# The feed pages are a few sub-millisecond SQLite reads and a render: run on the event loop
-# (no thread hop); everything that may take longer (search, argon2, arXiv) stays in threads.
+# The feed pages are a few store reads and a render: on a SQLite file (sub-millisecond reads)
+# they run on the event loop, on PostgreSQL in the threadpool (deps.off_the_loop), so a slow
+# query never holds up other requests; search, argon2 and arXiv always run in threads.
 @router.get("/")
 async def home(request: Request, page: int = Page):
-    return _feed(request, None, page)
+    return await off_the_loop(request, _feed, request, None, page)
 
 
 @router.get("/papers")
 async def latest(request: Request, page: int = Page, q: str | None = None):
     if q is not None:
         return RedirectResponse(f"/search?{request.url.query}", status_code=307)
-    return _feed(request, None, page)
+    return await off_the_loop(request, _feed, request, None, page)
 
 
 @router.get("/papers/date/{day}")
 async def daily(request: Request, day: str, page: int = Page):
+    return await off_the_loop(request, _day_feed, request, feeds.parse_day(day).first, page)
+
+
+def _day_feed(request: Request, day: date, page: int):
     # A weekend, a holiday or a future day shows the nearest day with papers, and says so.
-    shown = feeds.shown_day(web_of(request).store, feeds.parse_day(day).first)
+    shown = feeds.shown_day(web_of(request).store, day)
     return _feed(request, feeds.period_of("day", shown.day), page, shown.note)
 
 
 @router.get("/papers/week/{week}")
 async def weekly(request: Request, week: str, page: int = Page):
-    return _feed(request, feeds.parse_week(week), page)
+    return await off_the_loop(request, _feed, request, feeds.parse_week(week), page)
 
 
 @router.get("/papers/month/{month}")
 async def monthly(request: Request, month: str, page: int = Page):
-    return _feed(request, feeds.parse_month(month), page)
+    return await off_the_loop(request, _feed, request, feeds.parse_month(month), page)
 
 
 def trending_cards(web, request: Request, limit: int = TRENDING_SIZE) -> list[Card]:
@@ -151,8 +156,8 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
            date_from: str = "", date_to: str = "", has_code: str = "", page: int = Page):
     web = web_of(request)
     q = q.strip()
-    form = dict(q=q, sort=sort, category=category, date_from=date_from, date_to=date_to,
-                has_code=bool(has_code))
+    form = {"q": q, "sort": sort, "category": category, "date_from": date_from,
+            "date_to": date_to, "has_code": bool(has_code)}
     if not q:
         return web.render(request, "search.html", form=form, cards=[], result=None, page=1,
                           pages=1, sorts=SORTS, base="/search")

@@ -28,7 +28,7 @@ from paperboy import bounds, feeds, latex
 from paperboy.links import allowed_url
 from paperboy.papers import try_parse_arxiv_id
 from paperboy.search import SORTS
-from paperboy.web.app import web_of
+from paperboy.web.deps import web_of
 from paperboy.web.pages import period_url, search_filters, trending_cards
 from paperboy.web.views import Card, blurb, plural
 

@@ -2,9 +2,9 @@
 
     app.include_router(paperboy.web.subscriptions.router)
 
-The routes read the settings and the store from `request.app.state.web` (the app factory's
-`Web`: `.settings`, `.store`). Pages are rendered from templates/mail/ with a small layout of
-their own; feed pages can include `mail/subscribe_form.html`, which posts to /subscribe.
+The routes read the settings and the store through `web_of(request)` (web/deps.py) and render
+templates/mail/ with the site's one template environment and layout (`base.html`); feed pages
+can include `mail/subscribe_form.html`, which posts to /subscribe.
 
 - GET/POST /subscribe: the form; the answer is the same whether or not the address is known,
   and the mail (confirmation or notice) goes out in the background after the response. One
@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import logging
 import math
-from urllib.parse import urlsplit
 
-import jinja2
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse
 
 from paperboy.mail.links import LinkExpired, LinkInvalid, Links
 from paperboy.mail.send import DeliveryError
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
-from paperboy.web import limits
+from paperboy.web import auth, limits
+from paperboy.web.deps import web_of
 
 log = logging.getLogger("paperboy.mail")
 router = APIRouter(include_in_schema=False)  # HTML forms, not the JSON API
@@ -44,38 +43,25 @@ MAX_FIELD = 5000  # form fields longer than this are refused before any parsing 
 _PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-def _web(request: Request):
-    return request.app.state.web
-
-
 def _subscriptions(request: Request) -> Subscriptions:
-    web = _web(request)
+    web = web_of(request)
     return Subscriptions(web.store, web.settings, links=_links(request))
 
 
 def _links(request: Request) -> Links:
+    """One `Links` per app: its signing keys are derived once, from the secret key file."""
     state = request.app.state
     links = getattr(state, "mail_links", None)
     if links is None:
-        links = state.mail_links = Links(_web(request).settings)
+        links = state.mail_links = Links(web_of(request).settings)
     return links
 
 
-def _templates(request: Request) -> jinja2.Environment:
-    state = request.app.state
-    env = getattr(state, "mail_pages", None)
-    if env is None:
-        env = state.mail_pages = jinja2.Environment(
-            loader=jinja2.PackageLoader("paperboy.web", "templates"),
-            autoescape=True, trim_blocks=True, lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
-        )
-    return env
-
-
 def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-    html = _templates(request).get_template(f"mail/{template}").render(context)
-    return HTMLResponse(html, status_code=status, headers=_PRIVATE)
+    # No fresh CSRF value: these forms carry their own token or none, and a subscribe answer
+    # must read the same whoever asks (it must not tell who subscribes).
+    return web_of(request).render(request, f"mail/{template}", status, headers=_PRIVATE,
+                                  new_csrf=False, **context)
 
 
 def _message(request: Request, heading: str, text: str, status: int = 200, tone: str = "ok",
@@ -99,14 +85,6 @@ def _bad_link(request: Request, exc: LinkInvalid) -> HTMLResponse:
                                        "one below.", ask_again=True)
 
 
-def _same_site(request: Request) -> bool:
-    """False when a browser tells us the form was posted from another site."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
 def _too_long(*values: str) -> bool:
     return any(len(v) > MAX_FIELD for v in values)
 
@@ -125,9 +103,7 @@ def subscribe(request: Request, background: BackgroundTasks, email: str = Form("
               include_top: str = Form("")):
     values = {"email": email[:254], "name": name[:100], "topics": topics[:2200],
               "frequency": frequency, "include_top": bool(include_top)}
-    if not _same_site(request):
-        return _page(request, "subscribe.html", 403, values=values,
-                     error="This form was sent from another site; use the form on this page.")
+    auth.check_origin(request)  # 403 for a form posted from another site
     if _too_long(email, name, topics, frequency):
         return _page(request, "subscribe.html", 400, values=values,
                      error="That is far more text than a subscription needs.")

@@ -5,32 +5,18 @@
     paperboy digest send                # what cron, a systemd timer or the scheduler runs
     paperboy digest status
 
-Registered on the main group by `register(main)` at the end of paperboy/cli.py.
+Added to the `paperboy` group by paperboy/cli/main.py.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import date
 
 import click
 
+from paperboy.cli.common import DAY, fail
 from paperboy.mail.records import FREQUENCIES, STATUSES
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"--date {value!r} is not a date; expected YYYY-MM-DD")
 
 
 @click.command()
@@ -51,11 +37,11 @@ def subscribe(obj, email, topics, frequency, name, no_top):
         request = subs.request(email, topics=list(topics), frequency=frequency, name=name,
                                include_top=not no_top)
     except InvalidSubscription as exc:
-        _fail(f"{exc.field}: {exc}")
+        fail(f"{exc.field}: {exc}")
     try:
         sent = subs.send_request_mail(request)
     except DeliveryError as exc:
-        _fail(f"could not send the confirmation mail to {request.subscriber.email}: {exc}")
+        fail(f"could not send the confirmation mail to {request.subscriber.email}: {exc}")
     address = request.subscriber.email
     if not sent:
         click.echo(f"{address}: a mail went to this address minutes ago; not sending another")
@@ -88,10 +74,10 @@ def unsubscribe(obj, email, forget):
     try:
         address = normalise_email(email)
     except InvalidSubscription as exc:
-        _fail(str(exc))
+        fail(str(exc))
     subscriber = obj.store.subscriber_by_email(address)
     if subscriber is None:
-        _fail(f"{address} is not subscribed")
+        fail(f"{address} is not subscribed")
     if forget:
         obj.store.forget_subscriber(subscriber.id)
         click.echo(f"{address}: deleted with its topics, send log and bounces")
@@ -126,7 +112,7 @@ def digest():
 @click.option("--to", "to", metavar="ADDRESS",
               help="Only this subscriber's digest (whatever the weekday). With --dry-run, "
                    "print the message.")
-@click.option("--date", "day", metavar="YYYY-MM-DD",
+@click.option("--date", "day", type=DAY,
               help="Run as on this day (default: today in mail_timezone).")
 @click.option("--quiet", is_flag=True, help="Only the summary line.")
 @click.pass_obj
@@ -141,7 +127,7 @@ def digest_send(obj, dry_run, to, day, quiet):
         try:
             only = normalise_email(to)
         except InvalidSubscription as exc:
-            _fail(f"--to: {exc}")
+            fail(f"--to: {exc}")
     printed = []
 
     def show(subscriber, message: bytes) -> None:
@@ -151,9 +137,9 @@ def digest_send(obj, dry_run, to, day, quiet):
     progress = _Progress(enabled=not quiet)
     try:
         report = DigestRun(obj.store, obj.settings).run(
-            _day(day), dry_run=dry_run, only=only, on_message=show, on_progress=progress)
+            day, dry_run=dry_run, only=only, on_message=show, on_progress=progress)
     except (DigestRunBusy, NotSubscribed) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for message in printed:
         click.echo(readable(message))
     click.echo(report.summary())
@@ -214,8 +200,3 @@ def digest_scheduler(obj):
             time.sleep(3600)
     except KeyboardInterrupt:
         scheduler.stop()
-
-
-def register(main: click.Group) -> None:
-    for command in (subscribe, unsubscribe, subscribers, digest):
-        main.add_command(command)

@@ -1,87 +1,21 @@
-"""The `paperboy` command: import, sync, list the feed, run the demo.
+"""`paperboy import`, `runs`, `papers` and `demo`: papers into the store, and what it holds.
 
-Every command reads the same Settings (PAPERBOY_* env, --config file, then its own options).
-Errors a user can fix end with a one-line message and exit status 1, never a traceback.
+    paperboy import arxiv-metadata-oai-snapshot.json.gz
+    paperboy runs --id 3
+    paperboy papers --date 2026-08-21
+    paperboy demo
 """
 
 from __future__ import annotations
 
-import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
-from paperboy.config import ConfigError, Settings
-from paperboy.store import StoreError, open_store
+from paperboy.cli.common import Context, fail, parse_day, report_run
 
 
-class Context:
-    def __init__(self, config: str | None, data_dir: str | None):
-        self._config, self._data_dir = config, data_dir
-        self._settings = None
-        self._store = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = Settings.load(self._config, data_dir=self._demo_or(self._data_dir))
-        return self._settings
-
-    def _demo_or(self, data_dir: str | None) -> str | None:
-        """Run from the clone after `make demo`, with no data dir asked for: the demo's."""
-        import os
-
-        from paperboy.demo_dir import demo_dir_here
-
-        if data_dir or self._config or os.environ.get("PAPERBOY_DATA_DIR") \
-                or os.environ.get("PAPERBOY_DATABASE_URL"):
-            return data_dir
-        found = demo_dir_here()
-        if found is not None:
-            click.echo(f"(using the demo's store in {found.name}/; set PAPERBOY_DATA_DIR or "
-                       "--data-dir for another)", err=True)
-            return str(found)
-        return None
-
-    @property
-    def store(self):
-        if self._store is None:
-            self._store = open_store(self.settings)
-        return self._store
-
-
-def fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(1)
-
-
-class Group(click.Group):
-    """Turns the errors a user can fix into one clear line instead of a traceback."""
-
-    def invoke(self, ctx):
-        from paperboy.sources import SourceError
-
-        try:
-            return super().invoke(ctx)
-        except (ConfigError, StoreError, SourceError) as exc:
-            fail(str(exc))
-
-
-@click.group(cls=Group)
-@click.option("--config", type=click.Path(dir_okay=False), envvar="PAPERBOY_CONFIG",
-              help="A TOML config file (default: none; PAPERBOY_CONFIG).")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Where the store and indexes live (default: PAPERBOY_DATA_DIR or the "
-                   "per-user data dir).")
-@click.version_option(package_name="paperboy")
-@click.pass_context
-def main(ctx, config, data_dir):
-    """paperboy: a self-hosted research-paper feed and search."""
-    ctx.obj = Context(config, data_dir)
-
-
-@main.command("import")
+@click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
 @click.pass_obj
@@ -104,7 +38,7 @@ def import_(obj: Context, files, quiet):
                         files=[Path(f) for f in files]) as alongside:
         for path in files:
             run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
-            _report(obj.store, run, path)
+            report_run(obj.store, run, path)
             if run.status == "failed":
                 failed.append(run)
     report = update_indexes(obj.store, obj.settings, progress=not quiet)
@@ -113,16 +47,7 @@ def import_(obj: Context, files, quiet):
         fail("; ".join(run.message for run in failed))
 
 
-def _report(store, run, label: str) -> None:
-    resumed = " (resumed)" if run.resumed else ""
-    click.echo(f"{label}{resumed}: {run.summary()}")
-    for location, reason in store.rejections(run.id, limit=10):
-        click.echo(f"  rejected {location}: {reason}")
-    if run.rejected > 10:
-        click.echo(f"  ... and {run.rejected - 10} more (paperboy runs --id {run.id})")
-
-
-@main.command()
+@click.command()
 @click.option("--id", "run_id", type=int, help="Show one run with its rejected records.")
 @click.pass_obj
 def runs(obj: Context, run_id):
@@ -140,7 +65,7 @@ def runs(obj: Context, run_id):
         )
 
 
-@main.command()
+@click.command()
 @click.option("--date", "day", help="YYYY-MM-DD (default: the latest day with papers). A day "
                                     "without papers shows the day before with papers; a later "
                                     "day than the newest shows the newest.")
@@ -154,9 +79,9 @@ def papers(obj: Context, day, limit):
     asked = None
     if day:
         try:
-            asked = date.fromisoformat(day)
-        except ValueError:
-            fail(f"--date {day!r} is not a date; expected YYYY-MM-DD")
+            asked = parse_day(day)
+        except ValueError as exc:
+            fail(f"--date {exc}")
     store = obj.store
     when = store.latest_day()
     if when is None:
@@ -175,7 +100,7 @@ def papers(obj: Context, day, limit):
         click.echo(f"{p.upvotes or 0:>5} ▲  {p.id:<12} {to_text(p.title)}\n{'':21}{authors}")
 
 
-@main.command()
+@click.command()
 @click.option("--no-serve", is_flag=True, help="Load the demo corpus, list it, and exit.")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to serve on (default 8000).")
 @click.pass_obj
@@ -193,38 +118,6 @@ def demo(obj: Context, no_serve, port):
     if no_serve:
         ctx.invoke(papers)
         return
-    from paperboy.web.cli import run_server
+    from paperboy.cli.web import run_server
 
     run_server(obj, None, port, workers=1, access_log=False)
-
-
-def _register() -> None:
-    """Commands that live in their own modules."""
-    from paperboy.cli_store import migrate_store
-    from paperboy.submissions_commands import submissions
-    from paperboy.sync_commands import fetch, harvest, sync
-
-    main.add_command(migrate_store)
-    main.add_command(submissions)  # the queue of papers submitted on the web
-    for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
-        main.add_command(command)
-    from paperboy.web.cli import serve, user
-
-    for command in (serve, user):  # the web service (paperboy/web/cli.py)
-        main.add_command(command)
-
-
-_register()
-
-
-from paperboy.mail.cli import register as register_mail  # noqa: E402  (issue 5: mail commands)
-
-register_mail(main)
-
-
-from paperboy.search.commands import register as _register_search  # noqa: E402
-
-_register_search(main)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -9,28 +9,33 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from dataclasses import replace
 
 import click
 
+from paperboy.cli.common import Context, fail
 
-def run_server(obj, host: str | None, port: int | None, workers: int, access_log: bool) -> None:
-    """Serve the app with uvicorn; each worker builds its app from the same environment."""
+
+def run_server(obj: Context, host: str | None, port: int | None, workers: int,
+               access_log: bool) -> None:
+    """Serve the app with uvicorn; every worker builds its app from this command's settings."""
     import uvicorn
+
+    from paperboy.web.app import SETTINGS_HANDOFF
 
     # Each worker serves many requests at once from its thread pool: BLAS and ONNX thread
     # pools of their own per request oversubscribe the cores (measured: the paper page went
     # from 26 to 755 req/s on 2 cores). One thread each, unless the user says otherwise.
+    # (These are read by the native libraries as they load: environment, not settings.)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    os.environ.setdefault("PAPERBOY_SEARCH_THREADS", "1")
     settings = obj.settings
+    if settings.search_threads == 0 and "PAPERBOY_SEARCH_THREADS" not in os.environ:
+        obj.use_settings(settings := replace(settings, search_threads=1))
     store = obj.store  # open once here, so migrations run before several workers start at once
-    # Workers are fresh processes: hand them the settings this command was given.
-    os.environ["PAPERBOY_DATA_DIR"] = str(settings.data_dir)
-    if obj._config:
-        os.environ["PAPERBOY_CONFIG"] = str(obj._config)
     host = host or settings.host
     port = port or settings.port
     healthcheck = _healthcheck_timeout(settings)
@@ -48,10 +53,27 @@ def run_server(obj, host: str | None, port: int | None, workers: int, access_log
                        f"({settings.mail_timezone})")
         if worker is not None:
             click.echo("paperboy: submitted papers are fetched from arXiv by this process")
-        uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, access_log=access_log, log_level="info",
-                    proxy_headers=True, server_header=False,
-                    timeout_worker_healthcheck=healthcheck)
+        # Workers are fresh interpreters that import the app factory by name: they are handed
+        # these very settings (--data-dir, --config and all), serialised, for their lifetime.
+        with _handed_to_workers(SETTINGS_HANDOFF, settings.to_json()):
+            uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
+                        workers=workers, access_log=access_log, log_level="info",
+                        proxy_headers=True, server_header=False,
+                        timeout_worker_healthcheck=healthcheck)
+
+
+@contextlib.contextmanager
+def _handed_to_workers(name: str, value: str):
+    """`name=value` in the environment the worker processes start with, only while they run."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def _healthcheck_timeout(settings) -> int:
@@ -89,10 +111,6 @@ def user():
     """Create accounts, grant or revoke the admin role, make API tokens."""
 
 
-def _fail(message: str) -> None:
-    raise click.ClickException(message)
-
-
 @user.command("create")
 @click.argument("name")
 @click.option("--email", help="Optional email address (for digests).")
@@ -110,11 +128,11 @@ def create(obj, name, email, admin, password):
         password = _read_password()
     problem = check_new_account(name, password)
     if problem:
-        _fail(problem)
+        fail(problem)
     try:
         made = obj.store.create_user(name, hash_password(password), email, is_admin=admin)
     except NameTaken as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"created {made.name}{' (admin)' if made.is_admin else ''}")
 
 
@@ -125,7 +143,7 @@ def _read_password() -> str:
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
     line = sys.stdin.readline()
     if not line:
-        _fail("no password: give --password, type it on a terminal, or pipe it in")
+        fail("no password: give --password, type it on a terminal, or pipe it in")
     return line.rstrip("\r\n")
 
 
@@ -137,7 +155,7 @@ def admin(obj, name, revoke):
     """Grant NAME the admin role (or --revoke it)."""
     changed = obj.store.set_admin(name, not revoke)
     if changed is None:
-        _fail(f"no user named {name!r}; create one with `paperboy user create {name}`")
+        fail(f"no user named {name!r}; create one with `paperboy user create {name}`")
     click.echo(f"{changed.name} is {'now' if changed.is_admin else 'no longer'} an admin")
 
 
@@ -160,7 +178,7 @@ def token(obj, name, label):
 
     found = obj.store.user_by_name(name)
     if found is None:
-        _fail(f"no user named {name!r}")
+        fail(f"no user named {name!r}")
     value = new_token()
     obj.store.create_api_token(found.id, label, token_hash(value))
     click.echo(value)

@@ -1,6 +1,6 @@
 """The search commands: `paperboy search "..."` and `paperboy index` (rebuild, check, backfill).
 
-Registered on the main command group by `register(main)` at the end of cli.py.
+Added to the `paperboy` group by paperboy/cli/main.py.
 
 `paperboy search` prints what a reader needs, all on stdout in reading order: how many papers
 were found, the engine's note (on a line of its own), then each paper's rank, id, title, day
@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from paperboy.cli.common import fail
 from paperboy.latex import pieces
 from paperboy.search import SORTS
 
@@ -123,10 +124,4 @@ def _backfill_encoders(settings, device: str) -> dict:
         return {settings.search_model: load_encoder(settings.search_model,
                                                     settings.search_threads or None, device)}
     except EncoderError as exc:
-        click.echo(f"error: {exc}", err=True)  # as the CLI's other errors read
-        sys.exit(1)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(search)
-    group.add_command(index)
+        fail(str(exc))

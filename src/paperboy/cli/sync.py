@@ -6,37 +6,24 @@ of what was stored comes first, then the reason on one line, and the exit status
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
+from paperboy.cli.common import DAY, report_run
 from paperboy.sync import RunFailed
-
-
-def _date_option(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; expected YYYY-MM-DD",
-                                 param_hint=name) from None
 
 
 def _finish(obj, label: str, action) -> bool:
     """Run `action()` -> Run and report it; False (after the report) when it failed."""
-    from paperboy.cli import _report
-
     from paperboy.search import update_indexes
 
     try:
         run = action()
     except RunFailed as failed:
-        _report(obj.store, failed.run, label)
+        report_run(obj.store, failed.run, label)
         update_indexes(obj.store, obj.settings)  # what was stored before the failure
         click.echo(f"error: {failed}", err=True)
         return False
-    _report(obj.store, run, label)
+    report_run(obj.store, run, label)
     update_indexes(obj.store, obj.settings)
     return True
 
@@ -45,9 +32,9 @@ def _finish(obj, label: str, action) -> bool:
 @click.option("--source", "sources", multiple=True,
               help="Sync only this source (hf, rss); repeatable. Default: the sync_sources "
                    "setting.")
-@click.option("--since", help="hf: fetch from this day (YYYY-MM-DD) instead of the last synced "
-                              "day.")
-@click.option("--until", help="hf: fetch up to this day (default: today, UTC).")
+@click.option("--since", type=DAY,
+              help="hf: fetch from this day (YYYY-MM-DD) instead of the last synced day.")
+@click.option("--until", type=DAY, help="hf: fetch up to this day (default: today, UTC).")
 @click.option("--quiet", is_flag=True, help="No progress output, only the summaries.")
 @click.pass_obj
 def sync(obj, sources, since, until, quiet):
@@ -63,11 +50,10 @@ def sync(obj, sources, since, until, quiet):
     unknown = [n for n in names if n not in SYNC_SOURCES]
     if unknown:
         raise click.UsageError(f"unknown source {unknown[0]!r}; known: {', '.join(SYNC_SOURCES)}")
-    first, last = _date_option(since, "--since"), _date_option(until, "--until")
     ok = True
     for name in names:
         ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
-            obj.store, obj.settings, name, today=last, since=first, show_progress=not quiet))
+            obj.store, obj.settings, name, today=until, since=since, show_progress=not quiet))
     if not ok:
         raise SystemExit(1)
 
@@ -75,8 +61,8 @@ def sync(obj, sources, since, until, quiet):
 @click.command()
 @click.option("--set", "set_spec", required=True,
               help="OAI-PMH set: an archive such as cs, math or physics:hep-th.")
-@click.option("--from", "from_", required=True, help="First datestamp, YYYY-MM-DD.")
-@click.option("--until", help="Last datestamp, YYYY-MM-DD (default: up to now).")
+@click.option("--from", "from_", required=True, type=DAY, help="First datestamp, YYYY-MM-DD.")
+@click.option("--until", type=DAY, help="Last datestamp, YYYY-MM-DD (default: up to now).")
 @click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
 @click.pass_obj
 def harvest(obj, set_spec, from_, until, quiet):
@@ -87,9 +73,8 @@ def harvest(obj, set_spec, from_, until, quiet):
     """
     from paperboy.sync import harvest as run_harvest
 
-    first, last = _date_option(from_, "--from"), _date_option(until, "--until")
     if not _finish(obj, f"harvest {set_spec}", lambda: run_harvest(
-            obj.store, obj.settings, set_spec, first, last, show_progress=not quiet)):
+            obj.store, obj.settings, set_spec, from_, until, show_progress=not quiet)):
         raise SystemExit(1)
 
 
