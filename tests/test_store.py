@@ -38,7 +38,7 @@ def test_migrations_are_applied_once(store, backend_settings):
 
 
 def test_refuses_a_store_from_a_newer_paperboy(store, backend_settings):
-    with store._write() as conn:
+    with store.transaction() as conn:
         store._set_schema_version(conn, 999)
     with pytest.raises(StoreError, match="upgrade paperboy"):
         open_store(backend_settings)

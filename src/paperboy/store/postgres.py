@@ -67,7 +67,7 @@ class _Reader:
 
 
 class _Transaction:
-    """The statements of one `_write()` block, on one connection, in one transaction."""
+    """The statements of one `transaction()` block, on one connection, in one transaction."""
 
     def __init__(self, conn):
         self._conn = conn
@@ -82,13 +82,13 @@ class _Transaction:
                 cur.executemany(_to_pyformat(sql), rows)
 
     def copy_binary(self, table: str, columns: list[str], payload: bytes) -> None:
-        """COPY a ready-made binary-format stream into a table (store/pgsearch.py)."""
+        """COPY a ready-made binary-format stream into a table (search/postgres/)."""
         with self._conn.cursor() as cur, cur.copy(
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(payload)
 
     def copy_rows(self, table: str, columns: list[str], rows) -> None:
-        """COPY rows into a table: the fast path for bulk loads (search/pgindex.py)."""
+        """COPY rows into a table: the fast path for bulk loads (search/postgres/)."""
         with self._conn.cursor() as cur, \
                 cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -138,16 +138,35 @@ class PostgresStore(SQLStore):
         return found
 
     @contextmanager
-    def _write(self) -> Iterator[_Transaction]:
+    def transaction(self) -> Iterator[_Transaction]:
+        """One transaction on one pooled connection: committed when the block ends, rolled
+        back when it raises."""
         with self._pool.connection() as conn, conn.transaction():
             yield _Transaction(conn)
+
+    @contextmanager
+    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
+        """A session-level advisory lock, held on one pooled connection for the whole block:
+        one holder at a time across every host. Yields whether it is held (with `wait=False`,
+        False at once while another session holds it)."""
+        with self._pool.connection() as conn:
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                got = True
+            else:
+                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- bulk copies (store/transfer.py) ------------------------------------------------------
     insert_override = "OVERRIDING SYSTEM VALUE"  # keep the source's ids in identity columns
 
     def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
         """Move each identity sequence past the largest copied id, so new rows don't collide."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             for name, pk in tables:
                 if len(pk) != 1:
                     continue

@@ -1,20 +1,26 @@
 """The domain methods of the store, in SQL that SQLite and PostgreSQL both run.
 
-Subclasses supply the connection: `conn` (autocommit reads) and `_write()` (one transaction),
-both answering `execute(sql, params)` / `executemany(sql, rows)` with `?` placeholders. This
-keeps one copy of every query; only connection handling and migrations differ per backend.
+Subclasses supply the connection: `conn` (autocommit reads) and `transaction()` (one
+transaction), both answering `execute(sql, params)` / `executemany(sql, rows)` with `?`
+placeholders, and `advisory_lock(key)` (one holder at a time across processes). This keeps one
+copy of every query; only connection handling and migrations differ per backend. Code above the
+store (the PostgreSQL search tables, search/postgres/) uses these public parts only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
+from typing import Any
 
 from paperboy.papers import FeedEntry, Paper
+from paperboy.records import FINAL_SEND_STATES, SendClaim, Subscriber
 from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.accounts import ApiToken, NameTaken, User
+from paperboy.store.chunks import in_chunks
 from paperboy.store.merge import merge_paper
 from paperboy.store.submissions import SubmissionQueue
 
@@ -105,7 +111,7 @@ class SQLStore(SubmissionQueue):
             (int(f.name.split("_", 1)[0]), f) for f in folder.iterdir() if f.name.endswith(".sql")
         )
         newest = scripts[-1][0] if scripts else 0
-        with self._write() as conn:  # one process migrates; the others wait, then see it done
+        with self.transaction() as conn:  # one process migrates; the others wait, then see it done
             self._lock_schema(conn)
             current = self._schema_version(conn)
             if current > newest:
@@ -134,6 +140,15 @@ class SQLStore(SubmissionQueue):
     def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
         """Called after rows with explicit ids were copied in (PostgreSQL resets sequences)."""
 
+    @contextmanager
+    def schema_transaction(self) -> Iterator[Any]:
+        """A transaction holding the migrations' lock, for schema made outside the numbered
+        migrations (the pgvector table of search/postgres/, which needs an extension the rest
+        of the store does not)."""
+        with self.transaction() as conn:
+            self._lock_schema(conn)
+            yield conn
+
     def _lock_schema(self, conn) -> None:
         """Serialise migrations across processes (SQLite's write transaction already does)."""
 
@@ -154,7 +169,7 @@ class SQLStore(SubmissionQueue):
         `rejections` (location, reason) are saved in the same transaction, so a crash never
         leaves a checkpoint ahead of the data or a rejection counted twice.
         """
-        with self._write() as conn:
+        with self.transaction() as conn:
             return self._upsert_in(conn, papers, run, checkpoint, rejections)
 
     def _upsert_in(self, conn, papers: Iterable[Paper], run: Run | None = None,
@@ -218,11 +233,8 @@ class SQLStore(SubmissionQueue):
 
     def _get_many(self, conn, ids: list[str]) -> dict[str, Paper]:
         found: dict[str, Paper] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows = conn.execute(
-                f"{_SELECT_PAPER} WHERE p.id IN ({', '.join('?' * len(chunk))})", chunk
-            )
+        for chunk, marks in in_chunks(ids):
+            rows = conn.execute(f"{_SELECT_PAPER} WHERE p.id IN ({marks})", chunk)
             for row in rows:
                 found[row[0]] = _row_to_paper(row)
         return found
@@ -306,7 +318,7 @@ class SQLStore(SubmissionQueue):
         """Start a run, or resume the unfinished one with the same fingerprint (after a crash;
         with `resume_failed`, also after an error or Ctrl-C marked it failed)."""
         statuses = "('running', 'failed')" if resume_failed else "('running')"
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._lock_papers(conn)
             # A failed run is resumed only while it is the latest with this fingerprint.
             latest = "" if not resume_failed else (
@@ -350,7 +362,7 @@ class SQLStore(SubmissionQueue):
 
     def finish_run(self, run: Run, status: str = "done", message: str | None = None) -> None:
         run.status, run.message = status, message
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._save_run(conn, run)
 
     def rejections(self, run_id: int, limit: int = 20) -> list[tuple[str, str]]:
@@ -374,7 +386,7 @@ class SQLStore(SubmissionQueue):
     def set_state(self, key: str, value: str, conn=None) -> None:
         """Save a value; with `conn`, inside that caller's open transaction."""
         if conn is None:
-            with self._write() as conn:
+            with self.transaction() as conn:
                 self.set_state(key, value, conn)
             return
         conn.execute(
@@ -384,7 +396,7 @@ class SQLStore(SubmissionQueue):
         )
 
     def delete_state_prefix(self, prefix: str) -> None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
     # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002, 0006)
@@ -392,7 +404,7 @@ class SQLStore(SubmissionQueue):
 
     def create_user(self, name: str, password_hash: str, email: str | None = None,
                     is_admin: bool = False) -> User:
-        with self._write() as conn:
+        with self.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO users (name, name_key, email, password_hash, is_admin, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING RETURNING id",
@@ -419,7 +431,7 @@ class SQLStore(SubmissionQueue):
         return user, row.fetchone()[0]
 
     def set_admin(self, name: str, is_admin: bool) -> User | None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE users SET is_admin = ? WHERE name_key = ?",
                          (int(is_admin), name.lower()))
             return self._user_where(conn, "name_key = ?", name.lower())
@@ -430,7 +442,7 @@ class SQLStore(SubmissionQueue):
         return [User(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
 
     def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -447,13 +459,13 @@ class SQLStore(SubmissionQueue):
 
     def delete_session(self, token_hash: str) -> None:
         """Sign a session out (and sweep expired ones while at it)."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
             conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (_now(),))
 
     def create_api_token(self, user_id: int, name: str, token_hash: str) -> ApiToken:
         now = _now()
-        with self._write() as conn:
+        with self.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO api_tokens (token_hash, user_id, name, created_at) "
                 "VALUES (?, ?, ?, ?) RETURNING id", (token_hash, user_id, name, now)).fetchone()
@@ -466,7 +478,7 @@ class SQLStore(SubmissionQueue):
         return [ApiToken(*row) for row in rows]
 
     def revoke_api_token(self, user_id: int, token_id: int) -> bool:
-        with self._write() as conn:
+        with self.transaction() as conn:
             return conn.execute("DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING id",
                                 (token_id, user_id)).fetchone() is not None
 
@@ -478,7 +490,7 @@ class SQLStore(SubmissionQueue):
 
     def set_vote(self, user_id: int, paper_id: str, up: bool) -> int:
         """Add (up) or remove a user's vote; idempotent. Returns the paper's shown count."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             if up:
                 conn.execute(
                     "INSERT INTO votes (user_id, paper_id, created_at) VALUES (?, ?, ?) "
@@ -494,21 +506,19 @@ class SQLStore(SubmissionQueue):
         """Local vote counts for these papers (papers without votes are left out)."""
         ids = list(ids)
         found: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk, marks in in_chunks(ids):
             found.update(self.conn.execute(
-                f"SELECT paper_id, count(*) FROM votes WHERE paper_id IN "
-                f"({', '.join('?' * len(chunk))}) GROUP BY paper_id", chunk).fetchall())
+                f"SELECT paper_id, count(*) FROM votes WHERE paper_id IN ({marks}) "
+                "GROUP BY paper_id", chunk).fetchall())
         return found
 
     def voted_by(self, user_id: int, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk, marks in in_chunks(ids):
             found.update(r[0] for r in self.conn.execute(
-                f"SELECT paper_id FROM votes WHERE user_id = ? AND paper_id IN "
-                f"({', '.join('?' * len(chunk))})", [user_id, *chunk]).fetchall())
+                f"SELECT paper_id FROM votes WHERE user_id = ? AND paper_id IN ({marks})",
+                [user_id, *chunk]).fetchall())
         return found
 
     def ranked_between(self, first: date, last: date, limit: int | None = None,
@@ -530,14 +540,14 @@ class SQLStore(SubmissionQueue):
 
     def remove_from_feed(self, paper_id: str) -> bool:
         """Take a paper out of the daily feed (moderation); the paper itself stays stored."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return conn.execute("DELETE FROM feed_entries WHERE paper_id = ? RETURNING paper_id",
                                 (paper_id,)).fetchone() is not None
 
     def hit_rate_limit(self, key: str, window_seconds: int, now: float) -> int:
         """Count one attempt for `key` in the current fixed window; the window's count so far."""
         window = int(now // window_seconds)
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM rate_limits WHERE key = ? AND win < ?", (key, window))
             return conn.execute(
                 "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
@@ -557,7 +567,7 @@ class SQLStore(SubmissionQueue):
     def add_signin_failure(self, name_key: str, address: str, at: float,
                            forget_before: float) -> None:
         """Record one wrong password; failures older than `forget_before` no longer count."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM signin_failures WHERE at < ?", (forget_before,))
             conn.execute("INSERT INTO signin_failures (name_key, address, at) VALUES (?, ?, ?)",
                          (name_key, address, at))
@@ -565,7 +575,7 @@ class SQLStore(SubmissionQueue):
     def forget_signin_failures(self, name_key: str, address: str) -> None:
         """A right password: this address's wrong ones for the name stop counting (others'
         still do)."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM signin_failures WHERE name_key = ? AND address = ?",
                          (name_key, address))
 
@@ -578,8 +588,6 @@ class SQLStore(SubmissionQueue):
     )
 
     def _subscribers_where(self, conn, where: str, params: tuple, tail: str = "") -> list:
-        from paperboy.mail.records import Subscriber
-
         rows = conn.execute(
             f"SELECT {self._SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where} ORDER BY id "
             f"{tail}", params,
@@ -595,11 +603,10 @@ class SQLStore(SubmissionQueue):
             )
         if found:
             ids = list(found)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
+            for chunk, marks in in_chunks(ids):
                 for sid, query in conn.execute(
-                    f"SELECT subscriber_id, query FROM topics WHERE subscriber_id IN "
-                    f"({', '.join('?' * len(chunk))}) ORDER BY subscriber_id, position", chunk
+                    f"SELECT subscriber_id, query FROM topics WHERE subscriber_id IN ({marks}) "
+                    "ORDER BY subscriber_id, position", chunk
                 ):
                     found[sid].topics.append(query)
         return list(found.values())
@@ -651,7 +658,7 @@ class SQLStore(SubmissionQueue):
         left as it is: only a signed preferences link may change it.
         """
         now = _now()
-        with self._write() as conn:
+        with self.transaction() as conn:
             # Insert first, so two requests for a new address at once cannot both insert it.
             inserted = conn.execute(
                 "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
@@ -686,7 +693,7 @@ class SQLStore(SubmissionQueue):
         went out must keep working). Otherwise as `request_subscription`.
         """
         stamp = _stamp(now)
-        with self._write() as conn:
+        with self.transaction() as conn:
             inserted = conn.execute(
                 "INSERT INTO subscribers (email, name, status, frequency, include_top, nonce, "
                 "created_at, updated_at, confirm_sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, "
@@ -717,19 +724,19 @@ class SQLStore(SubmissionQueue):
     def release_subscription_mail(self, subscriber_id: int, claimed: datetime) -> None:
         """Give back a claim whose mail the SMTP server refused, so the next request may send;
         a newer claim is left alone."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE subscribers SET confirm_sent_at = NULL "
                          "WHERE id = ? AND confirm_sent_at = ?", (subscriber_id, _stamp(claimed)))
 
     def mark_confirmation_sent(self, subscriber_id: int, when: datetime | None = None) -> None:
         stamp = _stamp(when or datetime.now(timezone.utc))
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?",
                          (stamp, subscriber_id))
 
     def confirm_subscriber(self, subscriber_id: int, nonce: str):
         """pending -> active when the nonce is the latest one; returns the subscriber or None."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             now = _now()
             conn.execute(
                 "UPDATE subscribers SET status = 'active', confirmed_at = ?, updated_at = ?, "
@@ -742,7 +749,7 @@ class SQLStore(SubmissionQueue):
     def update_subscriber(self, subscriber_id: int, frequency: str, include_top: bool,
                           paused: bool, topics: list[str]) -> None:
         """Save preferences; pausing and resuming only applies to active or paused subscribers."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE subscribers SET frequency = ?, include_top = ?, updated_at = ?, "
                 "status = CASE WHEN status IN ('active', 'paused') THEN ? ELSE status END "
@@ -754,7 +761,7 @@ class SQLStore(SubmissionQueue):
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         """Stop all mail to this subscriber; False when there is no such subscriber."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             cur = conn.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?",
                 (_now(), subscriber_id))
@@ -762,7 +769,7 @@ class SQLStore(SubmissionQueue):
 
     def forget_subscriber(self, subscriber_id: int) -> bool:
         """Delete a subscriber with their topics, send log, sent papers and bounces."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return conn.execute("DELETE FROM subscribers WHERE id = ?",
                                 (subscriber_id,)).rowcount > 0
 
@@ -778,9 +785,7 @@ class SQLStore(SubmissionQueue):
         A row left in `sending` by a crashed run (or `deferred` by a failed one) is claimed
         again and keeps its Message-ID, so a resent copy is recognisably the same message.
         """
-        from paperboy.mail.records import FINAL_SEND_STATES, SendClaim
-
-        with self._write() as conn:
+        with self.transaction() as conn:
             row = conn.execute(
                 "SELECT status, message_id, attempts FROM send_log "
                 "WHERE subscriber_id = ? AND period = ?", (subscriber_id, period)).fetchone()
@@ -802,7 +807,7 @@ class SQLStore(SubmissionQueue):
     def record_sent(self, subscriber_id: int, period: str, paper_ids: list[str],
                     covered_through: date) -> None:
         """After the SMTP server accepted the digest: sent, its papers, the window it covered."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE send_log SET status = 'sent', papers = ?, code = NULL, error = NULL, "
                 "finished_at = ? WHERE subscriber_id = ? AND period = ?",
@@ -812,7 +817,7 @@ class SQLStore(SubmissionQueue):
 
     def record_empty(self, subscriber_id: int, period: str, covered_through: date) -> None:
         """A digest with nothing new in it: no mail, but the period is done."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             now = _now()
             conn.execute(
                 "INSERT INTO send_log (subscriber_id, period, status, started_at, finished_at) "
@@ -836,7 +841,7 @@ class SQLStore(SubmissionQueue):
     def record_deferred(self, subscriber_id: int, period: str, code: int | None,
                         error: str) -> None:
         """A transient failure: the next run tries this digest again."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE send_log SET status = 'deferred', code = ?, error = ?, finished_at = ? "
                 "WHERE subscriber_id = ? AND period = ?",
@@ -846,7 +851,7 @@ class SQLStore(SubmissionQueue):
                         bounce_limit: int) -> str:
         """A permanent failure: logged as a bounce; after `bounce_limit` in a row the address
         is marked bouncing. Returns the subscriber's status afterwards."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             now = _now()
             conn.execute(
                 "UPDATE send_log SET status = 'rejected', code = ?, error = ?, finished_at = ? "
@@ -866,17 +871,16 @@ class SQLStore(SubmissionQueue):
         """Which of these papers this subscriber was already sent."""
         ids = list(paper_ids)
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk, marks in in_chunks(ids):
             found.update(row[0] for row in self.conn.execute(
                 "SELECT paper_id FROM sent_papers WHERE subscriber_id = ? AND paper_id IN "
-                f"({', '.join('?' * len(chunk))})", (subscriber_id, *chunk)))
+                f"({marks})", (subscriber_id, *chunk)))
         return found
 
     def forget_sent_papers(self, entered_before: date) -> int:
         """Drop the record of papers sent that entered the feed before this day: no digest
         reaches back that far, so they can no longer be candidates. Returns rows dropped."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return conn.execute(
                 "DELETE FROM sent_papers WHERE paper_id IN "
                 "(SELECT paper_id FROM feed_entries WHERE day < ?)", (_iso(entered_before),)
@@ -919,7 +923,7 @@ class SQLStore(SubmissionQueue):
         `is_stale(record)` decides whether a recorded holder is gone (a crashed process).
         """
         key = f"lock:{name}"
-        with self._write() as conn:
+        with self.transaction() as conn:
             row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
             if row:
                 current = json.loads(row[0])
@@ -933,7 +937,7 @@ class SQLStore(SubmissionQueue):
 
     def release_lock(self, name: str, holder_id: str) -> None:
         key = f"lock:{name}"
-        with self._write() as conn:
+        with self.transaction() as conn:
             row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
             if row and json.loads(row[0]).get("id") == holder_id:
                 conn.execute("DELETE FROM state WHERE key = ?", (key,))

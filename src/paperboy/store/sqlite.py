@@ -1,12 +1,13 @@
 """The SQLite store: one file in WAL mode, one writer at a time, readers never blocked.
 
-Each thread gets its own connection; every write goes through `_write()`, which takes a
+Each thread gets its own connection; every write goes through `transaction()`, which takes a
 process-wide lock and an IMMEDIATE transaction, so a batch of papers and the checkpoint of the
 run that wrote it commit together or not at all. The queries themselves live in `store/sql.py`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -55,7 +56,9 @@ class SQLiteStore(SQLStore):
             self._local.conn = None
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction, one writer at a time in this process (and SQLite's lock
+        across processes): committed when the block ends, rolled back when it raises."""
         with self._write_lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -65,6 +68,22 @@ class SQLiteStore(SQLStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
+        """One holder at a time across the processes sharing this database: a file lock
+        beside it, `<database>.lock-<key>`. Yields whether it is held (with `wait=False`,
+        False at once while another process holds it)."""
+        with open(self.path.with_name(f"{self.path.name}.lock-{int(key)}"), "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     # -- schema ------------------------------------------------------------------------------
     dialect = "sqlite"

@@ -82,7 +82,7 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
             if not rows:
                 break
             last = rows[-1][columns.index(key)]
-            with target._write() as conn:
+            with target.transaction() as conn:
                 conn.executemany(insert, rows)
                 target.set_state(mark, json.dumps(last), conn=conn)
             copied += len(rows)
@@ -99,7 +99,7 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
             ).fetchall()
             if not rows:
                 break
-            with target._write() as conn:
+            with target.transaction() as conn:
                 conn.executemany(insert, rows)
             copied += len(rows)
             offset += len(rows)
