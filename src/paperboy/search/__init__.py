@@ -16,12 +16,13 @@ CONTRACT (other modules build against it; keep it stable):
 - `similar()` returns hits for the nearest papers, the paper itself excluded.
 - `sort` is one of "relevance", "date", "upvotes".
 
-The engine (engine.py) fuses a BM25 keyword index (keyword.py, tantivy) with embedding vectors
-(semantic.py, encoders.py); index.py keeps both in step with the store; query.py parses the
-query syntax; highlight.py renders spans. On PostgreSQL (setting `search_backend`) the same
-engine runs over tables instead of files: tsvector and pgvector (pgindex.py,
-store/pgsearch.py). Design and figures: docs/search.md,
-docs/benchmarks.md.
+The engine (engine.py) fuses a BM25 keyword index with embedding vectors (encoders.py),
+written against the backends' contract (backends.py: KeywordIndex, VectorIndex, IndexSet).
+Two backends keep the indexes: files beside the store (files/: tantivy, numpy/usearch) or, on
+PostgreSQL (setting `search_backend`), tables (postgres/: tsvector, pgvector). One updater
+(updater.py) keeps either in step with the store, and upkeep.py opens, updates, rebuilds,
+checks and backfills them; query.py parses the query syntax; highlight.py renders spans.
+Design and figures: docs/search.md, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ def open_search(store, settings):
     Indexes that fell behind the store (a crash, an import by an older version) are brought
     up to date here, so a restart repairs them.
     """
+    from paperboy.search.backends import KeywordIndexError
     from paperboy.search.engine import HybridSearch
-    from paperboy.search.index import open_indexes
-    from paperboy.search.keyword import KeywordIndexError
+    from paperboy.search.upkeep import open_indexes
 
     indexes = open_indexes(store, settings)
     if indexes.behind(store):
@@ -85,6 +86,6 @@ def open_search(store, settings):
 def update_indexes(store, settings, progress: bool = False, wait: bool = True):
     """Index what changed in the store since the last update; call after imports and syncs.
     `wait=False`: None at once, doing nothing, while another process writes the indexes."""
-    from paperboy.search.index import update_indexes as _update
+    from paperboy.search.upkeep import update_indexes as _update
 
     return _update(store, settings, progress=progress, wait=wait)

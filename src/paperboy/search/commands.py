@@ -88,11 +88,11 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.pass_obj
 def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, quiet):
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
-    from paperboy.search.index import indexes_lock, open_indexes, rebuild_indexes
+    from paperboy.search.upkeep import backfill_indexes, check_indexes, rebuild_indexes
 
     store, settings = obj.store, obj.settings
     if check:
-        problems = open_indexes(store, settings).check(store)
+        problems = check_indexes(store, settings)
         for problem in problems:
             click.echo(f"problem: {problem}")
         if problems:
@@ -101,12 +101,8 @@ def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, q
         return
     if backfill:
         encoders = _backfill_encoders(settings, device)
-        with indexes_lock(store, settings):
-            indexes = open_indexes(store, settings, encoders=encoders)
-            indexes.update(store, progress=not quiet)
-            done = indexes.backfill(store, limit=limit, progress=not quiet,
-                                    save_every=checkpoint_every)
-        left = max(0, store.count_papers() - len(indexes.dense))
+        done, left = backfill_indexes(store, settings, limit=limit, progress=not quiet,
+                                      save_every=checkpoint_every, encoders=encoders)
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)

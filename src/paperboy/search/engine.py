@@ -31,9 +31,10 @@ from paperboy.search import SORTS, Filters, Hit, SearchResult
 from paperboy.search.encoders import EncoderError
 from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
 from paperboy.search.highlight import match_spans, query_terms
-from paperboy.search.index import MAX_PASSAGES, SearchIndexes, open_indexes, paper_text, passage_id
-from paperboy.search.keyword import KeywordIndexError, has_constraints
-from paperboy.search.query import ParsedQuery, parse_query, prose_query
+from paperboy.search.backends import IndexSet, KeywordIndexError, day_number, paper_day
+from paperboy.search.query import ParsedQuery, has_constraints, parse_query, prose_query
+from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id
+from paperboy.search.upkeep import open_indexes
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class QueryVectors:
 
 
 class HybridSearch:
-    def __init__(self, store, settings: Settings, indexes: SearchIndexes | None = None):
+    def __init__(self, store, settings: Settings, indexes: IndexSet | None = None):
         self.store = store
         self.settings = settings
         self.indexes = indexes or open_indexes(store, settings)
@@ -320,8 +321,6 @@ def _why(pid: str, ranking: Ranking) -> str:
 
 
 def _day_key(paper: Paper):
-    from paperboy.search.keyword import day_number, paper_day
-
     return day_number(paper_day(paper))
 
 

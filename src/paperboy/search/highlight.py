@@ -17,7 +17,7 @@ import html
 import re
 from functools import lru_cache
 
-from paperboy.search.keyword import analyze
+from paperboy.search.files.keyword import analyze
 from paperboy.search.query import ParsedQuery
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -20,7 +20,6 @@ graph grows in a thread of its own while the next vectors are encoded (`growing_
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -42,12 +41,6 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scales = (peak / 127.0).astype(np.float32)
     codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
     return codes, scales
-
-
-def text_hash(text: str) -> int:
-    """A stable 63-bit hash of the text a vector was computed from."""
-    digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
 
 
 def dequantize(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:

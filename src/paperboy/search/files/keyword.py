@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 import tantivy
 
 from paperboy.papers import Paper
-from paperboy.search.query import ParsedQuery
+from paperboy.search.backends import KeywordIndexError, day_number, paper_day
+from paperboy.search.query import ParsedQuery, has_constraints
 
 TEXT_ANALYZER = "paper_text"
 NAME_ANALYZER = "paper_names"
@@ -46,16 +46,11 @@ PROXIMITY_BOOST = 0.5  # adjacent query words adjacent in the paper
 PROXIMITY_SLOP = 2  # words allowed between them (stop words count)
 SHORT_QUERY_WORDS = 6  # up to this many free words: compounds and proximity apply
 SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
-_EPOCH = date(1970, 1, 1).toordinal()
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Possessive `\w++` after `\b`: the plain `\w+(?:-\w+)+` retried every shorter prefix of
 # every word; on the 75k arXiv abstracts it took 18 s, this and the filter below 3 s (same
 # matches; tests/test_search_keyword.py), once the largest part of a bulk import's indexing.
 _COMPOUND = re.compile(r"\b\w++(?:[-\u2010\u2011]\w++)+", re.UNICODE)
-
-
-class KeywordIndexError(RuntimeError):
-    """The keyword index cannot be opened or written; the message says what to do."""
 
 
 def _text_analyzer():
@@ -96,17 +91,6 @@ def compounds(text: str) -> list[str]:
     return [_SAFE.sub("", m) for piece in (text or "").split()
             if "-" in piece or "\u2010" in piece or "\u2011" in piece
             for m in _COMPOUND.findall(piece)]
-
-
-def day_number(day: date | None) -> int:
-    """Days since 1970-01-01 (0 when unknown): what the `day` fast field holds."""
-    return day.toordinal() - _EPOCH if day else 0
-
-
-def paper_day(paper: Paper) -> date | None:
-    """The date a paper is filtered and sorted by: announced, else first submitted."""
-    return paper.announced or paper.published or paper.updated or (
-        paper.entry.day if paper.entry else None)
 
 
 def _schema() -> tantivy.Schema:
@@ -343,10 +327,6 @@ def _constraints_only(q: ParsedQuery) -> ParsedQuery:
     return ParsedQuery(raw=q.raw, phrases=q.phrases, excluded=q.excluded, authors=q.authors,
                        categories=q.categories, date_from=q.date_from, date_to=q.date_to,
                        has_code=q.has_code)
-
-
-def has_constraints(q: ParsedQuery) -> bool:
-    return bool(q.phrases or q.excluded or q.has_filters)
 
 
 def allowed_ids(index: KeywordIndex, q: ParsedQuery, ids: list[str]) -> set[str]:

@@ -5,9 +5,11 @@
     vectors = PgVectors(store, "minilm", dim=384)   # pgvector halfvec + HNSW, table paper_vectors
     vectors.put(ids, matrix, hashes); vectors.search(query_vector, k=100)
 
-They answer the same calls as the embedded indexes (search/keyword.py, search/semantic.py), so
+They answer the Protocols of search/backends.py, as the files backend does (search/files/), so
 the one engine (search/engine.py) parses, filters and fuses the same way over either; the
-indexes' updater (search/pgindex.py) fills them from the store, a watermark in `state` each.
+shared updater (search/updater.py, through indexes.py) fills them from the store, a watermark
+in `state` each. They use the store's public parts only: `conn`, `transaction()`,
+`schema_transaction()`.
 
 Keyword ranking: PostgreSQL has no BM25 without an extension (ParadeDB) that cannot be
 installed here, and plain `ts_rank` knows nothing of how rare a word is (on SciFact its nDCG@10
@@ -37,6 +39,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from paperboy.papers import Paper
+from paperboy.search.backends import day_number, paper_day
+from paperboy.search.query import has_constraints
 from paperboy.store import StoreError
 
 TEXT_CONFIG = "english"  # stemming and stop words for title, abstract and free words
@@ -84,14 +88,12 @@ class PgKeywordIndex:
     # -- writing -----------------------------------------------------------------------------
     def add(self, papers: Iterable[Paper]) -> int:
         """Add or replace papers; committed at once (`commit()` has nothing left to do)."""
-        from paperboy.search.keyword import day_number, paper_day
-
         rows = [(p.id, p.title or "", p.abstract or "", " ; ".join(p.authors),
                  fold(" ; ".join(p.authors)), list(p.categories), day_number(paper_day(p)),
                  bool(p.code_url)) for p in papers]
         if not rows:
             return 0
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_search_in (paper_id TEXT, title TEXT, "
                 "abstract TEXT, authors TEXT, names TEXT, categories TEXT[], day INTEGER, "
@@ -114,21 +116,19 @@ class PgKeywordIndex:
     def remove(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:
-            with self.store._write() as conn:
+            with self.store.transaction() as conn:
                 conn.execute("DELETE FROM paper_search WHERE paper_id = ANY(?)", (ids,))
 
     def clear(self) -> None:
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM paper_search")
 
     def commit(self) -> None:
-        """Rows are committed by `add()`; kept for the embedded index's interface."""
+        """Nothing is pending: `add()` and `remove()` commit their rows at once."""
 
     def rollback(self) -> None:
-        """Rows are committed by `add()`; kept for the embedded index's interface."""
-
-    def reload(self) -> None:
-        """Readers always see committed rows; kept for the embedded index's interface."""
+        """Nothing is pending: what `add()` wrote stays, and the watermark, written after it,
+        makes the next update write those rows again."""
 
     # -- reading -----------------------------------------------------------------------------
     def count(self) -> int:
@@ -274,8 +274,6 @@ class PgKeywordIndex:
 
     def allowed_ids(self, q, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
-        from paperboy.search.keyword import has_constraints
-
         if not ids or not has_constraints(q):
             return set(ids)
         where = _Where()
@@ -335,8 +333,6 @@ class _Where:
         return bool(self.parts)
 
     def _filters(self, q) -> int:
-        from paperboy.search.keyword import day_number
-
         count = 0
         for author in q.authors:
             name = " ".join(_SAFE.sub(" ", fold(author)).split())
@@ -384,8 +380,7 @@ def ensure_vector_table(store) -> None:
     import psycopg
 
     try:
-        with store._write() as conn:
-            store._lock_schema(conn)
+        with store.schema_transaction() as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS paper_vectors (model TEXT NOT NULL, "
@@ -468,7 +463,7 @@ class PgVectors:
             "SELECT 1 FROM pg_indexes WHERE indexname = ?", (name,)).fetchone()
         if exists:
             return
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON paper_vectors USING hnsw "
@@ -481,7 +476,7 @@ class PgVectors:
             return
         hashes = [0] * len(ids) if hashes is None else [int(h) for h in hashes]
         payload = _copy_payload(self.model, [str(pid) for pid in ids], hashes, vectors)
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_vectors_load (model TEXT, paper_id TEXT, "
                 "hash BIGINT, embedding HALFVEC) ON COMMIT DELETE ROWS")
@@ -495,21 +490,21 @@ class PgVectors:
         self._count = None
 
     def put_quantized(self, ids, codes, scales, hashes) -> None:
-        from paperboy.search.semantic import dequantize
-
-        self.put([str(i) for i in ids],
-                 dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
+        """Rows given as int8 codes with one scale each (the demo's shipped vectors)."""
+        rows = np.asarray(codes, np.int8).astype(np.float32) * \
+            np.asarray(scales, np.float32)[:, None]
+        self.put([str(i) for i in ids], rows, hashes)
 
     def remove(self, ids) -> None:
         ids = list(ids)
         if ids:
-            with self.store._write() as conn:
+            with self.store.transaction() as conn:
                 conn.execute("DELETE FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
                              (self.model, ids))
             self._count = None
 
     def clear(self) -> None:
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM paper_vectors WHERE model = ?", (self.model,))
         self._count = None
 
@@ -569,7 +564,7 @@ class PgVectors:
             return []
         vec = _vector_text(np.asarray(query, np.float32).reshape(-1))
         distance = f"(embedding::{self._cast} <=> ?::{self._cast})"
-        with self.store._write() as conn:  # one transaction: SET LOCAL applies to the query
+        with self.store.transaction() as conn:  # one transaction: SET LOCAL applies to the query
             conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(int(k), 1000))}")
             rows = conn.execute(
                 f"SELECT paper_id, 1 - {distance} FROM paper_vectors "

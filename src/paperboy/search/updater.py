@@ -1,49 +1,49 @@
-"""The search indexes beside the store, and keeping them in step with it.
+"""The one updater: how any backend's search indexes are brought up to the store.
 
-    update_indexes(store, settings)      # after every import/sync: index what changed
-    rebuild_indexes(store, settings)     # `paperboy index`: from scratch, with a progress bar
-    check_indexes(store, settings)       # `paperboy index --check`: problems, [] when in step
+    indexes.update(store)                # index what changed since the watermarks
+    indexes.backfill(store, limit=1000)  # transformer vectors for papers that have static ones
+    indexes.check(store)                 # what is out of step with the store; [] when in step
 
-Layout under `<data_dir>/index/`: `keyword/` (tantivy), `vectors/<model>/` (one folder per
-embedding model, see semantic.py) and `state.json` (the keyword index's watermark). Every
-paper row in the store carries `seq`, a change counter; each index remembers the highest
-`seq` it has absorbed (its watermark), written only after its data. A crash between the
-store and an index leaves the watermark behind, and the next update redoes that work:
-adding a paper twice replaces it, so nothing is lost or duplicated.
+`SearchIndexes` is the base of both backends (`search/files/`, `search/postgres/`): it holds
+the whole update (reading the store by its change counter `seq`, the keyword side, the encoding
+thread, watermarks written after the data they vouch for), and each backend supplies only
+where things are kept: its keyword index and vector indexes (backends.py), its watermark, its
+writers' lock and what to do after a keyword update. Entry points that pick the backend
+(`update_indexes`, `rebuild_indexes`, ...) are in upkeep.py.
 
-Two embedding models share the work (settings `search_model` and `search_bulk_model`):
-up to `search_embed_limit` changed papers per update are encoded by the transformer (best
-quality); a bigger backlog (a bulk import) gets the static model's vectors at once, and
+Every paper row in the store carries `seq`, a change counter; each index remembers the highest
+`seq` it has absorbed (its watermark), written only after its data. A crash between the store
+and an index leaves the watermark behind, and the next update redoes that work: adding a paper
+twice replaces it, so nothing is lost or duplicated.
+
+Two embedding models share the work (settings `search_model` and `search_bulk_model`): up to
+`search_embed_limit` changed papers per update are encoded by the transformer (best quality);
+a bigger backlog (a bulk import) gets the static model's vectors at once, and
 `paperboy index --backfill` upgrades them to the transformer later, newest first.
 
 An update is one pass over the changed papers: the keyword index is written in the calling
-thread while another encodes (and, past the exact limit, a third grows the HNSW graph), so
-two cores share a bulk import; `IndexAlongside` runs that pass while an import is still
+thread while another encodes (and, past the exact limit, a third grows the HNSW graph), so two
+cores share a bulk import; upkeep.IndexAlongside runs that pass while an import is still
 storing papers (docs/search.md, "Indexing a bulk import").
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import re
-import shutil
-import threading
+import hashlib
+from abc import ABC, abstractmethod
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from paperboy.config import ConfigError, Settings
+from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
-from paperboy.search.encoders import supports_passages
-from paperboy.search.keyword import SCHEMA_VERSION as KEYWORD_SCHEMA
-from paperboy.search.keyword import KeywordIndex
-from paperboy.search.semantic import VectorIndex, text_hash
+from paperboy.search.backends import Encoder, KeywordIndex, VectorIndex
+
+if TYPE_CHECKING:
+    from paperboy.search.upkeep import IndexAlongside
 
 CHUNK = 2000  # papers read from the store per step
 # Papers between keyword commits (and watermarks) in one update. Each commit writes a segment
@@ -63,18 +63,11 @@ def passage_id(paper_id: str, k: int) -> str:
     return f"{paper_id}#{k}"
 
 
-def index_folder(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "index"
-
-
-def _slug(model: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+def text_hash(text: str) -> int:
+    """A stable 63-bit hash of the text a vector was computed from (a paper whose upvotes
+    change is not encoded again)."""
+    digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 @dataclass
@@ -97,80 +90,51 @@ class UpdateReport:
         return text
 
 
-class SearchIndexes:
-    """The keyword index and the vector indexes of one data directory."""
+class SearchIndexes(ABC):
+    """The keyword index and the vector indexes of one deployment, and their updating.
+    Subclasses set `settings`, `keyword`, `dense`, `bulk`, `passages` and `_encoders` in their
+    own `__init__`, and say where the keyword watermark lives and how writers are locked."""
 
-    def __init__(self, settings: Settings, encoders=None):
-        self.settings = settings
-        self.folder = index_folder(settings)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.state_path = self.folder / "state.json"
-        # Each keyword schema has its own folder: a paperboy with a newer schema builds its
-        # index beside the old one (whose readers keep working) and then removes it.
-        self.keyword = KeywordIndex(self.folder / f"keyword-v{KEYWORD_SCHEMA}")
-        self._encoders = encoders if encoders is not None else {}
-        self.dense = self._vectors(settings.search_model)
-        self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
-            else None
-        self.passages = None  # windows over long abstracts, to re-score top candidates
-        if settings.search_passages and supports_passages(settings.search_model):
-            self.passages = VectorIndex.open(
-                self.folder / "vectors" / (_slug(settings.search_model) + "-passages"),
-                self.dense.dim, settings.search_model + "#passages",
-                exact_limit=10**12)  # only ever scored, never searched
+    settings: Settings
+    keyword: KeywordIndex
+    dense: VectorIndex
+    bulk: VectorIndex | None
+    passages: VectorIndex | None
+    _encoders: dict[str, Encoder]
+
+    # -- what each backend supplies ----------------------------------------------------------
+    @abstractmethod
+    def reopened(self) -> SearchIndexes:
+        """These indexes as saved now (another process may have written them)."""
+
+    @abstractmethod
+    def writing(self, wait: bool = True) -> AbstractContextManager[bool]:
+        """Held while updating: one writer at a time across processes; yields whether held."""
+
+    @abstractmethod
+    def stamp(self) -> tuple[int, ...]:
+        """Changes whenever another process saved the indexes and readers must reopen them."""
+
+    @property
+    @abstractmethod
+    def keyword_watermark(self) -> int:
+        """The highest `seq` the keyword index has absorbed."""
+
+    @abstractmethod
+    def _set_keyword_watermark(self, seq: int) -> None:
+        """Record the keyword watermark (called only after the rows it vouches for)."""
+
+    @abstractmethod
+    def _keyword_updated(self, report: UpdateReport) -> None:
+        """After an update added papers to the keyword index (tidy up, refresh statistics)."""
 
     # -- models ------------------------------------------------------------------------------
-    def encoder(self, model: str):
+    def encoder(self, model: str) -> Encoder:
         if model not in self._encoders:
             from paperboy.search.encoders import load_encoder
 
             self._encoders[model] = load_encoder(model, self.settings.search_threads or None)
         return self._encoders[model]
-
-    def _vectors(self, model: str) -> VectorIndex:
-        dim = self._dim(model)
-        return VectorIndex.open(self.folder / "vectors" / _slug(model), dim, model,
-                                self.settings.search_exact_limit)
-
-    def _dim(self, model: str) -> int:
-        meta = self.folder / "vectors" / _slug(model) / "meta.json"
-        if meta.exists():
-            try:
-                return int(json.loads(meta.read_text())["dim"])
-            except (ValueError, KeyError):
-                pass
-        return self.encoder(model).dim
-
-    def reopened(self) -> SearchIndexes:
-        """These indexes as saved now (another process may have written them)."""
-        return SearchIndexes(self.settings, encoders=self._encoders)
-
-    def writing(self, wait: bool = True):
-        """Held while updating: one writer at a time across processes (see writing_indexes)."""
-        return writing_indexes(self.settings, wait)
-
-    # -- watermarks --------------------------------------------------------------------------
-    @property
-    def keyword_watermark(self) -> int:
-        """What the keyword index absorbed (0 when it was written with another schema)."""
-        if not self.state_path.exists():
-            return 0
-        try:
-            state = json.loads(self.state_path.read_text())
-            if state.get("keyword_schema", 1) != KEYWORD_SCHEMA:
-                return 0
-            return int(state.get("keyword_watermark", 0))
-        except ValueError:
-            return 0
-
-    def _set_keyword_watermark(self, seq: int) -> None:
-        _write_json(self.state_path, {"keyword_watermark": seq,
-                                      "keyword_schema": KEYWORD_SCHEMA})
-
-    def stamp(self) -> tuple:
-        """Changes whenever any index is saved (readers reload when it moves)."""
-        paths = [self.state_path] + [v.folder / "meta.json" for v in self._all_vectors()]
-        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
 
     def behind(self, store) -> bool:
         """True when the store changed since some index was last updated."""
@@ -262,17 +226,6 @@ class SearchIndexes:
     def _commit_keyword(self, seq: int) -> None:
         self.keyword.commit()
         self._set_keyword_watermark(seq)  # after the commit: crash-safe order
-
-    def _keyword_updated(self, report: UpdateReport) -> None:
-        """After an update added papers to the keyword index."""
-        self._drop_old_keyword_folders()
-
-    def _drop_old_keyword_folders(self) -> None:
-        if self.folder is None:  # the indexes live in PostgreSQL
-            return
-        for old in [self.folder / "keyword", *self.folder.glob("keyword-v*")]:
-            if old != self.keyword.path and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
 
     def _save_all(self, watermark: int | None = None) -> None:
         # Passages first: the main vectors' watermark vouches for them.
@@ -450,157 +403,3 @@ class _Encoding:
         self.done += rows
 
 
-class IndexAlongside:
-    """The search indexes, brought up to the store while a bulk import still writes to it.
-
-        with IndexAlongside(store, settings, files=[path]) as alongside:
-            import_file(store, path, settings)
-        report = alongside.report.plus(update_indexes(store, settings))
-
-    A thread watches the store; once more than `search_embed_limit` papers wait (what the
-    update after the import would give to the bulk model anyway), it takes the writers' lock
-    and runs one update that follows the import until it ends, so parsing and storing
-    overlap with indexing and encoding (docs/benchmarks.md). `update_indexes` afterwards does
-    what is left: everything, after an import too small to follow, or when another process
-    held the lock. An error or Ctrl-C in the import stops the thread after its current chunk,
-    keeping what it indexed; an error in the thread is raised on leaving the block.
-    """
-
-    POLL = 0.2  # seconds between looks at the store
-
-    def __init__(self, store, settings: Settings, progress: bool = False,
-                 files: list[Path] = ()):
-        self.store, self.settings, self.progress = store, settings, progress
-        self.files = [Path(f) for f in files]
-        self.expected = 0  # papers the files hold, roughly: their lines (see _run)
-        self.report = UpdateReport()
-        self.stopped = False  # the import failed: finish the current chunk, read no more
-        self._done = threading.Event()  # the import has ended
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="paperboy-index-alongside")
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind, error, trace) -> None:
-        self.stopped = kind is not None
-        self._done.set()
-        self._thread.join()
-        if self._error is not None and kind is None:
-            raise self._error
-
-    def more(self) -> bool:
-        """Wait a moment for the import to store more: False once it has ended."""
-        return not self._done.wait(self.POLL)
-
-    def _run(self) -> None:
-        store, settings = self.store, self.settings
-        try:
-            # A JSON-lines file holds a paper a line: counted while the import begins, this
-            # tells the encoder at once whether the vectors will need their HNSW graph.
-            self.expected = sum(_count_lines(path) for path in self.files)
-            indexes = open_indexes(store, settings)
-            since = min([indexes.keyword_watermark] + [v.watermark for v in
-                                                       indexes._all_vectors()])
-            while store.count_changed_since(since) <= settings.search_embed_limit:
-                if not self.more():
-                    return  # a small import: the update after it encodes it, as before
-            with indexes_lock(store, settings, wait=False) as ours:
-                if ours:  # else another process is updating: the update after the import
-                    indexes.reopened()._update(store, self.report, self.progress, follow=self)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the importing thread
-            self._error = exc
-        finally:
-            store.close_thread()
-
-
-def _count_lines(path: Path) -> int:
-    """Lines in a file, gzipped or not (0 when it cannot be read: the import will say why)."""
-    import gzip
-
-    try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
-            return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
-    except (OSError, EOFError):
-        return 0
-
-
-@contextmanager
-def writing_indexes(settings: Settings, wait: bool = True):
-    """One index writer at a time across processes (a sync, a web submit, `paperboy index`):
-    the others wait here, then find the work done and add only what is left. With
-    `wait=False` it yields False at once when another process holds it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "search.lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def search_backend(store, settings: Settings) -> str:
-    """"files" or "postgres": where this deployment's search indexes live."""
-    on_postgres = getattr(store, "dialect", "") == "postgres"
-    backend = (settings.search_backend or "auto").strip().lower()
-    if backend == "auto":
-        return "postgres" if on_postgres else "files"
-    if backend not in ("files", "postgres"):
-        raise ConfigError(f"search_backend {settings.search_backend!r} is not known: use "
-                         "auto, files or postgres")
-    if backend == "postgres" and not on_postgres:
-        raise ConfigError("search_backend = \"postgres\" needs a PostgreSQL database_url; "
-                         "with SQLite the search indexes are files (search_backend = \"files\")")
-    return backend
-
-
-def open_indexes(store, settings: Settings, encoders=None) -> SearchIndexes:
-    """The search indexes of this deployment: files beside the store, or PostgreSQL tables."""
-    if search_backend(store, settings) == "postgres":
-        from paperboy.search.pgindex import PgSearchIndexes
-
-        return PgSearchIndexes(store, settings, encoders=encoders)
-    return SearchIndexes(settings, encoders=encoders)
-
-
-def indexes_lock(store, settings: Settings, wait: bool = True):
-    """The writers' lock of this deployment's indexes (a file lock, or a PostgreSQL advisory
-    lock), taken before the indexes are opened, so they are read once, as the last writer
-    left them."""
-    if search_backend(store, settings) == "postgres":
-        from paperboy.search.pgindex import advisory_lock
-
-        return advisory_lock(store, wait)
-    return writing_indexes(settings, wait)
-
-
-def update_indexes(store, settings: Settings, progress: bool = False,
-                   indexes: SearchIndexes | None = None, wait: bool = True
-                   ) -> UpdateReport | None:
-    """Bring the search indexes up to the store (call after every import or sync). With
-    `wait=False`, None at once when another writer holds the indexes (a web request must not
-    wait for a bulk import's update; the next update takes what this one would have)."""
-    if indexes is not None:
-        with indexes.writing():
-            return indexes.reopened().update(store, progress)
-    with indexes_lock(store, settings, wait) as ours:
-        if ours is False:
-            return None
-        return open_indexes(store, settings).update(store, progress)
-
-
-def rebuild_indexes(store, settings: Settings, progress: bool = True,
-                    drop_vectors: bool = False) -> UpdateReport:
-    with indexes_lock(store, settings):
-        indexes = open_indexes(store, settings)
-        indexes.clear(drop_vectors)
-        return indexes.update(store, progress)
-
-
-def check_indexes(store, settings: Settings) -> list[str]:
-    return open_indexes(store, settings).check(store)
