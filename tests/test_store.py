@@ -202,3 +202,38 @@ def test_both_backends_have_the_same_tables_and_columns(tmp_path, clean_env, req
         sqlite.close()
         postgres.close()
         server.drop_database(url)
+
+
+def test_a_transaction_commits_together_or_not_at_all(store):
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:a", "1"))
+    with pytest.raises(RuntimeError, match="midway"):
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:b", "2"))
+            raise RuntimeError("midway")
+    assert store.get_state("t:a") == "1"
+    assert store.get_state("t:b") is None  # rolled back with the error
+
+
+def test_an_advisory_lock_has_one_holder_across_processes(store, backend_settings):
+    other = open_store(backend_settings)  # another connection, as another process would
+    try:
+        with store.advisory_lock(4242) as held:
+            assert held is True
+            with other.advisory_lock(4242, wait=False) as second:
+                assert second is False  # held elsewhere: refused at once
+            with other.advisory_lock(4243, wait=False) as unrelated:
+                assert unrelated is True  # another key is another lock
+        with other.advisory_lock(4242, wait=False) as after:
+            assert after is True  # released when the first block ended
+    finally:
+        other.close()
+
+
+def test_long_id_lists_are_read_in_chunks(store):
+    from paperboy.store.chunks import CHUNK
+
+    ids = [f"2405.{n:05d}" for n in range(CHUNK * 2 + 7)]
+    store.upsert([make(pid) for pid in ids])
+    found = store.get_many(ids + ["2405.99999"])
+    assert sorted(found) == ids  # every chunk read, none twice, the unknown id left out

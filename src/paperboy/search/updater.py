@@ -35,15 +35,12 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Self
+from typing import Protocol, Self
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
 from paperboy.search.backends import Encoder, KeywordIndex, VectorIndex
-
-if TYPE_CHECKING:
-    from paperboy.search.upkeep import IndexAlongside
 
 CHUNK = 2000  # papers read from the store per step
 # Papers between keyword commits (and watermarks) in one update. Each commit writes a segment
@@ -68,6 +65,17 @@ def text_hash(text: str) -> int:
     change is not encoded again)."""
     digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
+
+
+class Follow(Protocol):
+    """An import still storing papers, followed by one update (upkeep.IndexAlongside)."""
+
+    expected: int  # papers it will likely store
+    stopped: bool  # it failed: finish the current chunk, read no more
+
+    def more(self) -> bool:
+        """Wait a moment for it to store more: False once it has ended."""
+        ...
 
 
 @dataclass
@@ -159,7 +167,7 @@ class SearchIndexes(ABC):
         self._update(store, report, progress, keyword=False)
 
     def _update(self, store, report: UpdateReport, progress: bool, keyword: bool = True,
-                vectors: bool = True, follow: IndexAlongside | None = None) -> None:
+                vectors: bool = True, follow: Follow | None = None) -> None:
         """One pass over the papers changed since the watermarks: this thread writes the
         keyword index while a second one encodes (see _Encoding), so a bulk import keeps two
         cores busy and reads each paper from the store once. With `follow`, the pass goes on
@@ -193,7 +201,7 @@ class SearchIndexes(ABC):
 
     def _feed(self, store, start: int, keyword_from: int | None, vectors_from: int | None,
               encoding: _Encoding | None, report: UpdateReport, bar: Progress,
-              follow: IndexAlongside | None = None) -> int:
+              follow: Follow | None = None) -> int:
         """Read the changes after `start` in chunks: index the words of those after
         `keyword_from`, hand those after `vectors_from` to the encoder. The last seq read."""
         uncommitted, last, seen = 0, start, 0
