@@ -207,10 +207,9 @@ def test_both_backends_have_the_same_tables_and_columns(tmp_path, clean_env, req
 def test_a_transaction_commits_together_or_not_at_all(store):
     with store.transaction() as conn:
         conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:a", "1"))
-    with pytest.raises(RuntimeError, match="midway"):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:b", "2"))
-            raise RuntimeError("midway")
+    with pytest.raises(RuntimeError, match="midway"), store.transaction() as conn:
+        conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:b", "2"))
+        raise RuntimeError("midway")
     assert store.get_state("t:a") == "1"
     assert store.get_state("t:b") is None  # rolled back with the error
 

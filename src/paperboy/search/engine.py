@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search import SORTS, Filters, Hit, SearchResult
+from paperboy.search.backends import IndexSet, KeywordIndexError, day_number, paper_day
 from paperboy.search.encoders import EncoderError
 from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
 from paperboy.search.highlight import match_spans, query_terms
-from paperboy.search.backends import IndexSet, KeywordIndexError, day_number, paper_day
 from paperboy.search.query import ParsedQuery, has_constraints, parse_query, prose_query
 from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id
 from paperboy.search.upkeep import open_indexes

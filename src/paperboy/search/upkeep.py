@@ -13,7 +13,6 @@ takes that backend's writers' lock, opens the indexes and runs the one updater
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Self, cast
