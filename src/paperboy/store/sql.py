@@ -10,8 +10,9 @@ store (the PostgreSQL search tables, search/postgres/) uses these public parts o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from typing import Any
@@ -21,6 +22,7 @@ from paperboy.records import FINAL_SEND_STATES, SendClaim, Subscriber
 from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.accounts import ApiToken, NameTaken, User
 from paperboy.store.chunks import in_chunks
+from paperboy.store.connection import Connection, Reader
 from paperboy.store.merge import merge_paper
 from paperboy.store.submissions import SubmissionQueue
 
@@ -45,7 +47,11 @@ def _now() -> str:
 
 
 def _day(value: str | date | None) -> date | None:
-    if value is None or isinstance(value, date):
+    return None if value is None else _as_date(value)
+
+
+def _as_date(value: str | date) -> date:
+    if isinstance(value, date):
         return value  # PostgreSQL returns DATE columns as dates already
     return date.fromisoformat(value)
 
@@ -67,13 +73,13 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _row_to_paper(row: tuple) -> Paper:
+def _row_to_paper(row: Sequence[Any]) -> Paper:
     (pid, version, title, abstract, authors, categories, primary, published, updated, announced,
      comment, journal_ref, doi, license_, code_url, project_url, upvotes, keywords,
      day, source, submitted_by, org, org_name, num_comments) = row
     entry = None
     if day is not None:
-        entry = FeedEntry(_day(day), source, submitted_by, org, org_name, num_comments)
+        entry = FeedEntry(_as_date(day), source, submitted_by, org, org_name, num_comments)
     return Paper(
         id=pid, version=version, title=title, abstract=abstract, authors=json.loads(authors),
         categories=json.loads(categories), primary_category=primary, published=_day(published),
@@ -83,7 +89,7 @@ def _row_to_paper(row: tuple) -> Paper:
     )
 
 
-def _paper_values(p: Paper) -> tuple:
+def _paper_values(p: Paper) -> tuple[Any, ...]:
     return (
         p.id, p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
         json.dumps(p.categories), p.primary_category, _iso(p.published), _iso(p.updated),
@@ -92,16 +98,46 @@ def _paper_values(p: Paper) -> tuple:
     )
 
 
-def _entry_values(paper_id: str, e: FeedEntry) -> tuple:
+def _entry_values(paper_id: str, e: FeedEntry) -> tuple[Any, ...]:
     return (paper_id, _iso(e.day), e.source, e.submitted_by, e.organization, e.organization_name,
             e.num_comments or 0)
 
 
-class SQLStore(SubmissionQueue):
+class SQLStore(SubmissionQueue, ABC):
     """Papers, the daily feed, runs and state. Subclasses: SQLiteStore, PostgresStore.
     The submissions queue's methods live in store/submissions.py."""
 
     dialect: str  # names the folder of migrations: store/migrations/<dialect>/NNNN_name.sql
+    location: str  # where the data is, for messages (a path, or a URL without its password)
+
+    # -- what each backend supplies ----------------------------------------------------------
+    @property
+    @abstractmethod
+    def conn(self) -> Reader:
+        """Reads, each statement on its own (autocommit)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+
+    @abstractmethod
+    def advisory_lock(self, key: int, wait: bool = True) -> AbstractContextManager[bool]:
+        """One holder at a time of lock `key` across processes (and hosts, on PostgreSQL);
+        yields whether it is held (with `wait=False`, False at once when it is not free)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the store's connections."""
+
+    @abstractmethod
+    def columns(self) -> dict[str, list[str]]:
+        """Each table of the store with its column names, in order (tests compare backends)."""
+
+    @abstractmethod
+    def _schema_version(self, conn: Reader) -> int: ...
+
+    @abstractmethod
+    def _set_schema_version(self, conn: Connection, number: int) -> None: ...
 
     # -- schema ------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -141,7 +177,7 @@ class SQLStore(SubmissionQueue):
         """Called after rows with explicit ids were copied in (PostgreSQL resets sequences)."""
 
     @contextmanager
-    def schema_transaction(self) -> Iterator[Any]:
+    def schema_transaction(self) -> Iterator[Connection]:
         """A transaction holding the migrations' lock, for schema made outside the numbered
         migrations (the pgvector table of search/postgres/, which needs an extension the rest
         of the store does not)."""
@@ -149,10 +185,10 @@ class SQLStore(SubmissionQueue):
             self._lock_schema(conn)
             yield conn
 
-    def _lock_schema(self, conn) -> None:
+    def _lock_schema(self, conn: Connection) -> None:
         """Serialise migrations across processes (SQLite's write transaction already does)."""
 
-    def _lock_papers(self, conn) -> None:
+    def _lock_papers(self, conn: Connection) -> None:
         """Serialise paper upserts, which read, merge and number changes (see PostgresStore)."""
 
     # -- papers ------------------------------------------------------------------------------
@@ -160,8 +196,8 @@ class SQLStore(SubmissionQueue):
         self,
         papers: Iterable[Paper],
         run: Run | None = None,
-        checkpoint: dict | None = None,
-        rejections: list[tuple[str, str]] = (),
+        checkpoint: dict[str, Any] | None = None,
+        rejections: Sequence[tuple[str, str]] = (),
     ) -> UpsertResult:
         """Insert or merge papers in one transaction.
 
@@ -172,9 +208,9 @@ class SQLStore(SubmissionQueue):
         with self.transaction() as conn:
             return self._upsert_in(conn, papers, run, checkpoint, rejections)
 
-    def _upsert_in(self, conn, papers: Iterable[Paper], run: Run | None = None,
-                   checkpoint: dict | None = None, rejections: list[tuple[str, str]] = ()
-                   ) -> UpsertResult:
+    def _upsert_in(self, conn: Connection, papers: Iterable[Paper], run: Run | None = None,
+                   checkpoint: dict[str, Any] | None = None,
+                   rejections: Sequence[tuple[str, str]] = ()) -> UpsertResult:
         """`upsert` inside the caller's transaction (the submissions queue marks its rows in
         the same one)."""
         incoming: dict[str, Paper] = {}
@@ -231,7 +267,7 @@ class SQLStore(SubmissionQueue):
             self._save_run(conn, run)
         return result
 
-    def _get_many(self, conn, ids: list[str]) -> dict[str, Paper]:
+    def _get_many(self, conn: Reader, ids: list[str]) -> dict[str, Paper]:
         found: dict[str, Paper] = {}
         for chunk, marks in in_chunks(ids):
             rows = conn.execute(f"{_SELECT_PAPER} WHERE p.id IN ({marks})", chunk)
@@ -246,7 +282,7 @@ class SQLStore(SubmissionQueue):
         return self._get_many(self.conn, list(ids))
 
     def count_papers(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM papers").fetchone()[0])
 
     def iter_papers(self, batch: int = 5000) -> Iterator[Paper]:
         """Every paper, in id order, read in batches (for index rebuilds and exports)."""
@@ -272,14 +308,14 @@ class SQLStore(SubmissionQueue):
 
     def count_changed_since(self, seq: int) -> int:
         """How many papers were added or changed after change number `seq`."""
-        return self.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0]
+        return int(self.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0])
 
     def all_paper_ids(self) -> list[str]:
         """Every paper id, in id order (for `paperboy index --check` and backfills)."""
         return [row[0] for row in self.conn.execute("SELECT id FROM papers ORDER BY id")]
 
     def max_seq(self) -> int:
-        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
+        return int(self.conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0])
 
     # -- the daily feed ----------------------------------------------------------------------
     def papers_between(self, first: date, last: date, limit: int | None = None,
@@ -296,9 +332,9 @@ class SQLStore(SubmissionQueue):
         return self.papers_between(day, day, limit, offset)
 
     def count_between(self, first: date, last: date) -> int:
-        return self.conn.execute(
+        return int(self.conn.execute(
             "SELECT count(*) FROM feed_entries WHERE day BETWEEN ? AND ?", (_iso(first), _iso(last))
-        ).fetchone()[0]
+        ).fetchone()[0])
 
     def latest_day(self) -> date | None:
         return _day(self.conn.execute("SELECT max(day) FROM feed_entries").fetchone()[0])
@@ -340,7 +376,7 @@ class SQLStore(SubmissionQueue):
             ).fetchone()[0]
             return Run(rid, kind, source, fingerprint)
 
-    def _save_run(self, conn, run: Run) -> None:
+    def _save_run(self, conn: Connection, run: Run) -> None:
         conn.execute(
             "UPDATE import_runs SET added = ?, updated = ?, unchanged = ?, rejected = ?, "
             "checkpoint = ?, status = ?, message = ?, finished_at = ? WHERE id = ?",
@@ -349,7 +385,8 @@ class SQLStore(SubmissionQueue):
              run.status, run.message, None if run.status == "running" else _now(), run.id),
         )
 
-    def _record_rejections(self, conn, run: Run, rejections: list[tuple[str, str]]) -> None:
+    def _record_rejections(self, conn: Connection, run: Run,
+                           rejections: Sequence[tuple[str, str]]) -> None:
         """Keep the first MAX_REJECTIONS_KEPT reasons of a run; the count stays exact."""
         if not rejections:
             return
@@ -371,7 +408,7 @@ class SQLStore(SubmissionQueue):
             (run_id, limit),
         ).fetchall()
 
-    def runs(self, limit: int = 20) -> list[dict]:
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         cur = self.conn.execute(
             "SELECT id, kind, source, status, started_at, finished_at, added, updated, unchanged, "
             "rejected, message FROM import_runs ORDER BY id DESC LIMIT ?", (limit,))
@@ -383,7 +420,7 @@ class SQLStore(SubmissionQueue):
         row = self.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_state(self, key: str, value: str, conn=None) -> None:
+    def set_state(self, key: str, value: str, conn: Connection | None = None) -> None:
         """Save a value; with `conn`, inside that caller's open transaction."""
         if conn is None:
             with self.transaction() as conn:
@@ -411,9 +448,11 @@ class SQLStore(SubmissionQueue):
                 (name, name.lower(), email, password_hash, int(is_admin), _now())).fetchone()
             if row is None:
                 raise NameTaken(f"the name {name!r} is taken")
-            return self._user_where(conn, "id = ?", row[0])
+            user = self._user_where(conn, "id = ?", row[0])
+            assert user is not None  # inserted just now, in this transaction
+            return user
 
-    def _user_where(self, conn, condition: str, *args) -> User | None:
+    def _user_where(self, conn: Reader, condition: str, *args: Any) -> User | None:
         row = conn.execute(
             f"SELECT id, name, email, is_admin, created_at FROM users WHERE {condition}", args
         ).fetchone()
@@ -498,9 +537,9 @@ class SQLStore(SubmissionQueue):
             else:
                 conn.execute("DELETE FROM votes WHERE user_id = ? AND paper_id = ?",
                              (user_id, paper_id))
-            return conn.execute(
+            return int(conn.execute(
                 f"SELECT p.upvotes + {_LOCAL_VOTES} FROM papers p WHERE p.id = ?", (paper_id,)
-            ).fetchone()[0]
+            ).fetchone()[0])
 
     def local_votes(self, ids: Iterable[str]) -> dict[str, int]:
         """Local vote counts for these papers (papers without votes are left out)."""
@@ -549,10 +588,10 @@ class SQLStore(SubmissionQueue):
         window = int(now // window_seconds)
         with self.transaction() as conn:
             conn.execute("DELETE FROM rate_limits WHERE key = ? AND win < ?", (key, window))
-            return conn.execute(
+            return int(conn.execute(
                 "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
                 "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
-                (key, window)).fetchone()[0]
+                (key, window)).fetchone()[0])
 
     def signin_failures(self, name_key: str, address: str, since: float
                         ) -> tuple[int, float | None, int]:
@@ -587,7 +626,8 @@ class SQLStore(SubmissionQueue):
         "created_at, confirm_sent_at, confirmed_at"
     )
 
-    def _subscribers_where(self, conn, where: str, params: tuple, tail: str = "") -> list:
+    def _subscribers_where(self, conn: Reader, where: str, params: tuple[Any, ...],
+                           tail: str = "") -> list[Subscriber]:
         rows = conn.execute(
             f"SELECT {self._SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where} ORDER BY id "
             f"{tail}", params,
@@ -611,15 +651,16 @@ class SQLStore(SubmissionQueue):
                     found[sid].topics.append(query)
         return list(found.values())
 
-    def subscriber(self, subscriber_id: int):
+    def subscriber(self, subscriber_id: int) -> Subscriber | None:
         found = self._subscribers_where(self.conn, "id = ?", (subscriber_id,))
         return found[0] if found else None
 
-    def subscriber_by_email(self, email: str):
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
         found = self._subscribers_where(self.conn, "email = ?", (email,))
         return found[0] if found else None
 
-    def subscribers(self, status: str | None = None, limit: int = 100, offset: int = 0) -> list:
+    def subscribers(self, status: str | None = None, limit: int = 100,
+                    offset: int = 0) -> list[Subscriber]:
         # TRUE, not 1: PostgreSQL refuses "WHERE 1" (an integer is not a boolean there).
         where, params = ("status = ?", (status,)) if status else ("TRUE", ())
         return self._subscribers_where(self.conn, where, params + (limit, offset),
@@ -629,7 +670,8 @@ class SQLStore(SubmissionQueue):
         return dict(self.conn.execute(
             "SELECT status, count(*) FROM subscribers GROUP BY status").fetchall())
 
-    def due_subscribers(self, frequencies: Iterable[str], email: str | None = None) -> list:
+    def due_subscribers(self, frequencies: Iterable[str],
+                        email: str | None = None) -> list[Subscriber]:
         """Active subscribers with one of these frequencies (or just `email`), with topics."""
         frequencies = list(frequencies)
         if not frequencies:
@@ -642,7 +684,7 @@ class SQLStore(SubmissionQueue):
         return self._subscribers_where(self.conn, where, params)
 
     @staticmethod
-    def _replace_topics(conn, subscriber_id: int, topics: list[str]) -> None:
+    def _replace_topics(conn: Connection, subscriber_id: int, topics: list[str]) -> None:
         conn.execute("DELETE FROM topics WHERE subscriber_id = ?", (subscriber_id,))
         conn.executemany(
             "INSERT INTO topics (subscriber_id, position, query) VALUES (?, ?, ?)",
@@ -650,7 +692,7 @@ class SQLStore(SubmissionQueue):
         )
 
     def request_subscription(self, email: str, name: str, frequency: str, include_top: bool,
-                             topics: list[str], nonce: str) -> tuple[object, str | None]:
+                             topics: list[str], nonce: str) -> tuple[Subscriber, str | None]:
         """Record a subscription request; returns (subscriber, status before or None if new).
 
         A new, pending, unsubscribed or bouncing address becomes pending with these choices and
@@ -683,7 +725,7 @@ class SQLStore(SubmissionQueue):
 
     def claim_subscription_mail(self, email: str, name: str, frequency: str, include_top: bool,
                                 topics: list[str], nonce: str, now: datetime,
-                                interval: timedelta) -> tuple[object, str | None, bool]:
+                                interval: timedelta) -> tuple[Subscriber, str | None, bool]:
         """Record a subscription request and claim the one request mail (confirmation or
         notice) an address may get per `interval`: (subscriber, status before, claimed).
 
@@ -734,7 +776,7 @@ class SQLStore(SubmissionQueue):
             conn.execute("UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?",
                          (stamp, subscriber_id))
 
-    def confirm_subscriber(self, subscriber_id: int, nonce: str):
+    def confirm_subscriber(self, subscriber_id: int, nonce: str) -> Subscriber | None:
         """pending -> active when the nonce is the latest one; returns the subscriber or None."""
         with self.transaction() as conn:
             now = _now()
@@ -779,7 +821,7 @@ class SQLStore(SubmissionQueue):
             "SELECT subscriber_id FROM send_log WHERE period = ? "
             "AND status IN ('sent', 'rejected', 'empty')", (period,))}
 
-    def claim_send(self, subscriber_id: int, period: str, message_id: str):
+    def claim_send(self, subscriber_id: int, period: str, message_id: str) -> SendClaim | None:
         """Write `sending` to the send log before the SMTP transaction; None if already done.
 
         A row left in `sending` by a crashed run (or `deferred` by a failed one) is claimed
@@ -827,7 +869,7 @@ class SQLStore(SubmissionQueue):
             self._cover(conn, subscriber_id, period, [], covered_through)
 
     @staticmethod
-    def _cover(conn, subscriber_id: int, period: str, paper_ids: list[str],
+    def _cover(conn: Connection, subscriber_id: int, period: str, paper_ids: list[str],
                covered_through: date) -> None:
         conn.executemany(
             "INSERT INTO sent_papers (subscriber_id, paper_id, period) VALUES (?, ?, ?) "
@@ -864,8 +906,8 @@ class SQLStore(SubmissionQueue):
                 "UPDATE subscribers SET failures = failures + 1, status = CASE "
                 "WHEN failures + 1 >= ? AND status = 'active' THEN 'bouncing' ELSE status END, "
                 "updated_at = ? WHERE id = ?", (bounce_limit, now, subscriber_id))
-            return conn.execute("SELECT status FROM subscribers WHERE id = ?",
-                                (subscriber_id,)).fetchone()[0]
+            return str(conn.execute("SELECT status FROM subscribers WHERE id = ?",
+                                (subscriber_id,)).fetchone()[0])
 
     def sent_paper_ids(self, subscriber_id: int, paper_ids: Iterable[str]) -> set[str]:
         """Which of these papers this subscriber was already sent."""
@@ -887,9 +929,10 @@ class SQLStore(SubmissionQueue):
             ).rowcount
 
     def send_log(self, period: str | None = None, subscriber_id: int | None = None,
-                 limit: int = 1000) -> list[dict]:
+                 limit: int = 1000) -> list[dict[str, Any]]:
         """Send log rows, newest period first."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if period:
             where.append("l.period = ?")
             params.append(period)
@@ -917,7 +960,8 @@ class SQLStore(SubmissionQueue):
             "SELECT period, code, message, at FROM bounces WHERE subscriber_id = ? "
             "ORDER BY id", (subscriber_id,)).fetchall()
 
-    def take_lock(self, name: str, holder: dict, is_stale) -> dict | None:
+    def take_lock(self, name: str, holder: dict[str, Any],
+                  is_stale: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
         """Take a named lock (kept in `state`); returns None, or the live holder's record.
 
         `is_stale(record)` decides whether a recorded holder is gone (a crashed process).
@@ -926,7 +970,7 @@ class SQLStore(SubmissionQueue):
         with self.transaction() as conn:
             row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
             if row:
-                current = json.loads(row[0])
+                current: dict[str, Any] = json.loads(row[0])
                 if not is_stale(current):
                     return current
             conn.execute(

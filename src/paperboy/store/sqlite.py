@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from paperboy.store import StoreError
+from paperboy.store.connection import Connection, Reader
 from paperboy.store.sql import SQLStore
 
 
@@ -95,8 +96,9 @@ class SQLiteStore(SQLStore):
         return {t: [r[1] for r in self.conn.execute(f"PRAGMA table_xinfo({t})")]
                 for t in sorted(tables)}
 
-    def _schema_version(self, conn) -> int:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
+    def _schema_version(self, conn: Reader) -> int:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
-    def _set_schema_version(self, conn, number: int) -> None:
+    def _set_schema_version(self, conn: Connection, number: int) -> None:
         conn.execute(f"PRAGMA user_version={int(number)}")

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from paperboy.papers import Paper
-from paperboy.store import Run, StoreError
+from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.chunks import in_chunks
+from paperboy.store.connection import Connection, Reader
 
 PENDING = ("queued", "fetching")
 _COLUMNS = ("id, paper_id, user_id, submitted_by, status, attempts, message, run_id, created_at, "
@@ -69,14 +72,24 @@ class QueueFull(StoreError):
         super().__init__(text)
 
 
-def _submission(row) -> Submission:
+def _submission(row: Sequence[Any]) -> Submission:
     return Submission(*row)
 
 
 class SubmissionQueue:
     """Mixed into SQLStore: the queue's transactions (`transaction`, `_upsert_in` come from there)."""
 
-    def _lock_queue(self, conn) -> None:
+    dialect: str
+    if TYPE_CHECKING:  # supplied by SQLStore
+        @property
+        def conn(self) -> Reader: ...
+        def transaction(self) -> AbstractContextManager[Connection]: ...
+        def _lock_papers(self, conn: Connection) -> None: ...
+        def _upsert_in(self, conn: Connection, papers: Iterable[Paper], run: Run | None = None,
+                       checkpoint: dict[str, Any] | None = None,
+                       rejections: Sequence[tuple[str, str]] = ()) -> UpsertResult: ...
+
+    def _lock_queue(self, conn: Connection) -> None:
         # SQLite's write transaction already serialises; PostgreSQL's READ COMMITTED would let
         # two enqueues both count 19 and both insert.
         if self.dialect == "postgres":
@@ -130,8 +143,9 @@ class SubmissionQueue:
 
     def next_submission_due(self) -> str | None:
         """When the earliest queued submission may be tried (None: nothing queued)."""
-        return self.conn.execute(
+        due: str | None = self.conn.execute(
             "SELECT min(due_at) FROM submissions WHERE status = 'queued'").fetchone()[0]
+        return due
 
     def requeue_abandoned(self) -> int:
         """Put rows left in `fetching` by a worker that is gone back in the queue, due now.
@@ -156,7 +170,7 @@ class SubmissionQueue:
                 f"RETURNING {_COLUMNS}", (claim, now, limit, now)).fetchall()
         return claim, sorted((_submission(r) for r in rows), key=lambda s: s.id)
 
-    def _finish(self, conn, claim: str, ids: list[int], status: str, message: str | None,
+    def _finish(self, conn: Connection, claim: str, ids: list[int], status: str, message: str | None,
                 run_id: int | None) -> set[int]:
         """Mark the rows of `ids` still held by `claim`; the ids that were."""
         done: set[int] = set()
