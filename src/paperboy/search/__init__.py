@@ -30,8 +30,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from paperboy.papers import Paper
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+    from paperboy.search.engine import HybridSearch
+    from paperboy.search.updater import UpdateReport
+    from paperboy.store.sql import SQLStore
 
 SORTS = ("relevance", "date", "upvotes")
 
@@ -61,7 +68,7 @@ class SearchResult:
     message: str | None = None  # for the user: why nothing matched, what was ignored
 
 
-def open_search(store, settings):
+def open_search(store: SQLStore, settings: Settings) -> HybridSearch:
     """The search engine over this store's indexes (created empty when missing).
 
     Indexes that fell behind the store (a crash, an import by an older version) are brought
@@ -83,7 +90,8 @@ def open_search(store, settings):
     return HybridSearch(store, settings, indexes)
 
 
-def update_indexes(store, settings, progress: bool = False, wait: bool = True):
+def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
+                   wait: bool = True) -> UpdateReport | None:
     """Index what changed in the store since the last update; call after imports and syncs.
     `wait=False`: None at once, doing nothing, while another process writes the indexes."""
     from paperboy.search.upkeep import update_indexes as _update

@@ -115,6 +115,16 @@ class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
+class PassageEncoder(Encoder, Protocol):
+    """An encoder that also reads long texts as passages (windows), for re-scoring."""
+
+    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
+                        ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def encode_with_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
 @runtime_checkable
 class IndexSet(Protocol):
     """One deployment's search indexes: the keyword index, the transformer's vectors

@@ -11,11 +11,16 @@ engine's business (the JSON API has `score`).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from paperboy.latex import pieces
 from paperboy.search import SORTS
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+    from paperboy.search.backends import Encoder
 
 
 def _show(text: str, spans: list[tuple[int, int]], color: bool) -> str:
@@ -50,7 +55,8 @@ def _mark(text: str) -> str:
 @click.option("--offset", default=0, type=click.IntRange(0, 10_000))
 @click.option("--abstracts", is_flag=True, help="Print each abstract under its title.")
 @click.pass_obj
-def search(obj, query, sort, limit, offset, abstracts):
+def search(obj: Any, query: tuple[str, ...], sort: str, limit: int, offset: int,
+           abstracts: bool) -> None:
     """Search the papers: words, "exact phrases", -exclusions, author:NAME, cat:cs.CL,
     year:2024, after:/before:YYYY-MM-DD, has:code, or an arXiv id or URL."""
     from paperboy.search import open_search
@@ -86,7 +92,8 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, quiet):
+def index(obj: Any, check: bool, backfill: bool, limit: int | None, device: str,
+          checkpoint_every: int, drop_vectors: bool, quiet: bool) -> None:
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
     from paperboy.search.upkeep import backfill_indexes, check_indexes, rebuild_indexes
 
@@ -109,7 +116,7 @@ def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, q
     click.echo(report.summary())
 
 
-def _backfill_encoders(settings, device: str) -> dict:
+def _backfill_encoders(settings: Settings, device: str) -> dict[str, Encoder]:
     """The transformer for a backfill, loaded first so that a missing GPU is one line."""
     if device == "cpu":
         return {}

@@ -32,15 +32,21 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol, Self
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self, cast
+
+import numpy as np
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
-from paperboy.search.backends import Encoder, KeywordIndex, VectorIndex
+from paperboy.search.backends import Encoder, KeywordIndex, PassageEncoder, VectorIndex
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 CHUNK = 2000  # papers read from the store per step
 # Papers between keyword commits (and watermarks) in one update. Each commit writes a segment
@@ -144,7 +150,7 @@ class SearchIndexes(ABC):
             self._encoders[model] = load_encoder(model, self.settings.search_threads or None)
         return self._encoders[model]
 
-    def behind(self, store) -> bool:
+    def behind(self, store: SQLStore) -> bool:
         """True when the store changed since some index was last updated."""
         seq = store.max_seq()
         return self.keyword_watermark < seq or any(v.watermark < seq for v in self._all_vectors())
@@ -153,20 +159,20 @@ class SearchIndexes(ABC):
         return [self.dense] + ([self.bulk] if self.bulk is not None else [])
 
     # -- updating ----------------------------------------------------------------------------
-    def update(self, store, progress: bool = False) -> UpdateReport:
+    def update(self, store: SQLStore, progress: bool = False) -> UpdateReport:
         report = UpdateReport()
         self._update(store, report, progress)
         report.backlog = max(0, store.count_papers() - len(self.dense))
         return report
 
-    def _update_keyword(self, store, report: UpdateReport, progress: bool) -> None:
+    def _update_keyword(self, store: SQLStore, report: UpdateReport, progress: bool) -> None:
         """The keyword index alone (benchmarks time the two sides apart)."""
         self._update(store, report, progress, vectors=False)
 
-    def _update_vectors(self, store, report: UpdateReport, progress: bool) -> None:
+    def _update_vectors(self, store: SQLStore, report: UpdateReport, progress: bool) -> None:
         self._update(store, report, progress, keyword=False)
 
-    def _update(self, store, report: UpdateReport, progress: bool, keyword: bool = True,
+    def _update(self, store: SQLStore, report: UpdateReport, progress: bool, keyword: bool = True,
                 vectors: bool = True, follow: Follow | None = None) -> None:
         """One pass over the papers changed since the watermarks: this thread writes the
         keyword index while a second one encodes (see _Encoding), so a bulk import keeps two
@@ -199,7 +205,7 @@ class SearchIndexes(ABC):
             stopped = follow is not None and follow.stopped  # rows after `last` are unread
             self._save_all(watermark=last if stopped else max(target, last))
 
-    def _feed(self, store, start: int, keyword_from: int | None, vectors_from: int | None,
+    def _feed(self, store: SQLStore, start: int, keyword_from: int | None, vectors_from: int | None,
               encoding: _Encoding | None, report: UpdateReport, bar: Progress,
               follow: Follow | None = None) -> int:
         """Read the changes after `start` in chunks: index the words of those after
@@ -219,7 +225,7 @@ class SearchIndexes(ABC):
                 if uncommitted >= KEYWORD_COMMIT_EVERY:
                     self._commit_keyword(last)
                     uncommitted = 0
-            if encoding is not None:
+            if encoding is not None and vectors_from is not None:  # both or neither
                 encoding.submit([paper for seq, paper in rows if seq > vectors_from], len(rows))
             seen += len(rows)
             done = seen if encoding is None else encoding.done  # the encoder trails
@@ -247,36 +253,41 @@ class SearchIndexes(ABC):
         items = [(p.id, text, text_hash(text)) for p in papers for text in [paper_text(p)]]
         stale = vectors.stale([(pid, h) for pid, _, h in items])
         todo = [item for item in items if item[0] in stale]
-        encoder = self.encoder(vectors.model) if todo else None
+        if not todo:
+            return 0
+        encoder = self.encoder(vectors.model)
         with_passages = vectors is self.dense and self.passages is not None
         for start in range(0, len(todo), ENCODE_CHUNK):
             part = todo[start : start + ENCODE_CHUNK]
             ids, texts = [pid for pid, _, _ in part], [t for _, t, _ in part]
             if with_passages and hasattr(encoder, "encode_with_passages"):
                 # One run of the model gives the paper's vector and its passages' vectors.
-                encoded, passages, owners = encoder.encode_with_passages(
+                encoded, passages, owners = cast(PassageEncoder, encoder).encode_with_passages(
                     texts, max_windows=MAX_PASSAGES)
                 self._put_passages(ids, passages, owners)
             elif with_passages:
                 encoded = encoder.encode(texts)
-                self._put_passages(ids, *encoder.encode_passages(texts, max_windows=MAX_PASSAGES))
+                self._put_passages(ids, *cast(PassageEncoder, encoder).encode_passages(
+                    texts, max_windows=MAX_PASSAGES))
             else:
                 encoded = encoder.encode(texts)
             vectors.put(ids, encoded, [h for _, _, h in part])
         return len(todo)
 
-    def _put_passages(self, ids: list[str], vecs, owners) -> None:
+    def _put_passages(self, ids: list[str], vecs: np.ndarray, owners: np.ndarray) -> None:
         """Replace these papers' passages (none for a paper whose text fits one window)."""
-        self.passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
+        passages = self.passages
+        assert passages is not None  # only called when the dense model has passages
+        passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
         counts: dict[int, int] = {}
         keys = []
         for owner in owners:
             k = counts.get(owner, 0)
             counts[owner] = k + 1
             keys.append(passage_id(ids[owner], k))
-        self.passages.put(keys, vecs)
+        passages.put(keys, vecs)
 
-    def backfill(self, store, limit: int | None = None, progress: bool = True,
+    def backfill(self, store: SQLStore, limit: int | None = None, progress: bool = True,
                  save_every: int = 2048) -> int:
         """Give transformer vectors to papers that only have static ones, newest id first.
 
@@ -315,7 +326,7 @@ class SearchIndexes(ABC):
             vectors.save(watermark=0)
 
     # -- checking ----------------------------------------------------------------------------
-    def check(self, store) -> list[str]:
+    def check(self, store: SQLStore) -> list[str]:
         """What is out of step with the store; empty when all is well."""
         problems = []
         seq = store.max_seq()
@@ -367,13 +378,13 @@ class _Encoding:
         bulk = indexes.bulk
         self.use_dense = bulk is None or pending <= indexes.settings.search_embed_limit
         self.done = 0  # rows (as counted by `submit`) fully encoded
-        self._jobs: deque = deque()
+        self._jobs: deque[Future[None]] = deque()
         self._stack = ExitStack()
 
     def __enter__(self) -> Self:
-        bulk = self.indexes.bulk
-        if not self.use_dense and hasattr(bulk, "growing_graph"):  # index files, not tables
-            self._stack.enter_context(bulk.growing_graph(self.expected))
+        grow = getattr(self.indexes.bulk, "growing_graph", None)  # index files, not tables
+        if not self.use_dense and grow is not None:
+            self._stack.enter_context(grow(self.expected))
         # Entered last, so it ends first: no chunk is still being put when the graph's feed
         # closes.
         self._pool = self._stack.enter_context(
@@ -386,7 +397,8 @@ class _Encoding:
             self._jobs.popleft().result()
         self._stack.close()  # the worker ends, then the graph's feed catches up
 
-    def __exit__(self, kind, error, trace) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
         for job in self._jobs:  # left only when the caller failed: stop what has not begun
             job.cancel()
         self._stack.close()

@@ -13,8 +13,10 @@ takes that backend's writers' lock, opens the indexes and runs the one updater
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Self, cast
 
 from paperboy.config import ConfigError, Settings
@@ -43,8 +45,8 @@ class IndexAlongside:
 
     POLL = 0.2  # seconds between looks at the store
 
-    def __init__(self, store, settings: Settings, progress: bool = False,
-                 files: list[Path] = ()):
+    def __init__(self, store: SQLStore, settings: Settings, progress: bool = False,
+                 files: Sequence[Path | str] = ()):
         self.store, self.settings, self.progress = store, settings, progress
         self.files = [Path(f) for f in files]
         self.expected = 0  # papers the files hold, roughly: their lines (see _run)
@@ -58,7 +60,8 @@ class IndexAlongside:
         self._thread.start()
         return self
 
-    def __exit__(self, kind, error, trace) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
         self.stopped = kind is not None
         self._done.set()
         self._thread.join()
@@ -101,7 +104,7 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def search_backend(store, settings: Settings) -> str:
+def search_backend(store: SQLStore, settings: Settings) -> str:
     """"files" or "postgres": where this deployment's search indexes live."""
     on_postgres = getattr(store, "dialect", "") == "postgres"
     backend = (settings.search_backend or "auto").strip().lower()
@@ -142,7 +145,7 @@ def indexes_lock(store: SQLStore, settings: Settings,
     return writing_indexes(settings, wait)
 
 
-def update_indexes(store, settings: Settings, progress: bool = False,
+def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
                    indexes: SearchIndexes | None = None, wait: bool = True
                    ) -> UpdateReport | None:
     """Bring the search indexes up to the store (call after every import or sync). With
@@ -157,7 +160,7 @@ def update_indexes(store, settings: Settings, progress: bool = False,
         return open_indexes(store, settings).update(store, progress)
 
 
-def rebuild_indexes(store, settings: Settings, progress: bool = True,
+def rebuild_indexes(store: SQLStore, settings: Settings, progress: bool = True,
                     drop_vectors: bool = False) -> UpdateReport:
     with indexes_lock(store, settings):
         indexes = open_indexes(store, settings)
@@ -165,7 +168,7 @@ def rebuild_indexes(store, settings: Settings, progress: bool = True,
         return indexes.update(store, progress)
 
 
-def check_indexes(store, settings: Settings) -> list[str]:
+def check_indexes(store: SQLStore, settings: Settings) -> list[str]:
     return open_indexes(store, settings).check(store)
 
 

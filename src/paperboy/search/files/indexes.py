@@ -45,7 +45,7 @@ def _slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", model)
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, int]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
@@ -53,6 +53,11 @@ def _write_json(path: Path, data: dict) -> None:
 
 class FileIndexes(SearchIndexes):
     """The keyword index and the vector indexes of one data directory."""
+
+    keyword: KeywordIndex
+    dense: VectorIndex
+    bulk: VectorIndex | None
+    passages: VectorIndex | None
 
     def __init__(self, settings: Settings, encoders: dict[str, Encoder] | None = None):
         self.settings = settings
@@ -115,7 +120,9 @@ class FileIndexes(SearchIndexes):
 
     def stamp(self) -> tuple[int, ...]:
         """Changes whenever any index is saved (readers reload when it moves)."""
-        paths = [self.state_path] + [v.folder / "meta.json" for v in self._all_vectors()]
+        vectors = [v for v in (self.dense, self.bulk) if v is not None]
+        paths = [self.state_path] + [v.folder / "meta.json" for v in vectors
+                                     if v.folder is not None]
         return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
 
     def _keyword_updated(self, report: UpdateReport) -> None:

@@ -34,6 +34,11 @@ ANALYZE_AFTER = 1000  # papers (re)indexed in one update before the statistics a
 class PgSearchIndexes(SearchIndexes):
     """The keyword index and the vector indexes of one PostgreSQL database."""
 
+    keyword: PgKeywordIndex
+    dense: PgVectors
+    bulk: PgVectors | None
+    passages: PgVectors | None
+
     def __init__(self, store: PostgresStore, settings: Settings,
                  encoders: dict[str, Encoder] | None = None):
         self.settings = settings
