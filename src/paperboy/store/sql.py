@@ -10,8 +10,8 @@ store (the PostgreSQL search tables, search/postgres/) uses these public parts o
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
