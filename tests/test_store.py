@@ -71,8 +71,8 @@ def test_round_trips_every_field(store):
     )
     store.upsert([paper])
     assert store.get(paper.id) == paper
-    row = store.conn.execute("SELECT abs_url, pdf_url FROM papers").fetchone()
-    row = tuple(row)
+    stored = store.get(paper.id)  # the arXiv links are built from the stored id
+    row = (stored.abs_url, stored.pdf_url)
     assert row == ("https://arxiv.org/abs/2405.15738", "https://arxiv.org/pdf/2405.15738")
 
 
@@ -236,3 +236,27 @@ def test_long_id_lists_are_read_in_chunks(store):
     store.upsert([make(pid) for pid in ids])
     found = store.get_many(ids + ["2405.99999"])
     assert sorted(found) == ids  # every chunk read, none twice, the unknown id left out
+
+
+def test_the_unread_url_columns_are_gone_and_an_old_store_loses_them_on_open(tmp_path, clean_env):
+    """Migration 0007 drops the generated abs_url/pdf_url columns (nothing read them); a store
+    made before it keeps its papers."""
+    import sqlite3
+
+    settings = Settings.load(data_dir=tmp_path / "d")
+    store = open_store(settings)
+    store.upsert([make()])
+    store.close()
+    old = sqlite3.connect(settings.sqlite_path)  # as a paperboy before 0007 left it
+    old.execute("ALTER TABLE papers ADD COLUMN abs_url TEXT GENERATED ALWAYS AS "
+                "('https://arxiv.org/abs/' || id) VIRTUAL")
+    old.execute("ALTER TABLE papers ADD COLUMN pdf_url TEXT GENERATED ALWAYS AS "
+                "('https://arxiv.org/pdf/' || id) VIRTUAL")
+    old.execute("PRAGMA user_version=6")
+    old.commit()
+    old.close()
+    again = open_store(settings)
+    assert again.schema_version == 7
+    assert not {"abs_url", "pdf_url"} & set(again.columns()["papers"])
+    assert again.get("2405.15738").title == "ConvLLaVA"
+    again.close()
