@@ -194,7 +194,7 @@ class HybridSearch:
         """The papers nearest to this one, itself excluded: its vector neighbours fused with
         BM25 over its own title and abstract (measured better than either alone)."""
         self.refresh()
-        paper = self.store.get(paper_id)
+        paper = self.store.papers.get(paper_id)
         if paper is None:
             return []
         limit = max(1, min(int(limit or 5), MAX_LIMIT))
@@ -212,7 +212,7 @@ class HybridSearch:
             found, _ = self.indexes.keyword.search(prose_query(paper_text(paper)), limit=k + 1)
             keyword = {pid: s for pid, s in found if pid != paper.id}
         ranked = fuse_scores(keyword, neighbours, SIMILAR_KEYWORD_WEIGHT)[:limit]
-        papers = self.store.get_many([pid for pid, _ in ranked])
+        papers = self.store.papers.get_many([pid for pid, _ in ranked])
         return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
 
     # -- ranking -----------------------------------------------------------------------------
@@ -299,7 +299,7 @@ class HybridSearch:
             return Ranking(found, total, dict(found))
         notes.append(f"no paper has all the words; showing the closest, sorted by {by}")
         ranking = self.rank(q, CANDIDATES)
-        papers = self.store.get_many([pid for pid, _ in ranking.ranked])
+        papers = self.store.papers.get_many([pid for pid, _ in ranking.ranked])
         key = (lambda p: p.upvotes or 0) if by == "upvotes" else _day_key
         ranking.ranked = sorted(((pid, s) for pid, s in ranking.ranked if pid in papers),
                                 key=lambda item: key(papers[item[0]]), reverse=True)
@@ -310,7 +310,7 @@ class HybridSearch:
         hits: list[Hit] = []
         notes: list[str] = []
         for arxiv in q.arxiv_ids:
-            paper = self.store.get(arxiv.id)
+            paper = self.store.papers.get(arxiv.id)
             if paper is None:
                 notes.append(f"{arxiv.id} is not in this paperboy yet")
             elif all(h.paper.id != paper.id for h in hits):
@@ -319,7 +319,7 @@ class HybridSearch:
 
     def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking,
               highlight: bool = True) -> list[Hit]:
-        papers = self.store.get_many([pid for pid, _ in page])
+        papers = self.store.papers.get_many([pid for pid, _ in page])
         terms = query_terms(q) if highlight else set()
         hits = []
         for pid, score in page:

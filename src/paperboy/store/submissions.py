@@ -23,9 +23,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from paperboy.papers import Paper
-from paperboy.store import Run, StoreError, UpsertResult
+from paperboy.store import Run, StoreError
 from paperboy.store.chunks import in_chunks
 from paperboy.store.connection import Connection, Reader
+
+if TYPE_CHECKING:
+    from paperboy.store.papers import Papers
 
 PENDING = ("queued", "fetching")
 _COLUMNS = ("id, paper_id, user_id, submitted_by, status, attempts, message, run_id, created_at, "
@@ -77,17 +80,16 @@ def _submission(row: Sequence[Any]) -> Submission:
 
 
 class SubmissionQueue:
-    """Mixed into SQLStore: the queue's transactions (`transaction`, `_upsert_in` come from there)."""
+    """Mixed into SQLStore: the queue's transactions (`transaction`, `papers.upsert_in` come from there)."""
 
     dialect: str
     if TYPE_CHECKING:  # supplied by SQLStore
         @property
         def conn(self) -> Reader: ...
+        @property
+        def papers(self) -> Papers: ...
         def transaction(self) -> AbstractContextManager[Connection]: ...
         def _lock_papers(self, conn: Connection) -> None: ...
-        def _upsert_in(self, conn: Connection, papers: Iterable[Paper], run: Run | None = None,
-                       checkpoint: dict[str, Any] | None = None,
-                       rejections: Sequence[tuple[str, str]] = ()) -> UpsertResult: ...
 
     def _lock_queue(self, conn: Connection) -> None:
         # SQLite's write transaction already serialises; PostgreSQL's READ COMMITTED would let
@@ -197,7 +199,7 @@ class SubmissionQueue:
                                      "failed", reason, run.id)
             rejections = [(f"submission {sub.id} ({sub.paper_id})", reason)
                           for sub, reason in missing if sub.id in ours]
-            self._upsert_in(conn, [paper for sub, paper in found if sub.id in ours], run,
+            self.papers.upsert_in(conn, [paper for sub, paper in found if sub.id in ours], run,
                             rejections=rejections)
         return sorted(ours)
 
