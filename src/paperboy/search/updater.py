@@ -421,5 +421,3 @@ class _Encoding:
         if bulk is not None:
             report.bulk += indexes._encode_into(bulk, papers)
         self.done += rows
-
-

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from paperboy.store.postgres import PostgresStore
     from paperboy.store.sql import SQLStore
 
+
 class IndexAlongside:
     """The search indexes, brought up to the store while a bulk import still writes to it.
 

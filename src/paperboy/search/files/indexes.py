@@ -135,7 +135,6 @@ class FileIndexes(SearchIndexes):
                 shutil.rmtree(old, ignore_errors=True)
 
 
-
 @contextmanager
 def writing_indexes(settings: Settings, wait: bool = True) -> Iterator[bool]:
     """One index writer at a time across processes (a sync, a web submit, `paperboy index`):
@@ -152,5 +151,3 @@ def writing_indexes(settings: Settings, wait: bool = True) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
