@@ -10,7 +10,7 @@ CHROMIUM := /usr/bin/chromium
 # apt-get as root, else through sudo (a developer's machine).
 APT := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || echo sudo apt-get)
 
-.PHONY: demo test setup chromium lint
+.PHONY: demo test setup chromium lint typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The type check ([tool.mypy] in pyproject.toml: strict on the store and search); `make test`
+# runs it before pytest.
+typecheck: $(VENV)/.test
+	$(BIN)/mypy
+
 # pytest exits 5 when it collects no tests: that is a broken suite, never a pass.
-test: $(VENV)/.test chromium lint
+test: $(VENV)/.test chromium lint typecheck
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status

@@ -30,8 +30,8 @@ from search_quality import corpus_store, evaluate, load_beir, run_modes
 from paperboy.papers import Paper
 from paperboy.search.encoders import _session, load_encoder
 from paperboy.search.engine import HybridSearch
-from paperboy.search.index import MAX_PASSAGES, SearchIndexes, paper_text, passage_id
-from paperboy.search.semantic import text_hash
+from paperboy.search.files import FileIndexes as SearchIndexes
+from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id, text_hash
 
 CACHE = ROOT / "bench" / ".cache"
 

@@ -155,7 +155,8 @@ def backfill_rate(texts_path: Path, papers: int, checkpoint: int):
     the same for the bare encoder over the same texts right after."""
     from paperboy.config import Settings
     from paperboy.ingest import import_file
-    from paperboy.search.index import SearchIndexes, paper_text
+    from paperboy.search.files import FileIndexes as SearchIndexes
+    from paperboy.search.updater import paper_text
     from paperboy.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -66,11 +66,11 @@ PHASES = [
     ("paperboy.store.sql", "SQLStore.upsert", "store writes"),
     ("paperboy.search", "update_indexes", "index update: the rest, waits included"),
     ("paperboy.store.sql", "SQLStore.changed_since", "read papers back from the store"),
-    ("paperboy.search.keyword", "KeywordIndex.add", "keyword index: documents"),
-    ("paperboy.search.keyword", "KeywordIndex.commit", "keyword index: commits"),
+    ("paperboy.search.files.keyword", "KeywordIndex.add", "keyword index: documents"),
+    ("paperboy.search.files.keyword", "KeywordIndex.commit", "keyword index: commits"),
     ("paperboy.search.encoders", "StaticEncoder.encode", "static encoding"),
-    ("paperboy.search.semantic", "VectorIndex.put", "vector rows (quantize, append)"),
-    ("paperboy.search.semantic", "VectorIndex.save", "vector files"),
+    ("paperboy.search.files.vectors", "VectorIndex.put", "vector rows (quantize, append)"),
+    ("paperboy.search.files.vectors", "VectorIndex.save", "vector files"),
     ("usearch.index", "Index.add", "HNSW graph: add"),
     ("usearch.index", "Index.save", "HNSW graph: save"),
 ]
@@ -146,7 +146,7 @@ for tid, (comm, seconds) in per_thread.items():
         name = names.get(tid, comm)
         threads[name] = threads.get(name, 0.0) + seconds
 from paperboy.config import Settings
-from paperboy.search.index import check_indexes, open_indexes
+from paperboy.search.upkeep import check_indexes, open_indexes
 from paperboy.store import open_store
 settings = Settings.load(data_dir=data)
 store = open_store(settings)

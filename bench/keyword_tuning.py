@@ -28,8 +28,8 @@ from search_quality import evaluate, load_beir, load_short_queries
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
-from paperboy.search import keyword
-from paperboy.search.keyword import KeywordIndex
+from paperboy.search.files import keyword
+from paperboy.search.files.keyword import KeywordIndex
 from paperboy.search.query import parse_query
 from paperboy.store import open_store
 

@@ -37,9 +37,11 @@ from search_quality import evaluate, load_beir, plain_query, restore_or_encode
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search.engine import HybridSearch
-from paperboy.search.index import SearchIndexes, UpdateReport
-from paperboy.search.pgindex import PgSearchIndexes, carry_vectors
-from paperboy.store import open_store, pgsearch
+from paperboy.search.files import FileIndexes as SearchIndexes
+from paperboy.search.postgres import PgSearchIndexes, carry_vectors
+from paperboy.search.postgres import tables as pgsearch
+from paperboy.search.updater import UpdateReport
+from paperboy.store import open_store
 
 MODES = ("keyword", "semantic", "hybrid")
 

@@ -44,9 +44,11 @@ from report import load_average, machine, write_section
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.search.engine import HybridSearch
-from paperboy.search.index import SearchIndexes, open_indexes, passage_id
+from paperboy.search.files import FileIndexes as SearchIndexes
+from paperboy.search.updater import passage_id
+from paperboy.search.upkeep import open_indexes
 from paperboy.search.query import parse_query
-from paperboy.search.semantic import dequantize
+from paperboy.search.files.vectors import dequantize
 from paperboy.store import open_store
 
 QUERIES = [
@@ -206,9 +208,9 @@ def graph_recall(engine: HybridSearch, vectors) -> float:
 
 
 def exact_top(store, vectors, vec, k: int = 10):
-    from paperboy.store.pgsearch import _vector_text
+    from paperboy.search.postgres.tables import _vector_text
 
-    with store._write() as conn:
+    with store.transaction() as conn:
         conn.execute("SET LOCAL enable_indexscan = off")
         return conn.execute(
             "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY embedding <=> "
@@ -274,7 +276,7 @@ def measure(args) -> None:
     print(f"imported {count:,} papers in {import_seconds:.0f}s", flush=True)
 
     indexes = open_indexes(store, settings)
-    from paperboy.search.index import UpdateReport
+    from paperboy.search.updater import UpdateReport
 
     report = UpdateReport()
     started = time.monotonic()

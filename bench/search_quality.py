@@ -37,7 +37,8 @@ from paperboy.papers import Paper
 from paperboy.search.encoders import model_fingerprint
 from paperboy.search.engine import HybridSearch
 from paperboy.search.fusion import TUNED_KEYWORD_WEIGHTS, reciprocal_rank_fusion
-from paperboy.search.index import SearchIndexes, paper_text
+from paperboy.search.files import FileIndexes as SearchIndexes
+from paperboy.search.updater import paper_text
 from paperboy.search.query import ParsedQuery, parse_query
 from paperboy.store import open_store
 

@@ -39,7 +39,7 @@ from paperboy.config import Settings
 from paperboy.papers import Paper, extract_code_url
 from paperboy.search import engine as engine_module
 from paperboy.search.engine import HybridSearch
-from paperboy.search.index import SearchIndexes
+from paperboy.search.files import FileIndexes as SearchIndexes
 from paperboy.search.query import ParsedQuery
 from paperboy.store import open_store
 

@@ -288,7 +288,7 @@ def test_the_store_never_keeps_a_bad_link(store):
     assert (kept.code_url, kept.project_url, kept.doi) == (None, "https://example.org/p",
                                                            None)
     # One stored before the check existed is gone on the paper's next update.
-    with store._write() as conn:
+    with store.transaction() as conn:
         conn.execute("UPDATE papers SET code_url = ? WHERE id = ?",
                      ("javascript:alert(2)", "2401.00001"))
     result = store.upsert([Paper("2401.00001", "T", "An abstract.")])

@@ -6,8 +6,8 @@ import numpy as np
 from paperboy.config import Settings
 from paperboy.demo import load_demo
 from paperboy.search import open_search
-from paperboy.search.index import open_indexes, paper_text
-from paperboy.search.semantic import text_hash
+from paperboy.search.updater import paper_text, text_hash
+from paperboy.search.upkeep import open_indexes
 from paperboy.store import open_store
 
 

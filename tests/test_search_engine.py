@@ -9,7 +9,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from paperboy.search import Filters, SearchResult, open_search
-from paperboy.search.keyword import paper_day
+from paperboy.search.backends import paper_day
 from tests.search_helpers import make_store
 
 
@@ -152,7 +152,7 @@ def test_a_repeated_query_reuses_its_vector(tmp_path):
 
 def test_similar_papers_fuse_vector_neighbours_with_bm25_over_the_paper(tmp_path, monkeypatch):
     from paperboy.search import engine as engine_module
-    from paperboy.search.index import paper_text
+    from paperboy.search.updater import paper_text
     from paperboy.search.query import prose_query
 
     store, settings = make_store(tmp_path)

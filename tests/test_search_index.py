@@ -13,10 +13,10 @@ import pytest
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.papers import Paper
-from paperboy.search import index as index_module
+from paperboy.search import updater as index_module
 from paperboy.search import open_search, update_indexes
 from paperboy.search.encoders import EncoderError, load_encoder
-from paperboy.search.index import IndexAlongside, open_indexes, rebuild_indexes
+from paperboy.search.upkeep import IndexAlongside, open_indexes, rebuild_indexes
 from paperboy.sources import SourceError
 from paperboy.store import open_store
 from tests.environment import subprocess_env
@@ -174,11 +174,11 @@ def test_an_encoder_error_in_the_encoding_thread_stops_the_update_and_loses_noth
 KILLED_UPDATE = """
     import sys, time
     from paperboy.config import Settings
-    from paperboy.search import index
-    from paperboy.search.keyword import KeywordIndex
+    from paperboy.search import updater, upkeep
+    from paperboy.search.files.keyword import KeywordIndex
     from paperboy.store import open_store
 
-    index.CHUNK, index.KEYWORD_COMMIT_EVERY = 30, 30
+    updater.CHUNK, updater.KEYWORD_COMMIT_EVERY = 30, 30
     commit = KeywordIndex.commit
     def slow_commit(self):
         commit(self)
@@ -188,7 +188,7 @@ KILLED_UPDATE = """
     settings = Settings.load(data_dir=sys.argv[1], search_model="minilm",
                              search_bulk_model="static", search_embed_limit=50,
                              search_exact_limit=100)
-    index.update_indexes(open_store(settings), settings)
+    upkeep.update_indexes(open_store(settings), settings)
     print("finished", flush=True)
 """
 
@@ -281,9 +281,9 @@ def test_a_failed_import_stops_the_indexing_beside_it_and_loses_nothing(tmp_path
 KILLED_IMPORT = """
     import sys
     from paperboy import cli
-    from paperboy.search import index
+    from paperboy.search import updater
 
-    index.CHUNK = index.KEYWORD_COMMIT_EVERY = 30
+    updater.CHUNK = updater.KEYWORD_COMMIT_EVERY = 30
     cli.main(sys.argv[1:])
 """
 

@@ -1,7 +1,7 @@
 """The keyword index reads short queries as people type them: compounds and proximity."""
 
 from paperboy.papers import Paper
-from paperboy.search.keyword import KeywordIndex, compounds
+from paperboy.search.files.keyword import KeywordIndex, compounds
 from paperboy.search.query import parse_query
 
 

@@ -12,8 +12,9 @@ import pytest
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search import open_search, update_indexes
-from paperboy.search.index import SearchIndexes, open_indexes, search_backend
-from paperboy.search.pgindex import PgSearchIndexes
+from paperboy.search.files import FileIndexes
+from paperboy.search.postgres import PgSearchIndexes
+from paperboy.search.upkeep import open_indexes, search_backend
 from paperboy.store import open_store
 from tests.environment import subprocess_env
 from tests.search_helpers import FIXTURE, make_store
@@ -40,7 +41,7 @@ def test_backend_follows_the_database_unless_set(tmp_path, pg_url):
         search_backend(pg, Settings.load(data_dir=tmp_path, search_backend="elastic"))
     files = open_indexes(pg, Settings.load(data_dir=tmp_path / "b", search_backend="files",
                                            search_model="static", search_bulk_model=""))
-    assert type(files) is SearchIndexes  # a Postgres store may keep file indexes
+    assert type(files) is FileIndexes  # a Postgres store may keep file indexes
     pg.close()
 
 
@@ -109,7 +110,7 @@ def test_concurrent_updates_from_several_processes_index_each_paper_once(tmp_pat
 def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
     import numpy as np
 
-    from paperboy.store.pgsearch import PgVectors
+    from paperboy.search.postgres.tables import PgVectors
 
     store, settings = make_store(tmp_path, database_url=pg_url)
     indexes = open_indexes(store, settings)
@@ -131,7 +132,7 @@ def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(
     """On a big collection the keyword side ranks only papers holding the rarest words
     together; when that leaves fewer than asked for, it ranks the wider set instead."""
     from paperboy.search.query import parse_query
-    from paperboy.store import pgsearch
+    from paperboy.search.postgres import tables as pgsearch
 
     store, settings = make_store(tmp_path, database_url=pg_url)
     update_indexes(store, settings)

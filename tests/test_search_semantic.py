@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from paperboy.search.semantic import VectorIndex, dequantize, quantize
+from paperboy.search.files.vectors import VectorIndex, dequantize, quantize
 
 
 def unit(rows, dim=32, seed=0):

@@ -38,7 +38,7 @@ def test_migrations_are_applied_once(store, backend_settings):
 
 
 def test_refuses_a_store_from_a_newer_paperboy(store, backend_settings):
-    with store._write() as conn:
+    with store.transaction() as conn:
         store._set_schema_version(conn, 999)
     with pytest.raises(StoreError, match="upgrade paperboy"):
         open_store(backend_settings)
@@ -71,8 +71,8 @@ def test_round_trips_every_field(store):
     )
     store.upsert([paper])
     assert store.get(paper.id) == paper
-    row = store.conn.execute("SELECT abs_url, pdf_url FROM papers").fetchone()
-    row = tuple(row)
+    stored = store.get(paper.id)  # the arXiv links are built from the stored id
+    row = (stored.abs_url, stored.pdf_url)
     assert row == ("https://arxiv.org/abs/2405.15738", "https://arxiv.org/pdf/2405.15738")
 
 
@@ -202,3 +202,61 @@ def test_both_backends_have_the_same_tables_and_columns(tmp_path, clean_env, req
         sqlite.close()
         postgres.close()
         server.drop_database(url)
+
+
+def test_a_transaction_commits_together_or_not_at_all(store):
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:a", "1"))
+    with pytest.raises(RuntimeError, match="midway"), store.transaction() as conn:
+        conn.execute("INSERT INTO state (key, value) VALUES (?, ?)", ("t:b", "2"))
+        raise RuntimeError("midway")
+    assert store.get_state("t:a") == "1"
+    assert store.get_state("t:b") is None  # rolled back with the error
+
+
+def test_an_advisory_lock_has_one_holder_across_processes(store, backend_settings):
+    other = open_store(backend_settings)  # another connection, as another process would
+    try:
+        with store.advisory_lock(4242) as held:
+            assert held is True
+            with other.advisory_lock(4242, wait=False) as second:
+                assert second is False  # held elsewhere: refused at once
+            with other.advisory_lock(4243, wait=False) as unrelated:
+                assert unrelated is True  # another key is another lock
+        with other.advisory_lock(4242, wait=False) as after:
+            assert after is True  # released when the first block ended
+    finally:
+        other.close()
+
+
+def test_long_id_lists_are_read_in_chunks(store):
+    from paperboy.store.chunks import CHUNK
+
+    ids = [f"2405.{n:05d}" for n in range(CHUNK * 2 + 7)]
+    store.upsert([make(pid) for pid in ids])
+    found = store.get_many(ids + ["2405.99999"])
+    assert sorted(found) == ids  # every chunk read, none twice, the unknown id left out
+
+
+def test_the_unread_url_columns_are_gone_and_an_old_store_loses_them_on_open(tmp_path, clean_env):
+    """Migration 0007 drops the generated abs_url/pdf_url columns (nothing read them); a store
+    made before it keeps its papers."""
+    import sqlite3
+
+    settings = Settings.load(data_dir=tmp_path / "d")
+    store = open_store(settings)
+    store.upsert([make()])
+    store.close()
+    old = sqlite3.connect(settings.sqlite_path)  # as a paperboy before 0007 left it
+    old.execute("ALTER TABLE papers ADD COLUMN abs_url TEXT GENERATED ALWAYS AS "
+                "('https://arxiv.org/abs/' || id) VIRTUAL")
+    old.execute("ALTER TABLE papers ADD COLUMN pdf_url TEXT GENERATED ALWAYS AS "
+                "('https://arxiv.org/pdf/' || id) VIRTUAL")
+    old.execute("PRAGMA user_version=6")
+    old.commit()
+    old.close()
+    again = open_store(settings)
+    assert again.schema_version == 7
+    assert not {"abs_url", "pdf_url"} & set(again.columns()["papers"])
+    assert again.get("2405.15738").title == "ConvLLaVA"
+    again.close()

@@ -82,7 +82,7 @@ def test_refuses_to_copy_from_postgres(pg_url, settings):
 
 def test_vectors_come_along_so_no_paper_is_encoded_again(sqlite_store, settings, pg_url):
     from paperboy.search import update_indexes
-    from paperboy.search.index import open_indexes
+    from paperboy.search.upkeep import open_indexes
 
     update_indexes(sqlite_store, settings)
     result = CliRunner().invoke(main, ["migrate-store", "--from",

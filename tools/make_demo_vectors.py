@@ -19,8 +19,8 @@ from paperboy.config import Settings
 from paperboy.demo import DEMO_VECTORS, DEMO_VECTORS_MODEL, demo_path
 from paperboy.ingest import import_file
 from paperboy.search.encoders import load_encoder
-from paperboy.search.index import MAX_PASSAGES, paper_text, passage_id
-from paperboy.search.semantic import quantize, text_hash
+from paperboy.search.files.vectors import quantize
+from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id, text_hash
 from paperboy.store import open_store
 
 OUT = Path(__file__).resolve().parent.parent / "src/paperboy/data" / DEMO_VECTORS

@@ -38,7 +38,7 @@ def seed_demo_vectors(store, settings: Settings) -> int:
     """Put the shipped demo vectors into the vector index (when the model matches)."""
     import numpy as np
 
-    from paperboy.search.index import open_indexes
+    from paperboy.search.upkeep import open_indexes
 
     source = resources.files("paperboy.data") / DEMO_VECTORS
     if settings.search_model != DEMO_VECTORS_MODEL or not source.is_file():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 from paperboy.links import doi_problem, link_problem
@@ -202,7 +203,8 @@ class Paper:
         bad = self.unsafe_links()
         if not bad:
             return self
-        return replace(self, **{name: None for name, _, _ in bad}).with_code_link()
+        cleared: dict[str, Any] = {name: None for name, _, _ in bad}
+        return replace(self, **cleared).with_code_link()
 
 
 # The fields that hold a URL (or DOI) from outside, which pages, feeds and mail turn into links.

@@ -52,7 +52,7 @@ def assert_only_safe_links(urls: list[str], where: str) -> None:
 
 def poison(store, ids: list[str]) -> None:
     """Write script links into stored papers, past every check (as an old database holds them)."""
-    with store._write() as conn:
+    with store.transaction() as conn:
         for number, pid in enumerate(ids):
             conn.execute("UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
                          (BAD[number % len(BAD)], BAD[(number + 1) % len(BAD)],
@@ -87,7 +87,7 @@ def test_a_paper_page_shows_no_code_or_project_button_for_a_bad_link(client, poi
 
 def test_good_links_still_render(client, store):
     pid = store.papers_on(store.latest_day())[0].id
-    with store._write() as conn:
+    with store.transaction() as conn:
         conn.execute("UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
                      ("https://github.com/a/b", "https://a.github.io/p/",
                       "10.1103/PhysRevD.1 10.1016/j.x.1", pid))

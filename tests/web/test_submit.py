@@ -155,7 +155,7 @@ def test_a_stored_paper_joins_the_feed_without_waiting_for_a_busy_index_writer(c
                                                                              local, arxiv):
     from concurrent.futures import ThreadPoolExecutor
 
-    from paperboy.search.index import writing_indexes
+    from paperboy.search.files import writing_indexes
 
     store.remove_from_feed("2503.13756")  # stored, outside the feed
     headers = bearer(store, "ann")

@@ -29,7 +29,7 @@ def import_(obj: Context, files, quiet):
     """
     from paperboy.ingest import import_file
     from paperboy.search import update_indexes
-    from paperboy.search.index import IndexAlongside
+    from paperboy.search.upkeep import IndexAlongside
 
     failed = []
     # A big import is indexed while it is stored (both cores busy); the update after it

@@ -11,12 +11,17 @@ engine's business (the JSON API has `score`).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from paperboy.cli.common import fail
 from paperboy.latex import pieces
 from paperboy.search import SORTS
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+    from paperboy.search.backends import Encoder
 
 
 def _show(text: str, spans: list[tuple[int, int]], color: bool) -> str:
@@ -51,7 +56,8 @@ def _mark(text: str) -> str:
 @click.option("--offset", default=0, type=click.IntRange(0, 10_000))
 @click.option("--abstracts", is_flag=True, help="Print each abstract under its title.")
 @click.pass_obj
-def search(obj, query, sort, limit, offset, abstracts):
+def search(obj: Any, query: tuple[str, ...], sort: str, limit: int, offset: int,
+           abstracts: bool) -> None:
     """Search the papers: words, "exact phrases", -exclusions, author:NAME, cat:cs.CL,
     year:2024, after:/before:YYYY-MM-DD, has:code, or an arXiv id or URL."""
     from paperboy.search import open_search
@@ -87,13 +93,14 @@ def search(obj, query, sort, limit, offset, abstracts):
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, quiet):
+def index(obj: Any, check: bool, backfill: bool, limit: int | None, device: str,
+          checkpoint_every: int, drop_vectors: bool, quiet: bool) -> None:
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
-    from paperboy.search.index import indexes_lock, open_indexes, rebuild_indexes
+    from paperboy.search.upkeep import backfill_indexes, check_indexes, rebuild_indexes
 
     store, settings = obj.store, obj.settings
     if check:
-        problems = open_indexes(store, settings).check(store)
+        problems = check_indexes(store, settings)
         for problem in problems:
             click.echo(f"problem: {problem}")
         if problems:
@@ -102,19 +109,15 @@ def index(obj, check, backfill, limit, device, checkpoint_every, drop_vectors, q
         return
     if backfill:
         encoders = _backfill_encoders(settings, device)
-        with indexes_lock(store, settings):
-            indexes = open_indexes(store, settings, encoders=encoders)
-            indexes.update(store, progress=not quiet)
-            done = indexes.backfill(store, limit=limit, progress=not quiet,
-                                    save_every=checkpoint_every)
-        left = max(0, store.count_papers() - len(indexes.dense))
+        done, left = backfill_indexes(store, settings, limit=limit, progress=not quiet,
+                                      save_every=checkpoint_every, encoders=encoders)
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)
     click.echo(report.summary())
 
 
-def _backfill_encoders(settings, device: str) -> dict:
+def _backfill_encoders(settings: Settings, device: str) -> dict[str, Encoder]:
     """The transformer for a backfill, loaded first so that a missing GPU is one line."""
     if device == "cpu":
         return {}

@@ -48,11 +48,11 @@ def migrate_store(source, target, index_dir):
 
 
 def _carry_vectors(src, dst, settings: Settings, index_dir: Path | None) -> None:
-    from paperboy.search.index import search_backend
+    from paperboy.search.upkeep import search_backend
 
     if search_backend(dst, settings) != "postgres":
         return
-    from paperboy.search.pgindex import carry_vectors
+    from paperboy.search.postgres import carry_vectors
 
     folder = index_dir or Path(src.location).parent
     copied = carry_vectors(folder, dst, settings,

@@ -1,42 +1,9 @@
-"""The mail records the store hands out: a subscriber, and the claim on one digest send.
+"""The mail records the store hands out, as the mail code names them.
 
-Plain data, no I/O: the store builds them, the mail code reads them.
+They are defined in the domain layer, paperboy/records.py, because the store builds them and
+the store imports nothing above it; this module keeps the mail package's own name for them.
 """
 
-from __future__ import annotations
+from paperboy.records import FINAL_SEND_STATES, FREQUENCIES, STATUSES, SendClaim, Subscriber
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
-
-STATUSES = ("pending", "active", "paused", "unsubscribed", "bouncing")
-FREQUENCIES = ("daily", "weekly")
-# A send log row in one of these states is done for its period: a rerun skips it.
-FINAL_SEND_STATES = ("sent", "rejected", "empty")
-
-
-@dataclass
-class Subscriber:
-    id: int
-    email: str
-    name: str = ""
-    status: str = "pending"
-    frequency: str = "daily"
-    include_top: bool = True
-    topics: list[str] = field(default_factory=list)
-    nonce: str = ""
-    covered_through: date | None = None  # last feed day a sent digest covered
-    failures: int = 0  # permanent delivery failures in a row
-    created_at: datetime | None = None
-    confirm_sent_at: datetime | None = None
-    confirmed_at: datetime | None = None
-
-
-@dataclass
-class SendClaim:
-    """Permission to send one digest: written to the send log before the SMTP transaction."""
-
-    subscriber_id: int
-    period: str
-    message_id: str
-    attempts: int  # including this one
-    previous: str | None  # the row's state before: None (first try), sending, deferred
+__all__ = ["FINAL_SEND_STATES", "FREQUENCIES", "STATUSES", "SendClaim", "Subscriber"]

@@ -16,12 +16,13 @@ CONTRACT (other modules build against it; keep it stable):
 - `similar()` returns hits for the nearest papers, the paper itself excluded.
 - `sort` is one of "relevance", "date", "upvotes".
 
-The engine (engine.py) fuses a BM25 keyword index (keyword.py, tantivy) with embedding vectors
-(semantic.py, encoders.py); index.py keeps both in step with the store; query.py parses the
-query syntax; highlight.py renders spans. On PostgreSQL (setting `search_backend`) the same
-engine runs over tables instead of files: tsvector and pgvector (pgindex.py,
-store/pgsearch.py). Design and figures: docs/search.md,
-docs/benchmarks.md.
+The engine (engine.py) fuses a BM25 keyword index with embedding vectors (encoders.py),
+written against the backends' contract (backends.py: KeywordIndex, VectorIndex, IndexSet).
+Two backends keep the indexes: files beside the store (files/: tantivy, numpy/usearch) or, on
+PostgreSQL (setting `search_backend`), tables (postgres/: tsvector, pgvector). One updater
+(updater.py) keeps either in step with the store, and upkeep.py opens, updates, rebuilds,
+checks and backfills them; query.py parses the query syntax; highlight.py renders spans.
+Design and figures: docs/search.md, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from paperboy.papers import Paper
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+    from paperboy.search.engine import HybridSearch
+    from paperboy.search.updater import UpdateReport
+    from paperboy.store.sql import SQLStore
+
 
 # The one list of sorts, kept where the sort: operator is parsed; re-exported from here.
 from paperboy.search.query import SORTS as SORTS
@@ -61,15 +70,15 @@ class SearchResult:
     message: str | None = None  # for the user: why nothing matched, what was ignored
 
 
-def open_search(store, settings):
+def open_search(store: SQLStore, settings: Settings) -> HybridSearch:
     """The search engine over this store's indexes (created empty when missing).
 
     Indexes that fell behind the store (a crash, an import by an older version) are brought
     up to date here, so a restart repairs them.
     """
+    from paperboy.search.backends import KeywordIndexError
     from paperboy.search.engine import HybridSearch
-    from paperboy.search.index import open_indexes
-    from paperboy.search.keyword import KeywordIndexError
+    from paperboy.search.upkeep import open_indexes
 
     indexes = open_indexes(store, settings)
     if indexes.behind(store):
@@ -83,9 +92,10 @@ def open_search(store, settings):
     return HybridSearch(store, settings, indexes)
 
 
-def update_indexes(store, settings, progress: bool = False, wait: bool = True):
+def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
+                   wait: bool = True) -> UpdateReport | None:
     """Index what changed in the store since the last update; call after imports and syncs.
     `wait=False`: None at once, doing nothing, while another process writes the indexes."""
-    from paperboy.search.index import update_indexes as _update
+    from paperboy.search.upkeep import update_indexes as _update
 
     return _update(store, settings, progress=progress, wait=wait)

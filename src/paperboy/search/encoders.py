@@ -24,11 +24,16 @@ import gzip
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+
+from paperboy.search.backends import Encoder
 
 DEVICES = ("cpu", "cuda")
 NO_CUDA = ("no CUDA device: onnxruntime has no CUDAExecutionProvider here; install "
@@ -43,10 +48,11 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return vectors / norms
+    unit: np.ndarray = vectors / norms
+    return unit
 
 
-def _models_dir():
+def _models_dir() -> Traversable:
     return resources.files("paperboy.data") / "models"
 
 
@@ -106,7 +112,7 @@ class OnnxEncoder:
         windows, owners = self._windows(texts, window, max_windows)
         several = np.bincount(owners, minlength=len(texts))[owners] > 1
         passages = [w for w, keep in zip(windows, several) if keep]
-        pooled = self._pooled(list(whole) + passages)
+        pooled = self._pooled([*whole, *passages])
         return (_normalise(pooled[: len(texts)]), _normalise(pooled[len(texts):]),
                 owners[several])
 
@@ -118,11 +124,13 @@ class OnnxEncoder:
         windows, owners = self._windows(texts, window, max_windows)
         return _normalise(self._pooled(windows)), owners
 
-    def _windows(self, texts: list[str], window: int, max_windows: int):
+    def _windows(self, texts: list[str], window: int, max_windows: int
+                 ) -> tuple[list[_Tokens], np.ndarray]:
         """The [CLS] ... [SEP] windows over each text's first `max_windows` stretches of
         `window` tokens (at least one per text, even an empty one), and each one's text."""
         encodings = self._whole_text.encode_batch([t or "" for t in texts])
-        windows, owners = [], []
+        windows: list[_Tokens] = []
+        owners: list[int] = []
         step = window - 2  # room for [CLS] and [SEP]
         for i, e in enumerate(encodings):
             ids = e.ids
@@ -132,7 +140,7 @@ class OnnxEncoder:
                 owners.append(i)
         return windows, np.asarray(owners, dtype=np.int64)
 
-    def _pooled(self, encodings) -> np.ndarray:
+    def _pooled(self, encodings: Sequence[_Tokenised]) -> np.ndarray:
         """Mean-pooled token states of each tokenised text, `workers` runs at a time."""
         out = np.zeros((len(encodings), self.dim), dtype=np.float32)
         # Batches of similar length waste little work on padding.
@@ -140,7 +148,7 @@ class OnnxEncoder:
         batches = [order[start : start + self.batch_size]
                    for start in range(0, len(order), self.batch_size)]
 
-        def run(rows) -> None:
+        def run(rows: np.ndarray) -> None:
             out[rows] = self._run([encodings[i] for i in rows])
 
         if self.workers > 1 and len(batches) > 1:
@@ -153,7 +161,7 @@ class OnnxEncoder:
                 run(rows)
         return out
 
-    def _run(self, encodings) -> np.ndarray:
+    def _run(self, encodings: Sequence[_Tokenised]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -165,7 +173,15 @@ class OnnxEncoder:
             feed["token_type_ids"] = np.zeros_like(ids)
         hidden = self.session.run(None, feed)[0]
         weights = mask[:, :, None].astype(np.float32)
-        return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        pooled: np.ndarray = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        return pooled
+
+
+class _Tokenised(Protocol):
+    """A tokenised text: a tokenizers Encoding, or a window of one (`_Tokens`)."""
+
+    @property
+    def ids(self) -> list[int]: ...
 
 
 class _Tokens:
@@ -177,7 +193,8 @@ class _Tokens:
         self.ids = ids
 
 
-def _session(model_path: str | Path, threads: int, device: str, disabled: tuple = ()):
+def _session(model_path: str | Path, threads: int, device: str,
+             disabled: tuple[str, ...] = ()) -> Any:
     """An onnxruntime session on the CPU or, with device "cuda", on an NVIDIA GPU; `threads`
     inside one run (0: onnxruntime decides); `disabled`: onnxruntime optimizers not to run."""
     import onnxruntime as ort
@@ -342,7 +359,7 @@ def _build_int8_graph(source: Path, folder: Path, target: Path) -> None:
         os.replace(built, target)  # atomic: two processes building at once both end well
 
 
-def _drop_nan_guards(graph) -> int:
+def _drop_nan_guards(graph: Any) -> int:  # an onnx GraphProto
     """Remove `Where(IsNaN(p), 0, p)` after each attention softmax (PyTorch's export guards
     rows whose every key is masked). No row is: every text has [CLS] and [SEP], and the mask
     hides keys, never queries. The guard cost a quarter of the int8 graph's time (profiled
@@ -370,7 +387,7 @@ def _drop_nan_guards(graph) -> int:
     return len(dropped) // 2
 
 
-def _fuse_gelu(graph, onnx) -> int:
+def _fuse_gelu(graph: Any, onnx: Any) -> int:  # an onnx GraphProto, the onnx module
     """Replace each exact GELU the export spelled out, `x * (0.5 * (1 + erf(x / sqrt 2)))`
     over five element-wise ops (onnxruntime's own fusion does not match this order), and the
     bias Add before it, by onnxruntime's one `BiasGelu` kernel (the same function). Returns
@@ -379,17 +396,18 @@ def _fuse_gelu(graph, onnx) -> int:
 
     consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     made_by = {out: node for node in graph.node for out in node.output}
-    used_by: dict[str, list] = {}
+    used_by: dict[str, list[Any]] = {}
     for node in graph.node:
         for name in node.input:
             used_by.setdefault(name, []).append(node)
 
-    def scalar(name, value):
+    def scalar(name: str, value: float) -> bool:
         return name in consts and consts[name].size == 1 and \
             abs(float(consts[name].reshape(-1)[0]) - value) < 1e-6
 
-    def other(node, name):
-        return node.input[1] if node.input[0] == name else node.input[0]
+    def other(node: Any, name: str) -> str:
+        found: str = node.input[1] if node.input[0] == name else node.input[0]
+        return found
 
     fused = []
     for div in [n for n in graph.node if n.op_type == "Div"]:
@@ -461,7 +479,7 @@ def supports_passages(name: str) -> bool:
 
 
 def load_encoder(name: str, threads: int | None = None, device: str = "cpu",
-                 precision: str | None = None):
+                 precision: str | None = None) -> Encoder:
     """The encoder called `name` (see the module docstring for the names). `device` "cuda"
     runs the transformer on an NVIDIA GPU (onnxruntime-gpu); static models ignore it.
     `precision` ("int8" or "float") overrides the bundled transformer's default for the

@@ -23,17 +23,31 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search import SORTS, Filters, Hit, SearchResult
+from paperboy.search.backends import (
+    IndexSet,
+    KeywordIndexError,
+    VectorIndex,
+    day_number,
+    paper_day,
+)
 from paperboy.search.encoders import EncoderError
 from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
 from paperboy.search.highlight import match_spans, query_terms
-from paperboy.search.index import MAX_PASSAGES, SearchIndexes, open_indexes, paper_text, passage_id
-from paperboy.search.keyword import KeywordIndexError, has_constraints
-from paperboy.search.query import ParsedQuery, parse_query, prose_query
+from paperboy.search.query import ParsedQuery, has_constraints, parse_query, prose_query
+from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id
+from paperboy.search.upkeep import open_indexes
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +80,14 @@ class QueryVectors:
     def __init__(self, size: int = QUERY_CACHE_SIZE):
         self.size = size
         self.hits = self.misses = 0
-        self._vectors: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
     def key(model: str, text: str) -> tuple[str, str]:
         return model, " ".join(text.lower().split())
 
-    def get(self, model: str, text: str, encode):
+    def get(self, model: str, text: str, encode: Callable[[str], np.ndarray]) -> np.ndarray:
         """The vector of `text`, encoded by `encode(text)` only when it is not cached."""
         key = self.key(model, text)
         with self._lock:
@@ -95,7 +109,7 @@ class QueryVectors:
 
 
 class HybridSearch:
-    def __init__(self, store, settings: Settings, indexes: SearchIndexes | None = None):
+    def __init__(self, store: SQLStore, settings: Settings, indexes: IndexSet | None = None):
         self.store = store
         self.settings = settings
         self.indexes = indexes or open_indexes(store, settings)
@@ -120,7 +134,7 @@ class HybridSearch:
             models.append(vectors.model)
         return models
 
-    def query_vector(self, model: str, text: str):
+    def query_vector(self, model: str, text: str) -> np.ndarray:
         """The query's vector by `model`, from the cache when it was asked before."""
         return self.query_vectors.get(
             model, text, lambda t: self.indexes.encoder(model).encode([t])[0])
@@ -192,7 +206,7 @@ class HybridSearch:
         """The papers nearest to this one, itself excluded: its vector neighbours fused with
         BM25 over its own title and abstract (measured better than either alone)."""
         self.refresh()
-        paper = self.store.get(paper_id)
+        paper = self.store.papers.get(paper_id)
         if paper is None:
             return []
         limit = max(1, min(int(limit or 5), MAX_LIMIT))
@@ -230,11 +244,14 @@ class HybridSearch:
     # -- ranking -----------------------------------------------------------------------------
     def rank(self, q: ParsedQuery, k: int = CANDIDATES, mode: str = "hybrid") -> Ranking:
         """Fused ranking of the top candidates; `mode` "keyword" or "semantic" ranks by one."""
-        keyword_hits, total = ([], 0)
+        keyword_hits: list[tuple[str, float]] = []
+        total = 0
         if mode != "semantic":
             keyword_hits, total = self.indexes.keyword.search(q, limit=k)
         keyword = dict(keyword_hits)
-        semantic, semantic_top, models = {}, set(), {}
+        semantic: dict[str, float] = {}
+        semantic_top: set[str] = set()
+        models: dict[str, str] = {}
         if mode != "keyword" and q.has_text:
             semantic, semantic_top, models = self._semantic(q, k, extra=list(keyword))
         if mode == "keyword":
@@ -256,7 +273,8 @@ class HybridSearch:
         by_model = {v.model: keyword_weight_for(v.model, setting) for v in sets}
         return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
-    def _semantic(self, q: ParsedQuery, k: int, extra: list[str]):
+    def _semantic(self, q: ParsedQuery, k: int, extra: list[str]
+                  ) -> tuple[dict[str, float], set[str], dict[str, str]]:
         """Normalised semantic scores for the top-k semantic candidates and for `extra`."""
         scores: dict[str, float] = {}
         top: set[str] = set()
@@ -281,17 +299,19 @@ class HybridSearch:
             top.update(pid for pid, _ in found)
         return scores, top, models
 
-    def _rescore_with_passages(self, vec, scores: dict[str, float]) -> dict[str, float]:
+    def _rescore_with_passages(self, vec: np.ndarray, scores: dict[str, float]
+                               ) -> dict[str, float]:
         """Mean of the whole-abstract cosine and the best passage's: a paper whose one
         paragraph answers the query rises (measured on SciFact, docs/benchmarks.md)."""
         keys = [passage_id(pid, k) for pid in scores for k in range(MAX_PASSAGES)]
         best: dict[str, float] = {}
+        assert self.indexes.passages is not None  # called only when there are passages
         for key, score in self.indexes.passages.scores(vec, keys).items():
             pid = key.rsplit("#", 1)[0]
             best[pid] = max(best.get(pid, -1.0), score)
         return {pid: (s + best[pid]) / 2 if pid in best else s for pid, s in scores.items()}
 
-    def _vector_sets(self):
+    def _vector_sets(self) -> list[VectorIndex]:
         dense, bulk = self.indexes.dense, self.indexes.bulk
         sets = [dense] if len(dense) else []
         if bulk is not None and len(bulk) > len(dense):
@@ -305,7 +325,7 @@ class HybridSearch:
             return Ranking(found, total, dict(found))
         notes.append(f"no paper has all the words; showing the closest, sorted by {by}")
         ranking = self.rank(q, CANDIDATES)
-        papers = self.store.get_many([pid for pid, _ in ranking.ranked])
+        papers = self.store.papers.get_many([pid for pid, _ in ranking.ranked])
         key = (lambda p: p.upvotes or 0) if by == "upvotes" else _day_key
         ranking.ranked = sorted(((pid, s) for pid, s in ranking.ranked if pid in papers),
                                 key=lambda item: key(papers[item[0]]), reverse=True)
@@ -313,9 +333,10 @@ class HybridSearch:
 
     # -- results -----------------------------------------------------------------------------
     def _papers_by_id(self, q: ParsedQuery) -> tuple[list[Hit], list[str]]:
-        hits, notes = [], []
+        hits: list[Hit] = []
+        notes: list[str] = []
         for arxiv in q.arxiv_ids:
-            paper = self.store.get(arxiv.id)
+            paper = self.store.papers.get(arxiv.id)
             if paper is None:
                 notes.append(f"{arxiv.id} is not in this paperboy yet")
             elif all(h.paper.id != paper.id for h in hits):
@@ -324,8 +345,8 @@ class HybridSearch:
 
     def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking,
               highlight: bool = True) -> list[Hit]:
-        papers = self.store.get_many([pid for pid, _ in page])
-        terms = query_terms(q) if highlight else []
+        papers = self.store.papers.get_many([pid for pid, _ in page])
+        terms = query_terms(q) if highlight else set()
         hits = []
         for pid, score in page:
             paper = papers.get(pid)
@@ -345,9 +366,7 @@ def _why(pid: str, ranking: Ranking) -> str:
     return "keyword"
 
 
-def _day_key(paper: Paper):
-    from paperboy.search.keyword import day_number, paper_day
-
+def _day_key(paper: Paper) -> int:
     return day_number(paper_day(paper))
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
-from paperboy.search.keyword import analyze
+from paperboy.search.files.keyword import analyze
 from paperboy.search.query import ParsedQuery
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -40,7 +41,7 @@ def _term(word: str) -> str | None:
 
 
 @lru_cache(maxsize=256)
-def _candidates(terms: frozenset[str]) -> re.Pattern:
+def _candidates(terms: frozenset[str]) -> re.Pattern[str]:
     """Words that could stem to one of the terms: a stem's first three letters begin the word
     (Snowball keeps the front of a word), so the regex engine skips the rest of the text."""
     heads = sorted({re.escape(t[:3]) for t in terms}, key=len, reverse=True)
@@ -66,7 +67,7 @@ def match_spans(text: str, q: ParsedQuery | set[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _pieces(text: str, spans: list[tuple[int, int]]):
+def _pieces(text: str, spans: list[tuple[int, int]]) -> Iterator[tuple[str, bool]]:
     """(piece, highlighted) in order, ignoring spans that are out of range or overlap."""
     at = 0
     for start, end in sorted(spans):
@@ -89,7 +90,7 @@ def to_html(text: str, spans: list[tuple[int, int]], tag: str = "mark") -> str:
     )
 
 
-def to_segments(text: str, spans: list[tuple[int, int]]) -> list[dict]:
+def to_segments(text: str, spans: list[tuple[int, int]]) -> list[dict[str, object]]:
     """Hugging Face style `highlightedTitle` / `highlightedSummary`: the text as a list of
     {"text", "highlighted"} segments that join back to the original (no HTML to parse)."""
     return [{"text": piece, "highlighted": marked} for piece, marked in _pieces(text or "", spans)]

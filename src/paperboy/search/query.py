@@ -260,3 +260,9 @@ def parse_query(text: str) -> ParsedQuery:
 def keyword_terms(text: str) -> list[str]:
     """The lower-cased word tokens of a text (what the keyword index and highlighter see)."""
     return [w.lower() for w in _WORD.findall(text)]
+
+
+def has_constraints(q: ParsedQuery) -> bool:
+    """Whether the query holds anything every result must satisfy: phrases, exclusions,
+    filters (the semantic candidates are checked against them)."""
+    return bool(q.phrases or q.excluded or q.has_filters)

@@ -11,8 +11,12 @@ or PostgreSQL (`PAPERBOY_DATABASE_URL=postgresql://...`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from paperboy.config import Settings
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Run:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
-    checkpoint: dict | None = None
+    checkpoint: dict[str, Any] | None = None
     resumed: bool = False
     status: str = "running"
     message: str | None = None
@@ -62,7 +66,7 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used; the message says what to do."""
 
 
-def open_store(settings: Settings):
+def open_store(settings: Settings) -> SQLStore:
     url = settings.database_url
     if url.startswith(("postgresql://", "postgres://")):
         from paperboy.store.postgres import PostgresStore

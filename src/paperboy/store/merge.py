@@ -13,6 +13,8 @@ Rules (they make imports idempotent and order-tolerant):
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from typing import Any, TypeVar
 
 from paperboy.papers import FeedEntry, Paper
 
@@ -32,11 +34,14 @@ _TEXT_FIELDS = (
 )
 
 
-def _min(a, b):
+T = TypeVar("T", int, date)
+
+
+def _min(a: T | None, b: T | None) -> T | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _max(a, b):
+def _max(a: T | None, b: T | None) -> T | None:
     return b if a is None else a if b is None else max(a, b)
 
 
@@ -47,7 +52,7 @@ def merge_paper(old: Paper | None, new: Paper) -> Paper:
         return replace(new, upvotes=new.upvotes or 0)
     old = old.without_unsafe_links()  # one stored before the check: gone on its next update
     older = new.version is not None and old.version is not None and new.version < old.version
-    merged = {}
+    merged: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         mine, theirs = getattr(old, name), getattr(new, name)
         if older:

@@ -11,12 +11,18 @@ migrations take an advisory lock; votes and the rest rely on row locks and const
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
+from paperboy.store.connection import Connection, Reader
 from paperboy.store.sql import SQLStore
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
 _LOCK_SCHEMA = 7_243_001
 _LOCK_PAPERS = 7_243_002
@@ -35,60 +41,60 @@ def redact(url: str) -> str:
 class _Result:
     """Rows fetched on a pooled connection that has already gone back to the pool."""
 
-    def __init__(self, cursor):
+    def __init__(self, cursor: psycopg.Cursor[Any]):
         self.description = cursor.description
         self.rowcount = cursor.rowcount
         self._rows = cursor.fetchall() if cursor.description else []
         self._next = 0
 
-    def fetchone(self):
+    def fetchone(self) -> Any:
         if self._next >= len(self._rows):
             return None
         self._next += 1
         return self._rows[self._next - 1]
 
-    def fetchall(self):
+    def fetchall(self) -> list[Any]:
         rows, self._next = self._rows[self._next:], len(self._rows)
         return rows
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
 
 
 class _Reader:
     """Autocommit reads: each statement borrows a pooled connection for its own duration."""
 
-    def __init__(self, pool):
+    def __init__(self, pool: ConnectionPool[Any]):
         self._pool = pool
 
-    def execute(self, sql: str, params=()):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
         with self._pool.connection() as conn:
             return _Result(conn.execute(_to_pyformat(sql), params))
 
 
 class _Transaction:
-    """The statements of one `_write()` block, on one connection, in one transaction."""
+    """The statements of one `transaction()` block, on one connection, in one transaction."""
 
-    def __init__(self, conn):
+    def __init__(self, conn: psycopg.Connection[Any]):
         self._conn = conn
 
-    def execute(self, sql: str, params=()):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._conn.execute(_to_pyformat(sql), params)
 
-    def executemany(self, sql: str, rows):
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if rows:
             with self._conn.cursor() as cur:
                 cur.executemany(_to_pyformat(sql), rows)
 
     def copy_binary(self, table: str, columns: list[str], payload: bytes) -> None:
-        """COPY a ready-made binary-format stream into a table (store/pgsearch.py)."""
+        """COPY a ready-made binary-format stream into a table (search/postgres/)."""
         with self._conn.cursor() as cur, cur.copy(
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(payload)
 
-    def copy_rows(self, table: str, columns: list[str], rows) -> None:
-        """COPY rows into a table: the fast path for bulk loads (search/pgindex.py)."""
+    def copy_rows(self, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
+        """COPY rows into a table: the fast path for bulk loads (search/postgres/)."""
         with self._conn.cursor() as cur, \
                 cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
@@ -117,12 +123,16 @@ class PostgresStore(SQLStore):
         except (psycopg.Error, Exception) as exc:  # PoolTimeout hides the cause in its message
             self._pool.close()
             raise StoreError(f"cannot connect to PostgreSQL at {self.location}: {exc}") from None
-        self.conn = _Reader(self._pool)
+        self._reader = _Reader(self._pool)
         try:
             self._migrate()
         except BaseException:
             self._pool.close()
             raise
+
+    @property
+    def conn(self) -> _Reader:
+        return self._reader
 
     def close(self) -> None:
         self._pool.close()
@@ -138,16 +148,36 @@ class PostgresStore(SQLStore):
         return found
 
     @contextmanager
-    def _write(self) -> Iterator[_Transaction]:
+    def transaction(self) -> Iterator[_Transaction]:
+        """One transaction on one pooled connection: committed when the block ends, rolled
+        back when it raises."""
         with self._pool.connection() as conn, conn.transaction():
             yield _Transaction(conn)
+
+    @contextmanager
+    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
+        """A session-level advisory lock, held on one pooled connection for the whole block:
+        one holder at a time across every host. Yields whether it is held (with `wait=False`,
+        False at once while another session holds it)."""
+        with self._pool.connection() as conn:
+            if wait:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                got = True
+            else:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                got = bool(row and row[0])
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     # -- bulk copies (store/transfer.py) ------------------------------------------------------
     insert_override = "OVERRIDING SYSTEM VALUE"  # keep the source's ids in identity columns
 
     def after_bulk_copy(self, tables: list[tuple[str, list[str]]]) -> None:
         """Move each identity sequence past the largest copied id, so new rows don't collide."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             for name, pk in tables:
                 if len(pk) != 1:
                     continue
@@ -158,16 +188,18 @@ class PostgresStore(SQLStore):
                         "false)", (seq[0],))
 
     # -- schema ------------------------------------------------------------------------------
-    def _lock_schema(self, conn) -> None:
+    def _lock_schema(self, conn: Connection) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_SCHEMA,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
 
-    def _lock_papers(self, conn) -> None:
+    def _lock_papers(self, conn: Connection) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_PAPERS,))
 
-    def _schema_version(self, conn) -> int:
+    def _schema_version(self, conn: Reader) -> int:
         # The table is created under the schema lock (`_lock_schema`) on the first open.
-        return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        version: int = conn.execute(
+            "SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        return version
 
-    def _set_schema_version(self, conn, number: int) -> None:
+    def _set_schema_version(self, conn: Connection, number: int) -> None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))

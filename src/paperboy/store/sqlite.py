@@ -1,12 +1,13 @@
 """The SQLite store: one file in WAL mode, one writer at a time, readers never blocked.
 
-Each thread gets its own connection; every write goes through `_write()`, which takes a
+Each thread gets its own connection; every write goes through `transaction()`, which takes a
 process-wide lock and an IMMEDIATE transaction, so a batch of papers and the checkpoint of the
 run that wrote it commit together or not at all. The queries themselves live in `store/sql.py`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from paperboy.store import StoreError
+from paperboy.store.connection import Connection, Reader
 from paperboy.store.sql import SQLStore
 
 
@@ -55,7 +57,9 @@ class SQLiteStore(SQLStore):
             self._local.conn = None
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction, one writer at a time in this process (and SQLite's lock
+        across processes): committed when the block ends, rolled back when it raises."""
         with self._write_lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
@@ -65,6 +69,22 @@ class SQLiteStore(SQLStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def advisory_lock(self, key: int, wait: bool = True) -> Iterator[bool]:
+        """One holder at a time across the processes sharing this database: a file lock
+        beside it, `<database>.lock-<key>`. Yields whether it is held (with `wait=False`,
+        False at once while another process holds it)."""
+        with open(self.path.with_name(f"{self.path.name}.lock-{int(key)}"), "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     # -- schema ------------------------------------------------------------------------------
     dialect = "sqlite"
@@ -76,8 +96,9 @@ class SQLiteStore(SQLStore):
         return {t: [r[1] for r in self.conn.execute(f"PRAGMA table_xinfo({t})")]
                 for t in sorted(tables)}
 
-    def _schema_version(self, conn) -> int:
-        return conn.execute("PRAGMA user_version").fetchone()[0]
+    def _schema_version(self, conn: Reader) -> int:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
-    def _set_schema_version(self, conn, number: int) -> None:
+    def _set_schema_version(self, conn: Connection, number: int) -> None:
         conn.execute(f"PRAGMA user_version={int(number)}")

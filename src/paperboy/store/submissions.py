@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from paperboy.papers import Paper
 from paperboy.store import Run, StoreError
+from paperboy.store.chunks import in_chunks
+from paperboy.store.connection import Connection, Reader
+
+if TYPE_CHECKING:
+    from paperboy.store.papers import Papers
 
 PENDING = ("queued", "fetching")
 _COLUMNS = ("id, paper_id, user_id, submitted_by, status, attempts, message, run_id, created_at, "
@@ -68,14 +75,23 @@ class QueueFull(StoreError):
         super().__init__(text)
 
 
-def _submission(row) -> Submission:
+def _submission(row: Sequence[Any]) -> Submission:
     return Submission(*row)
 
 
 class SubmissionQueue:
-    """Mixed into SQLStore: the queue's transactions (`_write`, `_upsert_in` come from there)."""
+    """Mixed into SQLStore: the queue's transactions (`transaction`, `papers.upsert_in` come from there)."""
 
-    def _lock_queue(self, conn) -> None:
+    dialect: str
+    if TYPE_CHECKING:  # supplied by SQLStore
+        @property
+        def conn(self) -> Reader: ...
+        @property
+        def papers(self) -> Papers: ...
+        def transaction(self) -> AbstractContextManager[Connection]: ...
+        def _lock_papers(self, conn: Connection) -> None: ...
+
+    def _lock_queue(self, conn: Connection) -> None:
         # SQLite's write transaction already serialises; PostgreSQL's READ COMMITTED would let
         # two enqueues both count 19 and both insert.
         if self.dialect == "postgres":
@@ -87,7 +103,7 @@ class SubmissionQueue:
 
         A paper already pending answers with that submission. `QueueFull` when this user has
         `per_user` pending submissions, or the queue `total`."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._lock_queue(conn)
             found = conn.execute(
                 f"SELECT {_COLUMNS} FROM submissions WHERE paper_id = ? AND status IN (?, ?)",
@@ -129,15 +145,16 @@ class SubmissionQueue:
 
     def next_submission_due(self) -> str | None:
         """When the earliest queued submission may be tried (None: nothing queued)."""
-        return self.conn.execute(
+        due: str | None = self.conn.execute(
             "SELECT min(due_at) FROM submissions WHERE status = 'queued'").fetchone()[0]
+        return due
 
     def requeue_abandoned(self) -> int:
         """Put rows left in `fetching` by a worker that is gone back in the queue, due now.
 
         Only the worker that holds the queue claims rows, one batch at a time, so when it
         starts a batch any row still `fetching` is a dead worker's (a kill -9 mid-fetch)."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             return conn.execute(
                 "UPDATE submissions SET status = 'queued', claim = NULL, due_at = ? "
                 "WHERE status = 'fetching'", (stamp(),)).rowcount
@@ -145,7 +162,7 @@ class SubmissionQueue:
     def claim_submissions(self, limit: int) -> tuple[str, list[Submission]]:
         """Take up to `limit` due submissions, oldest first: (claim token, rows)."""
         claim, now = secrets.token_hex(16), stamp()
-        with self._write() as conn:
+        with self.transaction() as conn:
             # The status test is repeated outside the subquery: PostgreSQL re-checks it on a
             # row another claimer changed meanwhile, so the row is not taken twice.
             rows = conn.execute(
@@ -155,16 +172,15 @@ class SubmissionQueue:
                 f"RETURNING {_COLUMNS}", (claim, now, limit, now)).fetchall()
         return claim, sorted((_submission(r) for r in rows), key=lambda s: s.id)
 
-    def _finish(self, conn, claim: str, ids: list[int], status: str, message: str | None,
+    def _finish(self, conn: Connection, claim: str, ids: list[int], status: str, message: str | None,
                 run_id: int | None) -> set[int]:
         """Mark the rows of `ids` still held by `claim`; the ids that were."""
         done: set[int] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk, marks in in_chunks(ids):
             done.update(r[0] for r in conn.execute(
                 "UPDATE submissions SET status = ?, message = ?, run_id = ?, claim = NULL, "
-                "finished_at = ? WHERE claim = ? AND status = 'fetching' AND id IN "
-                f"({', '.join('?' * len(chunk))}) RETURNING id",
+                f"finished_at = ? WHERE claim = ? AND status = 'fetching' AND id IN ({marks}) "
+                "RETURNING id",
                 (status, message, run_id, stamp(), claim, *chunk)).fetchall())
         return done
 
@@ -174,7 +190,7 @@ class SubmissionQueue:
         mark them done; mark `missing` failed with its reason (also a rejection of the run).
         One transaction, for the rows `claim` still holds; returns the ids completed here."""
         found, missing = list(found), list(missing)
-        with self._write() as conn:
+        with self.transaction() as conn:
             self._lock_papers(conn)  # first, as every upsert does, so locks come in one order
             ours = self._finish(conn, claim, [s.id for s, _ in found], "done", None, run.id)
             failed = {sub.id: reason for sub, reason in missing}
@@ -183,7 +199,7 @@ class SubmissionQueue:
                                      "failed", reason, run.id)
             rejections = [(f"submission {sub.id} ({sub.paper_id})", reason)
                           for sub, reason in missing if sub.id in ours]
-            self._upsert_in(conn, [paper for sub, paper in found if sub.id in ours], run,
+            self.papers.upsert_in(conn, [paper for sub, paper in found if sub.id in ours], run,
                             rejections=rejections)
         return sorted(ours)
 
@@ -191,11 +207,9 @@ class SubmissionQueue:
                           max_attempts: int) -> int:
         """A fetch failed: back in the queue, due at `due_at`, or failed for good after
         `max_attempts`. Returns how many failed for good."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             given_up = 0
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                marks = ", ".join("?" * len(chunk))
+            for chunk, marks in in_chunks(ids):
                 given_up += conn.execute(
                     "UPDATE submissions SET status = 'failed', claim = NULL, message = ?, "
                     "finished_at = ? WHERE claim = ? AND status = 'fetching' AND attempts >= ? "

@@ -13,8 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from paperboy.store import StoreError
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 BATCH = 5000
 MARK = "migrate-store:"  # state keys in the target: the last key copied per table
@@ -28,7 +32,7 @@ class TableCopy:
     target_rows: int
 
 
-def _sqlite_tables(source) -> list[tuple[str, list[str], list[str]]]:
+def _sqlite_tables(source: SQLStore) -> list[tuple[str, list[str], list[str]]]:
     """(table, primary-key columns, copyable columns) in creation order."""
     tables = []
     for (name,) in source.conn.execute(
@@ -43,7 +47,7 @@ def _sqlite_tables(source) -> list[tuple[str, list[str], list[str]]]:
     return tables
 
 
-def copy_store(source, target, on_progress: Callable[[str, int], None] | None = None
+def copy_store(source: SQLStore, target: SQLStore, on_progress: Callable[[str, int], None] | None = None
                ) -> list[TableCopy]:
     """Copy every table of an SQLite `source` into `target`; resumable; counts verified."""
     if source.dialect != "sqlite":
@@ -62,7 +66,8 @@ def copy_store(source, target, on_progress: Callable[[str, int], None] | None = 
     return report
 
 
-def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
+def _copy_table(source: SQLStore, target: SQLStore, name: str, pk: list[str], columns: list[str],
+                on_progress: Callable[[str, int], None] | None) -> TableCopy:
     total = _count(source, name)
     column_list = ", ".join(columns)
     placeholders = ", ".join("?" * len(columns))
@@ -82,7 +87,7 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
             if not rows:
                 break
             last = rows[-1][columns.index(key)]
-            with target._write() as conn:
+            with target.transaction() as conn:
                 conn.executemany(insert, rows)
                 target.set_state(mark, json.dumps(last), conn=conn)
             copied += len(rows)
@@ -99,7 +104,7 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
             ).fetchall()
             if not rows:
                 break
-            with target._write() as conn:
+            with target.transaction() as conn:
                 conn.executemany(insert, rows)
             copied += len(rows)
             offset += len(rows)
@@ -108,5 +113,6 @@ def _copy_table(source, target, name, pk, columns, on_progress) -> TableCopy:
     return TableCopy(name, total, copied, _count(target, name))
 
 
-def _count(store, table: str) -> int:
-    return store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+def _count(store: SQLStore, table: str) -> int:
+    count: int = store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return count

@@ -1,4 +1,4 @@
--- Keyword search on PostgreSQL (search_backend "postgres"; store/pgsearch.py): one row per
+-- Keyword search on PostgreSQL (search_backend "postgres"; search/postgres/tables.py): one row per
 -- paper, kept in step with `papers` by the index updater (watermark in `state`), as the
 -- tantivy index is on SQLite. `doc`: title (weight A), abstract (B) and authors (C), English
 -- stemming; `names`: the authors again, unstemmed and accent-folded, for author: filters.

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 
 import tantivy
 
 from paperboy.papers import Paper
-from paperboy.search.query import ParsedQuery
+from paperboy.search.backends import KeywordIndexError, day_number, paper_day
+from paperboy.search.query import ParsedQuery, has_constraints
 
 TEXT_ANALYZER = "paper_text"
 NAME_ANALYZER = "paper_names"
@@ -46,7 +46,6 @@ PROXIMITY_BOOST = 0.5  # adjacent query words adjacent in the paper
 PROXIMITY_SLOP = 2  # words allowed between them (stop words count)
 SHORT_QUERY_WORDS = 6  # up to this many free words: compounds and proximity apply
 SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
-_EPOCH = date(1970, 1, 1).toordinal()
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Possessive `\w++` after `\b`: the plain `\w+(?:-\w+)+` retried every shorter prefix of
 # every word; on the 75k arXiv abstracts it took 18 s, this and the filter below 3 s (same
@@ -54,11 +53,7 @@ _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 _COMPOUND = re.compile(r"\b\w++(?:[-\u2010\u2011]\w++)+", re.UNICODE)
 
 
-class KeywordIndexError(RuntimeError):
-    """The keyword index cannot be opened or written; the message says what to do."""
-
-
-def _text_analyzer():
+def _text_analyzer() -> tantivy.TextAnalyzer:
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(40))
             .filter(tantivy.Filter.lowercase())
@@ -68,7 +63,7 @@ def _text_analyzer():
             .build())
 
 
-def _name_analyzer():
+def _name_analyzer() -> tantivy.TextAnalyzer:
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(40))
             .filter(tantivy.Filter.lowercase())
@@ -82,11 +77,13 @@ _NAMES = _name_analyzer()
 
 def analyze(text: str) -> list[str]:
     """The index terms of `text` (stemmed, stop words dropped), as the index sees them."""
-    return _ANALYZER.analyze(text or "")
+    terms: list[str] = _ANALYZER.analyze(text or "")
+    return terms
 
 
 def analyze_names(text: str) -> list[str]:
-    return _NAMES.analyze(text or "")
+    terms: list[str] = _NAMES.analyze(text or "")
+    return terms
 
 
 def compounds(text: str) -> list[str]:
@@ -96,17 +93,6 @@ def compounds(text: str) -> list[str]:
     return [_SAFE.sub("", m) for piece in (text or "").split()
             if "-" in piece or "\u2010" in piece or "\u2011" in piece
             for m in _COMPOUND.findall(piece)]
-
-
-def day_number(day: date | None) -> int:
-    """Days since 1970-01-01 (0 when unknown): what the `day` fast field holds."""
-    return day.toordinal() - _EPOCH if day else 0
-
-
-def paper_day(paper: Paper) -> date | None:
-    """The date a paper is filtered and sorted by: announced, else first submitted."""
-    return paper.announced or paper.published or paper.updated or (
-        paper.entry.day if paper.entry else None)
 
 
 def _schema() -> tantivy.Schema:
@@ -141,11 +127,11 @@ class KeywordIndex:
         self.index.register_tokenizer(TEXT_ANALYZER, _text_analyzer())
         self.index.register_tokenizer(NAME_ANALYZER, _name_analyzer())
         self._heap_size = heap_size
-        self._writer = None
+        self._writer: tantivy.IndexWriter | None = None
 
     # -- writing -----------------------------------------------------------------------------
     @property
-    def writer(self):
+    def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
             try:
                 self._writer = self.index.writer(self._heap_size, 1)
@@ -226,16 +212,19 @@ class KeywordIndex:
             return [], 0
         searcher = self.index.searcher()
         field = {"date": "day", "upvotes": "upvotes"}.get(sort)
-        kwargs = {"order_by_field": field, "order": tantivy.Order.Desc} if field else {}
-        result = searcher.search(query, limit=limit, offset=offset, count=True, **kwargs)
+        if field:
+            result = searcher.search(query, limit=limit, offset=offset, count=True,
+                                     order_by_field=field, order=tantivy.Order.Desc)
+        else:
+            result = searcher.search(query, limit=limit, offset=offset, count=True)
         found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
-        return found, int(result.count)
+        return found, int(result.count)  # type: ignore[attr-defined]  # count=True sets it
 
     def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
         return allowed_ids(self, q, ids)
 
-    def build_query(self, q: ParsedQuery, conjunction: bool = False):
+    def build_query(self, q: ParsedQuery, conjunction: bool = False) -> tantivy.Query | None:
         """The tantivy query for a parsed query, or None when nothing can match."""
         clauses = []
         for phrase in q.phrases:  # an "exact phrase" must be there
@@ -257,7 +246,7 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(clauses)
 
-    def _words_query(self, q: ParsedQuery, conjunction: bool):
+    def _words_query(self, q: ParsedQuery, conjunction: bool) -> tantivy.Query | None:
         """Each free word is a clause (a compound is one clause for all its parts); OR-ed,
         or all required with `conjunction`; plus the proximity clauses, which only rank."""
         if len(q.words) > SHORT_QUERY_WORDS:
@@ -277,7 +266,7 @@ class KeywordIndex:
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, words_query)] + [(tantivy.Occur.Should, c) for c in near])
 
-    def _word_clause(self, word: str):
+    def _word_clause(self, word: str) -> tantivy.Query | None:
         parts = _SAFE.sub(" ", word).split()
         if not parts:
             return None
@@ -293,18 +282,18 @@ class KeywordIndex:
             return clauses[0] if clauses else None
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
 
-    def _proximity(self, words: list[str]) -> list:
+    def _proximity(self, words: list[str]) -> list[tantivy.Query]:
         """Phrase queries with slop over consecutive query terms (stop words dropped)."""
         if not PROXIMITY_BOOST or len(words) < 2:
             return []
         terms = analyze(" ".join(words))
         pairs = list(dict.fromkeys(zip(terms, terms[1:], strict=False)))
         return [tantivy.Query.boost_query(
-                    tantivy.Query.phrase_query(self.schema, "text", list(pair), PROXIMITY_SLOP),
+                    tantivy.Query.phrase_query(self.schema, "text", _terms(pair), PROXIMITY_SLOP),
                     PROXIMITY_BOOST)
                 for pair in pairs if pair[0] != pair[1]]
 
-    def _parse(self, text: str, conjunction: bool):
+    def _parse(self, text: str, conjunction: bool) -> tantivy.Query | None:
         if not text.strip('" '):
             return None
         query, _errors = self.index.parse_query_lenient(
@@ -312,13 +301,13 @@ class KeywordIndex:
             field_boosts={"title": TITLE_BOOST} if TITLE_BOOST else None, conjunction_by_default=conjunction)
         return query
 
-    def _filters(self, q: ParsedQuery) -> list:
+    def _filters(self, q: ParsedQuery) -> list[tantivy.Query]:
         schema = self.schema
         found = []
         for author in q.authors:
             words = analyze_names(author)
             if words:
-                found.append(tantivy.Query.phrase_query(schema, "authors", words)
+                found.append(tantivy.Query.phrase_query(schema, "authors", _terms(words))
                              if len(words) > 1 else
                              tantivy.Query.term_query(schema, "authors", words[0]))
         if q.categories:
@@ -333,6 +322,11 @@ class KeywordIndex:
         return found
 
 
+def _terms(words: Iterable[str]) -> list[str | tuple[int, str]]:
+    """Words as tantivy's phrase_query takes them (each a term, or an (offset, term))."""
+    return list(words)
+
+
 def _quoted_phrase(text: str) -> str:
     words = _SAFE.sub(" ", text).split()
     return f'"{" ".join(words)}"' if words else ""
@@ -343,10 +337,6 @@ def _constraints_only(q: ParsedQuery) -> ParsedQuery:
     return ParsedQuery(raw=q.raw, phrases=q.phrases, excluded=q.excluded, authors=q.authors,
                        categories=q.categories, date_from=q.date_from, date_to=q.date_to,
                        has_code=q.has_code)
-
-
-def has_constraints(q: ParsedQuery) -> bool:
-    return bool(q.phrases or q.excluded or q.has_filters)
 
 
 def allowed_ids(index: KeywordIndex, q: ParsedQuery, ids: list[str]) -> set[str]:

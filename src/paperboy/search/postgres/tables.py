@@ -5,9 +5,11 @@
     vectors = PgVectors(store, "minilm", dim=384)   # pgvector halfvec + HNSW, table paper_vectors
     vectors.put(ids, matrix, hashes); vectors.search(query_vector, k=100)
 
-They answer the same calls as the embedded indexes (search/keyword.py, search/semantic.py), so
+They answer the Protocols of search/backends.py, as the files backend does (search/files/), so
 the one engine (search/engine.py) parses, filters and fuses the same way over either; the
-indexes' updater (search/pgindex.py) fills them from the store, a watermark in `state` each.
+shared updater (search/updater.py, through indexes.py) fills them from the store, a watermark
+in `state` each. They use the store's public parts only: `conn`, `transaction()`,
+`schema_transaction()`.
 
 Keyword ranking: PostgreSQL has no BM25 without an extension (ParadeDB) that cannot be
 installed here, and plain `ts_rank` knows nothing of how rare a word is (on SciFact its nDCG@10
@@ -33,11 +35,15 @@ import struct
 import time
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from paperboy.papers import Paper
+from paperboy.search.backends import day_number, paper_day
+from paperboy.search.query import ParsedQuery, has_constraints
 from paperboy.store import StoreError
+from paperboy.store.postgres import PostgresStore
 
 TEXT_CONFIG = "english"  # stemming and stop words for title, abstract and free words
 NAME_CONFIG = "simple"  # lower-case only: author names are matched as written
@@ -50,6 +56,8 @@ MAX_RANKED = 20_000  # papers ranked per query before the rarest words must co-o
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
+# Cached planner statistics: (read at, rows, lexeme frequencies, frequency of unlisted ones)
+_Stats = tuple[float, float, dict[str, float], float]
 
 
 class PgSearchError(StoreError):
@@ -76,22 +84,20 @@ def _slug(text: str) -> str:
 class PgKeywordIndex:
     """The keyword index as rows of `paper_search` (migration 0004)."""
 
-    def __init__(self, store):
+    def __init__(self, store: PostgresStore):
         self.store = store
         self.path = None  # not a folder: lives in the database
-        self._stats: tuple | None = None  # (read at, rows, lexeme frequencies, floor)
+        self._stats: _Stats | None = None  # (read at, rows, lexeme frequencies, floor)
 
     # -- writing -----------------------------------------------------------------------------
     def add(self, papers: Iterable[Paper]) -> int:
         """Add or replace papers; committed at once (`commit()` has nothing left to do)."""
-        from paperboy.search.keyword import day_number, paper_day
-
         rows = [(p.id, p.title or "", p.abstract or "", " ; ".join(p.authors),
                  fold(" ; ".join(p.authors)), list(p.categories), day_number(paper_day(p)),
                  bool(p.code_url)) for p in papers]
         if not rows:
             return 0
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_search_in (paper_id TEXT, title TEXT, "
                 "abstract TEXT, authors TEXT, names TEXT, categories TEXT[], day INTEGER, "
@@ -114,31 +120,30 @@ class PgKeywordIndex:
     def remove(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:
-            with self.store._write() as conn:
+            with self.store.transaction() as conn:
                 conn.execute("DELETE FROM paper_search WHERE paper_id = ANY(?)", (ids,))
 
     def clear(self) -> None:
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM paper_search")
 
     def commit(self) -> None:
-        """Rows are committed by `add()`; kept for the embedded index's interface."""
+        """Nothing is pending: `add()` and `remove()` commit their rows at once."""
 
     def rollback(self) -> None:
-        """Rows are committed by `add()`; kept for the embedded index's interface."""
-
-    def reload(self) -> None:
-        """Readers always see committed rows; kept for the embedded index's interface."""
+        """Nothing is pending: what `add()` wrote stays, and the watermark, written after it,
+        makes the next update write those rows again."""
 
     # -- reading -----------------------------------------------------------------------------
     def count(self) -> int:
-        return self.store.conn.execute("SELECT count(*) FROM paper_search").fetchone()[0]
+        count: int = self.store.conn.execute("SELECT count(*) FROM paper_search").fetchone()[0]
+        return count
 
     def all_ids(self) -> list[str]:
         rows = self.store.conn.execute("SELECT paper_id FROM paper_search").fetchall()
         return [r[0] for r in rows]
 
-    def search(self, q, limit: int = 100, offset: int = 0, sort: str = "relevance",
+    def search(self, q: ParsedQuery, limit: int = 100, offset: int = 0, sort: str = "relevance",
                conjunction: bool = False) -> tuple[list[tuple[str, float]], int]:
         """Ranked (paper id, score) and how many matched: the embedded index's contract.
 
@@ -159,12 +164,12 @@ class PgKeywordIndex:
                 return found, max(total, estimate)
         raise AssertionError("unreachable")  # the last try always returns
 
-    def _search(self, q, lexemes: list[str], match: str | None, limit: int, offset: int,
+    def _search(self, q: ParsedQuery, lexemes: list[str], match: str | None, limit: int, offset: int,
                 sort: str, conjunction: bool) -> tuple[list[tuple[str, float]], int | None]:
         where = _Where()
         if not where.query(q, conjunction, match):
             return [], None
-        score_params: list = []
+        score_params: list[str] = []
         join = ""
         if sort == "date":
             score, order = "s.day", "day DESC, paper_id DESC"
@@ -185,7 +190,7 @@ class PgKeywordIndex:
         total = rows[0][2] if rows else (self._count(where) if offset else 0)
         return [(pid, float(score)) for pid, score, _ in rows], int(total)
 
-    def _lexemes(self, q) -> list[str]:
+    def _lexemes(self, q: ParsedQuery) -> list[str]:
         """The query's words and phrases as the index's lexemes (stemmed, stop words gone)."""
         text = " ".join(_words(q.words) + _phrases(q.phrases))
         if not text:
@@ -226,14 +231,14 @@ class PgKeywordIndex:
             tries.insert(0, " & ".join(_tsquery_term(lex) for lex in chain))
         return tries, estimate
 
-    def _score(self, lexemes: list[str]) -> tuple[str, list]:
+    def _score(self, lexemes: list[str]) -> tuple[str, list[str]]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
         weights = self._idf(lexemes)
         parts = [f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
                  f"{RANK_NORMALIZATION})" for lex in lexemes]
         return "(" + " + ".join(parts) + ")", [_tsquery_term(lex) for lex in lexemes]
 
-    def _stats_now(self) -> tuple:
+    def _stats_now(self) -> _Stats:
         now = time.monotonic()
         if self._stats is None or now - self._stats[0] > STATS_TTL:
             self._stats = (now, *self._read_stats())
@@ -269,13 +274,12 @@ class PgKeywordIndex:
         self._stats = None
 
     def _count(self, where: _Where) -> int:
-        return self.store.conn.execute(
+        count: int = self.store.conn.execute(
             f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params).fetchone()[0]
+        return count
 
-    def allowed_ids(self, q, ids: list[str]) -> set[str]:
+    def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
-        from paperboy.search.keyword import has_constraints
-
         if not ids or not has_constraints(q):
             return set(ids)
         where = _Where()
@@ -290,19 +294,19 @@ class PgKeywordIndex:
 class _Where:
     """The WHERE clause of a parsed query over `paper_search s`, with its parameters."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.parts: list[str] = []
-        self.params: list = []
+        self.params: list[Any] = []
 
     @property
     def sql(self) -> str:
         return " AND ".join(self.parts)
 
-    def _add(self, sql: str, *params) -> None:
+    def _add(self, sql: str, *params: Any) -> None:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def query(self, q, conjunction: bool, match: str | None = None) -> bool:
+    def query(self, q: ParsedQuery, conjunction: bool, match: str | None = None) -> bool:
         """The whole query; False when nothing can match (no words, no filters).
         `match`: a tsquery that replaces the words' (see `_candidates`)."""
         must = 0
@@ -326,7 +330,7 @@ class _Where:
             self.parts.append("TRUE")
         return True
 
-    def constraints(self, q) -> bool:
+    def constraints(self, q: ParsedQuery) -> bool:
         """Only what every result must satisfy: phrases, filters, exclusions."""
         for phrase in _phrases(q.phrases):
             self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
@@ -334,9 +338,7 @@ class _Where:
         self._exclusions(q)
         return bool(self.parts)
 
-    def _filters(self, q) -> int:
-        from paperboy.search.keyword import day_number
-
+    def _filters(self, q: ParsedQuery) -> int:
         count = 0
         for author in q.authors:
             name = " ".join(_SAFE.sub(" ", fold(author)).split())
@@ -357,7 +359,7 @@ class _Where:
             count += 1
         return count
 
-    def _exclusions(self, q) -> None:
+    def _exclusions(self, q: ParsedQuery) -> None:
         for excluded in _phrases(q.excluded):
             self._add(f"NOT (s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?))", excluded)
 
@@ -378,14 +380,13 @@ def _phrases(phrases: list[str]) -> list[str]:
 
 # == vectors =====================================================================================
 
-def ensure_vector_table(store) -> None:
+def ensure_vector_table(store: PostgresStore) -> None:
     """The pgvector extension and the table of vectors (not a migration: it needs pgvector,
     which the rest of the store does not)."""
     import psycopg
 
     try:
-        with store._write() as conn:
-            store._lock_schema(conn)
+        with store.schema_transaction() as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS paper_vectors (model TEXT NOT NULL, "
@@ -403,7 +404,7 @@ def _vector_text(row: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.5g}" for x in row.tolist()) + "]"
 
 
-def _copy_payload(model: str, ids: list[str], hashes: list[int], vectors) -> bytes:
+def _copy_payload(model: str, ids: list[str], hashes: list[int], vectors: np.ndarray) -> bytes:
     """Rows (model, paper id, hash, halfvec) in COPY's binary format: float16 straight from
     numpy, where the text format would print and parse every number (3x slower at 1M rows).
     A halfvec on the wire: dimensions (int16), an unused int16, then big-endian float16s."""
@@ -431,7 +432,7 @@ def _parse_vector(text: str) -> np.ndarray:
 class PgVectors:
     """One model's vectors as rows of `paper_vectors`: the VectorIndex interface."""
 
-    def __init__(self, store, model: str, dim: int, indexed: bool = True):
+    def __init__(self, store: PostgresStore, model: str, dim: int, indexed: bool = True):
         self.store = store
         self.model = model
         self.dim = int(dim)
@@ -448,7 +449,7 @@ class PgVectors:
 
     @property
     def watermark(self) -> int:
-        return int(self.store.get_state(self._key + ":watermark", "0"))
+        return int(self.store.get_state(self._key + ":watermark") or 0)
 
     def save(self, watermark: int | None = None) -> None:
         """Rows are committed by `put()`; here: build the HNSW index the first time there are
@@ -468,7 +469,7 @@ class PgVectors:
             "SELECT 1 FROM pg_indexes WHERE indexname = ?", (name,)).fetchone()
         if exists:
             return
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON paper_vectors USING hnsw "
@@ -476,12 +477,12 @@ class PgVectors:
                 f"ef_construction = 128) WHERE model = {self._model_sql}")
 
     # -- writing -----------------------------------------------------------------------------
-    def put(self, ids: list[str], vectors: np.ndarray, hashes=None) -> None:
+    def put(self, ids: list[str], vectors: np.ndarray, hashes: Any = None) -> None:
         if not len(ids):
             return
         hashes = [0] * len(ids) if hashes is None else [int(h) for h in hashes]
         payload = _copy_payload(self.model, [str(pid) for pid in ids], hashes, vectors)
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_vectors_load (model TEXT, paper_id TEXT, "
                 "hash BIGINT, embedding HALFVEC) ON COMMIT DELETE ROWS")
@@ -494,22 +495,23 @@ class PgVectors:
                 "embedding = excluded.embedding")
         self._count = None
 
-    def put_quantized(self, ids, codes, scales, hashes) -> None:
-        from paperboy.search.semantic import dequantize
+    def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
+                      hashes: Any) -> None:
+        """Rows given as int8 codes with one scale each (the demo's shipped vectors)."""
+        rows = np.asarray(codes, np.int8).astype(np.float32) * \
+            np.asarray(scales, np.float32)[:, None]
+        self.put([str(i) for i in ids], rows, hashes)
 
-        self.put([str(i) for i in ids],
-                 dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
-
-    def remove(self, ids) -> None:
+    def remove(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:
-            with self.store._write() as conn:
+            with self.store.transaction() as conn:
                 conn.execute("DELETE FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
                              (self.model, ids))
             self._count = None
 
     def clear(self) -> None:
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM paper_vectors WHERE model = ?", (self.model,))
         self._count = None
 
@@ -569,7 +571,7 @@ class PgVectors:
             return []
         vec = _vector_text(np.asarray(query, np.float32).reshape(-1))
         distance = f"(embedding::{self._cast} <=> ?::{self._cast})"
-        with self.store._write() as conn:  # one transaction: SET LOCAL applies to the query
+        with self.store.transaction() as conn:  # one transaction: SET LOCAL applies to the query
             conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, min(int(k), 1000))}")
             rows = conn.execute(
                 f"SELECT paper_id, 1 - {distance} FROM paper_vectors "

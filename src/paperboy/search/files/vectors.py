@@ -20,16 +20,20 @@ graph grows in a thread of its own while the next vectors are encoded (`growing_
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 EXACT_LIMIT = 50_000  # rows; above it the HNSW graph is used (see docs/benchmarks.md)
 
@@ -44,14 +48,9 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, scales
 
 
-def text_hash(text: str) -> int:
-    """A stable 63-bit hash of the text a vector was computed from."""
-    digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
-
-
 def dequantize(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    return codes.astype(np.float32) * scales[:, None]
+    rows: np.ndarray = codes.astype(np.float32) * scales[:, None]
+    return rows
 
 
 def _append(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -84,7 +83,7 @@ def _saved_generation(folder: Path) -> int:
         return 0
 
 
-def _atomic_save(path: Path, write) -> None:
+def _atomic_save(path: Path, write: Callable[[BinaryIO], object]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         write(fh)
@@ -108,13 +107,13 @@ class VectorIndex:
         self.watermark = 0
         self.generation = 0  # of the files on disk (see the module docstring)
         self._dense: np.ndarray | None = None  # float32 copy for exact search
-        self._graph = None  # usearch HNSW past exact_limit; kept in step row by row
+        self._graph: Index | None = None  # usearch HNSW past exact_limit; kept in step
         self._changed_rows: set[int] = set()  # rows rewritten since the graph was saved
         self._graph_stale = False  # rows renumbered (compaction): rebuild the graph
         self._graph_lock = threading.Lock()
         self._growing = self._grow_now = False  # see growing_graph()
         self._graph_feed: ThreadPoolExecutor | None = None
-        self._graph_jobs: deque = deque()
+        self._graph_jobs: deque[Future[None]] = deque()
         self._deleted = np.zeros(0, dtype=bool)
 
     # -- persistence -------------------------------------------------------------------------
@@ -176,7 +175,7 @@ class VectorIndex:
             self._sync_graph()  # now, so no query pays for building it
 
     # -- writing -----------------------------------------------------------------------------
-    def put(self, ids: list[str], vectors: np.ndarray, hashes=None) -> None:
+    def put(self, ids: list[str], vectors: np.ndarray, hashes: Any = None) -> None:
         """Add or replace the vectors of these papers (`hashes`: of the texts, see `needs`)."""
         if not len(ids):
             return
@@ -215,7 +214,7 @@ class VectorIndex:
         self.put([str(i) for i in ids],
                  dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Iterable[str]) -> None:
         for pid in ids:
             row = self.row.get(pid)
             if row is not None:
@@ -264,7 +263,8 @@ class VectorIndex:
         row = self.row.get(pid)
         if row is None or self._deleted[row]:
             return None
-        return self.codes[row].astype(np.float32) * self.scales[row]
+        vector: np.ndarray = self.codes[row].astype(np.float32) * self.scales[row]
+        return vector
 
     @property
     def dense(self) -> np.ndarray:
@@ -310,6 +310,7 @@ class VectorIndex:
                     or len(self._graph) < len(self.ids):
                 self._sync_graph(save=False)
         hidden = int(self._deleted.sum())  # removed rows stay in the graph until compaction
+        assert self._graph is not None  # synced just above
         matches = self._graph.search(query, min(k + hidden, len(self.ids)))
         found = []
         for key, distance in zip(matches.keys, matches.distances):
@@ -317,7 +318,7 @@ class VectorIndex:
                 found.append((self.ids[int(key)], float(1.0 - distance)))
         return found[:k]
 
-    def _new_graph(self):
+    def _new_graph(self) -> Index:
         # onnxruntime must be loaded before usearch: the other order segfaults on import
         # (usearch 2.26 with onnxruntime 1.32; reproduced with two bare imports).
         import onnxruntime  # noqa: F401
@@ -328,14 +329,14 @@ class VectorIndex:
         return Index(ndim=self.dim, metric="cos", dtype="f16", connectivity=16,
                      expansion_add=128, expansion_search=200)
 
-    def _graph_plan(self):
+    def _graph_plan(self) -> tuple[Index, list[int], int]:
         """The graph to bring up to the rows and what it lacks: (graph, rewritten rows to
         re-add, first row it lacks). The saved graph is loaded when it matches the rows."""
-        graph_path = self.folder / "graph.usearch" if self.folder else None
-        stamp_path = self.folder / "graph.rows" if self.folder else None
         graph = self._graph
-        if graph is None and not self._graph_stale and graph_path and graph_path.exists() \
-                and stamp_path.exists():
+        if graph is None and not self._graph_stale and self.folder is not None \
+                and (self.folder / "graph.usearch").exists() \
+                and (self.folder / "graph.rows").exists():
+            graph_path, stamp_path = self.folder / "graph.usearch", self.folder / "graph.rows"
             graph = self._new_graph()
             graph.load(str(graph_path))
             if len(graph) != int(stamp_path.read_text() or 0) or len(graph) > len(self.ids):
@@ -358,7 +359,7 @@ class VectorIndex:
             (self.folder / "graph.rows").write_text(str(len(graph)))
 
     @contextmanager
-    def growing_graph(self, expected: int = 0):
+    def growing_graph(self, expected: int = 0) -> Iterator[None]:
         """While this block runs, the HNSW graph grows with the rows: each row `put` appends
         joins the graph at once, in a thread of its own (usearch releases the GIL), so a bulk
         import builds the graph while it encodes the next papers instead of after them all
@@ -395,7 +396,7 @@ class VectorIndex:
         self._graph, self._changed_rows, self._graph_stale = graph, set(), False
         self._graph_feed = ThreadPoolExecutor(1, thread_name_prefix="paperboy-hnsw")
 
-        def catch_up():
+        def catch_up() -> None:
             if stale:
                 graph.remove(np.asarray(stale, dtype=np.uint64))
             graph.add(rows.astype(np.uint64), vectors, log=False, threads=1)
@@ -408,15 +409,17 @@ class VectorIndex:
         while jobs and (len(jobs) >= self.GRAPH_AHEAD or jobs[0].done()):
             jobs.popleft().result()
         keys = np.arange(first_row, first_row + len(vectors), dtype=np.uint64)
+        assert self._graph_feed is not None  # called only while the graph grows
         jobs.append(self._graph_feed.submit(self._add_to_graph, keys, vectors))
 
     def _add_to_graph(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         # One usearch thread while the block runs, the encoder beside it: more spin on the
         # graph's node locks on a busy machine (measured 34 s of CPU with two threads against
         # 24 s with one, for 75k rows). What is left when the block ends gets every core.
+        assert self._graph is not None  # set when the feed started
         self._graph.add(keys, vectors, log=False, threads=1 if self._growing else 0)
 
-    def _add_rows(self, graph, rows: np.ndarray) -> None:
+    def _add_rows(self, graph: Index, rows: np.ndarray) -> None:
         for start in range(0, len(rows), 100_000):  # bounded float32 copies
             part = rows[start : start + 100_000]
             if len(part):
