@@ -222,10 +222,10 @@ class HybridSearch:
                 self._similar[key] = ranked
                 while len(self._similar) > SIMILAR_CACHE_SIZE:
                     self._similar.popitem(last=False)
-        papers = self.store.get_many([pid for pid, _ in ranked])
+        papers = self.store.papers.get_many([pid for pid, _ in ranked])
         return [Hit(papers[pid], score, why="similar") for pid, score in ranked if pid in papers]
 
-    def _similar_ranking(self, paper, limit: int) -> list[tuple[str, float]]:
+    def _similar_ranking(self, paper: Paper, limit: int) -> list[tuple[str, float]]:
         k = max(CANDIDATES, limit + 1)
         neighbours: dict[str, float] = {}
         for vectors in self._vector_sets():
