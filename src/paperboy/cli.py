@@ -78,21 +78,19 @@ def import_(obj: Context, files, quiet):
     Exits with status 1 when a file's every record was rejected.
     """
     from paperboy.ingest import import_file
-    from paperboy.search import update_indexes
-    from paperboy.search.index import IndexAlongside
+    from paperboy.ingest.runs import one_index_update
 
     failed = []
-    # A big import is indexed while it is stored (both cores busy); the update after it
-    # does the rest, or everything after a small import.
-    with IndexAlongside(obj.store, obj.settings, progress=not quiet,
-                        files=[Path(f) for f in files]) as alongside:
+    # A big import is indexed while it is stored (both cores busy); the one update after the
+    # last file does the rest, or everything after a small import.
+    with one_index_update(obj.store, obj.settings, progress=not quiet,
+                          files=[Path(f) for f in files]) as indexed:
         for path in files:
             run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
             _report(obj.store, run, path)
             if run.status == "failed":
                 failed.append(run)
-    report = update_indexes(obj.store, obj.settings, progress=not quiet)
-    click.echo(alongside.report.plus(report).summary())
+    click.echo(indexed.report.summary())
     if failed:
         fail("; ".join(run.message for run in failed))
 
