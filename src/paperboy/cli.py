@@ -130,7 +130,7 @@ def runs(obj: Context, run_id):
 @click.pass_obj
 def papers(obj: Context, day, limit):
     """List one day of the daily feed, most upvoted first."""
-    from paperboy.feeds import shown_day
+    from paperboy.feeds import shown_day, with_shown_votes
     from paperboy.latex import to_text
 
     asked = None
@@ -148,7 +148,8 @@ def papers(obj: Context, day, limit):
         when = shown.day
         if shown.note:
             click.echo(shown.note)
-    found = store.papers_on(when, limit=limit)
+    # The votes the site shows and ranks by (feeds.shown_votes): upstream plus local.
+    found = with_shown_votes(store.ranked_between(when, when, limit=limit))
     count = store.count_between(when, when)
     click.echo(f"{when.isoformat()}: {count} paper{'' if count == 1 else 's'}")
     for p in found:

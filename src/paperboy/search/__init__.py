@@ -4,7 +4,7 @@
     result = engine.search("causal self-attention for vision", Filters(categories=["cs.CV"]),
                            sort="relevance", limit=20, offset=0)
     for hit in result.hits:
-        hit.paper, hit.score, hit.title_spans, hit.abstract_spans, hit.why
+        hit.paper, hit.score, hit.title_spans, hit.abstract_spans, hit.why, hit.matched
     engine.similar("2405.15738", limit=5)
 
 CONTRACT (other modules build against it; keep it stable):
@@ -51,6 +51,10 @@ class Hit:
     title_spans: list[tuple[int, int]] = field(default_factory=list)
     abstract_spans: list[tuple[int, int]] = field(default_factory=list)
     why: str = ""  # e.g. "arXiv id", "keyword + semantic", "keyword", "semantic"
+    # Whether the query's words matched the paper; False for a hit found by its meaning alone
+    # (semantic-only). Topic alerts and Atom search feeds keep only matched hits; `why` is
+    # for people.
+    matched: bool = True
 
 
 @dataclass
