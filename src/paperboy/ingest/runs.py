@@ -97,7 +97,7 @@ def _update_quietly(store, settings: Settings, progress: bool = False, wait: boo
     see: a failure is logged, and the next update takes these papers."""
     try:
         return update_after_ingest(store, settings, progress=progress, wait=wait)
-    except Exception as exc:  # one line, no traceback: the caller's own error follows
+    except Exception as exc:  # noqa: BLE001  any failure: log one line, the caller goes on
         log.warning("search indexes not updated (%s: %s); the papers are stored and the next "
                     "update indexes them", type(exc).__name__, exc)
         return None
