@@ -68,7 +68,8 @@ def open_search(store, settings):
     """The search engine over this store's indexes (created empty when missing).
 
     Indexes that fell behind the store (a crash, an import by an older version) are brought
-    up to date here, so a restart repairs them.
+    up to date here, so a restart repairs them. This repair is the one index update outside
+    the ingest run loop (paperboy/ingest/runs.py), which triggers every other.
     """
     from paperboy.search.engine import HybridSearch
     from paperboy.search.index import open_indexes
@@ -87,7 +88,9 @@ def open_search(store, settings):
 
 
 def update_indexes(store, settings, progress: bool = False, wait: bool = True):
-    """Index what changed in the store since the last update; call after imports and syncs.
+    """Index what changed in the store since the last update; the ingest run loop
+    (paperboy/ingest/runs.py) calls it as each run ends; only `paperboy index` (maintenance)
+    and the repair in `open_search` update the indexes otherwise.
     `wait=False`: None at once, doing nothing, while another process writes the indexes."""
     from paperboy.search.index import update_indexes as _update
 
