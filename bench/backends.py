@@ -139,7 +139,7 @@ from paperboy.store import open_store
 settings = Settings.load(data_dir=sys.argv[2], database_url=sys.argv[3])
 store = open_store(settings)
 start = time.perf_counter()
-run = import_file(store, Path(sys.argv[1]), settings, show_progress=False)
+run = import_file(store, Path(sys.argv[1]), settings, show_progress=False, index=False)
 print(json.dumps({"added": run.added, "rejected": run.rejected,
                   "seconds": time.perf_counter() - start,
                   "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

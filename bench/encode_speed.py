@@ -170,7 +170,7 @@ def backfill_rate(texts_path: Path, papers: int, checkpoint: int):
         source.write_text("".join(rows))
         settings_ = Settings.load(data_dir=Path(tmp) / "data", search_embed_limit=0)
         store = open_store(settings_)
-        import_file(store, source, settings_, show_progress=False)
+        import_file(store, source, settings_, show_progress=False, index=False)
         indexes = SearchIndexes(settings_)
         indexes.update(store)
         began, began_cpu = time.perf_counter(), time.process_time()

@@ -41,7 +41,7 @@ from paperboy.store import open_store
 settings = Settings.load(data_dir=sys.argv[2])
 store = open_store(settings)
 start = time.perf_counter()
-run = import_file(store, Path(sys.argv[1]), settings, show_progress=False)
+run = import_file(store, Path(sys.argv[1]), settings, show_progress=False, index=False)
 elapsed = time.perf_counter() - start
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(run.added, run.rejected, elapsed, rss_mb)

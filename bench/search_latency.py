@@ -270,7 +270,7 @@ def measure(args) -> None:
     store = open_store(settings)
 
     started = time.monotonic()
-    import_file(store, corpus, settings, show_progress=False)
+    import_file(store, corpus, settings, show_progress=False, index=False)
     import_seconds = time.monotonic() - started
     count = store.count_papers()
     print(f"imported {count:,} papers in {import_seconds:.0f}s", flush=True)

@@ -14,5 +14,5 @@ def make_store(tmp_path, **overrides):
     values = {"search_model": "static", "search_bulk_model": "", "search_passages": True} | overrides
     settings = Settings.load(data_dir=tmp_path / "data", **values)
     store = open_store(settings)
-    import_file(store, FIXTURE, settings, show_progress=False)
+    import_file(store, FIXTURE, settings, show_progress=False, index=False)
     return store, settings

@@ -31,3 +31,24 @@ def test_demo_load_seeds_vectors_and_indexes(tmp_path, database_url):
     assert hits[0].paper.id == target.id
     neighbours = engine.similar(target.id, limit=3)
     assert len(neighbours) == 3 and all(np.isfinite(h.score) for h in neighbours)
+
+
+def test_demo_vectors_wait_for_the_index_writers_lock(tmp_path):
+    """Another writer holds the indexes: seeding the demo vectors waits for it, as every index
+    writer does, instead of writing under it."""
+    import threading
+
+    from paperboy.demo import seed_demo_vectors
+    from paperboy.search.upkeep import indexes_lock
+
+    settings = Settings.load(data_dir=tmp_path, search_model="minilm")
+    store = open_store(settings)
+    seeded = []
+    with indexes_lock(store, settings):
+        writer = threading.Thread(target=lambda: seeded.append(seed_demo_vectors(store,
+                                                                                 settings)))
+        writer.start()
+        writer.join(1.0)
+        assert writer.is_alive() and not seeded  # waiting for the lock
+    writer.join(60)
+    assert seeded and seeded[0] > 2900

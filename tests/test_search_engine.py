@@ -58,6 +58,16 @@ def test_semantic_side_finds_papers_without_the_words(engine):
     assert any(h.why == "semantic" or "semantic" in h.why for h in result.hits)
 
 
+def test_hits_say_whether_the_query_words_matched(engine):
+    """`matched` (typed) is what alerts and Atom filter on: False exactly for the hits found
+    by meaning alone."""
+    result = engine.search("teaching robots to grasp objects", limit=50)
+    semantic_only = [h for h in result.hits if not h.matched]
+    assert semantic_only and any(h.matched for h in result.hits)
+    assert all(h.why == "semantic" for h in semantic_only)
+    assert all(h.why != "semantic" for h in result.hits if h.matched)
+
+
 def test_exclusion_removes_papers(engine):
     with_word = engine.search("learning", limit=50)
     without = engine.search("learning -language", limit=50)

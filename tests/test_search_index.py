@@ -237,7 +237,7 @@ def test_a_big_import_is_indexed_while_it_is_stored(tmp_path, database_url, monk
     monkeypatch.setattr(index_module, "CHUNK", 30)
     monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 30)
     with IndexAlongside(store, settings, files=[FIXTURE]) as alongside:
-        import_file(store, FIXTURE, settings, show_progress=False)
+        import_file(store, FIXTURE, settings, show_progress=False, index=False)
         # Still in the block: the import is over, its papers are being indexed already.
         _wait_for(lambda: open_indexes(store, settings).keyword_watermark > 0)
     after = update_indexes(store, settings)
@@ -257,7 +257,7 @@ def test_a_small_import_is_left_to_the_update_after_it(tmp_path):
                              search_bulk_model="")
     store = open_store(settings)
     with IndexAlongside(store, settings) as alongside:
-        import_file(store, FIXTURE, settings, show_progress=False)
+        import_file(store, FIXTURE, settings, show_progress=False, index=False)
     assert alongside.report.keyword == 0
     report = update_indexes(store, settings)
     assert report.keyword == 300 and report.dense == 300
@@ -270,7 +270,7 @@ def test_a_failed_import_stops_the_indexing_beside_it_and_loses_nothing(tmp_path
     data = gzip.compress(FIXTURE.read_bytes())
     broken.write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(SourceError), IndexAlongside(store, settings) as alongside:
-        import_file(store, broken, settings, show_progress=False)
+        import_file(store, broken, settings, show_progress=False, index=False)
     stored = store.count_papers()
     assert 0 < stored < 300
     report = alongside.report.plus(update_indexes(store, settings))

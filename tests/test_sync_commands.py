@@ -149,3 +149,33 @@ def test_a_bad_date_is_a_usage_error(server, tmp_path):
     assert result.returncode == 2
     assert "'last week' is not a date; expected YYYY-MM-DD" in result.stderr
     assert server.hits == []
+
+
+def test_a_crash_mid_harvest_marks_the_run_failed_with_the_error(server, tmp_path):
+    """Not an upstream error but a crash: the papers table vanishes under a running harvest
+    (renamed by another connection), so the next page fails in the database itself. The run
+    ends "failed" with that error, never left "running" as if it were still going."""
+    serve_harvest(server, harvest_pages(per_page=3))
+    db = tmp_path / "data" / "paperboy.sqlite3"
+    slow = cli_env(server, tmp_path, PAPERBOY_IMPORT_PAUSE="0.5")
+    proc = subprocess.Popen([sys.executable, "-m", "paperboy", *HARVEST], env=slow,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while pages_checkpointed(db) < 1:
+            assert proc.poll() is None, "the harvest ended before the table went away"
+            assert time.monotonic() < deadline, "no checkpoint after 60 s"
+            time.sleep(0.02)
+        conn = sqlite3.connect(db, timeout=10)
+        conn.execute("ALTER TABLE papers RENAME TO papers_away")
+        conn.commit()
+        conn.close()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    [(status, message)] = query(db, "SELECT status, message FROM import_runs")
+    assert status == "failed", err
+    assert "no such table: papers" in message and "papers stored before are kept" in message

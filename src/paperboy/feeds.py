@@ -7,17 +7,26 @@ the CLI (`shown_day` alone asks a store, in its domain words, which days have pa
     trending_score(votes=120, age_days=2)       # 120 * 2 ** (-2 / HALF_LIFE_DAYS)
     day_with_papers(saturday, newest, ...)      # ShownDay(day=friday, asked=saturday, note=...)
 
-Trending: score = votes × 2^(−age / 3 days), where votes are upstream plus local upvotes and
-age is the number of days between the day the paper entered the feed and the newest feed day.
-A paper's score halves every three days; only the last TRENDING_WINDOW_DAYS feed days count.
-Because the decay is exponential, the order does not depend on when the page is rendered.
+Votes: every surface (web pages, JSON API, Atom, the digest mail and its top papers,
+`paperboy papers`) shows and ranks by one count, `shown_votes`: the upstream upvotes (Hugging
+Face) plus the votes cast here. The store's feed queries (`ranked_between`, and
+`papers_between` over it) order by that same sum.
+
+Trending: score = votes × 2^(−age / 3 days), with the shown votes, and age the number of days
+between the day the paper entered the feed and the newest feed day. A paper's score halves
+every three days; only the last TRENDING_WINDOW_DAYS feed days count. Because the decay is
+exponential, the order does not depend on when the page is rendered. `trending(store)` is the
+one pipeline the trending page, its Atom feed and the API's `sort=trending` share.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+
+from paperboy.papers import Paper
 
 HALF_LIFE_DAYS = 3.0
 TRENDING_WINDOW_DAYS = 14
@@ -174,3 +183,30 @@ def rank_trending(items: list, newest: date, votes_of, day_of) -> list:
 
 def trending_window(newest: date) -> tuple[date, date]:
     return newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest
+
+
+def trending(store, window: tuple[date, date] | None = None,
+             newest: date | None = None) -> list[tuple[Paper, int]]:
+    """The trending ranking as (paper, local votes) pairs, highest score first: the feed
+    papers of `window` (default: the last TRENDING_WINDOW_DAYS feed days), aged from the
+    newest feed day (or the window's last day, when earlier)."""
+    newest = newest or store.latest_day()
+    if newest is None:
+        return []
+    first, last = window or trending_window(newest)
+    return rank_trending(store.ranked_between(first, last), min(newest, last),
+                         lambda pair: shown_votes(*pair), lambda pair: pair[0].entry.day)
+
+
+# -- votes -------------------------------------------------------------------------------------
+def shown_votes(paper: Paper, local: int) -> int:
+    """The votes a paper shows and ranks by everywhere: upstream upvotes plus local votes."""
+    return (paper.upvotes or 0) + local
+
+
+def with_shown_votes(ranked: Iterable[tuple[Paper, int]]) -> list[Paper]:
+    """(paper, local votes) pairs as papers whose `upvotes` is the shown count, for the
+    surfaces that render a bare Paper (the digest mail, `paperboy papers`). Copies to show,
+    never to store: the stored `upvotes` stays the upstream count."""
+    return [replace(paper, upvotes=shown_votes(paper, local)) if local else paper
+            for paper, local in ranked]

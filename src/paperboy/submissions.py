@@ -13,8 +13,9 @@ serve processes on one PostgreSQL database take turns, and a holder that died (k
 host) is replaced once its process is gone or its heartbeat is stale; the new holder first puts
 the rows the dead one was fetching back in the queue. Each batch (up to `arxiv_api_page_size`
 ids: one arXiv request through the polite client, which keeps arXiv's 3 s interval across the
-processes of a data directory) is a run of kind "submissions": the papers, with today's feed
-entry, and the queue rows commit in one transaction. A failed fetch puts the batch back for a
+processes of a data directory) is a recorded run of kind "submissions" (ingest/runs.py, the
+run loop every source uses): the papers, with today's feed entry, and the queue rows commit in
+one transaction, and the run makes them searchable as it ends. A failed fetch puts the batch back for a
 later try (`submissions_retry` seconds, doubling) until `submissions_attempts` tries; an id
 arXiv does not know fails at once.
 """
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from paperboy.config import Settings
+from paperboy.ingest.runs import RecordedRun, one_index_update
 from paperboy.papers import FeedEntry
 from paperboy.sources import SourceError
 from paperboy.store.submissions import stamp
@@ -124,16 +126,23 @@ def _retry_delay(settings: Settings, attempts: int) -> float:
 
 
 def run_batch(store, settings: Settings, client) -> Batch | None:
-    """Claim the due submissions (one arXiv request's worth), fetch and store them; None when
-    nothing is due."""
-    from paperboy.sources.arxiv_api import fetch_papers
-
+    """Claim the due submissions (one arXiv request's worth), fetch and store them as a
+    recorded run (which makes them searchable as it ends); None when nothing is due."""
     claim, batch = store.claim_submissions(max(1, settings.arxiv_api_page_size))
     if not batch:
         return None
     result = Batch(len(batch))
+    with RecordedRun(store, settings, "submissions", settings.arxiv_api_url,
+                     "submissions") as recorded:
+        _fetch_batch(store, settings, client, claim, batch, recorded, result)
+    return result
+
+
+def _fetch_batch(store, settings: Settings, client, claim: str, batch, recorded: RecordedRun,
+                 result: Batch) -> None:
+    from paperboy.sources.arxiv_api import fetch_papers
+
     ids = [sub.id for sub in batch]
-    run = store.begin_run("submissions", settings.arxiv_api_url, "submissions")
     try:
         found = {p.id: p for p in fetch_papers([s.paper_id for s in batch], settings, client)}
     except SourceError as exc:
@@ -142,9 +151,9 @@ def run_batch(store, settings: Settings, client) -> Batch | None:
         result.given_up = store.retry_submissions(claim, ids, f"the last try failed: {exc}",
                                                   due, settings.submissions_attempts)
         result.retry = len(batch) - result.given_up
-        store.finish_run(run, "failed", f"{exc} {result.retry} submissions wait for another "
-                                        f"try, {result.given_up} failed for good.")
-        return result
+        recorded.fail(f"{exc} {result.retry} submissions wait for another try, "
+                      f"{result.given_up} failed for good.")
+        return
     today = utc_today()
     hits, missing = [], []
     for sub in batch:
@@ -154,22 +163,9 @@ def run_batch(store, settings: Settings, client) -> Batch | None:
         else:
             entry = FeedEntry(day=today, source="user", submitted_by=sub.submitted_by)
             hits.append((sub, replace(paper, entry=entry)))
-    done = set(store.complete_submissions(claim, hits, missing, run))
-    store.finish_run(run, "done")
+    done = set(store.complete_submissions(claim, hits, missing, recorded.run))
     result.stored = [s.paper_id for s, _ in hits if s.id in done]
     result.unknown = [s.paper_id for s, _ in missing if s.id in done]
-    return result
-
-
-def _index(store, settings: Settings) -> None:
-    """Make what a batch stored searchable, as every sync does; the papers stay stored (and the
-    next update indexes them) if this fails."""
-    from paperboy.search import update_indexes
-
-    try:
-        update_indexes(store, settings)
-    except Exception:
-        log.exception("submissions: search indexes not updated")
 
 
 # -- `paperboy submissions run` ----------------------------------------------------------------
@@ -207,15 +203,14 @@ def drain(store, settings: Settings) -> DrainReport:
     report = DrainReport()
     try:
         store.requeue_abandoned()
-        with PoliteClient(settings) as client:
+        # One index update after the last batch; a failed one is logged, the papers stay.
+        with PoliteClient(settings) as client, one_index_update(store, settings, quiet=True):
             while (batch := run_batch(store, settings, client)) is not None:
                 report.batches.append(batch)
                 if batch.problem:
                     break  # arXiv is down: the rest waits for the retry, as the batch does
     finally:
         lock.release()
-    if any(b.stored for b in report.batches):
-        _index(store, settings)
     report.waiting = store.count_submissions().get("queued", 0)
     report.next_due = store.next_submission_due()
     return report
@@ -293,8 +288,6 @@ class SubmissionsWorker:
             log.info("submissions: stored %d, unknown %d, retry %d, failed %d%s",
                      len(batch.stored), len(batch.unknown), batch.retry, batch.given_up,
                      f" ({batch.problem})" if batch.problem else "")
-            if batch.stored:
-                _index(store, self.settings)
             return 0.0
         except Exception:  # a bad turn must not end the thread: log it, try again soon
             log.exception("submissions: worker turn failed")

@@ -7,9 +7,11 @@
     run = harvest(store, settings, "cs", date(2026, 8, 1))
     print(run.summary())   # added 1200, updated 3, unchanged 0, rejected 1
 
-As in ingest.py, each batch of papers commits together with its run's counts and checkpoint.
-When an upstream stays down, what was stored stays, and `RunFailed` carries the run (for its
-summary) and the reason to the caller.
+Each is a recorded run of the one run loop (ingest/runs.py): each batch of papers commits
+together with its run's counts and checkpoint, and the run updates the search indexes as it
+ends. When an upstream stays down, what was stored stays, and `RunFailed` carries the run (for
+its summary) and the reason to the caller. Any other error (a crash) marks the run failed with
+it; Ctrl-C does too, except in a harvest, which stays "running" to resume from its token.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from paperboy.config import Settings
+from paperboy.ingest.runs import RecordedRun
 from paperboy.papers import InvalidArxivId, Paper, parse_arxiv_id
 from paperboy.progress import Progress
 from paperboy.sources import Rejected, SourceError
@@ -70,45 +73,48 @@ def harvest(store, settings: Settings, set_spec: str, from_: date | None,
     url = settings.arxiv_oai_url
     fingerprint = f"harvest:oai:{url}:{set_spec}:{from_ or ''}:{until or ''}"
     label = f"{url} set={set_spec} from={from_ or 'start'} until={until or 'now'}"
-    run = store.begin_run("harvest:oai", label, fingerprint)
-    checkpoint = run.checkpoint or {}
-    if checkpoint.get("complete"):  # killed between the last page and marking the run done
-        store.finish_run(run, "done")
-        return run
-    pages_done, records = checkpoint.get("pages", 0), checkpoint.get("records", 0)
-    with PoliteClient(settings) as client:
-        try:
-            pages = list_records(client, settings, set_spec, from_, until,
-                                 token=checkpoint.get("token"))
-            first = next(pages, None)
-            size = checkpoint.get("size") or (first.complete_size if first else None)
-            with Progress(f"harvest {set_spec}", total=size, unit="records",
-                          enabled=show_progress) as bar:
-                for page in itertools.chain([first] if first else [], pages):
-                    pages_done += 1
-                    records += len(page.items) + page.deleted
-                    papers, rejections = _split(page.items)
-                    store.upsert(papers, run=run, rejections=rejections, checkpoint={
-                        "token": page.token, "pages": pages_done, "records": records,
-                        "size": size, "complete": page.token is None,
-                    })
-                    done = page.cursor + len(page.items) + page.deleted \
-                        if page.cursor is not None else records
-                    bar.set_position(done, _stored(run))
-                    if page.token:
-                        _pause(settings)
-        except BadResumptionToken as exc:
-            message = (f"{exc} This harvest cannot resume; the next `paperboy harvest` with the "
-                       f"same options starts it over ({_stored(run)} papers stored so far stay).")
-            store.finish_run(run, "failed", message)
-            raise RunFailed(message, run) from None
-        except SourceError as exc:
-            message = (f"{exc} The {_stored(run)} papers stored so far are kept; run the same "
-                       f"command again to resume at page {pages_done + 1}.")
-            # Left "running" on purpose: the same command resumes from the saved token.
-            store.finish_run(run, "running", message)
-            raise RunFailed(message, run) from None
-    store.finish_run(run, "done")
+    # Ctrl-C leaves the run "running", as an upstream that is down does: the same command
+    # resumes from the saved token.
+    with RecordedRun(store, settings, "harvest:oai", label, fingerprint,
+                     interrupted="running") as recorded:
+        run = recorded.run
+        checkpoint = recorded.checkpoint
+        if checkpoint.get("complete"):  # killed between the last page and marking the run done
+            return run
+        pages_done, records = checkpoint.get("pages", 0), checkpoint.get("records", 0)
+        with PoliteClient(settings) as client:
+            try:
+                pages = list_records(client, settings, set_spec, from_, until,
+                                     token=checkpoint.get("token"))
+                first = next(pages, None)
+                size = checkpoint.get("size") or (first.complete_size if first else None)
+                with Progress(f"harvest {set_spec}", total=size, unit="records",
+                              enabled=show_progress) as bar:
+                    for page in itertools.chain([first] if first else [], pages):
+                        pages_done += 1
+                        records += len(page.items) + page.deleted
+                        papers, rejections = _split(page.items)
+                        recorded.write(papers, rejections, checkpoint={
+                            "token": page.token, "pages": pages_done, "records": records,
+                            "size": size, "complete": page.token is None,
+                        })
+                        done = page.cursor + len(page.items) + page.deleted \
+                            if page.cursor is not None else records
+                        bar.set_position(done, _stored(run))
+                        if page.token:
+                            _pause(settings)
+            except BadResumptionToken as exc:
+                message = (f"{exc} This harvest cannot resume; the next `paperboy harvest` "
+                           f"with the same options starts it over ({_stored(run)} papers "
+                           "stored so far stay).")
+                recorded.fail(message)
+                raise RunFailed(message, run) from None
+            except SourceError as exc:
+                message = (f"{exc} The {_stored(run)} papers stored so far are kept; run the "
+                           f"same command again to resume at page {pages_done + 1}.")
+                # Left "running" on purpose: the same command resumes from the saved token.
+                recorded.finish("running", message)
+                raise RunFailed(message, run) from None
     return run
 
 
@@ -129,27 +135,25 @@ def sync_hf(store, settings: Settings, client: PoliteClient, today: date,
     first = since or (date.fromisoformat(last) if last else
                       today - timedelta(days=settings.sync_initial_days))
     days = _days(first, today)
-    run = store.begin_run("sync:hf", daily_url(settings), "sync:hf")
-    with Progress("sync hf", total=len(days), unit="days", enabled=show_progress) as bar:
+    with RecordedRun(store, settings, "sync:hf", daily_url(settings), "sync:hf") as recorded, \
+            Progress("sync hf", total=len(days), unit="days", enabled=show_progress) as bar:
         try:
             for number, day in enumerate(days, start=1):
                 papers, rejections = _split(fetch_daily(client, settings, day))
-                store.upsert(papers, run=run, checkpoint={"day": day.isoformat()},
-                             rejections=rejections)
+                recorded.write(papers, rejections, checkpoint={"day": day.isoformat()})
                 if not last or day.isoformat() > last:
                     store.set_state(HF_WATERMARK, day.isoformat())
-                bar.set_position(number, _stored(run))
+                bar.set_position(number, recorded.stored)
                 _pause(settings)
         except SourceError as exc:
-            _fail(store, run, exc, "`paperboy sync` again goes on from there")
-    store.finish_run(run, "done")
-    return run
+            _fail(recorded, exc, "`paperboy sync` again goes on from there")
+    return recorded.run
 
 
-def _fail(store, run: Run, exc: SourceError, hint: str) -> None:
-    message = f"{exc} The {_stored(run)} papers stored before are kept; {hint}."
-    store.finish_run(run, "failed", message)
-    raise RunFailed(message, run) from None
+def _fail(recorded: RecordedRun, exc: SourceError, hint: str) -> None:
+    message = f"{exc} The {recorded.stored} papers stored before are kept; {hint}."
+    recorded.fail(message)
+    raise RunFailed(message, recorded.run) from None
 
 
 # -- sync: the arXiv announcement feed ---------------------------------------------------------
@@ -161,8 +165,10 @@ def sync_rss(store, settings: Settings, client: PoliteClient, today: date,
              since: date | None = None, show_progress: bool = True) -> Run:
     """Today's announcements for each of `arxiv_categories`; a day already synced is skipped."""
     categories = settings.arxiv_categories
-    run = store.begin_run("sync:rss", settings.arxiv_rss_url, "sync:rss")
-    with Progress("sync rss", total=len(categories), unit="feeds", enabled=show_progress) as bar:
+    with RecordedRun(store, settings, "sync:rss", settings.arxiv_rss_url,
+                     "sync:rss") as recorded, \
+            Progress("sync rss", total=len(categories), unit="feeds",
+                     enabled=show_progress) as bar:
         try:
             for number, category in enumerate(categories, start=1):
                 feed = fetch_announcements(client, settings, category)
@@ -176,14 +182,14 @@ def sync_rss(store, settings: Settings, client: PoliteClient, today: date,
                             "`paperboy harvest --set %s --from %s`",
                             category, last, feed.day, category.split(".")[0], last)
                     papers = [a.paper for a in feed.announcements]
-                    store.upsert(papers, run=run, rejections=_split(feed.rejected)[1],
-                                 checkpoint={"category": category, "day": feed.day.isoformat()})
+                    recorded.write(papers, _split(feed.rejected)[1],
+                                   checkpoint={"category": category,
+                                               "day": feed.day.isoformat()})
                     store.set_state(key, feed.day.isoformat())
-                bar.set_position(number, _stored(run))
+                bar.set_position(number, recorded.stored)
         except SourceError as exc:
-            _fail(store, run, exc, "`paperboy sync` again goes on from there")
-    store.finish_run(run, "done")
-    return run
+            _fail(recorded, exc, "`paperboy sync` again goes on from there")
+    return recorded.run
 
 
 SYNC_SOURCES = {"hf": sync_hf, "rss": sync_rss}
@@ -203,32 +209,34 @@ def sync_source(store, settings: Settings, name: str, today: date | None = None,
 # -- fetch by id -------------------------------------------------------------------------------
 def fetch(store, settings: Settings, ids: Iterable[str], show_progress: bool = True) -> Run:
     """Look `ids` (any form) up in the arXiv API and store them; bad or unknown ids are rejected."""
-    run = store.begin_run("fetch", settings.arxiv_api_url, f"fetch:{time.time_ns()}")
-    wanted: dict[str, None] = {}
-    bad = []
-    for number, text in enumerate(ids, start=1):
-        try:
-            wanted.setdefault(parse_arxiv_id(text).id, None)
-        except InvalidArxivId as exc:
-            bad.append((f"argument {number}", str(exc)))
-    if bad:
-        store.upsert([], run=run, rejections=bad)
-    wanted_ids = list(wanted)
-    size = max(1, settings.arxiv_api_page_size)
-    batches = [wanted_ids[i : i + size] for i in range(0, len(wanted_ids), size)]
-    with PoliteClient(settings) as client, Progress(
-        "fetch", total=len(batches), unit="requests", enabled=show_progress
-    ) as bar:
-        try:
-            for number, (batch, page) in enumerate(
-                zip(batches, lookup_pages(client, settings, wanted_ids), strict=True), start=1
-            ):
-                found = {p.id for p in page.papers}
-                missing = [(page.url, f"{i}: not found on arXiv") for i in batch if i not in found]
-                store.upsert(page.papers, run=run, checkpoint={"batch": number},
-                             rejections=missing + _split(page.rejected)[1])
-                bar.set_position(number, _stored(run))
-        except SourceError as exc:
-            _fail(store, run, exc, "run the same `paperboy fetch` again later")
-    store.finish_run(run, "done")
-    return run
+    with RecordedRun(store, settings, "fetch", settings.arxiv_api_url,
+                     f"fetch:{time.time_ns()}") as recorded:
+        wanted: dict[str, None] = {}
+        bad = []
+        for number, text in enumerate(ids, start=1):
+            try:
+                wanted.setdefault(parse_arxiv_id(text).id, None)
+            except InvalidArxivId as exc:
+                bad.append((f"argument {number}", str(exc)))
+        if bad:
+            recorded.write([], bad)
+        wanted_ids = list(wanted)
+        size = max(1, settings.arxiv_api_page_size)
+        batches = [wanted_ids[i : i + size] for i in range(0, len(wanted_ids), size)]
+        with PoliteClient(settings) as client, Progress(
+            "fetch", total=len(batches), unit="requests", enabled=show_progress
+        ) as bar:
+            try:
+                for number, (batch, page) in enumerate(
+                    zip(batches, lookup_pages(client, settings, wanted_ids), strict=True),
+                    start=1,
+                ):
+                    found = {p.id for p in page.papers}
+                    missing = [(page.url, f"{i}: not found on arXiv") for i in batch
+                               if i not in found]
+                    recorded.write(page.papers, missing + _split(page.rejected)[1],
+                                   checkpoint={"batch": number})
+                    bar.set_position(number, recorded.stored)
+            except SourceError as exc:
+                _fail(recorded, exc, "run the same `paperboy fetch` again later")
+    return recorded.run

@@ -141,6 +141,18 @@ def test_a_stored_paper_outside_the_feed_is_submitted_to_today(client, store):
     assert entry.day == utc_today() and entry.source == "user"
 
 
+def test_a_submission_of_a_stored_paper_is_a_recorded_run(client, store):
+    """The site's submission goes through the one run loop: it shows in `paperboy runs`."""
+    store.remove_from_feed("2503.13756")
+    sign_up(client, "sam")
+    r = client.post("/api/papers/submit", json={"id": "2503.13756"},
+                    headers={"X-CSRF-Token": client.cookies["pb_csrf"]})
+    assert r.status_code == 201
+    latest = store.runs()[0]
+    assert (latest["kind"], latest["status"], latest["updated"]) == ("submit", "done", 1)
+    assert "sam" in latest["source"]
+
+
 def test_concurrent_votes_are_counted_exactly(client, store):
     users = [store.create_user(f"user{i}", "x") for i in range(12)]
     base = store.get("2608.19880").upvotes

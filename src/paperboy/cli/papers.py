@@ -28,21 +28,19 @@ def import_(obj: Context, files, quiet):
     Exits with status 1 when a file's every record was rejected.
     """
     from paperboy.ingest import import_file
-    from paperboy.search import update_indexes
-    from paperboy.search.upkeep import IndexAlongside
+    from paperboy.ingest.runs import one_index_update
 
     failed = []
-    # A big import is indexed while it is stored (both cores busy); the update after it
-    # does the rest, or everything after a small import.
-    with IndexAlongside(obj.store, obj.settings, progress=not quiet,
-                        files=[Path(f) for f in files]) as alongside:
+    # A big import is indexed while it is stored (both cores busy); the one update after the
+    # last file does the rest, or everything after a small import.
+    with one_index_update(obj.store, obj.settings, progress=not quiet,
+                          files=[Path(f) for f in files]) as indexed:
         for path in files:
             run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
             report_run(obj.store, run, path)
             if run.status == "failed":
                 failed.append(run)
-    report = update_indexes(obj.store, obj.settings, progress=not quiet)
-    click.echo(alongside.report.plus(report).summary())
+    click.echo(indexed.report.summary())
     if failed:
         fail("; ".join(run.message for run in failed))
 
@@ -73,7 +71,7 @@ def runs(obj: Context, run_id):
 @click.pass_obj
 def papers(obj: Context, day, limit):
     """List one day of the daily feed, most upvoted first."""
-    from paperboy.feeds import shown_day
+    from paperboy.feeds import shown_day, with_shown_votes
     from paperboy.latex import to_text
 
     asked = None
@@ -91,7 +89,8 @@ def papers(obj: Context, day, limit):
         when = shown.day
         if shown.note:
             click.echo(shown.note)
-    found = store.papers_on(when, limit=limit)
+    # The votes the site shows and ranks by (feeds.shown_votes): upstream plus local.
+    found = with_shown_votes(store.ranked_between(when, when, limit=limit))
     count = store.count_between(when, when)
     click.echo(f"{when.isoformat()}: {count} paper{'' if count == 1 else 's'}")
     for p in found:

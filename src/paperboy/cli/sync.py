@@ -13,18 +13,17 @@ from paperboy.sync import RunFailed
 
 
 def _finish(obj, label: str, action) -> bool:
-    """Run `action()` -> Run and report it; False (after the report) when it failed."""
-    from paperboy.search import update_indexes
+    """Run `action()` -> Run and report it; False (after the report) when it failed. The run
+    updates the search indexes itself (ingest/runs.py), also with what it stored before a
+    failure."""
 
     try:
         run = action()
     except RunFailed as failed:
         report_run(obj.store, failed.run, label)
-        update_indexes(obj.store, obj.settings)  # what was stored before the failure
         click.echo(f"error: {failed}", err=True)
         return False
     report_run(obj.store, run, label)
-    update_indexes(obj.store, obj.settings)
     return True
 
 
@@ -44,6 +43,7 @@ def sync(obj, sources, since, until, quiet):
     rss: today's arXiv announcements for the arxiv_categories setting.
     A source that stays down ends with exit status 1; the others still run.
     """
+    from paperboy.ingest.runs import one_index_update
     from paperboy.sync import SYNC_SOURCES, sync_source
 
     names = sources or obj.settings.sync_sources
@@ -51,9 +51,11 @@ def sync(obj, sources, since, until, quiet):
     if unknown:
         raise click.UsageError(f"unknown source {unknown[0]!r}; known: {', '.join(SYNC_SOURCES)}")
     ok = True
-    for name in names:
-        ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
-            obj.store, obj.settings, name, today=until, since=since, show_progress=not quiet))
+    with one_index_update(obj.store, obj.settings):  # once, after the last source
+        for name in names:
+            ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
+                obj.store, obj.settings, name, today=until, since=since,
+                show_progress=not quiet))
     if not ok:
         raise SystemExit(1)
 

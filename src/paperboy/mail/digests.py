@@ -46,6 +46,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperboy.config import ConfigError, Settings
+from paperboy.feeds import with_shown_votes
 from paperboy.mail.backends import postman_for
 from paperboy.mail.compose import Composer, Digest, select_digest
 from paperboy.mail.links import Links
@@ -421,11 +422,13 @@ class Candidates:
         return self._papers.setdefault(paper.id, paper)
 
     def top(self, days: tuple[date, date]) -> list[Paper]:
-        """The window's feed papers, most upvoted first (enough to skip those sent before)."""
+        """The window's feed papers, most votes first (enough to skip those sent before), with
+        the votes the site shows (feeds.shown_votes), so a digest and the site agree."""
         found = self._top.get(days)
         if found is None:
             limit = self.settings.mail_digest_size * 3 + 10
-            found = [self._shared(p) for p in self.store.papers_between(*days, limit=limit)]
+            ranked = with_shown_votes(self.store.ranked_between(*days, limit=limit))
+            found = [self._shared(p) for p in ranked]
             self._top[days] = found
         return found
 
@@ -447,10 +450,13 @@ class Candidates:
                                     sort="relevance", limit=TOPIC_CANDIDATES, highlight=False)
         # An alert is for papers that match the saved search: ones found only because their
         # meaning is near (semantic-only hits) rank a web search, but are not mailed.
-        papers = [hit.paper for hit in result.hits if hit.why != "semantic"]
+        papers = [hit.paper for hit in result.hits if hit.matched]
         missing = [p.id for p in papers if p.entry is None]
         if missing:  # an engine may return papers without their feed entry: read it
             stored = self.store.get_many(missing)
             papers = [stored.get(p.id, p) if p.entry is None else p for p in papers]
-        return [self._shared(p) for p in papers
-                if p.entry is not None and self.first <= p.entry.day <= self.last]
+        papers = [p for p in papers
+                  if p.entry is not None and self.first <= p.entry.day <= self.last]
+        local = self.store.local_votes(p.id for p in papers) if papers else {}
+        return [self._shared(p)
+                for p in with_shown_votes((p, local.get(p.id, 0)) for p in papers)]

@@ -4,7 +4,7 @@
     result = engine.search("causal self-attention for vision", Filters(categories=["cs.CV"]),
                            sort="relevance", limit=20, offset=0)
     for hit in result.hits:
-        hit.paper, hit.score, hit.title_spans, hit.abstract_spans, hit.why
+        hit.paper, hit.score, hit.title_spans, hit.abstract_spans, hit.why, hit.matched
     engine.similar("2405.15738", limit=5)
 
 CONTRACT (other modules build against it; keep it stable):
@@ -61,6 +61,10 @@ class Hit:
     title_spans: list[tuple[int, int]] = field(default_factory=list)
     abstract_spans: list[tuple[int, int]] = field(default_factory=list)
     why: str = ""  # e.g. "arXiv id", "keyword + semantic", "keyword", "semantic"
+    # Whether the query's words matched the paper; False for a hit found by its meaning alone
+    # (semantic-only). Topic alerts and Atom search feeds keep only matched hits; `why` is
+    # for people.
+    matched: bool = True
 
 
 @dataclass
@@ -74,7 +78,8 @@ def open_search(store: SQLStore, settings: Settings) -> HybridSearch:
     """The search engine over this store's indexes (created empty when missing).
 
     Indexes that fell behind the store (a crash, an import by an older version) are brought
-    up to date here, so a restart repairs them.
+    up to date here, so a restart repairs them. This repair is the one index update outside
+    the ingest run loop (paperboy/ingest/runs.py), which triggers every other.
     """
     from paperboy.search.backends import KeywordIndexError
     from paperboy.search.engine import HybridSearch
@@ -94,7 +99,9 @@ def open_search(store: SQLStore, settings: Settings) -> HybridSearch:
 
 def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
                    wait: bool = True) -> UpdateReport | None:
-    """Index what changed in the store since the last update; call after imports and syncs.
+    """Index what changed in the store since the last update; the ingest run loop
+    (paperboy/ingest/runs.py) calls it as each run ends; only `paperboy index` (maintenance)
+    and the repair in `open_search` update the indexes otherwise.
     `wait=False`: None at once, doing nothing, while another process writes the indexes."""
     from paperboy.search.upkeep import update_indexes as _update
 

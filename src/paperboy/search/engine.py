@@ -353,7 +353,8 @@ class HybridSearch:
             if paper is None:
                 continue  # indexed but no longer stored; the next update drops it
             hits.append(Hit(paper, float(score), match_spans(paper.title, terms),
-                            match_spans(paper.abstract, terms), _why(pid, ranking)))
+                            match_spans(paper.abstract, terms), _why(pid, ranking),
+                            matched=pid in ranking.keyword or pid not in ranking.semantic_top))
         return hits
 
 

@@ -169,13 +169,9 @@ class Papers:
     # -- the daily feed ----------------------------------------------------------------------
     def papers_between(self, first: date, last: date, limit: int | None = None,
                        offset: int = 0) -> list[Paper]:
-        """Feed papers that entered the feed from `first` to `last` (inclusive), top voted first."""
-        rows = self.db.conn.execute(
-            f"{SELECT_PAPER} WHERE e.day BETWEEN ? AND ? "
-            "ORDER BY p.upvotes DESC, e.day DESC, p.id DESC LIMIT ? OFFSET ?",
-            (iso(first), iso(last), NO_LIMIT if limit is None else limit, offset),
-        ).fetchall()
-        return [row_to_paper(row) for row in rows]
+        """Feed papers that entered the feed from `first` to `last` (inclusive), most votes
+        first: the order of `ranked_between` (upstream + local votes, as every surface shows)."""
+        return [paper for paper, _ in self.ranked_between(first, last, limit, offset)]
 
     def papers_on(self, day: date, limit: int | None = None, offset: int = 0) -> list[Paper]:
         return self.papers_between(day, day, limit, offset)

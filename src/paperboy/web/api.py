@@ -140,10 +140,8 @@ def daily_papers(  # plain def: the threadpool, so a slow database never stalls 
     if sort == "trending":
         first, last = feeds.trending_window(newest) if period is None else (period.first,
                                                                              period.last)
-        cards = web.cards(request, web.store.ranked_between(first, last))
-        ranked = feeds.rank_trending(cards, min(newest, last), lambda c: c.votes,
-                                     lambda c: c.day)
-        page = ranked[p * limit:(p + 1) * limit]
+        ranked = feeds.trending(web.store, (first, last), newest)
+        page = web.cards(request, ranked[p * limit:(p + 1) * limit])
         more = len(ranked) > (p + 1) * limit
     else:
         first, last = (period.first, period.last) if period else (web.store.first_day(), newest)

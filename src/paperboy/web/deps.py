@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperboy import latex
 from paperboy.config import Settings
+from paperboy.feeds import shown_votes
 from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.web import auth
@@ -61,11 +62,12 @@ class Web:
         return response
 
     def cards(self, request: Request, ranked: list[tuple[Paper, int]]) -> list[Card]:
-        """Cards for (paper, local votes) pairs, marking the ones the signed-in user voted for."""
+        """Cards for (paper, local votes) pairs, with the shown votes (feeds.shown_votes),
+        marking the ones the signed-in user voted for."""
         user = auth.session_user(self.store, request)
         voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
             else set()
-        return [Card(p, (p.upvotes or 0) + local, p.id in voted) for p, local in ranked]
+        return [Card(p, shown_votes(p, local), p.id in voted) for p, local in ranked]
 
     def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
         local = self.store.local_votes(p.id for p in papers) if papers else {}

@@ -132,13 +132,7 @@ async def monthly(request: Request, month: str, page: int = Page):
 
 
 def trending_cards(web, request: Request, limit: int = TRENDING_SIZE) -> list[Card]:
-    newest = web.store.latest_day()
-    if newest is None:
-        return []
-    first, last = feeds.trending_window(newest)
-    cards = web.cards(request, web.store.ranked_between(first, last))
-    ranked = feeds.rank_trending(cards, newest, lambda c: c.votes, lambda c: c.day)
-    return ranked[:limit]
+    return web.cards(request, feeds.trending(web.store)[:limit])
 
 
 @router.get("/papers/trending")

@@ -192,7 +192,7 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
     result = web.search.search(arxiv.id if arxiv else q, filters, sort=sort, limit=limit)
     # A feed of a saved search lists papers that match it, like a topic alert: papers that are
     # only near in meaning (semantic-only hits) rank the search page but are left out here.
-    cards = web.cards_for(request, [h.paper for h in result.hits if h.why != "semantic"])
+    cards = web.cards_for(request, [h.paper for h in result.hits if h.matched])
     page = urlencode({k: v for k, v in request.query_params.items() if k != "limit" and v})
     return atom_feed(request, f"paperboy · search: {q}", cards,
                      result.message or f"{result.total} papers match {q!r}",

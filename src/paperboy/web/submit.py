@@ -1,14 +1,15 @@
 """Submitting a paper to today's feed by arXiv id or URL (the /submit page and the API).
 
-A stored paper joins the feed at once. An unknown one is queued for the submissions worker
-(paperboy/submissions.py), which fetches it from arXiv; the request answers at once with the
-queued `Submission`, whose status page (/submissions/N) and API (/api/submissions/N) say
+A stored paper joins the feed at once, as a recorded run (ingest/runs.py). An unknown one is
+queued for the submissions worker (paperboy/submissions.py), which fetches it from arXiv; the
+request answers at once with the queued `Submission`, whose status page (/submissions/N) and API (/api/submissions/N) say
 queued, fetching, done or failed. No request waits on arXiv. Refusals carry an HTTP status
 and a message the user can act on.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from paperboy.papers import FeedEntry, InvalidArxivId, Paper, parse_arxiv_id
@@ -41,14 +42,21 @@ def submit_paper(store, settings, user: User, text: str) -> Paper | Submission:
             arxiv.id)
     if paper is None:
         return _enqueue(store, settings, user, arxiv.id)
-    entry = FeedEntry(day=utc_today(), source="user", submitted_by=user.name)
-    store.upsert([replace(paper, entry=entry)])
-    from paperboy.search import update_indexes
-
-    # Searchable right away, like after a sync, unless another process is writing the indexes
-    # (a bulk import can hold them for minutes): then the next update takes this paper too.
-    update_indexes(store, settings, wait=False)
+    _add_to_feed(store, settings, user, paper)
     return store.get(arxiv.id)
+
+
+def _add_to_feed(store, settings, user: User, paper: Paper) -> None:
+    """A recorded run of one paper (the run loop every source uses, ingest/runs.py), so the
+    feed entry shows in `paperboy runs`. The run makes the paper searchable as it ends, unless
+    another process is writing the indexes (a bulk import can hold them for minutes): the
+    request does not wait, the next update takes this paper too."""
+    from paperboy.ingest.runs import RecordedRun
+
+    entry = FeedEntry(day=utc_today(), source="user", submitted_by=user.name)
+    with RecordedRun(store, settings, "submit", f"{user.name} on the site",
+                     f"submit:{time.time_ns()}", index_wait=False) as recorded:
+        recorded.write([replace(paper, entry=entry)])
 
 
 def _enqueue(store, settings, user: User, paper_id: str) -> Submission:
