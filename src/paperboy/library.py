@@ -130,7 +130,8 @@ def _read_ris(text: str) -> list[LibraryEntry]:
             if open_at is None:
                 problems.append((f"line {number}", "ER without a TY record start above"))
             open_at = None
-        elif tag is None and line.strip() and open_at is None:
+        elif tag is None and line.strip() and open_at is None \
+                and not re.fullmatch(r"\d+\.", line.strip()):  # a writer's record counter
             problems.append((f"line {number}", (f"{line.strip()[:40]!r} is outside any "
                              "record (RIS lines look like 'TI  - title')")))
     if open_at is not None:

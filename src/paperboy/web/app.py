@@ -118,8 +118,11 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
-    from paperboy.web import accounts, api, pages, rss, subscriptions
+    from paperboy.web import accounts, api, collections, foryou, pages, rss, subscriptions
 
+    app.include_router(collections.api_router)
+    app.include_router(collections.router)
+    app.include_router(foryou.router)
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
@@ -156,6 +159,7 @@ Disallow: /submit
 Disallow: /submissions/
 Disallow: /subscribe
 Disallow: /subscriptions/
+Disallow: /for-you
 """
 
 
