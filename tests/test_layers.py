@@ -16,9 +16,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "paperboy"
 
 LAYERS = {
     "papers": 0, "config": 0, "bounds": 0, "links": 0, "system": 0, "progress": 0, "data": 0,
-    "latex": 0, "demo_dir": 0, "records": 0,
+    "latex": 0, "demo_dir": 0, "records": 0, "library": 0, "citations": 0,
     "store": 1, "sources": 1,
-    "search": 2, "feeds": 2,
+    "search": 2, "feeds": 2, "foryou": 2,
     "ingest": 3, "sync": 3, "submissions": 3, "mail": 3, "demo": 3,
     "web": 4, "cli": 4,
     "__main__": 4, "__init__": 0,

@@ -242,21 +242,22 @@ def test_the_unread_url_columns_are_gone_and_an_old_store_loses_them_on_open(tmp
     """Migration 0007 drops the generated abs_url/pdf_url columns (nothing read them); a store
     made before it keeps its papers."""
     import sqlite3
+    from importlib import resources
 
     settings = Settings.load(data_dir=tmp_path / "d")
-    store = open_store(settings)
-    store.upsert([make()])
-    store.close()
+    settings.sqlite_path.parent.mkdir(parents=True)
     old = sqlite3.connect(settings.sqlite_path)  # as a paperboy before 0007 left it
-    old.execute("ALTER TABLE papers ADD COLUMN abs_url TEXT GENERATED ALWAYS AS "
-                "('https://arxiv.org/abs/' || id) VIRTUAL")
-    old.execute("ALTER TABLE papers ADD COLUMN pdf_url TEXT GENERATED ALWAYS AS "
-                "('https://arxiv.org/pdf/' || id) VIRTUAL")
+    folder = resources.files("paperboy.store") / "migrations" / "sqlite"
+    for script in sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))[:6]:
+        old.executescript((folder / script).read_text())
+    assert {"abs_url", "pdf_url"} <= {row[1] for row in old.execute("PRAGMA table_xinfo(papers)")}
+    old.execute("INSERT INTO papers (id, title, abstract, seq, created_at, modified_at) VALUES "
+                "('2405.15738', 'ConvLLaVA', '', 1, '2026-01-01', '2026-01-01')")
     old.execute("PRAGMA user_version=6")
     old.commit()
     old.close()
     again = open_store(settings)
-    assert again.schema_version == 7
+    assert again.schema_version >= 7
     assert not {"abs_url", "pdf_url"} & set(again.columns()["papers"])
     assert again.get("2405.15738").title == "ConvLLaVA"
     again.close()

@@ -185,7 +185,7 @@ def _card(request: Request, paper_id: str) -> Card:
     return web.cards_for(request, [found])[0]
 
 
-def _writer(request: Request):
+def api_writer(request: Request):
     """The user behind an API write: an API token, or a session with its CSRF token."""
     web = web_of(request)
     user = auth.bearer_user(web.store, request)
@@ -222,7 +222,7 @@ def submission_json(sub: Submission) -> dict:
              openapi_extra=json_body(SubmitIn))
 def submit(request: Request, body: dict = Body(...)):
     web = web_of(request)
-    user = _writer(request)
+    user = api_writer(request)
     limits.check(web.store, limits.SUBMIT, f"user:{user.id}")
     text = body.get("id") if isinstance(body, dict) else None
     if not isinstance(text, str):
@@ -250,7 +250,7 @@ def submission(request: Request,
 
 def _vote(request: Request, paper_id: str, up: bool) -> dict:
     web = web_of(request)
-    user = _writer(request)
+    user = api_writer(request)
     limits.check(web.store, limits.UPVOTE, f"user:{user.id}")
     card = _card(request, paper_id)
     votes = web.store.set_vote(user.id, card.paper.id, up)

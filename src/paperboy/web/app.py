@@ -31,7 +31,16 @@ from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
 from paperboy.search import open_search
 from paperboy.store import open_store
-from paperboy.web import account_digests, accounts, api, pages, rss, subscriptions
+from paperboy.web import (
+    account_digests,
+    accounts,
+    api,
+    collections,
+    foryou,
+    pages,
+    rss,
+    subscriptions,
+)
 from paperboy.web.deps import Web, templates, web_of
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
@@ -62,6 +71,9 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_docs(app)
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
+    app.include_router(collections.api_router)
+    app.include_router(collections.router)
+    app.include_router(foryou.router)
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
@@ -110,6 +122,7 @@ Disallow: /submit
 Disallow: /submissions/
 Disallow: /subscribe
 Disallow: /subscriptions/
+Disallow: /for-you
 """
 
 

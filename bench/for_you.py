@@ -1,0 +1,238 @@
+""""For you" ranking quality and speed, from real data: Hugging Face daily papers with the
+organization that posted them.
+
+    nice .venv/bin/python bench/for_you.py \
+        --corpus ../shared/data/corpora/hf_daily_papers.jsonl.gz --write
+
+The split (no paper is both profile and target; nothing after the cut-off is trained on):
+- cut-off date T (default 2026-03-01, about two thirds of the corpus's days before it);
+- a profile is one organization's papers that entered the feed before T (at least
+  --min-profile of them), standing for a user's library;
+- the feed after T is cut into weeks (Monday to Sunday, the page's "this week"); for each
+  week in which the organization posted, every method ranks that week's whole feed for the
+  profile, and the organization's own papers that week are the right answers;
+- Recall@10 and nDCG@10 (binary gains) per (profile, week), averaged per profile, then over
+  profiles, so busy organizations count once. A single day's feed (~12 papers) is too short
+  for a top 10 to tell methods apart, hence weeks (~90 papers).
+The proxy: an organization's later papers are about what it worked on before. It is a lower
+bound (organizations change topic) and says nothing of reasons or dismissals.
+
+Methods: random order; popularity (upvotes, as fetched); the centroid of the profile's
+vectors; kNN (mean cosine of the K nearest profile papers, paperboy/foryou.py); a per-profile
+linear SVM over vectors + TF-IDF words, trained with the profile as positives and every other
+pre-T paper as negatives (arxiv-sanity-lite's approach, scikit-learn's LinearSVC).
+Vectors: the bundled static model by default (--model minilm for the transformer; slow on a
+CPU). The speed part times `rank_for_user` for 500 seeds against a 75k-paper vector index
+(synthetic vectors, the real VectorIndex) and one week of candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import load_average, write_section
+
+from paperboy.foryou import Profile, knn_scores, rank_for_user, unit_rows
+from paperboy.search.encoders import load_encoder
+from paperboy.search.files.vectors import VectorIndex
+
+K_EVAL = 10
+
+
+def load(corpus: Path) -> list[dict]:
+    papers, seen = [], set()
+    with gzip.open(corpus, "rt") as f:
+        for line in f:
+            item = json.loads(line)
+            p = item["paper"]
+            if p["id"] in seen:
+                continue
+            seen.add(p["id"])
+            org = p.get("organization") or item.get("organization") or {}
+            org = org.get("name") if isinstance(org, dict) else org
+            papers.append({"id": p["id"], "text": f"{p['title']}\n{p.get('summary', '')}",
+                           "day": date.fromisoformat(item["_daily_date"]), "org": org,
+                           "upvotes": int(p.get("upvotes") or 0)})
+    return papers
+
+
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def ndcg(ranked: list[int], relevant: set[int]) -> float:
+    gain = sum(1 / np.log2(i + 2) for i, r in enumerate(ranked[:K_EVAL]) if r in relevant)
+    ideal = sum(1 / np.log2(i + 2) for i in range(min(len(relevant), K_EVAL)))
+    return gain / ideal
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--cutoff", type=date.fromisoformat, default=date(2026, 3, 1))
+    ap.add_argument("--min-profile", type=int, default=5)
+    ap.add_argument("--model", default="static")
+    ap.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    args = ap.parse_args()
+
+    papers = load(args.corpus)
+    started = time.perf_counter()
+    vecs = unit_rows(load_encoder(args.model).encode([p["text"] for p in papers]))
+    encode_s = time.perf_counter() - started
+    before = [i for i, p in enumerate(papers) if p["day"] < args.cutoff]
+    after = [i for i, p in enumerate(papers) if p["day"] >= args.cutoff]
+    by_org = defaultdict(list)
+    for i in before:
+        if papers[i]["org"]:
+            by_org[papers[i]["org"]].append(i)
+    weeks = defaultdict(list)
+    for i in after:
+        weeks[week_of(papers[i]["day"])].append(i)
+    profiles = {org: seeds for org, seeds in by_org.items() if len(seeds) >= args.min_profile
+                and any(papers[i]["org"] == org for i in after)}
+
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    tfidf = TfidfVectorizer(max_features=20000, stop_words="english", sublinear_tf=True)
+    tfidf.fit([papers[i]["text"] for i in before])
+    words = tfidf.transform([p["text"] for p in papers])
+    features = hstack([csr_matrix(vecs), words]).tocsr()
+    rng = random.Random(7)
+
+    def svm_scorer(seeds: list[int]):
+        y = np.array([1 if i in set(seeds) else 0 for i in before])
+        model = LinearSVC(C=0.1, class_weight="balanced", max_iter=5000, tol=1e-4)
+        model.fit(features[before], y)
+        return lambda pool: model.decision_function(features[pool])
+
+    def centroid_scorer(seeds: list[int]):
+        centre = unit_rows(vecs[seeds].mean(axis=0, keepdims=True))[0]
+        return lambda pool: vecs[pool] @ centre
+
+    def svm_vectors(seeds: list[int], negatives: int = 2000):
+        """As the page can afford: vectors only, seeds against a sample of other papers."""
+        others = rng.sample([i for i in before if i not in set(seeds)], negatives)
+        x = vecs[seeds + others]
+        y = np.array([1] * len(seeds) + [0] * len(others))
+        model = LinearSVC(C=0.1, class_weight="balanced", max_iter=5000, tol=1e-4).fit(x, y)
+        return lambda pool: model.decision_function(vecs[pool])
+
+    methods = {
+        "random": lambda seeds: lambda pool: np.array([rng.random() for _ in pool]),
+        "popularity (upvotes)": lambda seeds: lambda pool: np.array(
+            [papers[i]["upvotes"] for i in pool], dtype=float),
+        "centroid": centroid_scorer,
+        "kNN, K=1": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool], 1)[0],
+        "kNN, K=3 (paperboy)": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool],
+                                                                     3)[0],
+        "kNN, K=10": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool], 10)[0],
+        "linear SVM, vectors + TF-IDF": svm_scorer,
+        "linear SVM, vectors, 2,000 sampled negatives": svm_vectors,
+    }
+    results, timings = {}, {}
+    for name, make in methods.items():
+        t0 = time.perf_counter()
+        per_profile = []
+        for org, seeds in profiles.items():
+            score = make(seeds)
+            rec, nd = [], []
+            for pool in weeks.values():
+                relevant = {i for i in pool if papers[i]["org"] == org}
+                if not relevant:
+                    continue
+                order = [pool[j] for j in np.argsort(-score(pool), kind="stable")]
+                rec.append(len(relevant & set(order[:K_EVAL])) / len(relevant))
+                nd.append(ndcg(order, relevant))
+            per_profile.append((statistics.mean(rec), statistics.mean(nd)))
+        results[name] = (statistics.mean(r for r, _ in per_profile),
+                         statistics.mean(n for _, n in per_profile))
+        timings[name] = time.perf_counter() - t0
+        print(f"{name:32} Recall@10 {results[name][0]:.3f}  nDCG@10 {results[name][1]:.3f}  "
+              f"({timings[name]:.1f} s)", flush=True)
+
+    p50, p95 = speed()
+    print(f"rank_for_user, 500 seeds, 75k vectors: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    if args.write:
+        write(args, papers, before, after, profiles, weeks, results, encode_s, p50, p95)
+
+
+def speed(n_papers: int = 75_000, n_seeds: int = 500, n_candidates: int = 1500,
+          runs: int = 50) -> tuple[float, float]:
+    """`rank_for_user` as the page calls it, through the real VectorIndex lookups."""
+    rng = np.random.default_rng(3)
+    index = VectorIndex(None, 384, "bench")
+    ids = [f"p{i}" for i in range(n_papers)]
+    index.put(ids, unit_rows(rng.standard_normal((n_papers, 384))))
+    seeds = {pid: "library" for pid in rng.choice(ids[:-n_candidates], n_seeds, replace=False)}
+    profile = Profile(seeds, set(ids[:50]))
+    candidates = ids[-n_candidates:]
+
+    def lookup(wanted):
+        found, rows = [], []
+        for pid in wanted:
+            vec = index.vector(pid)
+            if vec is not None:
+                found.append(pid)
+                rows.append(vec)
+        return found, unit_rows(np.vstack(rows))
+
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        rank_for_user(profile, candidates, lookup)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.95)]
+
+
+def write(args, papers, before, after, profiles, weeks, results, encode_s, p50, p95) -> None:
+    rows = "\n".join(f"| {name} | {r:.3f} | {n:.3f} |" for name, (r, n) in results.items())
+    pool = statistics.mean(len(w) for w in weeks.values())
+    body = f"""Command: `nice .venv/bin/python bench/for_you.py --corpus ../shared/data/corpora/hf_daily_papers.jsonl.gz --write`
+(load average {load_average()}; the corpus is read only by this script).
+
+Split: {len(papers):,} Hugging Face daily papers ({papers[0]['day']}..{max(p['day'] for p in papers)});
+cut-off {args.cutoff}: {len(before):,} papers before it, {len(after):,} after, in {len(weeks)}
+weekly feeds of {pool:.0f} papers on average. {len(profiles)} organizations with at least
+{args.min_profile} papers before the cut-off and one after are the profiles; each week in which
+an organization posted, every method ranks that week's whole feed for the organization's earlier
+papers, and its papers that week are the answers. Vectors: `{args.model}` ({encode_s:.0f} s to
+encode the corpus). Averaged per profile, then over profiles:
+
+| method | Recall@10 | nDCG@10 |
+|---|---|---|
+{rows}
+
+Speed: `rank_for_user` (vector look-ups in the real `VectorIndex`, kNN scores, dismissals,
+reasons) for 500 seed papers and 50 dismissed against a 75,000-paper index and 1,500 candidates
+(two weeks of a 75k-paper year): p50 {p50:.1f} ms, p95 {p95:.1f} ms. The page adds its store
+reads (the user's seeds, one week of the feed).
+
+The pick, by these figures: the per-user linear SVM over vectors + TF-IDF ranks best by a wide
+margin; kNN and the centroid tie, well above popularity. paperboy ships kNN (K=3) for now,
+because it needs only the vectors and names the seeds behind each pick; moving to the SVM (a
+TF-IDF matrix of every stored paper, a fit cached per user) is the next step (docs/for-you.md).
+Speed was measured at a load average near 14 on 2 cores shared with other work; remeasure on a
+quiet machine before comparing with the 50 ms target.
+"""
+    write_section("for-you", "For you: ranking papers for one user", body)
+
+
+if __name__ == "__main__":
+    main()
