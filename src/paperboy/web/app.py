@@ -34,6 +34,7 @@ from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.search import open_search
 from paperboy.store import open_store
+from paperboy.store.discussions import Discussions
 from paperboy.web import auth
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
@@ -68,7 +69,9 @@ class Web:
         user = auth.session_user(self.store, request)
         voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
             else set()
-        return [Card(p, (p.upvotes or 0) + local, p.id in voted) for p, local in ranked]
+        talk = Discussions(self.store).counts(p.id for p, _ in ranked) if ranked else {}
+        return [Card(p, (p.upvotes or 0) + local, p.id in voted, talk=talk.get(p.id, 0))
+                for p, local in ranked]
 
     def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
         local = self.store.local_votes(p.id for p in papers) if papers else {}
@@ -118,8 +121,11 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
-    from paperboy.web import accounts, api, pages, rss, subscriptions
+    from paperboy.web import accounts, api, discussions, pages, rss, subscriptions
 
+    # Before api and pages: their catch-all `/papers/{paper_id:path}` would take these paths.
+    app.include_router(discussions.api)
+    app.include_router(discussions.router)
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
