@@ -121,11 +121,12 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
-    from paperboy.web import accounts, api, discussions, pages, rss, subscriptions
+    from paperboy.web import accounts, api, discussions, pages, people, rss, subscriptions
 
     # Before api and pages: their catch-all `/papers/{paper_id:path}` would take these paths.
     app.include_router(discussions.api)
     app.include_router(discussions.router)
+    app.include_router(people.router)
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)

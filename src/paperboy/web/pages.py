@@ -19,7 +19,7 @@ from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.store.submissions import Submission
-from paperboy.web import auth, discussions, limits
+from paperboy.web import auth, discussions, limits, people
 from paperboy.web.app import web_of
 from paperboy.web.marks import snippet
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
@@ -244,7 +244,8 @@ def paper(request: Request, paper_id: str):
     return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
                       similar=web.cards_for(request, [h.paper for h in similar]),
                       authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
-                      **discussions.page_context(web, request, found))
+                      **discussions.page_context(web, request, found),
+                      **people.page_context(web, request, found, card.votes))
 
 
 def _paper_or_404(web, paper_id: str):
