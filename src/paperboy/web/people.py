@@ -111,7 +111,7 @@ def _signed_in(web, request: Request, csrf_token: str):
 
 
 def _to_paper(paper_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/papers/{paper_id}#authors", status_code=303)
+    return RedirectResponse(f"/papers/{paper_id}", status_code=303)
 
 
 @router.post("/papers/{paper_id:path}/claim")
