@@ -19,6 +19,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse
 
 from paperboy.mail.send import DeliveryError
+from paperboy.store.people import People
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
@@ -66,5 +67,6 @@ def account_digests(request: Request, background: BackgroundTasks,
     if problem:  # said on this answer, never carried in a URL another site could forge
         return web.render(request, "account.html", status=400,
                           tokens=web.store.api_tokens(user.id), new_token=None,
-                          digest="error", why=problem)
+                          digest="error", why=problem,
+                          votes_hidden=People(web.store).votes_hidden(user.id))
     return RedirectResponse("/account?digest=asked", status_code=303)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from paperboy.store.accounts import NameTaken
+from paperboy.store.people import People
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
 from paperboy.web.pages import safe_next
@@ -105,7 +106,8 @@ def account(request: Request, digest: str = ""):
     if user is None:
         return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
     return web.render(request, "account.html", tokens=web.store.api_tokens(user.id),
-                      new_token=None, digest="asked" if digest == "asked" else "")
+                      new_token=None, digest="asked" if digest == "asked" else "",
+                      votes_hidden=People(web.store).votes_hidden(user.id))
 
 
 @router.post("/account/tokens")
@@ -117,7 +119,7 @@ def create_token(request: Request, name: str = Form(""), csrf_token: str = Form(
     token = auth.new_token()
     web.store.create_api_token(user.id, label, auth.token_hash(token))
     return web.render(request, "account.html", status=201, tokens=web.store.api_tokens(user.id),
-                      new_token=token)
+                      new_token=token, votes_hidden=People(web.store).votes_hidden(user.id))
 
 
 @router.post("/account/tokens/{token_id}/revoke")

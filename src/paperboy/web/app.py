@@ -36,8 +36,10 @@ from paperboy.web import (
     accounts,
     api,
     collections,
+    discussions,
     foryou,
     pages,
+    people,
     rss,
     subscriptions,
 )
@@ -71,6 +73,10 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_docs(app)
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
+    # Before api and pages: their catch-all `/papers/{paper_id:path}` would take these paths.
+    app.include_router(discussions.api)
+    app.include_router(discussions.router)
+    app.include_router(people.router)
     app.include_router(collections.api_router)
     app.include_router(collections.router)
     app.include_router(foryou.router)

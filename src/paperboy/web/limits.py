@@ -1,4 +1,5 @@
-"""Rate limits on sign-in, sign-up, subscribing, upvotes and submissions, shared by every worker.
+"""Rate limits on sign-in, sign-up, subscribing, upvotes, submissions, comments, reports and
+authorship claims, shared by every worker.
 
     limits.check(store, limits.SUBMIT, f"user:{user.id}")      # RateLimited (429) when spent
     limits.check_signin(store, name, address)                 # before the password is checked
@@ -36,6 +37,9 @@ SIGN_UP = Limit("signup", 10, 3600)  # per client address
 SUBSCRIBE = Limit("subscribe", 5, 3600)  # per client address: so at most 5 mails it causes
 UPVOTE = Limit("upvote", 120, 60)  # per user
 SUBMIT = Limit("submit", 20, 3600)  # per user
+COMMENT = Limit("comment", 30, 600)  # per user: new comments, replies and edits
+REPORT = Limit("report", 30, 3600)  # per user
+CLAIM = Limit("claim", 20, 3600)  # per user: authorship claims
 
 # The per-name backoff: wrong passwords for a name count for BACKOFF_WINDOW seconds; after
 # BACKOFF_FREE of them, an address that guessed wrong waits 1, 2, 4 ... seconds (at most

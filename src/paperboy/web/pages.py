@@ -19,7 +19,7 @@ from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
 from paperboy.store.submissions import Submission
-from paperboy.web import auth, limits
+from paperboy.web import auth, discussions, limits, people
 from paperboy.web.deps import off_the_loop, web_of
 from paperboy.web.marks import snippet
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
@@ -242,7 +242,9 @@ def paper(request: Request, paper_id: str):
     similar = web.search.similar(found.id, limit=5)
     return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
                       similar=web.cards_for(request, [h.paper for h in similar]),
-                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10)
+                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
+                      **discussions.page_context(web, request, found),
+                      **people.page_context(web, request, found, card.votes))
 
 
 def _paper_or_404(web, paper_id: str):

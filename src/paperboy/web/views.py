@@ -26,6 +26,7 @@ class Card:
     voted: bool = False
     title_html: str | None = None  # with search highlights, when from a search
     blurb_html: str | None = None
+    talk: int = 0  # shown comments in the paper's discussion here (web/discussions.py)
 
     @property
     def day(self) -> date | None:

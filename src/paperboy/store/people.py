@@ -1,0 +1,164 @@
+"""People in the store (migration 0010): who upvoted a paper, authors and organizations and
+their papers, authorship claims, and a user's profile.
+
+    people = People(store)
+    people.upvoters("2405.15738", limit=12)      # (names shown, voters left out of the names)
+    people.papers_by_author("Yann LeCun")        # paper ids, exact normalized name
+    people.claim(user.id, "2405.15738", "Ada Lovelace")  # pending until an admin confirms
+    people.confirm(user.id, "2405.15738", admin.id)
+
+A small repository over the store's connection helpers, the same SQL on SQLite and PostgreSQL.
+Author names live in each paper's JSON list, so `papers_by_author` reads every paper's list and
+compares whole names in Python (normalize_name). No LIKE narrows it first: the stored name may
+carry accents the asked one lacks ("García" for "Garcia"), which neither database folds in
+LIKE. One scan of the authors column, fine at the tens of thousands of papers a deployment
+holds; an author-name table filled at upsert is the step after that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from paperboy.store import StoreError
+from paperboy.store.submissions import stamp
+
+MAX_LISTED = 200  # papers on an author's or organization's page
+
+
+class ClaimRefused(StoreError):
+    """An authorship claim that cannot be made; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    user: str  # the claiming user's name
+    user_id: int
+    paper_id: str
+    author_name: str  # as listed on the paper
+    status: str  # pending, confirmed
+    created_at: str
+
+
+def normalize_name(name: str) -> str:
+    """One spelling of a person's name for comparing: accents off, case folded, spaces and
+    dots evened out ('José  M. García' == 'jose m garcia')."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[.\s]+", " ", plain).casefold().split())
+
+
+class People:
+    """Upvoters, authors, organizations, claims and profiles over one store."""
+
+    def __init__(self, store):
+        self.store = store
+
+    # -- upvotes ---------------------------------------------------------------------------
+    def upvoters(self, paper_id: str, limit: int = 12) -> tuple[list[str], int]:
+        """Names of the paper's local upvoters who show their votes, first voters first, and
+        how many local voters are not named (past `limit`, or hiding their votes)."""
+        conn = self.store.conn
+        names = [r[0] for r in conn.execute(
+            "SELECT u.name FROM votes v JOIN users u ON u.id = v.user_id WHERE v.paper_id = ? "
+            "AND u.votes_hidden = 0 ORDER BY v.created_at, u.id LIMIT ?",
+            (paper_id, limit)).fetchall()]
+        total = conn.execute("SELECT count(*) FROM votes WHERE paper_id = ?",
+                             (paper_id,)).fetchone()[0]
+        return names, total - len(names)
+
+    def set_votes_hidden(self, user_id: int, hidden: bool) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE users SET votes_hidden = ? WHERE id = ?",
+                         (int(hidden), user_id))
+
+    def votes_hidden(self, user_id: int) -> bool:
+        row = self.store.conn.execute("SELECT votes_hidden FROM users WHERE id = ?",
+                                      (user_id,)).fetchone()
+        return bool(row and row[0])
+
+    def upvoted(self, user_id: int, limit: int = 50) -> list[str]:
+        """Ids of the papers a user upvoted, newest vote first."""
+        return [r[0] for r in self.store.conn.execute(
+            "SELECT paper_id FROM votes WHERE user_id = ? ORDER BY created_at DESC, paper_id "
+            "LIMIT ?", (user_id, limit)).fetchall()]
+
+    # -- authors and organizations -----------------------------------------------------------
+    def papers_by_author(self, name: str, limit: int = MAX_LISTED) -> list[str]:
+        """Ids of papers listing exactly this (normalized) author name, newest first."""
+        wanted = normalize_name(name)
+        if not wanted:
+            return []
+        found = []
+        for pid, authors in self.store.conn.execute(
+                "SELECT id, authors FROM papers "
+                "ORDER BY published IS NULL, published DESC, id DESC"):  # NULLs last on both
+            if any(normalize_name(a) == wanted for a in json.loads(authors)):
+                found.append(pid)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def author_spellings(self, name: str, paper_ids: list[str]) -> list[str]:
+        """The different ways these papers write the name (for the page's ambiguity note)."""
+        wanted, seen = normalize_name(name), []
+        for paper in self.store.get_many(paper_ids).values():
+            for a in paper.authors:
+                if normalize_name(a) == wanted and a not in seen:
+                    seen.append(a)
+        return seen
+
+    def papers_of_org(self, name: str, limit: int = MAX_LISTED) -> tuple[str | None, list[str]]:
+        """(the organization's full name, ids of its papers in the feed, newest first), by its
+        Hugging Face id or full name, ignoring case."""
+        rows = self.store.conn.execute(
+            "SELECT paper_id, organization_name FROM feed_entries WHERE lower(organization) = ? "
+            "OR lower(organization_name) = ? ORDER BY day DESC, paper_id DESC LIMIT ?",
+            (name.lower(), name.lower(), limit)).fetchall()
+        full = next((r[1] for r in rows if r[1]), None)
+        return full, [r[0] for r in rows]
+
+    # -- claims --------------------------------------------------------------------------------
+    def claim(self, user_id: int, paper_id: str, author_name: str) -> bool:
+        """A user says they are `author_name` of the paper; True when the claim is new."""
+        paper = self.store.get(paper_id)
+        if paper is None:
+            raise ClaimRefused(f"no paper {paper_id} is stored here")
+        if author_name not in paper.authors:
+            raise ClaimRefused(f"{author_name!r} is not among the authors of {paper_id}")
+        with self.store.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO authorship_claims (user_id, paper_id, author_name, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING user_id",
+                (user_id, paper_id, author_name, stamp())).fetchone() is not None
+
+    def confirm(self, user_id: int, paper_id: str, admin_id: int) -> bool:
+        with self.store.transaction() as conn:
+            return conn.execute(
+                "UPDATE authorship_claims SET status = 'confirmed', confirmed_at = ?, "
+                "confirmed_by = ? WHERE user_id = ? AND paper_id = ? RETURNING user_id",
+                (stamp(), admin_id, user_id, paper_id)).fetchone() is not None
+
+    def withdraw(self, user_id: int, paper_id: str) -> bool:
+        """The claimant (or an admin refusing it) removes a claim."""
+        with self.store.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM authorship_claims WHERE user_id = ? AND paper_id = ? "
+                "RETURNING user_id", (user_id, paper_id)).fetchone() is not None
+
+    def _claims(self, where: str, args: tuple) -> list[Claim]:
+        return [Claim(*r) for r in self.store.conn.execute(
+            "SELECT u.name, c.user_id, c.paper_id, c.author_name, c.status, c.created_at "
+            f"FROM authorship_claims c JOIN users u ON u.id = c.user_id WHERE {where} "
+            "ORDER BY c.created_at, c.user_id", args).fetchall()]
+
+    def claims_on(self, paper_id: str) -> list[Claim]:
+        return self._claims("c.paper_id = ?", (paper_id,))
+
+    def claims_by(self, user_id: int) -> list[Claim]:
+        return self._claims("c.user_id = ?", (user_id,))
+
+    def pending_claims(self) -> list[Claim]:
+        return self._claims("c.status = 'pending'", ())
