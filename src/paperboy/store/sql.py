@@ -15,6 +15,7 @@ from importlib import resources
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.accounts import ApiToken, NameTaken, User
+from paperboy.store.media import record_upstream
 from paperboy.store.merge import merge_paper
 from paperboy.store.submissions import SubmissionQueue
 
@@ -209,6 +210,7 @@ class SQLStore(SubmissionQueue):
                 f"ON CONFLICT (paper_id) DO UPDATE SET {updates_entry}",
                 entries,
             )
+        record_upstream(conn, incoming.values())  # summaries and star counts (store/media.py)
         if run is not None:
             run.count(result)
             run.checkpoint = checkpoint
