@@ -56,6 +56,7 @@ def sync(obj, sources, since, until, quiet):
     hf: Hugging Face daily papers, each dated by the day it entered HF's feed.
     rss: today's arXiv announcements for the arxiv_categories setting.
     A source that stays down ends with exit status 1; the others still run.
+    Then first-page thumbnails for up to sync_thumbnails new feed papers (0: none).
     """
     from paperboy.sync import SYNC_SOURCES, sync_source
 
@@ -68,6 +69,9 @@ def sync(obj, sources, since, until, quiet):
     for name in names:
         ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
             obj.store, obj.settings, name, today=last, since=first, show_progress=not quiet))
+    from paperboy.thumbnails_commands import after_sync
+
+    after_sync(obj, quiet)
     if not ok:
         raise SystemExit(1)
 
