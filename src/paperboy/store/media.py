@@ -22,11 +22,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 STAR_WINDOW_DAYS = 7  # growth is measured over the counts of the last week
 _GITHUB = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]{1,100})/"
-                     r"([A-Za-z0-9_.-]{1,100})/?$", re.I)
+                     r"([A-Za-z0-9_.-]{1,100})/?$", re.IGNORECASE)
 
 
 def github_repo(url: str | None) -> str | None:
@@ -51,7 +51,7 @@ def _day(value) -> date:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def record_upstream(conn, papers: Iterable, day: date | None = None) -> None:
@@ -70,7 +70,7 @@ def record_upstream(conn, papers: Iterable, day: date | None = None) -> None:
             "ON CONFLICT (paper_id) DO UPDATE SET summary = excluded.summary, "
             "source = excluded.source", summaries)
     if stars:
-        _insert_stars(conn, stars, day or datetime.now(timezone.utc).date(), "hf")
+        _insert_stars(conn, stars, day or datetime.now(UTC).date(), "hf")
 
 
 def _insert_stars(conn, counts: dict[str, int], day: date, source: str) -> None:
