@@ -184,13 +184,14 @@ def _register() -> None:
     from paperboy.cli_store import migrate_store
     from paperboy.submissions_commands import submissions
     from paperboy.sync_commands import fetch, harvest, sync
-    from paperboy.thumbnails_commands import thumbnails
+    from paperboy.media_commands import stars, thumbnails
 
     main.add_command(migrate_store)
     main.add_command(submissions)  # the queue of papers submitted on the web
     for command in (sync, harvest, fetch):  # sources (paperboy/sync_commands.py)
         main.add_command(command)
-    main.add_command(thumbnails)  # paperboy/thumbnails_commands.py
+    main.add_command(thumbnails)  # paper media (paperboy/media_commands.py)
+    main.add_command(stars)
     from paperboy.web.cli import serve, user
 
     for command in (serve, user):  # the web service (paperboy/web/cli.py)

@@ -57,6 +57,12 @@ class Settings:
     thumbnail_max_mb: float = 25.0
     thumbnail_timeout: float = 120.0
     sync_thumbnails: int = 100
+    # GitHub star counts of the papers' code repositories (docs/sources.md, `paperboy stars`):
+    # the REST API's base URL, a token (without one GitHub allows 60 requests an hour, with one
+    # 5,000), and how many repositories `paperboy sync` reads after its sources (0: none).
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    sync_stars: int = 50
     # Ids per arXiv API look-up request, and results per page of an API search (arXiv: <= 2000).
     arxiv_api_page_size: int = 100
     # First day `paperboy sync` fetches when it has never run (days back from today).

@@ -56,7 +56,8 @@ def sync(obj, sources, since, until, quiet):
     hf: Hugging Face daily papers, each dated by the day it entered HF's feed.
     rss: today's arXiv announcements for the arxiv_categories setting.
     A source that stays down ends with exit status 1; the others still run.
-    Then first-page thumbnails for up to sync_thumbnails new feed papers (0: none).
+    Then GitHub star counts (sync_stars) and first-page thumbnails (sync_thumbnails) of the
+    feed papers' repositories and PDFs.
     """
     from paperboy.sync import SYNC_SOURCES, sync_source
 
@@ -69,7 +70,7 @@ def sync(obj, sources, since, until, quiet):
     for name in names:
         ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
             obj.store, obj.settings, name, today=last, since=first, show_progress=not quiet))
-    from paperboy.thumbnails_commands import after_sync
+    from paperboy.media_commands import after_sync
 
     after_sync(obj, quiet)
     if not ok:

@@ -177,13 +177,13 @@ class PoliteClient:
 
     # -- the request loop --------------------------------------------------------------------
     def get(self, url: str, params: Mapping[str, object] | None = None,
-            accept: Collection[int] = (), limits: tuple[int, float] | None = None
-            ) -> httpx.Response:
+            accept: Collection[int] = (), limits: tuple[int, float] | None = None,
+            headers: Mapping[str, str] | None = None) -> httpx.Response:
         """The response to a GET, retried while the upstream is busy or down.
 
         Statuses in `accept` (say 400, when the API explains errors in the body) come back to
         the caller; any other 4xx raises `SourceError` at once, since retrying cannot help.
-        `limits` (max bytes, total seconds): see `get_bytes`.
+        `limits` (max bytes, total seconds): see `get_bytes`; `headers` go with the request.
         """
         target = httpx.URL(url, params=dict(params or {}))
         tries = self.settings.http_retries + 1
@@ -197,7 +197,7 @@ class PoliteClient:
                 time.sleep(delay)
             retry_after = None
             try:
-                response = self._send(target, limits)
+                response = self._send(target, limits, headers)
             except httpx.TimeoutException:
                 problem = f"no answer within {self.settings.http_timeout:g} s"
                 continue
@@ -232,8 +232,8 @@ class PoliteClient:
             "trying)."
         )
 
-    def _send(self, target: httpx.URL, limits: tuple[int, float] | None = None
-              ) -> httpx.Response:
+    def _send(self, target: httpx.URL, limits: tuple[int, float] | None = None,
+              headers: Mapping[str, str] | None = None) -> httpx.Response:
         """One request, after the host's previous one ended at least min_interval ago (in
         this process or any other using the same data directory)."""
         gate = _gate_for(target)
@@ -250,7 +250,7 @@ class PoliteClient:
                 self.requests += 1
                 if limits is not None:
                     return self._read_limited(target, *limits)
-                return self._http.get(target)
+                return self._http.get(target, headers=headers)
             finally:
                 gate.free_at = time.monotonic() + interval
                 set_shared(time.time() + interval)
