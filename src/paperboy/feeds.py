@@ -5,10 +5,14 @@ the CLI (`shown_day` alone asks a store, in its domain words, which days have pa
 
     period = parse_period(week="2026-W34")      # Period(kind="week", first=..., last=...)
     trending_score(votes=120, age_days=2)       # 120 * 2 ** (-2 / HALF_LIFE_DAYS)
+    trending_score(120, 2, stars_per_day=50)    # (120 + 0.1 * 50) * 2 ** (-2 / 3)
     day_with_papers(saturday, newest, ...)      # ShownDay(day=friday, asked=saturday, note=...)
 
-Trending: score = votes × 2^(−age / 3 days), where votes are upstream plus local upvotes and
-age is the number of days between the day the paper entered the feed and the newest feed day.
+Trending: score = (votes + 0.1 × stars per day) × 2^(−age / 3 days), where votes are upstream
+plus local upvotes, stars per day is how fast the paper's GitHub repository gained stars over
+its last week of counts (store/media.py; 0 without a repository or with one count), and age is
+the number of days between the day the paper entered the feed and the newest feed day. So a
+repository gaining 10 stars a day weighs as much as one upvote (STAR_WEIGHT).
 A paper's score halves every three days; only the last TRENDING_WINDOW_DAYS feed days count.
 Because the decay is exponential, the order does not depend on when the page is rendered.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 HALF_LIFE_DAYS = 3.0
+STAR_WEIGHT = 0.1  # upvotes one star a day of repository growth is worth
 TRENDING_WINDOW_DAYS = 14
 
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
@@ -155,20 +160,24 @@ def _long(day: date) -> str:
     return day.strftime("%A %-d %B %Y")
 
 
-def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS) -> float:
-    """Upvotes decayed by age: the score halves every `half_life` days."""
-    return votes * 2.0 ** (-max(age_days, 0.0) / half_life)
+def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS,
+                   stars_per_day: float = 0.0) -> float:
+    """Upvotes plus weighted star growth, decayed by age: halves every `half_life` days."""
+    weight = votes + STAR_WEIGHT * max(stars_per_day, 0.0)  # a repository losing stars: 0
+    return weight * 2.0 ** (-max(age_days, 0.0) / half_life)
 
 
-def rank_trending(items: list, newest: date, votes_of, day_of) -> list:
+def rank_trending(items: list, newest: date, votes_of, day_of,
+                  stars_of=lambda item: 0.0) -> list:
     """Items ordered by trending score, highest first; ties keep the newest, then the id order.
 
-    `votes_of(item)` and `day_of(item)` read an item's shown votes and feed day, so the same
-    ranking serves cards, API items and Atom entries.
+    `votes_of(item)`, `day_of(item)` and `stars_of(item)` read an item's shown votes, feed day
+    and stars gained per day, so the same ranking serves cards, API items and Atom entries.
     """
     def key(item):
         age = (newest - day_of(item)).days
-        return (-trending_score(votes_of(item), age), -day_of(item).toordinal())
+        score = trending_score(votes_of(item), age, stars_per_day=stars_of(item))
+        return (-score, -day_of(item).toordinal())
     return sorted(items, key=key)
 
 

@@ -142,7 +142,7 @@ async def daily_papers(  # SQLite reads of well under a millisecond: no thread h
                                                                              period.last)
         cards = web.cards(request, web.store.ranked_between(first, last))
         ranked = feeds.rank_trending(cards, min(newest, last), lambda c: c.votes,
-                                     lambda c: c.day)
+                                     lambda c: c.day, lambda c: c.stars_per_day)
         page = ranked[p * limit:(p + 1) * limit]
         more = len(ranked) > (p + 1) * limit
     else:

@@ -37,6 +37,7 @@ from paperboy.store import open_store
 from paperboy.web import auth
 from paperboy.web.headers import HEADERS, SecurityHeaders
 from paperboy.web.limits import RateLimited
+from paperboy.web.media import attach_media
 from paperboy.web.openapi import without_422
 from paperboy.web.views import Card, plural
 
@@ -68,7 +69,8 @@ class Web:
         user = auth.session_user(self.store, request)
         voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
             else set()
-        return [Card(p, (p.upvotes or 0) + local, p.id in voted) for p, local in ranked]
+        return attach_media(self.store, [Card(p, (p.upvotes or 0) + local, p.id in voted)
+                                         for p, local in ranked])
 
     def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
         local = self.store.local_votes(p.id for p in papers) if papers else {}
@@ -118,13 +120,14 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     _add_site_files(app, static)
     without_422(app)  # validation errors answer 400 (below), as documented
 
-    from paperboy.web import accounts, api, pages, rss, subscriptions
+    from paperboy.web import accounts, api, media, pages, rss, subscriptions
 
     app.include_router(api.router)
     app.include_router(rss.router)
     app.include_router(accounts.router)
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
+    app.include_router(media.router)  # thumbnails
     return app
 
 

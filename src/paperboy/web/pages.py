@@ -22,6 +22,7 @@ from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
 from paperboy.web.app import web_of
 from paperboy.web.marks import snippet
+from paperboy.web.media import paper_words
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
 
@@ -132,7 +133,8 @@ def trending_cards(web, request: Request, limit: int = TRENDING_SIZE) -> list[Ca
         return []
     first, last = feeds.trending_window(newest)
     cards = web.cards(request, web.store.ranked_between(first, last))
-    ranked = feeds.rank_trending(cards, newest, lambda c: c.votes, lambda c: c.day)
+    ranked = feeds.rank_trending(cards, newest, lambda c: c.votes, lambda c: c.day,
+                                 lambda c: c.stars_per_day)
     return ranked[:limit]
 
 
@@ -142,6 +144,7 @@ def trending(request: Request):
     return web.render(request, "trending.html", cards=trending_cards(web, request),
                       tabs=_tabs(Period("trending", date.today(), date.today())),
                       half_life=feeds.HALF_LIFE_DAYS, window=feeds.TRENDING_WINDOW_DAYS,
+                      star_weight=feeds.STAR_WEIGHT,
                       atom="/feeds/trending.atom")
 
 
@@ -243,7 +246,8 @@ def paper(request: Request, paper_id: str):
     similar = web.search.similar(found.id, limit=5)
     return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
                       similar=web.cards_for(request, [h.paper for h in similar]),
-                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10)
+                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
+                      **paper_words(web.store, found))
 
 
 def _paper_or_404(web, paper_id: str):
