@@ -28,12 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.papers import FeedEntry, Paper  # noqa: E402
-from paperboy.store import open_store  # noqa: E402
-from paperboy.store.media import Thumbnails  # noqa: E402
-from paperboy.thumbnails import make_thumbnails, thumbnail_dir  # noqa: E402
-from tests.replay import ReplayServer, Reply  # noqa: E402
+from tests.replay import ReplayServer, Reply
+
+from paperboy.config import Settings
+from paperboy.papers import FeedEntry, Paper
+from paperboy.store import open_store
+from paperboy.store.media import Thumbnails
+from paperboy.thumbnails import make_thumbnails, thumbnail_dir
 
 FIXTURE = ROOT / "tests" / "fixtures" / "pdf" / "2405.15738.pdf"
 DEBIAN_PDF = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
