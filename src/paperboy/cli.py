@@ -184,7 +184,7 @@ def _register() -> None:
     from paperboy.cli_store import migrate_store
     from paperboy.submissions_commands import submissions
     from paperboy.sync_commands import fetch, harvest, sync
-    from paperboy.media_commands import stars, thumbnails
+    from paperboy.media_commands import keywords, stars, thumbnails
 
     main.add_command(migrate_store)
     main.add_command(submissions)  # the queue of papers submitted on the web
@@ -192,6 +192,7 @@ def _register() -> None:
         main.add_command(command)
     main.add_command(thumbnails)  # paper media (paperboy/media_commands.py)
     main.add_command(stars)
+    main.add_command(keywords)
     from paperboy.web.cli import serve, user
 
     for command in (serve, user):  # the web service (paperboy/web/cli.py)

@@ -1,5 +1,6 @@
-"""The `paperboy thumbnails` and `paperboy stars` commands (paperboy/thumbnails.py,
-paperboy/stars.py), and the steps `sync` ends with."""
+"""The `paperboy thumbnails`, `paperboy stars` and `paperboy keywords` commands
+(paperboy/thumbnails.py, paperboy/stars.py, paperboy/search/keywords.py), and the steps `sync`
+ends with."""
 
 from __future__ import annotations
 
@@ -61,6 +62,23 @@ def stars(obj, limit, quiet):
     report(run)
     if run.stopped:
         raise SystemExit(1)
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Extract for at most this many papers.")
+@click.pass_obj
+def keywords(obj, limit):
+    """Extract keywords for feed papers that came without any, from their abstracts.
+
+    Phrases of the abstract ranked by similarity to the paper with the search_model, kept
+    diverse (KeyBERT's method; no language model writes anything). Hugging Face's keywords
+    always win; paper pages say which keywords were extracted here. Newest feed days first.
+    """
+    from paperboy.search.keywords import extract_missing
+
+    found = extract_missing(obj.store, obj.settings, limit)
+    click.echo(f"keywords: extracted for {len(found)} papers")
 
 
 def after_sync(obj, quiet: bool) -> None:
