@@ -37,6 +37,7 @@ def test_a_real_paper_has_no_problems():
     ("comment", bounds.COMMENT_CHARS), ("journal_ref", bounds.JOURNAL_REF_CHARS),
     ("doi", bounds.DOI_CHARS), ("license", bounds.LICENSE_CHARS),
     ("code_url", bounds.URL_CHARS), ("project_url", bounds.URL_CHARS),
+    ("ai_summary", bounds.SUMMARY_CHARS),
 ])
 def test_text_fields_take_their_limit_and_not_one_more(field, limit):
     assert problems(**{field: "x" * limit}) == []

@@ -19,7 +19,7 @@ LAYERS = {
     "latex": 0, "demo_dir": 0, "records": 0, "library": 0, "citations": 0,
     "store": 1, "sources": 1,
     "search": 2, "feeds": 2, "foryou": 2,
-    "ingest": 3, "sync": 3, "submissions": 3, "mail": 3, "demo": 3,
+    "ingest": 3, "sync": 3, "submissions": 3, "mail": 3, "demo": 3, "thumbnails": 3, "stars": 3,
     "web": 4, "cli": 4,
     "__main__": 4, "__init__": 0,
 }

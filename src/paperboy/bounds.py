@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 ID_CHARS = 200  # an id as given (a URL form too); arXiv ids are at most 20
 TITLE_CHARS = 1_000  # real max 226
 ABSTRACT_CHARS = 10_000  # real max 3,488; arXiv's own form allows 1,920
+SUMMARY_CHARS = 5_000  # HF's one-line ai_summary; real max 1,606
 AUTHORS = 10_000  # names per paper; real max 3,303 (a 2025 collaboration paper)
 AUTHOR_CHARS = 1_000  # one name; real max 512 (a list an upstream failed to split)
 AUTHORS_TOTAL_CHARS = 200_000  # all names together; real max 41,524
@@ -64,7 +65,7 @@ _TEXT_LIMITS = {
     "id": ID_CHARS, "title": TITLE_CHARS, "abstract": ABSTRACT_CHARS,
     "primary_category": CATEGORY_CHARS, "comment": COMMENT_CHARS,
     "journal_ref": JOURNAL_REF_CHARS, "doi": DOI_CHARS, "license": LICENSE_CHARS,
-    "code_url": URL_CHARS, "project_url": URL_CHARS,
+    "code_url": URL_CHARS, "project_url": URL_CHARS, "ai_summary": SUMMARY_CHARS,
 }
 _LIST_LIMITS = {  # field: (most items, most characters per item)
     "authors": (AUTHORS, AUTHOR_CHARS), "categories": (CATEGORIES, CATEGORY_CHARS),
@@ -134,6 +135,7 @@ def paper_problems(paper, today: date | None = None) -> list[str]:
             problems.append(f"authors: {total:,} characters in all, more than the "
                             f"{AUTHORS_TOTAL_CHARS:,} allowed")
     problems += [count_problem("upvotes", paper.upvotes),
+                 count_problem("github_stars", paper.github_stars),
                  count_problem("version", paper.version, VERSION_MAX)]
     for name in ("published", "updated", "announced"):
         problems.append(_date_field_problem(name, getattr(paper, name), today))
@@ -163,7 +165,8 @@ def _date_field_problem(name: str, value, today: date | None,
 def checked_fields() -> set[str]:
     """The `Paper` fields `paper_problems` looks at (a test keeps this complete)."""
     return set(_TEXT_LIMITS) | set(_LIST_LIMITS) | {"upvotes", "version", "published",
-                                                      "updated", "announced", "entry"}
+                                                      "updated", "announced", "entry",
+                                                      "github_stars"}
 
 
 def paper_fields() -> set[str]:

@@ -54,6 +54,21 @@ class Settings:
     user_agent: str = "paperboy/0.1 (self-hosted paper feed; +https://github.com/paperboy)"
     # Longest Retry-After (seconds) we wait for; a server asking for more ends the run.
     http_retry_after_max: float = 300.0
+    # First-page thumbnails (docs/web.md, `paperboy thumbnails`): the PDF of paper ID is read
+    # from arxiv_pdf_url/ID; one larger than thumbnail_max_mb megabytes, or not complete within
+    # thumbnail_timeout seconds, is refused. Images are thumbnail_width pixels wide (WebP).
+    # `paperboy sync` makes at most sync_thumbnails of them after its sources (0: none).
+    arxiv_pdf_url: str = "https://arxiv.org/pdf"
+    thumbnail_width: int = 320
+    thumbnail_max_mb: float = 25.0
+    thumbnail_timeout: float = 120.0
+    sync_thumbnails: int = 100
+    # GitHub star counts of the papers' code repositories (docs/sources.md, `paperboy stars`):
+    # the REST API's base URL, a token (without one GitHub allows 60 requests an hour, with one
+    # 5,000), and how many repositories `paperboy sync` reads after its sources (0: none).
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    sync_stars: int = 50
     # Ids per arXiv API look-up request, and results per page of an API search (arXiv: <= 2000).
     arxiv_api_page_size: int = 100
     # First day `paperboy sync` fetches when it has never run (days back from today).
@@ -256,6 +271,14 @@ class SourceSettings:
     arxiv_api_page_size: int
     sync_initial_days: int
     import_batch_size: int
+    arxiv_pdf_url: str
+    thumbnail_width: int
+    thumbnail_max_mb: float
+    thumbnail_timeout: float
+    sync_thumbnails: int
+    github_api_url: str
+    github_token: str
+    sync_stars: int
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ the CLI (`shown_day` alone asks a store, in its domain words, which days have pa
 
     period = parse_period(week="2026-W34")      # Period(kind="week", first=..., last=...)
     trending_score(votes=120, age_days=2)       # 120 * 2 ** (-2 / HALF_LIFE_DAYS)
+    trending_score(120, 2, stars_per_day=50)    # (120 + 0.1 * 50) * 2 ** (-2 / 3)
     day_with_papers(saturday, newest, ...)      # ShownDay(day=friday, asked=saturday, note=...)
 
 Votes: every surface (web pages, JSON API, Atom, the digest mail and its top papers,
@@ -12,11 +13,15 @@ Votes: every surface (web pages, JSON API, Atom, the digest mail and its top pap
 Face) plus the votes cast here. The store's feed queries (`ranked_between`, and
 `papers_between` over it) order by that same sum.
 
-Trending: score = votes × 2^(−age / 3 days), with the shown votes, and age the number of days
-between the day the paper entered the feed and the newest feed day. A paper's score halves
-every three days; only the last TRENDING_WINDOW_DAYS feed days count. Because the decay is
-exponential, the order does not depend on when the page is rendered. `trending(store)` is the
-one pipeline the trending page, its Atom feed and the API's `sort=trending` share.
+Trending: score = (votes + 0.1 × stars per day) × 2^(−age / 3 days), where votes are upstream
+plus local upvotes, stars per day is how fast the paper's GitHub repository gained stars over
+its last week of counts (store/media.py; 0 without a repository or with one count), and age is
+the number of days between the day the paper entered the feed and the newest feed day. So a
+repository gaining 10 stars a day weighs as much as one upvote (STAR_WEIGHT).
+A paper's score halves every three days; only the last TRENDING_WINDOW_DAYS feed days count.
+Because the decay is exponential, the order does not depend on when the page is rendered.
+`trending(store)` is the one pipeline the trending page, its Atom feed and the API's
+`sort=trending` share.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from paperboy.papers import Paper
+from paperboy.store.media import Stars
 
 HALF_LIFE_DAYS = 3.0
+STAR_WEIGHT = 0.1  # upvotes one star a day of repository growth is worth
 TRENDING_WINDOW_DAYS = 14
 
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
@@ -164,20 +171,24 @@ def _long(day: date) -> str:
     return day.strftime("%A %-d %B %Y")
 
 
-def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS) -> float:
-    """Upvotes decayed by age: the score halves every `half_life` days."""
-    return votes * 2.0 ** (-max(age_days, 0.0) / half_life)
+def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS,
+                   stars_per_day: float = 0.0) -> float:
+    """Upvotes plus weighted star growth, decayed by age: halves every `half_life` days."""
+    weight = votes + STAR_WEIGHT * max(stars_per_day, 0.0)  # a repository losing stars: 0
+    return weight * 2.0 ** (-max(age_days, 0.0) / half_life)
 
 
-def rank_trending(items: list, newest: date, votes_of, day_of) -> list:
+def rank_trending(items: list, newest: date, votes_of, day_of,
+                  stars_of=lambda item: 0.0) -> list:
     """Items ordered by trending score, highest first; ties keep the newest, then the id order.
 
-    `votes_of(item)` and `day_of(item)` read an item's shown votes and feed day, so the same
-    ranking serves cards, API items and Atom entries.
+    `votes_of(item)`, `day_of(item)` and `stars_of(item)` read an item's shown votes, feed day
+    and stars gained per day, so the same ranking serves cards, API items and Atom entries.
     """
     def key(item):
         age = (newest - day_of(item)).days
-        return (-trending_score(votes_of(item), age), -day_of(item).toordinal())
+        score = trending_score(votes_of(item), age, stars_per_day=stars_of(item))
+        return (-score, -day_of(item).toordinal())
     return sorted(items, key=key)
 
 
@@ -194,8 +205,11 @@ def trending(store, window: tuple[date, date] | None = None,
     if newest is None:
         return []
     first, last = window or trending_window(newest)
-    return rank_trending(store.ranked_between(first, last), min(newest, last),
-                         lambda pair: shown_votes(*pair), lambda pair: pair[0].entry.day)
+    ranked = store.ranked_between(first, last)
+    stars = Stars(store).of_papers(paper for paper, _ in ranked)
+    return rank_trending(ranked, min(newest, last), lambda pair: shown_votes(*pair),
+                         lambda pair: pair[0].entry.day,
+                         lambda pair: stars[pair[0].id].per_day if pair[0].id in stars else 0.0)
 
 
 # -- votes -------------------------------------------------------------------------------------

@@ -171,6 +171,9 @@ class Paper:
     upvotes: int | None = None  # community upvotes from an upstream (Hugging Face)
     keywords: list[str] = field(default_factory=list)
     entry: FeedEntry | None = None  # set when the source puts the paper in the daily feed
+    # From Hugging Face, kept beside the paper by store/media.py (not read back into Paper):
+    ai_summary: str | None = None  # a one-line machine-written summary
+    github_stars: int | None = None  # the code repository's stars when the item was read
 
     @property
     def abs_url(self) -> str:

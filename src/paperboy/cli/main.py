@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from paperboy.cli import mail, papers, search, store, submissions, sync, web
+from paperboy.cli import mail, media, papers, search, store, submissions, sync, web
 from paperboy.cli.common import Context, fail
 from paperboy.config import ConfigError
 from paperboy.sources import SourceError
@@ -43,6 +43,7 @@ COMMANDS = [
     sync.sync, sync.harvest, sync.fetch,  # sources
     submissions.submissions,  # the queue of papers submitted on the web
     search.search, search.index,  # search and its indexes
+    media.thumbnails, media.stars, media.keywords,  # paper media: first pages, stars, keywords
     web.serve, web.user,  # the web service and its accounts
     mail.subscribe, mail.unsubscribe, mail.subscribers, mail.digest,  # digests and alerts
     store.migrate_store,  # moving a deployment

@@ -42,6 +42,8 @@ def sync(obj, sources, since, until, quiet):
     hf: Hugging Face daily papers, each dated by the day it entered HF's feed.
     rss: today's arXiv announcements for the arxiv_categories setting.
     A source that stays down ends with exit status 1; the others still run.
+    Then GitHub star counts (sync_stars) and first-page thumbnails (sync_thumbnails) of the
+    feed papers' repositories and PDFs.
     """
     from paperboy.ingest.runs import one_index_update
     from paperboy.sync import SYNC_SOURCES, sync_source
@@ -56,6 +58,9 @@ def sync(obj, sources, since, until, quiet):
             ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
                 obj.store, obj.settings, name, today=until, since=since,
                 show_progress=not quiet))
+    from paperboy.cli.media import after_sync
+
+    after_sync(obj, quiet)
     if not ok:
         raise SystemExit(1)
 

@@ -63,7 +63,9 @@ class HFPaper(Record):
     upvotes: Count | None = None
     ai_keywords: list_of(Keyword, bounds.KEYWORDS) | None = None
     githubRepo: Url | None = None
+    githubStars: Count | None = None
     projectPage: Url | None = None
+    ai_summary: Abstract | None = None
 
 
 class HFItem(Record):
@@ -130,6 +132,8 @@ def paper_from_hf_item(item, day: date | None = None) -> Paper:
         upvotes=paper.upvotes,
         keywords=list(paper.ai_keywords or []),
         entry=entry,
+        ai_summary=clean_text(paper.ai_summary) or None,
+        github_stars=paper.githubStars,
     ).with_code_link())
 
 

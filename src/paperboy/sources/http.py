@@ -12,6 +12,11 @@ not (no network, or a wrong URL: waiting does not help). When the upstream stays
     with PoliteClient(settings) as client:
         feed = client.get_xml(settings.arxiv_api_url, {"id_list": "2405.15738"})
         items = client.get_json(f"{settings.hf_api_url}/daily_papers", {"date": "2026-08-21"})
+        pdf = client.get_bytes(url, max_bytes=20_000_000, deadline=120)  # TooLarge, TooSlow
+
+`get_bytes` reads a body that may be huge or trickle in (a PDF) as a stream, and stops at a
+size or a total time, since a per-read timeout alone lets a server sending a byte now and
+then hold a run forever.
 """
 
 from __future__ import annotations
@@ -130,6 +135,18 @@ def full_url(url: str, params: Mapping[str, object] | None = None) -> str:
     return str(httpx.URL(url, params=dict(params or {})))
 
 
+class Unreachable(SourceError):
+    """The host name does not resolve: no network, or a wrong URL (a whole run's problem)."""
+
+
+class TooLarge(SourceError):
+    """A body longer than the caller accepts (not retried: it will not shrink)."""
+
+
+class TooSlow(SourceError):
+    """A body that did not arrive in full within the caller's total time."""
+
+
 def _snippet(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -160,11 +177,13 @@ class PoliteClient:
 
     # -- the request loop --------------------------------------------------------------------
     def get(self, url: str, params: Mapping[str, object] | None = None,
-            accept: Collection[int] = ()) -> httpx.Response:
+            accept: Collection[int] = (), limits: tuple[int, float] | None = None,
+            headers: Mapping[str, str] | None = None) -> httpx.Response:
         """The response to a GET, retried while the upstream is busy or down.
 
         Statuses in `accept` (say 400, when the API explains errors in the body) come back to
         the caller; any other 4xx raises `SourceError` at once, since retrying cannot help.
+        `limits` (max bytes, total seconds): see `get_bytes`; `headers` go with the request.
         """
         target = httpx.URL(url, params=dict(params or {}))
         tries = self.settings.http_retries + 1
@@ -178,13 +197,13 @@ class PoliteClient:
                 time.sleep(delay)
             retry_after = None
             try:
-                response = self._send(target)
+                response = self._send(target, limits, headers)
             except httpx.TimeoutException:
                 problem = f"no answer within {self.settings.http_timeout:g} s"
                 continue
             except httpx.ConnectError as exc:
                 if _unresolvable(exc):
-                    raise SourceError(
+                    raise Unreachable(
                         f"{target}: no network (cannot resolve {target.host}: {exc}). Check "
                         "this machine's network and DNS, and the URL setting the address came "
                         "from; then run the same command again.") from None
@@ -213,7 +232,8 @@ class PoliteClient:
             "trying)."
         )
 
-    def _send(self, target: httpx.URL) -> httpx.Response:
+    def _send(self, target: httpx.URL, limits: tuple[int, float] | None = None,
+              headers: Mapping[str, str] | None = None) -> httpx.Response:
         """One request, after the host's previous one ended at least min_interval ago (in
         this process or any other using the same data directory)."""
         gate = _gate_for(target)
@@ -228,10 +248,35 @@ class PoliteClient:
                 time.sleep(wait)
             try:
                 self.requests += 1
-                return self._http.get(target)
+                if limits is not None:
+                    return self._read_limited(target, *limits)
+                return self._http.get(target, headers=headers)
             finally:
                 gate.free_at = time.monotonic() + interval
                 set_shared(time.time() + interval)
+
+    def _read_limited(self, target: httpx.URL, max_bytes: int, deadline: float
+                      ) -> httpx.Response:
+        """The response read as a stream, refused past `max_bytes` or `deadline` seconds."""
+        started = time.monotonic()
+        with self._http.stream("GET", target) as response:
+            declared = response.headers.get("Content-Length", "")
+            if response.status_code < 300 and declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(f"{target}: {int(declared):,} bytes, more than the "
+                               f"{max_bytes:,} bytes accepted")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise TooLarge(f"{target}: more than the {max_bytes:,} bytes accepted")
+                if time.monotonic() - started > deadline:
+                    raise TooSlow(f"{target}: not complete after {deadline:g} s "
+                                  f"({len(body):,} bytes arrived)")
+            # The body is decoded already: a Content-Encoding kept would decode it again.
+            headers = [(k, v) for k, v in response.headers.multi_items()
+                       if k.lower() not in ("content-encoding", "content-length")]
+            return httpx.Response(response.status_code, headers=headers, content=bytes(body),
+                                  request=response.request)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After when the server gave one, else backoff * 2^(n-1) stretched by 0-50 %."""
@@ -262,6 +307,11 @@ class PoliteClient:
                 f"{response.request.url}: the response is not valid XML ({exc}; it starts "
                 f"{_snippet(response.text, 80)!r}). The upstream may be failing: try again later."
             ) from None
+
+    def get_bytes(self, url: str, max_bytes: int, deadline: float) -> bytes:
+        """The body of a GET, at most `max_bytes` long and complete within `deadline` seconds
+        (`TooLarge`, `TooSlow` otherwise; a stalled read is a timeout, retried like any)."""
+        return self.get(url, limits=(max_bytes, deadline)).content
 
     def get_json(self, url: str, params: Mapping[str, object] | None = None) -> object:
         """The response parsed as JSON; a body that is not JSON: `SourceError` naming the URL."""

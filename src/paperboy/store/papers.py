@@ -30,6 +30,7 @@ from paperboy.store.rows import (
     paper_values,
     row_to_paper,
 )
+from paperboy.store.media import record_upstream
 
 if TYPE_CHECKING:
     from paperboy.store.sql import SQLStore
@@ -109,6 +110,7 @@ class Papers:
                 f"ON CONFLICT (paper_id) DO UPDATE SET {updates_entry}",
                 entries,
             )
+        record_upstream(conn, incoming.values())  # summaries and star counts (store/media.py)
         if run is not None:
             run.count(result)
             run.checkpoint = checkpoint

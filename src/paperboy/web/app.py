@@ -38,6 +38,7 @@ from paperboy.web import (
     collections,
     discussions,
     foryou,
+    media,
     pages,
     people,
     rss,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     app.include_router(account_digests.router)
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
+    app.include_router(media.router)  # thumbnails
     _add_demo_outbox(app, settings)
     return app
 

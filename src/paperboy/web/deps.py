@@ -33,6 +33,7 @@ from paperboy.links import TEMPLATE_FILTERS
 from paperboy.papers import Paper
 from paperboy.store.discussions import Discussions
 from paperboy.web import auth
+from paperboy.web.media import attach_media
 from paperboy.web.views import Card, plural
 
 T = TypeVar("T")
@@ -69,8 +70,9 @@ class Web:
         voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
             else set()
         talk = Discussions(self.store).counts(p.id for p, _ in ranked) if ranked else {}
-        return [Card(p, shown_votes(p, local), p.id in voted, talk=talk.get(p.id, 0))
-                for p, local in ranked]
+        return attach_media(self.store, [
+            Card(p, shown_votes(p, local), p.id in voted, talk=talk.get(p.id, 0))
+            for p, local in ranked])
 
     def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
         local = self.store.local_votes(p.id for p in papers) if papers else {}

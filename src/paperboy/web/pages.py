@@ -22,6 +22,7 @@ from paperboy.store.submissions import Submission
 from paperboy.web import auth, discussions, limits, people
 from paperboy.web.deps import off_the_loop, web_of
 from paperboy.web.marks import snippet
+from paperboy.web.media import paper_words
 from paperboy.web.submit import SubmitRefused, status_text, submit_paper
 from paperboy.web.views import Card, bibtex
 
@@ -141,6 +142,7 @@ def trending(request: Request):
     return web.render(request, "trending.html", cards=trending_cards(web, request),
                       tabs=_tabs(Period("trending", date.today(), date.today())),
                       half_life=feeds.HALF_LIFE_DAYS, window=feeds.TRENDING_WINDOW_DAYS,
+                      star_weight=feeds.STAR_WEIGHT,
                       atom="/feeds/trending.atom")
 
 
@@ -244,7 +246,8 @@ def paper(request: Request, paper_id: str):
                       similar=web.cards_for(request, [h.paper for h in similar]),
                       authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
                       **discussions.page_context(web, request, found),
-                      **people.page_context(web, request, found, card.votes))
+                      **people.page_context(web, request, found, card.votes),
+                      **paper_words(web.store, found))
 
 
 def _paper_or_404(web, paper_id: str):

@@ -11,6 +11,7 @@ from datetime import date
 from paperboy import latex
 from paperboy.links import allowed_url
 from paperboy.papers import Paper
+from paperboy.store.media import StarCount
 
 AUTHORS_SHOWN = 3
 HF_PAPERS = "https://huggingface.co/papers/"
@@ -27,6 +28,12 @@ class Card:
     title_html: str | None = None  # with search highlights, when from a search
     blurb_html: str | None = None
     talk: int = 0  # shown comments in the paper's discussion here (web/discussions.py)
+    thumbnail: str | None = None  # the URL of its first page's image (web/media.py)
+    stars: StarCount | None = None  # its GitHub repository's stars and their growth
+
+    @property
+    def stars_per_day(self) -> float:
+        return self.stars.per_day if self.stars else 0.0
 
     @property
     def day(self) -> date | None:
