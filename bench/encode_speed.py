@@ -56,8 +56,11 @@ def sample_texts(path: Path, size: int, seed: int = 2024) -> list[str]:
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines]
     random.Random(seed).shuffle(rows)
-    return [f"{' '.join((r.get('title') or '').split())}. "
-            f"{' '.join((r.get('summary') or '').split())}".strip() for r in rows[:size]]
+    return [
+        f"{' '.join((r.get('title') or '').split())}. "
+        f"{' '.join((r.get('summary') or '').split())}".strip()
+        for r in rows[:size]
+    ]
 
 
 def old_path(encoder: OnnxEncoder, texts: list[str]):
@@ -111,18 +114,33 @@ def make_encoder(threads: int, precision: str, batch_size: int | None, runs_at_o
 def settings(threads: int):
     """(label, encoder factory, run) for each step, each one change from the one before."""
     return [
-        ("before: float graph, paper run + a run per passage, batch 32, onnxruntime threads",
-         lambda: make_encoder(threads, "float", 32, False), old_path),
+        (
+            "before: float graph, paper run + a run per passage, batch 32, onnxruntime threads",
+            lambda: make_encoder(threads, "float", 32, False),
+            old_path,
+        ),
         ("+ int8 graph", lambda: make_encoder(threads, "int8", 32, False), old_path),
         ("+ batch 1 (no padding)", lambda: make_encoder(threads, "int8", 1, False), old_path),
-        ("+ one run per core at once, paper and passage runs in one pool (the default now)",
-         lambda: make_encoder(threads, "int8", None, True), with_passages),
-        ("tried: no paper run, paper vector pooled from its passage runs",
-         lambda: make_encoder(threads, "int8", None, True), pooled_from_passages),
-        ("abstracts only, before: float graph, batch 32, onnxruntime threads",
-         lambda: make_encoder(threads, "float", 32, False), lambda e, t: (e.encode(t), 0)),
-        ("abstracts only, now: int8, batch 1, one run per core",
-         lambda: make_encoder(threads, "int8", None, True), lambda e, t: (e.encode(t), 0)),
+        (
+            "+ one run per core at once, paper and passage runs in one pool (the default now)",
+            lambda: make_encoder(threads, "int8", None, True),
+            with_passages,
+        ),
+        (
+            "tried: no paper run, paper vector pooled from its passage runs",
+            lambda: make_encoder(threads, "int8", None, True),
+            pooled_from_passages,
+        ),
+        (
+            "abstracts only, before: float graph, batch 32, onnxruntime threads",
+            lambda: make_encoder(threads, "float", 32, False),
+            lambda e, t: (e.encode(t), 0),
+        ),
+        (
+            "abstracts only, now: int8, batch 1, one run per core",
+            lambda: make_encoder(threads, "int8", None, True),
+            lambda e, t: (e.encode(t), 0),
+        ),
     ]
 
 
@@ -146,8 +164,10 @@ def measure(texts: list[str], rounds: int, threads: int, only: list[int] | None)
             passages[i] += count
             vectors[i].append(found)
         print(f"round {number + 1}: load {load_average()}", flush=True)
-    return [(label, seconds[i], cpu[i], passages[i], np.concatenate(vectors[i]))
-            for i, (label, _, _) in enumerate(chosen)]
+    return [
+        (label, seconds[i], cpu[i], passages[i], np.concatenate(vectors[i]))
+        for i, (label, _, _) in enumerate(chosen)
+    ]
 
 
 def backfill_rate(texts_path: Path, papers: int, checkpoint: int):
@@ -180,8 +200,10 @@ def backfill_rate(texts_path: Path, papers: int, checkpoint: int):
         encoder = indexes.encoder(settings_.search_model)
         began, began_cpu = time.perf_counter(), time.process_time()
         encoder.encode_with_passages(texts)
-        bare = (len(texts) / (time.perf_counter() - began),
-                len(texts) / (time.process_time() - began_cpu))
+        bare = (
+            len(texts) / (time.perf_counter() - began),
+            len(texts) / (time.process_time() - began_cpu),
+        )
     return full, bare
 
 
@@ -192,8 +214,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="0: onnxruntime decides")
     parser.add_argument("--only", help="comma-separated setting numbers (0 = before)")
-    parser.add_argument("--backfill", type=int, default=0,
-                        help="also time the real backfill over this many imported papers")
+    parser.add_argument(
+        "--backfill",
+        type=int,
+        default=0,
+        help="also time the real backfill over this many imported papers",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     only = [int(x) for x in args.only.split(",")] if args.only else None
@@ -205,22 +231,32 @@ def main() -> None:
     base_wall = len(texts) / results[0][1]
     base_cpu = len(texts) / results[0][2]
     cores = os.cpu_count() or 1
-    command = (f"`nice .venv/bin/python bench/encode_speed.py --sample {args.sample} "
-               f"--rounds {args.rounds}"
-               f"{' --backfill ' + str(args.backfill) if args.backfill else ''}"
-               f"{' --only ' + args.only if args.only else ''} --write`")
-    lines = [command, "",
-             (f"{len(texts):,} real abstracts (arXiv cs listings, fixed seed), every setting on "
-             f"the same {args.rounds} rounds in turn; load average {load_before} at the start "
-             f"and {load_after} at the end, on {cores} cores shared with other jobs: read the "
-             f"ratios, measured side by side, not the absolute rates. *Per CPU-second* counts "
-             f"the CPU time this process got (what a busy machine does not distort much); "
-             f"*2-core estimate* = that x {cores} cores, what an otherwise idle machine gives "
-             f"when the setting keeps every core busy. *Agreement*: mean / lowest cosine of "
-             f"the paper vectors with those of `before`."), "",
-             ("| setting | papers/s (wall) | papers per CPU-s | passages per CPU-s | "
-              "x before (wall) | x before (CPU) | 2-core estimate, 75k papers | agreement |"),
-             "|---|---|---|---|---|---|---|---|"]
+    command = (
+        f"`nice .venv/bin/python bench/encode_speed.py --sample {args.sample} "
+        f"--rounds {args.rounds}"
+        f"{' --backfill ' + str(args.backfill) if args.backfill else ''}"
+        f"{' --only ' + args.only if args.only else ''} --write`"
+    )
+    lines = [
+        command,
+        "",
+        (
+            f"{len(texts):,} real abstracts (arXiv cs listings, fixed seed), every setting on "
+            f"the same {args.rounds} rounds in turn; load average {load_before} at the start "
+            f"and {load_after} at the end, on {cores} cores shared with other jobs: read the "
+            f"ratios, measured side by side, not the absolute rates. *Per CPU-second* counts "
+            f"the CPU time this process got (what a busy machine does not distort much); "
+            f"*2-core estimate* = that x {cores} cores, what an otherwise idle machine gives "
+            f"when the setting keeps every core busy. *Agreement*: mean / lowest cosine of "
+            f"the paper vectors with those of `before`."
+        ),
+        "",
+        (
+            "| setting | papers/s (wall) | papers per CPU-s | passages per CPU-s | "
+            "x before (wall) | x before (CPU) | 2-core estimate, 75k papers | agreement |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     reference = results[0][4]
     for label, seconds, cpu, passages, vectors in results:
         agree = ""
@@ -229,25 +265,30 @@ def main() -> None:
             agree = f"{cos.mean():.4f} / {cos.min():.4f}"
         per_cpu = len(texts) / cpu
         estimate = per_cpu * cores
-        line = (f"| {label} | {len(texts) / seconds:.1f} | {per_cpu:.1f} | "
-                f"{passages / cpu:.1f} | {len(texts) / seconds / base_wall:.2f} | "
-                f"{per_cpu / base_cpu:.2f} | {estimate:.0f}/s, "
-                f"{PAPERS_75K / estimate / 60:.0f} min | {agree} |")
+        line = (
+            f"| {label} | {len(texts) / seconds:.1f} | {per_cpu:.1f} | "
+            f"{passages / cpu:.1f} | {len(texts) / seconds / base_wall:.2f} | "
+            f"{per_cpu / base_cpu:.2f} | {estimate:.0f}/s, "
+            f"{PAPERS_75K / estimate / 60:.0f} min | {agree} |"
+        )
         lines.append(line)
         print(line, flush=True)
     if args.backfill:
         full, bare = backfill_rate(args.corpus, args.backfill, checkpoint=512)
-        line = (f"The real `SearchIndexes.backfill` over {args.backfill:,} imported papers "
-                f"(store reads, text hashes, saves; checkpoint every 512): {full[0]:.1f} "
-                f"papers/s and {full[1]:.1f} per CPU-s, against {bare[0]:.1f}/s and "
-                f"{bare[1]:.1f} per CPU-s for the bare encoder on the same texts right after "
-                f"({full[0] / bare[0]:.0%} and {full[1] / bare[1]:.0%}); load "
-                f"{load_average()}.")
+        line = (
+            f"The real `SearchIndexes.backfill` over {args.backfill:,} imported papers "
+            f"(store reads, text hashes, saves; checkpoint every 512): {full[0]:.1f} "
+            f"papers/s and {full[1]:.1f} per CPU-s, against {bare[0]:.1f}/s and "
+            f"{bare[1]:.1f} per CPU-s for the bare encoder on the same texts right after "
+            f"({full[0] / bare[0]:.0%} and {full[1] / bare[1]:.0%}); load "
+            f"{load_average()}."
+        )
         lines += ["", line]
         print(line, flush=True)
     if args.write:
-        write_section("encode_speed", "Transformer encoding speed (`bench/encode_speed.py`)",
-                      "\n".join(lines))
+        write_section(
+            "encode_speed", "Transformer encoding speed (`bench/encode_speed.py`)", "\n".join(lines)
+        )
         print("wrote docs/benchmarks.md")
 
 

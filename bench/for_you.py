@@ -64,9 +64,15 @@ def load(corpus: Path) -> list[dict]:
             seen.add(p["id"])
             org = p.get("organization") or item.get("organization") or {}
             org = org.get("name") if isinstance(org, dict) else org
-            papers.append({"id": p["id"], "text": f"{p['title']}\n{p.get('summary', '')}",
-                           "day": date.fromisoformat(item["_daily_date"]), "org": org,
-                           "upvotes": int(p.get("upvotes") or 0)})
+            papers.append(
+                {
+                    "id": p["id"],
+                    "text": f"{p['title']}\n{p.get('summary', '')}",
+                    "day": date.fromisoformat(item["_daily_date"]),
+                    "org": org,
+                    "upvotes": int(p.get("upvotes") or 0),
+                }
+            )
     return papers
 
 
@@ -102,8 +108,11 @@ def main() -> None:
     weeks = defaultdict(list)
     for i in after:
         weeks[week_of(papers[i]["day"])].append(i)
-    profiles = {org: seeds for org, seeds in by_org.items() if len(seeds) >= args.min_profile
-                and any(papers[i]["org"] == org for i in after)}
+    profiles = {
+        org: seeds
+        for org, seeds in by_org.items()
+        if len(seeds) >= args.min_profile and any(papers[i]["org"] == org for i in after)
+    }
 
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -135,12 +144,12 @@ def main() -> None:
 
     methods = {
         "random": lambda seeds: lambda pool: np.array([rng.random() for _ in pool]),
-        "popularity (upvotes)": lambda seeds: lambda pool: np.array(
-            [papers[i]["upvotes"] for i in pool], dtype=float),
+        "popularity (upvotes)": lambda seeds: (
+            lambda pool: np.array([papers[i]["upvotes"] for i in pool], dtype=float)
+        ),
         "centroid": centroid_scorer,
         "kNN, K=1": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool], 1)[0],
-        "kNN, K=3 (paperboy)": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool],
-                                                                     3)[0],
+        "kNN, K=3 (paperboy)": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool], 3)[0],
         "kNN, K=10": lambda seeds: lambda pool: knn_scores(vecs[seeds], vecs[pool], 10)[0],
         "linear SVM, vectors + TF-IDF": svm_scorer,
         "linear SVM, vectors, 2,000 sampled negatives": svm_vectors,
@@ -160,11 +169,16 @@ def main() -> None:
                 rec.append(len(relevant & set(order[:K_EVAL])) / len(relevant))
                 nd.append(ndcg(order, relevant))
             per_profile.append((statistics.mean(rec), statistics.mean(nd)))
-        results[name] = (statistics.mean(r for r, _ in per_profile),
-                         statistics.mean(n for _, n in per_profile))
+        results[name] = (
+            statistics.mean(r for r, _ in per_profile),
+            statistics.mean(n for _, n in per_profile),
+        )
         timings[name] = time.perf_counter() - t0
-        print(f"{name:32} Recall@10 {results[name][0]:.3f}  nDCG@10 {results[name][1]:.3f}  "
-              f"({timings[name]:.1f} s)", flush=True)
+        print(
+            f"{name:32} Recall@10 {results[name][0]:.3f}  nDCG@10 {results[name][1]:.3f}  "
+            f"({timings[name]:.1f} s)",
+            flush=True,
+        )
 
     p50, p95 = speed()
     print(f"rank_for_user, 500 seeds, 75k vectors: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
@@ -172,14 +186,15 @@ def main() -> None:
         write(args, papers, before, after, profiles, weeks, results, encode_s, p50, p95)
 
 
-def speed(n_papers: int = 75_000, n_seeds: int = 500, n_candidates: int = 1500,
-          runs: int = 50) -> tuple[float, float]:
+def speed(
+    n_papers: int = 75_000, n_seeds: int = 500, n_candidates: int = 1500, runs: int = 50
+) -> tuple[float, float]:
     """`rank_for_user` as the page calls it, through the real VectorIndex lookups."""
     rng = np.random.default_rng(3)
     index = VectorIndex(None, 384, "bench")
     ids = [f"p{i}" for i in range(n_papers)]
     index.put(ids, unit_rows(rng.standard_normal((n_papers, 384))))
-    seeds = {pid: "library" for pid in rng.choice(ids[:-n_candidates], n_seeds, replace=False)}
+    seeds = dict.fromkeys(rng.choice(ids[:-n_candidates], n_seeds, replace=False), "library")
     profile = Profile(seeds, set(ids[:50]))
     candidates = ids[-n_candidates:]
 
@@ -207,7 +222,7 @@ def write(args, papers, before, after, profiles, weeks, results, encode_s, p50, 
     body = f"""Command: `nice .venv/bin/python bench/for_you.py --corpus ../shared/data/corpora/hf_daily_papers.jsonl.gz --write`
 (load average {load_average()}; the corpus is read only by this script).
 
-Split: {len(papers):,} Hugging Face daily papers ({papers[0]['day']}..{max(p['day'] for p in papers)});
+Split: {len(papers):,} Hugging Face daily papers ({papers[0]["day"]}..{max(p["day"] for p in papers)});
 cut-off {args.cutoff}: {len(before):,} papers before it, {len(after):,} after, in {len(weeks)}
 weekly feeds of {pool:.0f} papers on average. {len(profiles)} organizations with at least
 {args.min_profile} papers before the cut-off and one after are the profiles; each week in which

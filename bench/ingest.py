@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section  # noqa: E402
+from report import write_section
 
 CORPUS = Path(__file__).resolve().parents[1] / "../shared/data/corpora/arxiv_cs_listings.jsonl.gz"
 
@@ -50,8 +50,12 @@ print(run.added, run.rejected, elapsed, rss_mb)
 
 def import_once(path: Path) -> tuple[int, int, float, float]:
     with tempfile.TemporaryDirectory() as data:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(path), data], check=True,
-                             capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path), data],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
     return int(out[0]), int(out[1]), float(out[2]), float(out[3])
 
 
@@ -171,16 +175,22 @@ def searchable_once(corpus: Path, src: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as data:
         env = dict(os.environ, PYTHONPATH=str(src))
-        out = subprocess.run([sys.executable, "-c", SEARCHABLE_CHILD, str(corpus), data],
-                             check=True, capture_output=True, text=True, env=env).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", SEARCHABLE_CHILD, str(corpus), data],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def extract(ref: str, into: Path) -> Path:
     """The `src` folder of git commit `ref`, written under `into`."""
     root = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(["git", "-C", str(root), "archive", ref, "src"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", ref, "src"], check=True, capture_output=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into / "src"
 
@@ -198,58 +208,95 @@ def searchable(args) -> None:
             for name, src in sides:
                 result = searchable_once(args.corpus, src)
                 results[name].append(result)
-                print(f"run {run + 1} {name}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s "
-                      f"CPU, {result['papers']:,} papers, keyword {result['keyword']:,}, static "
-                      f"{result['static']:,}, graph {result['graph']}, problems "
-                      f"{result['problems'] or 'none'}, load {result['load']}", flush=True)
+                print(
+                    f"run {run + 1} {name}: {result['wall']:.1f} s wall, {result['cpu']:.1f} s "
+                    f"CPU, {result['papers']:,} papers, keyword {result['keyword']:,}, static "
+                    f"{result['static']:,}, graph {result['graph']}, problems "
+                    f"{result['problems'] or 'none'}, load {result['load']}",
+                    flush=True,
+                )
     write_searchable(args, sides, results, load_average())
 
 
 def write_searchable(args, sides, results, load_after: str) -> None:
     names = [name for name, _ in sides]
-    med = {name: {"wall": statistics.median(r["wall"] for r in results[name]),
-                  "cpu": statistics.median(r["cpu"] for r in results[name])} for name in names}
+    med = {
+        name: {
+            "wall": statistics.median(r["wall"] for r in results[name]),
+            "cpu": statistics.median(r["cpu"] for r in results[name]),
+        }
+        for name in names
+    }
     phases = list(dict.fromkeys(p for name in names for r in results[name] for p in r["phases"]))
     head = "| phase (seconds: busy / CPU of its thread) | " + " | ".join(names) + " |"
     lines = [head, "|---|" + "---:|" * len(names)]
     for phase in phases:
-        cells = [f"{statistics.median(r['phases'].get(phase, 0.0) for r in results[n]):.1f} / "
-                 f"{statistics.median(r['phases_cpu'].get(phase, 0.0) for r in results[n]):.1f}"
-                 for n in names]
+        cells = [
+            f"{statistics.median(r['phases'].get(phase, 0.0) for r in results[n]):.1f} / "
+            f"{statistics.median(r['phases_cpu'].get(phase, 0.0) for r in results[n]):.1f}"
+            for n in names
+        ]
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
-    lines.append("| **wall time, whole command** | " + " | ".join(
-        f"**{med[n]['wall']:.1f}**" for n in names) + " |")
-    lines.append("| CPU time (all threads) | " + " | ".join(
-        f"{med[n]['cpu']:.1f}" for n in names) + " |")
-    lines.append("| cores used (CPU / wall) | " + " | ".join(
-        f"{med[n]['cpu'] / med[n]['wall']:.2f}" for n in names) + " |")
-    busiest = {t: max(r["threads"].get(t, 0.0) for n in names for r in results[n])
-               for n in names for r in results[n] for t in r.get("threads", {})}
-    thread_names = sorted((t for t, most in busiest.items() if most >= 0.5),
-                          key=lambda t: -busiest[t])
+    lines.append(
+        "| **wall time, whole command** | "
+        + " | ".join(f"**{med[n]['wall']:.1f}**" for n in names)
+        + " |"
+    )
+    lines.append(
+        "| CPU time (all threads) | " + " | ".join(f"{med[n]['cpu']:.1f}" for n in names) + " |"
+    )
+    lines.append(
+        "| cores used (CPU / wall) | "
+        + " | ".join(f"{med[n]['cpu'] / med[n]['wall']:.2f}" for n in names)
+        + " |"
+    )
+    busiest = {
+        t: max(r["threads"].get(t, 0.0) for n in names for r in results[n])
+        for n in names
+        for r in results[n]
+        for t in r.get("threads", {})
+    }
+    thread_names = sorted(
+        (t for t, most in busiest.items() if most >= 0.5), key=lambda t: -busiest[t]
+    )
     for thread in thread_names:
-        lines.append(f"| CPU of thread `{thread}` | " + " | ".join(
-            f"{statistics.median(r['threads'].get(thread, 0.0) for r in results[n]):.1f}"
-            for n in names) + " |")
-    lines.append("| peak RSS MB | " + " | ".join(
-        f"{max(r['rss_mb'] for r in results[n]):.0f}" for n in names) + " |")
-    runs = "; ".join(f"{n}: " + ", ".join(f"{r['wall']:.0f} s (load {r['load'][0][0]:.1f})"
-                                          for r in results[n]) for n in names)
+        lines.append(
+            f"| CPU of thread `{thread}` | "
+            + " | ".join(
+                f"{statistics.median(r['threads'].get(thread, 0.0) for r in results[n]):.1f}"
+                for n in names
+            )
+            + " |"
+        )
+    lines.append(
+        "| peak RSS MB | "
+        + " | ".join(f"{max(r['rss_mb'] for r in results[n]):.0f}" for n in names)
+        + " |"
+    )
+    runs = "; ".join(
+        f"{n}: " + ", ".join(f"{r['wall']:.0f} s (load {r['load'][0][0]:.1f})" for r in results[n])
+        for n in names
+    )
     ratio = ""
     if len(names) == 2:
-        pairs = [new["wall"] / old["wall"] for old, new in zip(results[names[0]],
-                                                                results[names[1]])]
-        ratio = (f"\n\nThis checkout against {names[0]}, run by run in alternation: wall time "
-                 f"x{statistics.median(pairs):.2f} (" + ", ".join(f"{p:.2f}" for p in pairs)
-                 + ").")
+        pairs = [
+            new["wall"] / old["wall"] for old, new in zip(results[names[0]], results[names[1]])
+        ]
+        ratio = (
+            f"\n\nThis checkout against {names[0]}, run by run in alternation: wall time "
+            f"x{statistics.median(pairs):.2f} (" + ", ".join(f"{p:.2f}" for p in pairs) + ")."
+        )
     last = results[names[-1]][-1]
     print("\n".join(lines) + ratio)
-    write_section("import_searchable", "Import to searchable (`bench/ingest.py --searchable`)", f"""
-`nice python bench/ingest.py --searchable{f' --baseline {args.baseline}' if args.baseline else ''} --runs {args.runs}`:
+    write_section(
+        "import_searchable",
+        "Import to searchable (`bench/ingest.py --searchable`)",
+        f"""
+`nice python bench/ingest.py --searchable{f" --baseline {args.baseline}" if args.baseline else ""} --runs {args.runs}`:
 `paperboy import` of `../shared/data/corpora/arxiv_cs_listings.jsonl.gz` (74,728 papers) into a
 fresh data dir, until every paper is searchable: store, keyword index, static vectors and
-their HNSW graph ({last['papers']:,} papers, keyword {last['keyword']:,}, static vectors
-{last['static']:,}, `paperboy index --check`: {'; '.join(last['problems']) or 'no problems'}).
+their HNSW graph ({last["papers"]:,} papers, keyword {last["keyword"]:,}, static vectors
+{last["static"]:,}, `paperboy index --check`: {"; ".join(last["problems"]) or "no problems"}).
 Medians of {args.runs} runs, in seconds. A phase is the time spent in the functions doing it
 (busy: wall time, its threads' waits included; CPU: the calling thread's CPU time, so the
 tokenizer's and tantivy's own threads are not in it); phases in parallel threads add up to
@@ -265,20 +312,26 @@ compares the two there.
 {chr(10).join(lines)}{ratio}
 
 Target: at most 60 s on 2 quiet cores.
-""")
+""",
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--searchable", action="store_true",
-                        help="time the whole import until searchable, phase by phase")
+    parser.add_argument(
+        "--searchable",
+        action="store_true",
+        help="time the whole import until searchable, phase by phase",
+    )
     parser.add_argument("--baseline", help="with --searchable: a git commit to compare with")
     args = parser.parse_args()
     if not args.corpus.exists():
-        sys.exit(f"{args.corpus} not found: give it with --corpus (default: the shared "
-                 "data folder beside the clone, ../shared/data)")
+        sys.exit(
+            f"{args.corpus} not found: give it with --corpus (default: the shared "
+            "data folder beside the clone, ../shared/data)"
+        )
     if args.searchable:
         return searchable(args)
 
@@ -295,12 +348,19 @@ def main() -> None:
     added = runs[0][0]
     rates = [r[0] / r[2] for r in runs]
     rss = max(r[3] for r in runs)
-    print(f"full: {added:,} papers, rejected {runs[0][1]}, "
-          f"median {statistics.median(rates):,.0f} papers/s over {len(runs)} runs "
-          f"({', '.join(f'{r:,.0f}' for r in rates)}), peak RSS {rss:.0f} MB")
-    print(f"tenth: {small[0]:,} papers, {small[0] / small[2]:,.0f} papers/s, "
-          f"peak RSS {small[3]:.0f} MB")
-    write_section("ingest", "Bulk import (`bench/ingest.py`)", f"""
+    print(
+        f"full: {added:,} papers, rejected {runs[0][1]}, "
+        f"median {statistics.median(rates):,.0f} papers/s over {len(runs)} runs "
+        f"({', '.join(f'{r:,.0f}' for r in rates)}), peak RSS {rss:.0f} MB"
+    )
+    print(
+        f"tenth: {small[0]:,} papers, {small[0] / small[2]:,.0f} papers/s, "
+        f"peak RSS {small[3]:.0f} MB"
+    )
+    write_section(
+        "ingest",
+        "Bulk import (`bench/ingest.py`)",
+        f"""
 `python bench/ingest.py` imports `../shared/data/corpora/arxiv_cs_listings.jsonl.gz` (74,728 real
 arXiv cs papers, gzip JSON lines) into a fresh SQLite store, in a child process per run.
 The keyword index is not in the store, so it is not included here (see the search section).
@@ -312,7 +372,8 @@ The keyword index is not in the store, so it is not included here (see the searc
 
 Targets: at least 5,000 papers/s, at most 500 MB, independent of file size (the tenth and the
 whole file should peak alike: the importer streams, holding one batch at a time).
-""")
+""",
+    )
 
 
 if __name__ == "__main__":

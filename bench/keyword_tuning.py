@@ -33,17 +33,23 @@ from paperboy.search.files.keyword import KeywordIndex
 from paperboy.search.query import parse_query
 from paperboy.store import open_store
 
-GRID = {"SHORT_QUERY_WORDS": (0, 6), "PROXIMITY_BOOST": (0.0, 0.25, 0.5, 1.0),
-        "COMPOUND_BOOST": (0.0, 1.0, 2.0), "PROXIMITY_SLOP": (2,)}
+GRID = {
+    "SHORT_QUERY_WORDS": (0, 6),
+    "PROXIMITY_BOOST": (0.0, 0.25, 0.5, 1.0),
+    "COMPOUND_BOOST": (0.0, 1.0, 2.0),
+    "PROXIMITY_SLOP": (2,),
+}
 
 
 def keyword_index(folder: Path, corpus) -> KeywordIndex:
     settings = Settings.load(data_dir=folder)
     store = open_store(settings)
-    papers = [Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
-              for d in corpus]
+    papers = [
+        Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
+        for d in corpus
+    ]
     for start in range(0, len(papers), 2000):
-        store.upsert(papers[start:start + 2000])
+        store.upsert(papers[start : start + 2000])
     store.close()
     index = KeywordIndex(folder / "keyword")
     index.add(papers)
@@ -64,8 +70,12 @@ def main() -> None:
     parser.add_argument("--beir", type=Path, required=True, help="a BEIR-layout folder")
     parser.add_argument("--split", default="train")
     parser.add_argument("--short", type=Path, help="bench/short_queries (queries + qrels.tsv)")
-    parser.add_argument("--corpus", type=Path, help="the corpus the short queries judge "
-                        "(../shared/data/corpora/arxiv_cs_listings.jsonl.gz)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="the corpus the short queries judge "
+        "(../shared/data/corpora/arxiv_cs_listings.jsonl.gz)",
+    )
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     sets = [(f"{args.beir.name} {args.split}", *load_beir(args.beir, args.split), None)]
@@ -82,20 +92,31 @@ def main() -> None:
                     setattr(keyword, name, value)
                 got = score(index, queries, qrels, judged)
                 rows.append((label, values, got))
-                print(f"{label}: {dict(zip(names, values, strict=True))} nDCG@10 "
-                      f"{got['ndcg@10']:.4f} Recall@100 {got['recall@100']:.4f}", flush=True)
+                print(
+                    f"{label}: {dict(zip(names, values, strict=True))} nDCG@10 "
+                    f"{got['ndcg@10']:.4f} Recall@100 {got['recall@100']:.4f}",
+                    flush=True,
+                )
     if args.write:
-        lines = [f"`nice .venv/bin/python bench/keyword_tuning.py --beir {args.beir} --split "
-                 f"{args.split}{' --short ' + str(args.short) if args.short else ''} --write`",
-                 "", f"{machine()}, {date.today().isoformat()}, load {load_average()}. "
-                 "Keyword side alone (tantivy BM25), queries read by `parse_query`.", "",
-                 "| set | " + " | ".join(names) + " | nDCG@10 | Recall@100 |",
-                 "|---|" + "---|" * (len(names) + 2)]
-        lines += [f"| {label} | " + " | ".join(str(v) for v in values)
-                  + f" | {got['ndcg@10']:.4f} | {got['recall@100']:.4f} |"
-                  for label, values, got in rows]
-        write_section("keyword_tuning", "Keyword query reading (`bench/keyword_tuning.py`)",
-                      "\n".join(lines))
+        lines = [
+            f"`nice .venv/bin/python bench/keyword_tuning.py --beir {args.beir} --split "
+            f"{args.split}{' --short ' + str(args.short) if args.short else ''} --write`",
+            "",
+            f"{machine()}, {date.today().isoformat()}, load {load_average()}. "
+            "Keyword side alone (tantivy BM25), queries read by `parse_query`.",
+            "",
+            "| set | " + " | ".join(names) + " | nDCG@10 | Recall@100 |",
+            "|---|" + "---|" * (len(names) + 2),
+        ]
+        lines += [
+            f"| {label} | "
+            + " | ".join(str(v) for v in values)
+            + f" | {got['ndcg@10']:.4f} | {got['recall@100']:.4f} |"
+            for label, values, got in rows
+        ]
+        write_section(
+            "keyword_tuning", "Keyword query reading (`bench/keyword_tuning.py`)", "\n".join(lines)
+        )
 
 
 if __name__ == "__main__":

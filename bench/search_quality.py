@@ -36,10 +36,10 @@ from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.search.encoders import model_fingerprint
 from paperboy.search.engine import HybridSearch
-from paperboy.search.fusion import TUNED_KEYWORD_WEIGHTS, reciprocal_rank_fusion
 from paperboy.search.files import FileIndexes as SearchIndexes
-from paperboy.search.updater import paper_text
+from paperboy.search.fusion import TUNED_KEYWORD_WEIGHTS, reciprocal_rank_fusion
 from paperboy.search.query import ParsedQuery, parse_query
+from paperboy.search.updater import paper_text
 from paperboy.store import open_store
 
 CACHE = ROOT / "bench" / ".cache"
@@ -68,10 +68,13 @@ def load_short_queries(folder: Path, corpus_path: Path):
     import gzip
 
     with gzip.open(corpus_path, "rt", encoding="utf-8") as lines:
-        corpus = [{"_id": row["id"], "title": row.get("title") or "",
-                   "text": row.get("summary") or ""} for row in map(json.loads, lines)]
-    queries = {str(row["_id"]): row["text"]
-               for row in map(json.loads, open(folder / "queries.jsonl"))}
+        corpus = [
+            {"_id": row["id"], "title": row.get("title") or "", "text": row.get("summary") or ""}
+            for row in map(json.loads, lines)
+        ]
+    queries = {
+        str(row["_id"]): row["text"] for row in map(json.loads, open(folder / "queries.jsonl"))
+    }
     qrels: dict[str, dict[str, int]] = {}
     with open(folder / "qrels.tsv") as fh:
         next(fh)  # header
@@ -95,12 +98,16 @@ def evaluate(qrels, run, judged: dict[str, set[str]] | None = None) -> dict[str,
     import pytrec_eval
 
     if judged is not None:
-        run = {qid: {pid: s for pid, s in ranked.items() if pid in judged.get(qid, ())}
-                    or {"-": 0.0} for qid, ranked in run.items()}
+        run = {
+            qid: {pid: s for pid, s in ranked.items() if pid in judged.get(qid, ())} or {"-": 0.0}
+            for qid, ranked in run.items()
+        }
 
     scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
-    return {"ndcg@10": statistics.mean(s["ndcg_cut_10"] for s in scores.values()),
-            "recall@100": statistics.mean(s["recall_100"] for s in scores.values())}
+    return {
+        "ndcg@10": statistics.mean(s["ndcg_cut_10"] for s in scores.values()),
+        "recall@100": statistics.mean(s["recall_100"] for s in scores.values()),
+    }
 
 
 def restore_or_encode(indexes: SearchIndexes, store, papers: list[Paper], tag: str) -> float:
@@ -139,13 +146,16 @@ def run_modes(engine: HybridSearch, queries, qrels, modes, k: int = 100):
 def corpus_store(folder: Path, corpus, model: str):
     """A real store holding a BEIR-shaped corpus, with settings that encode every paper with
     `model` (no bulk model): the store, its settings and the papers."""
-    settings = Settings.load(data_dir=folder, search_model=model, search_bulk_model="",
-                             search_embed_limit=10**9)
+    settings = Settings.load(
+        data_dir=folder, search_model=model, search_bulk_model="", search_embed_limit=10**9
+    )
     store = open_store(settings)
-    papers = [Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
-              for d in corpus]
+    papers = [
+        Paper(id=str(d["_id"]), title=d.get("title") or "", abstract=d.get("text") or "")
+        for d in corpus
+    ]
     for start in range(0, len(papers), 2000):
-        store.upsert(papers[start:start + 2000])
+        store.upsert(papers[start : start + 2000])
     return store, settings, papers
 
 
@@ -159,24 +169,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--beir", required=True, type=Path, help="a BEIR-layout folder")
     parser.add_argument("--split", default="test", help="qrels/NAME.tsv to evaluate")
-    parser.add_argument("--models", default="minilm,static",
-                        help="embedding models to evaluate (comma-separated)")
+    parser.add_argument(
+        "--models", default="minilm,static", help="embedding models to evaluate (comma-separated)"
+    )
     parser.add_argument("--short", type=Path, help="also the short-query set (bench/short_queries)")
-    parser.add_argument("--corpus", type=Path, help="the corpus it judges: "
-                        "../shared/data/corpora/arxiv_cs_listings.jsonl.gz")
-    parser.add_argument("--short-models", default="static",
-                        help="models for the short-query set (the transformer needs hours for "
-                             "its 75k papers unless their vectors are cached)")
-    parser.add_argument("--sweep", action="store_true",
-                        help="also print hybrid nDCG@10 for keyword weights 0.1..0.7")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="the corpus it judges: ../shared/data/corpora/arxiv_cs_listings.jsonl.gz",
+    )
+    parser.add_argument(
+        "--short-models",
+        default="static",
+        help="models for the short-query set (the transformer needs hours for "
+        "its 75k papers unless their vectors are cached)",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also print hybrid nDCG@10 for keyword weights 0.1..0.7",
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     corpus, queries, qrels = load_beir(args.beir, args.split)
-    sets = [(f"{args.beir.name} {args.split}", args.beir.name, corpus, queries, qrels, None,
-             args.models.split(","))]
+    sets = [
+        (
+            f"{args.beir.name} {args.split}",
+            args.beir.name,
+            corpus,
+            queries,
+            qrels,
+            None,
+            args.models.split(","),
+        )
+    ]
     if args.short:
-        sets.append(("short queries (judged only)", "short", *load_short_queries(
-            args.short, args.corpus), args.short_models.split(",")))
+        sets.append(
+            (
+                "short queries (judged only)",
+                "short",
+                *load_short_queries(args.short, args.corpus),
+                args.short_models.split(","),
+            )
+        )
     rows, sweep_lines = [], []
     for label, tag, corpus, queries, qrels, judged, models in sets:
         qrels = {q: r for q, r in qrels.items() if q in queries}
@@ -184,55 +219,81 @@ def main() -> None:
         for model in models:
             with tempfile.TemporaryDirectory() as tmp:
                 engine, settings, seconds = build(Path(tmp), corpus, model, tag)
-                print(f"{label}, {model}: indexes built in {seconds:.0f}s (0 when the vectors "
-                      "were cached)", flush=True)
-                modes = ["semantic", "hybrid"] if keyword_done else ["keyword", "semantic",
-                                                                      "hybrid"]
+                print(
+                    f"{label}, {model}: indexes built in {seconds:.0f}s (0 when the vectors "
+                    "were cached)",
+                    flush=True,
+                )
+                modes = (
+                    ["semantic", "hybrid"] if keyword_done else ["keyword", "semantic", "hybrid"]
+                )
                 keyword_done = True
                 runs = run_modes(engine, queries, qrels, modes, k=1000 if judged else 100)
                 for mode in modes:
                     scores = evaluate(qrels, runs[mode], judged)
                     name = "keyword (BM25, tantivy)" if mode == "keyword" else f"{mode} ({model})"
                     rows.append((label, name, scores["ndcg@10"], scores["recall@100"]))
-                    print(f"{label}: {name:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
-                          f"Recall@100 {scores['recall@100']:.4f}", flush=True)
+                    print(
+                        f"{label}: {name:<32} nDCG@10 {scores['ndcg@10']:.4f}  "
+                        f"Recall@100 {scores['recall@100']:.4f}",
+                        flush=True,
+                    )
                 if model == "minilm" and engine.indexes.passages is not None and not judged:
                     _ablations(engine, label, model, queries, qrels, rows)
                 if args.sweep:
                     for weight in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
                         engine.settings = settings._with({"search_keyword_weight": str(weight)})
-                        ndcg = evaluate(qrels, run_modes(engine, queries, qrels, ["hybrid"])
-                                        ["hybrid"], judged)["ndcg@10"]
+                        ndcg = evaluate(
+                            qrels, run_modes(engine, queries, qrels, ["hybrid"])["hybrid"], judged
+                        )["ndcg@10"]
                         sweep_lines.append(f"| {label} | {model} | {weight} | {ndcg:.4f} |")
-                        print(f"sweep {label} {model} keyword_weight={weight}: nDCG@10 "
-                              f"{ndcg:.4f}", flush=True)
+                        print(
+                            f"sweep {label} {model} keyword_weight={weight}: nDCG@10 {ndcg:.4f}",
+                            flush=True,
+                        )
     if args.write:
-        command = (f"`nice .venv/bin/python bench/search_quality.py --beir {args.beir} --split "
-                   f"{args.split} --models {args.models}"
-                   + (f" --short {args.short} --corpus {args.corpus} --short-models "
-                      f"{args.short_models}" if args.short else "")
-                   + f"{' --sweep' if args.sweep else ''} --write`")
+        command = (
+            f"`nice .venv/bin/python bench/search_quality.py --beir {args.beir} --split "
+            f"{args.split} --models {args.models}"
+            + (
+                f" --short {args.short} --corpus {args.corpus} --short-models {args.short_models}"
+                if args.short
+                else ""
+            )
+            + f"{' --sweep' if args.sweep else ''} --write`"
+        )
         lines = [
-            command, "",
+            command,
+            "",
             f"{machine()}, {date.today().isoformat()}, load {load_average()}. "
             f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} documents"
-            + (", and the short-query set over the 74,728 arXiv cs papers (nDCG@10 on judged "
-               "papers only: its judgements are incomplete, see bench/short_queries/README.md)"
-               if args.short else "")
+            + (
+                ", and the short-query set over the 74,728 arXiv cs papers (nDCG@10 on judged "
+                "papers only: its judgements are incomplete, see bench/short_queries/README.md)"
+                if args.short
+                else ""
+            )
             + ". Queries are read by the product's own `parse_query`. Metrics by pytrec_eval. "
             "Hybrid = weighted sum of min-max normalised BM25 and cosine over the top 100 of "
             f"each, keyword weight tuned per model ({TUNED_KEYWORD_WEIGHTS}).",
             "",
             "| set | ranking | nDCG@10 | Recall@100 |",
             "|---|---|---|---|",
-        ] + [f"| {label} | {name} | {ndcg:.4f} | {recall:.4f} |"
-             for label, name, ndcg, recall in rows]
+        ] + [
+            f"| {label} | {name} | {ndcg:.4f} | {recall:.4f} |"
+            for label, name, ndcg, recall in rows
+        ]
         if sweep_lines:
-            lines += ["", "Keyword-weight sweep (the tuned weights were picked here):", "",
-                      "| set | model | keyword weight | hybrid nDCG@10 |", "|---|---|---|---|"
-                      ] + sweep_lines
-        write_section("search_quality", "Search quality (`bench/search_quality.py`)",
-                      "\n".join(lines))
+            lines += [
+                "",
+                "Keyword-weight sweep (the tuned weights were picked here):",
+                "",
+                "| set | model | keyword weight | hybrid nDCG@10 |",
+                "|---|---|---|---|",
+            ] + sweep_lines
+        write_section(
+            "search_quality", "Search quality (`bench/search_quality.py`)", "\n".join(lines)
+        )
         print("wrote docs/benchmarks.md")
 
 
@@ -242,16 +303,31 @@ def _ablations(engine, label, model, queries, qrels, rows) -> None:
     runs = run_modes(engine, queries, qrels, ["keyword", "semantic", "hybrid"])
     for mode in ("semantic", "hybrid"):
         scores = evaluate(qrels, runs[mode])
-        rows.append((label, f"{mode} ({model}), no passage re-scoring", scores["ndcg@10"],
-                     scores["recall@100"]))
+        rows.append(
+            (
+                label,
+                f"{mode} ({model}), no passage re-scoring",
+                scores["ndcg@10"],
+                scores["recall@100"],
+            )
+        )
         print(rows[-1], flush=True)
     engine.indexes.passages = passages
-    rrf = {qid: dict(reciprocal_rank_fusion(list(runs["keyword"][qid]),
-                                            list(runs["semantic"][qid]))[:100])
-           for qid in qrels}
+    rrf = {
+        qid: dict(
+            reciprocal_rank_fusion(list(runs["keyword"][qid]), list(runs["semantic"][qid]))[:100]
+        )
+        for qid in qrels
+    }
     scores = evaluate(qrels, rrf)
-    rows.append((label, f"reciprocal-rank fusion ({model}), for comparison", scores["ndcg@10"],
-                 scores["recall@100"]))
+    rows.append(
+        (
+            label,
+            f"reciprocal-rank fusion ({model}), for comparison",
+            scores["ndcg@10"],
+            scores["recall@100"],
+        )
+    )
     print(rows[-1], flush=True)
 
 

@@ -56,11 +56,18 @@ def load(corpus: Path, distractors: int, seed: int = 3):
     groups = {url: ids for url, ids in groups.items() if len(ids) >= 2}
     wanted = {pid for ids in groups.values() for pid in ids}
     others = [r for r in rows if r["id"] not in wanted]
-    chosen = [r for r in rows if r["id"] in wanted] + random.Random(seed).sample(others,
-                                                                                 distractors)
-    papers = [Paper(id=r["id"], title=_URL.sub(" ", r["title"]),
-                    abstract=_URL.sub(" ", r["summary"]), authors=r.get("authors") or [])
-              for r in chosen]
+    chosen = [r for r in rows if r["id"] in wanted] + random.Random(seed).sample(
+        others, distractors
+    )
+    papers = [
+        Paper(
+            id=r["id"],
+            title=_URL.sub(" ", r["title"]),
+            abstract=_URL.sub(" ", r["summary"]),
+            authors=r.get("authors") or [],
+        )
+        for r in chosen
+    ]
     return papers, groups
 
 
@@ -81,8 +88,11 @@ def main() -> None:
     parser.add_argument("--corpus", required=True, type=Path)
     parser.add_argument("--distractors", type=int, default=5000)
     parser.add_argument("--models", default="minilm,static")
-    parser.add_argument("--weights", default="0,0.2,0.3,0.4,0.5",
-                        help="BM25 shares to try in similar() (the engine's default is marked)")
+    parser.add_argument(
+        "--weights",
+        default="0,0.2,0.3,0.4,0.5",
+        help="BM25 shares to try in similar() (the engine's default is marked)",
+    )
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     papers, groups = load(args.corpus, args.distractors)
@@ -91,8 +101,9 @@ def main() -> None:
     rows = []
     for model in args.models.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings.load(data_dir=tmp, search_model=model, search_bulk_model="",
-                                     search_embed_limit=10**9)
+            settings = Settings.load(
+                data_dir=tmp, search_model=model, search_bulk_model="", search_embed_limit=10**9
+            )
             store = open_store(settings)
             store.upsert(papers)
             started = time.monotonic()
@@ -104,32 +115,41 @@ def main() -> None:
             for weight in sorted({float(w) for w in args.weights.split(",")} | {default}):
                 engine_module.SIMILAR_KEYWORD_WEIGHT = weight
                 recall, mrr = score(
-                    lambda pid, e=engine: [h.paper.id for h in e.similar(pid, 10)], groups)
+                    lambda pid, e=engine: [h.paper.id for h in e.similar(pid, 10)], groups
+                )
                 mark = " (default)" if weight == default else ""
-                rows.append((f"similar() with {model} vectors, BM25 share {weight}{mark}",
-                             recall, mrr))
+                rows.append(
+                    (f"similar() with {model} vectors, BM25 share {weight}{mark}", recall, mrr)
+                )
                 print(rows[-1], f"(indexed in {seconds:.0f}s)", flush=True)
             engine_module.SIMILAR_KEYWORD_WEIGHT = default
             if not any(r[0].startswith("BM25") for r in rows):
+
                 def by_title(pid, store=store, engine=engine):
                     paper = store.get(pid)
                     q = ParsedQuery(raw=paper.title, words=paper.title.split())
                     ranked = engine.rank(q, k=11, mode="keyword").ranked
                     return [p for p, _ in ranked if p != pid][:10]
+
                 recall, mrr = score(by_title, groups)
                 rows.append(("BM25 with the title as query (baseline)", recall, mrr))
                 print(rows[-1], flush=True)
     if args.write:
         lines = [
             f"`nice .venv/bin/python bench/similar_papers.py --corpus {args.corpus} "
-            f"--distractors {args.distractors} --write`", "",
+            f"--distractors {args.distractors} --write`",
+            "",
             f"{machine()}, {date.today().isoformat()}. Proxy: papers naming the same code "
             f"repository are relatives ({len(groups)} repositories, {n_queries} papers, among "
             f"{len(papers):,} papers with {args.distractors:,} random distractors; URLs cut "
-            "from the texts). See the script's docstring for what this measures.", "",
-            "| method | Recall@10 | MRR@10 |", "|---|---|---|",
+            "from the texts). See the script's docstring for what this measures.",
+            "",
+            "| method | Recall@10 | MRR@10 |",
+            "|---|---|---|",
         ] + [f"| {label} | {recall:.3f} | {mrr:.3f} |" for label, recall, mrr in rows]
-        write_section("similar_papers", "Similar papers (`bench/similar_papers.py`)", "\n".join(lines))
+        write_section(
+            "similar_papers", "Similar papers (`bench/similar_papers.py`)", "\n".join(lines)
+        )
         print("wrote docs/benchmarks.md")
 
 

@@ -28,13 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.replay import ReplayServer, Reply
-
 from paperboy.config import Settings
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store import open_store
 from paperboy.store.media import Thumbnails
 from paperboy.thumbnails import make_thumbnails, thumbnail_dir
+from tests.replay import ReplayServer, Reply
 
 FIXTURE = ROOT / "tests" / "fixtures" / "pdf" / "2405.15738.pdf"
 DEBIAN_PDF = Path("/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf")
@@ -46,13 +45,25 @@ def main() -> None:
     args = parser.parse_args()
     pdfs = [FIXTURE.read_bytes(), (DEBIAN_PDF if DEBIAN_PDF.exists() else FIXTURE).read_bytes()]
     with tempfile.TemporaryDirectory() as tmp, ReplayServer() as server:
-        settings = Settings(data_dir=Path(tmp), http_min_interval=0.0, http_retries=0,
-                            arxiv_pdf_url=server.url("/pdf"))
+        settings = Settings(
+            data_dir=Path(tmp),
+            http_min_interval=0.0,
+            http_retries=0,
+            arxiv_pdf_url=server.url("/pdf"),
+        )
         store = open_store(settings)
         ids = [f"2608.{n:05d}" for n in range(args.papers)]
-        store.upsert([Paper(pid, f"Paper {pid}", "An abstract.",
-                            entry=FeedEntry(date(2026, 8, 21) - timedelta(n % 30), "hf"))
-                      for n, pid in enumerate(ids)])
+        store.upsert(
+            [
+                Paper(
+                    pid,
+                    f"Paper {pid}",
+                    "An abstract.",
+                    entry=FeedEntry(date(2026, 8, 21) - timedelta(n % 30), "hf"),
+                )
+                for n, pid in enumerate(ids)
+            ]
+        )
         for n, pid in enumerate(ids):
             server.route(f"/pdf/{pid}", Reply(200, pdfs[n % 2], content_type="application/pdf"))
         started = time.perf_counter()
@@ -67,15 +78,18 @@ def main() -> None:
     polite = 1000 * Settings().http_min_interval / 60
     print(f"""## Thumbnails (`bench/thumbnails.py`)
 
-_Measured {date.today().isoformat()} on {os.cpu_count()} cores ({platform.processor() or
-platform.machine()}), Python {platform.python_version()}; {args.papers} papers, scaled to 1,000._
+_Measured {date.today().isoformat()} on {os.cpu_count()} cores ({
+        platform.processor() or platform.machine()
+    }), Python {platform.python_version()}; {args.papers} papers, scaled to 1,000._
 
 | per 1,000 papers | value |
 |---|---|
-| fetch (loopback) + draw + store, wall | {wall * per_k:,.0f} s ({wall / args.papers * 1000:,.0f} ms a paper) |
+| fetch (loopback) + draw + store, wall | {wall * per_k:,.0f} s ({
+        wall / args.papers * 1000:,.0f} ms a paper) |
 | CPU of this process (the loopback server's threads included) | {cpu * per_k:,.0f} s |
 | arXiv's 3 s between requests (polite client) | {polite:,.0f} min |
-| disk: WebP files, {Settings().thumbnail_width} px wide | {size * per_k / 1e6:,.1f} MB ({size / done / 1000:,.1f} KB a paper, {files} files) |
+| disk: WebP files, {Settings().thumbnail_width} px wide | {size * per_k / 1e6:,.1f} MB ({
+        size / done / 1000:,.1f} KB a paper, {files} files) |
 | PDFs kept | none (read into memory, drawn, dropped) |
 """)
 

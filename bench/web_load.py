@@ -59,9 +59,22 @@ def load_demo(data_dir: Path) -> tuple[str, str, str]:
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperboy", "--data-dir", str(data_dir), "serve",
-         "--port", str(port), "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "paperboy",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
@@ -84,7 +97,10 @@ def wrk(url: str, duration: int, connections: int) -> dict:
     """Run wrk once; requests/s, p50 and p99 in ms, and errors (non-2xx/3xx and socket)."""
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        capture_output=True, text=True, check=True).stdout
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1])
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1])
@@ -125,22 +141,29 @@ def main() -> None:
                 wrk(base + path, 2, args.connections)  # warm-up
                 result = wrk(base + path, args.duration, args.connections)
                 rows.append((name, path, target, result))
-                print(f"{name:<18} {result['rps']:>8.0f} req/s  p50 {result['p50']:6.1f} ms  "
-                      f"p99 {result['p99']:6.1f} ms  errors {result['errors']}", flush=True)
+                print(
+                    f"{name:<18} {result['rps']:>8.0f} req/s  p50 {result['p50']:6.1f} ms  "
+                    f"p99 {result['p99']:6.1f} ms  errors {result['errors']}",
+                    flush=True,
+                )
         finally:
             server.terminate()
             server.wait(timeout=20)
         load = os.getloadavg()
 
-    lines = ["| page | path | req/s | p50 | p99 | errors | target |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| page | path | req/s | p50 | p99 | errors | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for name, path, target, r in rows:
         wanted = [f">= {target} req/s"] if target else []
         wanted.append("p99 <= 100 ms, 0 errors")
         met = (target is None or r["rps"] >= target) and r["p99"] <= 100 and r["errors"] == 0
-        lines.append(f"| {name} | `{path}` | {r['rps']:,.0f} | {r['p50']:.1f} ms | "
-                     f"{r['p99']:.1f} ms | {r['errors']} | {', '.join(wanted)}: "
-                     f"{'met' if met else '**not met**'} |")
+        lines.append(
+            f"| {name} | `{path}` | {r['rps']:,.0f} | {r['p50']:.1f} ms | "
+            f"{r['p99']:.1f} ms | {r['errors']} | {', '.join(wanted)}: "
+            f"{'met' if met else '**not met**'} |"
+        )
     body = (
         f"`python bench/web_load.py --duration {args.duration} --connections "
         f"{args.connections} --workers {args.workers}`: the production server "
@@ -149,7 +172,8 @@ def main() -> None:
         f"-c{args.connections} -d{args.duration}s --latency` on the same machine (wrk's own CPU "
         f"comes out of the server's). Load average (1 min) before the run {load_before[0]:.2f}, "
         f"after {load[0]:.2f}: other work on the machine competes for the 2 cores.\n\n"
-        + "\n".join(lines) + "\n\n"
+        + "\n".join(lines)
+        + "\n\n"
         f"Search engine: `{engine}` (what `paperboy.search.open_search` returned); query "
         f"{SEARCH_QUERY!r}."
     )

@@ -52,7 +52,7 @@ def backend(request):
 
 @pytest.fixture
 def database_url(backend, request) -> str:
-    """"" (SQLite in the data dir) or a fresh PostgreSQL database (dropped afterwards), for
+    """ "" (SQLite in the data dir) or a fresh PostgreSQL database (dropped afterwards), for
     the backend parameter."""
     if backend == "sqlite":
         yield ""

@@ -7,9 +7,13 @@ themselves (tests/search_helpers.py), and the search benchmarks use the defaults
 
 import os
 
-FAST_SEARCH = {"PAPERBOY_SEARCH_MODEL": "static", "PAPERBOY_SEARCH_PASSAGES": "false",
-               # A sync would fetch PDFs from arxiv.org; the thumbnail tests turn this on.
-               "PAPERBOY_SYNC_THUMBNAILS": "0", "PAPERBOY_SYNC_STARS": "0"}
+FAST_SEARCH = {
+    "PAPERBOY_SEARCH_MODEL": "static",
+    "PAPERBOY_SEARCH_PASSAGES": "false",
+    # A sync would fetch PDFs from arxiv.org; the thumbnail tests turn this on.
+    "PAPERBOY_SYNC_THUMBNAILS": "0",
+    "PAPERBOY_SYNC_STARS": "0",
+}
 
 
 def subprocess_env() -> dict[str, str]:

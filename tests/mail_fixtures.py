@@ -33,12 +33,16 @@ class SMTPSink:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, str(TESTS / "smtp_sink.py"), "--dir", str(folder), *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.process.stdout.readline()
         if not line.startswith("READY "):
             self.process.kill()
-            raise RuntimeError(f"the SMTP sink did not start: {line!r} "
-                               f"{self.process.stderr.read()}")
+            raise RuntimeError(
+                f"the SMTP sink did not start: {line!r} {self.process.stderr.read()}"
+            )
         self.port = int(line.split()[1])
 
     def files(self) -> list[Path]:
@@ -48,8 +52,10 @@ class SMTPSink:
         return len(self.files())
 
     def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-                for p in self.files()]
+        return [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in self.files()
+        ]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -81,11 +87,19 @@ def smtp_sink(tmp_path):
 def mail_settings(data_dir: Path, port: int = 1, **overrides) -> Settings:
     """Settings for mail tests: the loopback server, fast retries, a fixed public URL."""
     values = dict(
-        data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=10.0,
-        public_url="https://papers.example.org", mail_from="digest@papers.example.org",
-        mail_from_name="paperboy", mail_retry_backoff=0.01, mail_retries=3,
-        mail_scheduler=False, secret_key="test-secret-key-0123456789",
-        search_model="static", search_passages=False,
+        data_dir=data_dir,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_timeout=10.0,
+        public_url="https://papers.example.org",
+        mail_from="digest@papers.example.org",
+        mail_from_name="paperboy",
+        mail_retry_backoff=0.01,
+        mail_retries=3,
+        mail_scheduler=False,
+        secret_key="test-secret-key-0123456789",
+        search_model="static",
+        search_passages=False,
     )
     values.update(overrides)
     return Settings()._with(values)

@@ -75,7 +75,9 @@ class TestPostgres:
 
         # A client left connected would make the server's orderly stop wait a minute.
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
         self._server.__exit__(None, None, None)
         self._tmp.cleanup()

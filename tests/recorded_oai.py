@@ -61,7 +61,8 @@ def harvest_pages(per_page: int = 3) -> list[Page]:
         # arXiv's tokens look like "6960524|1001"; the last page carries an empty one.
         token = f"6960524|{cursor + per_page + 1}" if number < len(chunks) - 1 else ""
         body = oai_response(
-            "<ListRecords>\n" + "\n".join(xml for _, xml in chunk)
+            "<ListRecords>\n"
+            + "\n".join(xml for _, xml in chunk)
             + f'\n<resumptionToken cursor="{cursor}" completeListSize="{len(records)}">'
             f"{token}</resumptionToken>\n</ListRecords>"
         )
@@ -70,10 +71,17 @@ def harvest_pages(per_page: int = 3) -> list[Page]:
     return pages
 
 
-def serve_harvest(server: ReplayServer, pages: list[Page], set_spec: str = "physics",
-                  from_: str = "2017-01-01", path: str = "/oai") -> None:
+def serve_harvest(
+    server: ReplayServer,
+    pages: list[Page],
+    set_spec: str = "physics",
+    from_: str = "2017-01-01",
+    path: str = "/oai",
+) -> None:
     for page in pages:
-        params = ({"verb": "ListRecords", "resumptionToken": page.token} if page.token else
-                  {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": set_spec,
-                   "from": from_})
+        params = (
+            {"verb": "ListRecords", "resumptionToken": page.token}
+            if page.token
+            else {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": set_spec, "from": from_}
+        )
         server.route(path, Reply(200, page.body), params)

@@ -23,12 +23,16 @@ def replacement_feed() -> str:
     kept = []
     for entry in ("<entry>" + e for e in rest.split("<entry>")):
         if "2508.13426v1" in entry:
-            kept.append(entry.replace("2508.13426v1", "2508.13426v2")
-                        .replace("Announce Type: cross", "Announce Type: replace")
-                        .replace(">cross<", ">replace<")
-                        .replace("<title>ALIGN:", "<title>ALIGN (revised):"))
+            kept.append(
+                entry.replace("2508.13426v1", "2508.13426v2")
+                .replace("Announce Type: cross", "Announce Type: replace")
+                .replace(">cross<", ">replace<")
+                .replace("<title>ALIGN:", "<title>ALIGN (revised):")
+            )
         elif "2508.13428v1" in entry:
-            kept.append(entry.replace("2508.13428v1", "2508.13428v3")
-                        .replace("Announce Type: cross", "Announce Type: replace-cross")
-                        .replace(">cross<", ">replace-cross<"))
+            kept.append(
+                entry.replace("2508.13428v1", "2508.13428v3")
+                .replace("Announce Type: cross", "Announce Type: replace-cross")
+                .replace(">cross<", ">replace-cross<")
+            )
     return head + "".join(kept) + "</feed>\n"

@@ -65,7 +65,7 @@ class _Route:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         reply = self.server.replay.answer(parts.path, params, dict(self.headers))
@@ -110,8 +110,9 @@ class ReplayServer:
 
     def __enter__(self) -> ReplayServer:
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -135,8 +136,9 @@ class ReplayServer:
         replies = replies if isinstance(replies, list) else [replies]
         with self._lock:
             # Newer routes win, so a test can override a default set up earlier.
-            self.routes.insert(0, _Route(path, {k: str(v) for k, v in (params or {}).items()},
-                                         replies))
+            self.routes.insert(
+                0, _Route(path, {k: str(v) for k, v in (params or {}).items()}, replies)
+            )
 
     def answer(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         with self._lock:
@@ -151,17 +153,22 @@ class ReplayServer:
             return [h for h in self.hits if h.path == path]
 
 
-def loopback_settings(tmp_path: Path, server: ReplayServer | None = None, **overrides
-                      ) -> Settings:
+def loopback_settings(tmp_path: Path, server: ReplayServer | None = None, **overrides) -> Settings:
     """Settings for tests: a data dir under tmp_path, upstreams on `server`, fast manners."""
     values = dict(
-        data_dir=tmp_path / "data", http_min_interval=0.0, http_timeout=2.0, http_retries=2,
-        http_backoff=0.01, http_retry_after_max=5.0,
+        data_dir=tmp_path / "data",
+        http_min_interval=0.0,
+        http_timeout=2.0,
+        http_retries=2,
+        http_backoff=0.01,
+        http_retry_after_max=5.0,
     )
     if server is not None:
         values.update(
-            arxiv_api_url=server.url("/api/query"), arxiv_oai_url=server.url("/oai"),
-            arxiv_rss_url=server.url("/atom"), hf_api_url=server.url("/api"),
+            arxiv_api_url=server.url("/api/query"),
+            arxiv_oai_url=server.url("/oai"),
+            arxiv_rss_url=server.url("/atom"),
+            hf_api_url=server.url("/api"),
         )
     values.update(overrides)
     return Settings(**values)

@@ -78,6 +78,7 @@ def authenticator(expected: tuple[str, str]):
         password = password.decode() if isinstance(password, bytes) else password
         ok = (login, password) == expected
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
     return check
 
 
@@ -90,8 +91,11 @@ async def serve(args) -> None:
     options = {"hostname": "sink.test", "data_size_limit": 64 * 1024 * 1024}
     if args.auth:
         user, _, password = args.auth.partition(":")
-        options.update(auth_required=True, auth_require_tls=False,
-                       authenticator=authenticator((user, password)))
+        options.update(
+            auth_required=True,
+            auth_require_tls=False,
+            authenticator=authenticator((user, password)),
+        )
     if context is not None and args.mode == "starttls":
         options.update(tls_context=context, require_starttls=True)
 
@@ -100,8 +104,8 @@ async def serve(args) -> None:
 
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        factory, host="127.0.0.1", port=args.port,
-        ssl=context if args.mode == "tls" else None)
+        factory, host="127.0.0.1", port=args.port, ssl=context if args.mode == "tls" else None
+    )
     port = server.sockets[0].getsockname()[1]
     print(f"READY {port}", flush=True)
     stop = asyncio.Event()

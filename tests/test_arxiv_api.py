@@ -24,8 +24,9 @@ def server():
 
 def test_look_up_one_paper_by_url(server, tmp_path):
     server.route(API, recorded("arxiv_api/id_1707.08567.json"), {"id_list": "1707.08567"})
-    papers = fetch_papers(["https://arxiv.org/abs/1707.08567v1"],
-                          loopback_settings(tmp_path, server))
+    papers = fetch_papers(
+        ["https://arxiv.org/abs/1707.08567v1"], loopback_settings(tmp_path, server)
+    )
     [paper] = papers
     assert paper.id == "1707.08567" and paper.version == 1
     assert paper.title.startswith("Proceedings of Workshop AEW10")
@@ -41,38 +42,49 @@ def test_look_up_one_paper_by_url(server, tmp_path):
 
 
 def test_old_style_id_with_journal_ref(server, tmp_path):
-    server.route(API, recorded("arxiv_api/id_astro-ph_0601001.json"),
-                 {"id_list": "astro-ph/0601001"})
+    server.route(
+        API, recorded("arxiv_api/id_astro-ph_0601001.json"), {"id_list": "astro-ph/0601001"}
+    )
     [paper] = fetch_papers(["arXiv:astro-ph/0601001v1"], loopback_settings(tmp_path, server))
     assert paper.id == "astro-ph/0601001"
     assert paper.journal_ref == "ActaAstron.56:1-50,2006"
-    assert paper.authors == ["Andrew Gould", "Susan Dorsher", "B. Scott Gaudi",
-                             "Andrzej Udalski"]
+    assert paper.authors == ["Andrew Gould", "Susan Dorsher", "B. Scott Gaudi", "Andrzej Udalski"]
     assert paper.abstract.startswith("We derive the frequencies of hot Jupiters")
 
 
 def test_doi_versions_and_wrapped_titles_from_the_2016_format(server, tmp_path):
-    server.route(API, Reply(200, fixture_bytes("arxiv_api/id_1111.2011v2_2016.xml")),
-                 {"id_list": "1111.2011"})
+    server.route(
+        API,
+        Reply(200, fixture_bytes("arxiv_api/id_1111.2011v2_2016.xml")),
+        {"id_list": "1111.2011"},
+    )
     [paper] = fetch_papers(["1111.2011"], loopback_settings(tmp_path, server))
     assert paper.version == 2
     assert paper.doi == "10.1103/PhysRevB.85.115117"
     assert paper.published == date(2011, 11, 8) and paper.updated == date(2012, 4, 2)
-    assert paper.title == ("Quantum Criticality for Extended Nodes on a Bethe Lattice in the "
-                           "Large Connectivity Limit")
+    assert paper.title == (
+        "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
+    )
 
 
 def test_ids_are_looked_up_in_batches_and_come_back_in_the_order_asked(server, tmp_path):
-    server.route(API, recorded("arxiv_api/id_unknown_and_1707.08567.json"),
-                 {"id_list": "2412.99999,1707.08567"})
+    server.route(
+        API,
+        recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+        {"id_list": "2412.99999,1707.08567"},
+    )
     server.route(API, recorded("arxiv_api/id_1605.08386.json"), {"id_list": "1605.08386"})
     settings = loopback_settings(tmp_path, server, arxiv_api_page_size=2)
-    papers = fetch_papers(["2412.99999", "https://arxiv.org/pdf/1707.08567v1.pdf", "1605.08386",
-                           "arXiv:1707.08567"], settings)
+    papers = fetch_papers(
+        ["2412.99999", "https://arxiv.org/pdf/1707.08567v1.pdf", "1605.08386", "arXiv:1707.08567"],
+        settings,
+    )
     # 2412.99999 does not exist: left out. The duplicate 1707.08567 is asked for once.
     assert [p.id for p in papers] == ["1707.08567", "1605.08386"]
     assert [(h.params["id_list"], h.params["max_results"]) for h in server.hits] == [
-        ("2412.99999,1707.08567", "2"), ("1605.08386", "1")]
+        ("2412.99999,1707.08567", "2"),
+        ("1605.08386", "1"),
+    ]
 
 
 def test_an_unknown_id_gives_no_paper(server, tmp_path):
@@ -108,12 +120,16 @@ def test_broken_xml_names_the_url(server, tmp_path):
 
 def test_search_pages_through_results(server, tmp_path):
     for start in (0, 10, 20):
-        server.route(API, recorded(f"arxiv_api/q_testing_s{start}_m10.json"),
-                     {"search_query": "testing", "start": start, "max_results": 10})
+        server.route(
+            API,
+            recorded(f"arxiv_api/q_testing_s{start}_m10.json"),
+            {"search_query": "testing", "start": start, "max_results": 10},
+        )
     settings = loopback_settings(tmp_path, server, arxiv_api_page_size=10)
     with PoliteClient(settings) as client:
-        pages = list(search_pages(client, settings, query="testing", max_results=30,
-                                  sort_by="relevance"))
+        pages = list(
+            search_pages(client, settings, query="testing", max_results=30, sort_by="relevance")
+        )
     assert [p.start for p in pages] == [0, 10, 20]
     assert all(p.total == 214881 for p in pages)
     ids = [paper.id for page in pages for paper in page.papers]
@@ -149,13 +165,15 @@ def test_entries_missing_fields_are_rejected_and_the_rest_kept():
     page = parse_feed(root, "http://loopback/api/query")
     assert len(page.papers) == 9
     [rejected] = page.rejected
-    assert rejected == Rejected("http://loopback/api/query#entry2",
-                                "2405.13786: missing required field 'title'")
+    assert rejected == Rejected(
+        "http://loopback/api/query#entry2", "2405.13786: missing required field 'title'"
+    )
 
 
 def test_code_links_come_from_the_comment():
     # A recorded entry whose comment was edited to point at a repository.
     body = recorded("arxiv_api/id_1605.08386.json").body.replace(
-        "20 pages, 3 figures", "20 pages; code at https://github.com/example/heat-bath.")
+        "20 pages, 3 figures", "20 pages; code at https://github.com/example/heat-bath."
+    )
     page = parse_feed(ET.fromstring(body.encode("utf-8")), "http://loopback/api/query")
     assert page.papers[0].code_url == "https://github.com/example/heat-bath"

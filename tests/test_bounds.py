@@ -15,9 +15,17 @@ from paperboy.papers import FeedEntry, Paper
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "security.md"
 TODAY = date(2026, 8, 21)
-OK = Paper(id="2405.15738", title="T", abstract="A", authors=["Ada"], categories=["cs.CL"],
-           published=date(2024, 5, 24), upvotes=3, version=2,
-           entry=FeedEntry(day=date(2024, 5, 27), source="hf", num_comments=1))
+OK = Paper(
+    id="2405.15738",
+    title="T",
+    abstract="A",
+    authors=["Ada"],
+    categories=["cs.CL"],
+    published=date(2024, 5, 24),
+    upvotes=3,
+    version=2,
+    entry=FeedEntry(day=date(2024, 5, 27), source="hf", num_comments=1),
+)
 
 
 def problems(**changes) -> list[str]:
@@ -32,28 +40,40 @@ def test_a_real_paper_has_no_problems():
     assert problems() == []
 
 
-@pytest.mark.parametrize("field, limit", [
-    ("title", bounds.TITLE_CHARS), ("abstract", bounds.ABSTRACT_CHARS),
-    ("comment", bounds.COMMENT_CHARS), ("journal_ref", bounds.JOURNAL_REF_CHARS),
-    ("doi", bounds.DOI_CHARS), ("license", bounds.LICENSE_CHARS),
-    ("code_url", bounds.URL_CHARS), ("project_url", bounds.URL_CHARS),
-    ("ai_summary", bounds.SUMMARY_CHARS),
-])
+@pytest.mark.parametrize(
+    "field, limit",
+    [
+        ("title", bounds.TITLE_CHARS),
+        ("abstract", bounds.ABSTRACT_CHARS),
+        ("comment", bounds.COMMENT_CHARS),
+        ("journal_ref", bounds.JOURNAL_REF_CHARS),
+        ("doi", bounds.DOI_CHARS),
+        ("license", bounds.LICENSE_CHARS),
+        ("code_url", bounds.URL_CHARS),
+        ("project_url", bounds.URL_CHARS),
+        ("ai_summary", bounds.SUMMARY_CHARS),
+    ],
+)
 def test_text_fields_take_their_limit_and_not_one_more(field, limit):
     assert problems(**{field: "x" * limit}) == []
     assert problems(**{field: "x" * (limit + 1)}) == [
-        f"{field}: {limit + 1:,} characters, more than the {limit:,} allowed"]
+        f"{field}: {limit + 1:,} characters, more than the {limit:,} allowed"
+    ]
 
 
-@pytest.mark.parametrize("field, most, chars", [
-    ("authors", bounds.AUTHORS, bounds.AUTHOR_CHARS),
-    ("categories", bounds.CATEGORIES, bounds.CATEGORY_CHARS),
-    ("keywords", bounds.KEYWORDS, bounds.KEYWORD_CHARS),
-])
+@pytest.mark.parametrize(
+    "field, most, chars",
+    [
+        ("authors", bounds.AUTHORS, bounds.AUTHOR_CHARS),
+        ("categories", bounds.CATEGORIES, bounds.CATEGORY_CHARS),
+        ("keywords", bounds.KEYWORDS, bounds.KEYWORD_CHARS),
+    ],
+)
 def test_lists_bound_their_length_and_each_item(field, most, chars):
     assert problems(**{field: ["x"] * most}) == []
     assert problems(**{field: ["x"] * (most + 1)}) == [
-        f"{field}: {most + 1:,} items, more than the {most:,} allowed"]
+        f"{field}: {most + 1:,} items, more than the {most:,} allowed"
+    ]
     assert problems(**{field: ["x" * (chars + 1)]})[0].startswith(f"{field}: {chars + 1:,} char")
 
 
@@ -61,26 +81,34 @@ def test_all_author_names_together_are_bounded():
     names = ["n" * 1000] * (bounds.AUTHORS_TOTAL_CHARS // 1000 + 1)
     assert problems(authors=names) == [
         f"authors: {len(names) * 1000:,} characters in all, more than the "
-        f"{bounds.AUTHORS_TOTAL_CHARS:,} allowed"]
+        f"{bounds.AUTHORS_TOTAL_CHARS:,} allowed"
+    ]
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"title": None}, "missing required field 'title'"),
-    ({"title": ["T"]}, "title: expected text, got list"),
-    ({"title": "a\ud800"}, "title: not valid Unicode"),
-    ({"upvotes": 10**30}, "upvotes: 1000000000000000000000000000000 is outside"),
-    ({"upvotes": -1}, "upvotes: -1 is outside"),
-    ({"upvotes": True}, "upvotes: expected a whole number, got bool"),
-    ({"version": bounds.VERSION_MAX + 1}, "version: 10001 is outside"),
-    ({"published": date(1990, 12, 31)}, "published: date 1990-12-31 is outside"),
-    ({"updated": date(2026, 8, 24)}, "updated: date 2026-08-24 is outside"),
-    ({"announced": "2026-08-21"}, "announced: expected a date, got str"),
-    ({"entry": FeedEntry(day=date(9999, 1, 1), source="hf")}, "feed day: date 9999-01-01"),
-    ({"entry": FeedEntry(day=date(2026, 1, 1), source="hf", organization=["x"])},
-     "organization: expected text, got list"),
-    ({"entry": FeedEntry(day=date(2026, 1, 1), source="hf", num_comments=10**10)},
-     "num_comments: 10000000000 is outside"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"title": None}, "missing required field 'title'"),
+        ({"title": ["T"]}, "title: expected text, got list"),
+        ({"title": "a\ud800"}, "title: not valid Unicode"),
+        ({"upvotes": 10**30}, "upvotes: 1000000000000000000000000000000 is outside"),
+        ({"upvotes": -1}, "upvotes: -1 is outside"),
+        ({"upvotes": True}, "upvotes: expected a whole number, got bool"),
+        ({"version": bounds.VERSION_MAX + 1}, "version: 10001 is outside"),
+        ({"published": date(1990, 12, 31)}, "published: date 1990-12-31 is outside"),
+        ({"updated": date(2026, 8, 24)}, "updated: date 2026-08-24 is outside"),
+        ({"announced": "2026-08-21"}, "announced: expected a date, got str"),
+        ({"entry": FeedEntry(day=date(9999, 1, 1), source="hf")}, "feed day: date 9999-01-01"),
+        (
+            {"entry": FeedEntry(day=date(2026, 1, 1), source="hf", organization=["x"])},
+            "organization: expected text, got list",
+        ),
+        (
+            {"entry": FeedEntry(day=date(2026, 1, 1), source="hf", num_comments=10**10)},
+            "num_comments: 10000000000 is outside",
+        ),
+    ],
+)
 def test_wrong_types_encodings_and_ranges_are_named(changes, reason):
     [got] = problems(**changes)
     assert got.startswith(reason), got

@@ -10,6 +10,7 @@ from paperboy.cli import main
 def run(settings):
     def invoke(*args):
         return CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), *args])
+
     return invoke
 
 
@@ -62,13 +63,19 @@ def test_a_bad_setting_is_a_clear_error(run, monkeypatch):
 
 
 def test_papers_on_a_day_without_papers_shows_the_day_before_and_says_so(run, fixtures):
-    run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"),
-        str(fixtures / "hf_daily_papers_api" / "daily_papers_date=2025-09-10.json"))
+    run(
+        "import",
+        "--quiet",
+        str(fixtures / "hf_daily_papers_2026-08-21.json"),
+        str(fixtures / "hf_daily_papers_api" / "daily_papers_date=2025-09-10.json"),
+    )
     saturday = run("papers", "--date", "2025-09-13")
     assert saturday.exit_code == 0, saturday.output
     lines = saturday.output.splitlines()
-    assert lines[0] == ("No papers entered the feed on Saturday 13 September 2025: showing "
-                        "Wednesday 10 September 2025, the closest earlier day with papers.")
+    assert lines[0] == (
+        "No papers entered the feed on Saturday 13 September 2025: showing "
+        "Wednesday 10 September 2025, the closest earlier day with papers."
+    )
     assert lines[1].startswith("2025-09-10: ")
     future = run("papers", "--date", "2031-01-01").output.splitlines()
     assert future[0].startswith("Wednesday 1 January 2031 is after the newest day with papers")
@@ -83,8 +90,17 @@ def test_papers_shows_titles_latex_as_text(run, fixtures, settings):
 
     run("import", "--quiet", str(fixtures / "hf_daily_papers_2026-08-21.json"))
     store = open_store(settings)
-    store.upsert([Paper(id="2608.99990", title=r"\textbf{Fast} attention at 50\% cost, 1--2 GPUs",
-                        abstract="x", entry=FeedEntry(store.latest_day(), "hf"), upvotes=900)])
+    store.upsert(
+        [
+            Paper(
+                id="2608.99990",
+                title=r"\textbf{Fast} attention at 50\% cost, 1--2 GPUs",
+                abstract="x",
+                entry=FeedEntry(store.latest_day(), "hf"),
+                upvotes=900,
+            )
+        ]
+    )
     store.close()
     lines = run("papers").output.splitlines()
     assert lines[1] == "  900 ▲  2608.99990   Fast attention at 50% cost, 1–2 GPUs"

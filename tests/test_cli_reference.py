@@ -29,8 +29,9 @@ def test_every_command_and_option_is_in_the_reference():
         for param in command.params:
             for flag in getattr(param, "opts", []):
                 if flag.startswith("-"):
-                    assert flag in section, (f"{' '.join(path)} {flag} is not in docs/cli.md: "
-                                             f"{REGENERATE}")
+                    assert flag in section, (
+                        f"{' '.join(path)} {flag} is not in docs/cli.md: {REGENERATE}"
+                    )
 
 
 def test_the_reference_is_what_help_says():

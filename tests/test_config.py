@@ -56,8 +56,14 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path):
 
 def test_every_setting_is_documented():
     # A setting is documented by a "### `name`" heading or a "| `name` | default | what |" row.
-    documented = set(re.findall(r"`([a-z_]+)`", "\n".join(
-        line for line in DOCS.read_text().splitlines() if line.startswith(("### ", "| `")))))
+    documented = set(
+        re.findall(
+            r"`([a-z_]+)`",
+            "\n".join(
+                line for line in DOCS.read_text().splitlines() if line.startswith(("### ", "| `"))
+            ),
+        )
+    )
     missing = {f.name for f in fields(Settings)} - documented
     assert not missing, f"document these settings in docs/configuration.md: {sorted(missing)}"
 
@@ -73,8 +79,14 @@ def test_a_bad_keyword_weight_is_a_clear_error(clean_env, value):
         Settings.load(search_keyword_weight=value)
 
 
-AREA_SECTIONS = {"store": "Store", "sources": "Sources", "http": "HTTP", "web": "Web",
-                 "search": "Search", "mail": "Mail"}
+AREA_SECTIONS = {
+    "store": "Store",
+    "sources": "Sources",
+    "http": "HTTP",
+    "web": "Web",
+    "search": "Search",
+    "mail": "Mail",
+}
 
 
 def _section(title: str) -> str:
@@ -94,14 +106,23 @@ def test_every_setting_belongs_to_exactly_one_area():
 def test_every_setting_is_documented_under_its_area():
     for area, kind in AREAS.items():
         section = _section(AREA_SECTIONS[area])
-        missing = [flat_name(area, f.name) for f in fields(kind)
-                   if f"`{flat_name(area, f.name)}`" not in section]
+        missing = [
+            flat_name(area, f.name)
+            for f in fields(kind)
+            if f"`{flat_name(area, f.name)}`" not in section
+        ]
         assert not missing, f"document these under '## {AREA_SECTIONS[area]}': {missing}"
 
 
 def test_the_areas_read_the_flat_settings(clean_env, tmp_path):
-    settings = Settings.load(data_dir=tmp_path, http_timeout="7.5", port="9001",
-                             search_threads="3", mail_digest_size="4", user_agent="me")
+    settings = Settings.load(
+        data_dir=tmp_path,
+        http_timeout="7.5",
+        port="9001",
+        search_threads="3",
+        mail_digest_size="4",
+        user_agent="me",
+    )
     assert settings.http.timeout == 7.5 and settings.http.user_agent == "me"
     assert settings.web.port == 9001 and settings.search.threads == 3
     assert settings.mail.digest_size == 4 and settings.store.data_dir == tmp_path
@@ -122,7 +143,8 @@ def test_the_test_seams_are_not_settings(clean_env, tmp_path, monkeypatch):
 
 
 def test_settings_survive_the_handoff_to_serve_workers(clean_env, tmp_path):
-    settings = Settings.load(data_dir=tmp_path, sync_sources="hf,rss", search_passages="false",
-                             http_timeout="7.5")
+    settings = Settings.load(
+        data_dir=tmp_path, sync_sources="hf,rss", search_passages="false", http_timeout="7.5"
+    )
     again = Settings.from_json(settings.to_json())
     assert again == settings and again.sync_sources == ("hf", "rss")

@@ -14,8 +14,9 @@ from paperboy.web.views import bibtex
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):
-    settings = Settings.load(data_dir=tmp_path_factory.mktemp("demo"), database_url="",
-                             search_embed_limit=0)
+    settings = Settings.load(
+        data_dir=tmp_path_factory.mktemp("demo"), database_url="", search_embed_limit=0
+    )
     store = open_store(settings)
     load_demo(store, settings)
     yield store, settings
@@ -23,8 +24,11 @@ def demo_store(tmp_path_factory):
 
 
 def test_an_hf_item_reads_the_joined_categories_and_comment():
-    item = {"paper": {"id": "2406.00001", "title": "T", "summary": "S"},
-            "_categories": ["cs.LG", "cs.AI"], "_comment": "12 pages, code at github.com/a/b"}
+    item = {
+        "paper": {"id": "2406.00001", "title": "T", "summary": "S"},
+        "_categories": ["cs.LG", "cs.AI"],
+        "_comment": "12 pages, code at github.com/a/b",
+    }
     paper = paper_from_hf_item(item)
     assert paper.categories == ["cs.LG", "cs.AI"]
     assert paper.primary_category == "cs.LG"

@@ -68,9 +68,11 @@ def test_trending_score_halves_every_half_life():
 
 def test_rank_trending_prefers_fresh_votes():
     newest = date(2026, 8, 21)
-    items = [("old-big", 100, date(2026, 8, 12)),  # 9 days: 100 / 8 = 12.5
-             ("fresh", 20, newest),
-             ("mid", 40, date(2026, 8, 18))]       # 3 days: 20, ties with fresh: newer first
+    items = [
+        ("old-big", 100, date(2026, 8, 12)),  # 9 days: 100 / 8 = 12.5
+        ("fresh", 20, newest),
+        ("mid", 40, date(2026, 8, 18)),
+    ]  # 3 days: 20, ties with fresh: newer first
     ranked = rank_trending(items, newest, lambda i: i[1], lambda i: i[2])
     assert [i[0] for i in ranked] == ["fresh", "mid", "old-big"]
 
@@ -80,9 +82,12 @@ def test_a_day_without_papers_shows_the_nearest_day_with_papers():
 
     def shown(asked):
         return feeds.day_with_papers(
-            asked, max(days), days.__contains__,
+            asked,
+            max(days),
+            days.__contains__,
             lambda d: max((x for x in days if x < d), default=None),
-            lambda d: min((x for x in days if x > d), default=None))
+            lambda d: min((x for x in days if x > d), default=None),
+        )
 
     assert shown(date(2026, 8, 21)) == feeds.ShownDay(date(2026, 8, 21), date(2026, 8, 21))
     weekend = shown(date(2026, 8, 16))  # a Sunday: the Friday before

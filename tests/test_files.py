@@ -50,7 +50,10 @@ def test_reads_an_hf_api_response_array(fixtures):
 
 def test_gzip_is_detected_by_content(fixtures, tmp_path):
     target = tmp_path / "listings.data"  # no .gz suffix on purpose
-    with open(fixtures / "arxiv_listings_head100.jsonl", "rb") as src, gzip.open(target, "wb") as out:
+    with (
+        open(fixtures / "arxiv_listings_head100.jsonl", "rb") as src,
+        gzip.open(target, "wb") as out,
+    ):
         shutil.copyfileobj(src, out)
     assert len([line for line in read_file(target) if line.paper]) == 100
 
@@ -58,16 +61,21 @@ def test_gzip_is_detected_by_content(fixtures, tmp_path):
 def test_bad_lines_are_rejected_with_line_numbers_and_the_rest_goes_on(fixtures, tmp_path):
     good = (fixtures / "arxiv_listings_head100.jsonl").read_text().splitlines()[:3]
     bad_file = tmp_path / "mixed.jsonl"
-    bad_file.write_text("\n".join([
-        good[0],
-        '{"id": "2503.00001", "title": "broken',  # malformed JSON
-        json.dumps({"id": "2503.00002", "summary": "no title"}),
-        json.dumps({"id": "not-an-id", "title": "t", "summary": "s"}),
-        "[1, 2]",
-        json.dumps({"hello": "world"}),
-        "",
-        good[1],
-    ]) + "\n")
+    bad_file.write_text(
+        "\n".join(
+            [
+                good[0],
+                '{"id": "2503.00001", "title": "broken',  # malformed JSON
+                json.dumps({"id": "2503.00002", "summary": "no title"}),
+                json.dumps({"id": "not-an-id", "title": "t", "summary": "s"}),
+                "[1, 2]",
+                json.dumps({"hello": "world"}),
+                "",
+                good[1],
+            ]
+        )
+        + "\n"
+    )
     lines = list(read_file(bad_file))
     errors = {line.number: line.error for line in lines if line.error}
     assert [line.number for line in lines if line.paper] == [1, 8]
@@ -90,12 +98,21 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
         list(read_file(tmp_path / "nope.jsonl"))
 
 
-@pytest.mark.parametrize("record", [None, 3, "text", [], {"paper": "x"}, {"paper": {"id": "x"}},
-                                    {"id": "2405.15738", "title": ["T"], "summary": "S"},
-                                    {"id": "2405.15738", "title": "T", "abstract": {"a": 1}},
-                                    {"id": "2405.15738", "title": "T", "summary": "S",
-                                     "comment": 7},
-                                    {"paper": {"id": "2405.15738", "title": 5, "summary": "S"}}])
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        3,
+        "text",
+        [],
+        {"paper": "x"},
+        {"paper": {"id": "x"}},
+        {"id": "2405.15738", "title": ["T"], "summary": "S"},
+        {"id": "2405.15738", "title": "T", "abstract": {"a": 1}},
+        {"id": "2405.15738", "title": "T", "summary": "S", "comment": 7},
+        {"paper": {"id": "2405.15738", "title": 5, "summary": "S"}},
+    ],
+)
 def test_odd_records_raise_record_errors(record):
     from paperboy.papers import InvalidArxivId
     from paperboy.sources import RecordError

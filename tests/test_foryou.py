@@ -9,10 +9,14 @@ from paperboy.foryou import Profile, rank_for_user, reason
 
 # Unit vectors in 3-d: "vision" papers near x, "audio" papers near y, one in between.
 VECS = {
-    "seed-v1": [1.0, 0.05, 0.0], "seed-v2": [0.95, 0.0, 0.1],
-    "new-vision": [0.9, 0.1, 0.1], "new-audio": [0.05, 1.0, 0.0],
-    "new-mixed": [0.6, 0.6, 0.2], "new-other": [0.0, 0.1, 1.0],
-    "near-dismissed": [0.85, 0.0, 0.5], "dismissed": [0.8, 0.0, 0.6],
+    "seed-v1": [1.0, 0.05, 0.0],
+    "seed-v2": [0.95, 0.0, 0.1],
+    "new-vision": [0.9, 0.1, 0.1],
+    "new-audio": [0.05, 1.0, 0.0],
+    "new-mixed": [0.6, 0.6, 0.2],
+    "new-other": [0.0, 0.1, 1.0],
+    "near-dismissed": [0.85, 0.0, 0.5],
+    "dismissed": [0.8, 0.0, 0.6],
 }
 
 
@@ -40,8 +44,7 @@ def test_the_papers_of_the_users_topic_come_first_and_seeds_are_left_out():
 def test_a_dismissal_pushes_down_what_is_close_to_it():
     seeds = {"seed-v1": "upvoted"}
     before = rank_for_user(Profile(seeds), ["near-dismissed", "new-mixed"], vectors)
-    after = rank_for_user(Profile(seeds, {"dismissed"}), ["near-dismissed", "new-mixed"],
-                          vectors)
+    after = rank_for_user(Profile(seeds, {"dismissed"}), ["near-dismissed", "new-mixed"], vectors)
     assert [p.paper_id for p in before] == ["near-dismissed", "new-mixed"]
     assert [p.paper_id for p in after] == ["new-mixed", "near-dismissed"]
 

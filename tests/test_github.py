@@ -19,34 +19,54 @@ from tests.replay import ReplayServer, Reply, loopback_settings
 DAY = date(2026, 8, 21)
 RATE_LIMITED = {
     "message": "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
-               "Authenticated requests get a higher rate limit. Check out the documentation "
-               "for more details.)",
+    "Authenticated requests get a higher rate limit. Check out the documentation "
+    "for more details.)",
     "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
 }
-NOT_FOUND = {"message": "Not Found", "status": "404",
-             "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository"}
+NOT_FOUND = {
+    "message": "Not Found",
+    "status": "404",
+    "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository",
+}
 
 
 def repo_body(full_name: str, stars: int) -> str:
     owner, name = full_name.split("/")
-    return json.dumps({
-        "id": 1296269, "name": name, "full_name": full_name, "private": False,
-        "owner": {"login": owner, "type": "Organization"},
-        "html_url": f"https://github.com/{full_name}", "fork": False,
-        "stargazers_count": stars, "watchers_count": stars, "forks_count": 9,
-        "default_branch": "main", "pushed_at": "2026-08-20T10:00:00Z",
-    })
+    return json.dumps(
+        {
+            "id": 1296269,
+            "name": name,
+            "full_name": full_name,
+            "private": False,
+            "owner": {"login": owner, "type": "Organization"},
+            "html_url": f"https://github.com/{full_name}",
+            "fork": False,
+            "stargazers_count": stars,
+            "watchers_count": stars,
+            "forks_count": 9,
+            "default_branch": "main",
+            "pushed_at": "2026-08-20T10:00:00Z",
+        }
+    )
 
 
 def limits(remaining: int, reset: float) -> dict[str, str]:
-    return {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Used": str(60 - remaining), "X-RateLimit-Resource": "core",
-            "X-RateLimit-Reset": str(int(reset))}
+    return {
+        "X-RateLimit-Limit": "60",
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Used": str(60 - remaining),
+        "X-RateLimit-Resource": "core",
+        "X-RateLimit-Reset": str(int(reset)),
+    }
 
 
 def ok(full_name: str, stars: int, remaining: int = 59, reset: float = 0) -> Reply:
-    return Reply(200, repo_body(full_name, stars), limits(remaining, reset or time.time() + 3600),
-                 content_type="application/json; charset=utf-8")
+    return Reply(
+        200,
+        repo_body(full_name, stars),
+        limits(remaining, reset or time.time() + 3600),
+        content_type="application/json; charset=utf-8",
+    )
 
 
 @pytest.fixture
@@ -58,10 +78,18 @@ def server():
 def _setup(tmp_path, server, repos: list[str], **extra):
     settings = loopback_settings(tmp_path, server, github_api_url=server.url("/gh"), **extra)
     store = open_store(settings)
-    store.upsert([Paper(f"2608.{n:05d}", f"P{n}", "An abstract.",
-                        code_url=f"https://github.com/{repo}",
-                        entry=FeedEntry(date(2026, 8, 21 - n), "hf"))
-                  for n, repo in enumerate(repos)])
+    store.upsert(
+        [
+            Paper(
+                f"2608.{n:05d}",
+                f"P{n}",
+                "An abstract.",
+                code_url=f"https://github.com/{repo}",
+                entry=FeedEntry(date(2026, 8, 21 - n), "hf"),
+            )
+            for n, repo in enumerate(repos)
+        ]
+    )
     return settings, store
 
 
@@ -95,9 +123,15 @@ def test_a_used_up_limit_holds_the_next_request_until_the_reset(tmp_path, server
 def test_a_limit_that_resets_too_late_stops_the_run_saying_when(tmp_path, server):
     settings, store = _setup(tmp_path, server, ["a/one", "a/two", "a/three"])
     server.route("/gh/repos/a/one", ok("a/one", 5))
-    server.route("/gh/repos/a/two", Reply(403, json.dumps(RATE_LIMITED),
-                                          limits(0, time.time() + 1800),
-                                          content_type="application/json"))
+    server.route(
+        "/gh/repos/a/two",
+        Reply(
+            403,
+            json.dumps(RATE_LIMITED),
+            limits(0, time.time() + 1800),
+            content_type="application/json",
+        ),
+    )
     run = read_stars(store, settings, limit=10, day=DAY, show_progress=False)
     assert run.read == 1 and run.failed == []
     assert "rate limit is used up until" in run.stopped and "github_token" in run.stopped
@@ -108,11 +142,19 @@ def test_a_limit_that_resets_too_late_stops_the_run_saying_when(tmp_path, server
 
 def test_a_secondary_limit_is_waited_out_by_retry_after(tmp_path, server):
     settings, store = _setup(tmp_path, server, ["a/one"])
-    secondary = {"message": "You have exceeded a secondary rate limit. Please wait a few "
-                            "minutes before you try again."}
-    server.route("/gh/repos/a/one", [
-        Reply(403, json.dumps(secondary), {"Retry-After": "1"}, content_type="application/json"),
-        ok("a/one", 42)])
+    secondary = {
+        "message": "You have exceeded a secondary rate limit. Please wait a few "
+        "minutes before you try again."
+    }
+    server.route(
+        "/gh/repos/a/one",
+        [
+            Reply(
+                403, json.dumps(secondary), {"Retry-After": "1"}, content_type="application/json"
+            ),
+            ok("a/one", 42),
+        ],
+    )
     run = read_stars(store, settings, limit=10, day=DAY, show_progress=False)
     assert run.read == 1 and Stars(store).history("a/one") == [(DAY, 42, "github")]
     assert server.hits[1].at - server.hits[0].at >= 1.0
@@ -120,10 +162,13 @@ def test_a_secondary_limit_is_waited_out_by_retry_after(tmp_path, server):
 
 def test_a_missing_or_odd_repository_fails_alone(tmp_path, server):
     settings, store = _setup(tmp_path, server, ["a/gone", "a/odd", "a/fine"])
-    server.route("/gh/repos/a/gone", Reply(404, json.dumps(NOT_FOUND),
-                                           content_type="application/json"))
-    server.route("/gh/repos/a/odd", Reply(200, json.dumps({"stargazers_count": "many"}),
-                                          content_type="application/json"))
+    server.route(
+        "/gh/repos/a/gone", Reply(404, json.dumps(NOT_FOUND), content_type="application/json")
+    )
+    server.route(
+        "/gh/repos/a/odd",
+        Reply(200, json.dumps({"stargazers_count": "many"}), content_type="application/json"),
+    )
     server.route("/gh/repos/a/fine", ok("a/fine", 3))
     run = read_stars(store, settings, limit=10, day=DAY, show_progress=False)
     assert run.read == 1 and run.stopped is None

@@ -65,8 +65,9 @@ def test_github_repository_and_submitter_come_along(server, tmp_path):
 def test_a_long_day_is_read_page_by_page(server, tmp_path):
     items = recorded_day("2024-05-27")  # 13 items, asked for 5 at a time
     for page in range(3):
-        server.route(DAILY, as_json(items[page * 5 : page * 5 + 5]),
-                     {"date": "2024-05-27", "p": page})
+        server.route(
+            DAILY, as_json(items[page * 5 : page * 5 + 5]), {"date": "2024-05-27", "p": page}
+        )
     papers = fetch(server, tmp_path, date(2024, 5, 27), page_size=5)
     assert len(papers) == 13
     assert [h.params["p"] for h in server.hits] == ["0", "1", "2"]
@@ -84,8 +85,9 @@ def test_unusable_items_are_rejected_and_the_rest_kept(server, tmp_path):
     broken = dict(items[2])
     del broken["paper"]
     wrong_type = dict(items[3], title=["a", "list"])
-    server.route(DAILY, as_json(items[:2] + [broken, {"paper": {"id": "nonsense"}}, wrong_type]
-                                + items[4:]))
+    server.route(
+        DAILY, as_json(items[:2] + [broken, {"paper": {"id": "nonsense"}}, wrong_type] + items[4:])
+    )
     got = fetch(server, tmp_path, date(2025, 9, 10))
     papers = [g for g in got if isinstance(g, Paper)]
     rejected = [g for g in got if isinstance(g, Rejected)]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from itertools import pairwise
 
@@ -91,8 +91,10 @@ def test_a_dropped_connection_is_retried(server, tmp_path):
 
 def test_a_closed_port_is_a_dead_upstream(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/api/query"
-    with PoliteClient(loopback_settings(tmp_path, http_retries=1)) as client, \
-            pytest.raises(SourceError) as err:
+    with (
+        PoliteClient(loopback_settings(tmp_path, http_retries=1)) as client,
+        pytest.raises(SourceError) as err,
+    ):
         client.get(url)
     assert url in str(err.value)
     assert "connection failed" in str(err.value)
@@ -101,8 +103,9 @@ def test_a_closed_port_is_a_dead_upstream(tmp_path):
 def test_a_host_that_does_not_resolve_fails_at_once_saying_no_network(tmp_path):
     # .invalid never resolves (RFC 6761): no request leaves the machine. With these settings a
     # retried failure would take at least 1 + 2 + 4 + 8 + 16 = 31 s.
-    settings = loopback_settings(tmp_path, http_retries=5, http_backoff=1.0,
-                                 http_retry_after_max=100.0)
+    settings = loopback_settings(
+        tmp_path, http_retries=5, http_backoff=1.0, http_retry_after_max=100.0
+    )
     started = time.monotonic()
     with PoliteClient(settings) as client, pytest.raises(SourceError) as err:
         client.get("http://export.arxiv.invalid/api/query", {"id_list": "2405.15738"})
@@ -127,8 +130,10 @@ def test_accepted_client_errors_come_back_to_the_caller(server, tmp_path):
         assert client.get(server.url("/q"), accept=(400,)).status_code == 400
 
 
-@pytest.mark.parametrize("body", [b"", b"\x00\x01 garbage", b"<html><body>Oops</body>",
-                                  b"<?xml version='1.0'?><feed><entry>"])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"\x00\x01 garbage", b"<html><body>Oops</body>", b"<?xml version='1.0'?><feed><entry>"],
+)
 def test_garbage_instead_of_xml_names_the_url(server, tmp_path, body):
     server.route("/q", Reply(200, body))
     with PoliteClient(loopback_settings(tmp_path)) as client, pytest.raises(SourceError) as err:
@@ -156,9 +161,9 @@ def test_retry_after_longer_than_we_wait_ends_at_once(server, tmp_path):
 
 def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_seconds("7") == 7.0
-    later = datetime.now(timezone.utc) + timedelta(seconds=120)
+    later = datetime.now(UTC) + timedelta(seconds=120)
     assert 100 < retry_after_seconds(format_datetime(later, usegmt=True)) <= 120
-    past = datetime.now(timezone.utc) - timedelta(days=1)
+    past = datetime.now(UTC) - timedelta(days=1)
     assert retry_after_seconds(format_datetime(past, usegmt=True)) == 0.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
@@ -218,8 +223,13 @@ with PoliteClient(settings) as client:
 
 def test_the_interval_holds_across_processes_sharing_a_data_dir(server, tmp_path):
     server.route("/q", Reply(200, FEED))
-    procs = [subprocess.Popen([sys.executable, "-c", FETCH_THREE, str(tmp_path / "data"),
-                               server.url("/q")], env=subprocess_env()) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", FETCH_THREE, str(tmp_path / "data"), server.url("/q")],
+            env=subprocess_env(),
+        )
+        for _ in range(2)
+    ]
     for proc in procs:
         assert proc.wait(timeout=60) == 0
     assert len(server.hits) == 6

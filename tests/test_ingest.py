@@ -29,12 +29,17 @@ def test_import_counts_and_a_second_import_changes_nothing(store, backend_settin
     assert [r["status"] for r in store.runs()] == ["done", "done"]
 
 
-def test_rejections_are_counted_located_and_the_rest_is_stored(store, backend_settings, fixtures,
-                                                               tmp_path):
+def test_rejections_are_counted_located_and_the_rest_is_stored(
+    store, backend_settings, fixtures, tmp_path
+):
     settings = backend_settings
     rows = (fixtures / "arxiv_listings_head100.jsonl").read_text().splitlines()
     path = tmp_path / "some-bad.jsonl"
-    path.write_text("\n".join(rows[:10] + ["{oops", json.dumps({"id": "2503.1", "summary": "no title"})] + rows[10:20]))
+    path.write_text(
+        "\n".join(
+            rows[:10] + ["{oops", json.dumps({"id": "2503.1", "summary": "no title"})] + rows[10:20]
+        )
+    )
     run = import_file(store, path, replace(settings, import_batch_size=4), show_progress=False)
     assert (run.added, run.rejected) == (20, 2)
     assert store.rejections(run.id) == [
@@ -44,12 +49,16 @@ def test_rejections_are_counted_located_and_the_rest_is_stored(store, backend_se
     assert store.rejections(run.id)[0][1].startswith("invalid JSON")
 
 
-def test_control_characters_in_a_record_are_dropped_on_both_backends(store, backend_settings,
-                                                                      fixtures, tmp_path):
+def test_control_characters_in_a_record_are_dropped_on_both_backends(
+    store, backend_settings, fixtures, tmp_path
+):
     rows = (fixtures / "arxiv_listings_head100.jsonl").read_text().splitlines()[:3]
     record = json.loads(rows[1])
-    record.update(title="Null\u0000 bytes\u0007", summary="An abstract\u0000 with\nwraps",
-                  authors=["Ada\u0000 Lovelace"])
+    record.update(
+        title="Null\u0000 bytes\u0007",
+        summary="An abstract\u0000 with\nwraps",
+        authors=["Ada\u0000 Lovelace"],
+    )
     rows[1] = json.dumps(record)
     path = tmp_path / "nul.jsonl"
     path.write_text("\n".join(rows))
@@ -92,8 +101,12 @@ def test_kill_9_mid_import_then_the_same_command_completes_without_loss_or_dupli
     """A real `paperboy import` subprocess is killed with SIGKILL in the middle, then rerun."""
     data_dir = tmp_path / "data"
     env = subprocess_env()
-    slow = dict(env, PAPERBOY_DATA_DIR=str(data_dir), PAPERBOY_IMPORT_BATCH_SIZE="50",
-                PAPERBOY_IMPORT_PAUSE="0.05")
+    slow = dict(
+        env,
+        PAPERBOY_DATA_DIR=str(data_dir),
+        PAPERBOY_IMPORT_BATCH_SIZE="50",
+        PAPERBOY_IMPORT_PAUSE="0.05",
+    )
     cmd = [sys.executable, "-m", "paperboy", "import", "--quiet", str(demo_path())]
     proc = subprocess.Popen(cmd, env=slow, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = data_dir / "paperboy.sqlite3"
@@ -106,8 +119,13 @@ def test_kill_9_mid_import_then_the_same_command_completes_without_loss_or_dupli
     stopped_at = _checkpoint_line(db)
     assert 500 <= stopped_at < 3000, "the kill should land mid-import"
 
-    rerun = subprocess.run(cmd, env=dict(env, PAPERBOY_DATA_DIR=str(data_dir)),
-                           capture_output=True, text=True, timeout=120)
+    rerun = subprocess.run(
+        cmd,
+        env=dict(env, PAPERBOY_DATA_DIR=str(data_dir)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert "(resumed)" in rerun.stdout
     with sqlite3.connect(db) as conn:

@@ -43,13 +43,19 @@ def _listing(n: int, **fields) -> str:
 
 # (line, the start of its rejection reason)
 BAD = [
-    (_hf(1, githubRepo=["https://github.com/a/b"]),
-     "paper.githubRepo: expected a string, got array"),
+    (
+        _hf(1, githubRepo=["https://github.com/a/b"]),
+        "paper.githubRepo: expected a string, got array",
+    ),
     (_hf(2, githubRepo={"url": "x"}), "paper.githubRepo: expected a string, got object"),
-    (_hf(3, organization={"name": ["org"]}),
-     "paper.organization.name: expected a string, got array"),
-    (json.dumps(json.loads(_hf(4)) | {"organization": {"name": {"a": 1}}}),
-     "organization.name: expected a string, got object"),
+    (
+        _hf(3, organization={"name": ["org"]}),
+        "paper.organization.name: expected a string, got array",
+    ),
+    (
+        json.dumps(json.loads(_hf(4)) | {"organization": {"name": {"a": 1}}}),
+        "organization.name: expected a string, got object",
+    ),
     (_hf(5, upvotes=10**30), "paper.upvotes: 1000000000000000000000000000000 is more than"),
     (_snapshot(1, doi=["10.1/x"]), "doi: expected a string, got array"),
     (_snapshot(2, license={"url": "x"}), "license: expected a string, got object"),
@@ -64,15 +70,25 @@ GOOD = [_hf(0), _snapshot(0), _listing(0), _listing(4)]
 
 def _write(path: Path, lines: list[str]) -> None:
     # json.dumps writes the lone surrogate as the escape \ud800, as a broken upstream would.
-    path.write_bytes(b"\n".join(
-        line.encode("latin-1") if line.startswith("\xff") else line.encode("utf-8")
-        for line in lines) + b"\n")
+    path.write_bytes(
+        b"\n".join(
+            line.encode("latin-1") if line.startswith("\xff") else line.encode("utf-8")
+            for line in lines
+        )
+        + b"\n"
+    )
 
 
 def paperboy(data_dir: Path, *args: str, env: dict | None = None, **kwargs):
     env = dict(subprocess_env(), PAPERBOY_DATA_DIR=str(data_dir), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "paperboy", *args], env=env,
-                          capture_output=True, text=True, timeout=180, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "paperboy", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        **kwargs,
+    )
 
 
 def _db(data_dir: Path) -> sqlite3.Connection:
@@ -81,8 +97,9 @@ def _db(data_dir: Path) -> sqlite3.Connection:
 
 def _runs(data_dir: Path) -> list[tuple]:
     with _db(data_dir) as conn:
-        return conn.execute("SELECT status, added, unchanged, rejected, message "
-                            "FROM import_runs ORDER BY id").fetchall()
+        return conn.execute(
+            "SELECT status, added, unchanged, rejected, message FROM import_runs ORDER BY id"
+        ).fetchall()
 
 
 def test_bad_records_are_rejected_with_file_and_line_and_the_rest_is_stored(tmp_path):
@@ -105,8 +122,10 @@ def test_bad_records_are_rejected_with_file_and_line_and_the_rest_is_stored(tmp_
     assert again.returncode == 0, again.stderr
     assert f"added 0, updated 0, unchanged {len(GOOD)}, rejected {len(BAD)}" in again.stdout
     with _db(data) as conn:
-        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM papers").fetchone() == \
-            (len(GOOD), len(GOOD))
+        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM papers").fetchone() == (
+            len(GOOD),
+            len(GOOD),
+        )
 
 
 def test_an_import_whose_every_record_is_rejected_fails_with_status_1(tmp_path):
@@ -145,11 +164,19 @@ def _checkpoint_line(data: Path) -> int:
 
 
 def _start_slow_import(data: Path) -> subprocess.Popen:
-    env = dict(subprocess_env(), PAPERBOY_DATA_DIR=str(data), PAPERBOY_IMPORT_BATCH_SIZE="50",
-               PAPERBOY_IMPORT_PAUSE="0.05")
-    proc = subprocess.Popen([sys.executable, "-m", "paperboy", "import", "--quiet",
-                             str(demo_path())], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = dict(
+        subprocess_env(),
+        PAPERBOY_DATA_DIR=str(data),
+        PAPERBOY_IMPORT_BATCH_SIZE="50",
+        PAPERBOY_IMPORT_PAUSE="0.05",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy", "import", "--quiet", str(demo_path())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while _checkpoint_line(data) < 300 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()

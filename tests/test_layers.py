@@ -15,13 +15,34 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "paperboy"
 
 LAYERS = {
-    "papers": 0, "config": 0, "bounds": 0, "links": 0, "system": 0, "progress": 0, "data": 0,
-    "latex": 0, "demo_dir": 0, "records": 0, "library": 0, "citations": 0,
-    "store": 1, "sources": 1,
-    "search": 2, "feeds": 2, "foryou": 2,
-    "ingest": 3, "sync": 3, "submissions": 3, "mail": 3, "demo": 3, "thumbnails": 3, "stars": 3,
-    "web": 4, "cli": 4,
-    "__main__": 4, "__init__": 0,
+    "papers": 0,
+    "config": 0,
+    "bounds": 0,
+    "links": 0,
+    "system": 0,
+    "progress": 0,
+    "data": 0,
+    "latex": 0,
+    "demo_dir": 0,
+    "records": 0,
+    "library": 0,
+    "citations": 0,
+    "store": 1,
+    "sources": 1,
+    "search": 2,
+    "feeds": 2,
+    "foryou": 2,
+    "ingest": 3,
+    "sync": 3,
+    "submissions": 3,
+    "mail": 3,
+    "demo": 3,
+    "thumbnails": 3,
+    "stars": 3,
+    "web": 4,
+    "cli": 4,
+    "__main__": 4,
+    "__init__": 0,
 }
 
 # (importer, imported) pairs by top-level name, to be removed; never add to this list.
@@ -31,8 +52,9 @@ KNOWN: set[tuple[str, str]] = set()
 def _layer(module: str) -> int:
     top = module.split(".")[0]
     if top not in LAYERS:
-        raise AssertionError(f"paperboy.{module} has no layer: add it to LAYERS and to "
-                             "docs/architecture.md")
+        raise AssertionError(
+            f"paperboy.{module} has no layer: add it to LAYERS and to docs/architecture.md"
+        )
     return LAYERS[top]
 
 
@@ -46,8 +68,11 @@ def _imports(path: Path) -> set[str]:
             elif node.module.startswith("paperboy."):
                 found.add(node.module.removeprefix("paperboy."))
         elif isinstance(node, ast.Import):
-            found.update(a.name.removeprefix("paperboy.") for a in node.names
-                         if a.name.startswith("paperboy."))
+            found.update(
+                a.name.removeprefix("paperboy.")
+                for a in node.names
+                if a.name.startswith("paperboy.")
+            )
     return found
 
 

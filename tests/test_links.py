@@ -119,8 +119,9 @@ def test_every_link_in_the_recorded_upstream_data_passes():
             for value in node:
                 walk(value)
 
-    for path in sorted(FIXTURES.glob("hf_*/*.json")) + [FIXTURES /
-                                                         "hf_daily_papers_2026-08-21.json"]:
+    for path in sorted(FIXTURES.glob("hf_*/*.json")) + [
+        FIXTURES / "hf_daily_papers_2026-08-21.json"
+    ]:
         walk(json.loads(path.read_text(encoding="utf-8")))
     for line in (FIXTURES / "search_papers.jsonl").read_text(encoding="utf-8").splitlines():
         walk(json.loads(line))
@@ -151,9 +152,20 @@ def test_dois_of_the_arxiv_snapshot_pass_and_link_to_doi_org():
         assert all(url == "https://doi.org/" + doi for doi, url in links)
 
 
-@pytest.mark.parametrize("doi", ["javascript:alert(1)", "https://evil.example/10.1/x",
-                                 "10.12/x", "10.1234", "10.1234/", "10.1234/a\x00b", "",
-                                 "doi:10.1234/x", ["10.1234/x"]])
+@pytest.mark.parametrize(
+    "doi",
+    [
+        "javascript:alert(1)",
+        "https://evil.example/10.1/x",
+        "10.12/x",
+        "10.1234",
+        "10.1234/",
+        "10.1234/a\x00b",
+        "",
+        "doi:10.1234/x",
+        ["10.1234/x"],
+    ],
+)
 def test_what_is_no_doi_is_refused(doi):
     assert doi_problem(doi) is not None
     assert doi_links(doi) == []
@@ -188,9 +200,17 @@ def test_no_disguise_of_a_script_scheme_passes(url):
     assert allowed_url(url) is None
 
 
-@given(st.one_of(st.text(), st.binary(), st.none(), st.integers(), st.floats(),
-                 st.lists(st.text(max_size=5)), st.dictionaries(st.text(max_size=5),
-                                                                 st.text(max_size=5))))
+@given(
+    st.one_of(
+        st.text(),
+        st.binary(),
+        st.none(),
+        st.integers(),
+        st.floats(),
+        st.lists(st.text(max_size=5)),
+        st.dictionaries(st.text(max_size=5), st.text(max_size=5)),
+    )
+)
 def test_any_value_gets_an_answer_and_what_passes_is_plain_http(value):
     """Never an exception, whatever an upstream sends; a passing URL reads as http(s) with a
     host both to the WHATWG parser (what a browser follows) and to urllib."""
@@ -206,12 +226,17 @@ def test_any_value_gets_an_answer_and_what_passes_is_plain_http(value):
 
 
 LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
-PATH = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/%",
-               max_size=40)
+PATH = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/%", max_size=40
+)
 
 
-@given(st.sampled_from(["http", "https", "HTTPS"]), st.lists(LABEL, min_size=1, max_size=3),
-       st.from_regex(r"[a-z]{2,10}", fullmatch=True), PATH)
+@given(
+    st.sampled_from(["http", "https", "HTTPS"]),
+    st.lists(LABEL, min_size=1, max_size=3),
+    st.from_regex(r"[a-z]{2,10}", fullmatch=True),
+    PATH,
+)
 def test_ordinary_links_pass(scheme, labels, tld, path):
     url = f"{scheme}://{'.'.join(labels)}.{tld}/{path}"
     if tld in {"localhost", "local", "internal", "invalid", "test", "example", "arpa", "lan"}:
@@ -226,13 +251,15 @@ def hf_items() -> list[dict]:
 
 def test_import_through_the_cli_drops_bad_links_and_keeps_the_papers(tmp_path, clean_env):
     items = hf_items()[:6]
-    bad = {0: ("githubRepo", "javascript:alert(document.cookie)"),
-           1: ("projectPage", " JAVASCRIPT:alert(1)"),
-           2: ("githubRepo", "java\tscript:alert(1)"),
-           3: ("projectPage", "data:text/html,<script>alert(1)</script>"),
-           # A link that is not text at all (a list) fails the record's schema: the record
-           # is rejected naming the field (tests/test_ingest_bad_records.py), not kept.
-           4: ("githubRepo", "https://github.com@evil.com/a/b")}
+    bad = {
+        0: ("githubRepo", "javascript:alert(document.cookie)"),
+        1: ("projectPage", " JAVASCRIPT:alert(1)"),
+        2: ("githubRepo", "java\tscript:alert(1)"),
+        3: ("projectPage", "data:text/html,<script>alert(1)</script>"),
+        # A link that is not text at all (a list) fails the record's schema: the record
+        # is rejected naming the field (tests/test_ingest_bad_records.py), not kept.
+        4: ("githubRepo", "https://github.com@evil.com/a/b"),
+    }
     for number, (name, value) in bad.items():
         items[number]["paper"][name] = value
     items[5]["paper"]["githubRepo"] = "https://github.com/good/repo"
@@ -240,13 +267,16 @@ def test_import_through_the_cli_drops_bad_links_and_keeps_the_papers(tmp_path, c
     path.write_text("".join(json.dumps(item) + "\n" for item in items))
     data = tmp_path / "data"
     done = subprocess.run(
-        [sys.executable, "-m", "paperboy", "--data-dir", str(data), "import", "--quiet",
-         str(path)], capture_output=True, text=True, env=subprocess_env(), timeout=300)
+        [sys.executable, "-m", "paperboy", "--data-dir", str(data), "import", "--quiet", str(path)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "added 6, updated 0, unchanged 0, rejected 0" in done.stdout
-    for number, (name, _) in bad.items():
-        assert f"{path}:{number + 1}: {items[number]['paper']['id']}: dropped the " in \
-            done.stderr
+    for number in bad:
+        assert f"{path}:{number + 1}: {items[number]['paper']['id']}: dropped the " in done.stderr
     assert "githubRepo" in done.stderr and "projectPage" in done.stderr
     assert "scheme 'javascript' is not http or https" in done.stderr
 
@@ -255,7 +285,7 @@ def test_import_through_the_cli_drops_bad_links_and_keeps_the_papers(tmp_path, c
         stored = {i: store.get(items[i]["paper"]["id"]) for i in range(6)}
     finally:
         store.close()
-    for number, (name, _) in bad.items():
+    for number in bad:
         field = "code_url" if name == "githubRepo" else "project_url"
         value = getattr(stored[number], field)
         assert value is None or value.startswith("https://github.com/"), (number, value)
@@ -267,8 +297,9 @@ def test_a_bad_link_from_the_hf_api_is_dropped_with_a_warning(tmp_path, caplog, 
     items[1]["paper"]["projectPage"] = "vbscript:msgbox(1)"
     items[1]["paper"]["githubRepo"] = "https://github.com/real/repo"
     with ReplayServer() as server:
-        server.route("/api/daily_papers", Reply(200, json.dumps(items),
-                                                content_type="application/json"))
+        server.route(
+            "/api/daily_papers", Reply(200, json.dumps(items), content_type="application/json")
+        )
         settings = loopback_settings(tmp_path, server)
         with caplog.at_level(logging.WARNING, "paperboy.sources"), PoliteClient(settings) as c:
             got = fetch_daily(c, settings, date(2026, 8, 21))
@@ -282,15 +313,25 @@ def test_a_bad_link_from_the_hf_api_is_dropped_with_a_warning(tmp_path, caplog, 
 
 def test_the_store_never_keeps_a_bad_link(store):
     """Any way in (a submission, a transfer, a future source) ends in the store's merge."""
-    store.upsert([Paper("2401.00001", "T", "An abstract.", code_url="javascript:alert(1)",
-                        project_url="https://example.org/p", doi="javascript:x")])
+    store.upsert(
+        [
+            Paper(
+                "2401.00001",
+                "T",
+                "An abstract.",
+                code_url="javascript:alert(1)",
+                project_url="https://example.org/p",
+                doi="javascript:x",
+            )
+        ]
+    )
     kept = store.get("2401.00001")
-    assert (kept.code_url, kept.project_url, kept.doi) == (None, "https://example.org/p",
-                                                           None)
+    assert (kept.code_url, kept.project_url, kept.doi) == (None, "https://example.org/p", None)
     # One stored before the check existed is gone on the paper's next update.
     with store.transaction() as conn:
-        conn.execute("UPDATE papers SET code_url = ? WHERE id = ?",
-                     ("javascript:alert(2)", "2401.00001"))
+        conn.execute(
+            "UPDATE papers SET code_url = ? WHERE id = ?", ("javascript:alert(2)", "2401.00001")
+        )
     result = store.upsert([Paper("2401.00001", "T", "An abstract.")])
     assert result.updated == 1
     assert store.get("2401.00001").code_url is None

@@ -116,8 +116,7 @@ def test_the_readme_mail_lines_work_in_the_demo_without_a_relay(demo_cli):
     from paperboy.mail.subscriptions import Subscriptions
 
     Subscriptions(open_store(demo_cli.settings), demo_cli.settings).confirm(link)
-    dry = demo_cli("digest", "send", "--dry-run", "--to", "ada@example.org",
-                   "--date", "2026-08-22")
+    dry = demo_cli("digest", "send", "--dry-run", "--to", "ada@example.org", "--date", "2026-08-22")
     assert dry.exit_code == 0, dry.output
     assert "Subject: " in dry.output and "To: ada@example.org" in dry.output
     assert "=?utf-8?" not in dry.output and "Content-Transfer-Encoding" not in dry.output
@@ -132,8 +131,15 @@ def test_the_readme_mail_lines_work_in_the_demo_without_a_relay(demo_cli):
 def paperboy_in(cwd, *args, **env):
     """`paperboy ARGS` as a person runs it from `cwd`, with no PAPERBOY_* in the environment."""
     run_env = subprocess_env() | {"HOME": str(cwd), "XDG_DATA_HOME": str(cwd / "xdg")} | env
-    return subprocess.run([sys.executable, "-m", "paperboy", *args], cwd=cwd, env=run_env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "paperboy", *args],
+        cwd=cwd,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_cli_run_from_the_clone_reads_the_demo_store_and_says_so(tmp_path, fixtures):

@@ -7,10 +7,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from tests.mail_fixtures import MAIL_PAPERS, mail_settings
 from paperboy.cli import main
 from paperboy.ingest import import_file
 from paperboy.store import open_store
+from tests.mail_fixtures import MAIL_PAPERS, mail_settings
 
 
 @pytest.fixture
@@ -19,9 +19,13 @@ def cli(smtp_sink, data_dir, monkeypatch):
     settings = mail_settings(data_dir, sink.port)
     store = open_store(settings)
     import_file(store, MAIL_PAPERS, settings, show_progress=False)
-    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port),
-                        "PUBLIC_URL": settings.public_url, "MAIL_FROM": settings.mail_from,
-                        "SECRET_KEY": settings.secret_key}.items():
+    for name, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "PUBLIC_URL": settings.public_url,
+        "MAIL_FROM": settings.mail_from,
+        "SECRET_KEY": settings.secret_key,
+    }.items():
         monkeypatch.setenv(f"PAPERBOY_{name}", value)
     runner = CliRunner()
 
@@ -41,8 +45,18 @@ def confirm_through_link(cli) -> None:
 
 
 def test_subscribe_sends_a_confirmation_and_nothing_else(cli):
-    result = cli("subscribe", "Ada@Example.org", "--topic", "agent", "--topic", "diffusion -video",
-                 "--frequency", "weekly", "--name", "Ada")
+    result = cli(
+        "subscribe",
+        "Ada@Example.org",
+        "--topic",
+        "agent",
+        "--topic",
+        "diffusion -video",
+        "--frequency",
+        "weekly",
+        "--name",
+        "Ada",
+    )
     assert result.exit_code == 0, result.output
     assert "confirmation mail sent" in result.output
     assert cli.sink.messages()[0]["Subject"] == "Confirm your paperboy subscription"
@@ -52,11 +66,14 @@ def test_subscribe_sends_a_confirmation_and_nothing_else(cli):
     assert "sent 0" in sent.output and cli.sink.count() == 1
 
 
-@pytest.mark.parametrize("args, words", [
-    (["subscribe", "ada@example"], "email: "),
-    (["subscribe", "ada@example.org", "--name", "Ada\r\nBcc: x@y.org"], "name: "),
-    (["subscribe", "ada@example.org", "--topic", "x" * 201], "topics: "),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["subscribe", "ada@example"], "email: "),
+        (["subscribe", "ada@example.org", "--name", "Ada\r\nBcc: x@y.org"], "name: "),
+        (["subscribe", "ada@example.org", "--topic", "x" * 201], "topics: "),
+    ],
+)
 def test_bad_input_exits_1_with_one_clear_line(cli, args, words):
     result = cli(*args)
     assert result.exit_code == 1

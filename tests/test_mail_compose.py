@@ -3,7 +3,7 @@
 import email
 import email.policy
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.header import decode_header, make_header
 
 import pytest
@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from tests.mail_fixtures import mail_settings
 from paperboy.mail.compose import (
     Composer,
     HeaderInjection,
@@ -23,14 +22,21 @@ from paperboy.mail.compose import (
 from paperboy.mail.links import Links
 from paperboy.mail.records import Subscriber
 from paperboy.papers import FeedEntry, Paper
+from tests.mail_fixtures import mail_settings
 
 D19, D20, D21 = date(2026, 8, 19), date(2026, 8, 20), date(2026, 8, 21)
-NOW = datetime(2026, 8, 21, 7, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 8, 21, 7, 0, tzinfo=UTC)
 
 
 def paper(pid: str, day: date, upvotes: int = 1, title: str | None = None) -> Paper:
-    return Paper(id=pid, title=title or f"Paper {pid}", abstract="An abstract.",
-                 authors=["A. Author"], upvotes=upvotes, entry=FeedEntry(day, "hf"))
+    return Paper(
+        id=pid,
+        title=title or f"Paper {pid}",
+        abstract="An abstract.",
+        authors=["A. Author"],
+        upvotes=upvotes,
+        entry=FeedEntry(day, "hf"),
+    )
 
 
 def parse(raw: bytes) -> email.message.EmailMessage:
@@ -41,8 +47,10 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 def test_each_paper_at_most_once_across_sections():
     top = [paper("1", D21, 50), paper("2", D21, 40), paper("3", D21, 30)]
     sub = Subscriber(1, "a@b.org", topics=["agents", "vision"])
-    hits = {"agents": [paper("2", D21), paper("4", D21)],
-            "vision": [paper("4", D21), paper("5", D21), paper("2", D21)]}
+    hits = {
+        "agents": [paper("2", D21), paper("4", D21)],
+        "vision": [paper("4", D21), paper("5", D21), paper("2", D21)],
+    }
     digest = select_digest(sub, "daily:x", (D21, D21), top, hits, set(), 2, 5)
     sections = [[p.id for p in s.papers] for s in digest.sections]
     assert sections == [["1", "2"], ["4"], ["5"]]
@@ -89,8 +97,10 @@ def test_ascii_names_with_specials_are_quoted():
     assert parsed["To"].addresses[0].addr_spec == "ada@example.org"
 
 
-@pytest.mark.parametrize("evil", ["Ada\r\nBcc: victim@example.org", "Ada\nX: y", "Ada\rX",
-                                  "Ada\x00", "Ada\u2028Bcc: v@e.org"])
+@pytest.mark.parametrize(
+    "evil",
+    ["Ada\r\nBcc: victim@example.org", "Ada\nX: y", "Ada\rX", "Ada\x00", "Ada\u2028Bcc: v@e.org"],
+)
 def test_header_injection_is_refused_at_compose_time(evil):
     with pytest.raises(HeaderInjection):
         encode_address(evil, "ada@example.org")
@@ -164,13 +174,21 @@ def test_digest_message_as_a_client_sees_it(papers_store, data_dir):
 
 
 def test_a_digest_shows_text_mode_latex_as_text(data_dir):
-    paper = Paper(id="2608.99990", title=r"\textbf{Fast} attention with \ours",
-                  abstract=r"We cut the cost by 50\%, in 1--2 days, for \$400K.",
-                  authors=["A. Author"], published=D20, entry=FeedEntry(D20, "hf"))
+    paper = Paper(
+        id="2608.99990",
+        title=r"\textbf{Fast} attention with \ours",
+        abstract=r"We cut the cost by 50\%, in 1--2 days, for \$400K.",
+        authors=["A. Author"],
+        published=D20,
+        entry=FeedEntry(D20, "hf"),
+    )
     sub = Subscriber(12, "lee@example.org", name="Lee", topics=[])
     digest = select_digest(sub, "daily:2026-08-20", (D20, D20), [paper], {}, set(), 5, 3)
-    msg = parse(Composer(mail_settings(data_dir), Links(mail_settings(data_dir))).digest(
-        sub, digest, "<m2@papers.example.org>", NOW))
+    msg = parse(
+        Composer(mail_settings(data_dir), Links(mail_settings(data_dir))).digest(
+            sub, digest, "<m2@papers.example.org>", NOW
+        )
+    )
     plain, html = list(msg.iter_parts())
     for shown in (str(msg["Subject"]), plain.get_content(), html.get_content()):
         assert "\\textbf" not in shown and "\\%" not in shown and "\\ours" not in shown
@@ -197,8 +215,9 @@ def test_mails_asked_for_by_the_form_print_nothing_typed_into_it(data_dir, kind)
     the mail. Neither may carry a stranger's words (a spam or phishing line) to them."""
     settings = mail_settings(data_dir)
     words = ["Claim your prize at evil.example", "call +1 555 0100 now"]
-    sub = Subscriber(3, "ada@example.org", name=words[0], nonce="n1", topics=[words[1]],
-                     status="active")
+    sub = Subscriber(
+        3, "ada@example.org", name=words[0], nonce="n1", topics=[words[1]], status="active"
+    )
     raw = getattr(Composer(settings, Links(settings)), kind)(sub, NOW)
     msg = parse(raw)
     assert msg["To"].addresses[0].display_name == "" and msg["To"] == "ada@example.org"
@@ -210,8 +229,12 @@ def test_mails_asked_for_by_the_form_print_nothing_typed_into_it(data_dir, kind)
 
 # -- property: any clean text survives encoding and a client's decoding ----------------------
 clean_words = st.lists(
-    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs")), min_size=1,
-            max_size=30), min_size=1, max_size=12).map(" ".join)
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs")), min_size=1, max_size=30
+    ),
+    min_size=1,
+    max_size=12,
+).map(" ".join)
 
 
 @hsettings(max_examples=300, deadline=None)

@@ -11,17 +11,16 @@ from datetime import date
 
 import pytest
 
-from tests.mail_fixtures import mail_settings
 from paperboy.mail.digests import DigestRun, DigestRunBusy, NotSubscribed
 from paperboy.search import open_search
+from tests.mail_fixtures import mail_settings
 
 D19, D20, D21 = date(2026, 8, 19), date(2026, 8, 20), date(2026, 8, 21)
 SATURDAY = date(2026, 8, 22)
 
 
 def add_active(store, email, topics=(), frequency="daily", name="", include_top=True):
-    sub, _ = store.request_subscription(email, name, frequency, include_top, list(topics),
-                                        "nonce")
+    sub, _ = store.request_subscription(email, name, frequency, include_top, list(topics), "nonce")
     return store.confirm_subscriber(sub.id, "nonce")
 
 
@@ -43,8 +42,9 @@ def run(store, settings, day, **kwargs):
     return DigestRun(store, settings).run(day, **kwargs)
 
 
-def test_every_due_subscriber_gets_one_digest_and_a_rerun_sends_nothing(papers_store, sink,
-                                                                        data_dir):
+def test_every_due_subscriber_gets_one_digest_and_a_rerun_sends_nothing(
+    papers_store, sink, data_dir
+):
     settings = mail_settings(data_dir, sink.port, mail_weekly_day="friday")
     daily = add_active(papers_store, "daily@example.org", topics=["agents"], name="Dai Lee")
     weekly = add_active(papers_store, "weekly@example.org", frequency="weekly")
@@ -95,8 +95,9 @@ def test_topic_section_ranks_matches_of_the_period(papers_store, sink, data_dir)
     run(papers_store, settings, D21)
     [mail] = sink.messages()
     ids = paper_ids(mail)
-    matching = [p for p in papers_store.papers_on(D21)
-                if "agent" in f"{p.title} {p.abstract}".lower()]
+    matching = [
+        p for p in papers_store.papers_on(D21) if "agent" in f"{p.title} {p.abstract}".lower()
+    ]
     assert len(ids) == min(3, len(matching))
     assert ids <= {p.id for p in matching}
     text = mail.get_body(("plain",)).get_content()
@@ -107,8 +108,7 @@ def test_topic_section_ranks_matches_of_the_period(papers_store, sink, data_dir)
 
 def test_nothing_new_sends_nothing(papers_store, sink, data_dir):
     settings = mail_settings(data_dir, sink.port)
-    add_active(papers_store, "ada@example.org", topics=["no such topic qqqzzz"],
-               include_top=False)
+    add_active(papers_store, "ada@example.org", topics=["no such topic qqqzzz"], include_top=False)
     report = run(papers_store, settings, D21)
     assert report.empty == 1 and report.sent == 0 and sink.count() == 0
     assert papers_store.send_log()[0]["status"] == "empty"
@@ -133,15 +133,19 @@ def test_only_one_subscriber_whatever_the_day(papers_store, sink, data_dir):
 def test_dry_run_composes_but_sends_and_records_nothing(papers_store, sink, data_dir):
     add_active(papers_store, "ada@example.org", topics=["agent"])
     seen = []
-    report = run(papers_store, mail_settings(data_dir, sink.port), D21, dry_run=True,
-                 on_message=lambda sub, raw: seen.append(raw))
+    report = run(
+        papers_store,
+        mail_settings(data_dir, sink.port),
+        D21,
+        dry_run=True,
+        on_message=lambda sub, raw: seen.append(raw),
+    )
     assert report.sent == 1 and len(seen) == 1 and b"List-Unsubscribe" in seen[0]
     assert sink.count() == 0 and papers_store.send_log() == []
     assert papers_store.subscriber(1).covered_through is None
 
 
-def test_transient_failure_is_deferred_and_sent_by_the_next_run(papers_store, smtp_sink,
-                                                               data_dir):
+def test_transient_failure_is_deferred_and_sent_by_the_next_run(papers_store, smtp_sink, data_dir):
     sink = smtp_sink("--tempfail", "grey", "--tempfail-times", "3")
     settings = mail_settings(data_dir, sink.port, mail_retries=2)
     add_active(papers_store, "ada@example.org")
@@ -170,7 +174,9 @@ def test_permanent_failures_mark_the_address_bouncing(papers_store, smtp_sink, d
     assert (second.rejected, second.now_bouncing) == (1, 1)
     assert papers_store.subscriber(gone.id).status == "bouncing"
     assert [(period, code) for period, code, _, _ in papers_store.bounces(gone.id)] == [
-        ("daily:2026-08-20", 550), ("daily:2026-08-21", 550)]
+        ("daily:2026-08-20", 550),
+        ("daily:2026-08-21", 550),
+    ]
     assert recipients(sink) == ["ada@example.org", "ada@example.org"]
     # Bouncing addresses are no longer mailed.
     papers_store.forget_subscriber(2)
@@ -183,8 +189,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_unreachable_server_stops_the_run_and_the_next_run_sends_the_rest(papers_store,
-                                                                          smtp_sink, data_dir):
+def test_unreachable_server_stops_the_run_and_the_next_run_sends_the_rest(
+    papers_store, smtp_sink, data_dir
+):
     for i in range(5):
         add_active(papers_store, f"user{i}@example.org")
     down = mail_settings(data_dir, free_port(), mail_retries=2)
@@ -222,8 +229,13 @@ def test_each_distinct_query_is_searched_once_per_run(papers_store, sink, data_d
 def test_runs_do_not_overlap(papers_store, sink, data_dir):
     settings = mail_settings(data_dir, sink.port)
     add_active(papers_store, "ada@example.org")
-    live = {"id": "other", "pid": os.getpid(), "host": socket.gethostname(), "since": "now",
-            "beat": time.time()}
+    live = {
+        "id": "other",
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": "now",
+        "beat": time.time(),
+    }
     assert papers_store.take_lock("digest-run", live, lambda rec: False) is None
     with pytest.raises(DigestRunBusy, match=f"pid {os.getpid()}"):
         run(papers_store, settings, D21)
@@ -237,9 +249,9 @@ def test_runs_do_not_overlap(papers_store, sink, data_dir):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server", ["commits-on-reply", "commits-before-reply"])
-def test_kill_9_mid_run_then_rerun_delivers_each_digest_exactly_once(papers_store, smtp_sink,
-                                                                     data_dir, server,
-                                                                     database_url):
+def test_kill_9_mid_run_then_rerun_delivers_each_digest_exactly_once(
+    papers_store, smtp_sink, data_dir, server, database_url
+):
     """A real `paperboy digest send` process, killed twice, against a real SMTP server.
 
     The server waits 40 ms per message; "commits-before-reply" stores the message before that
@@ -248,20 +260,32 @@ def test_kill_9_mid_run_then_rerun_delivers_each_digest_exactly_once(papers_stor
     subscribers = 60
     for i in range(subscribers):
         add_active(papers_store, f"user{i:02d}@example.org", topics=["agent"])
-    options = ["--delay", "0.04"] + (["--store-first"] if server == "commits-before-reply"
-                                     else [])
+    options = ["--delay", "0.04"] + (["--store-first"] if server == "commits-before-reply" else [])
     sink = smtp_sink(*options)
-    env = dict(os.environ, PAPERBOY_SMTP_HOST="127.0.0.1", PAPERBOY_SMTP_PORT=str(sink.port),
-               PAPERBOY_PUBLIC_URL="https://papers.example.org",
-               PAPERBOY_MAIL_FROM="digest@papers.example.org",
-               PAPERBOY_SECRET_KEY="test-secret-key-0123456789",
-               PAPERBOY_DATABASE_URL=database_url)
-    command = [sys.executable, "-m", "paperboy", "--data-dir", str(data_dir), "digest", "send",
-               "--date", "2026-08-21", "--quiet"]
+    env = dict(
+        os.environ,
+        PAPERBOY_SMTP_HOST="127.0.0.1",
+        PAPERBOY_SMTP_PORT=str(sink.port),
+        PAPERBOY_PUBLIC_URL="https://papers.example.org",
+        PAPERBOY_MAIL_FROM="digest@papers.example.org",
+        PAPERBOY_SECRET_KEY="test-secret-key-0123456789",
+        PAPERBOY_DATABASE_URL=database_url,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "paperboy",
+        "--data-dir",
+        str(data_dir),
+        "digest",
+        "send",
+        "--date",
+        "2026-08-21",
+        "--quiet",
+    ]
     kills = 0
     for stop_at in (15, 35):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while sink.count() < stop_at and time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()

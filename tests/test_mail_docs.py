@@ -8,8 +8,11 @@ import pytest
 from paperboy.config import Settings
 
 DOC = Path(__file__).parent.parent / "docs" / "configuration.md"
-MAIL_SETTINGS = [f for f in fields(Settings)
-                 if f.name.startswith(("mail_", "smtp_")) or f.name in ("public_url", "secret_key")]
+MAIL_SETTINGS = [
+    f
+    for f in fields(Settings)
+    if f.name.startswith(("mail_", "smtp_")) or f.name in ("public_url", "secret_key")
+]
 
 
 def documented_rows() -> dict[str, str]:

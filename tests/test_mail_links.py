@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tests.mail_fixtures import mail_settings
 from paperboy.mail.links import LinkExpired, LinkInvalid, Links, secret_key
 from paperboy.mail.records import Subscriber
+from tests.mail_fixtures import mail_settings
 
 
 @pytest.fixture
@@ -87,12 +87,15 @@ def test_preferences_link_expires_but_unsubscribe_never_does(tmp_path):
 
 def test_urls_carry_tokens_for_the_right_pages(links):
     sub = Subscriber(id=5, email="ada@example.org", nonce="abc")
-    assert links.confirm_url(sub).startswith("https://papers.example.org/subscriptions/confirm?token=")
+    assert links.confirm_url(sub).startswith(
+        "https://papers.example.org/subscriptions/confirm?token="
+    )
     token = links.unsubscribe_url(sub).split("token=")[1]
     assert links.read("unsubscribe", token) == (5, "")
     assert links.paper_url("2608.19880") == "https://papers.example.org/papers/2608.19880"
     assert links.search_url('"world model" -video') == (
-        "https://papers.example.org/search?q=%22world+model%22+-video")
+        "https://papers.example.org/search?q=%22world+model%22+-video"
+    )
 
 
 def test_secret_key_file_is_generated_once_with_mode_0600(tmp_path):

@@ -1,12 +1,11 @@
 """The scheduler: when it wakes, what it runs, and that it stops."""
 
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.mail_fixtures import mail_settings
 from paperboy.config import ConfigError
 from paperboy.mail.digests import DigestRunBusy, RunReport
 from paperboy.mail.schedule import (
@@ -18,8 +17,9 @@ from paperboy.mail.schedule import (
     send_time,
 )
 from paperboy.store import open_store
+from tests.mail_fixtures import mail_settings
 
-UTC = timezone.utc
+UTC = UTC
 SEVEN = time(7, 0)
 FRI = date(2026, 8, 21)
 

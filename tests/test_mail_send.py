@@ -6,15 +6,18 @@ import subprocess
 
 import pytest
 
-from tests.mail_fixtures import mail_settings
 from paperboy.config import ConfigError
 from paperboy.mail.compose import build_message
 from paperboy.mail.send import Deferred, Postman, Rejected, SMTPUnavailable
+from tests.mail_fixtures import mail_settings
 
 
 def message(to: str = "ada@example.org") -> bytes:
-    return build_message([("From", "digest@papers.example.org"), ("To", to),
-                          ("Subject", "test")], "hello", "<p>hello</p>")
+    return build_message(
+        [("From", "digest@papers.example.org"), ("To", to), ("Subject", "test")],
+        "hello",
+        "<p>hello</p>",
+    )
 
 
 class Pauses(list):
@@ -36,8 +39,7 @@ def test_one_connection_carries_many_messages(smtp_sink, tmp_path):
         for i in range(5):
             postman.send(f"user{i}@example.org", message(f"user{i}@example.org"))
     received = sink.messages()
-    assert sorted(m["X-Sink-Rcpt"] for m in received) == [f"user{i}@example.org"
-                                                          for i in range(5)]
+    assert sorted(m["X-Sink-Rcpt"] for m in received) == [f"user{i}@example.org" for i in range(5)]
     assert all(m["X-Sink-From"] == "digest@papers.example.org" for m in received)
 
 
@@ -113,10 +115,27 @@ def certificate(tmp_path):
         pytest.skip("needs the openssl command to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 

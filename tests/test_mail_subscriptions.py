@@ -1,11 +1,10 @@
 """Subscribing: input checks, double opt-in, never revealing who is subscribed."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.mail_fixtures import mail_settings
 from paperboy.mail.links import LinkInvalid
 from paperboy.mail.subscriptions import (
     InvalidSubscription,
@@ -15,35 +14,42 @@ from paperboy.mail.subscriptions import (
     normalise_email,
 )
 from paperboy.store import open_store
+from tests.mail_fixtures import mail_settings
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("ada@example.org", "ada@example.org"),
-    ("  Ada.Lovelace+papers@Example.ORG ", "ada.lovelace+papers@example.org"),
-    ("o'brien@example.co.uk", "o'brien@example.co.uk"),
-    ("zoe@bücher.example", "zoe@xn--bcher-kva.example"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("ada@example.org", "ada@example.org"),
+        ("  Ada.Lovelace+papers@Example.ORG ", "ada.lovelace+papers@example.org"),
+        ("o'brien@example.co.uk", "o'brien@example.co.uk"),
+        ("zoe@bücher.example", "zoe@xn--bcher-kva.example"),
+    ],
+)
 def test_valid_addresses_are_normalised(raw, expected):
     assert normalise_email(raw) == expected
 
 
-@pytest.mark.parametrize("raw, words", [
-    ("", "enter an email"),
-    ("ada", "exactly one @"),
-    ("ada@@example.org", "exactly one @"),
-    ("ada@example", "domain name"),
-    ("ada@-example.org", "domain name"),
-    ("ada@127.0.0.1", "domain name"),
-    ("ada lovelace@example.org", "before the @"),
-    (".ada@example.org", "before the @"),
-    ("ada..l@example.org", "before the @"),
-    ("ada@example.org\r\nBcc: victim@example.org", "line breaks"),
-    ("ada@example.org\nX-Evil: 1", "line breaks"),
-    ("zoë@example.org", "non-ASCII"),
-    ("a" * 65 + "@example.org", "before the @"),
-    ("a@" + "b" * 250 + ".org", "domain name"),
-    ("a" * 5000 + "@example.org", "characters long"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ("", "enter an email"),
+        ("ada", "exactly one @"),
+        ("ada@@example.org", "exactly one @"),
+        ("ada@example", "domain name"),
+        ("ada@-example.org", "domain name"),
+        ("ada@127.0.0.1", "domain name"),
+        ("ada lovelace@example.org", "before the @"),
+        (".ada@example.org", "before the @"),
+        ("ada..l@example.org", "before the @"),
+        ("ada@example.org\r\nBcc: victim@example.org", "line breaks"),
+        ("ada@example.org\nX-Evil: 1", "line breaks"),
+        ("zoë@example.org", "non-ASCII"),
+        ("a" * 65 + "@example.org", "before the @"),
+        ("a@" + "b" * 250 + ".org", "domain name"),
+        ("a" * 5000 + "@example.org", "characters long"),
+    ],
+)
 def test_invalid_addresses_get_clear_errors(raw, words):
     with pytest.raises(InvalidSubscription, match=words) as caught:
         normalise_email(raw)
@@ -59,16 +65,21 @@ def test_names_with_line_breaks_or_absurd_length_are_refused(bad):
 
 def test_topics_are_cleaned_one_per_line():
     assert clean_topics("diffusion  -video\n\n  author:hinton \ndiffusion -video", 10) == [
-        "diffusion -video", "author:hinton"]
+        "diffusion -video",
+        "author:hinton",
+    ]
     assert clean_topics(["a", "b"], 10) == ["a", "b"]
 
 
-@pytest.mark.parametrize("bad, words", [
-    (["ok", "evil\r\nBcc: x@y.org"], "topic 2 contains a line break"),
-    (["x" * 201], "topic 1 is too long"),
-    ([f"t{i}" for i in range(11)], "11 topics is too many"),
-    ("q\n" * 100000, "too much text"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (["ok", "evil\r\nBcc: x@y.org"], "topic 2 contains a line break"),
+        (["x" * 201], "topic 1 is too long"),
+        ([f"t{i}" for i in range(11)], "11 topics is too many"),
+        ("q\n" * 100000, "too much text"),
+    ],
+)
 def test_bad_topics_are_refused(bad, words):
     with pytest.raises(InvalidSubscription, match=words):
         clean_topics(bad, 10)
@@ -90,8 +101,9 @@ def confirm_token(message) -> str:
 
 def test_double_opt_in(service):
     subs, sink = service
-    request = subs.request("Ada@Example.org", topics=["diffusion -video"], frequency="weekly",
-                           name="Ada Lovelace")
+    request = subs.request(
+        "Ada@Example.org", topics=["diffusion -video"], frequency="weekly", name="Ada Lovelace"
+    )
     assert request.subscriber.status == "pending" and request.mail == "confirm"
     assert subs.send_request_mail(request)
     [mail] = sink.messages()
@@ -109,8 +121,7 @@ def test_asking_again_for_a_subscribed_address_sends_a_notice_not_a_change(servi
     first = subs.request("ada@example.org", topics=["agents"])
     subs.send_request_mail(first)
     subs.confirm(confirm_token(sink.messages()[0]))
-    subs.store.mark_confirmation_sent(first.subscriber.id,
-                                      datetime.now(timezone.utc) - timedelta(hours=1))
+    subs.store.mark_confirmation_sent(first.subscriber.id, datetime.now(UTC) - timedelta(hours=1))
     again = subs.request("ada@example.org", topics=["something else"], frequency="weekly")
     assert again.mail == "notice"
     subs.send_request_mail(again)
@@ -134,8 +145,9 @@ def test_no_second_mail_within_the_interval_and_the_first_link_keeps_working(ser
 def test_only_the_newest_confirmation_link_counts(service):
     subs, sink = service
     subs.send_request_mail(subs.request("ada@example.org"))
-    subs.store.mark_confirmation_sent(subs.store.subscriber_by_email("ada@example.org").id,
-                                      datetime.now(timezone.utc) - timedelta(hours=1))
+    subs.store.mark_confirmation_sent(
+        subs.store.subscriber_by_email("ada@example.org").id, datetime.now(UTC) - timedelta(hours=1)
+    )
     subs.send_request_mail(subs.request("ada@example.org", topics=["newer"]))
     old, new = sink.messages()
     with pytest.raises(LinkInvalid, match="replaced by a newer one"):
@@ -149,7 +161,7 @@ def test_unsubscribed_address_can_subscribe_again_through_confirmation(service):
     sub = subs.confirm(confirm_token(sink.messages()[0]))
     subs.unsubscribe(subs.links.token("unsubscribe", sub.id))
     assert subs.store.subscriber(sub.id).status == "unsubscribed"
-    subs.store.mark_confirmation_sent(sub.id, datetime.now(timezone.utc) - timedelta(hours=1))
+    subs.store.mark_confirmation_sent(sub.id, datetime.now(UTC) - timedelta(hours=1))
     again = subs.request("ada@example.org")
     assert again.mail == "confirm" and again.subscriber.status == "pending"
 
@@ -171,7 +183,11 @@ def test_preferences_save(service):
     token = subs.links.token("preferences", sub.id)
     saved = subs.save_preferences(token, "weekly", "x\ny", include_top=False, paused=True)
     assert (saved.frequency, saved.topics, saved.include_top, saved.status) == (
-        "weekly", ["x", "y"], False, "paused")
+        "weekly",
+        ["x", "y"],
+        False,
+        "paused",
+    )
     resumed = subs.save_preferences(token, "daily", "", include_top=True, paused=False)
     assert resumed.status == "active" and resumed.topics == []
     with pytest.raises(InvalidSubscription):
@@ -182,8 +198,7 @@ def test_listing_subscribers_with_and_without_a_status_on_both_backends(store):
     for address in ("ada@example.org", "bob@example.org"):
         store.request_subscription(address, "", "daily", True, ["agents"], "nonce")
     assert [s.email for s in store.subscribers()] == ["ada@example.org", "bob@example.org"]
-    assert [s.email for s in store.subscribers("pending", limit=1, offset=1)] == [
-        "bob@example.org"]
+    assert [s.email for s in store.subscribers("pending", limit=1, offset=1)] == ["bob@example.org"]
     assert store.subscribers("active") == []
 
 
@@ -202,13 +217,14 @@ def test_the_same_new_address_from_many_requests_at_once_is_one_subscriber(store
 
 
 # -- one request mail per address per interval, claimed in the store before sending ----------
-NOW = datetime(2026, 8, 21, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 8, 21, 9, 30, tzinfo=UTC)
 INTERVAL = timedelta(minutes=10)
 
 
 def claim(store, address="race@example.org", nonce="n", topics=(), now=NOW):
-    return store.claim_subscription_mail(address, "", "daily", True, list(topics), nonce, now,
-                                         INTERVAL)
+    return store.claim_subscription_mail(
+        address, "", "daily", True, list(topics), nonce, now, INTERVAL
+    )
 
 
 @pytest.mark.parametrize("known", [False, True])
@@ -228,8 +244,9 @@ def test_of_many_requests_at_once_exactly_one_claims_the_mail(store, known):
 def test_a_request_that_loses_the_claim_changes_nothing(store):
     first, before, claimed = claim(store, nonce="first", topics=["agents"])
     assert (before, claimed) == (None, True) and first.confirm_sent_at == NOW
-    _, before, claimed = claim(store, nonce="second", topics=["other"],
-                                   now=NOW + INTERVAL - timedelta(seconds=1))
+    _, before, claimed = claim(
+        store, nonce="second", topics=["other"], now=NOW + INTERVAL - timedelta(seconds=1)
+    )
     assert (before, claimed) == ("pending", False)
     kept = store.subscriber_by_email("race@example.org")
     assert (kept.nonce, kept.topics, kept.confirm_sent_at) == ("first", ["agents"], NOW)

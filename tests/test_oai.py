@@ -33,8 +33,10 @@ def test_a_recorded_listrecords_page_maps_every_field():
     assert [p.id for p in page.papers] == ["1412.8323", "1507.07790", "1607.01710"]
     assert page.token is None and page.rejected == []
     paper = page.papers[1]
-    assert paper.title == "Relativistic quantum dynamics of vector bosons in an Aharonov-Bohm " \
-                          "potential"
+    assert (
+        paper.title == "Relativistic quantum dynamics of vector bosons in an Aharonov-Bohm "
+        "potential"
+    )
     assert paper.authors == ["Luis B. Castro", "Edilberto O. Silva"]
     assert paper.categories == ["hep-th", "math-ph", "math.MP", "quant-ph"]
     assert paper.primary_category == "hep-th"
@@ -50,11 +52,18 @@ def test_a_recorded_listrecords_page_maps_every_field():
 def test_metadata_without_its_namespace_declaration_is_read_too():
     # hepcrawl's edited record: <arXiv> inherits the OAI namespace, keynames without forenames.
     records = dict(real_records())
-    page = parse_page(ET.fromstring(oai_response(
-        f"<ListRecords>{records['1601.03238']}</ListRecords>")), "http://loopback/oai")
+    page = parse_page(
+        ET.fromstring(oai_response(f"<ListRecords>{records['1601.03238']}</ListRecords>")),
+        "http://loopback/oai",
+    )
     [paper] = page.papers
-    assert paper.authors == ["Planck Collaboration", "Jieci Wang", "Zehua Tian", "Jiliang Jing",
-                             "Heng Fan"]
+    assert paper.authors == [
+        "Planck Collaboration",
+        "Jieci Wang",
+        "Zehua Tian",
+        "Jiliang Jing",
+        "Heng Fan",
+    ]
     assert paper.doi == "10.1103/PhysRevD.93.016005"
 
 
@@ -69,11 +78,16 @@ def test_list_records_follows_resumption_tokens(server, tmp_path):
     assert got[0].complete_size == 19 and got[2].cursor == 6
     assert got[-1].token is None
     first, *rest = server.hits
-    assert first.params == {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "physics",
-                            "from": "2017-01-01"}
+    assert first.params == {
+        "verb": "ListRecords",
+        "metadataPrefix": "arXiv",
+        "set": "physics",
+        "from": "2017-01-01",
+    }
     # Resumption requests carry the token only, as OAI-PMH requires.
     assert [h.params for h in rest] == [
-        {"verb": "ListRecords", "resumptionToken": page.token} for page in pages[1:]]
+        {"verb": "ListRecords", "resumptionToken": page.token} for page in pages[1:]
+    ]
 
 
 def test_list_records_resumes_from_a_token(server, tmp_path):
@@ -121,13 +135,18 @@ def test_other_oai_errors_name_their_code(server, tmp_path):
 
 def test_deleted_and_broken_records_are_skipped_and_rejected():
     records = dict(real_records())
-    deleted = ('<record><header status="deleted"><identifier>oai:arXiv.org:1501.00001'
-               "</identifier><datestamp>2017-01-01</datestamp></header></record>")
+    deleted = (
+        '<record><header status="deleted"><identifier>oai:arXiv.org:1501.00001'
+        "</identifier><datestamp>2017-01-01</datestamp></header></record>"
+    )
     real = records["1507.07790"]
     no_title = real[: real.index("<title>")] + real[real.index("</title>") + len("</title>") :]
-    page = parse_page(ET.fromstring(oai_response(
-        f"<ListRecords>{deleted}{no_title}{records['1607.01710']}</ListRecords>")),
-        "http://loopback/oai")
+    page = parse_page(
+        ET.fromstring(
+            oai_response(f"<ListRecords>{deleted}{no_title}{records['1607.01710']}</ListRecords>")
+        ),
+        "http://loopback/oai",
+    )
     assert page.deleted == 1
     assert [p.id for p in page.papers] == ["1607.01710"]
     [rejected] = page.rejected
@@ -151,6 +170,7 @@ def test_a_broken_page_names_the_url(server, tmp_path):
 
 def test_a_response_that_is_no_oai_pmh_is_refused():
     with pytest.raises(SourceError) as err:
-        parse_page(ET.fromstring("<html><body>Service unavailable</body></html>"),
-                   "http://loopback/oai")
+        parse_page(
+            ET.fromstring("<html><body>Service unavailable</body></html>"), "http://loopback/oai"
+        )
     assert "expected an OAI-PMH response, got <html>" in str(err.value)

@@ -88,7 +88,10 @@ def test_never_raises_anything_but_invalid_arxiv_id(text):
 @pytest.mark.parametrize(
     "text, url",
     [
-        ("Code is at https://github.com/alibaba/conv-llava.", "https://github.com/alibaba/conv-llava"),
+        (
+            "Code is at https://github.com/alibaba/conv-llava.",
+            "https://github.com/alibaba/conv-llava",
+        ),
         ("see https://www.github.com/a/b.git)", "https://github.com/a/b"),
         ("https://gitlab.com/group/project and more", "https://gitlab.com/group/project"),
         ("no code here, just https://example.com/x/y", None),

@@ -34,9 +34,15 @@ def test_new_and_cross_listed_papers_enter_the_feed_on_the_announcement_day():
     feed = parse(recorded_feed())
     assert feed.day == DAY and feed.rejected == []
     kinds = {a.paper.id: a.kind for a in feed.announcements}
-    assert kinds == {"2508.13426": "cross", "2508.13428": "cross", "2508.13429": "cross",
-                     "2508.13434": "cross", "2508.13435": "cross", "2508.14001": "new",
-                     "2508.14002": "new"}
+    assert kinds == {
+        "2508.13426": "cross",
+        "2508.13428": "cross",
+        "2508.13429": "cross",
+        "2508.13434": "cross",
+        "2508.13435": "cross",
+        "2508.14001": "new",
+        "2508.14002": "new",
+    }
     for a in feed.announcements:
         assert a.enters_feed
         assert a.paper.entry == FeedEntry(day=DAY, source="arxiv")
@@ -75,8 +81,11 @@ def test_an_empty_feed_has_no_day():
 
 
 def test_an_unknown_announce_type_is_rejected_and_the_rest_kept():
-    text = recorded_feed().replace("<arxiv:announce_type>new</arxiv:announce_type>",
-                                   "<arxiv:announce_type>withdrawn</arxiv:announce_type>", 1)
+    text = recorded_feed().replace(
+        "<arxiv:announce_type>new</arxiv:announce_type>",
+        "<arxiv:announce_type>withdrawn</arxiv:announce_type>",
+        1,
+    )
     feed = parse(text)
     assert len(feed.announcements) == 6
     [rejected] = feed.rejected
@@ -99,4 +108,5 @@ def test_something_that_is_no_feed_is_refused(server, tmp_path):
     with PoliteClient(settings) as client, pytest.raises(SourceError) as err:
         fetch_announcements(client, settings, "cs.AI")
     assert server.url("/atom/cs.AI") in str(err.value) and "expected an Atom <feed>" in str(
-        err.value)
+        err.value
+    )

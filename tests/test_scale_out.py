@@ -17,9 +17,9 @@ import pytest
 from paperboy.config import Settings
 from paperboy.store import open_store
 from paperboy.web.auth import new_token, token_hash
+from tests.environment import subprocess_env
 from tests.replay import closed_port
 from tests.web.conftest import seed
-from tests.environment import subprocess_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,7 +31,10 @@ def start_server(url: str, data_dir, port: int, log) -> subprocess.Popen:
     env.update(PAPERBOY_DATABASE_URL=url, PAPERBOY_DATA_DIR=str(data_dir))
     return subprocess.Popen(
         [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
 
 
 def wait_until_up(base: str, proc: subprocess.Popen, log_path) -> None:

@@ -16,13 +16,18 @@ SEARCH = Path(__file__).resolve().parents[1] / "src" / "paperboy" / "search"
 
 
 def test_each_backend_answers_the_declared_protocols(backend, database_url, tmp_path, clean_env):
-    settings = Settings.load(data_dir=tmp_path / "d", database_url=database_url,
-                             search_model="static", search_bulk_model="static")
+    settings = Settings.load(
+        data_dir=tmp_path / "d",
+        database_url=database_url,
+        search_model="static",
+        search_bulk_model="static",
+    )
     store = open_store(settings)
     try:
         indexes = open_indexes(store, settings)
         assert type(indexes).__module__.startswith(
-            "paperboy.search.files" if backend == "sqlite" else "paperboy.search.postgres")
+            "paperboy.search.files" if backend == "sqlite" else "paperboy.search.postgres"
+        )
         assert isinstance(indexes, IndexSet)
         assert isinstance(indexes.keyword, KeywordIndex)
         for vectors in (indexes.dense, indexes.bulk):
@@ -45,20 +50,33 @@ def test_the_backends_do_not_import_each_other_nor_the_engine_them():
     rules = {  # folder or module -> what it must not import
         "files": ("paperboy.search.postgres",),
         "postgres": ("paperboy.search.files",),
-        "updater.py": ("paperboy.search.files", "paperboy.search.postgres",
-                       "paperboy.search.upkeep"),
+        "updater.py": (
+            "paperboy.search.files",
+            "paperboy.search.postgres",
+            "paperboy.search.upkeep",
+        ),
         "engine.py": ("paperboy.search.files", "paperboy.search.postgres"),
-        "backends.py": ("paperboy.search.files", "paperboy.search.postgres",
-                        "paperboy.search.updater", "paperboy.search.upkeep"),
+        "backends.py": (
+            "paperboy.search.files",
+            "paperboy.search.postgres",
+            "paperboy.search.updater",
+            "paperboy.search.upkeep",
+        ),
     }
-    allowed = {("postgres/carry.py", "paperboy.search.files.indexes"),
-               ("postgres/carry.py", "paperboy.search.files.vectors")}
+    allowed = {
+        ("postgres/carry.py", "paperboy.search.files.indexes"),
+        ("postgres/carry.py", "paperboy.search.files.vectors"),
+    }
     crossings = []
     for name, banned in rules.items():
-        paths = sorted((SEARCH / name).rglob("*.py")) if (SEARCH / name).is_dir() \
-            else [SEARCH / name]
+        paths = (
+            sorted((SEARCH / name).rglob("*.py")) if (SEARCH / name).is_dir() else [SEARCH / name]
+        )
         for path in paths:
             rel = path.relative_to(SEARCH).as_posix()
-            crossings += [(rel, module) for module in _imports(path)
-                          if module.startswith(banned) and (rel, module) not in allowed]
+            crossings += [
+                (rel, module)
+                for module in _imports(path)
+                if module.startswith(banned) and (rel, module) not in allowed
+            ]
     assert not crossings, f"search backends crossing each other: {crossings}"

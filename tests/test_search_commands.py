@@ -56,9 +56,14 @@ def test_search_prints_for_a_reader_on_separate_lines_without_scores(tmp_path):
 
     def search(*words):  # a real process, stdout and stderr together as in a terminal
         done = subprocess.run(
-            [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path / "d"), "search",
-             *words], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=subprocess_env() | {"PAPERBOY_SEARCH_BULK_MODEL": ""}, timeout=120, check=False)
+            [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path / "d"), "search", *words],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=subprocess_env() | {"PAPERBOY_SEARCH_BULK_MODEL": ""},
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout
         return done.stdout.splitlines()
 

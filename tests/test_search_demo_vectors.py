@@ -12,8 +12,13 @@ from paperboy.store import open_store
 
 
 def test_demo_load_seeds_vectors_and_indexes(tmp_path, database_url):
-    settings = Settings.load(data_dir=tmp_path, search_embed_limit=0, search_model="minilm",
-                             search_passages=True, database_url=database_url)  # the defaults, whatever the test env says
+    settings = Settings.load(
+        data_dir=tmp_path,
+        search_embed_limit=0,
+        search_model="minilm",
+        search_passages=True,
+        database_url=database_url,
+    )  # the defaults, whatever the test env says
     store = open_store(settings)
     load_demo(store, settings)
     indexes = open_indexes(store, settings)
@@ -45,8 +50,7 @@ def test_demo_vectors_wait_for_the_index_writers_lock(tmp_path):
     store = open_store(settings)
     seeded = []
     with indexes_lock(store, settings):
-        writer = threading.Thread(target=lambda: seeded.append(seed_demo_vectors(store,
-                                                                                 settings)))
+        writer = threading.Thread(target=lambda: seeded.append(seed_demo_vectors(store, settings)))
         writer.start()
         writer.join(1.0)
         assert writer.is_alive() and not seeded  # waiting for the lock

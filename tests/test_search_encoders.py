@@ -22,8 +22,9 @@ def test_bundled_model_encodes_offline(name, dim):
     assert related > unrelated + 0.2
 
 
-@pytest.mark.parametrize("precision, batch_size, threads",
-                         [("int8", None, 1), ("int8", None, 2), ("float", 2, 1)])
+@pytest.mark.parametrize(
+    "precision, batch_size, threads", [("int8", None, 1), ("int8", None, 2), ("float", 2, 1)]
+)
 def test_minilm_matches_itself_regardless_of_batching(precision, batch_size, threads):
     """A text's vector does not depend on the texts encoded with it, nor on the threads."""
     encoder = load_encoder("minilm", threads=1, precision=precision)
@@ -65,8 +66,11 @@ def test_cuda_without_a_gpu_is_one_clear_error():
 
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         pytest.skip("onnxruntime-gpu is installed here")
-    with pytest.raises(EncoderError, match="^no CUDA device: onnxruntime has no "
-                                           "CUDAExecutionProvider here; install onnxruntime-gpu"):
+    with pytest.raises(
+        EncoderError,
+        match="^no CUDA device: onnxruntime has no "
+        "CUDAExecutionProvider here; install onnxruntime-gpu",
+    ):
         load_encoder("minilm", device="cuda")
     with pytest.raises(EncoderError, match="unknown device 'tpu'"):
         load_encoder("minilm", device="tpu")
@@ -84,8 +88,9 @@ def test_any_model2vec_model_by_path():
 
     with resources.as_file(resources.files("paperboy.data") / "models" / "static") as folder:
         by_name = load_encoder(f"model2vec:{folder}")
-    np.testing.assert_allclose(by_name.encode(TEXTS), load_encoder("static").encode(TEXTS),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        by_name.encode(TEXTS), load_encoder("static").encode(TEXTS), atol=1e-6
+    )
 
 
 def test_a_model_fingerprint_names_its_weights(tmp_path):

@@ -120,17 +120,36 @@ def test_paging_is_consistent(engine):
     assert [h.paper.id for h in first.hits + second.hits] == [h.paper.id for h in both.hits]
 
 
-@pytest.mark.parametrize("query", ["", "   ", "author:", "-", '"', "the of and", "🙂🙂",
-                                   "'; DROP TABLE papers; --", "x" * 10_000, "\x00\x01\x02"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "author:",
+        "-",
+        '"',
+        "the of and",
+        "🙂🙂",
+        "'; DROP TABLE papers; --",
+        "x" * 10_000,
+        "\x00\x01\x02",
+    ],
+)
 def test_odd_input_gives_a_result_or_a_message(engine, query):
     result = engine.search(query)
     assert isinstance(result, SearchResult)
     assert result.hits or result.message
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.text(max_size=200), sort=st.sampled_from(["relevance", "date", "upvotes", "??"]),
-       limit=st.integers(-5, 500), offset=st.integers(-5, 20_000))
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    query=st.text(max_size=200),
+    sort=st.sampled_from(["relevance", "date", "upvotes", "??"]),
+    limit=st.integers(-5, 500),
+    offset=st.integers(-5, 20_000),
+)
 def test_no_exception_escapes(engine, query, sort, limit, offset):
     result = engine.search(query, sort=sort, limit=limit, offset=offset)
     assert isinstance(result, SearchResult) and len(result.hits) <= 200
@@ -162,14 +181,17 @@ def test_a_repeated_query_reuses_its_vector(tmp_path):
 
 def test_similar_papers_fuse_vector_neighbours_with_bm25_over_the_paper(tmp_path, monkeypatch):
     from paperboy.search import engine as engine_module
-    from paperboy.search.updater import paper_text
     from paperboy.search.query import prose_query
+    from paperboy.search.updater import paper_text
 
     store, settings = make_store(tmp_path)
     engine = open_search(store, settings)
     paper = next(p for p in store.iter_papers() if len(p.abstract or "") > 400)
-    by_words = [pid for pid, _ in engine.indexes.keyword.search(
-        prose_query(paper_text(paper)), limit=11)[0] if pid != paper.id][:10]
+    by_words = [
+        pid
+        for pid, _ in engine.indexes.keyword.search(prose_query(paper_text(paper)), limit=11)[0]
+        if pid != paper.id
+    ][:10]
     monkeypatch.setattr(engine_module, "SIMILAR_KEYWORD_WEIGHT", 0.0)
     by_vectors = [h.paper.id for h in engine.similar(paper.id, 10)]
     assert paper.id not in by_vectors and by_vectors != by_words

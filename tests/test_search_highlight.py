@@ -19,8 +19,10 @@ def test_stop_words_and_operators_never_light_up():
 def test_html_is_escaped_around_and_inside_marks():
     text = "<script>x</script> & diffusion <b>"
     html = to_html(text, match_spans(text, parse_query("diffusion script")))
-    assert html == ("&lt;<mark>script</mark>&gt;x&lt;/<mark>script</mark>&gt; &amp; "
-                    "<mark>diffusion</mark> &lt;b&gt;")
+    assert html == (
+        "&lt;<mark>script</mark>&gt;x&lt;/<mark>script</mark>&gt; &amp; "
+        "<mark>diffusion</mark> &lt;b&gt;"
+    )
 
 
 def test_segments_join_back_to_the_text():

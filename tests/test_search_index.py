@@ -13,8 +13,8 @@ import pytest
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.papers import Paper
-from paperboy.search import updater as index_module
 from paperboy.search import open_search, update_indexes
+from paperboy.search import updater as index_module
 from paperboy.search.encoders import EncoderError, load_encoder
 from paperboy.search.upkeep import IndexAlongside, open_indexes, rebuild_indexes
 from paperboy.sources import SourceError
@@ -43,12 +43,27 @@ def test_changed_paper_is_reindexed_but_not_reencoded_when_text_is_same(tmp_path
     store, settings = make_store(tmp_path, database_url=database_url)
     update_indexes(store, settings)
     target = next(store.iter_papers())
-    store.upsert([Paper(id=target.id, title=target.title, abstract=target.abstract,
-                        upvotes=(target.upvotes or 0) + 5)])
+    store.upsert(
+        [
+            Paper(
+                id=target.id,
+                title=target.title,
+                abstract=target.abstract,
+                upvotes=(target.upvotes or 0) + 5,
+            )
+        ]
+    )
     report = update_indexes(store, settings)
     assert report.keyword == 1 and report.dense == 0  # upvotes changed, text did not
-    store.upsert([Paper(id=target.id, title="Completely new title on protein folding",
-                        abstract=target.abstract)])
+    store.upsert(
+        [
+            Paper(
+                id=target.id,
+                title="Completely new title on protein folding",
+                abstract=target.abstract,
+            )
+        ]
+    )
     report = update_indexes(store, settings)
     assert report.dense == 1
     engine = open_search(store, settings)
@@ -90,8 +105,13 @@ def test_check_reports_a_paper_missing_from_the_keyword_index(tmp_path, database
 
 
 def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, database_url):
-    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm", search_bulk_model="static",
-                                 search_embed_limit=50)
+    store, settings = make_store(
+        tmp_path,
+        database_url=database_url,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+    )
     report = update_indexes(store, settings)
     assert report.bulk == 300 and report.dense == 0 and report.backlog == 300
     engine = open_search(store, settings)
@@ -108,31 +128,48 @@ def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, databa
     assert engine.search("speech recognition low-resource").hits[0].paper.id == "2601.00003"
 
 
-def test_an_update_reads_each_changed_paper_from_the_store_once(tmp_path, database_url,
-                                                                 monkeypatch):
-    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm",
-                                 search_bulk_model="static", search_embed_limit=50)
+def test_an_update_reads_each_changed_paper_from_the_store_once(
+    tmp_path, database_url, monkeypatch
+):
+    store, settings = make_store(
+        tmp_path,
+        database_url=database_url,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+    )
     read = []
     changed_since = store.changed_since
-    monkeypatch.setattr(store, "changed_since",
-                        lambda seq, limit=5000: read.extend(changed_since(seq, limit)) or
-                        changed_since(seq, limit))
+    monkeypatch.setattr(
+        store,
+        "changed_since",
+        lambda seq, limit=5000: read.extend(changed_since(seq, limit)) or changed_since(seq, limit),
+    )
     report = update_indexes(store, settings)
     assert report.keyword == 300 and report.bulk == 300
     assert len(read) == 300  # one pass feeds the keyword index and the encoder
 
 
 def test_a_bulk_update_commits_keywords_in_steps_and_builds_the_graph_as_it_goes(
-        tmp_path, monkeypatch):
-    store, settings = make_store(tmp_path, search_model="minilm", search_bulk_model="static",
-                                 search_embed_limit=50, search_exact_limit=100)
+    tmp_path, monkeypatch
+):
+    store, settings = make_store(
+        tmp_path,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+        search_exact_limit=100,
+    )
     monkeypatch.setattr(index_module, "CHUNK", 40)
     monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 100)
     indexes = open_indexes(store, settings)
     watermarks = []
     commit = indexes._commit_keyword
-    monkeypatch.setattr(indexes, "_commit_keyword",
-                        lambda seq: commit(seq) or watermarks.append(indexes.keyword_watermark))
+    monkeypatch.setattr(
+        indexes,
+        "_commit_keyword",
+        lambda seq: commit(seq) or watermarks.append(indexes.keyword_watermark),
+    )
     report = indexes.update(store)
     assert report.keyword == 300 and report.bulk == 300
     assert watermarks == [120, 240, 300]  # after 3 chunks of 40, 3 more, and the end
@@ -158,9 +195,15 @@ class _FailingEncoder:
 
 
 def test_an_encoder_error_in_the_encoding_thread_stops_the_update_and_loses_nothing(
-        tmp_path, database_url, monkeypatch):
-    store, settings = make_store(tmp_path, database_url=database_url, search_model="minilm",
-                                 search_bulk_model="static", search_embed_limit=50)
+    tmp_path, database_url, monkeypatch
+):
+    store, settings = make_store(
+        tmp_path,
+        database_url=database_url,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+    )
     monkeypatch.setattr(index_module, "CHUNK", 40)
     indexes = open_indexes(store, settings, encoders={"static": _FailingEncoder(100)})
     with pytest.raises(EncoderError, match="the encoder broke"):
@@ -195,11 +238,20 @@ KILLED_UPDATE = """
 
 @pytest.mark.slow
 def test_kill_9_mid_update_then_the_next_update_indexes_each_paper_once(tmp_path):
-    store, settings = make_store(tmp_path, search_model="minilm", search_bulk_model="static",
-                                 search_embed_limit=50, search_exact_limit=100)
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED_UPDATE),
-                           str(settings.data_dir)], env=subprocess_env(), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+    store, settings = make_store(
+        tmp_path,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+        search_exact_limit=100,
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(KILLED_UPDATE), str(settings.data_dir)],
+        env=subprocess_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
         lines = [child.stdout.readline() for _ in range(3)]  # three commits of 30 papers
         assert lines == ["committed\n"] * 3, child.stderr.read()
         child.send_signal(signal.SIGKILL)  # while the encoder and the graph are at work
@@ -214,14 +266,21 @@ def test_kill_9_mid_update_then_the_next_update_indexes_each_paper_once(tmp_path
     assert indexes.check(store) == []  # none missing, none twice, nothing unknown
     ids = indexes.keyword.all_ids()
     assert len(ids) == len(set(ids)) == 300 == len(indexes.bulk)
-    assert indexes.bulk.uses_graph and len(indexes.bulk.search(indexes.bulk.vector(ids[0]), 300)) \
-        == 300
+    assert (
+        indexes.bulk.uses_graph
+        and len(indexes.bulk.search(indexes.bulk.vector(ids[0]), 300)) == 300
+    )
 
 
 def _empty_store(tmp_path, **overrides):
-    settings = Settings.load(data_dir=tmp_path / "data", search_model="minilm",
-                             search_bulk_model="static", search_embed_limit=50,
-                             import_batch_size=30, **overrides)
+    settings = Settings.load(
+        data_dir=tmp_path / "data",
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+        import_batch_size=30,
+        **overrides,
+    )
     return open_store(settings), settings
 
 
@@ -253,8 +312,9 @@ def test_a_big_import_is_indexed_while_it_is_stored(tmp_path, database_url, monk
 def test_a_small_import_is_left_to_the_update_after_it(tmp_path):
     """300 papers are within the transformer's share (search_embed_limit 2000): the update
     after the import encodes them with it, as before (the static model stands in here)."""
-    settings = Settings.load(data_dir=tmp_path / "data", search_model="static",
-                             search_bulk_model="")
+    settings = Settings.load(
+        data_dir=tmp_path / "data", search_model="static", search_bulk_model=""
+    )
     store = open_store(settings)
     with IndexAlongside(store, settings) as alongside:
         import_file(store, FIXTURE, settings, show_progress=False, index=False)
@@ -290,29 +350,37 @@ KILLED_IMPORT = """
 
 @pytest.mark.slow
 def test_kill_9_mid_import_while_indexing_alongside_then_the_rerun_indexes_each_paper_once(
-        tmp_path):
+    tmp_path,
+):
     data_dir = tmp_path / "data"
     env = subprocess_env() | {
-        "PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_SEARCH_MODEL": "minilm",
-        "PAPERBOY_SEARCH_BULK_MODEL": "static", "PAPERBOY_SEARCH_EMBED_LIMIT": "50",
-        "PAPERBOY_SEARCH_EXACT_LIMIT": "100", "PAPERBOY_IMPORT_BATCH_SIZE": "30"}
-    cmd = [sys.executable, "-c", textwrap.dedent(KILLED_IMPORT), "import", "--quiet",
-           str(FIXTURE)]
-    settings = Settings.load(data_dir=data_dir, search_model="minilm",
-                             search_bulk_model="static")
-    with subprocess.Popen(cmd, env=env | {"PAPERBOY_IMPORT_PAUSE": "0.2"},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
+        "PAPERBOY_DATA_DIR": str(data_dir),
+        "PAPERBOY_SEARCH_MODEL": "minilm",
+        "PAPERBOY_SEARCH_BULK_MODEL": "static",
+        "PAPERBOY_SEARCH_EMBED_LIMIT": "50",
+        "PAPERBOY_SEARCH_EXACT_LIMIT": "100",
+        "PAPERBOY_IMPORT_BATCH_SIZE": "30",
+    }
+    cmd = [sys.executable, "-c", textwrap.dedent(KILLED_IMPORT), "import", "--quiet", str(FIXTURE)]
+    settings = Settings.load(data_dir=data_dir, search_model="minilm", search_bulk_model="static")
+    with subprocess.Popen(
+        cmd,
+        env=env | {"PAPERBOY_IMPORT_PAUSE": "0.2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as child:
+
         def indexed_some():
             assert child.poll() is None, "the import ended before it could be killed"
             state = data_dir / "index" / "state.json"
             return state.exists() and '"keyword_watermark": 0' not in state.read_text()
+
         _wait_for(indexed_some)  # the import goes on, and papers are in the keyword index
         child.send_signal(signal.SIGKILL)
         child.wait()
     store = open_store(settings)
     assert 0 < store.count_papers() < 300
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
-                           check=False)
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
     assert "(resumed)" in rerun.stdout
     indexes = open_indexes(store, settings)

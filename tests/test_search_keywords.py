@@ -27,14 +27,14 @@ ITEMS = json.loads((FIXTURES / "hf_daily_papers_2026-08-21.json").read_text())
 
 
 def test_candidates_are_phrases_without_stop_words_at_their_ends():
-    found = candidates("We propose a mixture of experts for graph neural networks. "
-                       "Graph neural networks are slow.")
+    found = candidates(
+        "We propose a mixture of experts for graph neural networks. Graph neural networks are slow."
+    )
     lower = [c.lower() for c in found]
     # Twice-seen phrases come before once-seen ones; one spelling each.
     assert lower.index("graph neural networks") < lower.index("mixture of experts")
     assert lower.count("graph neural networks") == 1
-    assert not [c for c in found if c.split()[0].lower() in _STOP
-                or c.split()[-1].lower() in _STOP]
+    assert not [c for c in found if c.split()[0].lower() in _STOP or c.split()[-1].lower() in _STOP]
     assert "networks are slow" not in lower
 
 
@@ -58,10 +58,22 @@ def test_keywords_of_real_abstracts_come_from_the_abstract():
 
 
 def test_feed_papers_without_keywords_get_them_and_the_command_says_so(store, backend_settings):
-    with_none = [Paper(i["paper"]["id"], i["paper"]["title"], i["paper"]["summary"],
-                       entry=FeedEntry(date(2026, 8, 21), "hf")) for i in ITEMS[:3]]
-    given = Paper("2608.00001", "Given", "An abstract about graph neural networks.",
-                  keywords=["graphs"], entry=FeedEntry(date(2026, 8, 21), "hf"))
+    with_none = [
+        Paper(
+            i["paper"]["id"],
+            i["paper"]["title"],
+            i["paper"]["summary"],
+            entry=FeedEntry(date(2026, 8, 21), "hf"),
+        )
+        for i in ITEMS[:3]
+    ]
+    given = Paper(
+        "2608.00001",
+        "Given",
+        "An abstract about graph neural networks.",
+        keywords=["graphs"],
+        entry=FeedEntry(date(2026, 8, 21), "hf"),
+    )
     store.upsert([*with_none, given])
     found = extract_missing(store, backend_settings, encoder=load_encoder("static"))
     assert set(found) == {p.id for p in with_none}
@@ -75,11 +87,25 @@ def test_the_keywords_command(tmp_path):
 
     settings = Settings(data_dir=tmp_path / "data")
     store = open_store(settings)
-    store.upsert([Paper(i["paper"]["id"], i["paper"]["title"], i["paper"]["summary"],
-                        entry=FeedEntry(date(2026, 8, 21), "hf")) for i in ITEMS[:2]])
+    store.upsert(
+        [
+            Paper(
+                i["paper"]["id"],
+                i["paper"]["title"],
+                i["paper"]["summary"],
+                entry=FeedEntry(date(2026, 8, 21), "hf"),
+            )
+            for i in ITEMS[:2]
+        ]
+    )
     store.close()
-    done = subprocess.run([sys.executable, "-m", "paperboy", "--data-dir", str(settings.data_dir),
-                           "keywords"], env=subprocess_env(), capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "paperboy", "--data-dir", str(settings.data_dir), "keywords"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "keywords: extracted for 2 papers" in done.stdout

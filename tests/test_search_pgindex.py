@@ -39,8 +39,15 @@ def test_backend_follows_the_database_unless_set(tmp_path, pg_url):
         search_backend(sqlite, Settings.load(data_dir=tmp_path, search_backend="postgres"))
     with pytest.raises(ValueError, match="not known"):
         search_backend(pg, Settings.load(data_dir=tmp_path, search_backend="elastic"))
-    files = open_indexes(pg, Settings.load(data_dir=tmp_path / "b", search_backend="files",
-                                           search_model="static", search_bulk_model=""))
+    files = open_indexes(
+        pg,
+        Settings.load(
+            data_dir=tmp_path / "b",
+            search_backend="files",
+            search_model="static",
+            search_bulk_model="",
+        ),
+    )
     assert type(files) is FileIndexes  # a Postgres store may keep file indexes
     pg.close()
 
@@ -50,8 +57,12 @@ def test_a_paper_indexed_on_one_host_is_found_on_another_at_once(tmp_path, pg_ur
     store_a, settings_a = make_store(tmp_path / "a", database_url=pg_url)
     engine_b = open_search(*_host(tmp_path / "b", pg_url))
     assert not list((tmp_path / "a" / "data" / "index").glob("keyword*"))
-    paper = Paper(id="2601.00042", title="Tidal energy forecasting with sparse sensor arrays",
-                  abstract="We forecast tidal energy from few sensors.", authors=["Ines Ruiz"])
+    paper = Paper(
+        id="2601.00042",
+        title="Tidal energy forecasting with sparse sensor arrays",
+        abstract="We forecast tidal energy from few sensors.",
+        authors=["Ines Ruiz"],
+    )
     store_a.upsert([paper])
     update_indexes(store_a, settings_a)
     hits = engine_b.search("tidal energy sensors").hits
@@ -60,8 +71,9 @@ def test_a_paper_indexed_on_one_host_is_found_on_another_at_once(tmp_path, pg_ur
 
 
 def _host(folder, url):
-    settings = Settings.load(data_dir=folder / "data", database_url=url, search_model="static",
-                             search_bulk_model="")
+    settings = Settings.load(
+        data_dir=folder / "data", database_url=url, search_model="static", search_bulk_model=""
+    )
     return open_store(settings), settings
 
 
@@ -72,8 +84,12 @@ def test_search_tables_hold_what_the_store_holds(tmp_path, pg_url):
     assert isinstance(indexes, PgSearchIndexes)
     assert indexes.keyword.count() == store.count_papers() == len(indexes.dense) == 300
     assert indexes.check(store) == []
-    names = {r[0] for r in store.conn.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename IN ('paper_search', 'paper_vectors')")}
+    names = {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('paper_search', 'paper_vectors')"
+        )
+    }
     assert "paper_search_doc" in names
     assert any(n.startswith("paper_vectors_hnsw_static_") for n in names), names
 
@@ -91,19 +107,28 @@ def test_concurrent_updates_from_several_processes_index_each_paper_once(tmp_pat
         f"st = open_store(s); import_file(st, {str(FIXTURE)!r}, s, show_progress=False);"
         "print(update_indexes(st, s).summary())"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / f"host{i}")],
-                              env=subprocess_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / f"host{i}")],
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err
     store = open_store(Settings.load(data_dir=tmp_path / "data", database_url=pg_url))
     counts = store.conn.execute(
         "SELECT (SELECT count(*) FROM paper_search), (SELECT count(DISTINCT paper_id) FROM "
-        "paper_search), (SELECT count(*) FROM paper_vectors WHERE model = 'static')").fetchone()
+        "paper_search), (SELECT count(*) FROM paper_vectors WHERE model = 'static')"
+    ).fetchone()
     assert counts == (300, 300, 300)
-    settings = Settings.load(data_dir=tmp_path / "data", database_url=pg_url,
-                             search_model="static", search_bulk_model="")
+    settings = Settings.load(
+        data_dir=tmp_path / "data", database_url=pg_url, search_model="static", search_bulk_model=""
+    )
     assert open_indexes(store, settings).check(store) == []
 
 
@@ -128,11 +153,12 @@ def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
 
 
 def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(
-        tmp_path, pg_url, monkeypatch):
+    tmp_path, pg_url, monkeypatch
+):
     """On a big collection the keyword side ranks only papers holding the rarest words
     together; when that leaves fewer than asked for, it ranks the wider set instead."""
-    from paperboy.search.query import parse_query
     from paperboy.search.postgres import tables as pgsearch
+    from paperboy.search.query import parse_query
 
     store, settings = make_store(tmp_path, database_url=pg_url)
     update_indexes(store, settings)

@@ -23,8 +23,9 @@ def test_words_phrases_and_exclusions():
 
 
 def test_operators_become_filters():
-    q = parse_query('author:"Geoffrey Hinton" cat:cs.CL has:code after:2024-03 before:2025 '
-                    "sort:date capsules")
+    q = parse_query(
+        'author:"Geoffrey Hinton" cat:cs.CL has:code after:2024-03 before:2025 sort:date capsules'
+    )
     assert q.authors == ["Geoffrey Hinton"]
     assert q.categories == ["cs.CL"]
     assert q.has_code is True
@@ -45,8 +46,14 @@ def test_bad_operator_values_become_notes_not_errors():
     assert q.date_from is None and q.date_to is None and q.has_code is None
     assert q.categories == [] and q.authors == [] and q.sort is None
     joined = " ".join(q.notes)
-    for part in ("year:soon", "after:2024-13-45", "has:friends", "cat:%%%", "sort:random",
-                 "author:"):
+    for part in (
+        "year:soon",
+        "after:2024-13-45",
+        "has:friends",
+        "cat:%%%",
+        "sort:random",
+        "author:",
+    ):
         assert part in joined
 
 
@@ -80,8 +87,10 @@ def test_long_typed_query_is_cut_with_a_note():
 
 
 def test_pasted_text_is_read_whole_as_plain_words():
-    abstract = ('We study "causal self-attention" -- the mask in decoder-only models -- and '
-                "show: masking matters (cf. Vaswani et al.) for 50% of tasks. " * 12)
+    abstract = (
+        'We study "causal self-attention" -- the mask in decoder-only models -- and '
+        "show: masking matters (cf. Vaswani et al.) for 50% of tasks. " * 12
+    )
     q = parse_query(abstract)
     assert q.prose and not q.phrases and not q.excluded and not q.notes
     assert len(q.words) == len(abstract.split()) - abstract.split().count("--")
@@ -118,9 +127,34 @@ def test_any_text_parses(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(['"', "-", ":", "author:", "cat:", "year:", "after:", "has:",
-                                 "sort:", "x", " ", "é", "🙂", "\x00", "2405.15738", "'", "\\",
-                                 "DROP TABLE papers;--", "OR 1=1"]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                '"',
+                "-",
+                ":",
+                "author:",
+                "cat:",
+                "year:",
+                "after:",
+                "has:",
+                "sort:",
+                "x",
+                " ",
+                "é",
+                "🙂",
+                "\x00",
+                "2405.15738",
+                "'",
+                "\\",
+                "DROP TABLE papers;--",
+                "OR 1=1",
+            ]
+        ),
+        max_size=40,
+    )
+)
 def test_operator_soup_parses(parts):
     q = parse_query("".join(parts))
     assert q.raw is not None

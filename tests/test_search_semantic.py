@@ -76,7 +76,12 @@ def test_a_save_cut_short_leaves_the_last_whole_one(tmp_path):
     again.put(["z"], unit(1, seed=5))
     again.save(watermark=4)  # the next save writes generation 2 whole, then drops 1
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [
-        "hashes-2.npy", "ids-2.json", "meta.json", "scales-2.npy", "vectors-2.npy"]
+        "hashes-2.npy",
+        "ids-2.json",
+        "meta.json",
+        "scales-2.npy",
+        "vectors-2.npy",
+    ]
     last = VectorIndex.open(tmp_path / "v", dim=32, model="a")
     assert sorted(last.id_set()) == ["x", "y", "z"] and last.watermark == 4
 
@@ -140,7 +145,7 @@ def test_a_growing_graph_takes_rows_as_they_are_put(tmp_path):
         index.put(["p5"], vectors[[1400]])  # rewritten, below the limit yet: no graph
         assert index._graph is None
         for start in range(400, 1400, 200):  # passes the limit of 500 rows: the graph starts
-            index.put([f"p{i}" for i in range(start, start + 200)], vectors[start:start + 200])
+            index.put([f"p{i}" for i in range(start, start + 200)], vectors[start : start + 200])
         index.put(["p6"], vectors[[1401]])  # rewritten once in the graph: re-added by save()
     assert len(index._graph) == 1400  # every row once, before any save
     index.save(watermark=1)

@@ -34,14 +34,26 @@ DELETE = object()  # the generated "value" that removes the field
 TODAY = date.today()
 
 chars = st.characters(exclude_categories=())  # lone surrogates included
-long_text = st.builds(lambda c, n: c * n, st.sampled_from(["a", "é", "ab ", "\ud800"]),
-                      st.integers(0, 12_000))
+long_text = st.builds(
+    lambda c, n: c * n, st.sampled_from(["a", "é", "ab ", "\ud800"]), st.integers(0, 12_000)
+)
 dates = st.dates(date(1, 1, 1), date(9999, 12, 31)).map(date.isoformat)
-scalars = (st.none() | st.booleans() | st.integers(-10**40, 10**40) | st.floats()
-           | st.text(chars, max_size=20) | long_text | dates)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**40), 10**40)
+    | st.floats()
+    | st.text(chars, max_size=20)
+    | long_text
+    | dates
+)
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.text(max_size=6), inner, max_size=3), max_leaves=6)
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 values = json_values | st.just(DELETE)
 
 STR = (str, type(None))
@@ -50,26 +62,64 @@ ARR = (list, type(None))
 INT = (int, type(None))
 
 HF_FIELDS = {
-    "paper": (dict,), "paper.id": (str,), "paper.title": STR, "paper.summary": STR,
-    "paper.authors": ARR, "paper.authors[0]": (dict,), "paper.authors[0].name": STR,
-    "paper.publishedAt": STR, "paper.submittedOnDailyAt": STR, "paper.submittedOnDailyBy": OBJ,
-    "paper.submittedOnDailyBy.user": STR, "paper.submittedOnDailyBy.fullname": STR,
-    "paper.organization": OBJ, "paper.organization.name": STR,
-    "paper.organization.fullname": STR, "paper.upvotes": INT, "paper.ai_keywords": ARR,
-    "paper.ai_keywords[0]": (str,), "paper.githubRepo": STR, "paper.projectPage": STR,
-    "title": STR, "summary": STR, "_daily_date": STR, "publishedAt": STR, "submittedBy": OBJ,
-    "submittedBy.name": STR, "organization": OBJ, "organization.name": STR,
-    "organization.fullname": STR, "numComments": INT,
+    "paper": (dict,),
+    "paper.id": (str,),
+    "paper.title": STR,
+    "paper.summary": STR,
+    "paper.authors": ARR,
+    "paper.authors[0]": (dict,),
+    "paper.authors[0].name": STR,
+    "paper.publishedAt": STR,
+    "paper.submittedOnDailyAt": STR,
+    "paper.submittedOnDailyBy": OBJ,
+    "paper.submittedOnDailyBy.user": STR,
+    "paper.submittedOnDailyBy.fullname": STR,
+    "paper.organization": OBJ,
+    "paper.organization.name": STR,
+    "paper.organization.fullname": STR,
+    "paper.upvotes": INT,
+    "paper.ai_keywords": ARR,
+    "paper.ai_keywords[0]": (str,),
+    "paper.githubRepo": STR,
+    "paper.projectPage": STR,
+    "title": STR,
+    "summary": STR,
+    "_daily_date": STR,
+    "publishedAt": STR,
+    "submittedBy": OBJ,
+    "submittedBy.name": STR,
+    "organization": OBJ,
+    "organization.name": STR,
+    "organization.fullname": STR,
+    "numComments": INT,
 }
 SNAPSHOT_FIELDS = {
-    "id": (str,), "title": STR, "abstract": STR, "authors": STR, "authors_parsed": ARR,
-    "authors_parsed[0]": (list,), "authors_parsed[0][0]": (str,), "categories": STR,
-    "comments": STR, "journal-ref": STR, "doi": STR, "license": STR, "versions": ARR,
-    "versions[0]": (dict,), "versions[0].created": STR,
+    "id": (str,),
+    "title": STR,
+    "abstract": STR,
+    "authors": STR,
+    "authors_parsed": ARR,
+    "authors_parsed[0]": (list,),
+    "authors_parsed[0][0]": (str,),
+    "categories": STR,
+    "comments": STR,
+    "journal-ref": STR,
+    "doi": STR,
+    "license": STR,
+    "versions": ARR,
+    "versions[0]": (dict,),
+    "versions[0].created": STR,
 }
 LISTING_FIELDS = {
-    "id": (str,), "title": STR, "summary": STR, "authors": ARR, "authors[0]": (str,),
-    "categories": ARR, "categories[0]": (str,), "comment": STR, "_first_listing_date": STR,
+    "id": (str,),
+    "title": STR,
+    "summary": STR,
+    "authors": ARR,
+    "authors[0]": (str,),
+    "categories": ARR,
+    "categories[0]": (str,),
+    "comment": STR,
+    "_first_listing_date": STR,
 }
 
 
@@ -77,12 +127,24 @@ def _hf_base() -> dict:
     item = json.loads((FIXTURES / "hf_daily_papers_2026-08-21.json").read_text())[0]
     item = copy.deepcopy(item)
     paper = item["paper"]
-    paper.update(submittedOnDailyBy={"user": "ada", "fullname": "Ada"}, ai_keywords=["rl"],
-                 organization={"name": "org", "fullname": "An Org"}, githubRepo="https://x.y/z",
-                 projectPage="https://x.y/p", upvotes=5, submittedOnDailyAt="2026-08-21")
-    item.update(submittedBy={"name": "ada"}, organization={"name": "org", "fullname": "Org"},
-                numComments=2, _daily_date="2026-08-21", title=paper["title"],
-                summary=paper["summary"], publishedAt="2026-08-21T00:00:00Z")
+    paper.update(
+        submittedOnDailyBy={"user": "ada", "fullname": "Ada"},
+        ai_keywords=["rl"],
+        organization={"name": "org", "fullname": "An Org"},
+        githubRepo="https://x.y/z",
+        projectPage="https://x.y/p",
+        upvotes=5,
+        submittedOnDailyAt="2026-08-21",
+    )
+    item.update(
+        submittedBy={"name": "ada"},
+        organization={"name": "org", "fullname": "Org"},
+        numComments=2,
+        _daily_date="2026-08-21",
+        title=paper["title"],
+        summary=paper["summary"],
+        publishedAt="2026-08-21T00:00:00Z",
+    )
     return item
 
 
@@ -136,15 +198,16 @@ def test_a_field_of_any_type_is_read_or_the_record_is_rejected_naming_it(shape, 
     base, fields = BASES[shape]
     path = data.draw(st.sampled_from(sorted(fields)), label="field")
     value = data.draw(values, label="value")
-    paper, reason = _outcome(paper_from_record, with_value(base, path, value))
+    _paper, reason = _outcome(paper_from_record, with_value(base, path, value))
     if value is not DELETE and type(value) not in fields[path]:
         # The wrong type is named: by its path, or by the shape check for the whole record.
         assert reason is not None, f"{path} = {value!r} was accepted"
         assert path in reason or (path == "paper" and "'paper'" in reason), reason
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_every_paper_a_parser_accepts_is_stored_on_both_backends(store, data):
     base, fields = BASES[data.draw(st.sampled_from(sorted(BASES)), label="shape")]
@@ -161,18 +224,24 @@ def test_the_real_records_pass_unchanged():
         assert reason is None and paper is not None, shape
 
 
-@pytest.mark.parametrize("path, value, reason", [
-    ("paper.githubRepo", ["https://github.com/a/b"],
-     "paper.githubRepo: expected a string, got array"),
-    ("organization.name", {"x": 1}, "organization.name: expected a string, got object"),
-    ("paper.upvotes", 10**30, "paper.upvotes: 1000000000000000000000000000000 is more than"),
-    ("paper.upvotes", True, "paper.upvotes: expected a whole number, got boolean"),
-    ("paper.title", "A \ud800 title", "paper.title: not valid Unicode"),
-    ("title", "x" * 1001, "title: 1,001 characters, more than the 1,000 allowed"),
-    ("paper.summary", "x " * 5001, "paper.summary: 10,002 characters, more than the 10,000"),
-    ("paper.authors", [{"name": "A"}] * 10_001, "paper.authors: 10,001 items, more than the"),
-    ("_daily_date", "9999-01-01", "_daily_date: date 9999-01-01 is outside 1991-01-01..today"),
-])
+@pytest.mark.parametrize(
+    "path, value, reason",
+    [
+        (
+            "paper.githubRepo",
+            ["https://github.com/a/b"],
+            "paper.githubRepo: expected a string, got array",
+        ),
+        ("organization.name", {"x": 1}, "organization.name: expected a string, got object"),
+        ("paper.upvotes", 10**30, "paper.upvotes: 1000000000000000000000000000000 is more than"),
+        ("paper.upvotes", True, "paper.upvotes: expected a whole number, got boolean"),
+        ("paper.title", "A \ud800 title", "paper.title: not valid Unicode"),
+        ("title", "x" * 1001, "title: 1,001 characters, more than the 1,000 allowed"),
+        ("paper.summary", "x " * 5001, "paper.summary: 10,002 characters, more than the 10,000"),
+        ("paper.authors", [{"name": "A"}] * 10_001, "paper.authors: 10,001 items, more than the"),
+        ("_daily_date", "9999-01-01", "_daily_date: date 9999-01-01 is outside 1991-01-01..today"),
+    ],
+)
 def test_hf_items_name_the_field_and_the_limit(path, value, reason):
     _, got = _outcome(paper_from_hf_item, with_value(_hf_base(), path, value))
     assert got is not None and got.startswith(reason), got
@@ -202,13 +271,18 @@ def test_a_run_too_long_to_be_a_repository_is_no_code_link_and_the_paper_is_kept
 
 
 # -- JSON lines: any bytes on a line -------------------------------------------------------------
-lines = st.binary(max_size=60) | st.builds(lambda v: json.dumps(v).encode(), json_values) \
-    | st.sampled_from([b"\xff\xfe{}", b"\xef\xbb\xbf{}", b"[" * 5000,
-                       b'{"n": 1' + b"0" * 5000 + b"}"])
+lines = (
+    st.binary(max_size=60)
+    | st.builds(lambda v: json.dumps(v).encode(), json_values)
+    | st.sampled_from(
+        [b"\xff\xfe{}", b"\xef\xbb\xbf{}", b"[" * 5000, b'{"n": 1' + b"0" * 5000 + b"}"]
+    )
+)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.lists(lines, min_size=1, max_size=5))
 def test_any_bytes_on_a_line_give_a_paper_or_a_reason(tmp_path, body):
     # A real first line: a file that opens with "[" is read as one JSON array instead.
@@ -256,9 +330,11 @@ def _api_entry() -> ET.Element:
     return root.find(f"{ATOM}entry")
 
 
-API_TAGS = [(None, f"{ATOM}{t}") for t in ("id", "title", "summary", "published", "updated")] \
-    + [(f"{ATOM}author", f"{ATOM}name")] \
+API_TAGS = (
+    [(None, f"{ATOM}{t}") for t in ("id", "title", "summary", "published", "updated")]
+    + [(f"{ATOM}author", f"{ATOM}name")]
     + [(None, f"{ARXIV}{t}") for t in ("comment", "journal_ref", "doi")]
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -276,8 +352,19 @@ def _oai_record() -> ET.Element:
     return root.find(f"{oai}ListRecords/{oai}record")
 
 
-OAI_TAGS = ["id", "title", "abstract", "created", "updated", "comments", "journal-ref", "doi",
-            "license", "categories", "authors"]
+OAI_TAGS = [
+    "id",
+    "title",
+    "abstract",
+    "created",
+    "updated",
+    "comments",
+    "journal-ref",
+    "doi",
+    "license",
+    "categories",
+    "authors",
+]
 
 
 @settings(max_examples=200, deadline=None)
@@ -291,9 +378,11 @@ def test_oai_records_give_a_paper_within_bounds_or_a_reason(name, change):
     _outcome(paper_from_oai_record, record)
 
 
-RSS_TAGS = [f"{ATOM}{t}" for t in ("id", "title", "summary", "published")] + \
-    ["{http://purl.org/dc/elements/1.1/}creator", "{http://purl.org/dc/elements/1.1/}rights",
-     f"{ARXIV}announce_type"]
+RSS_TAGS = [f"{ATOM}{t}" for t in ("id", "title", "summary", "published")] + [
+    "{http://purl.org/dc/elements/1.1/}creator",
+    "{http://purl.org/dc/elements/1.1/}rights",
+    f"{ARXIV}announce_type",
+]
 
 
 @settings(max_examples=200, deadline=None)

@@ -27,8 +27,11 @@ def test_sqlite_opens_in_wal_mode_with_migrations_applied(settings):
 
 
 def test_migrations_are_applied_once(store, backend_settings):
-    newest = max(int(f.name.split("_")[0]) for f in MIGRATIONS.joinpath(store.dialect).iterdir()
-                 if f.name.endswith(".sql"))
+    newest = max(
+        int(f.name.split("_")[0])
+        for f in MIGRATIONS.joinpath(store.dialect).iterdir()
+        if f.name.endswith(".sql")
+    )
     assert store.schema_version == newest
     store.upsert([make()])
     again = open_store(backend_settings)
@@ -62,11 +65,21 @@ def test_upsert_twice_changes_nothing(store):
 
 def test_round_trips_every_field(store):
     paper = make(
-        version=2, categories=["cs.CV", "cs.AI"], primary_category="cs.CV",
-        published=date(2024, 5, 24), updated=date(2024, 6, 1), announced=date(2024, 5, 27),
-        comment="10 pages", journal_ref="CVPR 2025", doi="10.1234/x", license="CC BY 4.0",
-        code_url="https://github.com/a/b", project_url="https://a.github.io", upvotes=32,
-        keywords=["LMM"], authors=["Chunjiang Ge", "Sijie Cheng", "Gao Huang"],
+        version=2,
+        categories=["cs.CV", "cs.AI"],
+        primary_category="cs.CV",
+        published=date(2024, 5, 24),
+        updated=date(2024, 6, 1),
+        announced=date(2024, 5, 27),
+        comment="10 pages",
+        journal_ref="CVPR 2025",
+        doi="10.1234/x",
+        license="CC BY 4.0",
+        code_url="https://github.com/a/b",
+        project_url="https://a.github.io",
+        upvotes=32,
+        keywords=["LMM"],
+        authors=["Chunjiang Ge", "Sijie Cheng", "Gao Huang"],
         entry=FeedEntry(date(2024, 5, 27), "hf", "bzheng", "tsinghua", "Tsinghua", 3),
     )
     store.upsert([paper])
@@ -77,9 +90,12 @@ def test_round_trips_every_field(store):
 
 
 def test_newer_version_updates_and_keeps_first_submitted_date(store):
-    store.upsert([make(version=1, title="Old", published=date(2024, 5, 1), updated=date(2024, 5, 1))])
-    result = store.upsert([make(version=2, title="New", published=date(2024, 6, 1),
-                                updated=date(2024, 6, 1))])
+    store.upsert(
+        [make(version=1, title="Old", published=date(2024, 5, 1), updated=date(2024, 5, 1))]
+    )
+    result = store.upsert(
+        [make(version=2, title="New", published=date(2024, 6, 1), updated=date(2024, 6, 1))]
+    )
     stored = store.get("2405.15738")
     assert result.updated == 1
     assert (stored.version, stored.title) == (2, "New")
@@ -122,12 +138,14 @@ def test_duplicates_inside_one_batch_merge(store):
 
 def test_feed_days_skip_empty_days_and_order_by_upvotes(store):
     day = lambda d: FeedEntry(date(2024, 5, d), "hf")  # noqa: E731
-    store.upsert([
-        make("2405.00001", upvotes=1, entry=day(20)),
-        make("2405.00002", upvotes=9, entry=day(20)),
-        make("2405.00003", upvotes=5, entry=day(23)),
-        make("2405.00004"),  # not in the feed
-    ])
+    store.upsert(
+        [
+            make("2405.00001", upvotes=1, entry=day(20)),
+            make("2405.00002", upvotes=9, entry=day(20)),
+            make("2405.00003", upvotes=5, entry=day(23)),
+            make("2405.00004"),  # not in the feed
+        ]
+    )
     assert [p.id for p in store.papers_on(date(2024, 5, 20))] == ["2405.00002", "2405.00001"]
     assert store.latest_day() == date(2024, 5, 23)
     assert store.day_before(date(2024, 5, 23)) == date(2024, 5, 20)
@@ -135,7 +153,9 @@ def test_feed_days_skip_empty_days_and_order_by_upvotes(store):
     assert store.day_before(date(2024, 5, 20)) is None
     assert store.count_between(date(2024, 5, 1), date(2024, 5, 31)) == 3
     assert [p.id for p in store.papers_between(date(2024, 5, 1), date(2024, 5, 31), limit=2)] == [
-        "2405.00002", "2405.00003"]
+        "2405.00002",
+        "2405.00003",
+    ]
 
 
 def test_changed_since_feeds_the_index_watermark(store):
@@ -154,8 +174,9 @@ def test_iter_papers_reads_everything_in_batches(store):
 
 def test_run_checkpoint_commits_with_the_batch(store):
     run = store.begin_run("import", "f.jsonl", "fp")
-    store.upsert([make()], run=run, checkpoint={"line": 7},
-                 rejections=[("f.jsonl:3", "invalid JSON")])
+    store.upsert(
+        [make()], run=run, checkpoint={"line": 7}, rejections=[("f.jsonl:3", "invalid JSON")]
+    )
     resumed = store.begin_run("import", "f.jsonl", "fp")
     assert resumed.resumed and resumed.id == run.id
     assert (resumed.checkpoint, resumed.added, resumed.rejected) == ({"line": 7}, 1, 1)
@@ -193,8 +214,9 @@ def test_both_backends_have_the_same_tables_and_columns(tmp_path, clean_env, req
         # The migration bookkeeping differs too (a table on one side).
         only_postgres = {"paper_search", "paper_vectors"}
         bookkeeping = {"schema_version"}
-        assert set(ours) - bookkeeping == set(theirs) - only_postgres - bookkeeping, (
-            set(ours) ^ set(theirs))
+        assert set(ours) - bookkeeping == set(theirs) - only_postgres - bookkeeping, set(
+            ours
+        ) ^ set(theirs)
         assert {"papers", "import_runs", "users", "votes", "submissions"} <= set(ours)
         for table, columns in ours.items():
             assert set(columns) == set(theirs[table]), (table, set(columns) ^ set(theirs[table]))
@@ -251,8 +273,10 @@ def test_the_unread_url_columns_are_gone_and_an_old_store_loses_them_on_open(tmp
     for script in sorted(f.name for f in folder.iterdir() if f.name.endswith(".sql"))[:6]:
         old.executescript((folder / script).read_text())
     assert {"abs_url", "pdf_url"} <= {row[1] for row in old.execute("PRAGMA table_xinfo(papers)")}
-    old.execute("INSERT INTO papers (id, title, abstract, seq, created_at, modified_at) VALUES "
-                "('2405.15738', 'ConvLLaVA', '', 1, '2026-01-01', '2026-01-01')")
+    old.execute(
+        "INSERT INTO papers (id, title, abstract, seq, created_at, modified_at) VALUES "
+        "('2405.15738', 'ConvLLaVA', '', 1, '2026-01-01', '2026-01-01')"
+    )
     old.execute("PRAGMA user_version=6")
     old.commit()
     old.close()

@@ -15,8 +15,18 @@ from paperboy.store.accounts import NameTaken
 
 @pytest.fixture
 def store(store):
-    store.upsert([Paper(id=f"2608.0000{i}", title=f"Paper {i}", abstract="a", upvotes=i * 10,
-                        entry=FeedEntry(date(2026, 8, 21), "hf")) for i in range(1, 4)])
+    store.upsert(
+        [
+            Paper(
+                id=f"2608.0000{i}",
+                title=f"Paper {i}",
+                abstract="a",
+                upvotes=i * 10,
+                entry=FeedEntry(date(2026, 8, 21), "hf"),
+            )
+            for i in range(1, 4)
+        ]
+    )
     return store
 
 

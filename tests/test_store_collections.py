@@ -15,9 +15,18 @@ from paperboy.store.library import Library
 
 @pytest.fixture
 def store(store):
-    store.upsert([Paper(id=f"2608.0000{i}", title=f"Paper {i}", abstract="a",
-                        doi=f"10.1000/P{i}" if i == 2 else None,
-                        entry=FeedEntry(date(2026, 8, 21), "hf")) for i in range(1, 4)])
+    store.upsert(
+        [
+            Paper(
+                id=f"2608.0000{i}",
+                title=f"Paper {i}",
+                abstract="a",
+                doi=f"10.1000/P{i}" if i == 2 else None,
+                entry=FeedEntry(date(2026, 8, 21), "hf"),
+            )
+            for i in range(1, 4)
+        ]
+    )
     return store
 
 
@@ -33,7 +42,8 @@ def test_collections_are_their_owners_to_change(store):
     assert not shelf.add(mine.id, ada.id, "2608.99999")  # not stored
     assert not shelf.add(mine.id, bob.id, "2608.00002")  # not bob's
     assert [(e.paper_id, e.note) for e in shelf.entries(mine.id)] == [
-        ("2608.00001", "changed note")]
+        ("2608.00001", "changed note")
+    ]
     assert shelf.get(mine.id).size == 1 and not shelf.get(mine.id).is_public
     assert shelf.update(mine.id, bob.id, public=True) is None
     assert shelf.update(mine.id, ada.id, name="Reading", public=True).is_public
@@ -55,8 +65,11 @@ def test_library_replace_is_all_or_nothing_and_seeds_merge(store):
     store.set_vote(ada.id, "2608.00003", True)
     c = shelf.create(ada.id, "x")
     shelf.add(c.id, ada.id, "2608.00003")
-    assert lib.seeds(ada.id) == {"2608.00001": "library", "2608.00002": "library",
-                                 "2608.00003": "saved"}
+    assert lib.seeds(ada.id) == {
+        "2608.00001": "library",
+        "2608.00002": "library",
+        "2608.00003": "saved",
+    }
 
 
 def test_lookups_dismissals_and_the_feed_token(store):

@@ -16,8 +16,12 @@ PAPER, OTHER = "2608.00001", "2608.00002"
 
 @pytest.fixture
 def talk(store):
-    store.upsert([Paper(id=pid, title="T", abstract="a", entry=FeedEntry(date(2026, 8, 21), "hf"))
-                  for pid in (PAPER, OTHER)])
+    store.upsert(
+        [
+            Paper(id=pid, title="T", abstract="a", entry=FeedEntry(date(2026, 8, 21), "hf"))
+            for pid in (PAPER, OTHER)
+        ]
+    )
     return Discussions(store)
 
 
@@ -52,8 +56,14 @@ def test_a_reply_must_be_to_a_comment_on_the_same_paper(talk, ada):
     assert talk.thread(PAPER) == []
 
 
-@pytest.mark.parametrize("body, why", [("", "needs some text"), ("   \n", "needs some text"),
-                                       ("x" * (MAX_BODY_CHARS + 1), "at most")])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ("", "needs some text"),
+        ("   \n", "needs some text"),
+        ("x" * (MAX_BODY_CHARS + 1), "at most"),
+    ],
+)
 def test_empty_or_oversized_comments_are_refused(talk, ada, body, why):
     with pytest.raises(CommentRefused, match=why):
         talk.add(PAPER, ada.id, body)

@@ -27,12 +27,17 @@ def test_hf_summaries_and_star_counts_are_kept_on_import(store):
     items = _hf_items()
     papers = [paper_from_hf_item(item) for item in items]
     store.upsert(papers)
-    with_summary = {i["paper"]["id"]: i["paper"]["ai_summary"] for i in items
-                    if i["paper"].get("ai_summary")}
+    with_summary = {
+        i["paper"]["id"]: i["paper"]["ai_summary"] for i in items if i["paper"].get("ai_summary")
+    }
     assert with_summary and Summaries(store).of(with_summary) == {
-        pid: " ".join(text.split()) for pid, text in with_summary.items()}
-    starred = {github_repo(i["paper"]["githubRepo"]): i["paper"]["githubStars"] for i in items
-               if i["paper"].get("githubStars") is not None}
+        pid: " ".join(text.split()) for pid, text in with_summary.items()
+    }
+    starred = {
+        github_repo(i["paper"]["githubRepo"]): i["paper"]["githubStars"]
+        for i in items
+        if i["paper"].get("githubStars") is not None
+    }
     counts = Stars(store).of_repos(starred)
     assert {repo: c.stars for repo, c in counts.items()} == starred
     # The same file again the same day adds no history.
@@ -63,9 +68,13 @@ def test_a_github_count_is_not_replaced_by_hfs_copy_of_the_same_day(store):
 
 
 def test_repos_to_read_skips_those_read_today(store):
-    store.upsert([_paper("2608.00001", "https://github.com/a/one"),
-                  _paper("2608.00002", "https://github.com/a/two", day=TODAY - timedelta(1)),
-                  _paper("2608.00003", "https://gitlab.com/a/three")])
+    store.upsert(
+        [
+            _paper("2608.00001", "https://github.com/a/one"),
+            _paper("2608.00002", "https://github.com/a/two", day=TODAY - timedelta(1)),
+            _paper("2608.00003", "https://gitlab.com/a/three"),
+        ]
+    )
     stars = Stars(store)
     assert stars.repos_to_read(TODAY, 10) == ["a/one", "a/two"]
     stars.record({"a/one": 3}, TODAY, "github")
@@ -73,8 +82,13 @@ def test_repos_to_read_skips_those_read_today(store):
 
 
 def test_thumbnails_pending_done_and_failed(store):
-    store.upsert([_paper("2608.00001"), _paper("2608.00002", day=TODAY - timedelta(1)),
-                  _paper("2608.00003", day=None)])
+    store.upsert(
+        [
+            _paper("2608.00001"),
+            _paper("2608.00002", day=TODAY - timedelta(1)),
+            _paper("2608.00003", day=None),
+        ]
+    )
     thumbs = Thumbnails(store)
     assert thumbs.pending(10) == ["2608.00001", "2608.00002"]
     assert thumbs.pending(10, every_paper=True) == ["2608.00001", "2608.00002", "2608.00003"]
@@ -94,7 +108,8 @@ def test_extracted_keywords_only_for_papers_without_upstream_ones(store):
     words.save({"2608.00001": ["graph neural networks", "protein folding"]}, "static")
     assert words.missing(10) == []
     assert words.extracted(["2608.00001"]) == {
-        "2608.00001": ["graph neural networks", "protein folding"]}
+        "2608.00001": ["graph neural networks", "protein folding"]
+    }
 
 
 def test_github_repo_names():

@@ -13,15 +13,32 @@ from paperboy.store.people import ClaimRefused, People, normalize_name
 
 @pytest.fixture
 def people(store):
-    store.upsert([
-        Paper(id="2608.00001", title="A", abstract="a", authors=["José M. García", "Ada Lovelace"],
-              published=date(2026, 8, 1),
-              entry=FeedEntry(date(2026, 8, 21), "hf", organization="utokyo",
-                              organization_name="The University of Tokyo")),
-        Paper(id="2608.00002", title="B", abstract="b", authors=["jose m garcia"],
-              published=date(2026, 8, 2), entry=FeedEntry(date(2026, 8, 21), "hf")),
-        Paper(id="2608.00003", title="C", abstract="c", authors=["José García-Ruiz"]),
-    ])
+    store.upsert(
+        [
+            Paper(
+                id="2608.00001",
+                title="A",
+                abstract="a",
+                authors=["José M. García", "Ada Lovelace"],
+                published=date(2026, 8, 1),
+                entry=FeedEntry(
+                    date(2026, 8, 21),
+                    "hf",
+                    organization="utokyo",
+                    organization_name="The University of Tokyo",
+                ),
+            ),
+            Paper(
+                id="2608.00002",
+                title="B",
+                abstract="b",
+                authors=["jose m garcia"],
+                published=date(2026, 8, 2),
+                entry=FeedEntry(date(2026, 8, 21), "hf"),
+            ),
+            Paper(id="2608.00003", title="C", abstract="c", authors=["José García-Ruiz"]),
+        ]
+    )
     return People(store)
 
 
@@ -35,7 +52,9 @@ def test_an_author_s_papers_by_exact_normalized_name(people):
     assert people.papers_by_author("José García") == []  # not a prefix or substring match
     assert people.papers_by_author("José García-Ruiz") == ["2608.00003"]
     assert people.author_spellings("jose m. garcia", ["2608.00001", "2608.00002"]) == [
-        "José M. García", "jose m garcia"]
+        "José M. García",
+        "jose m garcia",
+    ]
 
 
 def test_an_organization_s_papers_by_handle_or_full_name(people):
@@ -66,6 +85,7 @@ def test_claims_wait_for_an_admin(people, store):
     assert [c.status for c in people.pending_claims()] == ["pending"]
     assert people.confirm(ada.id, "2608.00001", root.id)
     assert [(c.user, c.author_name, c.status) for c in people.claims_by(ada.id)] == [
-        ("ada", "Ada Lovelace", "confirmed")]
+        ("ada", "Ada Lovelace", "confirmed")
+    ]
     assert people.pending_claims() == []
     assert people.withdraw(ada.id, "2608.00001") and people.claims_on("2608.00001") == []

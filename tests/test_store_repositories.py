@@ -10,15 +10,21 @@ from paperboy.papers import FeedEntry, Paper
 
 
 def _paper(pid: str, day: date) -> Paper:
-    return Paper(id=pid, title=f"Paper {pid}", abstract="An abstract.", authors=["A B"],
-                 entry=FeedEntry(day, "hf", None, None, None, 0))
+    return Paper(
+        id=pid,
+        title=f"Paper {pid}",
+        abstract="An abstract.",
+        authors=["A B"],
+        entry=FeedEntry(day, "hf", None, None, None, 0),
+    )
 
 
 def test_each_repository_works_on_the_one_database(store):
     day = date(2026, 8, 21)
     run = store.run_log.begin_run("import", "file.jsonl", "fp-1")
-    result = store.papers.upsert([_paper("2405.00001", day), _paper("2405.00002", day)],
-                                 run=run, checkpoint={"line": 2})
+    result = store.papers.upsert(
+        [_paper("2405.00001", day), _paper("2405.00002", day)], run=run, checkpoint={"line": 2}
+    )
     store.run_log.finish_run(run)
     assert result.added == 2
     assert store.run_log.latest(1)[0]["added"] == 2  # saved with the batch, in its transaction
@@ -26,8 +32,9 @@ def test_each_repository_works_on_the_one_database(store):
     assert store.accounts.set_vote(user.id, "2405.00002", up=True) == 1
     ranked = store.papers.ranked_between(day, day)
     assert [(p.id, local) for p, local in ranked] == [("2405.00002", 1), ("2405.00001", 0)]
-    sub, before = store.mail.request_subscription("a@example.org", "A", "daily", True,
-                                                  ["attention"], "nonce")
+    sub, before = store.mail.request_subscription(
+        "a@example.org", "A", "daily", True, ["attention"], "nonce"
+    )
     assert before is None and store.mail.subscriber(sub.id).topics == ["attention"]
 
 

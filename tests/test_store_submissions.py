@@ -15,8 +15,13 @@ from paperboy.store.submissions import QueueFull, stamp
 
 
 def paper(pid: str, who: str = "ada") -> Paper:
-    return Paper(id=pid, title=f"Paper {pid}", abstract="An abstract.", authors=["A. Author"],
-                 entry=FeedEntry(day=date(2026, 8, 21), source="user", submitted_by=who))
+    return Paper(
+        id=pid,
+        title=f"Paper {pid}",
+        abstract="An abstract.",
+        authors=["A. Author"],
+        entry=FeedEntry(day=date(2026, 8, 21), source="user", submitted_by=who),
+    )
 
 
 @pytest.fixture
@@ -104,19 +109,22 @@ def test_completion_stores_papers_and_marks_rows_in_one_step_for_the_claim_holde
     assert [r.id for r in rows] == [a.id, b.id] and all(r.attempts == 1 for r in rows)
     run = store.begin_run("submissions", "http://arxiv.test", "submissions")
     # A stale claim (another worker took the rows over) completes nothing and stores nothing.
-    assert store.complete_submissions("not-the-claim", [(rows[0], paper(a.paper_id))], [],
-                                      run) == []
+    assert (
+        store.complete_submissions("not-the-claim", [(rows[0], paper(a.paper_id))], [], run) == []
+    )
     assert store.get(a.paper_id) is None
-    done = store.complete_submissions(claim, [(rows[0], paper(a.paper_id))],
-                                      [(rows[1], "arXiv has no paper 2405.00002")], run)
+    done = store.complete_submissions(
+        claim, [(rows[0], paper(a.paper_id))], [(rows[1], "arXiv has no paper 2405.00002")], run
+    )
     assert done == [a.id, b.id]
     assert store.get(a.paper_id).entry.submitted_by == "ada"
     assert store.submission(a.id).status == "done" and store.submission(a.id).run_id == run.id
     failed = store.submission(b.id)
     assert failed.status == "failed" and failed.message == "arXiv has no paper 2405.00002"
     assert (run.added, run.rejected) == (1, 1)
-    assert store.rejections(run.id) == [(f"submission {b.id} (2405.00002)",
-                                         "arXiv has no paper 2405.00002")]
+    assert store.rejections(run.id) == [
+        (f"submission {b.id} (2405.00002)", "arXiv has no paper 2405.00002")
+    ]
     # Completing the same claim again (a retried call) changes nothing.
     assert store.complete_submissions(claim, [(rows[0], paper(a.paper_id))], [], run) == []
     assert run.added == 1 and store.count_submissions() == {"done": 1, "failed": 1}
@@ -128,8 +136,12 @@ def test_a_failed_fetch_requeues_until_the_last_attempt(store, users):
     for attempt in (1, 2):
         claim, rows = store.claim_submissions(10)
         assert rows[0].attempts == attempt
-        assert store.retry_submissions(claim, [sub.id], "the last try failed: down", stamp(),
-                                       max_attempts=3) == 0
+        assert (
+            store.retry_submissions(
+                claim, [sub.id], "the last try failed: down", stamp(), max_attempts=3
+            )
+            == 0
+        )
         again = store.submission(sub.id)
         assert again.status == "queued" and again.message == "the last try failed: down"
     later = stamp(time.time() + 3600)
@@ -156,8 +168,6 @@ def test_rows_a_dead_worker_was_fetching_go_back_in_the_queue(store, users):
     assert [r.id for r in rows] == [sub.id] and rows[0].attempts == 2
     run = store.begin_run("submissions", "http://arxiv.test", "submissions")
     # The dead worker's late completion (it was only slow) stores nothing: no duplicate.
-    assert store.complete_submissions(dead_claim, [(rows[0], paper(sub.paper_id))], [],
-                                      run) == []
-    assert store.complete_submissions(claim, [(rows[0], paper(sub.paper_id))], [],
-                                      run) == [sub.id]
+    assert store.complete_submissions(dead_claim, [(rows[0], paper(sub.paper_id))], [], run) == []
+    assert store.complete_submissions(claim, [(rows[0], paper(sub.paper_id))], [], run) == [sub.id]
     assert run.added == 1 and run.unchanged == 0

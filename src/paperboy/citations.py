@@ -68,8 +68,11 @@ def to_bibtex(papers: list[Paper], notes: dict[str, str] | None = None) -> str:
             ("url", paper.abs_url),
             ("note", _balanced(notes.get(paper.id, ""))),
         ]
-        library.add(Entry("misc", _key(paper, taken),
-                          [Field(name, value) for name, value in fields if value]))
+        library.add(
+            Entry(
+                "misc", _key(paper, taken), [Field(name, value) for name, value in fields if value]
+            )
+        )
     return bibtexparser.write_string(library)
 
 

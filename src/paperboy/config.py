@@ -347,9 +347,14 @@ class MailSettings:
     link_days: int
 
 
-AREAS: dict[str, type] = {"store": StoreSettings, "sources": SourceSettings,
-                          "http": HttpSettings, "web": WebSettings, "search": SearchSettings,
-                          "mail": MailSettings}
+AREAS: dict[str, type] = {
+    "store": StoreSettings,
+    "sources": SourceSettings,
+    "http": HttpSettings,
+    "web": WebSettings,
+    "search": SearchSettings,
+    "mail": MailSettings,
+}
 
 
 def flat_name(area: str, name: str) -> str:
@@ -364,8 +369,13 @@ def _area(cls: type, settings: Settings):
 
 
 def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) \
+    return (
+        str(value)
+        if isinstance(value, Path)
+        else list(value)
+        if isinstance(value, tuple)
         else value
+    )
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -394,8 +404,9 @@ def _convert(name: str, raw: Any, kind: type) -> Any:
         try:
             return _CHECKS[name](raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"setting {name!r} expects \"auto\" or a number from 0 to 1, "
-                              f"got {raw!r}") from None
+            raise ConfigError(
+                f'setting {name!r} expects "auto" or a number from 0 to 1, got {raw!r}'
+            ) from None
     try:
         if kind is Path:
             return Path(raw).expanduser()

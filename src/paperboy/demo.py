@@ -45,14 +45,15 @@ def seed_demo_vectors(store, settings: Settings) -> int:
     source = resources.files("paperboy.data") / DEMO_VECTORS
     if settings.search_model != DEMO_VECTORS_MODEL or not source.is_file():
         return 0
-    with indexes_lock(store, settings), resources.as_file(source) as path, \
-            np.load(path) as data:
+    with indexes_lock(store, settings), resources.as_file(source) as path, np.load(path) as data:
         indexes = open_indexes(store, settings)
         if indexes.passages is not None:
-            indexes.passages.put_quantized(list(data["passage_ids"]), data["passage_codes"],
-                                           data["passage_scales"], None)
+            indexes.passages.put_quantized(
+                list(data["passage_ids"]), data["passage_codes"], data["passage_scales"], None
+            )
             indexes.passages.save()
-        indexes.dense.put_quantized(list(data["ids"]), data["codes"], data["scales"],
-                                    data["hashes"])
+        indexes.dense.put_quantized(
+            list(data["ids"]), data["codes"], data["scales"], data["hashes"]
+        )
         indexes.dense.save()
         return len(data["ids"])

@@ -22,7 +22,8 @@ def mark_demo(data_dir: Path) -> None:
     path = Path(data_dir)
     path.mkdir(parents=True, exist_ok=True)
     (path / MARKER).write_text(
-        "Made by `paperboy demo`: mail goes to outbox/ and the site lists it at /_outbox.\n")
+        "Made by `paperboy demo`: mail goes to outbox/ and the site lists it at /_outbox.\n"
+    )
 
 
 def demo_dir_here(cwd: Path | None = None) -> Path | None:

@@ -104,7 +104,8 @@ def parse_week(text: str) -> Period:
     except ValueError:
         raise BadPeriod(
             f"{text!r} is not an ISO week; expected YYYY-Www with a week that exists in that "
-            "year, e.g. 2026-W34") from None
+            "year, e.g. 2026-W34"
+        ) from None
 
 
 def parse_month(text: str) -> Period:
@@ -117,8 +118,9 @@ def parse_month(text: str) -> Period:
         raise BadPeriod(f"{text!r} is not a month; expected YYYY-MM, e.g. 2026-08") from None
 
 
-def parse_period(day: str | None = None, week: str | None = None,
-                 month: str | None = None) -> Period | None:
+def parse_period(
+    day: str | None = None, week: str | None = None, month: str | None = None
+) -> Period | None:
     """The period named by at most one of date/week/month; None when none is given."""
     given = [(k, v) for k, v in (("date", day), ("week", week), ("month", month)) if v]
     if len(given) > 1:
@@ -138,8 +140,9 @@ class ShownDay:
     note: str | None = None
 
 
-def day_with_papers(asked: date, newest: date | None, has_papers, day_before,
-                    day_after) -> ShownDay:
+def day_with_papers(
+    asked: date, newest: date | None, has_papers, day_before, day_after
+) -> ShownDay:
     """The day to show for `asked`, as Hugging Face does: a day without papers (a weekend, a
     holiday) shows the previous day that has some, a day after the newest shows the newest,
     and a day before the first shows the first. `has_papers(day)`, `day_before(day)` and
@@ -147,48 +150,62 @@ def day_with_papers(asked: date, newest: date | None, has_papers, day_before,
     if newest is None:
         return ShownDay(asked, asked)
     if asked > newest:
-        return ShownDay(newest, asked, f"{_long(asked)} is after the newest day with papers: "
-                                       f"showing {_long(newest)}.")
+        return ShownDay(
+            newest,
+            asked,
+            f"{_long(asked)} is after the newest day with papers: showing {_long(newest)}.",
+        )
     if has_papers(asked):
         return ShownDay(asked, asked)
     before = day_before(asked)
     if before is not None:
-        return ShownDay(before, asked, f"No papers entered the feed on {_long(asked)}: showing "
-                                       f"{_long(before)}, the closest earlier day with papers.")
+        return ShownDay(
+            before,
+            asked,
+            f"No papers entered the feed on {_long(asked)}: showing "
+            f"{_long(before)}, the closest earlier day with papers.",
+        )
     after = day_after(asked)
-    return ShownDay(after, asked, f"{_long(asked)} is before the first day with papers: "
-                                  f"showing {_long(after)}.")
+    return ShownDay(
+        after, asked, f"{_long(asked)} is before the first day with papers: showing {_long(after)}."
+    )
 
 
 def shown_day(store, asked: date) -> ShownDay:
     """`day_with_papers` answered from a store (the daily page, the API and the CLI)."""
-    return day_with_papers(asked, store.latest_day(),
-                           lambda day: store.count_between(day, day) > 0,
-                           store.day_before, store.day_after)
+    return day_with_papers(
+        asked,
+        store.latest_day(),
+        lambda day: store.count_between(day, day) > 0,
+        store.day_before,
+        store.day_after,
+    )
 
 
 def _long(day: date) -> str:
     return day.strftime("%A %-d %B %Y")
 
 
-def trending_score(votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS,
-                   stars_per_day: float = 0.0) -> float:
+def trending_score(
+    votes: int, age_days: float, half_life: float = HALF_LIFE_DAYS, stars_per_day: float = 0.0
+) -> float:
     """Upvotes plus weighted star growth, decayed by age: halves every `half_life` days."""
     weight = votes + STAR_WEIGHT * max(stars_per_day, 0.0)  # a repository losing stars: 0
     return weight * 2.0 ** (-max(age_days, 0.0) / half_life)
 
 
-def rank_trending(items: list, newest: date, votes_of, day_of,
-                  stars_of=lambda item: 0.0) -> list:
+def rank_trending(items: list, newest: date, votes_of, day_of, stars_of=lambda item: 0.0) -> list:
     """Items ordered by trending score, highest first; ties keep the newest, then the id order.
 
     `votes_of(item)`, `day_of(item)` and `stars_of(item)` read an item's shown votes, feed day
     and stars gained per day, so the same ranking serves cards, API items and Atom entries.
     """
+
     def key(item):
         age = (newest - day_of(item)).days
         score = trending_score(votes_of(item), age, stars_per_day=stars_of(item))
         return (-score, -day_of(item).toordinal())
+
     return sorted(items, key=key)
 
 
@@ -196,8 +213,9 @@ def trending_window(newest: date) -> tuple[date, date]:
     return newest - timedelta(days=TRENDING_WINDOW_DAYS - 1), newest
 
 
-def trending(store, window: tuple[date, date] | None = None,
-             newest: date | None = None) -> list[tuple[Paper, int]]:
+def trending(
+    store, window: tuple[date, date] | None = None, newest: date | None = None
+) -> list[tuple[Paper, int]]:
     """The trending ranking as (paper, local votes) pairs, highest score first: the feed
     papers of `window` (default: the last TRENDING_WINDOW_DAYS feed days), aged from the
     newest feed day (or the window's last day, when earlier)."""
@@ -207,9 +225,13 @@ def trending(store, window: tuple[date, date] | None = None,
     first, last = window or trending_window(newest)
     ranked = store.ranked_between(first, last)
     stars = Stars(store).of_papers(paper for paper, _ in ranked)
-    return rank_trending(ranked, min(newest, last), lambda pair: shown_votes(*pair),
-                         lambda pair: pair[0].entry.day,
-                         lambda pair: stars[pair[0].id].per_day if pair[0].id in stars else 0.0)
+    return rank_trending(
+        ranked,
+        min(newest, last),
+        lambda pair: shown_votes(*pair),
+        lambda pair: pair[0].entry.day,
+        lambda pair: stars[pair[0].id].per_day if pair[0].id in stars else 0.0,
+    )
 
 
 # -- votes -------------------------------------------------------------------------------------
@@ -222,5 +244,7 @@ def with_shown_votes(ranked: Iterable[tuple[Paper, int]]) -> list[Paper]:
     """(paper, local votes) pairs as papers whose `upvotes` is the shown count, for the
     surfaces that render a bare Paper (the digest mail, `paperboy papers`). Copies to show,
     never to store: the stored `upvotes` stays the upstream count."""
-    return [replace(paper, upvotes=shown_votes(paper, local)) if local else paper
-            for paper, local in ranked]
+    return [
+        replace(paper, upvotes=shown_votes(paper, local)) if local else paper
+        for paper, local in ranked
+    ]

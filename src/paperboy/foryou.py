@@ -1,4 +1,4 @@
-""""For you": one user's ranking of recent papers, from what they told us they like.
+""" "For you": one user's ranking of recent papers, from what they told us they like.
 
     profile = Profile(seeds={"2405.15738": "library", ...}, dismissed={"2406.00001"})
     picks = rank_for_user(profile, candidates, vectors_of)   # [Pick(paper_id, score, near)]
@@ -77,8 +77,9 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-def knn_scores(seeds: np.ndarray, candidates: np.ndarray, k: int = K) -> tuple[np.ndarray,
-                                                                             np.ndarray]:
+def knn_scores(
+    seeds: np.ndarray, candidates: np.ndarray, k: int = K
+) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's mean similarity to its k nearest seeds, and its nearest seeds (at
     least REASON_SEEDS of them, nearest first). Rows are unit vectors."""
     sims = candidates @ seeds.T  # (candidates, seeds)
@@ -94,8 +95,9 @@ def knn_scores(seeds: np.ndarray, candidates: np.ndarray, k: int = K) -> tuple[n
     return top.mean(axis=1), order
 
 
-def rank_for_user(profile: Profile, candidates: list[str], vectors: Vectors,
-                  limit: int = 30) -> list[Pick]:
+def rank_for_user(
+    profile: Profile, candidates: list[str], vectors: Vectors, limit: int = 30
+) -> list[Pick]:
     """The candidates ranked for this profile, best first; seeds and dismissed papers left
     out. Empty when the profile has no seed with a vector (the caller falls back)."""
     seed_ids, seed_vecs = vectors(profile.seeds)
@@ -110,15 +112,20 @@ def rank_for_user(profile: Profile, candidates: list[str], vectors: Vectors,
     if gone_ids:
         scores = scores - DISMISS_WEIGHT * np.maximum((cand_vecs @ gone_vecs.T).max(axis=1), 0)
     best = np.argsort(-scores, kind="stable")[:limit]
-    return [Pick(cand_ids[i], float(scores[i]),
-                 [seed_ids[j] for j in order[i, :REASON_SEEDS]]) for i in best]
+    return [
+        Pick(cand_ids[i], float(scores[i]), [seed_ids[j] for j in order[i, :REASON_SEEDS]])
+        for i in best
+    ]
 
 
 def reason(pick: Pick, seeds: dict[str, str], titles: dict[str, str]) -> str:
-    """"close to X and Y in your library" (or "you saved", "you upvoted")."""
+    """ "close to X and Y in your library" (or "you saved", "you upvoted")."""
     names = [f"“{titles.get(pid, pid)}”" for pid in pick.near]
-    where = {"library": "in your library", "saved": "that you saved",
-             "upvoted": "that you upvoted"}[seeds[pick.near[0]]]
+    where = {
+        "library": "in your library",
+        "saved": "that you saved",
+        "upvoted": "that you upvoted",
+    }[seeds[pick.near[0]]]
     return f"close to {' and '.join(names)} {where}"
 
 
@@ -150,5 +157,8 @@ def recommend(store, search, user_id: int, window: str = "week", limit: int = 30
     picks = rank_for_user(profile, candidates, vectors, limit)
     papers = store.get_many([p.paper_id for p in picks] + [s for p in picks for s in p.near])
     titles = {pid: paper.title for pid, paper in papers.items()}
-    return [(papers[p.paper_id], reason(p, profile.seeds, titles)) for p in picks
-            if p.paper_id in papers]
+    return [
+        (papers[p.paper_id], reason(p, profile.seeds, titles))
+        for p in picks
+        if p.paper_id in papers
+    ]

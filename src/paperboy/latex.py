@@ -55,39 +55,154 @@ class Piece:
 
 # Font commands with one argument, and the HTML they become ("" = just the text).
 _STYLES = {
-    "textbf": "b", "textit": "i", "textsl": "i", "emph": "em", "texttt": "code",
-    "underline": "u", "textsuperscript": "sup", "textsubscript": "sub", "textsc": "sc",
-    "textrm": "", "textsf": "", "textup": "", "textnormal": "", "textmd": "", "text": "",
-    "mbox": "", "hbox": "", "mathrm": "", "operatorname": "",
+    "textbf": "b",
+    "textit": "i",
+    "textsl": "i",
+    "emph": "em",
+    "texttt": "code",
+    "underline": "u",
+    "textsuperscript": "sup",
+    "textsubscript": "sub",
+    "textsc": "sc",
+    "textrm": "",
+    "textsf": "",
+    "textup": "",
+    "textnormal": "",
+    "textmd": "",
+    "text": "",
+    "mbox": "",
+    "hbox": "",
+    "mathrm": "",
+    "operatorname": "",
 }
 # Old-style switches that style the rest of their group: {\bf fast}.
-_SWITCHES = {"bf": "b", "bfseries": "b", "it": "i", "itshape": "i", "sl": "i", "em": "em",
-             "tt": "code", "ttfamily": "code", "sc": "sc", "scshape": "sc", "rm": "", "sf": ""}
-_TAGS = {"b": ("<b>", "</b>"), "i": ("<i>", "</i>"), "em": ("<em>", "</em>"),
-         "code": ("<code>", "</code>"), "u": ("<u>", "</u>"), "sup": ("<sup>", "</sup>"),
-         "sub": ("<sub>", "</sub>"), "sc": ('<span class="tex-sc">', "</span>")}
+_SWITCHES = {
+    "bf": "b",
+    "bfseries": "b",
+    "it": "i",
+    "itshape": "i",
+    "sl": "i",
+    "em": "em",
+    "tt": "code",
+    "ttfamily": "code",
+    "sc": "sc",
+    "scshape": "sc",
+    "rm": "",
+    "sf": "",
+}
+_TAGS = {
+    "b": ("<b>", "</b>"),
+    "i": ("<i>", "</i>"),
+    "em": ("<em>", "</em>"),
+    "code": ("<code>", "</code>"),
+    "u": ("<u>", "</u>"),
+    "sup": ("<sup>", "</sup>"),
+    "sub": ("<sub>", "</sub>"),
+    "sc": ('<span class="tex-sc">', "</span>"),
+}
 _SYMBOLS = {
-    "ldots": "…", "dots": "…", "textellipsis": "…", "LaTeX": "LaTeX", "TeX": "TeX",
-    "LaTeXe": "LaTeX2ε", "textendash": "–", "textemdash": "—", "textasciitilde": "~",
-    "textbackslash": "\\", "textbar": "|", "textless": "<", "textgreater": ">",
-    "textquoteleft": "‘", "textquoteright": "’", "textquotedblleft": "“",
-    "textquotedblright": "”", "ss": "ß", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ",
-    "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ",
-    "S": "§", "P": "¶", "copyright": "©", "textregistered": "®", "texttrademark": "™",
-    "pounds": "£", "euro": "€", "texteuro": "€", "textdegree": "°", "degree": "°",
-    "times": "×", "pm": "±", "sim": "~", "approx": "≈", "leq": "≤", "le": "≤", "geq": "≥",
-    "ge": "≥", "neq": "≠", "to": "→", "rightarrow": "→", "leftarrow": "←", "infty": "∞",
-    "textbullet": "•", "dag": "†", "ddag": "‡", "textperthousand": "‰", "newline": " ",
-    "quad": " ", "qquad": " ", "noindent": "", "xspace": "", "relax": "", "par": " ",
+    "ldots": "…",
+    "dots": "…",
+    "textellipsis": "…",
+    "LaTeX": "LaTeX",
+    "TeX": "TeX",
+    "LaTeXe": "LaTeX2ε",
+    "textendash": "–",
+    "textemdash": "—",
+    "textasciitilde": "~",
+    "textbackslash": "\\",
+    "textbar": "|",
+    "textless": "<",
+    "textgreater": ">",
+    "textquoteleft": "‘",
+    "textquoteright": "’",
+    "textquotedblleft": "“",
+    "textquotedblright": "”",
+    "ss": "ß",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "o": "ø",
+    "O": "Ø",
+    "aa": "å",
+    "AA": "Å",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "j": "ȷ",
+    "S": "§",
+    "P": "¶",
+    "copyright": "©",
+    "textregistered": "®",
+    "texttrademark": "™",
+    "pounds": "£",
+    "euro": "€",
+    "texteuro": "€",
+    "textdegree": "°",
+    "degree": "°",
+    "times": "×",
+    "pm": "±",
+    "sim": "~",
+    "approx": "≈",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "neq": "≠",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "infty": "∞",
+    "textbullet": "•",
+    "dag": "†",
+    "ddag": "‡",
+    "textperthousand": "‰",
+    "newline": " ",
+    "quad": " ",
+    "qquad": " ",
+    "noindent": "",
+    "xspace": "",
+    "relax": "",
+    "par": " ",
     "item": "•",
 }
-_ESCAPES = {"%": "%", "&": "&", "#": "#", "_": "_", "{": "{", "}": "}", " ": " ",
-            ",": "\u2009", ";": " ", ":": " ", "!": "", "-": "", "/": "", "@": "", "\\": " ",
-            "\n": " "}
+_ESCAPES = {
+    "%": "%",
+    "&": "&",
+    "#": "#",
+    "_": "_",
+    "{": "{",
+    "}": "}",
+    " ": " ",
+    ",": "\u2009",
+    ";": " ",
+    ":": " ",
+    "!": "",
+    "-": "",
+    "/": "",
+    "@": "",
+    "\\": " ",
+    "\n": " ",
+}
 # Accents: \'e, \"{o}, \v{c} -> é, ö, č (a base letter and a combining mark, composed).
-_ACCENTS = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303",
-            "=": "\u0304", ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306",
-            "H": "\u030b", "k": "\u0328", "r": "\u030a", "d": "\u0323", "b": "\u0331"}
+_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "c": "\u0327",
+    "v": "\u030c",
+    "u": "\u0306",
+    "H": "\u030b",
+    "k": "\u0328",
+    "r": "\u030a",
+    "d": "\u0323",
+    "b": "\u0331",
+}
 _PUNCT = {"---": "—", "--": "–", "``": "“", "''": "”", "~": "\u00a0"}
 _MACRO = re.compile(r"\\([A-Za-z]+)")
 # A URL runs to whitespace or a character that cannot be in one; LaTeX-escaped \_ \% \# \&
@@ -157,10 +272,12 @@ def _marked_text(p: Piece, spans) -> str:
         if s >= e or e <= at:
             continue
         s = max(s, at)
-        out += [html.escape(p.shown[at - p.start:s - p.start]),
-                _marked(html.escape(p.shown[s - p.start:e - p.start]), True)]
+        out += [
+            html.escape(p.shown[at - p.start : s - p.start]),
+            _marked(html.escape(p.shown[s - p.start : e - p.start]), True),
+        ]
         at = e
-    out.append(html.escape(p.shown[at - p.start:]))
+    out.append(html.escape(p.shown[at - p.start :]))
     return "".join(out)
 
 
@@ -185,7 +302,7 @@ class _Scanner:
     # -- emitting ----------------------------------------------------------------------------
     def flush(self, at: int) -> None:
         if self.run_start is not None and at > self.run_start:
-            self.out.append(Piece(self.run_start, at, self.text[self.run_start:at], "text"))
+            self.out.append(Piece(self.run_start, at, self.text[self.run_start : at], "text"))
         self.run_start = None
 
     def emit(self, start: int, end: int, shown: str, kind: str = "sub", target: str = "") -> int:
@@ -248,12 +365,12 @@ class _Scanner:
 
     def backslash(self, i: int) -> int:
         text = self.text
-        nxt = text[i + 1:i + 2]
+        nxt = text[i + 1 : i + 2]
         if nxt in ("(", "["):
             close = "\\)" if nxt == "(" else "\\]"
             end = text.find(close, i + 2)
             if end >= 0:
-                return self.emit(i, end + 2, text[i:end + 2], "math")
+                return self.emit(i, end + 2, text[i : end + 2], "math")
             return self.emit(i, i + 2, nxt)
         if nxt == "$":
             return self.emit(i, i + 2, "$", "dollar")
@@ -279,8 +396,11 @@ class _Scanner:
             return _skip_space(text, end)
         if name in ("url", "href") and text.startswith("{", end):
             return self.link(i, name, end)
-        if len(name) == 1 and name in _ACCENTS and (text.startswith("{", end)
-                                                   or text.startswith(" ", end)):
+        if (
+            len(name) == 1
+            and name in _ACCENTS
+            and (text.startswith("{", end) or text.startswith(" ", end))
+        ):
             return self.accent(i, _skip_space(text, end), _ACCENTS[name])
         shown = _SYMBOLS.get(name, name)  # an unknown macro (\ours) shows as its name
         stop = end + 2 if text.startswith("{}", end) else end
@@ -291,19 +411,19 @@ class _Scanner:
         close = text.find("}", end)
         if close < 0:
             return self.emit(i, end, "")
-        target = re.sub(r"\\([_%#&~])", r"\1", text[end + 1:close].strip())
+        target = re.sub(r"\\([_%#&~])", r"\1", text[end + 1 : close].strip())
         shown = target
         stop = close + 1
         if name == "href" and text.startswith("{", stop):
             label_end = text.find("}", stop)
             if label_end > 0:
-                shown, stop = to_text(text[stop + 1:label_end]) or target, label_end + 1
+                shown, stop = to_text(text[stop + 1 : label_end]) or target, label_end + 1
         return self.emit(i, stop, shown, "url", target)
 
     def accent(self, i: int, at: int, mark: str) -> int:
         """An accent on the next letter, written `x`, `{x}` or `{\\i}`."""
         text = self.text
-        m = re.match(r"\{\\?([A-Za-z])\}|\\?([A-Za-z])", text[at:at + 4])
+        m = re.match(r"\{\\?([A-Za-z])\}|\\?([A-Za-z])", text[at : at + 4])
         if m is None:
             return self.emit(i, at, "")
         base = m.group(1) or m.group(2)

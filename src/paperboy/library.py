@@ -26,8 +26,9 @@ MAX_ERRORS_SHOWN = 10
 _DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.IGNORECASE)
 _ARXIV_URL = re.compile(r"arxiv\.org/(?:abs|pdf)/([^\s?#]+?)(?:\.pdf)?(?:[?#]|$)", re.IGNORECASE)
-_ARXIV_MENTION = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})",
-                            re.IGNORECASE)
+_ARXIV_MENTION = re.compile(
+    r"\barXiv:\s*(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})", re.IGNORECASE
+)
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: |$)")
 
 
@@ -66,13 +67,20 @@ class LibraryMatch:
 def read_library(data: bytes, filename: str = "") -> list[LibraryEntry]:
     """The entries of an upload; the format is told by its content, not its name."""
     if len(data) > MAX_BYTES:
-        raise LibraryFileError([(filename or "the file",
-                                 f"{len(data):,} bytes, more than the {MAX_BYTES:,} allowed")])
+        raise LibraryFileError(
+            [(filename or "the file", f"{len(data):,} bytes, more than the {MAX_BYTES:,} allowed")]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LibraryFileError([(f"byte {exc.start}", ("the file is not UTF-8 text (export it "
-                                 "as UTF-8 from your reference manager)"))]) from None
+        raise LibraryFileError(
+            [
+                (
+                    f"byte {exc.start}",
+                    ("the file is not UTF-8 text (export it as UTF-8 from your reference manager)"),
+                )
+            ]
+        ) from None
     if not text.strip():
         raise LibraryFileError([(filename or "the file", "it is empty")])
     if re.search(r"^\s*@\w+\s*[{(]", text, re.MULTILINE):
@@ -82,8 +90,14 @@ def read_library(data: bytes, filename: str = "") -> list[LibraryEntry]:
     else:
         entries = _read_list(text)
     if len(entries) > MAX_ENTRIES:
-        raise LibraryFileError([(filename or "the file", (f"{len(entries):,} entries, more "
-                                 f"than the {MAX_ENTRIES:,} allowed"))])
+        raise LibraryFileError(
+            [
+                (
+                    filename or "the file",
+                    (f"{len(entries):,} entries, more than the {MAX_ENTRIES:,} allowed"),
+                )
+            ]
+        )
     return entries
 
 
@@ -91,21 +105,33 @@ def _read_bibtex(text: str) -> list[LibraryEntry]:
     import bibtexparser
 
     parsed = bibtexparser.parse_string(text)
-    problems = [(f"line {block.start_line + 1} ({_first_line(block.raw)})",
-                 getattr(block.error, "abort_reason", "") or str(block.error)
-                 or "cannot be read as BibTeX")
-                for block in parsed.failed_blocks]
+    problems = [
+        (
+            f"line {block.start_line + 1} ({_first_line(block.raw)})",
+            getattr(block.error, "abort_reason", "")
+            or str(block.error)
+            or "cannot be read as BibTeX",
+        )
+        for block in parsed.failed_blocks
+    ]
     if problems:
         raise LibraryFileError(problems)
     entries = []
     for entry in parsed.entries:
         fields = {k.lower(): str(f.value) for k, f in entry.fields_dict.items()}
         where = f"line {entry.start_line + 1} (@{entry.entry_type}{{{entry.key}}})"
-        arxiv = _arxiv_of(fields.get("eprint") if _is_arxiv_eprint(fields) else None,
-                          fields.get("arxivid"), fields.get("doi"), fields.get("url"),
-                          fields.get("journal"))
-        entries.append(LibraryEntry(where, arxiv, _doi_of(fields.get("doi")),
-                                    _clean_title(fields.get("title"))))
+        arxiv = _arxiv_of(
+            fields.get("eprint") if _is_arxiv_eprint(fields) else None,
+            fields.get("arxivid"),
+            fields.get("doi"),
+            fields.get("url"),
+            fields.get("journal"),
+        )
+        entries.append(
+            LibraryEntry(
+                where, arxiv, _doi_of(fields.get("doi")), _clean_title(fields.get("title"))
+            )
+        )
     return entries
 
 
@@ -122,18 +148,30 @@ def _read_ris(text: str) -> list[LibraryEntry]:
         tag = _RIS_TAG.match(line)
         if tag and tag.group(1) == "TY":
             if open_at is not None:
-                problems.append((f"line {open_at}", ("a record starts (TY) before the one "
-                                 "above ended (ER)")))
+                problems.append(
+                    (f"line {open_at}", ("a record starts (TY) before the one above ended (ER)"))
+                )
             open_at = number
             starts.append(number)
         elif tag and tag.group(1) == "ER":
             if open_at is None:
                 problems.append((f"line {number}", "ER without a TY record start above"))
             open_at = None
-        elif tag is None and line.strip() and open_at is None \
-                and not re.fullmatch(r"\d+\.", line.strip()):  # a writer's record counter
-            problems.append((f"line {number}", (f"{line.strip()[:40]!r} is outside any "
-                             "record (RIS lines look like 'TI  - title')")))
+        elif (
+            tag is None
+            and line.strip()
+            and open_at is None
+            and not re.fullmatch(r"\d+\.", line.strip())
+        ):  # a writer's record counter
+            problems.append(
+                (
+                    f"line {number}",
+                    (
+                        f"{line.strip()[:40]!r} is outside any "
+                        "record (RIS lines look like 'TI  - title')"
+                    ),
+                )
+            )
     if open_at is not None:
         problems.append((f"line {open_at}", "the record never ends (no 'ER  -' line)"))
     if problems:
@@ -145,8 +183,14 @@ def _read_ris(text: str) -> list[LibraryEntry]:
         doi = record.get("doi")
         arxiv = _arxiv_of(doi, *urls, record.get("notes") and " ".join(record["notes"]))
         title = record.get("title") or record.get("primary_title")
-        entries.append(LibraryEntry(f"line {start} (record {len(entries) + 1})", arxiv,
-                                    _doi_of(doi), _clean_title(title)))
+        entries.append(
+            LibraryEntry(
+                f"line {start} (record {len(entries) + 1})",
+                arxiv,
+                _doi_of(doi),
+                _clean_title(title),
+            )
+        )
     return entries
 
 
@@ -158,8 +202,15 @@ def _read_list(text: str) -> list[LibraryEntry]:
             continue
         arxiv, doi = _arxiv_of(item), _doi_of(item)
         if arxiv is None and doi is None:
-            problems.append((f"line {number}", (f"{item[:60]!r} is neither an arXiv id nor a "
-                             "DOI (and the file is not BibTeX or RIS)")))
+            problems.append(
+                (
+                    f"line {number}",
+                    (
+                        f"{item[:60]!r} is neither an arXiv id nor a "
+                        "DOI (and the file is not BibTeX or RIS)"
+                    ),
+                )
+            )
         entries.append(LibraryEntry(f"line {number}", arxiv, doi))
     if problems:
         raise LibraryFileError(problems)

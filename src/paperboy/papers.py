@@ -82,8 +82,12 @@ def parse_arxiv_id(text: str) -> ArxivId:
     raw = text.strip()
     shown = raw if len(raw) <= 80 else raw[:77] + "..."
     candidate = raw
-    if re.match(r"^(?:https?://)?(?:[\w-]+\.)*"
-                r"(?:arxiv\.org|xxx\.lanl\.gov|huggingface\.co|hf\.co)/", raw, re.I):
+    if re.match(
+        r"^(?:https?://)?(?:[\w-]+\.)*"
+        r"(?:arxiv\.org|xxx\.lanl\.gov|huggingface\.co|hf\.co)/",
+        raw,
+        re.I,
+    ):
         url = raw if "://" in raw else "https://" + raw
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
@@ -116,7 +120,8 @@ def try_parse_arxiv_id(text: str) -> ArxivId | None:
 # repository (and would make a code link past the URL limit of paperboy/bounds.py).
 _CODE_URL = re.compile(
     r"https?://(?:www\.)?(?:github\.com|gitlab\.com)/[A-Za-z0-9_.-]{1,100}/"
-    r"[A-Za-z0-9_.-]{1,100}(?![A-Za-z0-9_.-])", re.I
+    r"[A-Za-z0-9_.-]{1,100}(?![A-Za-z0-9_.-])",
+    re.I,
 )
 
 

@@ -1,7 +1,7 @@
 """Progress for long work: a bar on a terminal, plain log lines (every few seconds) elsewhere.
 
-    with Progress("import", total=size, unit="B") as bar:
-        bar.set_position(bytes_read, papers_done)
+with Progress("import", total=size, unit="B") as bar:
+    bar.set_position(bytes_read, papers_done)
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, label: str, total: int | None = None, unit: str = "it",
-                 stream=None, every: float = 5.0, enabled: bool = True):
+    def __init__(
+        self,
+        label: str,
+        total: int | None = None,
+        unit: str = "it",
+        stream=None,
+        every: float = 5.0,
+        enabled: bool = True,
+    ):
         self.label, self.total, self.unit = label, total, unit
         self.stream = stream or sys.stderr
         self.every = every
@@ -25,8 +32,15 @@ class Progress:
         self._bar = None
         self._enabled = enabled
         if enabled and self.stream.isatty():
-            self._bar = tqdm(total=total, unit=unit, unit_scale=unit == "B", desc=label,
-                             file=self.stream, dynamic_ncols=True, smoothing=0.1)
+            self._bar = tqdm(
+                total=total,
+                unit=unit,
+                unit_scale=unit == "B",
+                desc=label,
+                file=self.stream,
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
 
     def __enter__(self) -> Progress:
         return self

@@ -31,16 +31,24 @@ class StarsRun:
         return f"stars: read {self.read} repositories, failed {len(self.failed)}"
 
 
-def read_stars(store, settings: Settings, limit: int, day: date | None = None,
-               show_progress: bool = True, reader_factory=StarReader) -> StarsRun:
+def read_stars(
+    store,
+    settings: Settings,
+    limit: int,
+    day: date | None = None,
+    show_progress: bool = True,
+    reader_factory=StarReader,
+) -> StarsRun:
     stars = Stars(store)
     day = day or datetime.now(UTC).date()
     repos = stars.repos_to_read(day, limit)
     run = StarsRun()
     if not repos:
         return run
-    with PoliteClient(settings) as client, \
-            Progress("stars", total=len(repos), unit="repo", enabled=show_progress) as bar:
+    with (
+        PoliteClient(settings) as client,
+        Progress("stars", total=len(repos), unit="repo", enabled=show_progress) as bar,
+    ):
         reader = reader_factory(client, settings)
         for done, repo in enumerate(repos, start=1):
             try:

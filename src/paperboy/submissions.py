@@ -15,9 +15,9 @@ the rows the dead one was fetching back in the queue. Each batch (up to `arxiv_a
 ids: one arXiv request through the polite client, which keeps arXiv's 3 s interval across the
 processes of a data directory) is a recorded run of kind "submissions" (ingest/runs.py, the
 run loop every source uses): the papers, with today's feed entry, and the queue rows commit in
-one transaction, and the run makes them searchable as it ends. A failed fetch puts the batch back for a
-later try (`submissions_retry` seconds, doubling) until `submissions_attempts` tries; an id
-arXiv does not know fails at once.
+one transaction, and the run makes them searchable as it ends. A failed fetch puts the batch
+back for a later try (`submissions_retry` seconds, doubling) until `submissions_attempts`
+tries; an id arXiv does not know fails at once.
 """
 
 from __future__ import annotations
@@ -65,8 +65,13 @@ class QueueLock:
 
     def __init__(self, store):
         self.store = store
-        self.holder = {"id": uuid.uuid4().hex, "host": socket.gethostname(), "pid": os.getpid(),
-                       "since": stamp(), "beat": time.time()}
+        self.holder = {
+            "id": uuid.uuid4().hex,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": stamp(),
+            "beat": time.time(),
+        }
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -80,8 +85,9 @@ class QueueLock:
         current = self.store.take_lock(LOCK, self.holder, _stale)
         if current is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._beat, name="paperboy-queue-lock",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._beat, name="paperboy-queue-lock", daemon=True
+            )
             self._thread.start()
         return current
 
@@ -91,10 +97,14 @@ class QueueLock:
             while not self._stop.wait(BEAT_SECONDS):
                 self.holder["beat"] = time.time()
                 current = self.store.take_lock(
-                    LOCK, self.holder, lambda rec: rec.get("id") == mine or _stale(rec))
+                    LOCK, self.holder, lambda rec: rec.get("id") == mine or _stale(rec)
+                )
                 if current is not None:  # presumed dead and replaced: stop claiming
-                    log.warning("submissions: another worker took over the queue (pid %s on "
-                                "%s)", current.get("pid"), current.get("host"))
+                    log.warning(
+                        "submissions: another worker took over the queue (pid %s on %s)",
+                        current.get("pid"),
+                        current.get("host"),
+                    )
                     return
         except Exception:  # the store is unreachable: let the lock go stale, stop claiming
             log.exception("submissions: cannot renew the queue lock")
@@ -132,14 +142,16 @@ def run_batch(store, settings: Settings, client) -> Batch | None:
     if not batch:
         return None
     result = Batch(len(batch))
-    with RecordedRun(store, settings, "submissions", settings.arxiv_api_url,
-                     "submissions") as recorded:
+    with RecordedRun(
+        store, settings, "submissions", settings.arxiv_api_url, "submissions"
+    ) as recorded:
         _fetch_batch(store, settings, client, claim, batch, recorded, result)
     return result
 
 
-def _fetch_batch(store, settings: Settings, client, claim: str, batch, recorded: RecordedRun,
-                 result: Batch) -> None:
+def _fetch_batch(
+    store, settings: Settings, client, claim: str, batch, recorded: RecordedRun, result: Batch
+) -> None:
     from paperboy.sources.arxiv_api import fetch_papers
 
     ids = [sub.id for sub in batch]
@@ -148,11 +160,14 @@ def _fetch_batch(store, settings: Settings, client, claim: str, batch, recorded:
     except SourceError as exc:
         result.problem = str(exc)
         due = stamp(time.time() + _retry_delay(settings, max(s.attempts for s in batch)))
-        result.given_up = store.retry_submissions(claim, ids, f"the last try failed: {exc}",
-                                                  due, settings.submissions_attempts)
+        result.given_up = store.retry_submissions(
+            claim, ids, f"the last try failed: {exc}", due, settings.submissions_attempts
+        )
         result.retry = len(batch) - result.given_up
-        recorded.fail(f"{exc} {result.retry} submissions wait for another try, "
-                      f"{result.given_up} failed for good.")
+        recorded.fail(
+            f"{exc} {result.retry} submissions wait for another try, "
+            f"{result.given_up} failed for good."
+        )
         return
     today = utc_today()
     hits, missing = [], []
@@ -199,7 +214,8 @@ def drain(store, settings: Settings) -> DrainReport:
     if current is not None:
         raise QueueBusy(
             f"the submissions queue is being worked on by pid {current.get('pid')} on "
-            f"{current.get('host')} (since {current.get('since')}); it fetches them")
+            f"{current.get('host')} (since {current.get('since')}); it fetches them"
+        )
     report = DrainReport()
     try:
         store.requeue_abandoned()
@@ -228,8 +244,9 @@ class SubmissionsWorker:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="paperboy-submissions",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="paperboy-submissions", daemon=True
+            )
             self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -276,8 +293,9 @@ class SubmissionsWorker:
                     return STANDBY_SECONDS
                 requeued = store.requeue_abandoned()
                 if requeued:
-                    log.info("submissions: %d left by a stopped worker go back in the queue",
-                             requeued)
+                    log.info(
+                        "submissions: %d left by a stopped worker go back in the queue", requeued
+                    )
             due = store.next_submission_due()
             if due is None or due > stamp():
                 return POLL_SECONDS
@@ -285,9 +303,14 @@ class SubmissionsWorker:
             if batch is None:
                 return POLL_SECONDS
             self.batches += 1
-            log.info("submissions: stored %d, unknown %d, retry %d, failed %d%s",
-                     len(batch.stored), len(batch.unknown), batch.retry, batch.given_up,
-                     f" ({batch.problem})" if batch.problem else "")
+            log.info(
+                "submissions: stored %d, unknown %d, retry %d, failed %d%s",
+                len(batch.stored),
+                len(batch.unknown),
+                batch.retry,
+                batch.given_up,
+                f" ({batch.problem})" if batch.problem else "",
+            )
             return 0.0
         except Exception:  # a bad turn must not end the thread: log it, try again soon
             log.exception("submissions: worker turn failed")

@@ -101,9 +101,14 @@ def pdf_url(settings: Settings, paper_id: str) -> str:
     return f"{settings.arxiv_pdf_url.rstrip('/')}/{paper_id}"
 
 
-def make_thumbnails(store, settings: Settings, limit: int | None = None,
-                    every_paper: bool = False, retry_failed: bool = False,
-                    show_progress: bool = True) -> ThumbnailRun:
+def make_thumbnails(
+    store,
+    settings: Settings,
+    limit: int | None = None,
+    every_paper: bool = False,
+    retry_failed: bool = False,
+    show_progress: bool = True,
+) -> ThumbnailRun:
     """Thumbnails for papers without one (feed papers, newest day first; every paper with
     `every_paper`; those that failed before too with `retry_failed`), at most `limit`."""
     thumbs = Thumbnails(store)
@@ -114,12 +119,15 @@ def make_thumbnails(store, settings: Settings, limit: int | None = None,
     folder = thumbnail_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     max_bytes = int(settings.thumbnail_max_mb * 1_000_000)
-    with PoliteClient(settings) as client, \
-            Progress("thumbnails", total=len(ids), unit="paper", enabled=show_progress) as bar:
+    with (
+        PoliteClient(settings) as client,
+        Progress("thumbnails", total=len(ids), unit="paper", enabled=show_progress) as bar,
+    ):
         for done, paper_id in enumerate(ids, start=1):
             try:
-                pdf = client.get_bytes(pdf_url(settings, paper_id), max_bytes,
-                                       settings.thumbnail_timeout)
+                pdf = client.get_bytes(
+                    pdf_url(settings, paper_id), max_bytes, settings.thumbnail_timeout
+                )
                 image = render_first_page(pdf, settings.thumbnail_width)
             except Unreachable as exc:
                 run.stopped = str(exc)

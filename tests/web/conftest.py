@@ -32,12 +32,18 @@ def latex_paper(day: date) -> Paper:
     """A paper whose title and abstract hold the LaTeX a newcomer met raw on the pages, a URL,
     40 authors, one upvote and one comment upstream, in the feed on `day`."""
     return Paper(
-        id="2608.99990", title=r"\textbf{Fast} $O(n)$ attention with \ours",
-        abstract=(r"We cut the cost by 50\%, in 1--2 days, for \$400K. \ours{} is at "
-                  r"https://github.com/org/fast\_attn. Not a link: http://localhost:8000/x."),
-        authors=[f"Author {n}" for n in range(40)], categories=["cs.LG"],
+        id="2608.99990",
+        title=r"\textbf{Fast} $O(n)$ attention with \ours",
+        abstract=(
+            r"We cut the cost by 50\%, in 1--2 days, for \$400K. \ours{} is at "
+            r"https://github.com/org/fast\_attn. Not a link: http://localhost:8000/x."
+        ),
+        authors=[f"Author {n}" for n in range(40)],
+        categories=["cs.LG"],
         published=date(2026, 8, 20),
-        entry=FeedEntry(day, "hf", submitted_by="akhaliq", num_comments=1), upvotes=1)
+        entry=FeedEntry(day, "hf", submitted_by="akhaliq", num_comments=1),
+        upvotes=1,
+    )
 
 
 def seed(store, settings) -> None:
@@ -77,14 +83,18 @@ def csrf_of(client: TestClient) -> str:
 
 
 def sign_up(client: TestClient, name: str = "ada", password: str = "correct horse") -> None:
-    r = client.post("/signup", data={"name": name, "password": password,
-                                     "csrf_token": csrf_of(client)}, follow_redirects=False)
+    r = client.post(
+        "/signup",
+        data={"name": name, "password": password, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     assert "pb_session" in client.cookies
 
 
-CARD = re.compile(r'<article class="card" id="p-([^"]+)">.*?<span class="count">(\d+)</span>',
-                  re.DOTALL)
+CARD = re.compile(
+    r'<article class="card" id="p-([^"]+)">.*?<span class="count">(\d+)</span>', re.DOTALL
+)
 
 
 def cards(html: str) -> list[tuple[str, int]]:

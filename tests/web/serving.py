@@ -30,15 +30,28 @@ def serve_command(data_dir: Path, port: int, workers: int) -> list[str]:
     (a worker re-imports the script's module when it starts), else `python -m paperboy`."""
     script = Path(sys.executable).with_name("paperboy")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "paperboy"]
-    return [*head, "--data-dir", str(data_dir), "serve", "--port", str(port),
-            "--workers", str(workers)]
+    return [
+        *head,
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
 
 
-def start_serve(data_dir: Path, port: int, log_path: Path, workers: int = 1,
-                env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_serve(
+    data_dir: Path, port: int, log_path: Path, workers: int = 1, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     with open(log_path, "w") as log:  # the child keeps its own copy open
-        return subprocess.Popen(serve_command(data_dir, port, workers), stdout=log,
-                                stderr=subprocess.STDOUT, env=env or subprocess_env())
+        return subprocess.Popen(
+            serve_command(data_dir, port, workers),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env or subprocess_env(),
+        )
 
 
 def wait_until_up(base: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:

@@ -19,8 +19,11 @@ def set_cookie_headers(response) -> list[str]:
 
 def test_sign_up_signs_in_with_a_hardened_cookie(client, store):
     token = csrf_of(client)
-    r = client.post("/signup", data={"name": "ada", "password": "correct horse",
-                                     "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/signup",
+        data={"name": "ada", "password": "correct horse", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     session = next(h for h in set_cookie_headers(r) if h.startswith("pb_session="))
     assert "HttpOnly" in session and "samesite=lax" in session.lower()
@@ -37,20 +40,27 @@ def test_cookies_are_secure_over_https(app):
     with TestClient(app, base_url="https://testserver") as client:
         r = client.get("/signin")
         assert "Secure" in r.headers["set-cookie"]
-        r = client.post("/signup", data={"name": "bob", "password": "long enough",
-                                         "csrf_token": client.cookies["pb_csrf"]},
-                        follow_redirects=False)
+        r = client.post(
+            "/signup",
+            data={
+                "name": "bob",
+                "password": "long enough",
+                "csrf_token": client.cookies["pb_csrf"],
+            },
+            follow_redirects=False,
+        )
         assert all("Secure" in h for h in r.headers.get_list("set-cookie"))
 
 
 def test_bad_sign_ups_explain_themselves(client):
     sign_up(client, "ada")
     other = TestClient(client.app)
-    for data, words in [({"name": "ADA", "password": "another one"}, "taken"),
-                        ({"name": "x", "password": "long enough"}, "2 to 32"),
-                        ({"name": "bob", "password": "short"}, "at least 8"),
-                        ({"name": "bob", "password": "long enough", "email": "nope"},
-                         "email")]:
+    for data, words in [
+        ({"name": "ADA", "password": "another one"}, "taken"),
+        ({"name": "x", "password": "long enough"}, "2 to 32"),
+        ({"name": "bob", "password": "short"}, "at least 8"),
+        ({"name": "bob", "password": "long enough", "email": "nope"}, "email"),
+    ]:
         r = other.post("/signup", data=data | {"csrf_token": csrf_of(other)})
         assert r.status_code == 400 and words in r.text, data
 
@@ -60,15 +70,24 @@ def test_sign_in_and_out(client, app):
     client.post("/signout", data={"csrf_token": client.cookies["pb_csrf"]})
     assert "pb_session" not in client.cookies
     assert client.get("/account", follow_redirects=False).status_code == 303
-    wrong = client.post("/signin", data={"name": "ada", "password": "wrong horse",
-                                         "csrf_token": csrf_of(client)})
+    wrong = client.post(
+        "/signin", data={"name": "ada", "password": "wrong horse", "csrf_token": csrf_of(client)}
+    )
     assert wrong.status_code == 401 and "wrong name or password" in wrong.text
-    nobody = client.post("/signin", data={"name": "nobody", "password": "whatever1",
-                                          "csrf_token": csrf_of(client)})
+    nobody = client.post(
+        "/signin", data={"name": "nobody", "password": "whatever1", "csrf_token": csrf_of(client)}
+    )
     assert nobody.status_code == 401 and "wrong name or password" in nobody.text
-    right = client.post("/signin", data={"name": "ada", "password": "correct horse",
-                                         "csrf_token": csrf_of(client), "next": "/account"},
-                        follow_redirects=False)
+    right = client.post(
+        "/signin",
+        data={
+            "name": "ada",
+            "password": "correct horse",
+            "csrf_token": csrf_of(client),
+            "next": "/account",
+        },
+        follow_redirects=False,
+    )
     assert right.status_code == 303 and right.headers["location"] == "/account"
 
 
@@ -81,28 +100,40 @@ def test_a_signed_out_session_cookie_is_dead(client, store):
 
 def test_state_changing_forms_need_the_csrf_token(client):
     csrf_of(client)
-    for url, data in [("/signup", {"name": "eve", "password": "long enough"}),
-                      ("/signin", {"name": "eve", "password": "long enough"}),
-                      ("/signout", {}),
-                      ("/papers/2608.19880/upvote", {}),
-                      ("/submit", {"id": "2608.19880"})]:
+    for url, data in [
+        ("/signup", {"name": "eve", "password": "long enough"}),
+        ("/signin", {"name": "eve", "password": "long enough"}),
+        ("/signout", {}),
+        ("/papers/2608.19880/upvote", {}),
+        ("/submit", {"id": "2608.19880"}),
+    ]:
         assert client.post(url, data=data).status_code == 403, url
         assert client.post(url, data=data | {"csrf_token": "forged"}).status_code == 403, url
 
 
 def test_a_non_ascii_csrf_token_is_refused_not_a_crash(client):
     csrf_of(client)
-    assert client.post("/signin", data={"name": "eve", "password": "long enough",
-                                        "csrf_token": "forgé"}).status_code == 403
+    assert (
+        client.post(
+            "/signin", data={"name": "eve", "password": "long enough", "csrf_token": "forgé"}
+        ).status_code
+        == 403
+    )
     sign_up(client)
-    assert client.post("/api/papers/2608.19880/upvote",
-                       headers={"X-CSRF-Token": "forgé".encode()}).status_code == 403
+    assert (
+        client.post(
+            "/api/papers/2608.19880/upvote", headers={"X-CSRF-Token": "forgé".encode()}
+        ).status_code
+        == 403
+    )
 
 
 def test_a_foreign_origin_is_refused_even_with_the_token(client):
-    r = client.post("/signin", data={"name": "ada", "password": "x" * 8,
-                                     "csrf_token": csrf_of(client)},
-                    headers={"Origin": "https://evil.example"})
+    r = client.post(
+        "/signin",
+        data={"name": "ada", "password": "x" * 8, "csrf_token": csrf_of(client)},
+        headers={"Origin": "https://evil.example"},
+    )
     assert r.status_code == 403 and "cross-site" in r.text
 
 
@@ -140,8 +171,11 @@ def from_address(app):
 
 
 def sign_in(client: TestClient, name: str, password: str):
-    return client.post("/signin", data={"name": name, "password": password,
-                                        "csrf_token": csrf_of(client)}, follow_redirects=False)
+    return client.post(
+        "/signin",
+        data={"name": name, "password": password, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
 
 
 def guess_wrong(guessers: list[TestClient], clock: Clock, name: str, times: int) -> list[int]:
@@ -162,12 +196,13 @@ def guess_wrong(guessers: list[TestClient], clock: Clock, name: str, times: int)
 
 
 def test_wrong_passwords_from_one_address_never_refuse_the_right_one_from_another(
-        client, from_address, clock):
+    client, from_address, clock
+):
     sign_up(client, "ada", "correct horse")
     attacker, owner = from_address("203.0.113.7"), from_address("198.51.100.2")
     codes = [sign_in(attacker, "ada", f"guess-{i}").status_code for i in range(12)]
-    assert codes[:limits.BACKOFF_FREE] == [401] * limits.BACKOFF_FREE
-    assert set(codes[limits.BACKOFF_FREE:]) == {429}  # slowed down at once
+    assert codes[: limits.BACKOFF_FREE] == [401] * limits.BACKOFF_FREE
+    assert set(codes[limits.BACKOFF_FREE :]) == {429}  # slowed down at once
     # Before the fix this was 429 for up to 5 minutes: the name itself was locked.
     r = sign_in(owner, "ada", "correct horse")
     assert r.status_code == 303 and "pb_session" in owner.cookies
@@ -200,8 +235,7 @@ def test_guessers_wait_longer_and_longer_up_to_a_bound(from_address, clock):
     assert sign_in(botnet[0], "ada", "g").status_code == 401
 
 
-def test_an_owner_who_mistypes_during_an_attack_waits_like_a_guesser(
-        client, from_address, clock):
+def test_an_owner_who_mistypes_during_an_attack_waits_like_a_guesser(client, from_address, clock):
     sign_up(client, "ada", "correct horse")
     guess_wrong([from_address(f"203.0.113.{i}") for i in range(1, 4)], clock, "ada", 6)
     owner = from_address("198.51.100.2")
@@ -230,8 +264,9 @@ def test_an_address_has_a_budget_for_each_name(from_address, clock):
 
 def test_an_address_has_a_budget_for_all_names(from_address, clock):
     attacker = from_address("203.0.113.7")
-    codes = [sign_in(attacker, f"user{i}", "a guess").status_code
-             for i in range(limits.SIGN_IN.hits + 1)]
+    codes = [
+        sign_in(attacker, f"user{i}", "a guess").status_code for i in range(limits.SIGN_IN.hits + 1)
+    ]
     assert codes == [401] * limits.SIGN_IN.hits + [429]
     r = sign_in(attacker, "someone-else", "a guess")
     assert r.status_code == 429 and "too many signin attempts" in r.text
@@ -242,15 +277,17 @@ def test_an_address_has_a_budget_for_all_names(from_address, clock):
 
 def test_api_tokens_from_the_account_page(client, store):
     sign_up(client)
-    r = client.post("/account/tokens", data={"name": "my script",
-                                              "csrf_token": client.cookies["pb_csrf"]})
+    r = client.post(
+        "/account/tokens", data={"name": "my script", "csrf_token": client.cookies["pb_csrf"]}
+    )
     assert r.status_code == 201
     token = r.text.split('<code class="token" id="new-token">')[1].split("<")[0]
     api = TestClient(client.app)
     auth = {"Authorization": f"Bearer {token}"}
     assert api.post("/api/papers/2608.19880/upvote", headers=auth).json()["upvoted"] is True
     token_id = store.api_tokens(store.user_by_name("ada").id)[0].id
-    client.post(f"/account/tokens/{token_id}/revoke",
-                data={"csrf_token": client.cookies["pb_csrf"]})
+    client.post(
+        f"/account/tokens/{token_id}/revoke", data={"csrf_token": client.cookies["pb_csrf"]}
+    )
     revoked = api.post("/api/papers/2608.19880/upvote", headers=auth)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]

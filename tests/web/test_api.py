@@ -8,10 +8,9 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from paperboy.search import open_search
 from paperboy.store.sqlite import SQLiteStore
 from paperboy.web.app import create_app
-
-from paperboy.search import open_search
 
 from .conftest import HF_DAYS, hf_day, sign_up
 
@@ -28,15 +27,23 @@ def test_daily_papers_match_the_hf_shape_and_values(client):
         mine = got[pid]
         assert mine["paper"]["upvotes"] == theirs["paper"]["upvotes"]
         assert mine["paper"]["title"] == " ".join(theirs["paper"]["title"].split())
-        assert [a["name"] for a in mine["paper"]["authors"]] == \
-            [a["name"] for a in theirs["paper"]["authors"]]
+        assert [a["name"] for a in mine["paper"]["authors"]] == [
+            a["name"] for a in theirs["paper"]["authors"]
+        ]
         assert mine["numComments"] == theirs["numComments"]
         assert mine["paper"]["githubRepo"] == theirs["paper"].get("githubRepo")
         assert mine["publishedAt"].startswith(DAY)
         if theirs.get("organization"):
             assert mine["organization"]["name"] == theirs["organization"]["name"]
-        for key in ("paper", "publishedAt", "title", "summary", "numComments", "submittedBy",
-                    "organization"):
+        for key in (
+            "paper",
+            "publishedAt",
+            "title",
+            "summary",
+            "numComments",
+            "submittedBy",
+            "organization",
+        ):
             assert key in mine
 
 
@@ -59,15 +66,25 @@ def test_week_month_and_no_period(client):
     days = [i["publishedAt"][:10] for i in newest_first]
     assert days == sorted(days, reverse=True) and days[0] == DAY
     trending = client.get("/api/daily_papers?sort=trending&limit=3").json()
-    assert trending[0]["paper"]["upvotes"] == max(i["paper"]["upvotes"] for i in newest_first
-                                                  if i["publishedAt"].startswith(DAY))
+    assert trending[0]["paper"]["upvotes"] == max(
+        i["paper"]["upvotes"] for i in newest_first if i["publishedAt"].startswith(DAY)
+    )
 
 
-@pytest.mark.parametrize("query, words", [
-    ("limit=0", "limit"), ("limit=101", "limit"), ("p=-1", "'p'"), ("limit=ten", "limit"),
-    ("date=2026-02-30", "YYYY-MM-DD"), ("week=2026-W99", "ISO week"), ("month=2026-00", "YYYY-MM"),
-    (f"date={DAY}&week=2026-W34", "only one"), ("sort=hot", "sort"),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("p=-1", "'p'"),
+        ("limit=ten", "limit"),
+        ("date=2026-02-30", "YYYY-MM-DD"),
+        ("week=2026-W99", "ISO week"),
+        ("month=2026-00", "YYYY-MM"),
+        (f"date={DAY}&week=2026-W34", "only one"),
+        ("sort=hot", "sort"),
+    ],
+)
 def test_bad_parameters_are_400_json(client, query, words):
     r = client.get(f"/api/daily_papers?{query}")
     assert r.status_code == 400
@@ -92,7 +109,9 @@ def test_search_limits_and_shape(client):
 
 
 def test_search_highlights_are_hf_style_segments(settings, store):
-    with TestClient(create_app(settings, store=store, search=open_search(store, settings))) as client:
+    with TestClient(
+        create_app(settings, store=store, search=open_search(store, settings))
+    ) as client:
         hit = client.get("/api/papers/search?q=watermark").json()[0]
     title = hit["highlightedTitle"]
     assert "".join(s["text"] for s in title) == hit["title"]
@@ -118,8 +137,9 @@ def test_writes_need_a_session_with_csrf_or_a_token(client):
 def test_submit_refusals_are_clear(client, store):
     sign_up(client)
     headers = {"X-CSRF-Token": client.cookies["pb_csrf"]}
-    dup = client.post("/api/papers/submit", json={"id": "https://arxiv.org/abs/2608.19880"},
-                      headers=headers)
+    dup = client.post(
+        "/api/papers/submit", json={"id": "https://arxiv.org/abs/2608.19880"}, headers=headers
+    )
     assert dup.status_code == 409 and "already in the feed" in dup.json()["error"]
     bad = client.post("/api/papers/submit", json={"id": "not an id"}, headers=headers)
     assert bad.status_code == 400 and "arXiv id" in bad.json()["error"]
@@ -133,8 +153,11 @@ def test_a_stored_paper_outside_the_feed_is_submitted_to_today(client, store):
     paper = store.get("2503.13756")
     store.remove_from_feed(paper.id)
     sign_up(client, "sam")
-    r = client.post("/api/papers/submit", json={"id": "2503.13756"},
-                    headers={"X-CSRF-Token": client.cookies["pb_csrf"]})
+    r = client.post(
+        "/api/papers/submit",
+        json={"id": "2503.13756"},
+        headers={"X-CSRF-Token": client.cookies["pb_csrf"]},
+    )
     assert r.status_code == 201
     assert r.json()["submittedBy"]["name"] == "sam"
     entry = store.get("2503.13756").entry
@@ -145,8 +168,11 @@ def test_a_submission_of_a_stored_paper_is_a_recorded_run(client, store):
     """The site's submission goes through the one run loop: it shows in `paperboy runs`."""
     store.remove_from_feed("2503.13756")
     sign_up(client, "sam")
-    r = client.post("/api/papers/submit", json={"id": "2503.13756"},
-                    headers={"X-CSRF-Token": client.cookies["pb_csrf"]})
+    r = client.post(
+        "/api/papers/submit",
+        json={"id": "2503.13756"},
+        headers={"X-CSRF-Token": client.cookies["pb_csrf"]},
+    )
     assert r.status_code == 201
     latest = store.runs()[0]
     assert (latest["kind"], latest["status"], latest["updated"]) == ("submit", "done", 1)

@@ -26,9 +26,14 @@ def test_feed_accounts_votes_and_api_on_each_backend(backend_settings):
             found = client.get("/api/papers/search", params={"q": title}).json()
             assert found[0]["paper"]["id"] == top_id
             again = TestClient(client.app)
-            taken = again.post("/signup", data={"name": "ada", "password": "long enough",
-                                                "csrf_token": again.get("/signin").cookies
-                                                ["pb_csrf"]})
+            taken = again.post(
+                "/signup",
+                data={
+                    "name": "ada",
+                    "password": "long enough",
+                    "csrf_token": again.get("/signin").cookies["pb_csrf"],
+                },
+            )
             assert taken.status_code == 400 and "taken" in taken.text
     finally:
         store.close()

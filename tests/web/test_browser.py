@@ -32,15 +32,25 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def ensure_chromium() -> None:
     """Debian's chromium must be there: `make test` installs it before pytest runs."""
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium), "
-                    "or `sudo apt-get install chromium chromium-driver`")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium), "
+            "or `sudo apt-get install chromium chromium-driver`"
+        )
 
 
 def free_port() -> int:
@@ -62,8 +72,22 @@ def server(tmp_path_factory):
     log = open(data / "server.log", "w")
     env = subprocess_env()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperboy", "--data-dir", str(data), "serve", "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "paperboy",
+            "--data-dir",
+            str(data),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         # A busy machine can take tens of seconds to start a server (docs/security.md).
@@ -91,8 +115,12 @@ def browser_context(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1200, "height": 900})
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1200, "height": 900},
+        )
         yield context
         context.close()
 
@@ -145,7 +173,8 @@ def test_a_new_reader_signs_up_upvotes_and_signs_out(server, page):
     page.locator(".paper-head .vote-button").click()
     page.wait_for_function(
         "n => Number(document.querySelector('.paper-head .count').textContent) === n",
-        arg=before + 1)
+        arg=before + 1,
+    )
     assert page.locator(".paper-head .vote-button").get_attribute("aria-pressed") == "true"
     said = "upvote" if before + 1 == 1 else "upvotes"  # what a screen reader hears, updated
     assert page.locator(".paper-head .said").text_content() == f"{said}, upvoted by you"
@@ -199,9 +228,13 @@ def test_the_pages_side_by_side_at_desktop_and_phone_widths(server, browser_cont
     page = browser_context.new_page()
     page.set_viewport_size(screen)
     width = screen["width"]
-    for name, path in [("daily", "/"), ("paper", "/papers/2608.99990"),
-                       ("search", "/search?q=watermark"), ("weekend", "/papers/date/2025-09-13"),
-                       ("weekly", "/papers/week/2025-W37")]:
+    for name, path in [
+        ("daily", "/"),
+        ("paper", "/papers/2608.99990"),
+        ("search", "/search?q=watermark"),
+        ("weekend", "/papers/date/2025-09-13"),
+        ("weekly", "/papers/week/2025-W37"),
+    ]:
         page.goto(server + path)
         page.wait_for_load_state("load")
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)

@@ -42,8 +42,14 @@ def test_create_reads_a_piped_password_without_a_warning(tmp_path):
     # comes from the pipe, and nothing but the result is printed.
     done = subprocess.run(
         [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path), "user", "create", "ada"],
-        input="piped secret\n", capture_output=True, text=True, env=subprocess_env(),
-        start_new_session=True, timeout=120, check=False)
+        input="piped secret\n",
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        start_new_session=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "created ada\n"
     assert done.stderr == ""
@@ -51,8 +57,14 @@ def test_create_reads_a_piped_password_without_a_warning(tmp_path):
     assert verify_password(stored_hash, "piped secret")
     empty = subprocess.run(
         [sys.executable, "-m", "paperboy", "--data-dir", str(tmp_path), "user", "create", "bob"],
-        input="", capture_output=True, text=True, env=subprocess_env(),
-        start_new_session=True, timeout=120, check=False)
+        input="",
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        start_new_session=True,
+        timeout=120,
+        check=False,
+    )
     assert empty.returncode == 1 and "no password" in empty.stderr
     assert "Traceback" not in empty.stderr
 

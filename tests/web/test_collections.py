@@ -24,8 +24,11 @@ def make(client, name: str, public: bool = False) -> int:
 
 
 def save(client, cid: int, paper: str, note: str = "") -> None:
-    r = client.post(f"/collections/{cid}/papers", follow_redirects=False, data={
-        "paper": paper, "note": note, "csrf_token": csrf_of(client)})
+    r = client.post(
+        f"/collections/{cid}/papers",
+        follow_redirects=False,
+        data={"paper": paper, "note": note, "csrf_token": csrf_of(client)},
+    )
     assert r.status_code == 303, r.text
 
 
@@ -41,14 +44,23 @@ def test_crud_through_the_pages(client):
     save(client, cid, "https://arxiv.org/abs/2509.07980v1")
     page = client.get(f"/collections/{cid}").text
     assert "the threads idea" in page and "2 papers" in page
-    assert client.post(f"/collections/{cid}/papers", data={
-        "paper": "2401.99999", "csrf_token": csrf_of(client)}).status_code == 404
-    assert client.post(f"/collections/{cid}/papers", data={"paper": "2507.16784"}
-                       ).status_code == 403  # no CSRF token
-    client.post(f"/collections/{cid}/papers/2509.07980/remove",
-                data={"csrf_token": csrf_of(client)})
-    client.post(f"/collections/{cid}/edit", data={"name": "Read soon", "public": "1",
-                                                  "csrf_token": csrf_of(client)})
+    assert (
+        client.post(
+            f"/collections/{cid}/papers",
+            data={"paper": "2401.99999", "csrf_token": csrf_of(client)},
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/collections/{cid}/papers", data={"paper": "2507.16784"}).status_code == 403
+    )  # no CSRF token
+    client.post(
+        f"/collections/{cid}/papers/2509.07980/remove", data={"csrf_token": csrf_of(client)}
+    )
+    client.post(
+        f"/collections/{cid}/edit",
+        data={"name": "Read soon", "public": "1", "csrf_token": csrf_of(client)},
+    )
     page = client.get("/collections").text
     assert "Read soon" in page and "1 paper · public" in page
     client.post(f"/collections/{cid}/delete", data={"csrf_token": csrf_of(client)})
@@ -63,16 +75,29 @@ def test_private_collections_are_hidden_everywhere(app, client):
     token = token_for(client)
     with TestClient(app) as stranger:
         for cid, seen in ((private, 404), (public, 200)):
-            for path in (f"/collections/{cid}", f"/collections/{cid}.bib",
-                         f"/collections/{cid}.ris", f"/feeds/collections/{cid}.atom",
-                         f"/api/collections/{cid}"):
+            for path in (
+                f"/collections/{cid}",
+                f"/collections/{cid}.bib",
+                f"/collections/{cid}.ris",
+                f"/feeds/collections/{cid}.atom",
+                f"/api/collections/{cid}",
+            ):
                 assert stranger.get(path).status_code == seen, path
         sign_up(stranger, "bob")
         assert stranger.get(f"/collections/{private}").status_code == 404
-        assert stranger.post(f"/collections/{public}/papers", data={
-            "paper": "2509.07980", "csrf_token": csrf_of(stranger)}).status_code == 403
-        assert stranger.delete(f"/api/collections/{public}", headers={
-            "x-csrf-token": csrf_of(stranger)}).status_code == 404
+        assert (
+            stranger.post(
+                f"/collections/{public}/papers",
+                data={"paper": "2509.07980", "csrf_token": csrf_of(stranger)},
+            ).status_code
+            == 403
+        )
+        assert (
+            stranger.delete(
+                f"/api/collections/{public}", headers={"x-csrf-token": csrf_of(stranger)}
+            ).status_code
+            == 404
+        )
         assert stranger.get("/api/collections").json() == []
     # The owner sees the private one by page and API, never by feed (readers have no cookies).
     assert client.get(f"/collections/{private}").status_code == 200
@@ -88,18 +113,25 @@ def test_the_api_reads_and_edits_with_a_token(app, client):
         r = api.post("/api/collections", json={"name": "Agents", "public": False}, headers=bearer)
         assert r.status_code == 201, r.text
         cid = r.json()["id"]
-        assert api.post("/api/collections", json={"name": "Agents"},
-                        headers=bearer).status_code == 409
-        assert api.put(f"/api/collections/{cid}/papers/2507.16784", json={"note": "n1"},
-                       headers=bearer).json() == {"collection": cid, "id": "2507.16784",
-                                                  "note": "n1"}
+        assert (
+            api.post("/api/collections", json={"name": "Agents"}, headers=bearer).status_code == 409
+        )
+        assert api.put(
+            f"/api/collections/{cid}/papers/2507.16784", json={"note": "n1"}, headers=bearer
+        ).json() == {"collection": cid, "id": "2507.16784", "note": "n1"}
         got = api.get(f"/api/collections/{cid}", headers=bearer).json()
         assert [(p["paper"]["id"], p["note"]) for p in got["papers"]] == [("2507.16784", "n1")]
-        assert api.patch(f"/api/collections/{cid}", json={"public": True},
-                         headers=bearer).json()["public"] is True
+        assert (
+            api.patch(f"/api/collections/{cid}", json={"public": True}, headers=bearer).json()[
+                "public"
+            ]
+            is True
+        )
         assert api.get(f"/api/collections/{cid}").status_code == 200  # public now
-        assert api.delete(f"/api/collections/{cid}/papers/2507.16784",
-                          headers=bearer).status_code == 200
+        assert (
+            api.delete(f"/api/collections/{cid}/papers/2507.16784", headers=bearer).status_code
+            == 200
+        )
         assert api.post("/api/collections", json={"name": "x"}).status_code == 401
         assert api.delete(f"/api/collections/{cid}", headers=bearer).status_code == 200
         assert api.get(f"/api/collections/{cid}", headers=bearer).status_code == 404

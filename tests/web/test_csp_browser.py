@@ -22,9 +22,13 @@ from .test_browser import CHROMIUM, FLAGS, ensure_chromium, free_port
 pytestmark = pytest.mark.slow
 
 PAPER = "2503.11945"  # a paper of the seeded feed whose abstract KaTeX renders
-SCRIPT_LINKS = ["javascript:window.__pwned='code'", " JAVASCRIPT:window.__pwned='project'",
-                "java\tscript:window.__pwned='tab'", "vbscript:msgbox(1)",
-                "data:text/html,<script>alert(1)</script>"]
+SCRIPT_LINKS = [
+    "javascript:window.__pwned='code'",
+    " JAVASCRIPT:window.__pwned='project'",
+    "java\tscript:window.__pwned='tab'",
+    "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>",
+]
 # Records every CSP violation the page reports, before any of the page's own script runs.
 WATCH = """
 window.__violations = [];
@@ -44,15 +48,34 @@ def server(tmp_path_factory):
     ids = [PAPER] + [p.id for p in store.papers_on(store.latest_day())]
     with store.transaction() as conn:
         for number, pid in enumerate(ids):
-            conn.execute("UPDATE papers SET code_url = ?, project_url = ? WHERE id = ?",
-                         (SCRIPT_LINKS[number % len(SCRIPT_LINKS)],
-                          SCRIPT_LINKS[(number + 1) % len(SCRIPT_LINKS)], pid))
+            conn.execute(
+                "UPDATE papers SET code_url = ?, project_url = ? WHERE id = ?",
+                (
+                    SCRIPT_LINKS[number % len(SCRIPT_LINKS)],
+                    SCRIPT_LINKS[(number + 1) % len(SCRIPT_LINKS)],
+                    pid,
+                ),
+            )
     store.close()
     port = free_port()
     log = open(data / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperboy", "--data-dir", str(data), "serve", "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, env=subprocess_env())
+        [
+            sys.executable,
+            "-m",
+            "paperboy",
+            "--data-dir",
+            str(data),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=subprocess_env(),
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60  # a loaded test machine starts it slowly
@@ -84,8 +107,12 @@ def browser_context(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-csp-profile")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1200, "height": 900})
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1200, "height": 900},
+        )
         context.add_init_script(WATCH)
         yield context
         context.close()
@@ -147,8 +174,15 @@ def test_the_policy_stops_and_reports_a_script_link_that_got_through(server, pag
 
 
 def test_pages_work_under_the_policy_without_a_violation(server, page):
-    for path in ["/", "/papers/trending", "/search?q=agents", "/signin", "/signup",
-                 "/subscribe", "/papers/9999.99999"]:
+    for path in [
+        "/",
+        "/papers/trending",
+        "/search?q=agents",
+        "/signin",
+        "/signup",
+        "/subscribe",
+        "/papers/9999.99999",
+    ]:
         page.goto(server + path)
         page.wait_for_load_state("load")
         assert violations(page) == [], path
@@ -174,5 +208,6 @@ def test_pages_work_under_the_policy_without_a_violation(server, page):
     page.locator(".paper-head .vote-button").click()  # app.js: fetch, no reload
     page.wait_for_function(
         "n => Number(document.querySelector('.paper-head .count').textContent) === n",
-        arg=before + 1)
+        arg=before + 1,
+    )
     assert violations(page) == [] and page.errors == []

@@ -55,8 +55,11 @@ def test_a_slow_database_call_does_not_block_other_requests(backend_settings, pa
     try:
         seed(store, backend_settings)
         app = create_app(backend_settings, store=store)
-        with Served(app) as base, psycopg.connect(backend_settings.database_url) as locker, \
-                ThreadPoolExecutor(1) as pool:
+        with (
+            Served(app) as base,
+            psycopg.connect(backend_settings.database_url) as locker,
+            ThreadPoolExecutor(1) as pool,
+        ):
             # Another connection holds the papers table: the page's first read waits on it.
             locker.execute("LOCK TABLE papers IN ACCESS EXCLUSIVE MODE")
             slow = pool.submit(httpx.get, base + path, timeout=60)
@@ -86,7 +89,14 @@ def _wait_until_waiting_on_the_lock(locker) -> None:
 def test_no_module_of_the_web_package_imports_the_app():
     """The routers and helpers import web/deps.py; only the app factory includes them."""
     package = Path(web.__file__).parent
-    importers = [path.name for path in package.glob("*.py")
-                 if re.search(r"^\s*from paperboy\.web\.app import|^\s*from paperboy\.web "
-                              r"import .*\bapp\b", path.read_text(), re.MULTILINE)]
+    importers = [
+        path.name
+        for path in package.glob("*.py")
+        if re.search(
+            r"^\s*from paperboy\.web\.app import|^\s*from paperboy\.web "
+            r"import .*\bapp\b",
+            path.read_text(),
+            re.MULTILINE,
+        )
+    ]
     assert importers == []

@@ -45,8 +45,7 @@ def admin(app, store):
         yield c
 
 
-def test_a_comment_and_a_reply_show_on_the_paper_page_and_count_on_its_card(client, other,
-                                                                            store):
+def test_a_comment_and_a_reply_show_on_the_paper_page_and_count_on_its_card(client, other, store):
     sign_up(client)
     first = new_id(post_comment(client, "Does **Table 2** hold for $n > 10^6$?"))
     reply = new_id(post_comment(other, "It does, see the appendix", parent=first))
@@ -89,12 +88,13 @@ def test_the_author_edits_and_the_edit_is_marked(client, other):
     cid = new_id(post_comment(client, "tpyo"))
     assert 'name="body"' in client.get(f"/comments/{cid}/edit").text
     assert other.get(f"/comments/{cid}/edit").status_code == 403
-    r = other.post(f"/comments/{cid}/edit", data={"body": "mine now",
-                                                 "csrf_token": csrf_of(other)})
+    r = other.post(f"/comments/{cid}/edit", data={"body": "mine now", "csrf_token": csrf_of(other)})
     assert r.status_code == 403
-    r = client.post(f"/comments/{cid}/edit", data={"body": "typo fixed",
-                                                  "csrf_token": csrf_of(client)},
-                    follow_redirects=False)
+    r = client.post(
+        f"/comments/{cid}/edit",
+        data={"body": "typo fixed", "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = client.get(f"/papers/{PAPER}").text
     assert "typo fixed" in page and "tpyo" not in page and "(edited)" in page
@@ -104,10 +104,13 @@ def test_delete_keeps_the_replies_under_a_placeholder(client, other):
     sign_up(client)
     cid = new_id(post_comment(client, "regrettable"))
     new_id(post_comment(other, "the reply", parent=cid))
-    assert other.post(f"/comments/{cid}/delete",
-                      data={"csrf_token": csrf_of(other)}).status_code == 403
-    r = client.post(f"/comments/{cid}/delete", data={"csrf_token": csrf_of(client)},
-                    follow_redirects=False)
+    assert (
+        other.post(f"/comments/{cid}/delete", data={"csrf_token": csrf_of(other)}).status_code
+        == 403
+    )
+    r = client.post(
+        f"/comments/{cid}/delete", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert r.status_code == 303
     page = client.get(f"/papers/{PAPER}").text
     assert "regrettable" not in page and "deleted by its author" in page and "the reply" in page
@@ -118,8 +121,9 @@ def test_admins_hide_and_show_again(client, other, admin):
     cid = new_id(post_comment(client, "offensive words"))
     r = other.post(f"/comments/{cid}/hide", data={"csrf_token": csrf_of(other)})
     assert r.status_code == 403
-    r = admin.post(f"/comments/{cid}/hide", data={"csrf_token": csrf_of(admin)},
-                   follow_redirects=False)
+    r = admin.post(
+        f"/comments/{cid}/hide", data={"csrf_token": csrf_of(admin)}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert "offensive words" not in other.get(f"/papers/{PAPER}").text
     assert "hidden by a moderator" in other.get(f"/papers/{PAPER}").text
@@ -170,20 +174,39 @@ def test_the_json_api_reads_threads_and_posts_with_an_api_token(client, app, sto
     token = auth.new_token()
     store.create_api_token(ada.id, "script", auth.token_hash(token))
     with TestClient(app) as api:
-        r = api.post(f"/api/papers/{PAPER}/comments", json={"body": "from a *script*"},
-                     headers={"Authorization": f"Bearer {token}"})
+        r = api.post(
+            f"/api/papers/{PAPER}/comments",
+            json={"body": "from a *script*"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201, r.text
         top = r.json()
         assert top["author"] == "ada" and top["html"] == "<p>from a <em>script</em></p>"
-        r = api.post(f"/api/papers/{PAPER}/comments", json={"body": "re", "parentId": top["id"]},
-                     headers={"Authorization": f"Bearer {token}"})
+        r = api.post(
+            f"/api/papers/{PAPER}/comments",
+            json={"body": "re", "parentId": top["id"]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201 and r.json()["parentId"] == top["id"]
-        assert api.post(f"/api/papers/{PAPER}/comments",
-                        json={"body": "no token"}).status_code == 401
-        assert api.post(f"/api/papers/{PAPER}/comments", json={"text": "x"},
-                        headers={"Authorization": f"Bearer {token}"}).status_code == 400
-        assert api.post(f"/api/papers/{PAPER}/comments", json={"body": "x", "parentId": "1"},
-                        headers={"Authorization": f"Bearer {token}"}).status_code == 400
+        assert (
+            api.post(f"/api/papers/{PAPER}/comments", json={"body": "no token"}).status_code == 401
+        )
+        assert (
+            api.post(
+                f"/api/papers/{PAPER}/comments",
+                json={"text": "x"},
+                headers={"Authorization": f"Bearer {token}"},
+            ).status_code
+            == 400
+        )
+        assert (
+            api.post(
+                f"/api/papers/{PAPER}/comments",
+                json={"body": "x", "parentId": "1"},
+                headers={"Authorization": f"Bearer {token}"},
+            ).status_code
+            == 400
+        )
         listed = api.get(f"/api/papers/{PAPER}/comments").json()
     assert [(c["id"], [r["body"] for r in c["replies"]]) for c in listed] == [(top["id"], ["re"])]
     assert Discussions(store).counts([PAPER]) == {PAPER: 2}

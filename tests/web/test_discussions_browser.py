@@ -168,6 +168,7 @@ def test_comment_markdown_built_to_run_script_runs_nothing(server, as_user):
     assert all(h.startswith(("https://", "http://")) for h in hrefs), hrefs
     handlers = bodies.locator("*").evaluate_all(
         "els => els.flatMap(e => [...e.attributes].map(a => a.name))"
-        ".filter(n => n.startsWith('on'))")
+        ".filter(n => n.startsWith('on'))"
+    )
     assert handlers == []
     assert ada.evaluate("typeof window.__pwned") == "undefined"

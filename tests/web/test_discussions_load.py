@@ -50,22 +50,33 @@ def test_many_users_commenting_at_once_are_counted_exactly(tmp_path, clean_env):
 
             def post(token: str, body: str, parent: int | None = None) -> dict:
                 payload = {"body": body} | ({"parentId": parent} if parent else {})
-                r = client.post(f"/api/papers/{PAPER}/comments", json=payload,
-                                headers={"Authorization": f"Bearer {token}"})
+                r = client.post(
+                    f"/api/papers/{PAPER}/comments",
+                    json=payload,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 assert r.status_code == 201, r.text
                 return r.json()
 
             jobs = [(n, k) for k in range(EACH) for n in range(USERS)]
             with ThreadPoolExecutor(max_workers=16) as pool:
-                made = list(pool.map(lambda job: post(tokens[job[0]],
-                                                      f"user{job[0]:02d} comment {job[1]}"),
-                                     jobs))
+                made = list(
+                    pool.map(
+                        lambda job: post(tokens[job[0]], f"user{job[0]:02d} comment {job[1]}"), jobs
+                    )
+                )
                 # Each user replies to the next user's first comment, all at once too.
                 firsts = {c["body"]: c["id"] for c in made if c["body"].endswith(" 0")}
-                replies = list(pool.map(
-                    lambda n: post(tokens[n], f"user{n:02d} replies",
-                                   firsts[f"user{(n + 1) % USERS:02d} comment 0"]),
-                    range(USERS)))
+                replies = list(
+                    pool.map(
+                        lambda n: post(
+                            tokens[n],
+                            f"user{n:02d} replies",
+                            firsts[f"user{(n + 1) % USERS:02d} comment 0"],
+                        ),
+                        range(USERS),
+                    )
+                )
 
             listed = client.get(f"/api/papers/{PAPER}/comments").json()
             page = client.get(f"/papers/{PAPER}").text

@@ -17,8 +17,11 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def upload(client, name: str):
-    return client.post("/for-you/library", data={"csrf_token": csrf_of(client)},
-                       files={"file": (name, (LIB / name).read_bytes(), "text/plain")})
+    return client.post(
+        "/for-you/library",
+        data={"csrf_token": csrf_of(client)},
+        files={"file": (name, (LIB / name).read_bytes(), "text/plain")},
+    )
 
 
 def test_import_shows_what_matched_and_what_did_not(client):
@@ -39,8 +42,9 @@ def test_a_broken_file_names_the_entry_and_changes_nothing(client):
     assert "line 6 (@article{broken_one,)" in r.text and "nothing was changed" in r.text
     assert "Imported (1)" in r.text  # the earlier import is still there, whole
     assert upload(client, "broken.ris").status_code == 400
-    pasted = client.post("/for-you/library", data={
-        "csrf_token": csrf_of(client), "ids": "2509.07969\nnot-an-id\n"})
+    pasted = client.post(
+        "/for-you/library", data={"csrf_token": csrf_of(client), "ids": "2509.07969\nnot-an-id\n"}
+    )
     assert pasted.status_code == 400 and "line 2" in pasted.text
     assert "Imported (1)" in client.get("/for-you/library").text
 
@@ -61,12 +65,16 @@ def test_ranked_with_reasons_and_dismissals_are_learned(client):
     assert ranked and not {"2507.16784", "2507.16632"} & set(ranked)  # seeds are not shown
     assert re.search(r"Why: close to “[^”]+”(?: and “[^”]+”)? in your library", page)
     first = ranked[0]
-    r = client.post("/for-you/dismiss", data={"paper": first, "csrf_token": csrf_of(client)},
-                    follow_redirects=False)
+    r = client.post(
+        "/for-you/dismiss",
+        data={"paper": first, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert first not in [pid for pid, _ in cards(client.get("/for-you").text)]
-    client.post("/for-you/dismiss", data={"paper": first, "undo": "1",
-                                          "csrf_token": csrf_of(client)})
+    client.post(
+        "/for-you/dismiss", data={"paper": first, "undo": "1", "csrf_token": csrf_of(client)}
+    )
     assert first in [pid for pid, _ in cards(client.get("/for-you").text)]
 
 

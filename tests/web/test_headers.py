@@ -7,10 +7,23 @@ from fastapi.testclient import TestClient
 from paperboy.web.headers import CONTENT_SECURITY_POLICY
 
 PATHS = [
-    "/", "/papers/trending", "/search?q=agents", "/papers/2503.11945", "/signin", "/subscribe",
-    "/docs", "/openapi.json", "/api/daily_papers", "/api/papers/2503.11945",
-    "/feeds/daily.atom", "/feeds/search.atom?q=agents", "/static/app.js", "/static/style.css",
-    "/papers/9999.99999", "/api/papers/9999.99999", "/papers/date/2026-13-45",
+    "/",
+    "/papers/trending",
+    "/search?q=agents",
+    "/papers/2503.11945",
+    "/signin",
+    "/subscribe",
+    "/docs",
+    "/openapi.json",
+    "/api/daily_papers",
+    "/api/papers/2503.11945",
+    "/feeds/daily.atom",
+    "/feeds/search.atom?q=agents",
+    "/static/app.js",
+    "/static/style.css",
+    "/papers/9999.99999",
+    "/api/papers/9999.99999",
+    "/papers/date/2026-13-45",
     "/api/papers/search?limit=0",
 ]
 
@@ -32,8 +45,7 @@ def test_every_response_carries_the_security_headers(client):
 
 
 def test_posts_and_redirects_carry_them_too(client):
-    response = client.post("/signin", data={"name": "x", "password": "y"},
-                           follow_redirects=False)
+    response = client.post("/signin", data={"name": "x", "password": "y"}, follow_redirects=False)
     assert response.status_code in (303, 400, 401, 403)
     assert "content-security-policy" in response.headers
 
@@ -49,8 +61,16 @@ def test_the_policy_forbids_inline_script_and_framing():
 def test_pages_hold_no_inline_script_or_style(client):
     """What the policy refuses must not be needed: every page works under it (the browser
     test shows it in Chromium; this names the offending page quickly)."""
-    for path in ["/", "/papers/2503.11945", "/search?q=agents", "/signin", "/signup",
-                 "/subscribe", "/docs", "/papers/trending"]:
+    for path in [
+        "/",
+        "/papers/2503.11945",
+        "/search?q=agents",
+        "/signin",
+        "/signup",
+        "/subscribe",
+        "/docs",
+        "/papers/trending",
+    ]:
         html = client.get(path).text
         assert "<style" not in html and " style=" not in html, path
         scripts = [chunk.split(">", 1)[0] for chunk in html.split("<script")[1:]]

@@ -5,8 +5,10 @@ from paperboy.web.marks import snippet, to_html, to_segments
 
 def test_spans_become_marks_and_text_is_escaped():
     text = "a < b & <script>attention</script>"
-    assert to_html(text, [(16, 25)]) == \
-        "a &lt; b &amp; &lt;script&gt;<mark>attention</mark>&lt;/script&gt;"
+    assert (
+        to_html(text, [(16, 25)])
+        == "a &lt; b &amp; &lt;script&gt;<mark>attention</mark>&lt;/script&gt;"
+    )
 
 
 def test_segments_join_back_to_the_text():

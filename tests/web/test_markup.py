@@ -32,7 +32,7 @@ ATTACKS = [
     "$</p><script>alert(1)</script>$",
     r"\(<img src=x onerror=alert(1)>\)",
     "`<script>alert(1)</script>`",
-    "[a](https://github.com/x \"title\" onmouseover=alert(1))",
+    '[a](https://github.com/x "title" onmouseover=alert(1))',
 ]
 
 
@@ -48,8 +48,22 @@ class Tags(HTMLParser):
         self.found.append((tag, attrs))
 
 
-SAFE_TAGS = {"p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
-             "a", "hr", "h4"}
+SAFE_TAGS = {
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "hr",
+    "h4",
+}
 
 
 @pytest.mark.parametrize("text", ATTACKS)

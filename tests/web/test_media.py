@@ -23,15 +23,17 @@ def draw_thumbnails(store, settings, count, tmp_path) -> list[str]:
     with ReplayServer() as server:
         for pid in ids:
             server.route(f"/pdf/{pid}", Reply(200, PDF, content_type="application/pdf"))
-        fetching = loopback_settings(tmp_path, server, data_dir=settings.data_dir,
-                                     arxiv_pdf_url=server.url("/pdf"))
+        fetching = loopback_settings(
+            tmp_path, server, data_dir=settings.data_dir, arxiv_pdf_url=server.url("/pdf")
+        )
         run = make_thumbnails(store, fetching, limit=len(ids), show_progress=False)
     assert run.made == len(ids), run.failed
     return ids
 
 
-def test_cards_show_thumbnails_when_there_are_some_and_stay_fine_without(client, store,
-                                                                         settings, tmp_path):
+def test_cards_show_thumbnails_when_there_are_some_and_stay_fine_without(
+    client, store, settings, tmp_path
+):
     drawn = draw_thumbnails(store, settings, 3, tmp_path)
     html = client.get("/").text
     shown = re.findall(r'<article class="card" id="p-([^"]+)">(.*?)</article>', html, re.DOTALL)
@@ -44,8 +46,10 @@ def test_cards_show_thumbnails_when_there_are_some_and_stay_fine_without(client,
     assert image.content[8:12] == b"WEBP"
 
 
-@pytest.mark.parametrize("name", ["2608.20202.webp", "..%2Fsecret_key", "2608.19880.png",
-                                  "..%2F..%2Fdata%2Fpaperboy.sqlite3"])
+@pytest.mark.parametrize(
+    "name",
+    ["2608.20202.webp", "..%2Fsecret_key", "2608.19880.png", "..%2F..%2Fdata%2Fpaperboy.sqlite3"],
+)
 def test_only_recorded_thumbnails_are_served(client, store, settings, tmp_path, name):
     assert draw_thumbnails(store, settings, 1, tmp_path) != ["2608.20202"]
     assert client.get(f"/thumbnails/{name}").status_code == 404
@@ -61,8 +65,9 @@ def test_stars_show_on_cards_and_the_paper_page(client):
 
 def test_star_growth_lifts_a_paper_in_trending_and_the_formula_says_how(client, store):
     def order():
-        return re.findall(r'<article class="card" id="p-([^"]+)"', client.get(
-            "/papers/trending").text)
+        return re.findall(
+            r'<article class="card" id="p-([^"]+)"', client.get("/papers/trending").text
+        )
 
     before = order()
     assert before.index("2608.20202") > before.index("2608.19880")
@@ -89,8 +94,7 @@ def test_upstream_keywords_link_to_a_search_and_extracted_ones_say_so(client, st
     assert "Keywords (from Hugging Face)" in page
     assert re.search(r'<a class="tag" href="/search\?q=[^"]+">', page)
     assert "Keywords" not in client.get("/papers/2507.16632").text.split("Cite")[0]
-    Keywords(store).save({"2507.16632": ["speech translation", "low-resource languages"]},
-                         "static")
+    Keywords(store).save({"2507.16632": ["speech translation", "low-resource languages"]}, "static")
     page = client.get("/papers/2507.16632").text
     assert "Keywords extracted here from the abstract" in page
     assert 'href="/search?q=speech%20translation"' in page

@@ -42,14 +42,21 @@ def site(tmp_path_factory):
             pdfs.route(f"/pdf/{pid}", Reply(200, PDF, content_type="application/pdf"))
         made = subprocess.run(
             [sys.executable, "-m", "paperboy", "thumbnails", "--limit", "12", "--quiet"],
-            env=env | {"PAPERBOY_ARXIV_PDF_URL": pdfs.url("/pdf")}, capture_output=True,
-            text=True, timeout=120, check=False)
+            env=env | {"PAPERBOY_ARXIV_PDF_URL": pdfs.url("/pdf")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert "thumbnails: made 12, failed 0" in made.stdout, made.stderr
     port = free_port()
     with open(data / "server.log", "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         try:
             yield _started(f"http://127.0.0.1:{port}", data), ids
         finally:
@@ -96,7 +103,8 @@ def _loaded(page, selector: str) -> list[bool]:
     page.wait_for_load_state("networkidle")
     page.evaluate("window.scrollTo(0, 0)")
     return page.eval_on_selector_all(
-        selector, "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+        selector, "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)"
+    )
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -45,14 +45,22 @@ def readme_lines() -> list[list[str]]:
     (comments dropped)."""
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.DOTALL)
     lines = [line for block in blocks for line in block.splitlines()]
-    return [shlex.split(line, comments=True) for line in lines
-            if line.startswith(".venv/bin/paperboy ")]
+    return [
+        shlex.split(line, comments=True) for line in lines if line.startswith(".venv/bin/paperboy ")
+    ]
 
 
 def paperboy(clone: Path, args: list[str], stdin: str | None = None, **env):
-    return subprocess.run([sys.executable, "-m", "paperboy", *args], cwd=clone,
-                          env=subprocess_env() | {"HOME": str(clone)} | env, input=stdin,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "paperboy", *args],
+        cwd=clone,
+        env=subprocess_env() | {"HOME": str(clone)} | env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +88,10 @@ def test_every_readme_command_works_as_written_after_make_demo(clone):
         assert "using the demo's store in .demo-data/" in result.stderr, shown
         assert "Traceback" not in result.stderr, shown
         ran.append((args, result.stdout))
-    outputs = {args[0] if args[0] not in ("user", "digest") else " ".join(args[:2]): out
-               for args, out in ran}
+    outputs = {
+        args[0] if args[0] not in ("user", "digest") else " ".join(args[:2]): out
+        for args, out in ran
+    }
     # Each shows something real from the demo, not an empty store.
     assert re.match(r"2026-08-21: \d+ papers", outputs["papers"])
     assert "import" in outputs["runs"] and "added 2996" in outputs["runs"]
@@ -99,9 +109,13 @@ def site(clone):
     log = clone / "serve.log"
     env = subprocess_env() | {"HOME": str(clone)}
     with open(log, "w") as out:  # the child keeps its own copy open
-        proc = subprocess.Popen([sys.executable, "-m", "paperboy", "serve", "--port", str(port),
-                                 "--workers", "1"], cwd=clone, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", proc, log, timeout=120)
         yield f"http://127.0.0.1:{port}"
@@ -165,7 +179,8 @@ def test_a_newcomer_reads_searches_signs_up_and_reads_the_mail(site, browser, cl
     page.locator(".paper-head .vote-button").click()
     page.wait_for_function(
         "n => Number(document.querySelector('.paper-head .count').textContent) === n",
-        arg=before + 1)
+        arg=before + 1,
+    )
     # The confirmation mail is in the demo's outbox; its link confirms the subscription.
     page.goto(site + "/_outbox")
     letter = page.locator("article.letter").filter(has_text=EMAIL).first
@@ -183,8 +198,11 @@ def test_a_newcomer_reads_searches_signs_up_and_reads_the_mail(site, browser, cl
     # The same pages on a phone.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     small = phone.new_page()
-    for name, path in (("home", "/"), ("paper", paper_url.removeprefix(site)),
-                       ("search", "/search?q=cat:cs.CL")):
+    for name, path in (
+        ("home", "/"),
+        ("paper", paper_url.removeprefix(site)),
+        ("search", "/search?q=cat:cs.CL"),
+    ):
         small.goto(site + path)
         assert small.evaluate("document.documentElement.scrollWidth") <= 390, name
         shoot(small, f"{name}-390")

@@ -27,8 +27,10 @@ from .conftest import seed
 from .serving import free_port, start_serve, stop, wait_until_up
 
 MAX_EXAMPLES = 20
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_headers_conformance,response_schema_conformance,negative_data_rejection")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance,negative_data_rejection"
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,10 @@ def arxiv():
     """An arXiv API that answers every look-up with its real reply for an unknown id."""
     recorded = json.loads((FIXTURES / "arxiv_api" / "id_unknown_empty.json").read_text())
     with ReplayServer() as server:
-        server.route("/api/query", Reply(200, recorded["body"],
-                                         content_type="application/atom+xml; charset=utf-8"))
+        server.route(
+            "/api/query",
+            Reply(200, recorded["body"], content_type="application/atom+xml; charset=utf-8"),
+        )
         yield server
 
 
@@ -52,8 +56,11 @@ def server(tmp_path_factory, arxiv):
     user = store.create_user("fuzzer", "not-a-hash", None)
     store.create_api_token(user.id, "schemathesis", token_hash(token))
     store.close()
-    env = subprocess_env() | {"PAPERBOY_ARXIV_API_URL": arxiv.url("/api/query"),
-                              "PAPERBOY_HTTP_MIN_INTERVAL": "0", "PAPERBOY_HTTP_RETRIES": "0"}
+    env = subprocess_env() | {
+        "PAPERBOY_ARXIV_API_URL": arxiv.url("/api/query"),
+        "PAPERBOY_HTTP_MIN_INTERVAL": "0",
+        "PAPERBOY_HTTP_RETRIES": "0",
+    }
     port = free_port()
     log = data / "server.log"
     proc = start_serve(data, port, log, workers=1, env=env)
@@ -66,21 +73,46 @@ def server(tmp_path_factory, arxiv):
 
 
 def schemathesis(*args: str, timeout: float, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "schemathesis.cli", *args], check=False,
-                          text=True, capture_output=True, timeout=timeout, env=subprocess_env(),
-                          cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", *args],
+        check=False,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env=subprocess_env(),
+        cwd=cwd,
+    )
 
 
 @pytest.mark.slow
 def test_every_answer_of_the_api_is_documented(server, tmp_path):
     base, token, log = server
     run = schemathesis(
-        "run", f"{base}/openapi.json", "--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES),
-        "--header", f"Authorization: Bearer {token}", "--workers", "1",
-        "--generation-database", "none", "--request-timeout", "30", "--no-color",
-        "--report", "junit", "--report-dir", str(tmp_path), timeout=300, cwd=tmp_path)
-    assert run.returncode == 0, f"{run.stdout[-8000:]}\n{run.stderr[-2000:]}\n" \
-                                f"server log:\n{log.read_text()[-4000:]}"
+        "run",
+        f"{base}/openapi.json",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(tmp_path),
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, (
+        f"{run.stdout[-8000:]}\n{run.stderr[-2000:]}\nserver log:\n{log.read_text()[-4000:]}"
+    )
     # The run reached every operation (a schema that lost its routes would pass vacuously).
     assert "Tested: 9" in run.stdout, run.stdout[-3000:]
 
@@ -88,8 +120,9 @@ def test_every_answer_of_the_api_is_documented(server, tmp_path):
 def test_the_schema_lists_only_the_json_api_and_its_real_statuses(client):
     schema = client.get("/openapi.json").json()
     assert all(path.startswith("/api/") for path in schema["paths"]), list(schema["paths"])
-    statuses = {code for ops in schema["paths"].values() for op in ops.values()
-                for code in op["responses"]}
+    statuses = {
+        code for ops in schema["paths"].values() for op in ops.values() for code in op["responses"]
+    }
     # Validation errors answer 400 (the app's handler), never FastAPI's 422.
     assert "422" not in statuses
     # No 502: a submission never waits on arXiv; it is queued (202) and a full queue is 503.

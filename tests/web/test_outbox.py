@@ -30,8 +30,12 @@ def demo(tmp_path, clean_env):
 
 
 def sign_up_with(client, email: str, digest: bool, name: str = "ada"):
-    data = {"name": name, "password": "correct horse", "email": email,
-            "csrf_token": csrf_of(client)}
+    data = {
+        "name": name,
+        "password": "correct horse",
+        "email": email,
+        "csrf_token": csrf_of(client),
+    }
     if digest:
         data["digest"] = "1"
     r = client.post("/signup", data=data, follow_redirects=False)
@@ -56,8 +60,9 @@ def test_signing_up_for_digests_sends_the_confirmation_shown_in_the_demo_outbox(
     assert page.headers["cache-control"] == "no-store"
     assert "Confirm your paperboy subscription" in page.text
     # Our own links become relative links that work on the demo's port; the full URL is shown.
-    href = re.search(r'<a href="(/subscriptions/confirm\?token=[^"]+)">http://demo.example:8000',
-                     page.text).group(1)
+    href = re.search(
+        r'<a href="(/subscriptions/confirm\?token=[^"]+)">http://demo.example:8000', page.text
+    ).group(1)
     confirm = demo.get(href.replace("&amp;", "&"))
     assert confirm.status_code == 200 and "<form" in confirm.text
 
@@ -72,13 +77,11 @@ def test_the_account_page_asks_for_a_digest_by_mail(demo):
     sign_up_with(demo, "ada@example.org", digest=False)
     page = demo.get("/account")
     assert "Email digests" in page.text and 'name="frequency"' in page.text
-    r = demo.post("/account/digests", data={"frequency": "weekly",
-                                            "csrf_token": csrf_of(demo)})
+    r = demo.post("/account/digests", data={"frequency": "weekly", "csrf_token": csrf_of(demo)})
     assert "A mail is on its way to ada@example.org" in r.text
     (letter,) = read_outbox(demo.settings)
     assert letter.recipient == "ada@example.org" and "weekly" in letter.text.lower()
-    bad = demo.post("/account/digests", data={"frequency": "hourly",
-                                              "csrf_token": csrf_of(demo)})
+    bad = demo.post("/account/digests", data={"frequency": "hourly", "csrf_token": csrf_of(demo)})
     assert bad.status_code == 400 and "No mail sent" in bad.text
     assert len(read_outbox(demo.settings)) == 1
 

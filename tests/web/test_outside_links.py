@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
 
@@ -22,8 +22,13 @@ from paperboy.mail.links import Links
 from paperboy.mail.records import Subscriber
 from tests.mail_fixtures import mail_settings
 
-BAD = ["javascript:alert(document.domain)", " JAVASCRIPT:alert(1)", "java\tscript:alert(1)",
-       "vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>"]
+BAD = [
+    "javascript:alert(document.domain)",
+    " JAVASCRIPT:alert(1)",
+    "java\tscript:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>",
+]
 
 
 class Hrefs(HTMLParser):
@@ -34,8 +39,11 @@ class Hrefs(HTMLParser):
         self.urls: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        self.urls += [value for name, value in attrs
-                      if name in ("href", "src", "action", "formaction") and value is not None]
+        self.urls += [
+            value
+            for name, value in attrs
+            if name in ("href", "src", "action", "formaction") and value is not None
+        ]
 
 
 def page_urls(html: str) -> list[str]:
@@ -54,9 +62,10 @@ def poison(store, ids: list[str]) -> None:
     """Write script links into stored papers, past every check (as an old database holds them)."""
     with store.transaction() as conn:
         for number, pid in enumerate(ids):
-            conn.execute("UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
-                         (BAD[number % len(BAD)], BAD[(number + 1) % len(BAD)],
-                          "javascript:alert(3)", pid))
+            conn.execute(
+                "UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
+                (BAD[number % len(BAD)], BAD[(number + 1) % len(BAD)], "javascript:alert(3)", pid),
+            )
 
 
 @pytest.fixture
@@ -68,9 +77,13 @@ def poisoned(store):
 
 
 def test_pages_render_no_script_link(client, store, poisoned):
-    pages = ["/", "/papers/trending", "/search?q=model",
-             f"/papers/month/{store.latest_day():%Y-%m}"]
-    pages += [f"/papers/{pid}" for pid in poisoned[:len(BAD)]]
+    pages = [
+        "/",
+        "/papers/trending",
+        "/search?q=model",
+        f"/papers/month/{store.latest_day():%Y-%m}",
+    ]
+    pages += [f"/papers/{pid}" for pid in poisoned[: len(BAD)]]
     for path in pages:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -88,9 +101,15 @@ def test_a_paper_page_shows_no_code_or_project_button_for_a_bad_link(client, poi
 def test_good_links_still_render(client, store):
     pid = store.papers_on(store.latest_day())[0].id
     with store.transaction() as conn:
-        conn.execute("UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
-                     ("https://github.com/a/b", "https://a.github.io/p/",
-                      "10.1103/PhysRevD.1 10.1016/j.x.1", pid))
+        conn.execute(
+            "UPDATE papers SET code_url = ?, project_url = ?, doi = ? WHERE id = ?",
+            (
+                "https://github.com/a/b",
+                "https://a.github.io/p/",
+                "10.1103/PhysRevD.1 10.1016/j.x.1",
+                pid,
+            ),
+        )
     html = client.get(f"/papers/{pid}").text
     urls = page_urls(html)
     assert "https://github.com/a/b" in urls and "https://a.github.io/p/" in urls
@@ -109,7 +128,7 @@ def test_atom_feeds_carry_no_script_link(client, poisoned):
 
 
 def test_the_api_gives_no_script_link(client, poisoned):
-    shown = [client.get(f"/api/papers/{pid}").json() for pid in poisoned[:len(BAD)]]
+    shown = [client.get(f"/api/papers/{pid}").json() for pid in poisoned[: len(BAD)]]
     daily = client.get("/api/daily_papers").json()
     shown += [item["paper"] for item in daily]
     assert shown
@@ -121,13 +140,13 @@ def test_the_api_gives_no_script_link(client, poisoned):
 
 def test_the_digest_mail_carries_no_script_link(store, poisoned, tmp_path):
     settings = mail_settings(tmp_path / "mail")
-    found = store.get_many(poisoned[:len(BAD)])
-    papers = [found[pid] for pid in poisoned[:len(BAD)]]
+    found = store.get_many(poisoned[: len(BAD)])
+    papers = [found[pid] for pid in poisoned[: len(BAD)]]
     assert all(p.code_url for p in papers)  # the store holds the bad links
     sub = Subscriber(1, "reader@example.org", topics=[])
     day = store.latest_day()
     digest = select_digest(sub, f"daily:{day}", (day, day), papers, {}, set(), 10, 10)
-    noon = datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc)
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     raw = Composer(settings, Links(settings)).digest(sub, digest, "<m@example.org>", noon)
     message = email.message_from_bytes(raw, policy=email.policy.default)
     html = message.get_body(("html",)).get_content()

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 
 from paperboy import feeds
 from paperboy.papers import FeedEntry, Paper
-from paperboy.web.app import create_app
-
 from paperboy.search import open_search, update_indexes
+from paperboy.web.app import create_app
 
 from .conftest import HF_DAYS, cards, hf_day, latex_paper, sign_up
 
@@ -24,8 +23,7 @@ PREVIOUS = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[-2].name)[
 
 def expected_day(path) -> list[tuple[str, int]]:
     items = hf_day(path)
-    return sorted(((i["paper"]["id"], i["paper"]["upvotes"]) for i in items),
-                  key=lambda x: -x[1])
+    return sorted(((i["paper"]["id"], i["paper"]["upvotes"]) for i in items), key=lambda x: -x[1])
 
 
 def test_home_shows_the_latest_day_most_upvoted_first(client):
@@ -58,29 +56,39 @@ def test_week_and_month_pages_hold_their_days(client, store):
     assert {pid for pid, _ in cards(month.text)} >= {pid for pid, _ in expected_day(HF_DAYS[-1])}
 
 
-@pytest.mark.parametrize("url, words", [
-    ("/papers/date/2026-02-30", "expected YYYY-MM-DD"),
-    ("/papers/date/yesterday", "expected YYYY-MM-DD"),
-    ("/papers/week/2025-W53", "ISO week"),  # 2025 has 52 ISO weeks
-    ("/papers/week/2026-34", "ISO week"),
-    ("/papers/month/2026-13", "expected YYYY-MM"),
-    ("/papers?page=0", "page"),
-    ("/papers?page=abc", "page"),
-    ("/search?q=agents&sort=stars", "sort"),
-    ("/search?q=agents&date_from=2026-99-01", "expected YYYY-MM-DD"),
-    ("/search?q=" + "agents+" * 100, "at most 500 characters"),  # as in the API and Atom
-    ("/search?q=agents&category=" + "cs.CL+" * 100, "at most 500 characters"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("/papers/date/2026-02-30", "expected YYYY-MM-DD"),
+        ("/papers/date/yesterday", "expected YYYY-MM-DD"),
+        ("/papers/week/2025-W53", "ISO week"),  # 2025 has 52 ISO weeks
+        ("/papers/week/2026-34", "ISO week"),
+        ("/papers/month/2026-13", "expected YYYY-MM"),
+        ("/papers?page=0", "page"),
+        ("/papers?page=abc", "page"),
+        ("/search?q=agents&sort=stars", "sort"),
+        ("/search?q=agents&date_from=2026-99-01", "expected YYYY-MM-DD"),
+        ("/search?q=" + "agents+" * 100, "at most 500 characters"),  # as in the API and Atom
+        ("/search?q=agents&category=" + "cs.CL+" * 100, "at most 500 characters"),
+    ],
+)
 def test_bad_periods_and_parameters_are_400_with_a_clear_message(client, url, words):
     r = client.get(url)
     assert r.status_code == 400
     assert words in r.text
 
 
-@pytest.mark.parametrize("url", ["/papers/date/9999-12-31", "/papers/week/9999-W52",
-                                 "/papers/month/9999-12", "/papers/date/0001-01-01",
-                                 "/api/daily_papers?month=9999-12",
-                                 "/api/daily_papers?week=9999-W52&sort=trending"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/papers/date/9999-12-31",
+        "/papers/week/9999-W52",
+        "/papers/month/9999-12",
+        "/papers/date/0001-01-01",
+        "/api/daily_papers?month=9999-12",
+        "/api/daily_papers?week=9999-W52&sort=trending",
+    ],
+)
 def test_periods_at_the_ends_of_the_calendar_answer_not_500(client, url):
     assert client.get(url).status_code == 200
 
@@ -104,8 +112,9 @@ def test_paper_page_shows_everything_a_reader_needs(client):
     assert f'<span class="count">{item["upvotes"]}</span>' in html
 
 
-@pytest.mark.parametrize("form", ["2608.19880v3", "arXiv:2608.19880",
-                                  "https://arxiv.org/abs/2608.19880"])
+@pytest.mark.parametrize(
+    "form", ["2608.19880v3", "arXiv:2608.19880", "https://arxiv.org/abs/2608.19880"]
+)
 def test_any_id_form_redirects_to_the_canonical_page(client, form):
     r = client.get(f"/papers/{form}", follow_redirects=False)
     assert r.status_code == 301
@@ -134,10 +143,14 @@ def test_latex_abstracts_are_served_with_local_katex(client):
 
 
 def test_text_is_escaped_everywhere(settings, store):
-    evil = Paper(id="2608.99999", title="Robust <b>bold</b> & brave",
-                 abstract="We show <script>alert('x')</script> is inert & a < b.",
-                 authors=["Eve <img src=x onerror=alert(1)>"],
-                 entry=FeedEntry(LATEST, "hf", organization_name="<i>org</i>"), upvotes=500)
+    evil = Paper(
+        id="2608.99999",
+        title="Robust <b>bold</b> & brave",
+        abstract="We show <script>alert('x')</script> is inert & a < b.",
+        authors=["Eve <img src=x onerror=alert(1)>"],
+        entry=FeedEntry(LATEST, "hf", organization_name="<i>org</i>"),
+        upvotes=500,
+    )
     store.upsert([evil])
     update_indexes(store, settings)  # as every writer does after storing papers
     client = TestClient(create_app(settings, store=store))
@@ -179,15 +192,22 @@ def test_trending_ranks_by_decayed_votes_and_says_how(client):
 
 def test_upvote_form_without_javascript(client, store):
     paper_id, votes = expected_day(HF_DAYS[-1])[3]
-    anonymous = client.post(f"/papers/{paper_id}/upvote",
-                            data={"csrf_token": client.get("/").cookies.get("pb_csrf") or
-                                  client.cookies["pb_csrf"], "next": "/"},
-                            follow_redirects=False)
+    anonymous = client.post(
+        f"/papers/{paper_id}/upvote",
+        data={
+            "csrf_token": client.get("/").cookies.get("pb_csrf") or client.cookies["pb_csrf"],
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
     sign_up(client)
     token = client.cookies["pb_csrf"]
-    r = client.post(f"/papers/{paper_id}/upvote",
-                    data={"csrf_token": token, "up": "1", "next": "/"}, follow_redirects=False)
+    r = client.post(
+        f"/papers/{paper_id}/upvote",
+        data={"csrf_token": token, "up": "1", "next": "/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/"
     page = dict(cards(client.get("/").text))
     assert page[paper_id] == votes + 1
@@ -197,9 +217,11 @@ def test_upvote_form_without_javascript(client, store):
 
 def test_upvote_refuses_open_redirects(client):
     sign_up(client)
-    r = client.post("/papers/2608.19880/upvote",
-                    data={"csrf_token": client.cookies["pb_csrf"], "next": "//evil.example/"},
-                    follow_redirects=False)
+    r = client.post(
+        "/papers/2608.19880/upvote",
+        data={"csrf_token": client.cookies["pb_csrf"], "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/papers/2608.19880"
 
 
@@ -242,8 +264,9 @@ def test_unknown_paths_get_a_page_not_a_traceback(client):
 def test_feed_pages_offer_the_digest_sign_up(client, store):
     page = client.get("/").text
     assert 'action="/subscribe"' in page and 'name="email"' in page
-    answer = client.post("/subscribe", data={"email": "reader@example.org",
-                                             "frequency": "daily", "include_top": "1"})
+    answer = client.post(
+        "/subscribe", data={"email": "reader@example.org", "frequency": "daily", "include_top": "1"}
+    )
     assert answer.status_code == 200 and "Check your inbox" in answer.text
     subscriber = store.subscriber_by_email("reader@example.org")
     assert subscriber.status == "pending" and subscriber.frequency == "daily"
@@ -276,8 +299,10 @@ def test_paper_page_shows_text_mode_latex_as_text_and_math_for_katex(latex_clien
 def test_urls_in_abstracts_are_links_through_the_allow_list(latex_client):
     html = latex_client.get(f"/papers/{LATEX_PAPER.id}").text
     abstract = re.search(r'<p class="abstract math">(.*?)</p>', html, re.DOTALL)[1]
-    assert ('<a href="https://github.com/org/fast_attn" rel="noopener nofollow">'
-            "https://github.com/org/fast_attn</a>.") in abstract
+    assert (
+        '<a href="https://github.com/org/fast_attn" rel="noopener nofollow">'
+        "https://github.com/org/fast_attn</a>."
+    ) in abstract
     assert "http://localhost:8000/x" in abstract and 'href="http://localhost' not in abstract
 
 
@@ -298,16 +323,20 @@ def test_a_long_author_list_opens_on_demand_and_keeps_every_name(latex_client):
 
 
 def test_upstream_comments_say_where_they_are(latex_client):
-    link = ('<a class="comments" href="https://huggingface.co/papers/2608.99990" '
-            'rel="noopener nofollow">1 comment on Hugging Face</a>')
+    link = (
+        '<a class="comments" href="https://huggingface.co/papers/2608.99990" '
+        'rel="noopener nofollow">1 comment on Hugging Face</a>'
+    )
     assert link in latex_client.get(f"/papers/date/{LATEST}").text
     assert link in latex_client.get(f"/papers/{LATEX_PAPER.id}").text
     assert re.search(r"\d comments?<", latex_client.get("/").text) is None  # never bare
 
 
 def test_one_upvote_is_singular(latex_client):
-    said = re.compile(r'<span class="count">(\d+)</span>\s*'
-                      r'<span class="visually-hidden said">(upvotes?)</span>')
+    said = re.compile(
+        r'<span class="count">(\d+)</span>\s*'
+        r'<span class="visually-hidden said">(upvotes?)</span>'
+    )
     for url in (f"/papers/{LATEX_PAPER.id}", f"/papers/date/{LATEST}"):
         pairs = said.findall(latex_client.get(url).text)
         assert ("1", "upvote") in pairs, url
@@ -373,8 +402,10 @@ def test_a_weekend_shows_the_day_before_with_papers_and_says_so(client):
     weekday = client.get(f"/papers/date/{PREVIOUS}")
     assert cards(r.text) == cards(weekday.text) and cards(r.text)
     note = re.search(r'<p class="notice" role="status">(.*?)</p>', r.text)[1]
-    assert note == (f"No papers entered the feed on {SATURDAY:%A %-d %B %Y}: showing "
-                    f"{PREVIOUS:%A %-d %B %Y}, the closest earlier day with papers.")
+    assert note == (
+        f"No papers entered the feed on {SATURDAY:%A %-d %B %Y}: showing "
+        f"{PREVIOUS:%A %-d %B %Y}, the closest earlier day with papers."
+    )
     assert f'<link rel="canonical" href="/papers/date/{PREVIOUS}">' in r.text
     assert 'class="notice"' not in weekday.text  # a day with papers needs no note
 
@@ -408,8 +439,9 @@ def test_the_favicon_is_a_real_icon(client):
     sizes = []
     for n in range(count):
         width, height, _, _, _, _, length, offset = struct.unpack(
-            "<BBBBHHII", icon[6 + 16 * n:22 + 16 * n])
-        png = icon[offset:offset + length]
+            "<BBBBHHII", icon[6 + 16 * n : 22 + 16 * n]
+        )
+        png = icon[offset : offset + length]
         assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) == length
         assert struct.unpack(">II", png[16:24]) == (width, height)  # IHDR agrees
         sizes.append(width)
@@ -421,11 +453,24 @@ def test_robots_txt_keeps_crawlers_to_the_feeds_and_paper_pages(client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     robots = urllib.robotparser.RobotFileParser()
     robots.parse(r.text.splitlines())
-    for allowed in ("/", f"/papers/date/{LATEST}", "/papers/2503.11945", "/papers/trending",
-                    "/feeds/daily.atom", "/favicon.ico"):
+    for allowed in (
+        "/",
+        f"/papers/date/{LATEST}",
+        "/papers/2503.11945",
+        "/papers/trending",
+        "/feeds/daily.atom",
+        "/favicon.ico",
+    ):
         assert robots.can_fetch("AnyBot", allowed), allowed
-    for refused in ("/search?q=agents", "/papers?q=agents", "/feeds/search.atom?q=x",
-                    "/api/daily_papers", "/account", "/signin?next=/", "/subscribe"):
+    for refused in (
+        "/search?q=agents",
+        "/papers?q=agents",
+        "/feeds/search.atom?q=x",
+        "/api/daily_papers",
+        "/account",
+        "/signin?next=/",
+        "/subscribe",
+    ):
         assert not robots.can_fetch("AnyBot", refused), refused
 
 

@@ -47,20 +47,30 @@ def test_authors_and_organizations_link_to_their_pages(client, paper, store):
 def test_a_claim_waits_for_an_admin_then_shows_on_the_profile(client, admin, paper):
     sign_up(client)
     author = paper.authors[1]
-    r = client.post(f"/papers/{PAPER}/claim", data={"author_name": author,
-                                                    "csrf_token": csrf_of(client)},
-                    follow_redirects=False)
+    r = client.post(
+        f"/papers/{PAPER}/claim",
+        data={"author_name": author, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "waiting for an admin" in client.get(f"/papers/{PAPER}").text
     assert f'id="p-{PAPER}"' not in client.get("/users/ada").text
-    bad = client.post(f"/papers/{PAPER}/claim", data={"author_name": "Not Listed",
-                                                      "csrf_token": csrf_of(client)})
+    bad = client.post(
+        f"/papers/{PAPER}/claim", data={"author_name": "Not Listed", "csrf_token": csrf_of(client)}
+    )
     assert bad.status_code == 400 and "not among the authors" in bad.text
-    ada_id = re.search(r'/claims/(\d+)/', client.get(f"/papers/{PAPER}").text)[1]
-    assert client.post(f"/claims/{ada_id}/{PAPER}/confirm",
-                       data={"csrf_token": csrf_of(client)}).status_code == 403
-    r = admin.post(f"/claims/{ada_id}/{PAPER}/confirm", data={"csrf_token": csrf_of(admin)},
-                   follow_redirects=False)
+    ada_id = re.search(r"/claims/(\d+)/", client.get(f"/papers/{PAPER}").text)[1]
+    assert (
+        client.post(
+            f"/claims/{ada_id}/{PAPER}/confirm", data={"csrf_token": csrf_of(client)}
+        ).status_code
+        == 403
+    )
+    r = admin.post(
+        f"/claims/{ada_id}/{PAPER}/confirm",
+        data={"csrf_token": csrf_of(admin)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert f'id="p-{PAPER}"' in client.get("/users/ada").text
     assert '<a class="tag claimed" href="/users/ada"' in client.get(f"/papers/{PAPER}").text
@@ -74,13 +84,17 @@ def test_upvoters_are_named_unless_they_hide_their_votes(client, app, paper):
     with TestClient(app) as bob:
         sign_up(bob, "bob")
         bob.post(f"/papers/{PAPER}/upvote", data={"up": "1", "csrf_token": csrf_of(bob)})
-        upvoters = re.search(r'<dd class="upvoters">(.*?)</dd>',
-                             client.get(f"/papers/{PAPER}").text, re.DOTALL)[1]
+        upvoters = re.search(
+            r'<dd class="upvoters">(.*?)</dd>', client.get(f"/papers/{PAPER}").text, re.DOTALL
+        )[1]
         assert ">ada</a>" in upvoters and ">bob</a>" in upvoters
         # Hugging Face's votes are counted, not named
         assert (f"+{paper.upvotes} more" in upvoters) == (paper.upvotes > 0)
-        r = bob.post("/account/votes", data={"hidden": "1", "csrf_token": csrf_of(bob)},
-                     follow_redirects=False)
+        r = bob.post(
+            "/account/votes",
+            data={"hidden": "1", "csrf_token": csrf_of(bob)},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and "Show my upvotes" in bob.get("/account").text
         page = client.get(f"/papers/{PAPER}").text
         assert ">bob</a>" not in page and f"+{paper.upvotes + 1} more" in page

@@ -23,8 +23,14 @@ ABSTRACT = " ".join(["zeppelinology"] + [f"word{n}" for n in range(1_200)])  # 9
 def big(store):
     """The biggest paper the bounds let in, at the top of the newest feed day."""
     day = store.latest_day()
-    paper = Paper(id="2608.99999", title="Zeppelinology at scale", abstract=ABSTRACT,
-                  authors=AUTHORS, upvotes=10**6, entry=FeedEntry(day=day, source="hf"))
+    paper = Paper(
+        id="2608.99999",
+        title="Zeppelinology at scale",
+        abstract=ABSTRACT,
+        authors=AUTHORS,
+        upvotes=10**6,
+        entry=FeedEntry(day=day, source="hf"),
+    )
     assert bounds.paper_problems(paper) == []
     assert len(ABSTRACT) > bounds.LIST_ABSTRACT_CHARS
     store.upsert([paper])
@@ -38,8 +44,11 @@ def client(settings, store, big):
 
 
 def _is_cut(summary: str) -> bool:
-    return len(summary) <= bounds.LIST_ABSTRACT_CHARS + 2 and summary.endswith(" …") and \
-        ABSTRACT.startswith(summary[:-2])
+    return (
+        len(summary) <= bounds.LIST_ABSTRACT_CHARS + 2
+        and summary.endswith(" …")
+        and ABSTRACT.startswith(summary[:-2])
+    )
 
 
 def test_feed_items_carry_at_most_the_list_caps(client, big):
@@ -57,8 +66,11 @@ def test_one_paper_comes_whole(client, big):
 
 
 def test_search_items_and_their_highlights_are_cut_too(client, big):
-    [hit] = [h for h in client.get("/api/papers/search?q=zeppelinology").json()
-             if h["paper"]["id"] == big.id]
+    [hit] = [
+        h
+        for h in client.get("/api/papers/search?q=zeppelinology").json()
+        if h["paper"]["id"] == big.id
+    ]
     assert _is_cut(hit["summary"]) and len(hit["paper"]["authors"]) == bounds.LIST_AUTHORS
     assert "".join(s["text"] for s in hit["highlightedSummary"]) == hit["summary"]
     assert hit["highlightedSummary"][0] == {"text": "zeppelinology", "highlighted": True}
@@ -75,7 +87,10 @@ def test_atom_entries_carry_at_most_the_list_caps(client, big):
 
 def test_list_sizes_are_bounded(client):
     assert client.get(f"/api/daily_papers?limit={bounds.API_PAGE_ITEMS + 1}").status_code == 400
-    assert client.get("/api/papers/search?q=a&limit="
-                      f"{bounds.API_SEARCH_ITEMS + 1}").status_code == 400
-    assert client.get("/feeds/search.atom?q=a&limit="
-                      f"{bounds.ATOM_ENTRIES + 1}").status_code in (400, 422)
+    assert (
+        client.get(f"/api/papers/search?q=a&limit={bounds.API_SEARCH_ITEMS + 1}").status_code == 400
+    )
+    assert client.get(f"/feeds/search.atom?q=a&limit={bounds.ATOM_ENTRIES + 1}").status_code in (
+        400,
+        422,
+    )

@@ -58,8 +58,10 @@ def test_daily_feed_is_valid_atom_with_the_newest_day(client, store):
 def test_entry_ids_are_stable_across_requests_and_hosts(app):
     one = TestClient(app, base_url="http://a.example")
     two = TestClient(app, base_url="https://b.example")
-    ids = [[e.find(f"{A}id").text for e in parse(c.get("/feeds/trending.atom")).iter(f"{A}entry")]
-           for c in (one, one, two)]
+    ids = [
+        [e.find(f"{A}id").text for e in parse(c.get("/feeds/trending.atom")).iter(f"{A}entry")]
+        for c in (one, one, two)
+    ]
     assert ids[0] == ids[1] == ids[2] and ids[0]
     assert all(i.startswith("https://arxiv.org/abs/") for i in ids[0])
 
@@ -77,41 +79,69 @@ def test_trending_and_search_feeds(client):
 @pytest.mark.parametrize("feed", ["/feeds/daily.atom", "/feeds/search.atom?q=inert"])
 def test_markup_in_paper_text_stays_text(settings, store, feed):
     title = "Robust <b>bold</b> & brave"
-    store.upsert([Paper(id="2608.99999", title=title, authors=["Eve"],
-                        abstract="We show <script>alert('x')</script> is inert & a < b.",
-                        entry=FeedEntry(store.latest_day(), "hf"), upvotes=1)])
+    store.upsert(
+        [
+            Paper(
+                id="2608.99999",
+                title=title,
+                authors=["Eve"],
+                abstract="We show <script>alert('x')</script> is inert & a < b.",
+                entry=FeedEntry(store.latest_day(), "hf"),
+                upvotes=1,
+            )
+        ]
+    )
     update_indexes(store, settings)  # as every writer does after storing papers
     r = TestClient(create_app(settings, store=store)).get(feed)
     assert b"<script>" not in r.content
-    entry = next(e for e in parse(r).iter(f"{A}entry")
-                 if e.find(f"{A}id").text.endswith("2608.99999"))
+    entry = next(
+        e for e in parse(r).iter(f"{A}entry") if e.find(f"{A}id").text.endswith("2608.99999")
+    )
     assert entry.find(f"{A}title").text == title
     assert "<script>alert('x')</script>" in entry.find(f"{A}summary").text
 
 
 def test_characters_xml_cannot_hold_are_left_out(client, store):
-    store.upsert([Paper(id="2608.99998", title="Ctrl\x01 title", authors=["Bell\x07 Labs"],
-                        abstract="Form\x0cfeed and NUL\x00 inert", upvotes=1,
-                        entry=FeedEntry(store.latest_day(), "hf"))])
-    for feed in ("/feeds/daily.atom", "/feeds/search.atom?q=inert%00%01",
-                 "/feeds/search.atom?q=%EF%BF%BE"):
+    store.upsert(
+        [
+            Paper(
+                id="2608.99998",
+                title="Ctrl\x01 title",
+                authors=["Bell\x07 Labs"],
+                abstract="Form\x0cfeed and NUL\x00 inert",
+                upvotes=1,
+                entry=FeedEntry(store.latest_day(), "hf"),
+            )
+        ]
+    )
+    for feed in (
+        "/feeds/daily.atom",
+        "/feeds/search.atom?q=inert%00%01",
+        "/feeds/search.atom?q=%EF%BF%BE",
+    ):
         root = parse(client.get(feed))
         check_atom(root)
-    entry = next(e for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
-                 if e.find(f"{A}id").text.endswith("2608.99998"))
+    entry = next(
+        e
+        for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
+        if e.find(f"{A}id").text.endswith("2608.99998")
+    )
     assert entry.find(f"{A}title").text == "Ctrl title"
     assert entry.find(f"{A}author/{A}name").text == "Bell Labs"
 
 
-@pytest.mark.parametrize("url, words", [
-    ("/feeds/search.atom", "q parameter is empty"),
-    ("/feeds/search.atom?q=", "q parameter is empty"),
-    ("/feeds/search.atom?q=%20%20", "q parameter is empty"),
-    ("/feeds/search.atom?q=x&sort=nope", "sort 'nope' is not one of"),
-    ("/feeds/search.atom?q=x&limit=1000", "limit"),
-    ("/feeds/search.atom?q=x&date_from=yesterday", "not a date"),
-    ("/feeds/nothing.atom", "Not Found"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("/feeds/search.atom", "q parameter is empty"),
+        ("/feeds/search.atom?q=", "q parameter is empty"),
+        ("/feeds/search.atom?q=%20%20", "q parameter is empty"),
+        ("/feeds/search.atom?q=x&sort=nope", "sort 'nope' is not one of"),
+        ("/feeds/search.atom?q=x&limit=1000", "limit"),
+        ("/feeds/search.atom?q=x&date_from=yesterday", "not a date"),
+        ("/feeds/nothing.atom", "Not Found"),
+    ],
+)
 def test_a_feed_address_that_does_not_work_answers_atom_not_html(client, url, words):
     r = client.get(url)
     assert r.status_code in (400, 404)
@@ -129,8 +159,7 @@ def test_the_search_feed_reads_the_search_pages_filters_and_links_back_to_it(cli
     root = parse(client.get(url))
     alternate = root.find(f"{A}link[@rel='alternate']").get("href")
     assert alternate == "http://testserver/search?q=watermark&sort=date&category=cs.CV"
-    assert [e.find(f"{A}id").text for e in check_atom(root)] == [
-        "https://arxiv.org/abs/2503.11945"]
+    assert [e.find(f"{A}id").text for e in check_atom(root)] == ["https://arxiv.org/abs/2503.11945"]
     other = parse(client.get("/feeds/search.atom?q=watermark&category=math.AG"))
     assert other.findall(f"{A}entry") == []  # the category filter holds, as on the page
     page = client.get("/search?q=watermark&category=cs.CV").text
@@ -147,15 +176,29 @@ def test_weekly_and_monthly_feeds_follow_their_pages(client, store, kind, name):
     alternate = root.find(f"{A}link[@rel='alternate']").get("href")
     assert alternate == f"http://testserver/papers/{kind}/{period.label}"
     page = client.get(f"/papers/{kind}/{period.label}").text
-    assert (f'<link rel="alternate" type="application/atom+xml" title="Atom feed of this page" '
-            f'href="/feeds/{name}.atom">') in page
+    assert (
+        f'<link rel="alternate" type="application/atom+xml" title="Atom feed of this page" '
+        f'href="/feeds/{name}.atom">'
+    ) in page
 
 
 def test_feed_text_shows_latex_as_text(client, store):
-    store.upsert([Paper(id="2608.99997", title=r"\textbf{Fast} attention at 50\% cost",
-                        abstract=r"From \$400K to 1--2 GPUs with \ours.", authors=["Ada"],
-                        entry=FeedEntry(store.latest_day(), "hf"), upvotes=3)])
-    entry = next(e for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
-                 if e.find(f"{A}id").text.endswith("2608.99997"))
+    store.upsert(
+        [
+            Paper(
+                id="2608.99997",
+                title=r"\textbf{Fast} attention at 50\% cost",
+                abstract=r"From \$400K to 1--2 GPUs with \ours.",
+                authors=["Ada"],
+                entry=FeedEntry(store.latest_day(), "hf"),
+                upvotes=3,
+            )
+        ]
+    )
+    entry = next(
+        e
+        for e in parse(client.get("/feeds/daily.atom")).iter(f"{A}entry")
+        if e.find(f"{A}id").text.endswith("2608.99997")
+    )
     assert entry.find(f"{A}title").text == "Fast attention at 50% cost"
     assert entry.find(f"{A}summary").text.startswith("From $400K to 1–2 GPUs with ours.")

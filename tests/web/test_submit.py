@@ -27,15 +27,24 @@ EMPTY = json.loads((FIXTURES / "arxiv_api_web/empty_result.json").read_text())
 def arxiv():
     with ReplayServer() as server:
         server.route("/api/query", Reply(200, EMPTY["body"]))  # any other id: not on arXiv
-        server.route("/api/query", Reply(RECORDED["status_code"], RECORDED["body"]),
-                     params={"id_list": "1605.08386"})
+        server.route(
+            "/api/query",
+            Reply(RECORDED["status_code"], RECORDED["body"]),
+            params={"id_list": "1605.08386"},
+        )
         yield server
 
 
 @pytest.fixture
 def local(settings, arxiv):
-    return replace(settings, arxiv_api_url=arxiv.url("/api/query"), http_min_interval=0.0,
-                   http_retries=0, http_backoff=0.0, submissions_retry=0.0)
+    return replace(
+        settings,
+        arxiv_api_url=arxiv.url("/api/query"),
+        http_min_interval=0.0,
+        http_retries=0,
+        http_backoff=0.0,
+        submissions_retry=0.0,
+    )
 
 
 @pytest.fixture
@@ -45,8 +54,11 @@ def client(local, store):
 
 
 def submit(client, text):
-    return client.post("/submit", data={"id": text, "csrf_token": client.cookies["pb_csrf"]},
-                       follow_redirects=False)
+    return client.post(
+        "/submit",
+        data={"id": text, "csrf_token": client.cookies["pb_csrf"]},
+        follow_redirects=False,
+    )
 
 
 def status_of(html: str) -> str:
@@ -74,8 +86,7 @@ def test_a_new_paper_is_queued_then_fetched_and_joins_todays_feed(client, store,
     assert again.status_code == 409 and "already in the feed" in again.text
 
 
-def test_unknown_ids_fail_with_the_reason_and_bad_input_is_refused_at_once(client, store,
-                                                                           local):
+def test_unknown_ids_fail_with_the_reason_and_bad_input_is_refused_at_once(client, store, local):
     sign_up(client)
     unknown = submit(client, "2412.99999")
     assert unknown.status_code == 303
@@ -88,8 +99,7 @@ def test_unknown_ids_fail_with_the_reason_and_bad_input_is_refused_at_once(clien
     assert client.get("/submissions/999").status_code == 404
 
 
-def test_a_down_arxiv_leaves_the_submission_queued_with_the_reason(client, store, local,
-                                                                    arxiv):
+def test_a_down_arxiv_leaves_the_submission_queued_with_the_reason(client, store, local, arxiv):
     sign_up(client)
     arxiv.route("/api/query", Reply(503, "down"))
     queued = submit(client, "2412.99998")
@@ -117,8 +127,9 @@ def test_the_api_answers_202_with_a_status_url_to_follow(client, store, local, a
     assert (body["id"], body["status"]) == ("1605.08386", "queued")
     assert r.headers["location"] == body["statusUrl"]
     # The same paper again, by anyone, follows the same submission instead of a second one.
-    other = client.post("/api/papers/submit", json={"id": "1605.08386"},
-                        headers=bearer(store, "ben"))
+    other = client.post(
+        "/api/papers/submit", json={"id": "1605.08386"}, headers=bearer(store, "ben")
+    )
     assert other.status_code == 202 and other.json()["submission"] == body["submission"]
     drain(store, local)
     done = client.get(body["statusUrl"]).json()
@@ -135,24 +146,29 @@ def test_the_queue_is_bounded_per_user_and_in_total(client, store, local):
     with TestClient(create_app(tight, store=store)) as c:
         ann, ben = bearer(store, "ann"), bearer(store, "ben")
         for n in (1, 2):
-            assert c.post("/api/papers/submit", json={"id": f"2412.9000{n}"},
-                          headers=ann).status_code == 202
+            assert (
+                c.post("/api/papers/submit", json={"id": f"2412.9000{n}"}, headers=ann).status_code
+                == 202
+            )
         mine = c.post("/api/papers/submit", json={"id": "2412.90003"}, headers=ann)
         assert mine.status_code == 429 and "2 submissions waiting" in mine.json()["error"]
         assert int(mine.headers["retry-after"]) > 0
-        assert c.post("/api/papers/submit", json={"id": "2412.90004"},
-                      headers=ben).status_code == 202
+        assert (
+            c.post("/api/papers/submit", json={"id": "2412.90004"}, headers=ben).status_code == 202
+        )
         full = c.post("/api/papers/submit", json={"id": "2412.90005"}, headers=ben)
         assert full.status_code == 503 and "queue is full" in full.json()["error"]
         assert int(full.headers["retry-after"]) > 0
     drain(store, local)  # fetched (here: not on arXiv), the queue has room again
     with TestClient(create_app(tight, store=store)) as c:
-        assert c.post("/api/papers/submit", json={"id": "2412.90003"},
-                      headers=ann).status_code == 202
+        assert (
+            c.post("/api/papers/submit", json={"id": "2412.90003"}, headers=ann).status_code == 202
+        )
 
 
-def test_a_stored_paper_joins_the_feed_without_waiting_for_a_busy_index_writer(client, store,
-                                                                             local, arxiv):
+def test_a_stored_paper_joins_the_feed_without_waiting_for_a_busy_index_writer(
+    client, store, local, arxiv
+):
     from concurrent.futures import ThreadPoolExecutor
 
     from paperboy.search.files import writing_indexes
@@ -161,8 +177,9 @@ def test_a_stored_paper_joins_the_feed_without_waiting_for_a_busy_index_writer(c
     headers = bearer(store, "ann")
     # Another process (say a bulk import) holds the index writers' lock for a long time.
     with ThreadPoolExecutor(1) as pool, writing_indexes(local):
-        answer = pool.submit(client.post, "/api/papers/submit", json={"id": "2503.13756"},
-                             headers=headers)
+        answer = pool.submit(
+            client.post, "/api/papers/submit", json={"id": "2503.13756"}, headers=headers
+        )
         r = answer.result(timeout=10)
     assert r.status_code == 201 and r.json()["submittedBy"]["name"] == "ann"
     assert store.get("2503.13756").entry.submitted_by == "ann" and arxiv.hits == []

@@ -27,21 +27,38 @@ from tests.web.conftest import seed
 pytestmark = pytest.mark.slow
 
 TEN = recorded("arxiv_api/q_testing_s0_m10.json")  # ten real papers, not in the seeded store
-KNOWN = ["2202.12139", "2405.13786", "2005.14124", "2204.08348", "2302.03287", "1202.4527",
-         "2503.05378", "1205.1866", "2502.07719", "1812.11470"]
+KNOWN = [
+    "2202.12139",
+    "2405.13786",
+    "2005.14124",
+    "2204.08348",
+    "2302.03287",
+    "1202.4527",
+    "2503.05378",
+    "1205.1866",
+    "2502.07719",
+    "1812.11470",
+]
 IDS = KNOWN + [f"2412.{90000 + n}" for n in range(35)]  # 45 in all; these 35 arXiv lacks
 QUICK = 5.0  # seconds: "at once" on a loaded test machine, far below the stall
 
 
 def start_serve(data_dir, arxiv_url: str, port: int, log) -> subprocess.Popen:
     env = subprocess_env() | {
-        "PAPERBOY_DATA_DIR": str(data_dir), "PAPERBOY_ARXIV_API_URL": arxiv_url,
-        "PAPERBOY_HTTP_TIMEOUT": "3", "PAPERBOY_HTTP_RETRIES": "0",
-        "PAPERBOY_HTTP_MIN_INTERVAL": "0.5", "PAPERBOY_SUBMISSIONS_RETRY": "0.5",
-        "PAPERBOY_SUBMISSIONS_ATTEMPTS": "100"}
+        "PAPERBOY_DATA_DIR": str(data_dir),
+        "PAPERBOY_ARXIV_API_URL": arxiv_url,
+        "PAPERBOY_HTTP_TIMEOUT": "3",
+        "PAPERBOY_HTTP_RETRIES": "0",
+        "PAPERBOY_HTTP_MIN_INTERVAL": "0.5",
+        "PAPERBOY_SUBMISSIONS_RETRY": "0.5",
+        "PAPERBOY_SUBMISSIONS_ATTEMPTS": "100",
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
 
 
 def wait_until_up(base: str, proc, log_path) -> None:
@@ -84,14 +101,19 @@ def test_submits_with_arxiv_black_holed_never_stall_the_server(tmp_path, clean_e
             def submit(n: int) -> tuple[int, float, dict]:
                 headers = {"Authorization": f"Bearer {tokens[n % 3]}"}
                 started = time.monotonic()
-                r = httpx.post(f"{base}/api/papers/submit", json={"id": IDS[n]},
-                               headers=headers, timeout=120)
+                r = httpx.post(
+                    f"{base}/api/papers/submit", json={"id": IDS[n]}, headers=headers, timeout=120
+                )
                 return r.status_code, time.monotonic() - started, r.json()
 
             def browse(n: int) -> tuple[int, float]:
                 with httpx.Client(base_url=base, timeout=120) as client:
-                    url = [f"/papers/{stored.id}", "/search?q=language+models",
-                           f"/api/papers/{stored.id}", "/signin"][n % 4]
+                    url = [
+                        f"/papers/{stored.id}",
+                        "/search?q=language+models",
+                        f"/api/papers/{stored.id}",
+                        "/signin",
+                    ][n % 4]
                     return timed_get(client, url)
 
             with ThreadPoolExecutor(max_workers=24) as pool:

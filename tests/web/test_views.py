@@ -19,9 +19,14 @@ def test_blurb_cuts_at_a_word():
 
 
 def test_bibtex_entry():
-    paper = Paper(id="2405.15738", title="ConvLLaVA: Hierarchical Backbones",
-                  abstract="x", authors=["Chunjiang Ge", "Sijie Cheng"],
-                  published=date(2024, 5, 24), primary_category="cs.CV")
+    paper = Paper(
+        id="2405.15738",
+        title="ConvLLaVA: Hierarchical Backbones",
+        abstract="x",
+        authors=["Chunjiang Ge", "Sijie Cheng"],
+        published=date(2024, 5, 24),
+        primary_category="cs.CV",
+    )
     entry = bibtex(paper)
     assert entry.startswith("@misc{ge2024convllava,")
     assert "author={Chunjiang Ge and Sijie Cheng}" in entry

@@ -32,21 +32,27 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.load(self.config_file,
-                                           data_dir=self._demo_or(self._data_dir))
+            self._settings = Settings.load(self.config_file, data_dir=self._demo_or(self._data_dir))
         return self._settings
 
     def _demo_or(self, data_dir: str | None) -> str | None:
         """Run from the clone after `make demo`, with no data dir asked for: the demo's."""
         from paperboy.demo_dir import demo_dir_here
 
-        if data_dir or self.config_file or os.environ.get("PAPERBOY_DATA_DIR") \
-                or os.environ.get("PAPERBOY_DATABASE_URL"):
+        if (
+            data_dir
+            or self.config_file
+            or os.environ.get("PAPERBOY_DATA_DIR")
+            or os.environ.get("PAPERBOY_DATABASE_URL")
+        ):
             return data_dir
         found = demo_dir_here()
         if found is not None:
-            click.echo(f"(using the demo's store in {found.name}/; set PAPERBOY_DATA_DIR or "
-                       "--data-dir for another)", err=True)
+            click.echo(
+                f"(using the demo's store in {found.name}/; set PAPERBOY_DATA_DIR or "
+                "--data-dir for another)",
+                err=True,
+            )
             return str(found)
         return None
 

@@ -21,8 +21,13 @@ from paperboy.mail.records import FREQUENCIES, STATUSES
 
 @click.command()
 @click.argument("email")
-@click.option("--topic", "topics", multiple=True, metavar="QUERY",
-              help="A saved search for topic alerts (repeatable), e.g. 'diffusion -video'.")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="QUERY",
+    help="A saved search for topic alerts (repeatable), e.g. 'diffusion -video'.",
+)
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="daily", show_default=True)
 @click.option("--name", default="", help="Display name for the To header.")
 @click.option("--no-top", is_flag=True, help="Topic alerts only, without the top papers.")
@@ -34,8 +39,9 @@ def subscribe(obj, email, topics, frequency, name, no_top):
 
     subs = Subscriptions(obj.store, obj.settings)
     try:
-        request = subs.request(email, topics=list(topics), frequency=frequency, name=name,
-                               include_top=not no_top)
+        request = subs.request(
+            email, topics=list(topics), frequency=frequency, name=name, include_top=not no_top
+        )
     except InvalidSubscription as exc:
         fail(f"{exc.field}: {exc}")
     try:
@@ -46,8 +52,10 @@ def subscribe(obj, email, topics, frequency, name, no_top):
     if not sent:
         click.echo(f"{address}: a mail went to this address minutes ago; not sending another")
     elif request.mail == "confirm":
-        click.echo(f"{address}: confirmation mail sent; the subscription starts when the link "
-                   "in it is opened")
+        click.echo(
+            f"{address}: confirmation mail sent; the subscription starts when the link "
+            "in it is opened"
+        )
         _say_where_mail_went(obj.settings)
     else:
         click.echo(f"{address}: already subscribed; sent a mail with a preferences link")
@@ -58,14 +66,17 @@ def _say_where_mail_went(settings) -> None:
     from paperboy.mail.backends import backend_of, outbox_folder
 
     if backend_of(settings) == "outbox":
-        click.echo(f"  (no relay: the mail is in {outbox_folder(settings)}; in the demo, "
-                   f"{settings.public_url.rstrip('/')}/_outbox shows it)")
+        click.echo(
+            f"  (no relay: the mail is in {outbox_folder(settings)}; in the demo, "
+            f"{settings.public_url.rstrip('/')}/_outbox shows it)"
+        )
 
 
 @click.command()
 @click.argument("email")
-@click.option("--forget", is_flag=True,
-              help="Delete the subscriber and everything recorded about them.")
+@click.option(
+    "--forget", is_flag=True, help="Delete the subscriber and everything recorded about them."
+)
 @click.pass_obj
 def unsubscribe(obj, email, forget):
     """Stop all mail to EMAIL (or, with --forget, delete every trace of it)."""
@@ -97,8 +108,10 @@ def subscribers(obj, status, limit):
     for sub in obj.store.subscribers(status, limit=limit):
         topics = "; ".join(sub.topics) if sub.topics else "-"
         covered = sub.covered_through.isoformat() if sub.covered_through else "never"
-        click.echo(f"{sub.email:<40} {sub.status:<12} {sub.frequency:<7} "
-                   f"last covered {covered:<10}  topics: {topics}")
+        click.echo(
+            f"{sub.email:<40} {sub.status:<12} {sub.frequency:<7} "
+            f"last covered {covered:<10}  topics: {topics}"
+        )
 
 
 @click.group()
@@ -107,13 +120,20 @@ def digest():
 
 
 @digest.command("send")
-@click.option("--dry-run", is_flag=True,
-              help="Compose every digest and say who would get what; send and record nothing.")
-@click.option("--to", "to", metavar="ADDRESS",
-              help="Only this subscriber's digest (whatever the weekday). With --dry-run, "
-                   "print the message.")
-@click.option("--date", "day", type=DAY,
-              help="Run as on this day (default: today in mail_timezone).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Compose every digest and say who would get what; send and record nothing.",
+)
+@click.option(
+    "--to",
+    "to",
+    metavar="ADDRESS",
+    help="Only this subscriber's digest (whatever the weekday). With --dry-run, print the message.",
+)
+@click.option(
+    "--date", "day", type=DAY, help="Run as on this day (default: today in mail_timezone)."
+)
 @click.option("--quiet", is_flag=True, help="Only the summary line.")
 @click.pass_obj
 def digest_send(obj, dry_run, to, day, quiet):
@@ -137,7 +157,8 @@ def digest_send(obj, dry_run, to, day, quiet):
     progress = _Progress(enabled=not quiet)
     try:
         report = DigestRun(obj.store, obj.settings).run(
-            day, dry_run=dry_run, only=only, on_message=show, on_progress=progress)
+            day, dry_run=dry_run, only=only, on_message=show, on_progress=progress
+        )
     except (DigestRunBusy, NotSubscribed) as exc:
         fail(str(exc))
     for message in printed:
@@ -170,8 +191,10 @@ def digest_status(obj, period):
     if period:
         for row in obj.store.send_log(period=period):
             error = f"  {row['code'] or ''} {row['error']}" if row["error"] else ""
-            click.echo(f"{row['email']:<40} {row['status']:<9} attempts {row['attempts']} "
-                       f"papers {row['papers']}{error}")
+            click.echo(
+                f"{row['email']:<40} {row['status']:<9} attempts {row['attempts']} "
+                f"papers {row['papers']}{error}"
+            )
         return
     rows = obj.store.send_log_summary()
     if not rows:

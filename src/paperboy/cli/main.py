@@ -26,11 +26,17 @@ class Group(click.Group):
 
 
 @click.group(cls=Group)
-@click.option("--config", type=click.Path(dir_okay=False), envvar="PAPERBOY_CONFIG",
-              help="A TOML config file (default: none; PAPERBOY_CONFIG).")
-@click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Where the store and indexes live (default: PAPERBOY_DATA_DIR or the "
-                   "per-user data dir).")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    envvar="PAPERBOY_CONFIG",
+    help="A TOML config file (default: none; PAPERBOY_CONFIG).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Where the store and indexes live (default: PAPERBOY_DATA_DIR or the per-user data dir).",
+)
 @click.version_option(package_name="paperboy")
 @click.pass_context
 def main(ctx, config, data_dir):
@@ -39,13 +45,25 @@ def main(ctx, config, data_dir):
 
 
 COMMANDS = [
-    papers.import_, papers.runs, papers.papers, papers.demo,  # the store's papers
-    sync.sync, sync.harvest, sync.fetch,  # sources
+    papers.import_,
+    papers.runs,
+    papers.papers,
+    papers.demo,  # the store's papers
+    sync.sync,
+    sync.harvest,
+    sync.fetch,  # sources
     submissions.submissions,  # the queue of papers submitted on the web
-    search.search, search.index,  # search and its indexes
-    media.thumbnails, media.stars, media.keywords,  # paper media: first pages, stars, keywords
-    web.serve, web.user,  # the web service and its accounts
-    mail.subscribe, mail.unsubscribe, mail.subscribers, mail.digest,  # digests and alerts
+    search.search,
+    search.index,  # search and its indexes
+    media.thumbnails,
+    media.stars,
+    media.keywords,  # paper media: first pages, stars, keywords
+    web.serve,
+    web.user,  # the web service and its accounts
+    mail.subscribe,
+    mail.unsubscribe,
+    mail.subscribers,
+    mail.digest,  # digests and alerts
     store.migrate_store,  # moving a deployment
 ]
 for _command in COMMANDS:

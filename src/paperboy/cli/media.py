@@ -20,8 +20,12 @@ def report(run, out=click.echo) -> None:
 
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), help="Make at most this many.")
-@click.option("--all", "every_paper", is_flag=True,
-              help="Every stored paper, not only those in the daily feed.")
+@click.option(
+    "--all",
+    "every_paper",
+    is_flag=True,
+    help="Every stored paper, not only those in the daily feed.",
+)
 @click.option("--retry-failed", is_flag=True, help="Try again the papers that failed before.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
 @click.pass_obj
@@ -36,16 +40,27 @@ def thumbnails(obj, limit, every_paper, retry_failed, quiet):
     """
     from paperboy.thumbnails import make_thumbnails
 
-    run = make_thumbnails(obj.store, obj.settings, limit=limit, every_paper=every_paper,
-                          retry_failed=retry_failed, show_progress=not quiet)
+    run = make_thumbnails(
+        obj.store,
+        obj.settings,
+        limit=limit,
+        every_paper=every_paper,
+        retry_failed=retry_failed,
+        show_progress=not quiet,
+    )
     report(run)
     if run.stopped:
         raise SystemExit(1)
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Read at most this many repositories.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Read at most this many repositories.",
+)
 @click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
 @click.pass_obj
 def stars(obj, limit, quiet):
@@ -65,8 +80,13 @@ def stars(obj, limit, quiet):
 
 
 @click.command()
-@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Extract for at most this many papers.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Extract for at most this many papers.",
+)
 @click.pass_obj
 def keywords(obj, limit):
     """Extract keywords for feed papers that came without any, from their abstracts.
@@ -88,10 +108,14 @@ def after_sync(obj, quiet: bool) -> None:
     if obj.settings.sync_stars > 0:
         from paperboy.stars import read_stars
 
-        report(read_stars(obj.store, obj.settings, obj.settings.sync_stars,
-                          show_progress=not quiet))
+        report(
+            read_stars(obj.store, obj.settings, obj.settings.sync_stars, show_progress=not quiet)
+        )
     if obj.settings.sync_thumbnails > 0:
         from paperboy.thumbnails import make_thumbnails
 
-        report(make_thumbnails(obj.store, obj.settings, limit=obj.settings.sync_thumbnails,
-                               show_progress=not quiet))
+        report(
+            make_thumbnails(
+                obj.store, obj.settings, limit=obj.settings.sync_thumbnails, show_progress=not quiet
+            )
+        )

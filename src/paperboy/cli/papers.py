@@ -1,9 +1,9 @@
 """`paperboy import`, `runs`, `papers` and `demo`: papers into the store, and what it holds.
 
-    paperboy import arxiv-metadata-oai-snapshot.json.gz
-    paperboy runs --id 3
-    paperboy papers --date 2026-08-21
-    paperboy demo
+paperboy import arxiv-metadata-oai-snapshot.json.gz
+paperboy runs --id 3
+paperboy papers --date 2026-08-21
+paperboy demo
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def import_(obj: Context, files, quiet):
     failed = []
     # A big import is indexed while it is stored (both cores busy); the one update after the
     # last file does the rest, or everything after a small import.
-    with one_index_update(obj.store, obj.settings, progress=not quiet,
-                          files=[Path(f) for f in files]) as indexed:
+    with one_index_update(
+        obj.store, obj.settings, progress=not quiet, files=[Path(f) for f in files]
+    ) as indexed:
         for path in files:
             run = import_file(obj.store, Path(path), obj.settings, show_progress=not quiet)
             report_run(obj.store, run, path)
@@ -64,9 +65,13 @@ def runs(obj: Context, run_id):
 
 
 @click.command()
-@click.option("--date", "day", help="YYYY-MM-DD (default: the latest day with papers). A day "
-                                    "without papers shows the day before with papers; a later "
-                                    "day than the newest shows the newest.")
+@click.option(
+    "--date",
+    "day",
+    help="YYYY-MM-DD (default: the latest day with papers). A day "
+    "without papers shows the day before with papers; a later "
+    "day than the newest shows the newest.",
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.pass_obj
 def papers(obj: Context, day, limit):
@@ -94,8 +99,9 @@ def papers(obj: Context, day, limit):
     count = store.count_between(when, when)
     click.echo(f"{when.isoformat()}: {count} paper{'' if count == 1 else 's'}")
     for p in found:
-        authors = ", ".join(p.authors[:3]) + (f" +{len(p.authors) - 3}" if len(p.authors) > 3
-                                             else "")
+        authors = ", ".join(p.authors[:3]) + (
+            f" +{len(p.authors) - 3}" if len(p.authors) > 3 else ""
+        )
         click.echo(f"{p.upvotes or 0:>5} ▲  {p.id:<12} {to_text(p.title)}\n{'':21}{authors}")
 
 

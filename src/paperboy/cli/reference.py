@@ -37,8 +37,9 @@ def _walk(command: click.Command, path: list[str]):
 
 
 def _help(command: click.Command, path: list[str]) -> str:
-    ctx = click.Context(command, info_name=" ".join(path), terminal_width=WIDTH,
-                        max_content_width=WIDTH)
+    ctx = click.Context(
+        command, info_name=" ".join(path), terminal_width=WIDTH, max_content_width=WIDTH
+    )
     return command.get_help(ctx).rstrip()
 
 

@@ -41,7 +41,7 @@ def _show(text: str, spans: list[tuple[int, int]], color: bool) -> str:
             if start < end:
                 out += [text[at:start], _mark(text[start:end])]
                 at = end
-        out.append(text[at:piece.end])
+        out.append(text[at : piece.end])
     return "".join(out)
 
 
@@ -56,8 +56,9 @@ def _mark(text: str) -> str:
 @click.option("--offset", default=0, type=click.IntRange(0, 10_000))
 @click.option("--abstracts", is_flag=True, help="Print each abstract under its title.")
 @click.pass_obj
-def search(obj: Any, query: tuple[str, ...], sort: str, limit: int, offset: int,
-           abstracts: bool) -> None:
+def search(
+    obj: Any, query: tuple[str, ...], sort: str, limit: int, offset: int, abstracts: bool
+) -> None:
     """Search the papers: words, "exact phrases", -exclusions, author:NAME, cat:cs.CL,
     year:2024, after:/before:YYYY-MM-DD, has:code, or an arXiv id or URL."""
     from paperboy.search import open_search
@@ -83,18 +84,39 @@ def search(obj: Any, query: tuple[str, ...], sort: str, limit: int, offset: int,
 
 @click.command()
 @click.option("--check", is_flag=True, help="Verify the indexes match the store; exit 1 if not.")
-@click.option("--backfill", is_flag=True,
-              help="Give transformer vectors to papers that only have fast static ones.")
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Give transformer vectors to papers that only have fast static ones.",
+)
 @click.option("--limit", type=click.IntRange(1), help="With --backfill: at most this many.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="With --backfill: encode on the CPU or on an NVIDIA GPU (onnxruntime-gpu).")
-@click.option("--checkpoint-every", type=click.IntRange(1), default=2048, show_default=True,
-              help="With --backfill: save every this many papers (what a crash can cost).")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default="cpu",
+    show_default=True,
+    help="With --backfill: encode on the CPU or on an NVIDIA GPU (onnxruntime-gpu).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(1),
+    default=2048,
+    show_default=True,
+    help="With --backfill: save every this many papers (what a crash can cost).",
+)
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
-def index(obj: Any, check: bool, backfill: bool, limit: int | None, device: str,
-          checkpoint_every: int, drop_vectors: bool, quiet: bool) -> None:
+def index(
+    obj: Any,
+    check: bool,
+    backfill: bool,
+    limit: int | None,
+    device: str,
+    checkpoint_every: int,
+    drop_vectors: bool,
+    quiet: bool,
+) -> None:
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
     from paperboy.search.upkeep import backfill_indexes, check_indexes, rebuild_indexes
 
@@ -109,8 +131,14 @@ def index(obj: Any, check: bool, backfill: bool, limit: int | None, device: str,
         return
     if backfill:
         encoders = _backfill_encoders(settings, device)
-        done, left = backfill_indexes(store, settings, limit=limit, progress=not quiet,
-                                      save_every=checkpoint_every, encoders=encoders)
+        done, left = backfill_indexes(
+            store,
+            settings,
+            limit=limit,
+            progress=not quiet,
+            save_every=checkpoint_every,
+            encoders=encoders,
+        )
         click.echo(f"encoded {done} papers with {settings.search_model}; {left} left")
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)
@@ -124,7 +152,10 @@ def _backfill_encoders(settings: Settings, device: str) -> dict[str, Encoder]:
     from paperboy.search.encoders import EncoderError, load_encoder
 
     try:
-        return {settings.search_model: load_encoder(settings.search_model,
-                                                    settings.search_threads or None, device)}
+        return {
+            settings.search_model: load_encoder(
+                settings.search_model, settings.search_threads or None, device
+            )
+        }
     except EncoderError as exc:
         fail(str(exc))

@@ -11,13 +11,25 @@ from paperboy.store import open_store
 
 
 @click.command("migrate-store")
-@click.option("--from", "source", required=True, metavar="URL",
-              help="The SQLite store to copy: sqlite:///path/to/paperboy.sqlite3")
-@click.option("--to", "target", required=True, metavar="URL",
-              help="The store to fill: postgresql://user@host/dbname")
-@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="The data dir whose index/vectors/ to carry over (default: the SQLite "
-                   "file's folder).")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="URL",
+    help="The SQLite store to copy: sqlite:///path/to/paperboy.sqlite3",
+)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="URL",
+    help="The store to fill: postgresql://user@host/dbname",
+)
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The data dir whose index/vectors/ to carry over (default: the SQLite file's folder).",
+)
 def migrate_store(source, target, index_dir):
     """Copy every table from one store to another; rerun to resume; counts are checked.
 
@@ -39,8 +51,10 @@ def migrate_store(source, target, index_dir):
 
     report = copy_store(src, dst, on_progress=progress)
     for t in report:
-        click.echo(f"{t.name}: {t.source_rows:,} rows in source, {t.target_rows:,} in target "
-                   f"({t.copied:,} copied this run)")
+        click.echo(
+            f"{t.name}: {t.source_rows:,} rows in source, {t.target_rows:,} in target "
+            f"({t.copied:,} copied this run)"
+        )
     click.echo(f"done: {dst.location} matches {src.location}")
     _carry_vectors(src, dst, target_settings, index_dir)
     src.close()
@@ -55,11 +69,16 @@ def _carry_vectors(src, dst, settings: Settings, index_dir: Path | None) -> None
     from paperboy.search.postgres import carry_vectors
 
     folder = index_dir or Path(src.location).parent
-    copied = carry_vectors(folder, dst, settings,
-                           on_progress=lambda model, n: click.echo(f"vectors {model}: {n:,}",
-                                                                   err=True))
+    copied = carry_vectors(
+        folder,
+        dst,
+        settings,
+        on_progress=lambda model, n: click.echo(f"vectors {model}: {n:,}", err=True),
+    )
     for model, rows in copied.items():
         click.echo(f"vectors {model}: {rows:,} rows carried over from {folder / 'index'}")
     if not copied:
-        click.echo(f"no vectors under {folder / 'index'}: the search tables are filled from "
-                   "the store on first use (paperboy index)")
+        click.echo(
+            f"no vectors under {folder / 'index'}: the search tables are filled from "
+            "the store on first use (paperboy index)"
+        )

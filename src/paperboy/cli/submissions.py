@@ -37,15 +37,21 @@ def run(obj):
 
 
 @submissions.command("list")
-@click.option("--status", type=click.Choice(["queued", "fetching", "done", "failed"]),
-              help="Only submissions in this state.")
+@click.option(
+    "--status",
+    type=click.Choice(["queued", "fetching", "done", "failed"]),
+    help="Only submissions in this state.",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.pass_obj
 def list_(obj, status, limit):
     """Submissions, newest first, with their state."""
     counts = obj.store.count_submissions()
-    click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("queued", "fetching", "done",
-                                                              "failed")))
+    click.echo(
+        ", ".join(f"{counts.get(s, 0)} {s}" for s in ("queued", "fetching", "done", "failed"))
+    )
     for sub in obj.store.submissions(status, limit):
-        click.echo(f"#{sub.id:<6} {sub.created_at[:19]}  {sub.paper_id:<18} {sub.status:<8} "
-                   f"by {sub.submitted_by}" + (f"\n        {sub.message}" if sub.message else ""))
+        click.echo(
+            f"#{sub.id:<6} {sub.created_at[:19]}  {sub.paper_id:<18} {sub.status:<8} "
+            f"by {sub.submitted_by}" + (f"\n        {sub.message}" if sub.message else "")
+        )

@@ -28,11 +28,15 @@ def _finish(obj, label: str, action) -> bool:
 
 
 @click.command()
-@click.option("--source", "sources", multiple=True,
-              help="Sync only this source (hf, rss); repeatable. Default: the sync_sources "
-                   "setting.")
-@click.option("--since", type=DAY,
-              help="hf: fetch from this day (YYYY-MM-DD) instead of the last synced day.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    help="Sync only this source (hf, rss); repeatable. Default: the sync_sources setting.",
+)
+@click.option(
+    "--since", type=DAY, help="hf: fetch from this day (YYYY-MM-DD) instead of the last synced day."
+)
 @click.option("--until", type=DAY, help="hf: fetch up to this day (default: today, UTC).")
 @click.option("--quiet", is_flag=True, help="No progress output, only the summaries.")
 @click.pass_obj
@@ -55,9 +59,13 @@ def sync(obj, sources, since, until, quiet):
     ok = True
     with one_index_update(obj.store, obj.settings):  # once, after the last source
         for name in names:
-            ok &= _finish(obj, f"sync {name}", lambda name=name: sync_source(
-                obj.store, obj.settings, name, today=until, since=since,
-                show_progress=not quiet))
+            ok &= _finish(
+                obj,
+                f"sync {name}",
+                lambda name=name: sync_source(
+                    obj.store, obj.settings, name, today=until, since=since, show_progress=not quiet
+                ),
+            )
     from paperboy.cli.media import after_sync
 
     after_sync(obj, quiet)
@@ -66,8 +74,12 @@ def sync(obj, sources, since, until, quiet):
 
 
 @click.command()
-@click.option("--set", "set_spec", required=True,
-              help="OAI-PMH set: an archive such as cs, math or physics:hep-th.")
+@click.option(
+    "--set",
+    "set_spec",
+    required=True,
+    help="OAI-PMH set: an archive such as cs, math or physics:hep-th.",
+)
 @click.option("--from", "from_", required=True, type=DAY, help="First datestamp, YYYY-MM-DD.")
 @click.option("--until", type=DAY, help="Last datestamp, YYYY-MM-DD (default: up to now).")
 @click.option("--quiet", is_flag=True, help="No progress output, only the summary.")
@@ -80,8 +92,13 @@ def harvest(obj, set_spec, from_, until, quiet):
     """
     from paperboy.sync import harvest as run_harvest
 
-    if not _finish(obj, f"harvest {set_spec}", lambda: run_harvest(
-            obj.store, obj.settings, set_spec, from_, until, show_progress=not quiet)):
+    if not _finish(
+        obj,
+        f"harvest {set_spec}",
+        lambda: run_harvest(
+            obj.store, obj.settings, set_spec, from_, until, show_progress=not quiet
+        ),
+    ):
         raise SystemExit(1)
 
 
@@ -97,6 +114,7 @@ def fetch(obj, ids, quiet):
     """
     from paperboy.sync import fetch as run_fetch
 
-    if not _finish(obj, "fetch", lambda: run_fetch(
-            obj.store, obj.settings, ids, show_progress=not quiet)):
+    if not _finish(
+        obj, "fetch", lambda: run_fetch(obj.store, obj.settings, ids, show_progress=not quiet)
+    ):
         raise SystemExit(1)

@@ -1,10 +1,10 @@
 """`paperboy serve` (the production web server) and `paperboy user ...` (accounts, admin role).
 
-    paperboy serve --host 0.0.0.0 --port 8000 --workers 2
-    paperboy user create alice --admin       # asks for the password
-    echo "$PASSWORD" | paperboy user create bob   # or reads it from a pipe
-    paperboy user admin alice --revoke
-    paperboy user token alice --name ci      # prints a new API token once
+paperboy serve --host 0.0.0.0 --port 8000 --workers 2
+paperboy user create alice --admin       # asks for the password
+echo "$PASSWORD" | paperboy user create bob   # or reads it from a pipe
+paperboy user admin alice --revoke
+paperboy user token alice --name ci      # prints a new API token once
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import click
 from paperboy.cli.common import Context, fail
 
 
-def run_server(obj: Context, host: str | None, port: int | None, workers: int,
-               access_log: bool) -> None:
+def run_server(
+    obj: Context, host: str | None, port: int | None, workers: int, access_log: bool
+) -> None:
     """Serve the app with uvicorn; every worker builds its app from this command's settings."""
     import uvicorn
 
@@ -39,8 +40,10 @@ def run_server(obj: Context, host: str | None, port: int | None, workers: int,
     host = host or settings.host
     port = port or settings.port
     healthcheck = _healthcheck_timeout(settings)
-    click.echo(f"paperboy: serving {store.location} on http://{host}:{port}/ "
-               f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)")
+    click.echo(
+        f"paperboy: serving {store.location} on http://{host}:{port}/ "
+        f"with {workers} worker{'s' if workers > 1 else ''} (Ctrl-C stops)"
+    )
     from paperboy.mail.schedule import scheduler_running
     from paperboy.submissions import worker_running
 
@@ -49,17 +52,27 @@ def run_server(obj: Context, host: str | None, port: int | None, workers: int,
     # Likewise one submissions worker: requests only queue papers, it fetches them from arXiv.
     with scheduler_running(settings) as scheduler, worker_running(settings) as worker:
         if scheduler is not None:
-            click.echo(f"paperboy: digests go out daily at {settings.mail_send_at} "
-                       f"({settings.mail_timezone})")
+            click.echo(
+                f"paperboy: digests go out daily at {settings.mail_send_at} "
+                f"({settings.mail_timezone})"
+            )
         if worker is not None:
             click.echo("paperboy: submitted papers are fetched from arXiv by this process")
         # Workers are fresh interpreters that import the app factory by name: they are handed
         # these very settings (--data-dir, --config and all), serialised, for their lifetime.
         with _handed_to_workers(SETTINGS_HANDOFF, settings.to_json()):
-            uvicorn.run("paperboy.web.app:app_from_env", factory=True, host=host, port=port,
-                        workers=workers, access_log=access_log, log_level="info",
-                        proxy_headers=True, server_header=False,
-                        timeout_worker_healthcheck=healthcheck)
+            uvicorn.run(
+                "paperboy.web.app:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                access_log=access_log,
+                log_level="info",
+                proxy_headers=True,
+                server_header=False,
+                timeout_worker_healthcheck=healthcheck,
+            )
 
 
 @contextlib.contextmanager
@@ -88,17 +101,25 @@ def _healthcheck_timeout(settings) -> int:
     from paperboy.config import ConfigError
 
     if settings.worker_healthcheck_timeout < 1:
-        raise ConfigError(f"setting 'worker_healthcheck_timeout' must be at least 1 (seconds), "
-                          f"got {settings.worker_healthcheck_timeout}")
+        raise ConfigError(
+            f"setting 'worker_healthcheck_timeout' must be at least 1 (seconds), "
+            f"got {settings.worker_healthcheck_timeout}"
+        )
     return settings.worker_healthcheck_timeout
 
 
 @click.command()
 @click.option("--host", help="Address to listen on (default: PAPERBOY_HOST or 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535),
-              help="Port (default: PAPERBOY_PORT or 8000).")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes; about one per CPU core.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Port (default: PAPERBOY_PORT or 8000)."
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; about one per CPU core.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (off: a proxy usually does).")
 @click.pass_obj
 def serve(obj, host, port, workers, access_log):
@@ -115,9 +136,12 @@ def user():
 @click.argument("name")
 @click.option("--email", help="Optional email address (for digests).")
 @click.option("--admin", is_flag=True, help="Give the account the admin role.")
-@click.option("--password", help="The password. When not given it is asked for twice on a "
-                                 "terminal, or read from the first line of standard input "
-                                 "when that is a pipe or a file.")
+@click.option(
+    "--password",
+    help="The password. When not given it is asked for twice on a "
+    "terminal, or read from the first line of standard input "
+    "when that is a pipe or a file.",
+)
 @click.pass_obj
 def create(obj, name, email, admin, password):
     """Create the account NAME."""
@@ -164,8 +188,10 @@ def admin(obj, name, revoke):
 def list_users(obj):
     """All accounts, oldest first."""
     for u in obj.store.users():
-        click.echo(f"{u.id:>5}  {u.name:<32} {'admin' if u.is_admin else '':<5}  "
-                   f"{u.created_at[:10]}  {u.email or ''}")
+        click.echo(
+            f"{u.id:>5}  {u.name:<32} {'admin' if u.is_admin else '':<5}  "
+            f"{u.created_at[:10]}  {u.email or ''}"
+        )
 
 
 @user.command("token")

@@ -29,15 +29,25 @@ class ImportFailed(SourceError):
     """An import stopped by an error; what was stored before it stays, and a rerun resumes."""
 
 
-def import_file(store, path: str | Path, settings: Settings, show_progress: bool = True,
-                index: bool = True) -> Run:
+def import_file(
+    store, path: str | Path, settings: Settings, show_progress: bool = True, index: bool = True
+) -> Run:
     """Bulk-load a JSON-lines (or JSON array) file; a rerun after a crash or error resumes it.
     `index=False` leaves the index update to the caller (benchmarks timing the steps apart)."""
     path = Path(path)
     if not path.is_file():
-        raise SourceError(f"{path}: no such file; give the path of a .jsonl, .jsonl.gz or .json file")
-    with RecordedRun(store, settings, "import", str(path), file_fingerprint(path),
-                     resume_failed=True, index=index) as recorded:
+        raise SourceError(
+            f"{path}: no such file; give the path of a .jsonl, .jsonl.gz or .json file"
+        )
+    with RecordedRun(
+        store,
+        settings,
+        "import",
+        str(path),
+        file_fingerprint(path),
+        resume_failed=True,
+        index=index,
+    ) as recorded:
         run = recorded.run
         try:
             _read_into(recorded, path, settings, show_progress)
@@ -48,18 +58,21 @@ def import_file(store, path: str | Path, settings: Settings, show_progress: bool
             raise
         except Exception as exc:
             first = _done_line(run) + 1
-            message = (f"{path}: the import stopped at a batch starting at line {first} "
-                       f"({type(exc).__name__}: {exc})")
+            message = (
+                f"{path}: the import stopped at a batch starting at line {first} "
+                f"({type(exc).__name__}: {exc})"
+            )
             recorded.fail(message)
-            raise ImportFailed(f"{message}; lines before {first} are stored. Run the same "
-                               "command again to resume there.") from exc
+            raise ImportFailed(
+                f"{message}; lines before {first} are stored. Run the same "
+                "command again to resume there."
+            ) from exc
         if run.rejected and not recorded.stored:
             recorded.fail(f"{path}: every record was rejected; nothing stored")
     return run
 
 
-def _read_into(recorded: RecordedRun, path: Path, settings: Settings,
-               show_progress: bool) -> None:
+def _read_into(recorded: RecordedRun, path: Path, settings: Settings, show_progress: bool) -> None:
     run = recorded.run
     checkpoint = recorded.checkpoint
     batch, rejected = [], []

@@ -61,8 +61,13 @@ def update_after_ingest(store, settings: Settings, progress: bool = False, wait:
 
 
 @contextmanager
-def one_index_update(store, settings: Settings, progress: bool = False,
-                     files: Sequence[Path] = (), quiet: bool = False) -> Iterator[IndexUpdate]:
+def one_index_update(
+    store,
+    settings: Settings,
+    progress: bool = False,
+    files: Sequence[Path] = (),
+    quiet: bool = False,
+) -> Iterator[IndexUpdate]:
     """Runs inside the block share one index update, on leaving it. With `files` (a bulk
     import), the indexes follow the import while it is stored (search.upkeep.IndexAlongside)
     and the update on leaving does the rest. `quiet` (a worker that goes on): no update when
@@ -76,7 +81,8 @@ def one_index_update(store, settings: Settings, progress: bool = False,
                 from paperboy.search.upkeep import IndexAlongside
 
                 along = stack.enter_context(
-                    IndexAlongside(store, settings, progress=progress, files=list(files)))
+                    IndexAlongside(store, settings, progress=progress, files=list(files))
+                )
             yield update
     except BaseException:
         _update_quietly(store, settings)  # what was stored before the error
@@ -97,9 +103,13 @@ def _update_quietly(store, settings: Settings, progress: bool = False, wait: boo
     see: a failure is logged, and the next update takes these papers."""
     try:
         return update_after_ingest(store, settings, progress=progress, wait=wait)
-    except Exception as exc:  # noqa: BLE001  any failure: log one line, the caller goes on
-        log.warning("search indexes not updated (%s: %s); the papers are stored and the next "
-                    "update indexes them", type(exc).__name__, exc)
+    except Exception as exc:
+        log.warning(
+            "search indexes not updated (%s: %s); the papers are stored and the next "
+            "update indexes them",
+            type(exc).__name__,
+            exc,
+        )
         return None
 
 
@@ -112,9 +122,19 @@ class RecordedRun:
     process is writing the indexes.
     """
 
-    def __init__(self, store, settings: Settings, kind: str, source: str, fingerprint: str,
-                 *, resume_failed: bool = False, interrupted: str = "failed",
-                 index: bool = True, index_wait: bool = True):
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        kind: str,
+        source: str,
+        fingerprint: str,
+        *,
+        resume_failed: bool = False,
+        interrupted: str = "failed",
+        index: bool = True,
+        index_wait: bool = True,
+    ):
         self.store, self.settings = store, settings
         self.kind, self.source, self.fingerprint = kind, source, fingerprint
         self.resume_failed, self.interrupted = resume_failed, interrupted
@@ -123,8 +143,9 @@ class RecordedRun:
         self.finished = False
 
     def __enter__(self) -> Self:
-        self.run = self.store.begin_run(self.kind, self.source, self.fingerprint,
-                                        resume_failed=self.resume_failed)
+        self.run = self.store.begin_run(
+            self.kind, self.source, self.fingerprint, resume_failed=self.resume_failed
+        )
         return self
 
     @property
@@ -136,8 +157,12 @@ class RecordedRun:
         """Papers stored so far (added, updated or unchanged)."""
         return self.run.added + self.run.updated + self.run.unchanged
 
-    def write(self, papers: Iterable[Paper], rejections: list[tuple[str, str]] = (),
-              checkpoint: dict | None = None) -> None:
+    def write(
+        self,
+        papers: Iterable[Paper],
+        rejections: list[tuple[str, str]] = (),
+        checkpoint: dict | None = None,
+    ) -> None:
         """One batch: papers, rejections and the checkpoint commit together, or not at all."""
         run = self.run
         saved = (run.added, run.updated, run.unchanged, run.rejected, run.checkpoint)
@@ -171,8 +196,10 @@ class RecordedRun:
         interrupted = isinstance(error, KeyboardInterrupt)
         status = self.interrupted if interrupted else "failed"
         reason = "interrupted" if interrupted else f"{type(error).__name__}: {error}"
-        message = (f"{self.source}: the run stopped ({reason}); the {self.stored} papers stored "
-                   "before are kept.")
+        message = (
+            f"{self.source}: the run stopped ({reason}); the {self.stored} papers stored "
+            "before are kept."
+        )
         try:
             self.finish(status, message)
         except Exception:  # the store itself may be what failed

@@ -40,8 +40,9 @@ ENVELOPE = "X-Paperboy-Envelope-To"  # the recipient, added in front of an outbo
 def backend_of(settings: Settings) -> str:
     backend = settings.mail_backend
     if backend not in BACKENDS:
-        raise ConfigError(f"setting 'mail_backend' must be one of {', '.join(BACKENDS)}, "
-                          f"got {backend!r}")
+        raise ConfigError(
+            f"setting 'mail_backend' must be one of {', '.join(BACKENDS)}, got {backend!r}"
+        )
     if backend == "auto":
         return "outbox" if is_demo(settings.data_dir) else "smtp"
     return backend
@@ -144,5 +145,10 @@ def _letter(path: Path) -> Letter:
     parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     headers = {name: str(parsed[name]) for name in SHOWN_HEADERS if parsed[name]}
     stamp = int(path.name.split("-", 1)[0]) / 1e9
-    return Letter(path.name, str(parsed[ENVELOPE] or headers.get("To", "")), headers,
-                  _plain_text(parsed), datetime.fromtimestamp(stamp, UTC))
+    return Letter(
+        path.name,
+        str(parsed[ENVELOPE] or headers.get("To", "")),
+        headers,
+        _plain_text(parsed),
+        datetime.fromtimestamp(stamp, UTC),
+    )

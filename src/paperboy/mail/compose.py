@@ -26,7 +26,7 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
 
@@ -72,9 +72,16 @@ def in_window(paper: Paper, first: date, last: date) -> bool:
     return paper.entry is not None and first <= paper.entry.day <= last
 
 
-def select_digest(subscriber, period: str, window: tuple[date, date], top: list[Paper],
-                  topic_hits: dict[str, list[Paper]], already_sent: set[str],
-                  digest_size: int, topic_size: int) -> Digest:
+def select_digest(
+    subscriber,
+    period: str,
+    window: tuple[date, date],
+    top: list[Paper],
+    topic_hits: dict[str, list[Paper]],
+    already_sent: set[str],
+    digest_size: int,
+    topic_size: int,
+) -> Digest:
     """The papers of one subscriber's digest; each paper at most once, and never one sent before.
 
     `top` holds the window's feed papers, most upvoted first; `topic_hits` maps each saved
@@ -88,8 +95,9 @@ def select_digest(subscriber, period: str, window: tuple[date, date], top: list[
         taken.update(p.id for p in chosen)
         digest.sections.append(Section("top", chosen))
     for query in subscriber.topics:
-        fresh = [p for p in topic_hits.get(query, ())
-                 if p.id not in taken and in_window(p, first, last)]
+        fresh = [
+            p for p in topic_hits.get(query, ()) if p.id not in taken and in_window(p, first, last)
+        ]
         chosen = fresh[:topic_size]
         taken.update(p.id for p in chosen)
         digest.sections.append(Section("topic", chosen, query, len(fresh) - len(chosen)))
@@ -141,7 +149,7 @@ def fold_ascii(name: str, value: str, width: int = 78) -> str:
             line = ""
         line += " " + word
     lines.append(line)
-    return "\r\n".join(lines)[len(name) + 2:]
+    return "\r\n".join(lines)[len(name) + 2 :]
 
 
 def encode_text_header(name: str, value: str) -> str:
@@ -176,8 +184,9 @@ def quoted_printable(text: str) -> bytes:
     return binascii.b2a_qp(normal.encode("utf-8")).replace(b"\n", b"\r\n")
 
 
-def build_message(headers: list[tuple[str, str]], text: str, html: str,
-                  boundary: str | None = None) -> bytes:
+def build_message(
+    headers: list[tuple[str, str]], text: str, html: str, boundary: str | None = None
+) -> bytes:
     """A multipart/alternative message: headers as given (already encoded), text, then HTML.
 
     Clients show the last part they can display, so HTML goes last. The boundary must start
@@ -187,20 +196,32 @@ def build_message(headers: list[tuple[str, str]], text: str, html: str,
     if not boundary.startswith("=_"):
         raise ValueError("a boundary must start with '=_'")
     lines = [f"{name}: {_check_encoded(value)}" for name, value in headers]
-    head = "\r\n".join(lines + [
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
-    ]).encode("ascii")
-    part = ("Content-Type: text/{}; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-    return b"".join([
-        head, b"\r\n\r\n",
-        f"--{boundary}\r\n".encode(), part.format("plain").encode(),
-        quoted_printable(text), b"\r\n",
-        f"--{boundary}\r\n".encode(), part.format("html").encode(),
-        quoted_printable(html), b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ])
+    head = "\r\n".join(
+        lines
+        + [
+            "MIME-Version: 1.0",
+            f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        ]
+    ).encode("ascii")
+    part = (
+        "Content-Type: text/{}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return b"".join(
+        [
+            head,
+            b"\r\n\r\n",
+            f"--{boundary}\r\n".encode(),
+            part.format("plain").encode(),
+            quoted_printable(text),
+            b"\r\n",
+            f"--{boundary}\r\n".encode(),
+            part.format("html").encode(),
+            quoted_printable(html),
+            b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ]
+    )
 
 
 def _domain(address: str) -> str:
@@ -275,10 +296,12 @@ class Composer:
         block = self._blocks.get(key)
         if block is None:
             context = {
-                "paper": paper, "title": to_text(clean_text(paper.title)),
+                "paper": paper,
+                "title": to_text(clean_text(paper.title)),
                 "authors": author_line(paper.authors),
                 "abstract": short_abstract(to_text(paper.abstract or "")),
-                "upvotes": paper.upvotes or 0, "paper_url": self.links.paper_url(paper.id),
+                "upvotes": paper.upvotes or 0,
+                "paper_url": self.links.paper_url(paper.id),
             }
             block = self.env.get_template(f"_paper.{kind}").render(context)
             if kind == "html":
@@ -292,15 +315,16 @@ class Composer:
         html = self.env.get_template(f"{name}.html").render(context)
         return text, html
 
-    def _headers(self, subscriber, subject: str, message_id: str, now: datetime,
-                 named: bool = True) -> list:
+    def _headers(
+        self, subscriber, subject: str, message_id: str, now: datetime, named: bool = True
+    ) -> list:
         # `named=False` for mails asked for through the public form: the name typed there may
         # be anyone's words, and they must not reach the owner of the address.
         return [
             ("From", self.from_header),
             ("To", encode_address(subscriber.name if named else "", subscriber.email)),
             ("Subject", encode_text_header("Subject", subject)),
-            ("Date", format_datetime(now.astimezone(timezone.utc))),
+            ("Date", format_datetime(now.astimezone(UTC))),
             ("Message-ID", message_id),
         ]
 
@@ -316,15 +340,22 @@ class Composer:
         for section in digest.sections:
             if not section.papers:
                 continue
-            sections.append({
-                "kind": section.kind, "query": section.query, "more": section.more,
-                "search_url": self.links.search_url(section.query) if section.query else None,
-                "html": [self._paper_block(p, "html") for p in section.papers],
-                "text": [self._paper_block(p, "txt") for p in section.papers],
-            })
+            sections.append(
+                {
+                    "kind": section.kind,
+                    "query": section.query,
+                    "more": section.more,
+                    "search_url": self.links.search_url(section.query) if section.query else None,
+                    "html": [self._paper_block(p, "html") for p in section.papers],
+                    "text": [self._paper_block(p, "txt") for p in section.papers],
+                }
+            )
         context = {
-            "subscriber": subscriber, "digest": digest, "sections": sections,
-            "label": period_label(digest), "count": len(digest.papers),
+            "subscriber": subscriber,
+            "digest": digest,
+            "sections": sections,
+            "label": period_label(digest),
+            "count": len(digest.papers),
             "unsubscribe_url": unsubscribe,
             "preferences_url": self.links.preferences_url(subscriber),
         }
@@ -343,13 +374,14 @@ class Composer:
         Anyone can fill in the form, so nothing typed there is printed (neither the name nor
         the topics; the page behind the link shows the topics before the owner confirms)."""
         context = {
-            "subscriber": subscriber, "confirm_url": self.links.confirm_url(subscriber),
+            "subscriber": subscriber,
+            "confirm_url": self.links.confirm_url(subscriber),
             "hours": self.settings.mail_confirm_hours,
         }
         text, html = self._render_pair("confirm", context)
-        headers = self._headers(subscriber, "Confirm your paperboy subscription",
-                                self.message_id(), now, named=False) + [
-            ("Auto-Submitted", "auto-generated")]
+        headers = self._headers(
+            subscriber, "Confirm your paperboy subscription", self.message_id(), now, named=False
+        ) + [("Auto-Submitted", "auto-generated")]
         return self._build(headers, text, html)
 
     def already_subscribed(self, subscriber, now: datetime) -> bytes:
@@ -361,6 +393,7 @@ class Composer:
             "days": self.settings.mail_link_days,
         }
         text, html = self._render_pair("notice", context)
-        headers = self._headers(subscriber, "Your paperboy subscription", self.message_id(),
-                                now, named=False) + [("Auto-Submitted", "auto-generated")]
+        headers = self._headers(
+            subscriber, "Your paperboy subscription", self.message_id(), now, named=False
+        ) + [("Auto-Submitted", "auto-generated")]
         return self._build(headers, text, html)

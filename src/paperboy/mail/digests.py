@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperboy.config import ConfigError, Settings
@@ -75,12 +75,14 @@ class NotSubscribed(ValueError):
 def mail_timezone(settings: Settings):
     name = settings.mail_timezone.strip() or "UTC"
     if name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"setting 'mail_timezone' is not a known time zone: {name!r} "
-                          "(use a name like Europe/Berlin, or UTC)") from None
+        raise ConfigError(
+            f"setting 'mail_timezone' is not a known time zone: {name!r} "
+            "(use a name like Europe/Berlin, or UTC)"
+        ) from None
 
 
 @dataclass
@@ -117,17 +119,26 @@ class RunReport:
         if self.now_bouncing:
             parts.append(f"now bouncing {self.now_bouncing}")
         feed = self.last_feed_day.isoformat() if self.last_feed_day else "none"
-        text = (f"digests for {self.day.isoformat()} ({', '.join(self.frequencies) or 'none due'};"
-                f" feed through {feed}): {', '.join(parts)}; {self.queries} topic queries, "
-                f"{self.elapsed:.1f}s")
+        text = (
+            f"digests for {self.day.isoformat()} ({', '.join(self.frequencies) or 'none due'};"
+            f" feed through {feed}): {', '.join(parts)}; {self.queries} topic queries, "
+            f"{self.elapsed:.1f}s"
+        )
         if self.stopped:
             text += f"\nstopped early: {self.stopped}"
         return text
 
 
 class DigestRun:
-    def __init__(self, store, settings: Settings, search=None, postman: Postman | None = None,
-                 links: Links | None = None, clock=lambda: datetime.now(timezone.utc)):
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        search=None,
+        postman: Postman | None = None,
+        links: Links | None = None,
+        clock=lambda: datetime.now(UTC),
+    ):
         self.store = store
         self.settings = settings
         self._search = search
@@ -147,9 +158,14 @@ class DigestRun:
         return self._clock().astimezone(mail_timezone(self.settings)).date()
 
     # -- the run -----------------------------------------------------------------------------
-    def run(self, day: date | None = None, dry_run: bool = False, only: str | None = None,
-            on_message: Callable[[object, bytes], None] | None = None,
-            on_progress: Callable[[int, int], None] | None = None) -> RunReport:
+    def run(
+        self,
+        day: date | None = None,
+        dry_run: bool = False,
+        only: str | None = None,
+        on_message: Callable[[object, bytes], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> RunReport:
         """Send the digests due on `day` (default: today in mail_timezone).
 
         `only` limits the run to one subscriber's address (whatever the weekday);
@@ -163,8 +179,9 @@ class DigestRun:
         if only is not None:
             subscriber = self.store.subscriber_by_email(only)
             if subscriber is None or subscriber.status != "active":
-                raise NotSubscribed(f"{only} is not an active subscriber (see `paperboy "
-                                    "subscribers`)")
+                raise NotSubscribed(
+                    f"{only} is not an active subscriber (see `paperboy subscribers`)"
+                )
             report.frequencies = [subscriber.frequency]
         else:
             report.frequencies = due_frequencies(day, self.settings.mail_weekly_day)
@@ -177,8 +194,10 @@ class DigestRun:
         try:
             self._send_all(report, only, on_message, on_progress, holder)
             if holder is not None:
-                self.store.forget_sent_papers(report.last_feed_day - timedelta(
-                    days=max(self.settings.mail_catch_up_days, 7) + FORGET_AFTER_DAYS))
+                self.store.forget_sent_papers(
+                    report.last_feed_day
+                    - timedelta(days=max(self.settings.mail_catch_up_days, 7) + FORGET_AFTER_DAYS)
+                )
         finally:
             if holder is not None:
                 self.store.release_lock(LOCK, holder["id"])
@@ -186,13 +205,19 @@ class DigestRun:
         return report
 
     def _lock(self) -> dict:
-        holder = {"id": uuid.uuid4().hex, "pid": os.getpid(), "host": socket.gethostname(),
-                  "since": self._clock().isoformat(timespec="seconds"), "beat": time.time()}
+        holder = {
+            "id": uuid.uuid4().hex,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": self._clock().isoformat(timespec="seconds"),
+            "beat": time.time(),
+        }
         current = self.store.take_lock(LOCK, holder, self._stale)
         if current is not None:
             raise DigestRunBusy(
                 f"another digest run is sending (pid {current.get('pid')} on "
-                f"{current.get('host')}, since {current.get('since')}); try again when it ends")
+                f"{current.get('host')}, since {current.get('since')}); try again when it ends"
+            )
         return holder
 
     def _beat(self, holder: dict) -> None:
@@ -202,9 +227,9 @@ class DigestRun:
 
     @staticmethod
     def _stale(record: dict) -> bool:
-        if record.get("host") == socket.gethostname() and isinstance(record.get("pid"), int):
-            if not pid_alive(record["pid"]):
-                return True
+        here = record.get("host") == socket.gethostname()
+        if here and isinstance(record.get("pid"), int) and not pid_alive(record["pid"]):
+            return True
         return time.time() - float(record.get("beat", 0)) > STALE_SECONDS
 
     def _plans(self, report: RunReport, only: str | None) -> list[tuple]:
@@ -220,8 +245,12 @@ class DigestRun:
             if sub.id in done[period]:
                 report.done_before += 1
                 continue
-            days = window(sub.frequency, sub.covered_through, report.last_feed_day,
-                          self.settings.mail_catch_up_days)
+            days = window(
+                sub.frequency,
+                sub.covered_through,
+                report.last_feed_day,
+                self.settings.mail_catch_up_days,
+            )
             plans.append((sub, period, days))
         return plans
 
@@ -231,8 +260,9 @@ class DigestRun:
             return
         windows = [days for _, _, days in plans if days is not None]
         earliest = min((first for first, _ in windows), default=report.last_feed_day)
-        candidates = Candidates(self.store, self.search, self.settings, earliest,
-                                report.last_feed_day)
+        candidates = Candidates(
+            self.store, self.search, self.settings, earliest, report.last_feed_day
+        )
         # Each distinct saved query is searched once, up front, for all subscribers.
         t0 = time.perf_counter()
         for query in sorted({q for sub, _, days in plans if days for q in sub.topics}):
@@ -251,16 +281,14 @@ class DigestRun:
                 if holder is not None and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                     self._beat(holder)
                     last_beat = time.monotonic()
-                self._compose(report, sub, period, days, candidates, composer, outbox,
-                              on_message)
+                self._compose(report, sub, period, days, candidates, composer, outbox, on_message)
         finally:
             if outbox is not None:
                 outbox.close()
         if on_progress is not None:
             on_progress(len(plans), len(plans))
 
-    def _compose(self, report, sub, period, days, candidates, composer, outbox,
-                 on_message) -> None:
+    def _compose(self, report, sub, period, days, candidates, composer, outbox, on_message) -> None:
         """Choose and compose one subscriber's digest; claim it and hand it to the outbox."""
         t0 = time.perf_counter()
         digest = None
@@ -269,8 +297,16 @@ class DigestRun:
             hits = {q: candidates.topic(q) for q in sub.topics}
             ids = {p.id for p in top} | {p.id for papers in hits.values() for p in papers}
             already = self.store.sent_paper_ids(sub.id, ids) if ids else set()
-            digest = select_digest(sub, period, days, top, hits, already,
-                                   self.settings.mail_digest_size, self.settings.mail_topic_size)
+            digest = select_digest(
+                sub,
+                period,
+                days,
+                top,
+                hits,
+                already,
+                self.settings.mail_digest_size,
+                self.settings.mail_topic_size,
+            )
         if digest is None or digest.empty:
             report.empty += 1
             if outbox is not None:
@@ -318,8 +354,9 @@ class Outbox:
         self.queue: queue.Queue = queue.Queue(self.DEPTH)
         self.stopped = threading.Event()  # the SMTP server cannot be used: stop composing
         self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._deliver_all, name="paperboy-outbox",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self._deliver_all, name="paperboy-outbox", daemon=True
+        )
         self.thread.start()
 
     def put(self, item) -> None:
@@ -385,8 +422,9 @@ class Outbox:
         try:
             self.postman.send(sub.email, message)
         except Rejected as exc:
-            status = self.store.record_rejected(sub.id, period, exc.code, str(exc),
-                                                self.settings.mail_bounce_limit)
+            status = self.store.record_rejected(
+                sub.id, period, exc.code, str(exc), self.settings.mail_bounce_limit
+            )
             report.rejected += 1
             report.now_bouncing += status == "bouncing"
         except Deferred as exc:
@@ -398,8 +436,9 @@ class Outbox:
             report.stopped = f"{exc}. Sent {report.sent}; the next run sends the rest."
             self.stopped.set()
         else:
-            self.store.record_sent(sub.id, period, [p.id for p in digest.papers],
-                                   report.last_feed_day)
+            self.store.record_sent(
+                sub.id, period, [p.id for p in digest.papers], report.last_feed_day
+            )
             _count_sent(report, digest, self.on_message, sub, message)
         finally:
             report.send_seconds += time.perf_counter() - t0
@@ -446,8 +485,13 @@ class Candidates:
 
         # A paper enters the feed days or weeks after it was published: search back that far.
         since = self.first - timedelta(days=self.settings.mail_topic_published_days)
-        result = self.search.search(query, Filters(date_from=since, date_to=self.last),
-                                    sort="relevance", limit=TOPIC_CANDIDATES, highlight=False)
+        result = self.search.search(
+            query,
+            Filters(date_from=since, date_to=self.last),
+            sort="relevance",
+            limit=TOPIC_CANDIDATES,
+            highlight=False,
+        )
         # An alert is for papers that match the saved search: ones found only because their
         # meaning is near (semantic-only hits) rank a web search, but are not mailed.
         papers = [hit.paper for hit in result.hits if hit.matched]
@@ -455,8 +499,8 @@ class Candidates:
         if missing:  # an engine may return papers without their feed entry: read it
             stored = self.store.get_many(missing)
             papers = [stored.get(p.id, p) if p.entry is None else p for p in papers]
-        papers = [p for p in papers
-                  if p.entry is not None and self.first <= p.entry.day <= self.last]
+        papers = [
+            p for p in papers if p.entry is not None and self.first <= p.entry.day <= self.last
+        ]
         local = self.store.local_votes(p.id for p in papers) if papers else {}
-        return [self._shared(p)
-                for p in with_shown_votes((p, local.get(p.id, 0)) for p in papers)]
+        return [self._shared(p) for p in with_shown_votes((p, local.get(p.id, 0)) for p in papers)]

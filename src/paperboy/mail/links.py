@@ -62,8 +62,10 @@ def secret_key(settings: Settings) -> str:
 def _read_key(path: Path) -> str:
     key = path.read_text().strip()
     if len(key) < 16:
-        raise ConfigError(f"the secret key file {path} holds no usable key (under 16 characters):"
-                          " delete it to generate a new one (old links stop working)")
+        raise ConfigError(
+            f"the secret key file {path} holds no usable key (under 16 characters):"
+            " delete it to generate a new one (old links stop working)"
+        )
     return key
 
 
@@ -89,8 +91,11 @@ class Links:
         secret = key or secret_key(settings)
         self._serializers = {
             purpose: URLSafeTimedSerializer(
-                secret, salt=f"paperboy.mail.{purpose}", signer=_ClockSigner,
-                signer_kwargs={"clock": clock, "digest_method": hashlib.sha256})
+                secret,
+                salt=f"paperboy.mail.{purpose}",
+                signer=_ClockSigner,
+                signer_kwargs={"clock": clock, "digest_method": hashlib.sha256},
+            )
             for purpose in PURPOSES
         }
 
@@ -108,8 +113,12 @@ class Links:
             raise LinkExpired("the link has expired") from None
         except BadSignature:
             raise LinkInvalid("the link is not valid (altered or incomplete)") from None
-        if (not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], int)
-                or not isinstance(value[1], str)):
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not isinstance(value[0], int)
+            or not isinstance(value[1], str)
+        ):
             raise LinkInvalid("the link is not valid")
         return value[0], value[1]
 
@@ -118,16 +127,19 @@ class Links:
         return f"{self.base}{path}?{urlencode(query)}"
 
     def confirm_url(self, subscriber) -> str:
-        return self._url("/subscriptions/confirm",
-                         token=self.token("confirm", subscriber.id, subscriber.nonce))
+        return self._url(
+            "/subscriptions/confirm", token=self.token("confirm", subscriber.id, subscriber.nonce)
+        )
 
     def unsubscribe_url(self, subscriber) -> str:
-        return self._url("/subscriptions/unsubscribe",
-                         token=self.token("unsubscribe", subscriber.id))
+        return self._url(
+            "/subscriptions/unsubscribe", token=self.token("unsubscribe", subscriber.id)
+        )
 
     def preferences_url(self, subscriber) -> str:
-        return self._url("/subscriptions/preferences",
-                         token=self.token("preferences", subscriber.id))
+        return self._url(
+            "/subscriptions/preferences", token=self.token("preferences", subscriber.id)
+        )
 
     def paper_url(self, paper_id: str) -> str:
         return f"{self.base}/papers/{quote(paper_id)}"

@@ -26,8 +26,9 @@ def weekday_number(name: str) -> int:
     try:
         return WEEKDAYS.index(name.strip().lower())
     except ValueError:
-        raise ConfigError(f"setting 'mail_weekly_day' must be a weekday name (monday .. sunday),"
-                          f" got {name!r}") from None
+        raise ConfigError(
+            f"setting 'mail_weekly_day' must be a weekday name (monday .. sunday), got {name!r}"
+        ) from None
 
 
 def due_frequencies(day: date, weekly_day: str) -> list[str]:
@@ -47,8 +48,9 @@ def period_key(frequency: str, day: date, last_feed_day: date) -> str:
     return f"weekly:{year}-W{week:02d}"
 
 
-def window(frequency: str, covered_through: date | None, last_feed_day: date,
-           catch_up_days: int) -> tuple[date, date] | None:
+def window(
+    frequency: str, covered_through: date | None, last_feed_day: date, catch_up_days: int
+) -> tuple[date, date] | None:
     """The feed days (first, last) a digest covers, or None when nothing is new."""
     if covered_through is None:
         first = last_feed_day if frequency == "daily" else last_feed_day - timedelta(days=6)

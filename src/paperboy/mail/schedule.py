@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from paperboy.config import ConfigError, Settings
 from paperboy.mail.digests import mail_timezone
@@ -31,17 +31,17 @@ def parse_send_at(text: str) -> time:
         hour, minute = (int(part) for part in text.strip().split(":"))
         return time(hour, minute)
     except ValueError:
-        raise ConfigError(f"setting 'mail_send_at' must be HH:MM (24-hour), got {text!r}") \
-            from None
+        raise ConfigError(f"setting 'mail_send_at' must be HH:MM (24-hour), got {text!r}") from None
 
 
 def send_time(day: date, send_at: time, tz) -> datetime:
     """The moment of `day`'s run, as an aware datetime in UTC."""
-    return datetime.combine(day, send_at, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, send_at, tzinfo=tz).astimezone(UTC)
 
 
-def next_wake(now: datetime, last_day: date | None, send_at: time, tz,
-              retry_at: datetime | None = None) -> tuple[datetime, bool]:
+def next_wake(
+    now: datetime, last_day: date | None, send_at: time, tz, retry_at: datetime | None = None
+) -> tuple[datetime, bool]:
     """(when to wake, whether that wake is a run) for the scheduler's current state."""
     today = now.astimezone(tz).date()
     due_today = send_time(today, send_at, tz)
@@ -54,7 +54,7 @@ def next_wake(now: datetime, last_day: date | None, send_at: time, tz,
 
 
 class DigestScheduler:
-    def __init__(self, settings: Settings, run=None, clock=lambda: datetime.now(timezone.utc)):
+    def __init__(self, settings: Settings, run=None, clock=lambda: datetime.now(UTC)):
         self.settings = settings
         self.send_at = parse_send_at(settings.mail_send_at)
         self.tz = mail_timezone(settings)
@@ -84,8 +84,11 @@ class DigestScheduler:
             return
         self._thread = threading.Thread(target=self._loop, name="paperboy-digests", daemon=True)
         self._thread.start()
-        log.info("digest scheduler: daily at %s %s", self.settings.mail_send_at,
-                 self.settings.mail_timezone)
+        log.info(
+            "digest scheduler: daily at %s %s",
+            self.settings.mail_send_at,
+            self.settings.mail_timezone,
+        )
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to stop; a run in progress finishes its current message first."""
@@ -102,8 +105,7 @@ class DigestScheduler:
         while not self._stop.is_set():
             try:
                 now = self._clock()
-                wake, run = next_wake(now, self._last_day(), self.send_at, self.tz,
-                                      self.retry_at)
+                wake, run = next_wake(now, self._last_day(), self.send_at, self.tz, self.retry_at)
                 if not run:
                     # Wake at least every 10 minutes: the clock may jump (suspend, NTP).
                     self._stop.wait(min(max((wake - now).total_seconds(), 0.05), 600))
@@ -131,8 +133,11 @@ class DigestScheduler:
         unfinished = report is None or report.deferred or report.stopped
         if report is not None:
             log.info("digest scheduler: %s", report.summary())
-        self.retry_at = (self._clock() + timedelta(minutes=self.settings.mail_retry_minutes)
-                         if unfinished else None)
+        self.retry_at = (
+            self._clock() + timedelta(minutes=self.settings.mail_retry_minutes)
+            if unfinished
+            else None
+        )
         return report
 
 

@@ -18,6 +18,7 @@ Transient trouble (4xx replies, refused or dropped connections, timeouts) is ret
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import time
@@ -55,11 +56,14 @@ def _reply(code: int, text: bytes | str) -> str:
 class Postman:
     def __init__(self, settings: Settings, sleep=time.sleep):
         if settings.smtp_security not in SECURITY_MODES:
-            raise ConfigError(f"setting 'smtp_security' must be one of {', '.join(SECURITY_MODES)},"
-                              f" got {settings.smtp_security!r}")
+            raise ConfigError(
+                f"setting 'smtp_security' must be one of {', '.join(SECURITY_MODES)},"
+                f" got {settings.smtp_security!r}"
+            )
         if any(c in settings.mail_from for c in "\r\n") or "@" not in settings.mail_from:
-            raise ConfigError(f"setting 'mail_from' must be one address, got "
-                              f"{settings.mail_from!r}")
+            raise ConfigError(
+                f"setting 'mail_from' must be one address, got {settings.mail_from!r}"
+            )
         self.settings = settings
         self.sender = settings.mail_from
         self._sleep = sleep
@@ -91,11 +95,17 @@ class Postman:
         # hang for seconds on a machine without a resolver.
         helo = urlsplit(s.public_url).hostname or "localhost"
         if s.smtp_security == "tls":
-            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, local_hostname=helo,
-                                    timeout=s.smtp_timeout, context=self._tls_context())
+            smtp = smtplib.SMTP_SSL(
+                s.smtp_host,
+                s.smtp_port,
+                local_hostname=helo,
+                timeout=s.smtp_timeout,
+                context=self._tls_context(),
+            )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, local_hostname=helo,
-                                timeout=s.smtp_timeout)
+            smtp = smtplib.SMTP(
+                s.smtp_host, s.smtp_port, local_hostname=helo, timeout=s.smtp_timeout
+            )
         try:
             smtp.ehlo()
             if s.smtp_security == "starttls":
@@ -119,10 +129,8 @@ class Postman:
     def close(self) -> None:
         """QUIT politely; a server that is already gone is no error here."""
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self._drop()
 
     # -- sending -----------------------------------------------------------------------------
@@ -135,34 +143,44 @@ class Postman:
                 self._connection().sendmail(self.sender, [recipient], message)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = exc.recipients.get(recipient, (None, b"recipient refused"))
-                failure = self._classify(code, f"recipient {recipient} refused: "
-                                               f"{_reply(code or 0, text)}")
+                failure = self._classify(
+                    code, f"recipient {recipient} refused: {_reply(code or 0, text)}"
+                )
             except smtplib.SMTPSenderRefused as exc:
                 if exc.smtp_code >= 500:
                     raise SMTPUnavailable(
                         f"{self.where} refuses the sender {self.sender}: "
                         f"{_reply(exc.smtp_code, exc.smtp_error)}; check the 'mail_from' "
-                        "setting and what the server lets you send as", exc.smtp_code) from None
-                failure = Deferred(f"sender deferred: {_reply(exc.smtp_code, exc.smtp_error)}",
-                                   exc.smtp_code)
+                        "setting and what the server lets you send as",
+                        exc.smtp_code,
+                    ) from None
+                failure = Deferred(
+                    f"sender deferred: {_reply(exc.smtp_code, exc.smtp_error)}", exc.smtp_code
+                )
             except smtplib.SMTPAuthenticationError as exc:
                 raise SMTPUnavailable(
                     f"{self.where} refuses the login of {self.settings.smtp_username!r}: "
                     f"{_reply(exc.smtp_code, exc.smtp_error)}; check 'smtp_username' and "
-                    "'smtp_password'", exc.smtp_code) from None
+                    "'smtp_password'",
+                    exc.smtp_code,
+                ) from None
             except smtplib.SMTPNotSupportedError as exc:
                 raise SMTPUnavailable(
                     f"{self.where}: {exc}; check 'smtp_security' (none, starttls, tls) and "
-                    "'smtp_port'") from None
+                    "'smtp_port'"
+                ) from None
             except ssl.SSLError as exc:
                 self._drop()
                 raise SMTPUnavailable(
                     f"TLS with {self.where} failed: {exc}; check 'smtp_security', 'smtp_port' "
-                    "and, for a self-signed certificate, 'smtp_ca_file'") from None
+                    "and, for a self-signed certificate, 'smtp_ca_file'"
+                ) from None
             except smtplib.SMTPConnectError as exc:
                 self._drop()
-                failure = Deferred(f"{self.where} refused the session: "
-                                   f"{_reply(exc.smtp_code, exc.smtp_error)}", exc.smtp_code)
+                failure = Deferred(
+                    f"{self.where} refused the session: {_reply(exc.smtp_code, exc.smtp_error)}",
+                    exc.smtp_code,
+                )
                 failure.connection = True
             except smtplib.SMTPResponseException as exc:  # DATA refused, or another reply
                 failure = self._classify(exc.smtp_code, _reply(exc.smtp_code, exc.smtp_error))
@@ -170,8 +188,7 @@ class Postman:
                     self._drop()
             except (smtplib.SMTPServerDisconnected, OSError) as exc:  # refused, reset, timeout
                 self._drop()
-                failure = Deferred(f"cannot talk to {self.where}: "
-                                   f"{exc or type(exc).__name__}")
+                failure = Deferred(f"cannot talk to {self.where}: {exc or type(exc).__name__}")
                 failure.connection = True
             else:
                 self.sent += 1

@@ -26,7 +26,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from paperboy.config import Settings
 from paperboy.mail.backends import postman_for
@@ -66,40 +66,56 @@ def normalise_email(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidSubscription("email", "enter an email address, like ada@example.org")
     if len(raw) > 2 * MAX_ADDRESS:
-        raise InvalidSubscription("email", f"that is not an email address: it is {len(raw)} "
-                                           f"characters long (at most {MAX_ADDRESS})")
+        raise InvalidSubscription(
+            "email",
+            f"that is not an email address: it is {len(raw)} "
+            f"characters long (at most {MAX_ADDRESS})",
+        )
     text = raw.strip()
     if _has_control(text):
-        raise InvalidSubscription("email", "an email address cannot contain line breaks or "
-                                           "control characters")
+        raise InvalidSubscription(
+            "email", "an email address cannot contain line breaks or control characters"
+        )
     if text.count("@") != 1:
-        raise InvalidSubscription("email", f"{_shown(text)} is not an email address: it needs "
-                                           "exactly one @, like ada@example.org")
+        raise InvalidSubscription(
+            "email",
+            f"{_shown(text)} is not an email address: it needs exactly one @, like ada@example.org",
+        )
     local, domain = text.split("@")
     if not local.isascii():
-        raise InvalidSubscription("email", "addresses with non-ASCII characters before the @ "
-                                           "are not supported")
+        raise InvalidSubscription(
+            "email", "addresses with non-ASCII characters before the @ are not supported"
+        )
     if not _LOCAL.fullmatch(local) or len(local) > MAX_LOCAL:
         raise InvalidSubscription(
-            "email", f"{_shown(text)} is not an email address: the part before the @ may hold "
-                     f"at most {MAX_LOCAL} letters, digits, dots (not first, last or doubled) "
-                     "and !#$%&'*+/=?^_`{|}~- ; no spaces or quotes")
+            "email",
+            f"{_shown(text)} is not an email address: the part before the @ may hold "
+            f"at most {MAX_LOCAL} letters, digits, dots (not first, last or doubled) "
+            "and !#$%&'*+/=?^_`{|}~- ; no spaces or quotes",
+        )
     domain = domain.rstrip(".").lower()
     try:
         ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError:
         ascii_domain = ""
     labels = ascii_domain.split(".")
-    if (len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels)
-            or labels[-1].isdigit()):
-        raise InvalidSubscription("email", f"{_shown(text)} is not an email address: after the "
-                                           "@ comes a domain name like example.org")
+    if (
+        len(labels) < 2
+        or not all(_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise InvalidSubscription(
+            "email",
+            f"{_shown(text)} is not an email address: after the "
+            "@ comes a domain name like example.org",
+        )
     # Lower-case throughout: the same mailbox typed twice must be one subscriber, and no
     # provider in practice treats Ada@ and ada@ as different people.
     address = f"{local}@{ascii_domain}".lower()
     if len(address) > MAX_ADDRESS:
-        raise InvalidSubscription("email", f"the address is too long ({len(address)} "
-                                           f"characters; at most {MAX_ADDRESS})")
+        raise InvalidSubscription(
+            "email", f"the address is too long ({len(address)} characters; at most {MAX_ADDRESS})"
+        )
     return address
 
 
@@ -109,12 +125,14 @@ def clean_name(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidSubscription("name", "the name must be text")
     if _has_control(raw):
-        raise InvalidSubscription("name", "the name cannot contain line breaks or control "
-                                          "characters")
+        raise InvalidSubscription(
+            "name", "the name cannot contain line breaks or control characters"
+        )
     name = " ".join(raw.split())
     if len(name) > MAX_NAME:
-        raise InvalidSubscription("name", f"the name is too long ({len(name)} characters; at "
-                                          f"most {MAX_NAME})")
+        raise InvalidSubscription(
+            "name", f"the name is too long ({len(name)} characters; at most {MAX_NAME})"
+        )
     return name
 
 
@@ -124,8 +142,9 @@ def clean_topics(raw: object, most: int) -> list[str]:
         return []
     if isinstance(raw, str):
         if len(raw) > (MAX_QUERY + 2) * max(most, 1):
-            raise InvalidSubscription("topics", f"too much text for {most} topics of at most "
-                                                f"{MAX_QUERY} characters")
+            raise InvalidSubscription(
+                "topics", f"too much text for {most} topics of at most {MAX_QUERY} characters"
+            )
         # Only newlines separate topics (browsers send CRLF); any other control character,
         # a lone CR or a vertical tab included, is refused below rather than split on.
         items = raw.replace("\r\n", "\n").split("\n")
@@ -136,14 +155,19 @@ def clean_topics(raw: object, most: int) -> list[str]:
         if not isinstance(item, str):
             raise InvalidSubscription("topics", f"topic {number} must be text")
         if _has_control(item):
-            raise InvalidSubscription("topics", f"topic {number} contains a line break or a "
-                                                "control character; give one topic per line")
+            raise InvalidSubscription(
+                "topics",
+                f"topic {number} contains a line break or a "
+                "control character; give one topic per line",
+            )
         query = " ".join(item.split())
         if not query or query in topics:
             continue
         if len(query) > MAX_QUERY:
-            raise InvalidSubscription("topics", f"topic {number} is too long ({len(query)} "
-                                                f"characters; at most {MAX_QUERY})")
+            raise InvalidSubscription(
+                "topics",
+                f"topic {number} is too long ({len(query)} characters; at most {MAX_QUERY})",
+            )
         topics.append(query)
     if len(topics) > most:
         raise InvalidSubscription("topics", f"{len(topics)} topics is too many; at most {most}")
@@ -152,8 +176,10 @@ def clean_topics(raw: object, most: int) -> list[str]:
 
 def check_frequency(raw: object) -> str:
     if raw not in FREQUENCIES:
-        raise InvalidSubscription("frequency", f"frequency must be one of "
-                                               f"{', '.join(FREQUENCIES)}; got {_shown(str(raw))}")
+        raise InvalidSubscription(
+            "frequency",
+            f"frequency must be one of {', '.join(FREQUENCIES)}; got {_shown(str(raw))}",
+        )
     return raw
 
 
@@ -176,8 +202,14 @@ class SubscriptionRequest:
 
 
 class Subscriptions:
-    def __init__(self, store, settings: Settings, links: Links | None = None,
-                 postman_factory=postman_for, clock=lambda: datetime.now(timezone.utc)):
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        links: Links | None = None,
+        postman_factory=postman_for,
+        clock=lambda: datetime.now(UTC),
+    ):
         self.store = store
         self.settings = settings
         self.links = links or Links(settings)
@@ -185,26 +217,48 @@ class Subscriptions:
         self._clock = clock
 
     # -- asking ------------------------------------------------------------------------------
-    def request(self, email: object, topics: object = (), frequency: object = "daily",
-                name: object = "", include_top: bool = True) -> SubscriptionRequest:
+    def request(
+        self,
+        email: object,
+        topics: object = (),
+        frequency: object = "daily",
+        name: object = "",
+        include_top: bool = True,
+    ) -> SubscriptionRequest:
         """Validate and store a subscription request; decide which mail answers it."""
         return self.ask(self.check_form(email, topics, frequency, name, include_top))
 
-    def check_form(self, email: object, topics: object = (), frequency: object = "daily",
-                   name: object = "", include_top: bool = True) -> SubscriptionForm:
+    def check_form(
+        self,
+        email: object,
+        topics: object = (),
+        frequency: object = "daily",
+        name: object = "",
+        include_top: bool = True,
+    ) -> SubscriptionForm:
         """The checked values, or InvalidSubscription; nothing is stored yet."""
-        return SubscriptionForm(normalise_email(email), clean_name(name),
-                                check_frequency(frequency), bool(include_top),
-                                clean_topics(topics, self.settings.mail_max_topics))
+        return SubscriptionForm(
+            normalise_email(email),
+            clean_name(name),
+            check_frequency(frequency),
+            bool(include_top),
+            clean_topics(topics, self.settings.mail_max_topics),
+        )
 
     def ask(self, form: SubscriptionForm) -> SubscriptionRequest:
         """Store the request and claim its mail; `mail` is None when one went out lately
         (and then nothing changed)."""
         now = self._clock()
         subscriber, before, claimed = self.store.claim_subscription_mail(
-            form.email, form.name, form.frequency, form.include_top, form.topics,
-            secrets.token_urlsafe(12), now,
-            timedelta(minutes=self.settings.mail_confirm_interval))
+            form.email,
+            form.name,
+            form.frequency,
+            form.include_top,
+            form.topics,
+            secrets.token_urlsafe(12),
+            now,
+            timedelta(minutes=self.settings.mail_confirm_interval),
+        )
         if not claimed:
             return SubscriptionRequest(subscriber, None)
         mail = "notice" if before in ("active", "paused") else "confirm"
@@ -241,8 +295,9 @@ class Subscriptions:
         subscriber = self.store.confirm_subscriber(subscriber_id, nonce)
         if subscriber is None:
             # Genuine but superseded: the address asked again, and only the newest link counts.
-            raise LinkInvalid("this confirmation link was replaced by a newer one: use the "
-                              "latest mail")
+            raise LinkInvalid(
+                "this confirmation link was replaced by a newer one: use the latest mail"
+            )
         return subscriber
 
     def _subscriber(self, purpose: str, token: str) -> Subscriber:
@@ -262,11 +317,13 @@ class Subscriptions:
     def for_preferences(self, token: str) -> Subscriber:
         return self._subscriber("preferences", token)
 
-    def save_preferences(self, token: str, frequency: object, topics: object,
-                         include_top: bool, paused: bool) -> Subscriber:
+    def save_preferences(
+        self, token: str, frequency: object, topics: object, include_top: bool, paused: bool
+    ) -> Subscriber:
         subscriber = self.for_preferences(token)
         frequency = check_frequency(frequency)
         topics = clean_topics(topics, self.settings.mail_max_topics)
-        self.store.update_subscriber(subscriber.id, frequency, bool(include_top), bool(paused),
-                                     topics)
+        self.store.update_subscriber(
+            subscriber.id, frequency, bool(include_top), bool(paused), topics
+        )
         return self.store.subscriber(subscriber.id)

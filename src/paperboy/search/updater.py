@@ -94,8 +94,13 @@ class UpdateReport:
 
     def plus(self, later: UpdateReport) -> UpdateReport:
         """This report and a later one's, as one (the backlog is the later one's)."""
-        return UpdateReport(self.keyword + later.keyword, self.dense + later.dense,
-                            self.bulk + later.bulk, later.backlog, self.notes + later.notes)
+        return UpdateReport(
+            self.keyword + later.keyword,
+            self.dense + later.dense,
+            self.bulk + later.bulk,
+            later.backlog,
+            self.notes + later.notes,
+        )
 
     def summary(self) -> str:
         text = f"indexed {self.keyword} papers (transformer {self.dense}, static {self.bulk})"
@@ -172,8 +177,15 @@ class SearchIndexes(ABC):
     def _update_vectors(self, store: SQLStore, report: UpdateReport, progress: bool) -> None:
         self._update(store, report, progress, keyword=False)
 
-    def _update(self, store: SQLStore, report: UpdateReport, progress: bool, keyword: bool = True,
-                vectors: bool = True, follow: Follow | None = None) -> None:
+    def _update(
+        self,
+        store: SQLStore,
+        report: UpdateReport,
+        progress: bool,
+        keyword: bool = True,
+        vectors: bool = True,
+        follow: Follow | None = None,
+    ) -> None:
         """One pass over the papers changed since the watermarks: this thread writes the
         keyword index while a second one encodes (see _Encoding), so a bulk import keeps two
         cores busy and reads each paper from the store once. With `follow`, the pass goes on
@@ -189,12 +201,19 @@ class SearchIndexes(ABC):
         if vectors_from is not None:
             pending = total if vectors_from == start else store.count_changed_since(vectors_from)
         try:
-            with Progress("search index", total=None if follow else total, unit="papers",
-                          enabled=progress) as bar, \
-                    (_Encoding(self, report, pending, follow.expected if follow else 0)
-                     if pending else nullcontext()) as encoding:
-                last = self._feed(store, start, keyword_from, vectors_from, encoding, report,
-                                  bar, follow)
+            with (
+                Progress(
+                    "search index", total=None if follow else total, unit="papers", enabled=progress
+                ) as bar,
+                (
+                    _Encoding(self, report, pending, follow.expected if follow else 0)
+                    if pending
+                    else nullcontext()
+                ) as encoding,
+            ):
+                last = self._feed(
+                    store, start, keyword_from, vectors_from, encoding, report, bar, follow
+                )
         except BaseException:
             if keyword_from is not None:
                 self.keyword.rollback()  # the next update redoes it from the watermark
@@ -205,9 +224,17 @@ class SearchIndexes(ABC):
             stopped = follow is not None and follow.stopped  # rows after `last` are unread
             self._save_all(watermark=last if stopped else max(target, last))
 
-    def _feed(self, store: SQLStore, start: int, keyword_from: int | None, vectors_from: int | None,
-              encoding: _Encoding | None, report: UpdateReport, bar: Progress,
-              follow: Follow | None = None) -> int:
+    def _feed(
+        self,
+        store: SQLStore,
+        start: int,
+        keyword_from: int | None,
+        vectors_from: int | None,
+        encoding: _Encoding | None,
+        report: UpdateReport,
+        bar: Progress,
+        follow: Follow | None = None,
+    ) -> int:
         """Read the changes after `start` in chunks: index the words of those after
         `keyword_from`, hand those after `vectors_from` to the encoder. The last seq read."""
         uncommitted, last, seen = 0, start, 0
@@ -263,12 +290,15 @@ class SearchIndexes(ABC):
             if with_passages and hasattr(encoder, "encode_with_passages"):
                 # One run of the model gives the paper's vector and its passages' vectors.
                 encoded, passages, owners = cast(PassageEncoder, encoder).encode_with_passages(
-                    texts, max_windows=MAX_PASSAGES)
+                    texts, max_windows=MAX_PASSAGES
+                )
                 self._put_passages(ids, passages, owners)
             elif with_passages:
                 encoded = encoder.encode(texts)
-                self._put_passages(ids, *cast(PassageEncoder, encoder).encode_passages(
-                    texts, max_windows=MAX_PASSAGES))
+                self._put_passages(
+                    ids,
+                    *cast(PassageEncoder, encoder).encode_passages(texts, max_windows=MAX_PASSAGES),
+                )
             else:
                 encoded = encoder.encode(texts)
             vectors.put(ids, encoded, [h for _, _, h in part])
@@ -287,8 +317,13 @@ class SearchIndexes(ABC):
             keys.append(passage_id(ids[owner], k))
         passages.put(keys, vecs)
 
-    def backfill(self, store: SQLStore, limit: int | None = None, progress: bool = True,
-                 save_every: int = 2048) -> int:
+    def backfill(
+        self,
+        store: SQLStore,
+        limit: int | None = None,
+        progress: bool = True,
+        save_every: int = 2048,
+    ) -> int:
         """Give transformer vectors to papers that only have static ones, newest id first.
 
         Saved every `save_every` papers: a backfill that is stopped (even by kill -9) keeps
@@ -300,8 +335,9 @@ class SearchIndexes(ABC):
             missing = missing[:limit]
         step = max(1, min(ENCODE_CHUNK, save_every))
         done = unsaved = 0
-        with Progress("transformer backfill", total=len(missing), unit="papers",
-                      enabled=progress) as bar:
+        with Progress(
+            "transformer backfill", total=len(missing), unit="papers", enabled=progress
+        ) as bar:
             for start in range(0, len(missing), step):
                 ids = missing[start : start + step]
                 papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
@@ -332,23 +368,29 @@ class SearchIndexes(ABC):
         seq = store.max_seq()
         stored = set(store.all_paper_ids())
         if self.keyword_watermark < seq:
-            problems.append(f"keyword index is behind the store (watermark "
-                            f"{self.keyword_watermark} < {seq}): run paperboy index")
+            problems.append(
+                f"keyword index is behind the store (watermark "
+                f"{self.keyword_watermark} < {seq}): run paperboy index"
+            )
         kw_ids = self.keyword.all_ids()
         if len(kw_ids) != len(set(kw_ids)):
             problems.append(f"keyword index holds {len(kw_ids) - len(set(kw_ids))} duplicates")
         missing, extra = stored - set(kw_ids), set(kw_ids) - stored
         if missing:
-            problems.append(f"keyword index lacks {len(missing)} stored papers, e.g. "
-                            f"{min(missing)}")
+            problems.append(
+                f"keyword index lacks {len(missing)} stored papers, e.g. {min(missing)}"
+            )
         if extra:
-            problems.append(f"keyword index holds {len(extra)} papers the store lacks, e.g. "
-                            f"{min(extra)}")
+            problems.append(
+                f"keyword index holds {len(extra)} papers the store lacks, e.g. {min(extra)}"
+            )
         covered: set[str] = set()
         for vectors in self._all_vectors():
             if vectors.watermark < seq:
-                problems.append(f"{vectors.model} vectors are behind the store (watermark "
-                                f"{vectors.watermark} < {seq}): run paperboy index")
+                problems.append(
+                    f"{vectors.model} vectors are behind the store (watermark "
+                    f"{vectors.watermark} < {seq}): run paperboy index"
+                )
             ids = vectors.id_set()  # one read each (a query on PostgreSQL)
             covered |= ids
             extra = ids - stored
@@ -371,8 +413,9 @@ class _Encoding:
 
     AHEAD = 4  # chunks
 
-    def __init__(self, indexes: SearchIndexes, report: UpdateReport, pending: int,
-                 expected: int = 0):
+    def __init__(
+        self, indexes: SearchIndexes, report: UpdateReport, pending: int, expected: int = 0
+    ):
         self.indexes, self.report, self.pending = indexes, report, pending
         self.expected = max(pending, expected)  # papers this update will likely encode
         bulk = indexes.bulk
@@ -388,7 +431,8 @@ class _Encoding:
         # Entered last, so it ends first: no chunk is still being put when the graph's feed
         # closes.
         self._pool = self._stack.enter_context(
-            ThreadPoolExecutor(1, thread_name_prefix="paperboy-encode"))
+            ThreadPoolExecutor(1, thread_name_prefix="paperboy-encode")
+        )
         return self
 
     def finish(self) -> None:
@@ -397,8 +441,12 @@ class _Encoding:
             self._jobs.popleft().result()
         self._stack.close()  # the worker ends, then the graph's feed catches up
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         for job in self._jobs:  # left only when the caller failed: stop what has not begun
             job.cancel()
         self._stack.close()

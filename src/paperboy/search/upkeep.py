@@ -46,8 +46,13 @@ class IndexAlongside:
 
     POLL = 0.2  # seconds between looks at the store
 
-    def __init__(self, store: SQLStore, settings: Settings, progress: bool = False,
-                 files: Sequence[Path | str] = ()):
+    def __init__(
+        self,
+        store: SQLStore,
+        settings: Settings,
+        progress: bool = False,
+        files: Sequence[Path | str] = (),
+    ):
         self.store, self.settings, self.progress = store, settings, progress
         self.files = [Path(f) for f in files]
         self.expected = 0  # papers the files hold, roughly: their lines (see _run)
@@ -61,8 +66,12 @@ class IndexAlongside:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stopped = kind is not None
         self._done.set()
         self._thread.join()
@@ -80,15 +89,14 @@ class IndexAlongside:
             # tells the encoder at once whether the vectors will need their HNSW graph.
             self.expected = sum(_count_lines(path) for path in self.files)
             indexes = open_indexes(store, settings)
-            since = min([indexes.keyword_watermark] + [v.watermark for v in
-                                                       indexes._all_vectors()])
+            since = min([indexes.keyword_watermark] + [v.watermark for v in indexes._all_vectors()])
             while store.count_changed_since(since) <= settings.search_embed_limit:
                 if not self.more():
                     return  # a small import: the update after it encodes it, as before
             with indexes_lock(store, settings, wait=False) as ours:
                 if ours:  # else another process is updating: the update after the import
                     indexes.reopened()._update(store, self.report, self.progress, follow=self)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the importing thread
+        except BaseException as exc:
             self._error = exc
         finally:
             store.close_thread()
@@ -106,22 +114,26 @@ def _count_lines(path: Path) -> int:
 
 
 def search_backend(store: SQLStore, settings: Settings) -> str:
-    """"files" or "postgres": where this deployment's search indexes live."""
+    """ "files" or "postgres": where this deployment's search indexes live."""
     on_postgres = getattr(store, "dialect", "") == "postgres"
     backend = (settings.search_backend or "auto").strip().lower()
     if backend == "auto":
         return "postgres" if on_postgres else "files"
     if backend not in ("files", "postgres"):
-        raise ConfigError(f"search_backend {settings.search_backend!r} is not known: use "
-                         "auto, files or postgres")
+        raise ConfigError(
+            f"search_backend {settings.search_backend!r} is not known: use auto, files or postgres"
+        )
     if backend == "postgres" and not on_postgres:
-        raise ConfigError("search_backend = \"postgres\" needs a PostgreSQL database_url; "
-                         "with SQLite the search indexes are files (search_backend = \"files\")")
+        raise ConfigError(
+            'search_backend = "postgres" needs a PostgreSQL database_url; '
+            'with SQLite the search indexes are files (search_backend = "files")'
+        )
     return backend
 
 
-def open_indexes(store: SQLStore, settings: Settings,
-                 encoders: dict[str, Encoder] | None = None) -> SearchIndexes:
+def open_indexes(
+    store: SQLStore, settings: Settings, encoders: dict[str, Encoder] | None = None
+) -> SearchIndexes:
     """The search indexes of this deployment: files beside the store, or PostgreSQL tables."""
     if search_backend(store, settings) == "postgres":
         from paperboy.search.postgres import PgSearchIndexes
@@ -132,8 +144,9 @@ def open_indexes(store: SQLStore, settings: Settings,
     return FileIndexes(settings, encoders=encoders)
 
 
-def indexes_lock(store: SQLStore, settings: Settings,
-                 wait: bool = True) -> AbstractContextManager[bool]:
+def indexes_lock(
+    store: SQLStore, settings: Settings, wait: bool = True
+) -> AbstractContextManager[bool]:
     """The writers' lock of this deployment's indexes (a file lock, or a PostgreSQL advisory
     lock), taken before the indexes are opened, so they are read once, as the last writer
     left them."""
@@ -146,9 +159,13 @@ def indexes_lock(store: SQLStore, settings: Settings,
     return writing_indexes(settings, wait)
 
 
-def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
-                   indexes: SearchIndexes | None = None, wait: bool = True
-                   ) -> UpdateReport | None:
+def update_indexes(
+    store: SQLStore,
+    settings: Settings,
+    progress: bool = False,
+    indexes: SearchIndexes | None = None,
+    wait: bool = True,
+) -> UpdateReport | None:
     """Bring the search indexes up to the store (call after every import or sync). With
     `wait=False`, None at once when another writer holds the indexes (a web request must not
     wait for a bulk import's update; the next update takes what this one would have)."""
@@ -161,8 +178,9 @@ def update_indexes(store: SQLStore, settings: Settings, progress: bool = False,
         return open_indexes(store, settings).update(store, progress)
 
 
-def rebuild_indexes(store: SQLStore, settings: Settings, progress: bool = True,
-                    drop_vectors: bool = False) -> UpdateReport:
+def rebuild_indexes(
+    store: SQLStore, settings: Settings, progress: bool = True, drop_vectors: bool = False
+) -> UpdateReport:
     with indexes_lock(store, settings):
         indexes = open_indexes(store, settings)
         indexes.clear(drop_vectors)
@@ -173,9 +191,14 @@ def check_indexes(store: SQLStore, settings: Settings) -> list[str]:
     return open_indexes(store, settings).check(store)
 
 
-def backfill_indexes(store: SQLStore, settings: Settings, limit: int | None = None,
-                     progress: bool = True, save_every: int = 2048,
-                     encoders: dict[str, Encoder] | None = None) -> tuple[int, int]:
+def backfill_indexes(
+    store: SQLStore,
+    settings: Settings,
+    limit: int | None = None,
+    progress: bool = True,
+    save_every: int = 2048,
+    encoders: dict[str, Encoder] | None = None,
+) -> tuple[int, int]:
     """Bring the indexes up to the store, then give transformer vectors to up to `limit`
     papers that only have static ones: (papers encoded, papers still without)."""
     with indexes_lock(store, settings):

@@ -54,8 +54,11 @@ def checked(paper, prefix: str = ""):
 
 
 # How a warning names a link field: ours, and the upstream's name for it.
-_LINK_FIELD_NAMES = {"code_url": "code link (githubRepo)",
-                     "project_url": "project page (projectPage)", "doi": "DOI (doi)"}
+_LINK_FIELD_NAMES = {
+    "code_url": "code link (githubRepo)",
+    "project_url": "project page (projectPage)",
+    "doi": "DOI (doi)",
+}
 
 
 def checked_links(paper, location: str):
@@ -68,8 +71,14 @@ def checked_links(paper, location: str):
     for name, value, why in paper.unsafe_links():
         shown = repr(value)
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        log.warning("%s: %s: dropped the %s %s: %s; the paper is kept without it",
-                    location, paper.id, _LINK_FIELD_NAMES.get(name, name), shown, why)
+        log.warning(
+            "%s: %s: dropped the %s %s: %s; the paper is kept without it",
+            location,
+            paper.id,
+            _LINK_FIELD_NAMES.get(name, name),
+            shown,
+            why,
+        )
     return paper.without_unsafe_links()
 
 

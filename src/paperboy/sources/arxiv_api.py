@@ -84,8 +84,11 @@ def _fields(entry: ET.Element) -> dict:
         "id": (entry.findtext(f"{ATOM}id") or "").strip(),
         "title": clean_text(entry.findtext(f"{ATOM}title")),
         "summary": clean_text(entry.findtext(f"{ATOM}summary")),
-        "authors": [name for a in entry.findall(f"{ATOM}author")
-                    if (name := clean_text(a.findtext(f"{ATOM}name")))],
+        "authors": [
+            name
+            for a in entry.findall(f"{ATOM}author")
+            if (name := clean_text(a.findtext(f"{ATOM}name")))
+        ],
         "categories": [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")],
         "primary": (primary_el.get("term") or "") if primary_el is not None else "",
         "published": entry.findtext(f"{ATOM}published") or "",
@@ -109,20 +112,23 @@ def paper_from_entry(entry: ET.Element) -> Paper:
     if primary:
         # The store keeps the primary category first.
         categories = [primary] + [c for c in categories if c != primary]
-    return checked(Paper(
-        id=arxiv.id,
-        version=arxiv.version,
-        title=rec.title,
-        abstract=rec.summary,
-        authors=rec.authors,
-        categories=categories,
-        primary_category=primary,
-        published=rec.published,
-        updated=rec.updated,
-        comment=rec.comment or None,
-        journal_ref=rec.journal_ref or None,
-        doi=rec.doi or None,
-    ).with_code_link(), prefix=f"{arxiv.id}: ")
+    return checked(
+        Paper(
+            id=arxiv.id,
+            version=arxiv.version,
+            title=rec.title,
+            abstract=rec.summary,
+            authors=rec.authors,
+            categories=categories,
+            primary_category=primary,
+            published=rec.published,
+            updated=rec.updated,
+            comment=rec.comment or None,
+            journal_ref=rec.journal_ref or None,
+            doi=rec.doi or None,
+        ).with_code_link(),
+        prefix=f"{arxiv.id}: ",
+    )
 
 
 def _is_error_entry(entry: ET.Element) -> bool:
@@ -142,8 +148,9 @@ def parse_feed(root: ET.Element, url: str) -> Page:
         total = int((root.findtext(f"{OPENSEARCH}totalResults") or "0").strip())
         start = int((root.findtext(f"{OPENSEARCH}startIndex") or "0").strip())
     except ValueError:
-        raise SourceError(f"{url}: the arXiv API sent a feed without a usable result count") \
-            from None
+        raise SourceError(
+            f"{url}: the arXiv API sent a feed without a usable result count"
+        ) from None
     page = Page(url, total, start)
     for number, entry in enumerate(entries, start=start + 1):
         try:
@@ -176,13 +183,20 @@ def lookup_pages(client: PoliteClient, settings: Settings, ids: list[str]) -> It
     size = max(1, settings.arxiv_api_page_size)
     for first in range(0, len(ids), size):
         batch = ids[first : first + size]
-        yield _request(client, settings, {
-            "id_list": ",".join(batch), "start": 0, "max_results": len(batch),
-        })
+        yield _request(
+            client,
+            settings,
+            {
+                "id_list": ",".join(batch),
+                "start": 0,
+                "max_results": len(batch),
+            },
+        )
 
 
-def fetch_papers(ids: list[str], settings: Settings, client: PoliteClient | None = None
-                 ) -> list[Paper]:
+def fetch_papers(
+    ids: list[str], settings: Settings, client: PoliteClient | None = None
+) -> list[Paper]:
     """The papers for `ids` (any form a user pastes), in the order asked; unknown ids are left out.
 
     Raises `InvalidArxivId` for text that is no arXiv id (before any request) and
@@ -213,13 +227,22 @@ def search_query(query: str | None = None, category: str | None = None) -> str:
     return text
 
 
-def search_pages(client: PoliteClient, settings: Settings, query: str | None = None,
-                 category: str | None = None, start: int = 0, max_results: int | None = None,
-                 sort_by: str = "submittedDate", sort_order: str = "descending"
-                 ) -> Iterator[Page]:
+def search_pages(
+    client: PoliteClient,
+    settings: Settings,
+    query: str | None = None,
+    category: str | None = None,
+    start: int = 0,
+    max_results: int | None = None,
+    sort_by: str = "submittedDate",
+    sort_order: str = "descending",
+) -> Iterator[Page]:
     """Pages of a search, `arxiv_api_page_size` entries each, until `max_results` or the end."""
-    params = {"search_query": search_query(query, category), "sortBy": sort_by,
-              "sortOrder": sort_order}
+    params = {
+        "search_query": search_query(query, category),
+        "sortBy": sort_by,
+        "sortOrder": sort_order,
+    }
     size = max(1, settings.arxiv_api_page_size)
     position, fetched, empty_retried = start, 0, False
     while max_results is None or fetched < max_results:

@@ -109,8 +109,10 @@ def _version_date(number: int, text: str | None) -> date | None:
     try:
         return parsedate_to_datetime(text).date()
     except (TypeError, ValueError, IndexError):
-        raise RecordError(f"versions[{number}].created: {text!r} is not a date "
-                          "(expected e.g. 'Mon, 2 Apr 2007 19:18:42 GMT')") from None
+        raise RecordError(
+            f"versions[{number}].created: {text!r} is not a date "
+            "(expected e.g. 'Mon, 2 Apr 2007 19:18:42 GMT')"
+        ) from None
 
 
 def _snapshot_authors(rec: SnapshotLine) -> list[str]:
@@ -133,21 +135,23 @@ def paper_from_snapshot(data: dict) -> Paper:
     versions = rec.versions or []
     dates = [d for n, v in enumerate(versions) if (d := _version_date(n, v.created))]
     categories = (rec.categories or "").split()
-    return checked(Paper(
-        id=arxiv.id,
-        version=len(versions) or arxiv.version,
-        title=clean_text(rec.title),
-        abstract=clean_text(rec.abstract),
-        authors=_snapshot_authors(rec),
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=min(dates) if dates else None,
-        updated=max(dates) if dates else None,
-        comment=clean_text(rec.comments) or None,
-        journal_ref=clean_text(rec.journal_ref) or None,
-        doi=clean_text(rec.doi) or None,
-        license=clean_text(rec.license) or None,
-    ).with_code_link())
+    return checked(
+        Paper(
+            id=arxiv.id,
+            version=len(versions) or arxiv.version,
+            title=clean_text(rec.title),
+            abstract=clean_text(rec.abstract),
+            authors=_snapshot_authors(rec),
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            published=min(dates) if dates else None,
+            updated=max(dates) if dates else None,
+            comment=clean_text(rec.comments) or None,
+            journal_ref=clean_text(rec.journal_ref) or None,
+            doi=clean_text(rec.doi) or None,
+            license=clean_text(rec.license) or None,
+        ).with_code_link()
+    )
 
 
 def paper_from_listing(data: dict) -> Paper:
@@ -157,18 +161,20 @@ def paper_from_listing(data: dict) -> Paper:
     arxiv = _arxiv_id(rec.id)
     listed = rec.first_listing_date
     categories = [c for c in rec.categories or [] if c.strip()]
-    return checked(Paper(
-        id=arxiv.id,
-        version=arxiv.version,
-        title=clean_text(rec.title),
-        abstract=clean_text(rec.summary),
-        authors=[clean_text(a) for a in rec.authors or [] if a.strip()],
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        announced=listed,
-        comment=clean_text(rec.comment) or None,
-        entry=FeedEntry(day=listed, source="arxiv") if listed else None,
-    ).with_code_link())
+    return checked(
+        Paper(
+            id=arxiv.id,
+            version=arxiv.version,
+            title=clean_text(rec.title),
+            abstract=clean_text(rec.summary),
+            authors=[clean_text(a) for a in rec.authors or [] if a.strip()],
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            announced=listed,
+            comment=clean_text(rec.comment) or None,
+            entry=FeedEntry(day=listed, source="arxiv") if listed else None,
+        ).with_code_link()
+    )
 
 
 def paper_from_record(rec) -> Paper:
@@ -253,8 +259,10 @@ def read_file(path: Path, start_line: int = 0, start_offset: int = 0) -> Iterato
             position = disk.tell() if number % 256 == 0 else 0
             try:
                 if raw is None:
-                    raise RecordError(f"line of {size:,} bytes, more than the "
-                                      f"{bounds.LINE_BYTES:,} a record may take")
+                    raise RecordError(
+                        f"line of {size:,} bytes, more than the "
+                        f"{bounds.LINE_BYTES:,} a record may take"
+                    )
                 paper = checked_links(_parse_line(raw, offset == size), f"{path}:{number}")
                 yield Line(number, offset, position, paper=paper)
             except RecordError as exc:
@@ -269,7 +277,7 @@ def _lines(fh) -> Iterator[tuple[bytes | None, int]]:
             yield raw, len(raw)
             continue
         size = len(raw)
-        while (rest := fh.readline(2**20)):
+        while rest := fh.readline(2**20):
             size += len(rest)
             if rest.endswith(b"\n"):
                 break
@@ -296,8 +304,9 @@ def _read_array(path: Path, fh, head: bytes, start_line: int) -> Iterator[Line]:
     try:
         items = json.loads(data)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 and bad JSON are ValueErrors
-        raise SourceError(f"{path}: not valid JSON ({exc}); expected JSON lines or one array") \
-            from None
+        raise SourceError(
+            f"{path}: not valid JSON ({exc}); expected JSON lines or one array"
+        ) from None
     if not isinstance(items, list):
         raise SourceError(f"{path}: expected a JSON array of daily-papers items")
     for number, item in enumerate(items, start=1):

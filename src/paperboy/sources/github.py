@@ -44,12 +44,13 @@ def _reset_text(reset: float) -> str:
 class StarReader:
     """Reads star counts one repository at a time, keeping GitHub's rate limits."""
 
-    def __init__(self, client: PoliteClient, settings: Settings,
-                 clock=time.time, sleep=time.sleep):
+    def __init__(self, client: PoliteClient, settings: Settings, clock=time.time, sleep=time.sleep):
         self.client, self.settings = client, settings
         self.clock, self.sleep = clock, sleep
-        self.headers = {"Accept": "application/vnd.github+json",
-                        "X-GitHub-Api-Version": API_VERSION}
+        self.headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
         if settings.github_token:
             self.headers["Authorization"] = f"Bearer {settings.github_token}"
         self._wait_until = 0.0  # no request before this Unix time (limits used up)
@@ -64,8 +65,10 @@ class StarReader:
             if response.status_code == 200:
                 return self._count(url, response.content)
             if response.status_code in (404, 410, 451):
-                raise RepoError(f"{url}: HTTP {response.status_code}: no such public "
-                                "repository (deleted, renamed away or private)")
+                raise RepoError(
+                    f"{url}: HTTP {response.status_code}: no such public "
+                    "repository (deleted, renamed away or private)"
+                )
             # 403: a used-up limit (primary or secondary) is waited out; anything else is
             # this repository's problem (blocked, or the token may not read it).
             retry = retry_after_seconds(response.headers.get("Retry-After"))
@@ -96,12 +99,16 @@ class StarReader:
         if wait <= 0:
             return
         if wait > self.settings.http_retry_after_max:
-            hint = "" if self.settings.github_token else \
-                " (a github_token setting raises the limit from 60 to 5,000 requests an hour)"
+            hint = (
+                ""
+                if self.settings.github_token
+                else " (a github_token setting raises the limit from 60 to 5,000 requests an hour)"
+            )
             raise RateLimited(
                 f"{url}: GitHub's rate limit is used up until {_reset_text(self._wait_until)}, "
                 f"{wait:.0f} s away, longer than we wait (PAPERBOY_HTTP_RETRY_AFTER_MAX = "
-                f"{self.settings.http_retry_after_max:g} s); run again after that{hint}")
+                f"{self.settings.http_retry_after_max:g} s); run again after that{hint}"
+            )
         self.sleep(wait)
 
 

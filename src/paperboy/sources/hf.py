@@ -117,24 +117,26 @@ def paper_from_hf_item(item, day: date | None = None) -> Paper:
             organization_name=(org.fullname or org.name) if org else None,
             num_comments=rec.numComments,
         )
-    return checked(Paper(
-        id=arxiv.id,
-        version=arxiv.version,
-        title=title,
-        abstract=abstract,
-        authors=[clean_text(a.name) for a in paper.authors or [] if a.name and a.name.strip()],
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=paper.publishedAt,
-        comment=clean_text(rec.comment) or None,
-        code_url=paper.githubRepo or None,
-        project_url=paper.projectPage or None,
-        upvotes=paper.upvotes,
-        keywords=list(paper.ai_keywords or []),
-        entry=entry,
-        ai_summary=clean_text(paper.ai_summary) or None,
-        github_stars=paper.githubStars,
-    ).with_code_link())
+    return checked(
+        Paper(
+            id=arxiv.id,
+            version=arxiv.version,
+            title=title,
+            abstract=abstract,
+            authors=[clean_text(a.name) for a in paper.authors or [] if a.name and a.name.strip()],
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            published=paper.publishedAt,
+            comment=clean_text(rec.comment) or None,
+            code_url=paper.githubRepo or None,
+            project_url=paper.projectPage or None,
+            upvotes=paper.upvotes,
+            keywords=list(paper.ai_keywords or []),
+            entry=entry,
+            ai_summary=clean_text(paper.ai_summary) or None,
+            github_stars=paper.githubStars,
+        ).with_code_link()
+    )
 
 
 # -- the /api/daily_papers client ------------------------------------------------------------
@@ -145,8 +147,9 @@ def daily_url(settings) -> str:
     return f"{settings.hf_api_url.rstrip('/')}/daily_papers"
 
 
-def fetch_daily(client, settings, day: date, page_size: int = HF_PAGE_SIZE
-                ) -> list[Paper | Rejected]:
+def fetch_daily(
+    client, settings, day: date, page_size: int = HF_PAGE_SIZE
+) -> list[Paper | Rejected]:
     """Every paper in HF's daily feed on `day`, dated by that day (the day it entered the feed)."""
     url = daily_url(settings)
     items: list[Paper | Rejected] = []

@@ -176,9 +176,14 @@ class PoliteClient:
         self._http.close()
 
     # -- the request loop --------------------------------------------------------------------
-    def get(self, url: str, params: Mapping[str, object] | None = None,
-            accept: Collection[int] = (), limits: tuple[int, float] | None = None,
-            headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, object] | None = None,
+        accept: Collection[int] = (),
+        limits: tuple[int, float] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """The response to a GET, retried while the upstream is busy or down.
 
         Statuses in `accept` (say 400, when the API explains errors in the body) come back to
@@ -192,8 +197,14 @@ class PoliteClient:
         for attempt in range(tries):
             if attempt:
                 delay = self._backoff(attempt, retry_after)
-                log.warning("GET %s: %s; retrying in %.1f s (try %d of %d)",
-                            target, problem, delay, attempt + 1, tries)
+                log.warning(
+                    "GET %s: %s; retrying in %.1f s (try %d of %d)",
+                    target,
+                    problem,
+                    delay,
+                    attempt + 1,
+                    tries,
+                )
                 time.sleep(delay)
             retry_after = None
             try:
@@ -206,7 +217,8 @@ class PoliteClient:
                     raise Unreachable(
                         f"{target}: no network (cannot resolve {target.host}: {exc}). Check "
                         "this machine's network and DNS, and the URL setting the address came "
-                        "from; then run the same command again.") from None
+                        "from; then run the same command again."
+                    ) from None
                 problem = f"connection failed ({exc or type(exc).__name__})"
                 continue
             except httpx.TransportError as exc:
@@ -232,8 +244,12 @@ class PoliteClient:
             "trying)."
         )
 
-    def _send(self, target: httpx.URL, limits: tuple[int, float] | None = None,
-              headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        target: httpx.URL,
+        limits: tuple[int, float] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """One request, after the host's previous one ended at least min_interval ago (in
         this process or any other using the same data directory)."""
         gate = _gate_for(target)
@@ -255,28 +271,33 @@ class PoliteClient:
                 gate.free_at = time.monotonic() + interval
                 set_shared(time.time() + interval)
 
-    def _read_limited(self, target: httpx.URL, max_bytes: int, deadline: float
-                      ) -> httpx.Response:
+    def _read_limited(self, target: httpx.URL, max_bytes: int, deadline: float) -> httpx.Response:
         """The response read as a stream, refused past `max_bytes` or `deadline` seconds."""
         started = time.monotonic()
         with self._http.stream("GET", target) as response:
             declared = response.headers.get("Content-Length", "")
             if response.status_code < 300 and declared.isdigit() and int(declared) > max_bytes:
-                raise TooLarge(f"{target}: {int(declared):,} bytes, more than the "
-                               f"{max_bytes:,} bytes accepted")
+                raise TooLarge(
+                    f"{target}: {int(declared):,} bytes, more than the {max_bytes:,} bytes accepted"
+                )
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
                     raise TooLarge(f"{target}: more than the {max_bytes:,} bytes accepted")
                 if time.monotonic() - started > deadline:
-                    raise TooSlow(f"{target}: not complete after {deadline:g} s "
-                                  f"({len(body):,} bytes arrived)")
+                    raise TooSlow(
+                        f"{target}: not complete after {deadline:g} s ({len(body):,} bytes arrived)"
+                    )
             # The body is decoded already: a Content-Encoding kept would decode it again.
-            headers = [(k, v) for k, v in response.headers.multi_items()
-                       if k.lower() not in ("content-encoding", "content-length")]
-            return httpx.Response(response.status_code, headers=headers, content=bytes(body),
-                                  request=response.request)
+            headers = [
+                (k, v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ]
+            return httpx.Response(
+                response.status_code, headers=headers, content=bytes(body), request=response.request
+            )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After when the server gave one, else backoff * 2^(n-1) stretched by 0-50 %."""
@@ -296,8 +317,9 @@ class PoliteClient:
             )
 
     # -- bodies ------------------------------------------------------------------------------
-    def get_xml(self, url: str, params: Mapping[str, object] | None = None,
-                accept: Collection[int] = ()) -> ET.Element:
+    def get_xml(
+        self, url: str, params: Mapping[str, object] | None = None, accept: Collection[int] = ()
+    ) -> ET.Element:
         """The response parsed as XML; a body that is not XML is a `SourceError` naming the URL."""
         response = self.get(url, params, accept)
         try:

@@ -115,14 +115,29 @@ class OaiRecord(Record):
 
 def _fields(arxiv: ET.Element, identifier: str) -> dict:
     authors_el = _child(arxiv, "authors")
-    authors = [] if authors_el is None else [
-        name for a in authors_el if _local(a.tag) == "author" and (name := _author(a))
-    ]
-    found = {name: _text(arxiv, name) for name in (
-        "title", "abstract", "categories", "created", "updated", "comments", "journal-ref",
-        "doi", "license")}
-    return found | {"id": _text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:"),
-                    "authors": authors}
+    authors = (
+        []
+        if authors_el is None
+        else [name for a in authors_el if _local(a.tag) == "author" and (name := _author(a))]
+    )
+    found = {
+        name: _text(arxiv, name)
+        for name in (
+            "title",
+            "abstract",
+            "categories",
+            "created",
+            "updated",
+            "comments",
+            "journal-ref",
+            "doi",
+            "license",
+        )
+    }
+    return found | {
+        "id": _text(arxiv, "id") or identifier.removeprefix("oai:arXiv.org:"),
+        "authors": authors,
+    }
 
 
 def paper_from_record(record: ET.Element) -> Paper:
@@ -133,29 +148,33 @@ def paper_from_record(record: ET.Element) -> Paper:
     arxiv = metadata[0] if metadata is not None and len(metadata) else None
     if arxiv is None:
         raise RecordError(f"{identifier or 'record'}: no arXiv metadata")
-    rec = validate(OaiRecord, _fields(arxiv, identifier),
-                   prefix=f"{identifier[:80]}: " if identifier else "")
+    rec = validate(
+        OaiRecord, _fields(arxiv, identifier), prefix=f"{identifier[:80]}: " if identifier else ""
+    )
     ident = record_id(rec.id)
     if not rec.title:
         raise RecordError(f"{ident.id}: missing required field 'title'")
     if not rec.abstract:
         raise RecordError(f"{ident.id}: missing required field 'abstract'")
     categories = rec.categories.split()
-    return checked(Paper(
-        id=ident.id,
-        version=ident.version,  # the arXiv format does not say; arXivRaw would
-        title=rec.title,
-        abstract=rec.abstract,
-        authors=rec.authors,
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=rec.created,
-        updated=rec.updated,
-        comment=rec.comments or None,
-        journal_ref=rec.journal_ref or None,
-        doi=rec.doi or None,
-        license=rec.license or None,
-    ).with_code_link(), prefix=f"{ident.id}: ")
+    return checked(
+        Paper(
+            id=ident.id,
+            version=ident.version,  # the arXiv format does not say; arXivRaw would
+            title=rec.title,
+            abstract=rec.abstract,
+            authors=rec.authors,
+            categories=categories,
+            primary_category=categories[0] if categories else None,
+            published=rec.created,
+            updated=rec.updated,
+            comment=rec.comments or None,
+            journal_ref=rec.journal_ref or None,
+            doi=rec.doi or None,
+            license=rec.license or None,
+        ).with_code_link(),
+        prefix=f"{ident.id}: ",
+    )
 
 
 def _int(value: str | None) -> int | None:
@@ -214,13 +233,21 @@ def fetch_page(client: PoliteClient, settings: Settings, params: dict) -> Record
     return parse_page(root, full_url(settings.arxiv_oai_url, params))
 
 
-def list_records(client: PoliteClient, settings: Settings, set_spec: str | None = None,
-                 from_: date | None = None, until: date | None = None,
-                 token: str | None = None) -> Iterator[RecordsPage]:
+def list_records(
+    client: PoliteClient,
+    settings: Settings,
+    set_spec: str | None = None,
+    from_: date | None = None,
+    until: date | None = None,
+    token: str | None = None,
+) -> Iterator[RecordsPage]:
     """Every page of a harvest; with `token`, the pages after the one that gave it."""
     while True:
-        params = {"verb": "ListRecords", "resumptionToken": token} if token \
+        params = (
+            {"verb": "ListRecords", "resumptionToken": token}
+            if token
             else first_request(set_spec, from_, until)
+        )
         page = fetch_page(client, settings, params)
         yield page
         if not page.token:

@@ -62,8 +62,15 @@ _SUMMARY = re.compile(
 )
 # dc:creator keeps TeX accents (Andr\'e); these are the ones arXiv names use.
 _TEX_ACCENT = re.compile(r"\\([`'^\"~=.])\{?([A-Za-z])\}?")
-_COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "\u0304",
-              ".": "\u0307", '"': "\u0308"}
+_COMBINING = {
+    "`": "\u0300",
+    "'": "\u0301",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    '"': "\u0308",
+}
 
 
 @dataclass
@@ -172,8 +179,9 @@ def announcement_from_entry(entry: ET.Element, day: date | None) -> Announcement
 
 def parse_feed(root: ET.Element, url: str) -> AnnouncementFeed:
     if root.tag != f"{ATOM}feed":
-        raise SourceError(f"{url}: expected an Atom <feed> from the arXiv announcement feed, "
-                          f"got <{root.tag}>")
+        raise SourceError(
+            f"{url}: expected an Atom <feed> from the arXiv announcement feed, got <{root.tag}>"
+        )
     entries = root.findall(f"{ATOM}entry")
     days = [d for e in entries if (d := _day(e.findtext(f"{ATOM}published")))]
     feed = AnnouncementFeed(url, max(days) if days else None)
@@ -191,8 +199,9 @@ def feed_url(settings: Settings, category: str) -> str:
     return f"{settings.arxiv_rss_url.rstrip('/')}/{category}"
 
 
-def fetch_announcements(client: PoliteClient, settings: Settings, category: str
-                        ) -> AnnouncementFeed:
+def fetch_announcements(
+    client: PoliteClient, settings: Settings, category: str
+) -> AnnouncementFeed:
     """Today's announcements in `category` (e.g. cs.AI; `cs.AI+cs.CL` asks for several)."""
     url = feed_url(settings, category)
     return parse_feed(client.get_xml(url), url)

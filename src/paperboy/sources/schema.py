@@ -97,20 +97,32 @@ def validate(model: type[M], data: Any, prefix: str = "") -> M:
         errors = exc.errors(include_url=False)
         reasons = [reason(error) for error in errors[:MAX_REASONS]]
         more = len(errors) - MAX_REASONS
-        raise RecordError(prefix + "; ".join(reasons)
-                          + (f" (and {more} more)" if more > 0 else "")) from None
+        raise RecordError(
+            prefix + "; ".join(reasons) + (f" (and {more} more)" if more > 0 else "")
+        ) from None
 
 
 def json_type(value: Any) -> str:
     """The JSON name of a parsed value's type (what the user wrote, not Python's word)."""
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
-             float: "number", type(None): "null"}
+    names = {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 _EXPECTED = {
-    "string_type": "a string", "int_type": "a whole number", "list_type": "an array",
-    "model_type": "an object", "model_attributes_type": "an object", "dict_type": "an object",
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "list_type": "an array",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
 }
 
 
@@ -125,8 +137,7 @@ def reason(error: dict) -> str:
     if kind == "string_unicode":
         return f"{where}: not valid Unicode (a lone surrogate such as \\ud800)"
     if kind == "string_too_long":
-        return (f"{where}: {len(value):,} characters, more than the "
-                f"{ctx['max_length']:,} allowed")
+        return f"{where}: {len(value):,} characters, more than the {ctx['max_length']:,} allowed"
     if kind == "too_long":
         return f"{where}: {len(value):,} items, more than the {ctx['max_length']:,} allowed"
     if kind in ("less_than_equal", "greater_than_equal"):

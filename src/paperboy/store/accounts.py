@@ -55,13 +55,15 @@ class Accounts:
     # == accounts, sessions, API tokens, votes, rate limits (web service; migrations 0002, 0006)
     # Shown upvotes are papers.upvotes (upstream) plus the count of local `votes` rows.
 
-    def create_user(self, name: str, password_hash: str, email: str | None = None,
-                    is_admin: bool = False) -> User:
+    def create_user(
+        self, name: str, password_hash: str, email: str | None = None, is_admin: bool = False
+    ) -> User:
         with self.db.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO users (name, name_key, email, password_hash, is_admin, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name_key) DO NOTHING RETURNING id",
-                (name, name.lower(), email, password_hash, int(is_admin), now_iso())).fetchone()
+                (name, name.lower(), email, password_hash, int(is_admin), now_iso()),
+            ).fetchone()
             if row is None:
                 raise NameTaken(f"the name {name!r} is taken")
             user = self._user_where(conn, "id = ?", row[0])
@@ -87,13 +89,15 @@ class Accounts:
 
     def set_admin(self, name: str, is_admin: bool) -> User | None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE users SET is_admin = ? WHERE name_key = ?",
-                         (int(is_admin), name.lower()))
+            conn.execute(
+                "UPDATE users SET is_admin = ? WHERE name_key = ?", (int(is_admin), name.lower())
+            )
             return self._user_where(conn, "name_key = ?", name.lower())
 
     def users(self) -> list[User]:
         rows = self.db.conn.execute(
-            "SELECT id, name, email, is_admin, created_at FROM users ORDER BY id").fetchall()
+            "SELECT id, name, email, is_admin, created_at FROM users ORDER BY id"
+        ).fetchall()
         return [User(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows]
 
     def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
@@ -101,15 +105,21 @@ class Accounts:
             conn.execute(
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
-                (token_hash, user_id, now_iso(),
-                 expires_at.astimezone(UTC).isoformat(timespec="seconds")))
+                (
+                    token_hash,
+                    user_id,
+                    now_iso(),
+                    expires_at.astimezone(UTC).isoformat(timespec="seconds"),
+                ),
+            )
 
     def session_user(self, token_hash: str) -> User | None:
         """The signed-in user for a session, or None when unknown or expired."""
         row = self.db.conn.execute(
             "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM sessions s "
             "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?",
-            (token_hash, now_iso())).fetchone()
+            (token_hash, now_iso()),
+        ).fetchone()
         return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
     def delete_session(self, token_hash: str) -> None:
@@ -123,24 +133,33 @@ class Accounts:
         with self.db.transaction() as conn:
             row = conn.execute(
                 "INSERT INTO api_tokens (token_hash, user_id, name, created_at) "
-                "VALUES (?, ?, ?, ?) RETURNING id", (token_hash, user_id, name, now)).fetchone()
+                "VALUES (?, ?, ?, ?) RETURNING id",
+                (token_hash, user_id, name, now),
+            ).fetchone()
         return ApiToken(row[0], name, now)
 
     def api_tokens(self, user_id: int) -> list[ApiToken]:
         rows = self.db.conn.execute(
-            "SELECT id, name, created_at FROM api_tokens WHERE user_id = ? ORDER BY id",
-            (user_id,)).fetchall()
+            "SELECT id, name, created_at FROM api_tokens WHERE user_id = ? ORDER BY id", (user_id,)
+        ).fetchall()
         return [ApiToken(*row) for row in rows]
 
     def revoke_api_token(self, user_id: int, token_id: int) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING id",
-                                (token_id, user_id)).fetchone() is not None
+            return (
+                conn.execute(
+                    "DELETE FROM api_tokens WHERE id = ? AND user_id = ? RETURNING id",
+                    (token_id, user_id),
+                ).fetchone()
+                is not None
+            )
 
     def api_token_user(self, token_hash: str) -> User | None:
         row = self.db.conn.execute(
             "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM api_tokens t "
-            "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", (token_hash,)).fetchone()
+            "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
         return User(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
     def set_vote(self, user_id: int, paper_id: str, up: bool) -> int:
@@ -149,31 +168,44 @@ class Accounts:
             if up:
                 conn.execute(
                     "INSERT INTO votes (user_id, paper_id, created_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT DO NOTHING", (user_id, paper_id, now_iso()))
+                    "ON CONFLICT DO NOTHING",
+                    (user_id, paper_id, now_iso()),
+                )
             else:
-                conn.execute("DELETE FROM votes WHERE user_id = ? AND paper_id = ?",
-                             (user_id, paper_id))
-            return int(conn.execute(
-                f"SELECT p.upvotes + {LOCAL_VOTES} FROM papers p WHERE p.id = ?", (paper_id,)
-            ).fetchone()[0])
+                conn.execute(
+                    "DELETE FROM votes WHERE user_id = ? AND paper_id = ?", (user_id, paper_id)
+                )
+            return int(
+                conn.execute(
+                    f"SELECT p.upvotes + {LOCAL_VOTES} FROM papers p WHERE p.id = ?", (paper_id,)
+                ).fetchone()[0]
+            )
 
     def local_votes(self, ids: Iterable[str]) -> dict[str, int]:
         """Local vote counts for these papers (papers without votes are left out)."""
         ids = list(ids)
         found: dict[str, int] = {}
         for chunk, marks in in_chunks(ids):
-            found.update(self.db.conn.execute(
-                f"SELECT paper_id, count(*) FROM votes WHERE paper_id IN ({marks}) "
-                "GROUP BY paper_id", chunk).fetchall())
+            found.update(
+                self.db.conn.execute(
+                    f"SELECT paper_id, count(*) FROM votes WHERE paper_id IN ({marks}) "
+                    "GROUP BY paper_id",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
     def voted_by(self, user_id: int, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
         for chunk, marks in in_chunks(ids):
-            found.update(r[0] for r in self.db.conn.execute(
-                f"SELECT paper_id FROM votes WHERE user_id = ? AND paper_id IN ({marks})",
-                [user_id, *chunk]).fetchall())
+            found.update(
+                r[0]
+                for r in self.db.conn.execute(
+                    f"SELECT paper_id FROM votes WHERE user_id = ? AND paper_id IN ({marks})",
+                    [user_id, *chunk],
+                ).fetchall()
+            )
         return found
 
     def hit_rate_limit(self, key: str, window_seconds: int, now: float) -> int:
@@ -181,32 +213,43 @@ class Accounts:
         window = int(now // window_seconds)
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM rate_limits WHERE key = ? AND win < ?", (key, window))
-            return int(conn.execute(
-                "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
-                (key, window)).fetchone()[0])
+            return int(
+                conn.execute(
+                    "INSERT INTO rate_limits (key, win, hits) VALUES (?, ?, 1) "
+                    "ON CONFLICT (key, win) DO UPDATE SET hits = rate_limits.hits + 1 "
+                    "RETURNING hits",
+                    (key, window),
+                ).fetchone()[0]
+            )
 
-    def signin_failures(self, name_key: str, address: str, since: float
-                        ) -> tuple[int, float | None, int]:
+    def signin_failures(
+        self, name_key: str, address: str, since: float
+    ) -> tuple[int, float | None, int]:
         """Wrong passwords for a name since `since`: (how many, when the last, how many of
         them from `address`)."""
         count, last, mine = self.db.conn.execute(
             "SELECT count(*), max(at), coalesce(sum(CASE WHEN address = ? THEN 1 ELSE 0 END), 0) "
             "FROM signin_failures WHERE name_key = ? AND at >= ?",
-            (address, name_key, since)).fetchone()
+            (address, name_key, since),
+        ).fetchone()
         return count, last, int(mine)
 
-    def add_signin_failure(self, name_key: str, address: str, at: float,
-                           forget_before: float) -> None:
+    def add_signin_failure(
+        self, name_key: str, address: str, at: float, forget_before: float
+    ) -> None:
         """Record one wrong password; failures older than `forget_before` no longer count."""
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM signin_failures WHERE at < ?", (forget_before,))
-            conn.execute("INSERT INTO signin_failures (name_key, address, at) VALUES (?, ?, ?)",
-                         (name_key, address, at))
+            conn.execute(
+                "INSERT INTO signin_failures (name_key, address, at) VALUES (?, ?, ?)",
+                (name_key, address, at),
+            )
 
     def forget_signin_failures(self, name_key: str, address: str) -> None:
         """A right password: this address's wrong ones for the name stop counting (others'
         still do)."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM signin_failures WHERE name_key = ? AND address = ?",
-                         (name_key, address))
+            conn.execute(
+                "DELETE FROM signin_failures WHERE name_key = ? AND address = ?",
+                (name_key, address),
+            )

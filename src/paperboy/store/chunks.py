@@ -19,5 +19,5 @@ T = TypeVar("T")
 def in_chunks(ids: Sequence[T], size: int = CHUNK) -> Iterator[tuple[list[T], str]]:
     """`ids` in pieces of at most `size`, each with its `?, ?, ...` placeholders."""
     for start in range(0, len(ids), size):
-        chunk = list(ids[start:start + size])
+        chunk = list(ids[start : start + size])
         yield chunk, ", ".join("?" * len(chunk))

@@ -21,8 +21,10 @@ from paperboy.store.rows import now_iso as _now
 
 MAX_NAME = 100
 MAX_NOTE = 2000
-_COLUMNS = ("c.id, c.user_id, u.name, c.name, c.is_public, c.created_at, c.modified_at, "
-            "(SELECT count(*) FROM collection_papers cp WHERE cp.collection_id = c.id)")
+_COLUMNS = (
+    "c.id, c.user_id, u.name, c.name, c.is_public, c.created_at, c.modified_at, "
+    "(SELECT count(*) FROM collection_papers cp WHERE cp.collection_id = c.id)"
+)
 _SELECT = f"SELECT {_COLUMNS} FROM collections c JOIN users u ON u.id = c.user_id"
 
 
@@ -65,7 +67,8 @@ class Collections:
             row = conn.execute(
                 "INSERT INTO collections (user_id, name, is_public, created_at, modified_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, name) DO NOTHING RETURNING id",
-                (user_id, name, int(public), now, now)).fetchone()
+                (user_id, name, int(public), now, now),
+            ).fetchone()
             if row is None:
                 raise CollectionNameTaken(f"you have a collection named {name!r} already")
             return self._get(conn, row[0])
@@ -80,11 +83,13 @@ class Collections:
     def of_user(self, user_id: int, public_only: bool = False) -> list[Collection]:
         where = "c.user_id = ?" + (" AND c.is_public = 1" if public_only else "")
         rows = self.store.conn.execute(
-            f"{_SELECT} WHERE {where} ORDER BY c.modified_at DESC, c.id DESC", (user_id,))
+            f"{_SELECT} WHERE {where} ORDER BY c.modified_at DESC, c.id DESC", (user_id,)
+        )
         return [_collection(r) for r in rows.fetchall()]
 
-    def update(self, collection_id: int, user_id: int, name: str | None = None,
-               public: bool | None = None) -> Collection | None:
+    def update(
+        self, collection_id: int, user_id: int, name: str | None = None, public: bool | None = None
+    ) -> Collection | None:
         """Rename or change who sees it; None when the user has no such collection."""
         with self.store.transaction() as conn:
             found = self._get(conn, collection_id)
@@ -94,17 +99,25 @@ class Collections:
             public = found.is_public if public is None else public
             taken = conn.execute(
                 "SELECT 1 FROM collections WHERE user_id = ? AND name = ? AND id <> ?",
-                (user_id, name, collection_id)).fetchone()
+                (user_id, name, collection_id),
+            ).fetchone()
             if taken:
                 raise CollectionNameTaken(f"you have a collection named {name!r} already")
-            conn.execute("UPDATE collections SET name = ?, is_public = ?, modified_at = ? "
-                         "WHERE id = ?", (name, int(public), _now(), collection_id))
+            conn.execute(
+                "UPDATE collections SET name = ?, is_public = ?, modified_at = ? WHERE id = ?",
+                (name, int(public), _now(), collection_id),
+            )
             return self._get(conn, collection_id)
 
     def delete(self, collection_id: int, user_id: int) -> bool:
         with self.store.transaction() as conn:
-            return conn.execute("DELETE FROM collections WHERE id = ? AND user_id = ? "
-                                "RETURNING id", (collection_id, user_id)).fetchone() is not None
+            return (
+                conn.execute(
+                    "DELETE FROM collections WHERE id = ? AND user_id = ? RETURNING id",
+                    (collection_id, user_id),
+                ).fetchone()
+                is not None
+            )
 
     def add(self, collection_id: int, user_id: int, paper_id: str, note: str = "") -> bool:
         """Save a stored paper (or change its note); False when the paper is not stored or the
@@ -117,7 +130,9 @@ class Collections:
                 "INSERT INTO collection_papers (collection_id, paper_id, note, added_at) "
                 "SELECT ?, id, ?, ? FROM papers WHERE id = ? "
                 "ON CONFLICT (collection_id, paper_id) DO UPDATE SET note = excluded.note "
-                "RETURNING paper_id", (collection_id, note, now, paper_id)).fetchone()
+                "RETURNING paper_id",
+                (collection_id, note, now, paper_id),
+            ).fetchone()
             if row is not None:
                 self._touch(conn, collection_id, now)
             return row is not None
@@ -126,17 +141,26 @@ class Collections:
         with self.store.transaction() as conn:
             if not self._owns(conn, collection_id, user_id):
                 return False
-            gone = conn.execute(
-                "DELETE FROM collection_papers WHERE collection_id = ? AND paper_id = ? "
-                "RETURNING paper_id", (collection_id, paper_id)).fetchone() is not None
+            gone = (
+                conn.execute(
+                    "DELETE FROM collection_papers WHERE collection_id = ? AND paper_id = ? "
+                    "RETURNING paper_id",
+                    (collection_id, paper_id),
+                ).fetchone()
+                is not None
+            )
             if gone:
                 self._touch(conn, collection_id, _now())
             return gone
 
     @staticmethod
     def _owns(conn, collection_id: int, user_id: int) -> bool:
-        return conn.execute("SELECT 1 FROM collections WHERE id = ? AND user_id = ?",
-                            (collection_id, user_id)).fetchone() is not None
+        return (
+            conn.execute(
+                "SELECT 1 FROM collections WHERE id = ? AND user_id = ?", (collection_id, user_id)
+            ).fetchone()
+            is not None
+        )
 
     @staticmethod
     def _touch(conn, collection_id: int, now: str) -> None:
@@ -146,12 +170,16 @@ class Collections:
         """The collection's papers, the latest saved first."""
         rows = self.store.conn.execute(
             "SELECT paper_id, note, added_at FROM collection_papers WHERE collection_id = ? "
-            "ORDER BY added_at DESC, paper_id DESC", (collection_id,)).fetchall()
+            "ORDER BY added_at DESC, paper_id DESC",
+            (collection_id,),
+        ).fetchall()
         return [Entry(*row) for row in rows]
 
     def saved_by(self, user_id: int) -> list[str]:
         """Every paper in any of the user's collections (a "For you" seed)."""
         rows = self.store.conn.execute(
             "SELECT DISTINCT cp.paper_id FROM collection_papers cp JOIN collections c "
-            "ON c.id = cp.collection_id WHERE c.user_id = ? ORDER BY cp.paper_id", (user_id,))
+            "ON c.id = cp.collection_id WHERE c.user_id = ? ORDER BY cp.paper_id",
+            (user_id,),
+        )
         return [r[0] for r in rows.fetchall()]

@@ -69,8 +69,9 @@ def check_body(body: str) -> str:
     if not body:
         raise CommentRefused("a comment needs some text")
     if len(body) > MAX_BODY_CHARS:
-        raise CommentRefused(f"a comment is at most {MAX_BODY_CHARS:,} characters "
-                             f"(this one has {len(body):,})")
+        raise CommentRefused(
+            f"a comment is at most {MAX_BODY_CHARS:,} characters (this one has {len(body):,})"
+        )
     return body
 
 
@@ -87,8 +88,7 @@ class Discussions:
     def get(self, comment_id: int) -> Comment | None:
         return self._one(self.store.conn, comment_id)
 
-    def add(self, paper_id: str, user_id: int, body: str,
-            parent_id: int | None = None) -> Comment:
+    def add(self, paper_id: str, user_id: int, body: str, parent_id: int | None = None) -> Comment:
         """A new comment, or a reply when `parent_id` is given. A reply to a reply joins the
         thread of its top-level comment: one level of replies, as on Hugging Face."""
         body = check_body(body)
@@ -98,30 +98,35 @@ class Discussions:
             row = conn.execute(
                 "INSERT INTO comments (paper_id, parent_id, user_id, body, created_at) "
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (paper_id, parent_id, user_id, body, stamp())).fetchone()
+                (paper_id, parent_id, user_id, body, stamp()),
+            ).fetchone()
             return self._one(conn, row[0])
 
     def _thread_of(self, conn, paper_id: str, parent_id: int) -> int:
-        row = conn.execute("SELECT paper_id, parent_id, deleted_at FROM comments WHERE id = ?",
-                           (parent_id,)).fetchone()
+        row = conn.execute(
+            "SELECT paper_id, parent_id, deleted_at FROM comments WHERE id = ?", (parent_id,)
+        ).fetchone()
         if row is None or row[0] != paper_id:
-            raise CommentRefused(f"there is no comment #{parent_id} on paper {paper_id} "
-                                 "to reply to")
+            raise CommentRefused(
+                f"there is no comment #{parent_id} on paper {paper_id} to reply to"
+            )
         if row[2] is not None and row[1] is None:
             raise CommentRefused(f"comment #{parent_id} was deleted: start a new comment")
         return row[1] if row[1] is not None else parent_id
 
     def thread(self, paper_id: str) -> list[Comment]:
         """Every comment on the paper, deleted and hidden ones included, oldest first."""
-        rows = self.store.conn.execute(f"{_SELECT} WHERE c.paper_id = ? ORDER BY c.id",
-                                       (paper_id,)).fetchall()
+        rows = self.store.conn.execute(
+            f"{_SELECT} WHERE c.paper_id = ? ORDER BY c.id", (paper_id,)
+        ).fetchall()
         return [_comment(r) for r in rows]
 
     def by_user(self, user_id: int, limit: int = 50) -> list[Comment]:
         """A user's shown comments, newest first (their profile page)."""
         rows = self.store.conn.execute(
             f"{_SELECT} WHERE c.user_id = ? AND {SHOWN} ORDER BY c.id DESC LIMIT ?",
-            (user_id, limit)).fetchall()
+            (user_id, limit),
+        ).fetchall()
         return [_comment(r) for r in rows]
 
     def reported(self, limit: int = 100) -> list[Comment]:
@@ -129,7 +134,8 @@ class Discussions:
         rows = self.store.conn.execute(
             f"{_SELECT} WHERE c.deleted_at IS NULL AND EXISTS (SELECT 1 FROM comment_reports r "
             "WHERE r.comment_id = c.id) ORDER BY 11 DESC, 1 LIMIT ?",  # 11: the report count
-            (limit,)).fetchall()
+            (limit,),
+        ).fetchall()
         return [_comment(r) for r in rows]
 
     def counts(self, paper_ids: Iterable[str]) -> dict[str, int]:
@@ -137,10 +143,14 @@ class Discussions:
         ids = list(paper_ids)
         found: dict[str, int] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found.update(self.store.conn.execute(
-                f"SELECT c.paper_id, count(*) FROM comments c WHERE {SHOWN} AND c.paper_id IN "
-                f"({', '.join('?' * len(chunk))}) GROUP BY c.paper_id", chunk).fetchall())
+            chunk = ids[start : start + 500]
+            found.update(
+                self.store.conn.execute(
+                    f"SELECT c.paper_id, count(*) FROM comments c WHERE {SHOWN} AND c.paper_id IN "
+                    f"({', '.join('?' * len(chunk))}) GROUP BY c.paper_id",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
     def edit(self, comment_id: int, user_id: int, body: str) -> Comment:
@@ -150,7 +160,8 @@ class Discussions:
             changed = conn.execute(
                 "UPDATE comments SET body = ?, edited_at = ? WHERE id = ? AND user_id = ? "
                 "AND deleted_at IS NULL RETURNING id",
-                (body, stamp(), comment_id, user_id)).fetchone()
+                (body, stamp(), comment_id, user_id),
+            ).fetchone()
             if changed is None:
                 raise CommentRefused(f"you have no comment #{comment_id} to edit")
             return self._one(conn, comment_id)
@@ -158,35 +169,51 @@ class Discussions:
     def delete(self, comment_id: int, user_id: int) -> bool:
         """The author deletes their comment: its text goes, its place (and replies) stay."""
         with self.store.transaction() as conn:
-            return conn.execute(
-                "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? "
-                "AND deleted_at IS NULL RETURNING id",
-                (stamp(), comment_id, user_id)).fetchone() is not None
+            return (
+                conn.execute(
+                    "UPDATE comments SET body = '', deleted_at = ? WHERE id = ? AND user_id = ? "
+                    "AND deleted_at IS NULL RETURNING id",
+                    (stamp(), comment_id, user_id),
+                ).fetchone()
+                is not None
+            )
 
     def set_hidden(self, comment_id: int, admin_id: int, hidden: bool) -> bool:
         """An admin hides a comment from everyone but the admins, or shows it again."""
         with self.store.transaction() as conn:
             if hidden:
                 row = conn.execute(
-                    "UPDATE comments SET hidden_at = ?, hidden_by = ? WHERE id = ? "
-                    "RETURNING id", (stamp(), admin_id, comment_id)).fetchone()
+                    "UPDATE comments SET hidden_at = ?, hidden_by = ? WHERE id = ? RETURNING id",
+                    (stamp(), admin_id, comment_id),
+                ).fetchone()
             else:
                 row = conn.execute(
                     "UPDATE comments SET hidden_at = NULL, hidden_by = NULL WHERE id = ? "
-                    "RETURNING id", (comment_id,)).fetchone()
+                    "RETURNING id",
+                    (comment_id,),
+                ).fetchone()
             return row is not None
 
     def report(self, comment_id: int, user_id: int, reason: str) -> bool:
         """A user reports a comment to the admins; True the first time, False after."""
         reason = (reason or "").strip()[:500] or "no reason given"
         with self.store.transaction() as conn:
-            return conn.execute(
-                "INSERT INTO comment_reports (comment_id, user_id, reason, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING comment_id",
-                (comment_id, user_id, reason, stamp())).fetchone() is not None
+            return (
+                conn.execute(
+                    "INSERT INTO comment_reports (comment_id, user_id, reason, created_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING comment_id",
+                    (comment_id, user_id, reason, stamp()),
+                ).fetchone()
+                is not None
+            )
 
     def report_reasons(self, comment_id: int) -> list[tuple[str, str]]:
         """(reporter, reason) of each report, for the admins."""
-        return [tuple(r) for r in self.store.conn.execute(
-            "SELECT u.name, r.reason FROM comment_reports r JOIN users u ON u.id = r.user_id "
-            "WHERE r.comment_id = ? ORDER BY r.created_at", (comment_id,)).fetchall()]
+        return [
+            tuple(r)
+            for r in self.store.conn.execute(
+                "SELECT u.name, r.reason FROM comment_reports r JOIN users u ON u.id = r.user_id "
+                "WHERE r.comment_id = ? ORDER BY r.created_at",
+                (comment_id,),
+            ).fetchall()
+        ]

@@ -23,7 +23,7 @@ _SEED_RANK = {"upvoted": 0, "saved": 1, "library": 2}
 
 def _chunks(items: list, size: int = _CHUNK):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 class Library:
@@ -35,18 +35,25 @@ class Library:
         """Which of these arXiv ids are stored."""
         ids, found = sorted(set(ids)), set()
         for chunk in _chunks(ids):
-            found.update(r[0] for r in self.store.conn.execute(
-                f"SELECT id FROM papers WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-            ).fetchall())
+            found.update(
+                r[0]
+                for r in self.store.conn.execute(
+                    f"SELECT id FROM papers WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            )
         return found
 
     def lookup_dois(self, dois: Iterable[str]) -> dict[str, str]:
         """Lower-cased DOI -> paper id, for the stored papers with one of these DOIs."""
         dois, found = sorted({d.lower() for d in dois}), {}
         for chunk in _chunks(dois):
-            found.update(self.store.conn.execute(
-                f"SELECT lower(doi), id FROM papers WHERE lower(doi) IN "
-                f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+            found.update(
+                self.store.conn.execute(
+                    f"SELECT lower(doi), id FROM papers WHERE lower(doi) IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
     def titles(self) -> Iterable[tuple[str, str]]:
@@ -65,19 +72,24 @@ class Library:
             conn.executemany(
                 "INSERT INTO library_papers (user_id, paper_id, matched_by, added_at) "
                 "SELECT ?, id, ?, ? FROM papers WHERE id = ? ON CONFLICT DO NOTHING",
-                [(user_id, how, now, pid) for pid, how in matches])
-            kept = conn.execute("SELECT count(*) FROM library_papers WHERE user_id = ?",
-                                (user_id,)).fetchone()[0]
+                [(user_id, how, now, pid) for pid, how in matches],
+            )
+            kept = conn.execute(
+                "SELECT count(*) FROM library_papers WHERE user_id = ?", (user_id,)
+            ).fetchone()[0]
             if kept != len(wanted):
-                raise StoreError(f"{len(wanted) - kept} of the library's papers are not "
-                                 "stored (deleted meanwhile?); nothing was changed")
+                raise StoreError(
+                    f"{len(wanted) - kept} of the library's papers are not "
+                    "stored (deleted meanwhile?); nothing was changed"
+                )
         return kept
 
     def papers(self, user_id: int) -> list[tuple[str, str]]:
         """(paper id, matched by) of the user's library."""
         return self.store.conn.execute(
             "SELECT paper_id, matched_by FROM library_papers WHERE user_id = ? ORDER BY paper_id",
-            (user_id,)).fetchall()
+            (user_id,),
+        ).fetchall()
 
     def seeds(self, user_id: int) -> dict[str, str]:
         """What the user told us they like: paper id -> where from (library, saved, upvoted)."""
@@ -86,7 +98,8 @@ class Library:
             "UNION ALL SELECT cp.paper_id, 'saved' FROM collection_papers cp "
             "JOIN collections c ON c.id = cp.collection_id WHERE c.user_id = ? "
             "UNION ALL SELECT paper_id, 'library' FROM library_papers WHERE user_id = ?",
-            (user_id, user_id, user_id)).fetchall()
+            (user_id, user_id, user_id),
+        ).fetchall()
         seeds: dict[str, str] = {}
         for pid, where in rows:  # the library wins, then saved, for the reason's wording
             if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
@@ -98,20 +111,31 @@ class Library:
         """Mark (or unmark) a stored paper as not interesting; False when it is not stored."""
         with self.store.transaction() as conn:
             if not dismissed:
-                conn.execute("DELETE FROM dismissals WHERE user_id = ? AND paper_id = ?",
-                             (user_id, paper_id))
+                conn.execute(
+                    "DELETE FROM dismissals WHERE user_id = ? AND paper_id = ?", (user_id, paper_id)
+                )
                 return True
             row = conn.execute(
                 "INSERT INTO dismissals (user_id, paper_id, created_at) "
                 "SELECT ?, id, ? FROM papers WHERE id = ? ON CONFLICT DO NOTHING RETURNING 1",
-                (user_id, _now(), paper_id)).fetchone()
-            return row is not None or conn.execute(
-                "SELECT 1 FROM dismissals WHERE user_id = ? AND paper_id = ?",
-                (user_id, paper_id)).fetchone() is not None
+                (user_id, _now(), paper_id),
+            ).fetchone()
+            return (
+                row is not None
+                or conn.execute(
+                    "SELECT 1 FROM dismissals WHERE user_id = ? AND paper_id = ?",
+                    (user_id, paper_id),
+                ).fetchone()
+                is not None
+            )
 
     def dismissed(self, user_id: int) -> set[str]:
-        return {r[0] for r in self.store.conn.execute(
-            "SELECT paper_id FROM dismissals WHERE user_id = ?", (user_id,)).fetchall()}
+        return {
+            r[0]
+            for r in self.store.conn.execute(
+                "SELECT paper_id FROM dismissals WHERE user_id = ?", (user_id,)
+            ).fetchall()
+        }
 
     # -- the private feed ----------------------------------------------------------------------
     def set_feed_token(self, user_id: int, token_hash: str) -> None:
@@ -120,17 +144,25 @@ class Library:
             conn.execute(
                 "INSERT INTO for_you_feeds (user_id, token_hash, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, "
-                "created_at = excluded.created_at", (user_id, token_hash, _now()))
+                "created_at = excluded.created_at",
+                (user_id, token_hash, _now()),
+            )
 
     def has_feed(self, user_id: int) -> bool:
-        return self.store.conn.execute("SELECT 1 FROM for_you_feeds WHERE user_id = ?",
-                                       (user_id,)).fetchone() is not None
+        return (
+            self.store.conn.execute(
+                "SELECT 1 FROM for_you_feeds WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            is not None
+        )
 
     def feed_user(self, token_hash: str):
         """The user behind a private feed token, or None."""
         row = self.store.conn.execute(
             "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM for_you_feeds f "
-            "JOIN users u ON u.id = f.user_id WHERE f.token_hash = ?", (token_hash,)).fetchone()
+            "JOIN users u ON u.id = f.user_id WHERE f.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
         if row is None:
             return None
         return User(row[0], row[1], row[2], bool(row[3]), row[4])

@@ -39,19 +39,40 @@ class Mail:
         "created_at, confirm_sent_at, confirmed_at"
     )
 
-    def _subscribers_where(self, conn: Reader, where: str, params: tuple[Any, ...],
-                           tail: str = "") -> list[Subscriber]:
+    def _subscribers_where(
+        self, conn: Reader, where: str, params: tuple[Any, ...], tail: str = ""
+    ) -> list[Subscriber]:
         rows = conn.execute(
-            f"SELECT {self._SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where} ORDER BY id "
-            f"{tail}", params,
+            f"SELECT {self._SUBSCRIBER_COLUMNS} FROM subscribers WHERE {where} ORDER BY id {tail}",
+            params,
         ).fetchall()
         found = {}
-        for (sid, email, name, status, frequency, include_top, nonce, covered, failures,
-             created, confirm_sent, confirmed) in rows:
+        for (
+            sid,
+            email,
+            name,
+            status,
+            frequency,
+            include_top,
+            nonce,
+            covered,
+            failures,
+            created,
+            confirm_sent,
+            confirmed,
+        ) in rows:
             found[sid] = Subscriber(
-                id=sid, email=email, name=name, status=status, frequency=frequency,
-                include_top=bool(include_top), nonce=nonce, covered_through=as_day(covered),
-                failures=failures, created_at=as_moment(created), confirm_sent_at=as_moment(confirm_sent),
+                id=sid,
+                email=email,
+                name=name,
+                status=status,
+                frequency=frequency,
+                include_top=bool(include_top),
+                nonce=nonce,
+                covered_through=as_day(covered),
+                failures=failures,
+                created_at=as_moment(created),
+                confirm_sent_at=as_moment(confirm_sent),
                 confirmed_at=as_moment(confirmed),
             )
         if found:
@@ -59,7 +80,8 @@ class Mail:
             for chunk, marks in in_chunks(ids):
                 for sid, query in conn.execute(
                     f"SELECT subscriber_id, query FROM topics WHERE subscriber_id IN ({marks}) "
-                    "ORDER BY subscriber_id, position", chunk
+                    "ORDER BY subscriber_id, position",
+                    chunk,
                 ):
                     found[sid].topics.append(query)
         return list(found.values())
@@ -72,19 +94,25 @@ class Mail:
         found = self._subscribers_where(self.db.conn, "email = ?", (email,))
         return found[0] if found else None
 
-    def subscribers(self, status: str | None = None, limit: int = 100,
-                    offset: int = 0) -> list[Subscriber]:
+    def subscribers(
+        self, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Subscriber]:
         # TRUE, not 1: PostgreSQL refuses "WHERE 1" (an integer is not a boolean there).
         where, params = ("status = ?", (status,)) if status else ("TRUE", ())
-        return self._subscribers_where(self.db.conn, where, params + (limit, offset),
-                                       "LIMIT ? OFFSET ?")
+        return self._subscribers_where(
+            self.db.conn, where, params + (limit, offset), "LIMIT ? OFFSET ?"
+        )
 
     def count_subscribers(self) -> dict[str, int]:
-        return dict(self.db.conn.execute(
-            "SELECT status, count(*) FROM subscribers GROUP BY status").fetchall())
+        return dict(
+            self.db.conn.execute(
+                "SELECT status, count(*) FROM subscribers GROUP BY status"
+            ).fetchall()
+        )
 
-    def due_subscribers(self, frequencies: Iterable[str],
-                        email: str | None = None) -> list[Subscriber]:
+    def due_subscribers(
+        self, frequencies: Iterable[str], email: str | None = None
+    ) -> list[Subscriber]:
         """Active subscribers with one of these frequencies (or just `email`), with topics."""
         frequencies = list(frequencies)
         if not frequencies:
@@ -104,8 +132,15 @@ class Mail:
             [(subscriber_id, i, q) for i, q in enumerate(topics)],
         )
 
-    def request_subscription(self, email: str, name: str, frequency: str, include_top: bool,
-                             topics: list[str], nonce: str) -> tuple[Subscriber, str | None]:
+    def request_subscription(
+        self,
+        email: str,
+        name: str,
+        frequency: str,
+        include_top: bool,
+        topics: list[str],
+        nonce: str,
+    ) -> tuple[Subscriber, str | None]:
         """Record a subscription request; returns (subscriber, status before or None if new).
 
         A new, pending, unsubscribed or bouncing address becomes pending with these choices and
@@ -125,8 +160,9 @@ class Mail:
                 sid, before = inserted[0], None
                 self._replace_topics(conn, sid, topics)
             else:
-                sid, before = conn.execute("SELECT id, status FROM subscribers WHERE email = ?",
-                                           (email,)).fetchone()
+                sid, before = conn.execute(
+                    "SELECT id, status FROM subscribers WHERE email = ?", (email,)
+                ).fetchone()
                 if before in ("pending", "unsubscribed", "bouncing"):
                     conn.execute(
                         "UPDATE subscribers SET name = ?, status = 'pending', frequency = ?, "
@@ -136,9 +172,17 @@ class Mail:
                     self._replace_topics(conn, sid, topics)
             return self._subscribers_where(conn, "id = ?", (sid,))[0], before
 
-    def claim_subscription_mail(self, email: str, name: str, frequency: str, include_top: bool,
-                                topics: list[str], nonce: str, now: datetime,
-                                interval: timedelta) -> tuple[Subscriber, str | None, bool]:
+    def claim_subscription_mail(
+        self,
+        email: str,
+        name: str,
+        frequency: str,
+        include_top: bool,
+        topics: list[str],
+        nonce: str,
+        now: datetime,
+        interval: timedelta,
+    ) -> tuple[Subscriber, str | None, bool]:
         """Record a subscription request and claim the one request mail (confirmation or
         notice) an address may get per `interval`: (subscriber, status before, claimed).
 
@@ -180,14 +224,18 @@ class Mail:
         """Give back a claim whose mail the SMTP server refused, so the next request may send;
         a newer claim is left alone."""
         with self.db.transaction() as conn:
-            conn.execute("UPDATE subscribers SET confirm_sent_at = NULL "
-                         "WHERE id = ? AND confirm_sent_at = ?", (subscriber_id, to_stamp(claimed)))
+            conn.execute(
+                "UPDATE subscribers SET confirm_sent_at = NULL "
+                "WHERE id = ? AND confirm_sent_at = ?",
+                (subscriber_id, to_stamp(claimed)),
+            )
 
     def mark_confirmation_sent(self, subscriber_id: int, when: datetime | None = None) -> None:
         stamp = to_stamp(when or datetime.now(UTC))
         with self.db.transaction() as conn:
-            conn.execute("UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?",
-                         (stamp, subscriber_id))
+            conn.execute(
+                "UPDATE subscribers SET confirm_sent_at = ? WHERE id = ?", (stamp, subscriber_id)
+            )
 
     def confirm_subscriber(self, subscriber_id: int, nonce: str) -> Subscriber | None:
         """pending -> active when the nonce is the latest one; returns the subscriber or None."""
@@ -201,16 +249,22 @@ class Mail:
             found = self._subscribers_where(conn, "id = ? AND nonce = ?", (subscriber_id, nonce))
         return found[0] if found else None
 
-    def update_subscriber(self, subscriber_id: int, frequency: str, include_top: bool,
-                          paused: bool, topics: list[str]) -> None:
+    def update_subscriber(
+        self, subscriber_id: int, frequency: str, include_top: bool, paused: bool, topics: list[str]
+    ) -> None:
         """Save preferences; pausing and resuming only applies to active or paused subscribers."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE subscribers SET frequency = ?, include_top = ?, updated_at = ?, "
                 "status = CASE WHEN status IN ('active', 'paused') THEN ? ELSE status END "
                 "WHERE id = ?",
-                (frequency, int(include_top), now_iso(), "paused" if paused else "active",
-                 subscriber_id),
+                (
+                    frequency,
+                    int(include_top),
+                    now_iso(),
+                    "paused" if paused else "active",
+                    subscriber_id,
+                ),
             )
             self._replace_topics(conn, subscriber_id, topics)
 
@@ -219,20 +273,27 @@ class Mail:
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?",
-                (now_iso(), subscriber_id))
+                (now_iso(), subscriber_id),
+            )
             return cur.rowcount > 0
 
     def forget_subscriber(self, subscriber_id: int) -> bool:
         """Delete a subscriber with their topics, send log, sent papers and bounces."""
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM subscribers WHERE id = ?",
-                                (subscriber_id,)).rowcount > 0
+            return (
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,)).rowcount > 0
+            )
 
     def finished_sends(self, period: str) -> set[int]:
         """Subscribers whose digest for this period needs nothing more (sent, rejected, empty)."""
-        return {row[0] for row in self.db.conn.execute(
-            "SELECT subscriber_id FROM send_log WHERE period = ? "
-            "AND status IN ('sent', 'rejected', 'empty')", (period,))}
+        return {
+            row[0]
+            for row in self.db.conn.execute(
+                "SELECT subscriber_id FROM send_log WHERE period = ? "
+                "AND status IN ('sent', 'rejected', 'empty')",
+                (period,),
+            )
+        }
 
     def claim_send(self, subscriber_id: int, period: str, message_id: str) -> SendClaim | None:
         """Write `sending` to the send log before the SMTP transaction; None if already done.
@@ -243,12 +304,15 @@ class Mail:
         with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT status, message_id, attempts FROM send_log "
-                "WHERE subscriber_id = ? AND period = ?", (subscriber_id, period)).fetchone()
+                "WHERE subscriber_id = ? AND period = ?",
+                (subscriber_id, period),
+            ).fetchone()
             if row is None:
                 conn.execute(
                     "INSERT INTO send_log (subscriber_id, period, status, message_id, attempts, "
                     "started_at) VALUES (?, ?, 'sending', ?, 1, ?)",
-                    (subscriber_id, period, message_id, now_iso()))
+                    (subscriber_id, period, message_id, now_iso()),
+                )
                 return SendClaim(subscriber_id, period, message_id, 1, None)
             status, kept_id, attempts = row
             if status in FINAL_SEND_STATES:
@@ -256,17 +320,20 @@ class Mail:
             conn.execute(
                 "UPDATE send_log SET status = 'sending', attempts = ?, started_at = ?, "
                 "message_id = ? WHERE subscriber_id = ? AND period = ?",
-                (attempts + 1, now_iso(), kept_id or message_id, subscriber_id, period))
+                (attempts + 1, now_iso(), kept_id or message_id, subscriber_id, period),
+            )
             return SendClaim(subscriber_id, period, kept_id or message_id, attempts + 1, status)
 
-    def record_sent(self, subscriber_id: int, period: str, paper_ids: list[str],
-                    covered_through: date) -> None:
+    def record_sent(
+        self, subscriber_id: int, period: str, paper_ids: list[str], covered_through: date
+    ) -> None:
         """After the SMTP server accepted the digest: sent, its papers, the window it covered."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE send_log SET status = 'sent', papers = ?, code = NULL, error = NULL, "
                 "finished_at = ? WHERE subscriber_id = ? AND period = ?",
-                (len(paper_ids), now_iso(), subscriber_id, period))
+                (len(paper_ids), now_iso(), subscriber_id, period),
+            )
             self._cover(conn, subscriber_id, period, paper_ids, covered_through)
             conn.execute("UPDATE subscribers SET failures = 0 WHERE id = ?", (subscriber_id,))
 
@@ -278,32 +345,43 @@ class Mail:
                 "INSERT INTO send_log (subscriber_id, period, status, started_at, finished_at) "
                 "VALUES (?, ?, 'empty', ?, ?) ON CONFLICT (subscriber_id, period) DO UPDATE "
                 "SET status = 'empty', finished_at = excluded.finished_at",
-                (subscriber_id, period, now, now))
+                (subscriber_id, period, now, now),
+            )
             self._cover(conn, subscriber_id, period, [], covered_through)
 
     @staticmethod
-    def _cover(conn: Connection, subscriber_id: int, period: str, paper_ids: list[str],
-               covered_through: date) -> None:
+    def _cover(
+        conn: Connection,
+        subscriber_id: int,
+        period: str,
+        paper_ids: list[str],
+        covered_through: date,
+    ) -> None:
         conn.executemany(
             "INSERT INTO sent_papers (subscriber_id, paper_id, period) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            [(subscriber_id, pid, period) for pid in paper_ids])
+            [(subscriber_id, pid, period) for pid in paper_ids],
+        )
         conn.execute(
             "UPDATE subscribers SET covered_through = ? "
             "WHERE id = ? AND (covered_through IS NULL OR covered_through < ?)",
-            (iso(covered_through), subscriber_id, iso(covered_through)))
+            (iso(covered_through), subscriber_id, iso(covered_through)),
+        )
 
-    def record_deferred(self, subscriber_id: int, period: str, code: int | None,
-                        error: str) -> None:
+    def record_deferred(
+        self, subscriber_id: int, period: str, code: int | None, error: str
+    ) -> None:
         """A transient failure: the next run tries this digest again."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE send_log SET status = 'deferred', code = ?, error = ?, finished_at = ? "
                 "WHERE subscriber_id = ? AND period = ?",
-                (code, error[:1000], now_iso(), subscriber_id, period))
+                (code, error[:1000], now_iso(), subscriber_id, period),
+            )
 
-    def record_rejected(self, subscriber_id: int, period: str, code: int | None, error: str,
-                        bounce_limit: int) -> str:
+    def record_rejected(
+        self, subscriber_id: int, period: str, code: int | None, error: str, bounce_limit: int
+    ) -> str:
         """A permanent failure: logged as a bounce; after `bounce_limit` in a row the address
         is marked bouncing. Returns the subscriber's status afterwards."""
         with self.db.transaction() as conn:
@@ -311,25 +389,38 @@ class Mail:
             conn.execute(
                 "UPDATE send_log SET status = 'rejected', code = ?, error = ?, finished_at = ? "
                 "WHERE subscriber_id = ? AND period = ?",
-                (code, error[:1000], now, subscriber_id, period))
+                (code, error[:1000], now, subscriber_id, period),
+            )
             conn.execute(
                 "INSERT INTO bounces (subscriber_id, period, code, message, at) "
-                "VALUES (?, ?, ?, ?, ?)", (subscriber_id, period, code, error[:1000], now))
+                "VALUES (?, ?, ?, ?, ?)",
+                (subscriber_id, period, code, error[:1000], now),
+            )
             conn.execute(
                 "UPDATE subscribers SET failures = failures + 1, status = CASE "
                 "WHEN failures + 1 >= ? AND status = 'active' THEN 'bouncing' ELSE status END, "
-                "updated_at = ? WHERE id = ?", (bounce_limit, now, subscriber_id))
-            return str(conn.execute("SELECT status FROM subscribers WHERE id = ?",
-                                (subscriber_id,)).fetchone()[0])
+                "updated_at = ? WHERE id = ?",
+                (bounce_limit, now, subscriber_id),
+            )
+            return str(
+                conn.execute(
+                    "SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)
+                ).fetchone()[0]
+            )
 
     def sent_paper_ids(self, subscriber_id: int, paper_ids: Iterable[str]) -> set[str]:
         """Which of these papers this subscriber was already sent."""
         ids = list(paper_ids)
         found: set[str] = set()
         for chunk, marks in in_chunks(ids):
-            found.update(row[0] for row in self.db.conn.execute(
-                "SELECT paper_id FROM sent_papers WHERE subscriber_id = ? AND paper_id IN "
-                f"({marks})", (subscriber_id, *chunk)))
+            found.update(
+                row[0]
+                for row in self.db.conn.execute(
+                    "SELECT paper_id FROM sent_papers WHERE subscriber_id = ? AND paper_id IN "
+                    f"({marks})",
+                    (subscriber_id, *chunk),
+                )
+            )
         return found
 
     def forget_sent_papers(self, entered_before: date) -> int:
@@ -338,11 +429,13 @@ class Mail:
         with self.db.transaction() as conn:
             return conn.execute(
                 "DELETE FROM sent_papers WHERE paper_id IN "
-                "(SELECT paper_id FROM feed_entries WHERE day < ?)", (iso(entered_before),)
+                "(SELECT paper_id FROM feed_entries WHERE day < ?)",
+                (iso(entered_before),),
             ).rowcount
 
-    def send_log(self, period: str | None = None, subscriber_id: int | None = None,
-                 limit: int = 1000) -> list[dict[str, Any]]:
+    def send_log(
+        self, period: str | None = None, subscriber_id: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         """Send log rows, newest period first."""
         where: list[str] = []
         params: list[Any] = []
@@ -357,7 +450,9 @@ class Mail:
             "l.papers, l.code, l.error, l.started_at, l.finished_at FROM send_log l "
             "JOIN subscribers s ON s.id = l.subscriber_id "
             f"{'WHERE ' + ' AND '.join(where) if where else ''} "
-            "ORDER BY l.period DESC, l.subscriber_id LIMIT ?", (*params, limit))
+            "ORDER BY l.period DESC, l.subscriber_id LIMIT ?",
+            (*params, limit),
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
@@ -366,9 +461,12 @@ class Mail:
         return self.db.conn.execute(
             "SELECT period, status, count(*) FROM send_log WHERE period IN "
             "(SELECT DISTINCT period FROM send_log ORDER BY period DESC LIMIT ?) "
-            "GROUP BY period, status ORDER BY period DESC, status", (periods,)).fetchall()
+            "GROUP BY period, status ORDER BY period DESC, status",
+            (periods,),
+        ).fetchall()
 
     def bounces(self, subscriber_id: int) -> list[tuple[str | None, int | None, str, str]]:
         return self.db.conn.execute(
-            "SELECT period, code, message, at FROM bounces WHERE subscriber_id = ? "
-            "ORDER BY id", (subscriber_id,)).fetchall()
+            "SELECT period, code, message, at FROM bounces WHERE subscriber_id = ? ORDER BY id",
+            (subscriber_id,),
+        ).fetchall()

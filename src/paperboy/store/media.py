@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 STAR_WINDOW_DAYS = 7  # growth is measured over the counts of the last week
-_GITHUB = re.compile(r"^https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]{1,100})/"
-                     r"([A-Za-z0-9_.-]{1,100})/?$", re.IGNORECASE)
+_GITHUB = re.compile(
+    r"^https?://(?:www\.)?github\.com/([A-Za-z0-9_.-]{1,100})/"
+    r"([A-Za-z0-9_.-]{1,100})/?$",
+    re.IGNORECASE,
+)
 
 
 def github_repo(url: str | None) -> str | None:
@@ -43,7 +46,7 @@ def github_repo(url: str | None) -> str | None:
 
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _day(value) -> date:
@@ -68,7 +71,9 @@ def record_upstream(conn, papers: Iterable, day: date | None = None) -> None:
         conn.executemany(
             "INSERT INTO paper_summaries (paper_id, summary, source) VALUES (?, ?, ?) "
             "ON CONFLICT (paper_id) DO UPDATE SET summary = excluded.summary, "
-            "source = excluded.source", summaries)
+            "source = excluded.source",
+            summaries,
+        )
     if stars:
         _insert_stars(conn, stars, day or datetime.now(UTC).date(), "hf")
 
@@ -79,7 +84,8 @@ def _insert_stars(conn, counts: dict[str, int], day: date, source: str) -> None:
         "INSERT INTO star_counts (repo, day, stars, source) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (repo, day) DO UPDATE SET stars = excluded.stars, source = excluded.source "
         "WHERE star_counts.source = 'hf' OR excluded.source = 'github'",
-        [(repo, day.isoformat(), int(n), source) for repo, n in counts.items()])
+        [(repo, day.isoformat(), int(n), source) for repo, n in counts.items()],
+    )
 
 
 class Summaries:
@@ -91,9 +97,13 @@ class Summaries:
     def of(self, ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for chunk in _chunks(list(ids)):
-            found.update(self.store.conn.execute(
-                f"SELECT paper_id, summary FROM paper_summaries WHERE paper_id IN "
-                f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+            found.update(
+                self.store.conn.execute(
+                    f"SELECT paper_id, summary FROM paper_summaries WHERE paper_id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
 
@@ -107,8 +117,10 @@ class Keywords:
         found: dict[str, list[str]] = {}
         for chunk in _chunks(list(ids)):
             for pid, words in self.store.conn.execute(
-                    f"SELECT paper_id, keywords FROM extracted_keywords WHERE paper_id IN "
-                    f"({', '.join('?' * len(chunk))})", chunk).fetchall():
+                f"SELECT paper_id, keywords FROM extracted_keywords WHERE paper_id IN "
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall():
                 found[pid] = json.loads(words)
         return found
 
@@ -118,18 +130,26 @@ class Keywords:
                 "INSERT INTO extracted_keywords (paper_id, keywords, model) VALUES (?, ?, ?) "
                 "ON CONFLICT (paper_id) DO UPDATE SET keywords = excluded.keywords, "
                 "model = excluded.model",
-                [(pid, json.dumps(words, ensure_ascii=False), model)
-                 for pid, words in found.items()])
+                [
+                    (pid, json.dumps(words, ensure_ascii=False), model)
+                    for pid, words in found.items()
+                ],
+            )
 
     def missing(self, limit: int) -> list[tuple[str, str, str]]:
         """(id, title, abstract) of feed papers with neither upstream nor extracted keywords,
         newest feed day first."""
-        return [tuple(row) for row in self.store.conn.execute(
-            "SELECT p.id, p.title, p.abstract FROM papers p "
-            "JOIN feed_entries e ON e.paper_id = p.id "
-            "LEFT JOIN extracted_keywords k ON k.paper_id = p.id "
-            "WHERE p.keywords = '[]' AND k.paper_id IS NULL "
-            "ORDER BY e.day DESC, p.id LIMIT ?", (limit,)).fetchall()]
+        return [
+            tuple(row)
+            for row in self.store.conn.execute(
+                "SELECT p.id, p.title, p.abstract FROM papers p "
+                "JOIN feed_entries e ON e.paper_id = p.id "
+                "LEFT JOIN extracted_keywords k ON k.paper_id = p.id "
+                "WHERE p.keywords = '[]' AND k.paper_id IS NULL "
+                "ORDER BY e.day DESC, p.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        ]
 
 
 @dataclass(frozen=True)
@@ -155,9 +175,12 @@ class Stars:
                 _insert_stars(conn, counts, day, source)
 
     def history(self, repo: str) -> list[tuple[date, int, str]]:
-        return [(_day(d), n, s) for d, n, s in self.store.conn.execute(
-            "SELECT day, stars, source FROM star_counts WHERE repo = ? ORDER BY day",
-            (repo,)).fetchall()]
+        return [
+            (_day(d), n, s)
+            for d, n, s in self.store.conn.execute(
+                "SELECT day, stars, source FROM star_counts WHERE repo = ? ORDER BY day", (repo,)
+            ).fetchall()
+        ]
 
     def of_repos(self, repos: Iterable[str]) -> dict[str, StarCount]:
         repos = sorted(set(repos))
@@ -166,13 +189,16 @@ class Stars:
             marks = ", ".join("?" * len(chunk))
             latest = self.store.conn.execute(
                 f"SELECT repo, max(day) FROM star_counts WHERE repo IN ({marks}) GROUP BY repo",
-                chunk).fetchall()
+                chunk,
+            ).fetchall()
             if not latest:
                 continue
             since = max(_day(d) for _, d in latest) - timedelta(days=STAR_WINDOW_DAYS)
             for repo, d, n in self.store.conn.execute(
-                    f"SELECT repo, day, stars FROM star_counts WHERE repo IN ({marks}) "
-                    "AND day >= ? ORDER BY repo, day", [*chunk, since.isoformat()]).fetchall():
+                f"SELECT repo, day, stars FROM star_counts WHERE repo IN ({marks}) "
+                "AND day >= ? ORDER BY repo, day",
+                [*chunk, since.isoformat()],
+            ).fetchall():
                 rows.setdefault(repo, []).append((_day(d), n))
             for repo, d in latest:  # a repository read only long ago: its last count
                 if repo not in rows:
@@ -181,7 +207,8 @@ class Stars:
 
     def _count_on(self, repo: str, day) -> int:
         return self.store.conn.execute(
-            "SELECT stars FROM star_counts WHERE repo = ? AND day = ?", (repo, day)).fetchone()[0]
+            "SELECT stars FROM star_counts WHERE repo = ? AND day = ?", (repo, day)
+        ).fetchone()[0]
 
     def of_papers(self, papers: Iterable) -> dict[str, StarCount]:
         """{paper id: its code repository's StarCount} for papers linking a GitHub repo."""
@@ -193,12 +220,17 @@ class Stars:
         """GitHub repositories linked from feed papers and not read from GitHub on `day`,
         those of the newest feed days first (their growth is what trending weighs)."""
         seen, found = set(), []
-        read = {r for (r,) in self.store.conn.execute(
-            "SELECT repo FROM star_counts WHERE day = ? AND source = 'github'",
-            (day.isoformat(),)).fetchall()}
+        read = {
+            r
+            for (r,) in self.store.conn.execute(
+                "SELECT repo FROM star_counts WHERE day = ? AND source = 'github'",
+                (day.isoformat(),),
+            ).fetchall()
+        }
         for (url,) in self.store.conn.execute(
-                "SELECT p.code_url FROM papers p JOIN feed_entries e ON e.paper_id = p.id "
-                "WHERE p.code_url LIKE '%github.com/%' ORDER BY e.day DESC, p.id").fetchall():
+            "SELECT p.code_url FROM papers p JOIN feed_entries e ON e.paper_id = p.id "
+            "WHERE p.code_url LIKE '%github.com/%' ORDER BY e.day DESC, p.id"
+        ).fetchall():
             repo = github_repo(url)
             if repo and repo not in seen and repo not in read:
                 seen.add(repo)
@@ -210,8 +242,9 @@ class Stars:
 
 def _growth(repo: str, counts: list[tuple[date, int]]) -> StarCount:
     last_day, last = counts[-1]
-    first_day, first = next((d, n) for d, n in counts
-                            if d >= last_day - timedelta(days=STAR_WINDOW_DAYS))
+    first_day, first = next(
+        (d, n) for d, n in counts if d >= last_day - timedelta(days=STAR_WINDOW_DAYS)
+    )
     days = (last_day - first_day).days
     return StarCount(repo, last, last_day, (last - first) / days if days else 0.0)
 
@@ -232,18 +265,23 @@ class Thumbnails:
     def __init__(self, store):
         self.store = store
 
-    def pending(self, limit: int, every_paper: bool = False,
-                retry_failed: bool = False) -> list[str]:
+    def pending(
+        self, limit: int, every_paper: bool = False, retry_failed: bool = False
+    ) -> list[str]:
         """Paper ids without a thumbnail, newest feed day first; papers outside the feed only
         with `every_paper`; ones that failed before only with `retry_failed`."""
         join = "LEFT JOIN" if every_paper else "JOIN"
         failed = " OR t.status = 'failed'" if retry_failed else ""
-        return [r[0] for r in self.store.conn.execute(
-            f"SELECT p.id FROM papers p {join} feed_entries e ON e.paper_id = p.id "
-            "LEFT JOIN thumbnails t ON t.paper_id = p.id "
-            f"WHERE (t.paper_id IS NULL{failed}) "
-            "ORDER BY CASE WHEN e.day IS NULL THEN 1 ELSE 0 END, e.day DESC, p.id LIMIT ?",
-            (limit,)).fetchall()]
+        return [
+            r[0]
+            for r in self.store.conn.execute(
+                f"SELECT p.id FROM papers p {join} feed_entries e ON e.paper_id = p.id "
+                "LEFT JOIN thumbnails t ON t.paper_id = p.id "
+                f"WHERE (t.paper_id IS NULL{failed}) "
+                "ORDER BY CASE WHEN e.day IS NULL THEN 1 ELSE 0 END, e.day DESC, p.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        ]
 
     def count_pending(self, every_paper: bool = False, retry_failed: bool = False) -> int:
         join = "LEFT JOIN" if every_paper else "JOIN"
@@ -259,7 +297,9 @@ class Thumbnails:
                 "INSERT INTO thumbnails (paper_id, status, file, bytes, reason, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id) DO UPDATE SET "
                 "status = excluded.status, file = excluded.file, bytes = excluded.bytes, "
-                "reason = excluded.reason, updated_at = excluded.updated_at", row)
+                "reason = excluded.reason, updated_at = excluded.updated_at",
+                row,
+            )
 
     def record_done(self, paper_id: str, file: str, size: int) -> None:
         self._save((paper_id, "done", file, size, None, _now()))
@@ -270,19 +310,28 @@ class Thumbnails:
     def get(self, paper_id: str) -> Thumbnail | None:
         row = self.store.conn.execute(
             "SELECT paper_id, status, file, bytes, reason FROM thumbnails WHERE paper_id = ?",
-            (paper_id,)).fetchone()
+            (paper_id,),
+        ).fetchone()
         return Thumbnail(*row) if row else None
 
     def files(self, ids: Iterable[str]) -> dict[str, str]:
         """{paper id: file name} for the papers among `ids` that have a thumbnail."""
         found: dict[str, str] = {}
         for chunk in _chunks(list(ids)):
-            found.update(self.store.conn.execute(
-                f"SELECT paper_id, file FROM thumbnails WHERE status = 'done' AND paper_id IN "
-                f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+            found.update(
+                self.store.conn.execute(
+                    f"SELECT paper_id, file FROM thumbnails WHERE status = 'done' AND paper_id IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         return found
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """{status: (papers, bytes)}."""
-        return {s: (n, b or 0) for s, n, b in self.store.conn.execute(
-            "SELECT status, count(*), sum(bytes) FROM thumbnails GROUP BY status").fetchall()}
+        return {
+            s: (n, b or 0)
+            for s, n, b in self.store.conn.execute(
+                "SELECT status, count(*), sum(bytes) FROM thumbnails GROUP BY status"
+            ).fetchall()
+        }

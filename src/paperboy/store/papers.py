@@ -16,6 +16,7 @@ from paperboy.papers import Paper
 from paperboy.store import Run, UpsertResult
 from paperboy.store.chunks import in_chunks
 from paperboy.store.connection import Connection, Reader
+from paperboy.store.media import record_upstream
 from paperboy.store.merge import merge_paper
 from paperboy.store.rows import (
     ENTRY_COLUMNS,
@@ -30,7 +31,6 @@ from paperboy.store.rows import (
     paper_values,
     row_to_paper,
 )
-from paperboy.store.media import record_upstream
 
 if TYPE_CHECKING:
     from paperboy.store.sql import SQLStore
@@ -58,16 +58,22 @@ class Papers:
         with self.db.transaction() as conn:
             return self.upsert_in(conn, papers, run, checkpoint, rejections)
 
-    def upsert_in(self, conn: Connection, papers: Iterable[Paper], run: Run | None = None,
-                   checkpoint: dict[str, Any] | None = None,
-                   rejections: Sequence[tuple[str, str]] = ()) -> UpsertResult:
+    def upsert_in(
+        self,
+        conn: Connection,
+        papers: Iterable[Paper],
+        run: Run | None = None,
+        checkpoint: dict[str, Any] | None = None,
+        rejections: Sequence[tuple[str, str]] = (),
+    ) -> UpsertResult:
         """`upsert` inside the caller's transaction (the submissions queue marks its rows in
         the same one)."""
         incoming: dict[str, Paper] = {}
         for paper in papers:
             # The same paper twice in one batch merges in order, as if sent one by one.
-            incoming[paper.id] = merge_paper(incoming[paper.id], paper) if paper.id in incoming \
-                else paper
+            incoming[paper.id] = (
+                merge_paper(incoming[paper.id], paper) if paper.id in incoming else paper
+            )
         result = UpsertResult()
         now = now_iso()
         self.db._lock_papers(conn)
@@ -159,7 +165,9 @@ class Papers:
 
     def count_changed_since(self, seq: int) -> int:
         """How many papers were added or changed after change number `seq`."""
-        return int(self.db.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0])
+        return int(
+            self.db.conn.execute("SELECT count(*) FROM papers WHERE seq > ?", (seq,)).fetchone()[0]
+        )
 
     def all_paper_ids(self) -> list[str]:
         """Every paper id, in id order (for `paperboy index --check` and backfills)."""
@@ -169,8 +177,9 @@ class Papers:
         return int(self.db.conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0])
 
     # -- the daily feed ----------------------------------------------------------------------
-    def papers_between(self, first: date, last: date, limit: int | None = None,
-                       offset: int = 0) -> list[Paper]:
+    def papers_between(
+        self, first: date, last: date, limit: int | None = None, offset: int = 0
+    ) -> list[Paper]:
         """Feed papers that entered the feed from `first` to `last` (inclusive), most votes
         first: the order of `ranked_between` (upstream + local votes, as every surface shows)."""
         return [paper for paper, _ in self.ranked_between(first, last, limit, offset)]
@@ -179,24 +188,39 @@ class Papers:
         return self.papers_between(day, day, limit, offset)
 
     def count_between(self, first: date, last: date) -> int:
-        return int(self.db.conn.execute(
-            "SELECT count(*) FROM feed_entries WHERE day BETWEEN ? AND ?", (iso(first), iso(last))
-        ).fetchone()[0])
+        return int(
+            self.db.conn.execute(
+                "SELECT count(*) FROM feed_entries WHERE day BETWEEN ? AND ?",
+                (iso(first), iso(last)),
+            ).fetchone()[0]
+        )
 
     def latest_day(self) -> date | None:
         return as_day(self.db.conn.execute("SELECT max(day) FROM feed_entries").fetchone()[0])
 
     def day_before(self, day: date) -> date | None:
         """The closest earlier day with papers in the feed (skipping empty days)."""
-        return as_day(self.db.conn.execute(
-            "SELECT max(day) FROM feed_entries WHERE day < ?", (iso(day),)).fetchone()[0])
+        return as_day(
+            self.db.conn.execute(
+                "SELECT max(day) FROM feed_entries WHERE day < ?", (iso(day),)
+            ).fetchone()[0]
+        )
 
     def day_after(self, day: date) -> date | None:
-        return as_day(self.db.conn.execute(
-            "SELECT min(day) FROM feed_entries WHERE day > ?", (iso(day),)).fetchone()[0])
+        return as_day(
+            self.db.conn.execute(
+                "SELECT min(day) FROM feed_entries WHERE day > ?", (iso(day),)
+            ).fetchone()[0]
+        )
 
-    def ranked_between(self, first: date, last: date, limit: int | None = None,
-                       offset: int = 0, newest_first: bool = False) -> list[tuple[Paper, int]]:
+    def ranked_between(
+        self,
+        first: date,
+        last: date,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[tuple[Paper, int]]:
         """Feed papers of days `first`..`last` with their local vote counts, most votes
         (upstream + local) first; with `newest_first`, by feed day first, then votes."""
         head, tail = SELECT_PAPER.split(" FROM ", 1)
@@ -215,5 +239,9 @@ class Papers:
     def remove_from_feed(self, paper_id: str) -> bool:
         """Take a paper out of the daily feed (moderation); the paper itself stays stored."""
         with self.db.transaction() as conn:
-            return conn.execute("DELETE FROM feed_entries WHERE paper_id = ? RETURNING paper_id",
-                                (paper_id,)).fetchone() is not None
+            return (
+                conn.execute(
+                    "DELETE FROM feed_entries WHERE paper_id = ? RETURNING paper_id", (paper_id,)
+                ).fetchone()
+                is not None
+            )

@@ -61,29 +61,39 @@ class People:
         """Names of the paper's local upvoters who show their votes, first voters first, and
         how many local voters are not named (past `limit`, or hiding their votes)."""
         conn = self.store.conn
-        names = [r[0] for r in conn.execute(
-            "SELECT u.name FROM votes v JOIN users u ON u.id = v.user_id WHERE v.paper_id = ? "
-            "AND u.votes_hidden = 0 ORDER BY v.created_at, u.id LIMIT ?",
-            (paper_id, limit)).fetchall()]
-        total = conn.execute("SELECT count(*) FROM votes WHERE paper_id = ?",
-                             (paper_id,)).fetchone()[0]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT u.name FROM votes v JOIN users u ON u.id = v.user_id WHERE v.paper_id = ? "
+                "AND u.votes_hidden = 0 ORDER BY v.created_at, u.id LIMIT ?",
+                (paper_id, limit),
+            ).fetchall()
+        ]
+        total = conn.execute(
+            "SELECT count(*) FROM votes WHERE paper_id = ?", (paper_id,)
+        ).fetchone()[0]
         return names, total - len(names)
 
     def set_votes_hidden(self, user_id: int, hidden: bool) -> None:
         with self.store.transaction() as conn:
-            conn.execute("UPDATE users SET votes_hidden = ? WHERE id = ?",
-                         (int(hidden), user_id))
+            conn.execute("UPDATE users SET votes_hidden = ? WHERE id = ?", (int(hidden), user_id))
 
     def votes_hidden(self, user_id: int) -> bool:
-        row = self.store.conn.execute("SELECT votes_hidden FROM users WHERE id = ?",
-                                      (user_id,)).fetchone()
+        row = self.store.conn.execute(
+            "SELECT votes_hidden FROM users WHERE id = ?", (user_id,)
+        ).fetchone()
         return bool(row and row[0])
 
     def upvoted(self, user_id: int, limit: int = 50) -> list[str]:
         """Ids of the papers a user upvoted, newest vote first."""
-        return [r[0] for r in self.store.conn.execute(
-            "SELECT paper_id FROM votes WHERE user_id = ? ORDER BY created_at DESC, paper_id "
-            "LIMIT ?", (user_id, limit)).fetchall()]
+        return [
+            r[0]
+            for r in self.store.conn.execute(
+                "SELECT paper_id FROM votes WHERE user_id = ? ORDER BY created_at DESC, paper_id "
+                "LIMIT ?",
+                (user_id, limit),
+            ).fetchall()
+        ]
 
     # -- authors and organizations -----------------------------------------------------------
     def papers_by_author(self, name: str, limit: int = MAX_LISTED) -> list[str]:
@@ -93,8 +103,8 @@ class People:
             return []
         found = []
         for pid, authors in self.store.conn.execute(
-                "SELECT id, authors FROM papers "
-                "ORDER BY published IS NULL, published DESC, id DESC"):  # NULLs last on both
+            "SELECT id, authors FROM papers ORDER BY published IS NULL, published DESC, id DESC"
+        ):  # NULLs last on both
             if any(normalize_name(a) == wanted for a in json.loads(authors)):
                 found.append(pid)
                 if len(found) >= limit:
@@ -116,7 +126,8 @@ class People:
         rows = self.store.conn.execute(
             "SELECT paper_id, organization_name FROM feed_entries WHERE lower(organization) = ? "
             "OR lower(organization_name) = ? ORDER BY day DESC, paper_id DESC LIMIT ?",
-            (name.lower(), name.lower(), limit)).fetchall()
+            (name.lower(), name.lower(), limit),
+        ).fetchall()
         full = next((r[1] for r in rows if r[1]), None)
         return full, [r[0] for r in rows]
 
@@ -129,30 +140,48 @@ class People:
         if author_name not in paper.authors:
             raise ClaimRefused(f"{author_name!r} is not among the authors of {paper_id}")
         with self.store.transaction() as conn:
-            return conn.execute(
-                "INSERT INTO authorship_claims (user_id, paper_id, author_name, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING user_id",
-                (user_id, paper_id, author_name, stamp())).fetchone() is not None
+            return (
+                conn.execute(
+                    "INSERT INTO authorship_claims (user_id, paper_id, author_name, created_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING user_id",
+                    (user_id, paper_id, author_name, stamp()),
+                ).fetchone()
+                is not None
+            )
 
     def confirm(self, user_id: int, paper_id: str, admin_id: int) -> bool:
         with self.store.transaction() as conn:
-            return conn.execute(
-                "UPDATE authorship_claims SET status = 'confirmed', confirmed_at = ?, "
-                "confirmed_by = ? WHERE user_id = ? AND paper_id = ? RETURNING user_id",
-                (stamp(), admin_id, user_id, paper_id)).fetchone() is not None
+            return (
+                conn.execute(
+                    "UPDATE authorship_claims SET status = 'confirmed', confirmed_at = ?, "
+                    "confirmed_by = ? WHERE user_id = ? AND paper_id = ? RETURNING user_id",
+                    (stamp(), admin_id, user_id, paper_id),
+                ).fetchone()
+                is not None
+            )
 
     def withdraw(self, user_id: int, paper_id: str) -> bool:
         """The claimant (or an admin refusing it) removes a claim."""
         with self.store.transaction() as conn:
-            return conn.execute(
-                "DELETE FROM authorship_claims WHERE user_id = ? AND paper_id = ? "
-                "RETURNING user_id", (user_id, paper_id)).fetchone() is not None
+            return (
+                conn.execute(
+                    "DELETE FROM authorship_claims WHERE user_id = ? AND paper_id = ? "
+                    "RETURNING user_id",
+                    (user_id, paper_id),
+                ).fetchone()
+                is not None
+            )
 
     def _claims(self, where: str, args: tuple) -> list[Claim]:
-        return [Claim(*r) for r in self.store.conn.execute(
-            "SELECT u.name, c.user_id, c.paper_id, c.author_name, c.status, c.created_at "
-            f"FROM authorship_claims c JOIN users u ON u.id = c.user_id WHERE {where} "
-            "ORDER BY c.created_at, c.user_id", args).fetchall()]
+        return [
+            Claim(*r)
+            for r in self.store.conn.execute(
+                "SELECT u.name, c.user_id, c.paper_id, c.author_name, c.status, c.created_at "
+                f"FROM authorship_claims c JOIN users u ON u.id = c.user_id WHERE {where} "
+                "ORDER BY c.created_at, c.user_id",
+                args,
+            ).fetchall()
+        ]
 
     def claims_on(self, paper_id: str) -> list[Claim]:
         return self._claims("c.paper_id = ?", (paper_id,))

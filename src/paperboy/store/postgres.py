@@ -54,7 +54,7 @@ class _Result:
         return self._rows[self._next - 1]
 
     def fetchall(self) -> list[Any]:
-        rows, self._next = self._rows[self._next:], len(self._rows)
+        rows, self._next = self._rows[self._next :], len(self._rows)
         return rows
 
     def __iter__(self) -> Iterator[Any]:
@@ -89,14 +89,18 @@ class _Transaction:
 
     def copy_binary(self, table: str, columns: list[str], payload: bytes) -> None:
         """COPY a ready-made binary-format stream into a table (search/postgres/)."""
-        with self._conn.cursor() as cur, cur.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy,
+        ):
             copy.write(payload)
 
     def copy_rows(self, table: str, columns: list[str], rows: Iterable[Sequence[Any]]) -> None:
         """COPY rows into a table: the fast path for bulk loads (search/postgres/)."""
-        with self._conn.cursor() as cur, \
-                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
 
@@ -115,8 +119,12 @@ class PostgresStore(SQLStore):
             ) from None
         self.location = redact(url)
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_connections, open=False,
-            kwargs={"autocommit": True}, name="paperboy",
+            url,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            kwargs={"autocommit": True},
+            name="paperboy",
         )
         try:
             self._pool.open(wait=True, timeout=15)
@@ -141,9 +149,9 @@ class PostgresStore(SQLStore):
         """Each table of the store with its column names, in order (tests compare backends)."""
         found: dict[str, list[str]] = {}
         for table, column in self.conn.execute(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
-                ).fetchall():
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ).fetchall():
             found.setdefault(table, []).append(column)
         return found
 
@@ -185,7 +193,9 @@ class PostgresStore(SQLStore):
                 if seq and seq[0]:
                     conn.execute(
                         f"SELECT setval(?, coalesce((SELECT max({pk[0]}) FROM {name}), 0) + 1, "
-                        "false)", (seq[0],))
+                        "false)",
+                        (seq[0],),
+                    )
 
     # -- schema ------------------------------------------------------------------------------
     def _lock_schema(self, conn: Connection) -> None:
@@ -198,7 +208,8 @@ class PostgresStore(SQLStore):
     def _schema_version(self, conn: Reader) -> int:
         # The table is created under the schema lock (`_lock_schema`) on the first open.
         version: int = conn.execute(
-            "SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+            "SELECT coalesce(max(version), 0) FROM schema_version"
+        ).fetchone()[0]
         return version
 
     def _set_schema_version(self, conn: Connection, number: int) -> None:

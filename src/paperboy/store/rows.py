@@ -64,30 +64,88 @@ def iso(value: date | None) -> str | None:
 
 
 def row_to_paper(row: Sequence[Any]) -> Paper:
-    (pid, version, title, abstract, authors, categories, primary, published, updated, announced,
-     comment, journal_ref, doi, license_, code_url, project_url, upvotes, keywords,
-     day, source, submitted_by, org, org_name, num_comments) = row
+    (
+        pid,
+        version,
+        title,
+        abstract,
+        authors,
+        categories,
+        primary,
+        published,
+        updated,
+        announced,
+        comment,
+        journal_ref,
+        doi,
+        license_,
+        code_url,
+        project_url,
+        upvotes,
+        keywords,
+        day,
+        source,
+        submitted_by,
+        org,
+        org_name,
+        num_comments,
+    ) = row
     entry = None
     if day is not None:
         entry = FeedEntry(as_date(day), source, submitted_by, org, org_name, num_comments)
     return Paper(
-        id=pid, version=version, title=title, abstract=abstract, authors=json.loads(authors),
-        categories=json.loads(categories), primary_category=primary, published=as_day(published),
-        updated=as_day(updated), announced=as_day(announced), comment=comment,
-        journal_ref=journal_ref, doi=doi, license=license_, code_url=code_url,
-        project_url=project_url, upvotes=upvotes, keywords=json.loads(keywords), entry=entry,
+        id=pid,
+        version=version,
+        title=title,
+        abstract=abstract,
+        authors=json.loads(authors),
+        categories=json.loads(categories),
+        primary_category=primary,
+        published=as_day(published),
+        updated=as_day(updated),
+        announced=as_day(announced),
+        comment=comment,
+        journal_ref=journal_ref,
+        doi=doi,
+        license=license_,
+        code_url=code_url,
+        project_url=project_url,
+        upvotes=upvotes,
+        keywords=json.loads(keywords),
+        entry=entry,
     )
 
 
 def paper_values(p: Paper) -> tuple[Any, ...]:
     return (
-        p.id, p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
-        json.dumps(p.categories), p.primary_category, iso(p.published), iso(p.updated),
-        iso(p.announced), p.comment, p.journal_ref, p.doi, p.license, p.code_url, p.project_url,
-        p.upvotes or 0, json.dumps(p.keywords, ensure_ascii=False),
+        p.id,
+        p.version,
+        p.title,
+        p.abstract,
+        json.dumps(p.authors, ensure_ascii=False),
+        json.dumps(p.categories),
+        p.primary_category,
+        iso(p.published),
+        iso(p.updated),
+        iso(p.announced),
+        p.comment,
+        p.journal_ref,
+        p.doi,
+        p.license,
+        p.code_url,
+        p.project_url,
+        p.upvotes or 0,
+        json.dumps(p.keywords, ensure_ascii=False),
     )
 
 
 def entry_values(paper_id: str, e: FeedEntry) -> tuple[Any, ...]:
-    return (paper_id, iso(e.day), e.source, e.submitted_by, e.organization, e.organization_name,
-            e.num_comments or 0)
+    return (
+        paper_id,
+        iso(e.day),
+        e.source,
+        e.submitted_by,
+        e.organization,
+        e.organization_name,
+        e.num_comments or 0,
+    )

@@ -31,16 +31,20 @@ class Runs:
     def __init__(self, db: SQLStore):
         self.db = db
 
-    def begin_run(self, kind: str, source: str, fingerprint: str,
-                  resume_failed: bool = False) -> Run:
+    def begin_run(
+        self, kind: str, source: str, fingerprint: str, resume_failed: bool = False
+    ) -> Run:
         """Start a run, or resume the unfinished one with the same fingerprint (after a crash;
         with `resume_failed`, also after an error or Ctrl-C marked it failed)."""
         statuses = "('running', 'failed')" if resume_failed else "('running')"
         with self.db.transaction() as conn:
             self.db._lock_papers(conn)
             # A failed run is resumed only while it is the latest with this fingerprint.
-            latest = "" if not resume_failed else (
-                "AND id = (SELECT max(id) FROM import_runs WHERE fingerprint = ?) ")
+            latest = (
+                ""
+                if not resume_failed
+                else ("AND id = (SELECT max(id) FROM import_runs WHERE fingerprint = ?) ")
+            )
             row = conn.execute(
                 "SELECT id, added, updated, unchanged, rejected, checkpoint FROM import_runs "
                 f"WHERE fingerprint = ? AND status IN {statuses} {latest}"
@@ -49,8 +53,18 @@ class Runs:
             ).fetchone()
             if row:
                 rid, added, updated, unchanged, rejected, checkpoint = row
-                return Run(rid, kind, source, fingerprint, added, updated, unchanged, rejected,
-                           json.loads(checkpoint) if checkpoint else None, resumed=True)
+                return Run(
+                    rid,
+                    kind,
+                    source,
+                    fingerprint,
+                    added,
+                    updated,
+                    unchanged,
+                    rejected,
+                    json.loads(checkpoint) if checkpoint else None,
+                    resumed=True,
+                )
             rid = conn.execute(
                 "INSERT INTO import_runs (kind, source, fingerprint, status, started_at) "
                 "VALUES (?, ?, ?, 'running', ?) RETURNING id",
@@ -62,13 +76,22 @@ class Runs:
         conn.execute(
             "UPDATE import_runs SET added = ?, updated = ?, unchanged = ?, rejected = ?, "
             "checkpoint = ?, status = ?, message = ?, finished_at = ? WHERE id = ?",
-            (run.added, run.updated, run.unchanged, run.rejected,
-             json.dumps(run.checkpoint) if run.checkpoint is not None else None,
-             run.status, run.message, None if run.status == "running" else now_iso(), run.id),
+            (
+                run.added,
+                run.updated,
+                run.unchanged,
+                run.rejected,
+                json.dumps(run.checkpoint) if run.checkpoint is not None else None,
+                run.status,
+                run.message,
+                None if run.status == "running" else now_iso(),
+                run.id,
+            ),
         )
 
-    def record_rejections(self, conn: Connection, run: Run,
-                           rejections: Sequence[tuple[str, str]]) -> None:
+    def record_rejections(
+        self, conn: Connection, run: Run, rejections: Sequence[tuple[str, str]]
+    ) -> None:
         """Keep the first MAX_REJECTIONS_KEPT reasons of a run; the count stays exact."""
         if not rejections:
             return
@@ -93,6 +116,8 @@ class Runs:
     def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         cur = self.db.conn.execute(
             "SELECT id, kind, source, status, started_at, finished_at, added, updated, unchanged, "
-            "rejected, message FROM import_runs ORDER BY id DESC LIMIT ?", (limit,))
+            "rejected, message FROM import_runs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]

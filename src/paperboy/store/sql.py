@@ -166,8 +166,9 @@ class SQLStore(SubmissionQueue, ABC):
         with self.transaction() as conn:
             conn.execute("DELETE FROM state WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
 
-    def take_lock(self, name: str, holder: dict[str, Any],
-                  is_stale: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    def take_lock(
+        self, name: str, holder: dict[str, Any], is_stale: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
         """Take a named lock (kept in `state`); returns None, or the live holder's record.
 
         `is_stale(record)` decides whether a recorded holder is gone (a crashed process).
@@ -182,7 +183,8 @@ class SQLStore(SubmissionQueue, ABC):
             conn.execute(
                 "INSERT INTO state (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(holder)))
+                (key, json.dumps(holder)),
+            )
             return None
 
     def release_lock(self, name: str, holder_id: str) -> None:
@@ -229,8 +231,9 @@ class SQLStore(SubmissionQueue, ABC):
     def max_seq(self) -> int:
         return self.papers.max_seq()
 
-    def papers_between(self, first: date, last: date, limit: int | None = None,
-                       offset: int = 0) -> list[Paper]:
+    def papers_between(
+        self, first: date, last: date, limit: int | None = None, offset: int = 0
+    ) -> list[Paper]:
         return self.papers.papers_between(first, last, limit, offset)
 
     def papers_on(self, day: date, limit: int | None = None, offset: int = 0) -> list[Paper]:
@@ -248,8 +251,14 @@ class SQLStore(SubmissionQueue, ABC):
     def day_after(self, day: date) -> date | None:
         return self.papers.day_after(day)
 
-    def ranked_between(self, first: date, last: date, limit: int | None = None,
-                       offset: int = 0, newest_first: bool = False) -> list[tuple[Paper, int]]:
+    def ranked_between(
+        self,
+        first: date,
+        last: date,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[tuple[Paper, int]]:
         return self.papers.ranked_between(first, last, limit, offset, newest_first)
 
     def first_day(self) -> date | None:
@@ -259,8 +268,9 @@ class SQLStore(SubmissionQueue, ABC):
         return self.papers.remove_from_feed(paper_id)
 
     # Runs (runs.py)
-    def begin_run(self, kind: str, source: str, fingerprint: str,
-                  resume_failed: bool = False) -> Run:
+    def begin_run(
+        self, kind: str, source: str, fingerprint: str, resume_failed: bool = False
+    ) -> Run:
         return self.run_log.begin_run(kind, source, fingerprint, resume_failed)
 
     def finish_run(self, run: Run, status: str = "done", message: str | None = None) -> None:
@@ -273,8 +283,9 @@ class SQLStore(SubmissionQueue, ABC):
         return self.run_log.latest(limit)
 
     # Accounts (accounts.py)
-    def create_user(self, name: str, password_hash: str, email: str | None = None,
-                    is_admin: bool = False) -> User:
+    def create_user(
+        self, name: str, password_hash: str, email: str | None = None, is_admin: bool = False
+    ) -> User:
         return self.accounts.create_user(name, password_hash, email, is_admin)
 
     def user_by_name(self, name: str) -> User | None:
@@ -322,12 +333,14 @@ class SQLStore(SubmissionQueue, ABC):
     def hit_rate_limit(self, key: str, window_seconds: int, now: float) -> int:
         return self.accounts.hit_rate_limit(key, window_seconds, now)
 
-    def signin_failures(self, name_key: str, address: str, since: float
-                        ) -> tuple[int, float | None, int]:
+    def signin_failures(
+        self, name_key: str, address: str, since: float
+    ) -> tuple[int, float | None, int]:
         return self.accounts.signin_failures(name_key, address, since)
 
-    def add_signin_failure(self, name_key: str, address: str, at: float,
-                           forget_before: float) -> None:
+    def add_signin_failure(
+        self, name_key: str, address: str, at: float, forget_before: float
+    ) -> None:
         return self.accounts.add_signin_failure(name_key, address, at, forget_before)
 
     def forget_signin_failures(self, name_key: str, address: str) -> None:
@@ -340,25 +353,44 @@ class SQLStore(SubmissionQueue, ABC):
     def subscriber_by_email(self, email: str) -> Subscriber | None:
         return self.mail.subscriber_by_email(email)
 
-    def subscribers(self, status: str | None = None, limit: int = 100,
-                    offset: int = 0) -> list[Subscriber]:
+    def subscribers(
+        self, status: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Subscriber]:
         return self.mail.subscribers(status, limit, offset)
 
     def count_subscribers(self) -> dict[str, int]:
         return self.mail.count_subscribers()
 
-    def due_subscribers(self, frequencies: Iterable[str],
-                        email: str | None = None) -> list[Subscriber]:
+    def due_subscribers(
+        self, frequencies: Iterable[str], email: str | None = None
+    ) -> list[Subscriber]:
         return self.mail.due_subscribers(frequencies, email)
 
-    def request_subscription(self, email: str, name: str, frequency: str, include_top: bool,
-                             topics: list[str], nonce: str) -> tuple[Subscriber, str | None]:
+    def request_subscription(
+        self,
+        email: str,
+        name: str,
+        frequency: str,
+        include_top: bool,
+        topics: list[str],
+        nonce: str,
+    ) -> tuple[Subscriber, str | None]:
         return self.mail.request_subscription(email, name, frequency, include_top, topics, nonce)
 
-    def claim_subscription_mail(self, email: str, name: str, frequency: str, include_top: bool,
-                                topics: list[str], nonce: str, now: datetime,
-                                interval: timedelta) -> tuple[Subscriber, str | None, bool]:
-        return self.mail.claim_subscription_mail(email, name, frequency, include_top, topics, nonce, now, interval)
+    def claim_subscription_mail(
+        self,
+        email: str,
+        name: str,
+        frequency: str,
+        include_top: bool,
+        topics: list[str],
+        nonce: str,
+        now: datetime,
+        interval: timedelta,
+    ) -> tuple[Subscriber, str | None, bool]:
+        return self.mail.claim_subscription_mail(
+            email, name, frequency, include_top, topics, nonce, now, interval
+        )
 
     def release_subscription_mail(self, subscriber_id: int, claimed: datetime) -> None:
         return self.mail.release_subscription_mail(subscriber_id, claimed)
@@ -369,8 +401,9 @@ class SQLStore(SubmissionQueue, ABC):
     def confirm_subscriber(self, subscriber_id: int, nonce: str) -> Subscriber | None:
         return self.mail.confirm_subscriber(subscriber_id, nonce)
 
-    def update_subscriber(self, subscriber_id: int, frequency: str, include_top: bool,
-                          paused: bool, topics: list[str]) -> None:
+    def update_subscriber(
+        self, subscriber_id: int, frequency: str, include_top: bool, paused: bool, topics: list[str]
+    ) -> None:
         return self.mail.update_subscriber(subscriber_id, frequency, include_top, paused, topics)
 
     def unsubscribe(self, subscriber_id: int) -> bool:
@@ -385,19 +418,22 @@ class SQLStore(SubmissionQueue, ABC):
     def claim_send(self, subscriber_id: int, period: str, message_id: str) -> SendClaim | None:
         return self.mail.claim_send(subscriber_id, period, message_id)
 
-    def record_sent(self, subscriber_id: int, period: str, paper_ids: list[str],
-                    covered_through: date) -> None:
+    def record_sent(
+        self, subscriber_id: int, period: str, paper_ids: list[str], covered_through: date
+    ) -> None:
         return self.mail.record_sent(subscriber_id, period, paper_ids, covered_through)
 
     def record_empty(self, subscriber_id: int, period: str, covered_through: date) -> None:
         return self.mail.record_empty(subscriber_id, period, covered_through)
 
-    def record_deferred(self, subscriber_id: int, period: str, code: int | None,
-                        error: str) -> None:
+    def record_deferred(
+        self, subscriber_id: int, period: str, code: int | None, error: str
+    ) -> None:
         return self.mail.record_deferred(subscriber_id, period, code, error)
 
-    def record_rejected(self, subscriber_id: int, period: str, code: int | None, error: str,
-                        bounce_limit: int) -> str:
+    def record_rejected(
+        self, subscriber_id: int, period: str, code: int | None, error: str, bounce_limit: int
+    ) -> str:
         return self.mail.record_rejected(subscriber_id, period, code, error, bounce_limit)
 
     def sent_paper_ids(self, subscriber_id: int, paper_ids: Iterable[str]) -> set[str]:
@@ -406,8 +442,9 @@ class SQLStore(SubmissionQueue, ABC):
     def forget_sent_papers(self, entered_before: date) -> int:
         return self.mail.forget_sent_papers(entered_before)
 
-    def send_log(self, period: str | None = None, subscriber_id: int | None = None,
-                 limit: int = 1000) -> list[dict[str, Any]]:
+    def send_log(
+        self, period: str | None = None, subscriber_id: int | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         return self.mail.send_log(period, subscriber_id, limit)
 
     def send_log_summary(self, periods: int = 10) -> list[tuple[str, str, int]]:

@@ -26,7 +26,9 @@ class SQLiteStore(SQLStore):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the data directory {self.path.parent}: {exc}") from None
+            raise StoreError(
+                f"cannot create the data directory {self.path.parent}: {exc}"
+            ) from None
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._migrate()
@@ -91,10 +93,15 @@ class SQLiteStore(SQLStore):
 
     def columns(self) -> dict[str, list[str]]:
         """Each table of the store with its column names, in order (tests compare backends)."""
-        tables = [r[0] for r in self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        return {t: [r[1] for r in self.conn.execute(f"PRAGMA table_xinfo({t})")]
-                for t in sorted(tables)}
+        tables = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {
+            t: [r[1] for r in self.conn.execute(f"PRAGMA table_xinfo({t})")] for t in sorted(tables)
+        }
 
     def _schema_version(self, conn: Reader) -> int:
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]

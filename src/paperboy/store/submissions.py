@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from paperboy.store.papers import Papers
 
 PENDING = ("queued", "fetching")
-_COLUMNS = ("id, paper_id, user_id, submitted_by, status, attempts, message, run_id, created_at, "
-            "finished_at, due_at")
+_COLUMNS = (
+    "id, paper_id, user_id, submitted_by, status, attempts, message, run_id, created_at, "
+    "finished_at, due_at"
+)
 _LOCK_QUEUE = 7_243_005  # PostgreSQL advisory lock: one enqueue at a time, so bounds are exact
 
 
@@ -67,11 +69,15 @@ class QueueFull(StoreError):
     def __init__(self, scope: str, limit: int):
         self.scope, self.limit = scope, limit
         if scope == "user":
-            text = (f"you have {limit} submissions waiting to be fetched, the most one user may "
-                    "have; submit more once some of them are done")
+            text = (
+                f"you have {limit} submissions waiting to be fetched, the most one user may "
+                "have; submit more once some of them are done"
+            )
         else:
-            text = (f"the submission queue is full ({limit} papers waiting to be fetched from "
-                    "arXiv); try again in a few minutes")
+            text = (
+                f"the submission queue is full ({limit} papers waiting to be fetched from "
+                "arXiv); try again in a few minutes"
+            )
         super().__init__(text)
 
 
@@ -80,10 +86,12 @@ def _submission(row: Sequence[Any]) -> Submission:
 
 
 class SubmissionQueue:
-    """Mixed into SQLStore: the queue's transactions (`transaction`, `papers.upsert_in` come from there)."""
+    """Mixed into SQLStore: the queue's transactions (`transaction` and `papers.upsert_in` come
+    from there)."""
 
     dialect: str
     if TYPE_CHECKING:  # supplied by SQLStore
+
         @property
         def conn(self) -> Reader: ...
         @property
@@ -97,8 +105,9 @@ class SubmissionQueue:
         if self.dialect == "postgres":
             conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK_QUEUE,))
 
-    def enqueue_submission(self, paper_id: str, user_id: int, submitted_by: str,
-                           per_user: int, total: int) -> tuple[Submission, bool]:
+    def enqueue_submission(
+        self, paper_id: str, user_id: int, submitted_by: str, per_user: int, total: int
+    ) -> tuple[Submission, bool]:
         """Queue `paper_id` for fetching; (the submission, whether it is new).
 
         A paper already pending answers with that submission. `QueueFull` when this user has
@@ -107,46 +116,53 @@ class SubmissionQueue:
             self._lock_queue(conn)
             found = conn.execute(
                 f"SELECT {_COLUMNS} FROM submissions WHERE paper_id = ? AND status IN (?, ?)",
-                (paper_id, *PENDING)).fetchone()
+                (paper_id, *PENDING),
+            ).fetchone()
             if found:
                 return _submission(found), False
             mine = conn.execute(
                 "SELECT count(*) FROM submissions WHERE user_id = ? AND status IN (?, ?)",
-                (user_id, *PENDING)).fetchone()[0]
+                (user_id, *PENDING),
+            ).fetchone()[0]
             if mine >= per_user:
                 raise QueueFull("user", per_user)
-            waiting = conn.execute("SELECT count(*) FROM submissions WHERE status IN (?, ?)",
-                                   PENDING).fetchone()[0]
+            waiting = conn.execute(
+                "SELECT count(*) FROM submissions WHERE status IN (?, ?)", PENDING
+            ).fetchone()[0]
             if waiting >= total:
                 raise QueueFull("total", total)
             now = stamp()
             row = conn.execute(
                 "INSERT INTO submissions (paper_id, user_id, submitted_by, status, due_at, "
                 f"created_at) VALUES (?, ?, ?, 'queued', ?, ?) RETURNING {_COLUMNS}",
-                (paper_id, user_id, submitted_by, now, now)).fetchone()
+                (paper_id, user_id, submitted_by, now, now),
+            ).fetchone()
             return _submission(row), True
 
     def submission(self, submission_id: int) -> Submission | None:
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM submissions WHERE id = ?",
-                                (submission_id,)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM submissions WHERE id = ?", (submission_id,)
+        ).fetchone()
         return _submission(row) if row else None
 
     def submissions(self, status: str | None = None, limit: int = 100) -> list[Submission]:
         """Newest first; only those with `status` when given."""
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY id DESC LIMIT ?",
-            (*params, limit)).fetchall()
+            f"SELECT {_COLUMNS} FROM submissions {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        ).fetchall()
         return [_submission(r) for r in rows]
 
     def count_submissions(self) -> dict[str, int]:
-        return dict(self.conn.execute(
-            "SELECT status, count(*) FROM submissions GROUP BY status").fetchall())
+        return dict(
+            self.conn.execute("SELECT status, count(*) FROM submissions GROUP BY status").fetchall()
+        )
 
     def next_submission_due(self) -> str | None:
         """When the earliest queued submission may be tried (None: nothing queued)."""
         due: str | None = self.conn.execute(
-            "SELECT min(due_at) FROM submissions WHERE status = 'queued'").fetchone()[0]
+            "SELECT min(due_at) FROM submissions WHERE status = 'queued'"
+        ).fetchone()[0]
         return due
 
     def requeue_abandoned(self) -> int:
@@ -157,7 +173,9 @@ class SubmissionQueue:
         with self.transaction() as conn:
             return conn.execute(
                 "UPDATE submissions SET status = 'queued', claim = NULL, due_at = ? "
-                "WHERE status = 'fetching'", (stamp(),)).rowcount
+                "WHERE status = 'fetching'",
+                (stamp(),),
+            ).rowcount
 
     def claim_submissions(self, limit: int) -> tuple[str, list[Submission]]:
         """Take up to `limit` due submissions, oldest first: (claim token, rows)."""
@@ -169,23 +187,41 @@ class SubmissionQueue:
                 "UPDATE submissions SET status = 'fetching', claim = ?, attempts = attempts + 1 "
                 "WHERE id IN (SELECT id FROM submissions WHERE status = 'queued' AND due_at <= ? "
                 "ORDER BY id LIMIT ?) AND status = 'queued' AND due_at <= ? "
-                f"RETURNING {_COLUMNS}", (claim, now, limit, now)).fetchall()
+                f"RETURNING {_COLUMNS}",
+                (claim, now, limit, now),
+            ).fetchall()
         return claim, sorted((_submission(r) for r in rows), key=lambda s: s.id)
 
-    def _finish(self, conn: Connection, claim: str, ids: list[int], status: str, message: str | None,
-                run_id: int | None) -> set[int]:
+    def _finish(
+        self,
+        conn: Connection,
+        claim: str,
+        ids: list[int],
+        status: str,
+        message: str | None,
+        run_id: int | None,
+    ) -> set[int]:
         """Mark the rows of `ids` still held by `claim`; the ids that were."""
         done: set[int] = set()
         for chunk, marks in in_chunks(ids):
-            done.update(r[0] for r in conn.execute(
-                "UPDATE submissions SET status = ?, message = ?, run_id = ?, claim = NULL, "
-                f"finished_at = ? WHERE claim = ? AND status = 'fetching' AND id IN ({marks}) "
-                "RETURNING id",
-                (status, message, run_id, stamp(), claim, *chunk)).fetchall())
+            done.update(
+                r[0]
+                for r in conn.execute(
+                    "UPDATE submissions SET status = ?, message = ?, run_id = ?, claim = NULL, "
+                    f"finished_at = ? WHERE claim = ? AND status = 'fetching' AND id IN ({marks}) "
+                    "RETURNING id",
+                    (status, message, run_id, stamp(), claim, *chunk),
+                ).fetchall()
+            )
         return done
 
-    def complete_submissions(self, claim: str, found: Iterable[tuple[Submission, Paper]],
-                             missing: Iterable[tuple[Submission, str]], run: Run) -> list[int]:
+    def complete_submissions(
+        self,
+        claim: str,
+        found: Iterable[tuple[Submission, Paper]],
+        missing: Iterable[tuple[Submission, str]],
+        run: Run,
+    ) -> list[int]:
         """Store the fetched papers (`found`: each with its feed entry) as part of `run` and
         mark them done; mark `missing` failed with its reason (also a rejection of the run).
         One transaction, for the rows `claim` still holds; returns the ids completed here."""
@@ -195,16 +231,27 @@ class SubmissionQueue:
             ours = self._finish(conn, claim, [s.id for s, _ in found], "done", None, run.id)
             failed = {sub.id: reason for sub, reason in missing}
             for reason in set(failed.values()):
-                ours |= self._finish(conn, claim, [i for i, r in failed.items() if r == reason],
-                                     "failed", reason, run.id)
-            rejections = [(f"submission {sub.id} ({sub.paper_id})", reason)
-                          for sub, reason in missing if sub.id in ours]
-            self.papers.upsert_in(conn, [paper for sub, paper in found if sub.id in ours], run,
-                            rejections=rejections)
+                ours |= self._finish(
+                    conn,
+                    claim,
+                    [i for i, r in failed.items() if r == reason],
+                    "failed",
+                    reason,
+                    run.id,
+                )
+            rejections = [
+                (f"submission {sub.id} ({sub.paper_id})", reason)
+                for sub, reason in missing
+                if sub.id in ours
+            ]
+            self.papers.upsert_in(
+                conn, [paper for sub, paper in found if sub.id in ours], run, rejections=rejections
+            )
         return sorted(ours)
 
-    def retry_submissions(self, claim: str, ids: list[int], reason: str, due_at: str,
-                          max_attempts: int) -> int:
+    def retry_submissions(
+        self, claim: str, ids: list[int], reason: str, due_at: str, max_attempts: int
+    ) -> int:
         """A fetch failed: back in the queue, due at `due_at`, or failed for good after
         `max_attempts`. Returns how many failed for good."""
         with self.transaction() as conn:
@@ -214,9 +261,11 @@ class SubmissionQueue:
                     "UPDATE submissions SET status = 'failed', claim = NULL, message = ?, "
                     "finished_at = ? WHERE claim = ? AND status = 'fetching' AND attempts >= ? "
                     f"AND id IN ({marks})",
-                    (reason, stamp(), claim, max_attempts, *chunk)).rowcount
+                    (reason, stamp(), claim, max_attempts, *chunk),
+                ).rowcount
                 conn.execute(
                     "UPDATE submissions SET status = 'queued', claim = NULL, message = ?, "
                     f"due_at = ? WHERE claim = ? AND status = 'fetching' AND id IN ({marks})",
-                    (reason, due_at, claim, *chunk))
+                    (reason, due_at, claim, *chunk),
+                )
             return given_up

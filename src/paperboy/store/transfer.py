@@ -47,8 +47,9 @@ def _sqlite_tables(source: SQLStore) -> list[tuple[str, list[str], list[str]]]:
     return tables
 
 
-def copy_store(source: SQLStore, target: SQLStore, on_progress: Callable[[str, int], None] | None = None
-               ) -> list[TableCopy]:
+def copy_store(
+    source: SQLStore, target: SQLStore, on_progress: Callable[[str, int], None] | None = None
+) -> list[TableCopy]:
     """Copy every table of an SQLite `source` into `target`; resumable; counts verified."""
     if source.dialect != "sqlite":
         raise StoreError("migrate-store copies from an SQLite store (sqlite:///path)")
@@ -59,20 +60,29 @@ def copy_store(source: SQLStore, target: SQLStore, on_progress: Callable[[str, i
     report = [replace(t, target_rows=_count(target, t.name)) for t in report]
     wrong = [t for t in report if t.source_rows != t.target_rows]
     if wrong:
-        details = ", ".join(f"{t.name}: {t.source_rows} in source, {t.target_rows} in target"
-                            for t in wrong)
+        details = ", ".join(
+            f"{t.name}: {t.source_rows} in source, {t.target_rows} in target" for t in wrong
+        )
         raise StoreError(f"row counts differ after the copy ({details}); run the command again")
     target.after_bulk_copy([(name, pk) for name, pk, _ in _sqlite_tables(source)])
     return report
 
 
-def _copy_table(source: SQLStore, target: SQLStore, name: str, pk: list[str], columns: list[str],
-                on_progress: Callable[[str, int], None] | None) -> TableCopy:
+def _copy_table(
+    source: SQLStore,
+    target: SQLStore,
+    name: str,
+    pk: list[str],
+    columns: list[str],
+    on_progress: Callable[[str, int], None] | None,
+) -> TableCopy:
     total = _count(source, name)
     column_list = ", ".join(columns)
     placeholders = ", ".join("?" * len(columns))
-    insert = (f"INSERT INTO {name} ({column_list}) {target.insert_override} "
-              f"VALUES ({placeholders}) ON CONFLICT DO NOTHING")
+    insert = (
+        f"INSERT INTO {name} ({column_list}) {target.insert_override} "
+        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING"
+    )
     copied = 0
     if len(pk) == 1:
         # Resume after the last key copied, as the source orders keys (the target's collation

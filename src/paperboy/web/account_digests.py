@@ -19,8 +19,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse
 
 from paperboy.mail.send import DeliveryError
-from paperboy.store.people import People
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
+from paperboy.store.people import People
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
 
@@ -28,8 +28,9 @@ log = logging.getLogger("paperboy.mail")
 router = APIRouter(include_in_schema=False)
 
 
-def ask_for_digest(request: Request, background: BackgroundTasks, email: str, name: str,
-                   frequency: str = "daily") -> str | None:
+def ask_for_digest(
+    request: Request, background: BackgroundTasks, email: str, name: str, frequency: str = "daily"
+) -> str | None:
     """Ask for a digest subscription for `email`; the mail goes out after the response.
     None when asked, else why not (a bad period, too many requests)."""
     web = web_of(request)
@@ -49,13 +50,18 @@ def _send_quietly(subs: Subscriptions, answer) -> None:
     try:
         subs.send_request_mail(answer)
     except DeliveryError as exc:
-        log.warning("could not send the %s mail to %s: %s", answer.mail,
-                    answer.subscriber.email, exc)
+        log.warning(
+            "could not send the %s mail to %s: %s", answer.mail, answer.subscriber.email, exc
+        )
 
 
 @router.post("/account/digests")
-def account_digests(request: Request, background: BackgroundTasks,
-                    frequency: str = Form("daily"), csrf_token: str = Form("")):
+def account_digests(
+    request: Request,
+    background: BackgroundTasks,
+    frequency: str = Form("daily"),
+    csrf_token: str = Form(""),
+):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
     user = auth.session_user(web.store, request)
@@ -65,8 +71,14 @@ def account_digests(request: Request, background: BackgroundTasks,
         return RedirectResponse("/account", status_code=303)  # the page says to add one
     problem = ask_for_digest(request, background, user.email, user.name, frequency[:20])
     if problem:  # said on this answer, never carried in a URL another site could forge
-        return web.render(request, "account.html", status=400,
-                          tokens=web.store.api_tokens(user.id), new_token=None,
-                          digest="error", why=problem,
-                          votes_hidden=People(web.store).votes_hidden(user.id))
+        return web.render(
+            request,
+            "account.html",
+            status=400,
+            tokens=web.store.api_tokens(user.id),
+            new_token=None,
+            digest="error",
+            why=problem,
+            votes_hidden=People(web.store).votes_hidden(user.id),
+        )
     return RedirectResponse("/account?digest=asked", status_code=303)

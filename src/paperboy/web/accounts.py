@@ -24,14 +24,22 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/signup")
 def signup_form(request: Request, next: str = ""):
-    return web_of(request).render(request, "signup.html", error=None, name="", email="",
-                                  next=safe_next(next))
+    return web_of(request).render(
+        request, "signup.html", error=None, name="", email="", next=safe_next(next)
+    )
 
 
 @router.post("/signup")
-def signup(request: Request, background: BackgroundTasks, name: str = Form(""),
-           password: str = Form(""), email: str = Form(""), digest: str = Form(""),
-           csrf_token: str = Form(""), next: str = Form("")):
+def signup(
+    request: Request,
+    background: BackgroundTasks,
+    name: str = Form(""),
+    password: str = Form(""),
+    email: str = Form(""),
+    digest: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
+):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
     limits.check(web.store, limits.SIGN_UP, f"ip:{limits.client_address(request)}")
@@ -45,8 +53,15 @@ def signup(request: Request, background: BackgroundTasks, name: str = Form(""),
         except NameTaken:
             problem = f"the name {name!r} is taken; choose another"
     if problem:
-        return web.render(request, "signup.html", status=400, error=problem, name=name,
-                          email=email, next=safe_next(next))
+        return web.render(
+            request,
+            "signup.html",
+            status=400,
+            error=problem,
+            name=name,
+            email=email,
+            next=safe_next(next),
+        )
     if email and digest:  # the confirmation mail goes to the address (account_digests.py)
         from paperboy.web.account_digests import ask_for_digest
 
@@ -58,13 +73,17 @@ def signup(request: Request, background: BackgroundTasks, name: str = Form(""),
 
 @router.get("/signin")
 def signin_form(request: Request, next: str = ""):
-    return web_of(request).render(request, "signin.html", error=None, name="",
-                                  next=safe_next(next))
+    return web_of(request).render(request, "signin.html", error=None, name="", next=safe_next(next))
 
 
 @router.post("/signin")
-def signin(request: Request, name: str = Form(""), password: str = Form(""),
-           csrf_token: str = Form(""), next: str = Form("")):
+def signin(
+    request: Request,
+    name: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
+):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
     name, address = name.strip(), limits.client_address(request)
@@ -75,8 +94,14 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""),
     ok = auth.verify_password(found[1] if found else auth.DUMMY_HASH, password)
     if not found or not ok:
         limits.signin_failed(web.store, name, address)
-        return web.render(request, "signin.html", status=401, name=name, next=safe_next(next),
-                          error="wrong name or password")
+        return web.render(
+            request,
+            "signin.html",
+            status=401,
+            name=name,
+            next=safe_next(next),
+            error="wrong name or password",
+        )
     limits.signin_succeeded(web.store, name, address)
     response = RedirectResponse(safe_next(next), status_code=303)
     auth.start_session(web.store, response, request, found[0])
@@ -105,9 +130,14 @@ def account(request: Request, digest: str = ""):
     user = auth.session_user(web.store, request)
     if user is None:
         return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
-    return web.render(request, "account.html", tokens=web.store.api_tokens(user.id),
-                      new_token=None, digest="asked" if digest == "asked" else "",
-                      votes_hidden=People(web.store).votes_hidden(user.id))
+    return web.render(
+        request,
+        "account.html",
+        tokens=web.store.api_tokens(user.id),
+        new_token=None,
+        digest="asked" if digest == "asked" else "",
+        votes_hidden=People(web.store).votes_hidden(user.id),
+    )
 
 
 @router.post("/account/tokens")
@@ -118,8 +148,14 @@ def create_token(request: Request, name: str = Form(""), csrf_token: str = Form(
     label = name.strip()[:64] or "API token"
     token = auth.new_token()
     web.store.create_api_token(user.id, label, auth.token_hash(token))
-    return web.render(request, "account.html", status=201, tokens=web.store.api_tokens(user.id),
-                      new_token=token, votes_hidden=People(web.store).votes_hidden(user.id))
+    return web.render(
+        request,
+        "account.html",
+        status=201,
+        tokens=web.store.api_tokens(user.id),
+        new_token=token,
+        votes_hidden=People(web.store).votes_hidden(user.id),
+    )
 
 
 @router.post("/account/tokens/{token_id}/revoke")

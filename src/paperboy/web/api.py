@@ -55,8 +55,9 @@ def hf_paper(card: Card, full: bool = True) -> dict:
     p, e = card.paper, card.paper.entry
     out = {
         "id": p.id,
-        "authors": [{"name": name} for name in
-                    (p.authors if full else p.authors[:bounds.LIST_AUTHORS])],
+        "authors": [
+            {"name": name} for name in (p.authors if full else p.authors[: bounds.LIST_AUTHORS])
+        ],
         "numAuthors": len(p.authors),
         "publishedAt": _stamp(p.published),
         "title": p.title,
@@ -104,16 +105,19 @@ def hf_item(card: Card, full: bool = False) -> dict:
         "summary": card.paper.abstract if full else _summary(card.paper.abstract),
         "numComments": card.comments,
         "submittedBy": {"name": e.submitted_by, "fullname": e.submitted_by}
-        if e and e.submitted_by else None,
+        if e and e.submitted_by
+        else None,
         "organization": _org(card),
         "isAuthorParticipating": False,
     }
     return item
 
 
-@router.get("/daily_papers", summary="Papers of the daily feed, HF-shaped",
-            responses=answers(200, list[ItemOut], errors=(400,),
-                              headers=NEXT_PAGE | SHOWN_DATE))
+@router.get(
+    "/daily_papers",
+    summary="Papers of the daily feed, HF-shaped",
+    responses=answers(200, list[ItemOut], errors=(400,), headers=NEXT_PAGE | SHOWN_DATE),
+)
 def daily_papers(  # plain def: the threadpool, so a slow database never stalls the loop
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
@@ -138,15 +142,17 @@ def daily_papers(  # plain def: the threadpool, so a slow database never stalls 
         if shown.note:
             headers["X-Paperboy-Date-Note"] = shown.note
     if sort == "trending":
-        first, last = feeds.trending_window(newest) if period is None else (period.first,
-                                                                             period.last)
+        first, last = (
+            feeds.trending_window(newest) if period is None else (period.first, period.last)
+        )
         ranked = feeds.trending(web.store, (first, last), newest)
-        page = web.cards(request, ranked[p * limit:(p + 1) * limit])
+        page = web.cards(request, ranked[p * limit : (p + 1) * limit])
         more = len(ranked) > (p + 1) * limit
     else:
         first, last = (period.first, period.last) if period else (web.store.first_day(), newest)
-        page = web.cards(request, web.store.ranked_between(first, last, limit + 1, p * limit,
-                                                           newest_first=True))
+        page = web.cards(
+            request, web.store.ranked_between(first, last, limit + 1, p * limit, newest_first=True)
+        )
         more = len(page) > limit
         page = page[:limit]
     if more:
@@ -157,10 +163,16 @@ def daily_papers(  # plain def: the threadpool, so a slow database never stalls 
     return JSONResponse([hf_item(c) for c in page], headers=headers)
 
 
-@router.get("/papers/search", summary="Search papers, with highlighted title/summary segments",
-            responses=answers(200, list[SearchItemOut], errors=(400,)))
-def search_papers(request: Request, q: str = Query(..., min_length=1, max_length=500),
-                  limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS)):
+@router.get(
+    "/papers/search",
+    summary="Search papers, with highlighted title/summary segments",
+    responses=answers(200, list[SearchItemOut], errors=(400,)),
+)
+def search_papers(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=500),
+    limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS),
+):
     web = web_of(request)
     result = web.search.search(q, Filters(), sort="relevance", limit=limit, offset=0)
     cards = web.cards_for(request, [h.paper for h in result.hits])
@@ -201,9 +213,13 @@ def api_writer(request: Request):
 def submission_json(sub: Submission) -> dict:
     """A queued submission's status, with where to follow it and, once done, the paper."""
     out = {
-        "submission": sub.id, "id": sub.paper_id, "status": sub.status,
-        "message": status_text(sub), "attempts": sub.attempts,
-        "submittedAt": sub.created_at, "finishedAt": sub.finished_at,
+        "submission": sub.id,
+        "id": sub.paper_id,
+        "status": sub.status,
+        "message": status_text(sub),
+        "attempts": sub.attempts,
+        "submittedAt": sub.created_at,
+        "finishedAt": sub.finished_at,
         "statusUrl": f"/api/submissions/{sub.id}",
     }
     if sub.status == "done":
@@ -213,13 +229,22 @@ def submission_json(sub: Submission) -> dict:
     return out
 
 
-@router.post("/papers/submit", status_code=201, summary="Submit a paper to today's feed",
-             responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 503))
-             | {202: {"model": SubmissionOut, "description": "Not stored here: queued to be "
-                      "fetched from arXiv; follow `statusUrl`",
-                      "headers": {"Location": {"description": "The status URL",
-                                               "schema": {"type": "string"}}}}},
-             openapi_extra=json_body(SubmitIn))
+@router.post(
+    "/papers/submit",
+    status_code=201,
+    summary="Submit a paper to today's feed",
+    responses=answers(201, ItemOut, errors=(400, 401, 403, 404, 409, 429, 503))
+    | {
+        202: {
+            "model": SubmissionOut,
+            "description": "Not stored here: queued to be fetched from arXiv; follow `statusUrl`",
+            "headers": {
+                "Location": {"description": "The status URL", "schema": {"type": "string"}}
+            },
+        }
+    },
+    openapi_extra=json_body(SubmitIn),
+)
 def submit(request: Request, body: dict = Body(...)):
     web = web_of(request)
     user = api_writer(request)
@@ -233,15 +258,22 @@ def submit(request: Request, body: dict = Body(...)):
         payload = {"error": exc.message} | ({"id": exc.paper_id} if exc.paper_id else {})
         return JSONResponse(payload, status_code=exc.status, headers=exc.headers)
     if isinstance(result, Submission):
-        return JSONResponse(submission_json(result), status_code=202,
-                            headers={"Location": f"/api/submissions/{result.id}"})
+        return JSONResponse(
+            submission_json(result),
+            status_code=202,
+            headers={"Location": f"/api/submissions/{result.id}"},
+        )
     return hf_item(web.cards_for(request, [result])[0], full=True)
 
 
-@router.get("/submissions/{submission_id}", summary="Where a queued submission stands",
-            responses=answers(200, SubmissionOut, errors=(400, 404)))
-def submission(request: Request,
-               submission_id: int = Path(ge=1, le=2**62, description="from `statusUrl`")):
+@router.get(
+    "/submissions/{submission_id}",
+    summary="Where a queued submission stands",
+    responses=answers(200, SubmissionOut, errors=(400, 404)),
+)
+def submission(
+    request: Request, submission_id: int = Path(ge=1, le=2**62, description="from `statusUrl`")
+):
     found = web_of(request).store.submission(submission_id)
     if found is None:
         raise HTTPException(404, f"there is no submission {submission_id}")
@@ -260,19 +292,24 @@ def _vote(request: Request, paper_id: str, up: bool) -> dict:
 VOTE_ANSWERS = answers(200, VoteOut, errors=(401, 403, 404, 429))
 
 
-@router.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)",
-             responses=VOTE_ANSWERS)
+@router.post(
+    "/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)", responses=VOTE_ANSWERS
+)
 def upvote(request: Request, paper_id: str):
     return _vote(request, paper_id, True)
 
 
-@router.delete("/papers/{paper_id:path}/upvote", summary="Take your upvote back",
-               responses=VOTE_ANSWERS)
+@router.delete(
+    "/papers/{paper_id:path}/upvote", summary="Take your upvote back", responses=VOTE_ANSWERS
+)
 def unvote(request: Request, paper_id: str):
     return _vote(request, paper_id, False)
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper, HF-shaped",
-            responses=answers(200, PaperOut, errors=(404,)))
+@router.get(
+    "/papers/{paper_id:path}",
+    summary="One paper, HF-shaped",
+    responses=answers(200, PaperOut, errors=(404,)),
+)
 def paper(request: Request, paper_id: str):
     return JSONResponse(hf_paper(_card(request, paper_id)))

@@ -107,8 +107,7 @@ def _add_docs(app: FastAPI) -> None:
     # Content-Security-Policy refuses: static/docs.js starts the vendored Swagger UI.
     @app.get("/docs", include_in_schema=False)
     def docs():
-        html = app.state.web.templates.get_template("docs.html").render(
-            openapi_url=app.openapi_url)
+        html = app.state.web.templates.get_template("docs.html").render(openapi_url=app.openapi_url)
         return HTMLResponse(html)
 
 
@@ -140,8 +139,11 @@ def _add_site_files(app: FastAPI, static) -> None:
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
-        return Response(icon, media_type="image/vnd.microsoft.icon",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            icon,
+            media_type="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/robots.txt", include_in_schema=False)
     def robots():
@@ -170,8 +172,11 @@ def _warming(search):
         started = time.perf_counter()
         try:
             models = await anyio.to_thread.run_sync(search.warm)
-            log.info("search warmed (%s) in %.1f s", ", ".join(models) or "keyword only",
-                     time.perf_counter() - started)
+            log.info(
+                "search warmed (%s) in %.1f s",
+                ", ".join(models) or "keyword only",
+                time.perf_counter() - started,
+            )
         except Exception:  # a search that cannot start answers each query with why
             log.exception("warming the search engine failed; serving without it")
         yield
@@ -193,8 +198,9 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
         return JSONResponse({"error": message}, status_code=status, headers=headers)
     if _wants_atom(request):
         return atom_error(request, status, message, headers)
-    return web_of(request).render(request, "error.html", status=status, headers=headers,
-                                  status_code=status, message=message)
+    return web_of(request).render(
+        request, "error.html", status=status, headers=headers, status_code=status, message=message
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -234,5 +240,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _wants_atom(request):
             return atom_error(request, 500, message, HEADERS)
         # This handler answers outside the middleware stack: it sets the headers itself.
-        return HTMLResponse(f"<!doctype html><title>Server error</title><p>{message}</p>",
-                            status_code=500, headers=HEADERS)
+        return HTMLResponse(
+            f"<!doctype html><title>Server error</title><p>{message}</p>",
+            status_code=500,
+            headers=HEADERS,
+        )

@@ -52,8 +52,7 @@ def verify_password(stored_hash: str, password: str) -> bool:
 def check_new_account(name: str, password: str) -> str | None:
     """Why this name/password cannot be used, or None when they can."""
     if not NAME_RULE.fullmatch(name or ""):
-        return ("a name is 2 to 32 letters, digits, '.', '_' or '-', starting with a letter "
-                "or digit")
+        return "a name is 2 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit"
     if len(password or "") < MIN_PASSWORD:
         return f"a password needs at least {MIN_PASSWORD} characters"
     return None
@@ -75,8 +74,15 @@ def start_session(store, response: Response, request: Request, user: User) -> No
     token = new_token()
     expires = datetime.now(UTC) + timedelta(days=SESSION_DAYS)
     store.create_session(user.id, token_hash(token), expires)
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
-                        samesite="lax", secure=is_https(request), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
     # A fresh CSRF value at sign-in, so a value planted before it is worthless after.
     set_csrf_cookie(response, request, new_token())
 
@@ -85,8 +91,9 @@ def end_session(store, response: Response, request: Request) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         store.delete_session(token_hash(token))
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=is_https(request))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=is_https(request)
+    )
 
 
 def session_user(store, request: Request) -> User | None:
@@ -121,8 +128,15 @@ def csrf_value(request: Request) -> str:
 
 
 def set_csrf_cookie(response: Response, request: Request, value: str) -> None:
-    response.set_cookie(CSRF_COOKIE, value, max_age=SESSION_DAYS * 86400, httponly=True,
-                        samesite="lax", secure=is_https(request), path="/")
+    response.set_cookie(
+        CSRF_COOKIE,
+        value,
+        max_age=SESSION_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
 
 
 def check_origin(request: Request) -> None:
@@ -140,7 +154,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
     cookie = request.cookies.get(CSRF_COOKIE)
     submitted = submitted or request.headers.get(CSRF_HEADER)
     # Compared as bytes: compare_digest raises TypeError on non-ASCII str (a forged value).
-    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(),
-                                                              submitted.encode()):
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
         raise HTTPException(
-            403, "the form's security token is missing or stale: reload the page and try again")
+            403, "the form's security token is missing or stale: reload the page and try again"
+        )

@@ -55,8 +55,9 @@ def _signed_in(request: Request) -> User:
 
 def visible(collection: Collection | None, user: User | None) -> Collection:
     """The collection if this viewer may see it; 404 otherwise, private ones included."""
-    if collection is None or not (collection.is_public
-                                  or (user is not None and user.id == collection.user_id)):
+    if collection is None or not (
+        collection.is_public or (user is not None and user.id == collection.user_id)
+    ):
         raise HTTPException(404, "there is no such collection, or it is private")
     return collection
 
@@ -122,13 +123,15 @@ def my_collections(request: Request):
     user = auth.session_user(web.store, request)
     if user is None:
         return RedirectResponse("/signin?next=/collections", status_code=303)
-    return web.render(request, "collections.html", collections=_shelf(request).of_user(user.id),
-                      error=None)
+    return web.render(
+        request, "collections.html", collections=_shelf(request).of_user(user.id), error=None
+    )
 
 
 @router.post("/collections")
-def create_collection(request: Request, name: str = Form(""), public: str = Form(""),
-                      csrf_token: str = Form("")):
+def create_collection(
+    request: Request, name: str = Form(""), public: str = Form(""), csrf_token: str = Form("")
+):
     auth.check_csrf(request, csrf_token)
     made = _create(request, _signed_in(request), name, public == "1")
     return RedirectResponse(f"/collections/{made.id}", status_code=303)
@@ -151,9 +154,14 @@ def _export(request: Request, collection_id: int, kind: str) -> Response:
     papers, notes = [c.paper for c, _ in pairs], {c.paper.id: n for c, n in pairs if n}
     body = to_bibtex(papers, notes) if kind == "bib" else to_ris(papers, notes)
     media = "application/x-bibtex" if kind == "bib" else "application/x-research-info-systems"
-    return Response(body, media_type=f"{media}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="collection-{found.id}.{kind}"',
-        "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        media_type=f"{media}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="collection-{found.id}.{kind}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/collections/{collection_id}")
@@ -161,15 +169,25 @@ def collection_page(request: Request, collection_id: int):
     web = web_of(request)
     user = auth.session_user(web.store, request)
     found = visible(_shelf(request).get(collection_id), user)
-    return web.render(request, "collection.html", collection=found, items=_papers(request, found),
-                      mine=user is not None and user.id == found.user_id,
-                      atom=f"/feeds/collections/{found.id}.atom" if found.is_public else None,
-                      headers={"Cache-Control": "private, no-store"})
+    return web.render(
+        request,
+        "collection.html",
+        collection=found,
+        items=_papers(request, found),
+        mine=user is not None and user.id == found.user_id,
+        atom=f"/feeds/collections/{found.id}.atom" if found.is_public else None,
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.post("/collections/{collection_id}/edit")
-def edit_collection(request: Request, collection_id: int, name: str = Form(""),
-                    public: str = Form(""), csrf_token: str = Form("")):
+def edit_collection(
+    request: Request,
+    collection_id: int,
+    name: str = Form(""),
+    public: str = Form(""),
+    csrf_token: str = Form(""),
+):
     auth.check_csrf(request, csrf_token)
     user = _signed_in(request)
     try:
@@ -190,8 +208,14 @@ def delete_collection(request: Request, collection_id: int, csrf_token: str = Fo
 
 
 @router.post("/collections/{collection_id}/papers")
-def save_paper(request: Request, collection_id: int, paper: str = Form(""),
-               note: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
+def save_paper(
+    request: Request,
+    collection_id: int,
+    paper: str = Form(""),
+    note: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from paperboy.web.pages import safe_next
 
     auth.check_csrf(request, csrf_token)
@@ -200,8 +224,7 @@ def save_paper(request: Request, collection_id: int, paper: str = Form(""),
 
 
 @router.post("/collections/{collection_id}/papers/{paper_id:path}/remove")
-def remove_paper(request: Request, collection_id: int, paper_id: str,
-                 csrf_token: str = Form("")):
+def remove_paper(request: Request, collection_id: int, paper_id: str, csrf_token: str = Form("")):
     auth.check_csrf(request, csrf_token)
     if not _shelf(request).remove(collection_id, _signed_in(request).id, _paper_id(paper_id)):
         raise HTTPException(404, "that paper is not in a collection of yours")
@@ -212,17 +235,27 @@ def remove_paper(request: Request, collection_id: int, paper_id: str,
 def collection_feed(request: Request, collection_id: int):
     found = visible(_shelf(request).get(collection_id), None)  # readers send no cookies
     cards = [c for c, _ in _papers(request, found)]
-    return atom_feed(request, f"paperboy · {found.name} (a collection by {found.owner})", cards,
-                     f"{len(cards)} papers collected by {found.owner}",
-                     alternate=f"/collections/{found.id}")
+    return atom_feed(
+        request,
+        f"paperboy · {found.name} (a collection by {found.owner})",
+        cards,
+        f"{len(cards)} papers collected by {found.owner}",
+        alternate=f"/collections/{found.id}",
+    )
 
 
 # -- API -------------------------------------------------------------------------------------
 def collection_json(collection: Collection, items=None) -> dict:
-    out = {"id": collection.id, "name": collection.name, "public": collection.is_public,
-           "owner": collection.owner, "numPapers": collection.size,
-           "createdAt": collection.created_at, "updatedAt": collection.modified_at,
-           "url": f"/collections/{collection.id}"}
+    out = {
+        "id": collection.id,
+        "name": collection.name,
+        "public": collection.is_public,
+        "owner": collection.owner,
+        "numPapers": collection.size,
+        "createdAt": collection.created_at,
+        "updatedAt": collection.modified_at,
+        "url": f"/collections/{collection.id}",
+    }
     if items is not None:
         out["papers"] = [hf_item(card) | {"note": note} for card, note in items]
     return out
@@ -248,8 +281,9 @@ def api_create(request: Request, body: dict = _JSON):
     if not isinstance(name, str) or not isinstance(public, bool):
         raise HTTPException(400, 'send {"name": "...", "public": true|false}')
     made = _create(request, user, name, public)
-    return JSONResponse(collection_json(made), status_code=201,
-                        headers={"Location": f"/api/collections/{made.id}"})
+    return JSONResponse(
+        collection_json(made), status_code=201, headers={"Location": f"/api/collections/{made.id}"}
+    )
 
 
 @api_router.get("/{collection_id}", summary="One collection with its papers and notes")
@@ -262,12 +296,14 @@ def api_get(request: Request, collection_id: int):
 def api_edit(request: Request, collection_id: int, body: dict = _JSON):
     user = api_writer(request)
     name, public = body.get("name"), body.get("public")
-    if (name is not None and not isinstance(name, str)) or \
-            (public is not None and not isinstance(public, bool)):
+    if (name is not None and not isinstance(name, str)) or (
+        public is not None and not isinstance(public, bool)
+    ):
         raise HTTPException(400, 'send {"name": "...", "public": true|false} (either or both)')
     try:
-        done = _shelf(request).update(collection_id, user.id,
-                                      None if name is None else _clean_name(name), public)
+        done = _shelf(request).update(
+            collection_id, user.id, None if name is None else _clean_name(name), public
+        )
     except CollectionNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
     if done is None:
@@ -295,5 +331,4 @@ def api_save(request: Request, collection_id: int, paper_id: str, body: dict | N
 def api_remove(request: Request, collection_id: int, paper_id: str):
     if not _shelf(request).remove(collection_id, api_writer(request).id, _paper_id(paper_id)):
         raise HTTPException(404, "that paper is not in a collection of yours")
-    return JSONResponse({"collection": collection_id, "id": _paper_id(paper_id),
-                         "removed": True})
+    return JSONResponse({"collection": collection_id, "id": _paper_id(paper_id), "removed": True})

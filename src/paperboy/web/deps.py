@@ -48,9 +48,15 @@ class Web:
     search: Any
     templates: jinja2.Environment
 
-    def render(self, request: Request, template: str, status: int = 200,
-               headers: dict | None = None, new_csrf: bool = True,
-               **context) -> HTMLResponse:
+    def render(
+        self,
+        request: Request,
+        template: str,
+        status: int = 200,
+        headers: dict | None = None,
+        new_csrf: bool = True,
+        **context,
+    ) -> HTMLResponse:
         """The page, with the signed-in user and the CSRF value its forms need. `new_csrf=False`:
         a visitor without a CSRF cookie gets none (pages with no session form, whose text must
         be the same for every visitor)."""
@@ -67,12 +73,17 @@ class Web:
         """Cards for (paper, local votes) pairs, with the shown votes (feeds.shown_votes),
         marking the ones the signed-in user voted for."""
         user = auth.session_user(self.store, request)
-        voted = self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked \
-            else set()
+        voted = (
+            self.store.voted_by(user.id, [p.id for p, _ in ranked]) if user and ranked else set()
+        )
         talk = Discussions(self.store).counts(p.id for p, _ in ranked) if ranked else {}
-        return attach_media(self.store, [
-            Card(p, shown_votes(p, local), p.id in voted, talk=talk.get(p.id, 0))
-            for p, local in ranked])
+        return attach_media(
+            self.store,
+            [
+                Card(p, shown_votes(p, local), p.id in voted, talk=talk.get(p.id, 0))
+                for p, local in ranked
+            ],
+        )
 
     def cards_for(self, request: Request, papers: list[Paper]) -> list[Card]:
         local = self.store.local_votes(p.id for p in papers) if papers else {}

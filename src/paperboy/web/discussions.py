@@ -67,8 +67,12 @@ def page_context(web, request: Request, paper: Paper) -> dict:
     """What the paper page needs to draw its discussion."""
     comments = Discussions(web.store).thread(paper.id)
     shown = [t for t in threads(comments) if _worth_showing(t)]
-    return {"threads": shown, "comment_count": sum(c.shown for c in comments),
-            "comment_html": comment_html, "max_comment": MAX_BODY_CHARS}
+    return {
+        "threads": shown,
+        "comment_count": sum(c.shown for c in comments),
+        "comment_html": comment_html,
+        "max_comment": MAX_BODY_CHARS,
+    }
 
 
 def _paper(web, paper_id: str) -> Paper:
@@ -111,8 +115,13 @@ def _parent(value: str | int | None) -> int | None:
 
 
 @router.post("/papers/{paper_id:path}/comments")
-def add_comment(request: Request, paper_id: str, body: str = Form(""),
-                parent_id: str = Form(""), csrf_token: str = Form("")):
+def add_comment(
+    request: Request,
+    paper_id: str,
+    body: str = Form(""),
+    parent_id: str = Form(""),
+    csrf_token: str = Form(""),
+):
     web = web_of(request)
     user = _signed_in(web, request, csrf_token)
     limits.check(web.store, limits.COMMENT, f"user:{user.id}")
@@ -142,8 +151,9 @@ def edit_form(request: Request, comment_id: int):
     user = auth.session_user(web.store, request)
     if user is None or user.id != comment.user_id or comment.deleted_at:
         raise HTTPException(403, "only its author can edit a comment")
-    return web.render(request, "comment_edit.html", comment=comment, error=None,
-                      max_comment=MAX_BODY_CHARS)
+    return web.render(
+        request, "comment_edit.html", comment=comment, error=None, max_comment=MAX_BODY_CHARS
+    )
 
 
 @router.post("/comments/{comment_id}/edit")
@@ -157,8 +167,14 @@ def edit(request: Request, comment_id: int, body: str = Form(""), csrf_token: st
     except CommentRefused as exc:
         if comment.user_id != user.id:
             raise HTTPException(403, "only its author can edit a comment") from None
-        return web.render(request, "comment_edit.html", status=400, comment=comment,
-                          error=str(exc), max_comment=MAX_BODY_CHARS)
+        return web.render(
+            request,
+            "comment_edit.html",
+            status=400,
+            comment=comment,
+            error=str(exc),
+            max_comment=MAX_BODY_CHARS,
+        )
     return _back_to(changed)
 
 
@@ -174,8 +190,7 @@ def delete(request: Request, comment_id: int, csrf_token: str = Form("")):
 
 
 @router.post("/comments/{comment_id}/hide")
-def hide(request: Request, comment_id: int, hidden: str = Form("1"),
-         csrf_token: str = Form("")):
+def hide(request: Request, comment_id: int, hidden: str = Form("1"), csrf_token: str = Form("")):
     web = web_of(request)
     user = _signed_in(web, request, csrf_token)
     if not user.is_admin:
@@ -186,15 +201,17 @@ def hide(request: Request, comment_id: int, hidden: str = Form("1"),
 
 
 @router.post("/comments/{comment_id}/report")
-def report(request: Request, comment_id: int, reason: str = Form(""),
-           csrf_token: str = Form("")):
+def report(request: Request, comment_id: int, reason: str = Form(""), csrf_token: str = Form("")):
     web = web_of(request)
     user = _signed_in(web, request, csrf_token)
     limits.check(web.store, limits.REPORT, f"user:{user.id}")
     comment = _comment(web, comment_id)
     first = Discussions(web.store).report(comment.id, user.id, reason)
-    note = ("Thank you: the admins will look at it." if first
-            else "You had reported this comment already.")
+    note = (
+        "Thank you: the admins will look at it."
+        if first
+        else "You had reported this comment already."
+    )
     return web.render(request, "reported_thanks.html", comment=comment, note=note)
 
 
@@ -211,10 +228,14 @@ def discussion_atom(request: Request, paper_id: str):
     root = ET.Element("feed", {"xmlns": ATOM})
     _text(root, "title", f"Discussion of {comment_text(paper.title)[:200]}")
     _text(root, "id", str(request.url))
-    ET.SubElement(root, "link", {"rel": "self", "type": "application/atom+xml",
-                                 "href": str(request.url)})
-    ET.SubElement(root, "link", {"rel": "alternate", "type": "text/html",
-                                 "href": f"{base}/papers/{paper.id}#discussion"})
+    ET.SubElement(
+        root, "link", {"rel": "self", "type": "application/atom+xml", "href": str(request.url)}
+    )
+    ET.SubElement(
+        root,
+        "link",
+        {"rel": "alternate", "type": "text/html", "href": f"{base}/papers/{paper.id}#discussion"},
+    )
     newest = comments[0].edited_at or comments[0].created_at if comments else None
     _text(root, "updated", _atom_time(newest))
     _text(ET.SubElement(root, "author"), "name", "paperboy")
@@ -226,8 +247,11 @@ def discussion_atom(request: Request, paper_id: str):
         _text(entry, "published", _atom_time(c.created_at))
         _text(entry, "updated", _atom_time(c.edited_at or c.created_at))
         _text(ET.SubElement(entry, "author"), "name", c.author)
-        ET.SubElement(entry, "link", {"rel": "alternate", "type": "text/html",
-                                      "href": f"{base}/papers/{paper.id}#c-{c.id}"})
+        ET.SubElement(
+            entry,
+            "link",
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/papers/{paper.id}#c-{c.id}"},
+        )
         _text(entry, "content", str(comment_html(c.body)), type="html")  # sanitized, escaped
     return _atom(root)
 
@@ -260,29 +284,41 @@ class CommentIn(BaseModel):
 def comment_json(c: Comment) -> dict:
     status = "deleted" if c.deleted_at else "hidden" if c.hidden_at else "shown"
     body = c.body if status == "shown" else ""
-    return {"id": c.id, "parentId": c.parent_id, "author": c.author,
-            "authorIsPaperAuthor": c.by_paper_author, "body": body,
-            "html": str(comment_html(body)) if body else "", "createdAt": c.created_at,
-            "editedAt": c.edited_at, "status": status}
+    return {
+        "id": c.id,
+        "parentId": c.parent_id,
+        "author": c.author,
+        "authorIsPaperAuthor": c.by_paper_author,
+        "body": body,
+        "html": str(comment_html(body)) if body else "",
+        "createdAt": c.created_at,
+        "editedAt": c.edited_at,
+        "status": status,
+    }
 
 
-@api.get("/papers/{paper_id:path}/comments", summary="A paper's discussion, threaded",
-         responses=answers(200, list[CommentOut], errors=(404,)))
+@api.get(
+    "/papers/{paper_id:path}/comments",
+    summary="A paper's discussion, threaded",
+    responses=answers(200, list[CommentOut], errors=(404,)),
+)
 def api_comments(request: Request, paper_id: str):
     web = web_of(request)
     paper = _paper(web, paper_id)
     out = []
     for t in threads(Discussions(web.store).thread(paper.id)):
         if _worth_showing(t):
-            out.append(comment_json(t.comment) | {"replies": [comment_json(r)
-                                                             for r in t.replies]})
+            out.append(comment_json(t.comment) | {"replies": [comment_json(r) for r in t.replies]})
     return JSONResponse(out)
 
 
-@api.post("/papers/{paper_id:path}/comments", status_code=201,
-          summary="Comment on a paper, or reply (parentId)",
-          responses=answers(201, CommentOut, errors=(400, 401, 403, 404, 429)),
-          openapi_extra=json_body(CommentIn))
+@api.post(
+    "/papers/{paper_id:path}/comments",
+    status_code=201,
+    summary="Comment on a paper, or reply (parentId)",
+    responses=answers(201, CommentOut, errors=(400, 401, 403, 404, 429)),
+    openapi_extra=json_body(CommentIn),
+)
 def api_add_comment(request: Request, paper_id: str, body: dict = JSON_BODY):
     web = web_of(request)
     user = api_writer(request)

@@ -29,8 +29,10 @@ from paperboy.web.rss import atom_feed
 
 router = APIRouter(include_in_schema=False)
 _FILE = File(None)
-NO_HISTORY = ("You have no history here yet, so these are the trending papers. Upvote papers, "
-              "save them to a collection or import your library to get your own ranking.")
+NO_HISTORY = (
+    "You have no history here yet, so these are the trending papers. Upvote papers, "
+    "save them to a collection or import your library to get your own ranking."
+)
 
 
 def _user_or_signin(request: Request, path: str):
@@ -59,14 +61,27 @@ def for_you(request: Request, window: str = "week"):
         raise HTTPException(400, f"window must be one of {', '.join(WINDOWS)}")
     web = web_of(request)
     items, note = ranked_cards(request, user, window)
-    return web.render(request, "for_you.html", items=items, note=note, window=window,
-                      windows=list(WINDOWS), collections=Collections(web.store).of_user(user.id),
-                      feed_url=None, headers={"Cache-Control": "private, no-store"})
+    return web.render(
+        request,
+        "for_you.html",
+        items=items,
+        note=note,
+        window=window,
+        windows=list(WINDOWS),
+        collections=Collections(web.store).of_user(user.id),
+        feed_url=None,
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.post("/for-you/dismiss")
-def dismiss(request: Request, paper: str = Form(""), undo: str = Form(""),
-            next: str = Form(""), csrf_token: str = Form("")):
+def dismiss(
+    request: Request,
+    paper: str = Form(""),
+    undo: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     auth.check_csrf(request, csrf_token)
     user, redirect = _user_or_signin(request, "/for-you")
     if redirect:
@@ -88,14 +103,24 @@ def _library_page(request: Request, user, status: int = 200, result=None, proble
     web = web_of(request)
     papers = Library(web.store).papers(user.id)
     stored = web.store.get_many(pid for pid, _ in papers)
-    return web.render(request, "library.html", status=status, result=result, problems=problems,
-                      library=[(stored[pid], how) for pid, how in papers if pid in stored],
-                      max_mb=MAX_BYTES // 1_000_000)
+    return web.render(
+        request,
+        "library.html",
+        status=status,
+        result=result,
+        problems=problems,
+        library=[(stored[pid], how) for pid, how in papers if pid in stored],
+        max_mb=MAX_BYTES // 1_000_000,
+    )
 
 
 @router.post("/for-you/library")
-async def import_library(request: Request, file: UploadFile | None = _FILE,
-                         ids: str = Form(""), csrf_token: str = Form("")):
+async def import_library(
+    request: Request,
+    file: UploadFile | None = _FILE,
+    ids: str = Form(""),
+    csrf_token: str = Form(""),
+):
     auth.check_csrf(request, csrf_token)
     web = web_of(request)
     user = auth.session_user(web.store, request)
@@ -125,11 +150,18 @@ def new_feed(request: Request, csrf_token: str = Form("")):
     token = auth.new_token()
     Library(web.store).set_feed_token(user.id, auth.token_hash(token))
     items, note = ranked_cards(request, user, "week")
-    return web.render(request, "for_you.html", status=201, items=items, note=note,
-                      window="week", windows=list(WINDOWS),
-                      collections=Collections(web.store).of_user(user.id),
-                      feed_url=f"{str(request.base_url).rstrip('/')}/feeds/for-you/{token}.atom",
-                      headers={"Cache-Control": "private, no-store"})
+    return web.render(
+        request,
+        "for_you.html",
+        status=201,
+        items=items,
+        note=note,
+        window="week",
+        windows=list(WINDOWS),
+        collections=Collections(web.store).of_user(user.id),
+        feed_url=f"{str(request.base_url).rstrip('/')}/feeds/for-you/{token}.atom",
+        headers={"Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/feeds/for-you/{token}.atom")
@@ -139,7 +171,12 @@ def for_you_feed(request: Request, token: str):
     if user is None:
         raise HTTPException(404, "unknown or replaced feed link: make a new one on /for-you")
     items, note = ranked_cards(request, user, "week")
-    response = atom_feed(request, f"paperboy · for {user.name}", [c for c, _ in items],
-                         note or "papers of the week ranked for you", alternate="/for-you")
+    response = atom_feed(
+        request,
+        f"paperboy · for {user.name}",
+        [c for c, _ in items],
+        note or "papers of the week ranked for you",
+        alternate="/for-you",
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

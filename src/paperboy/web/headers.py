@@ -15,18 +15,20 @@ the response start, so streaming responses and background tasks run exactly as b
 
 from __future__ import annotations
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",  # no 'unsafe-inline': inline scripts and javascript: URLs are refused
-    "style-src 'self'",
-    "img-src 'self' data:",  # Swagger UI's and KaTeX's icons are data: SVGs
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",  # no 'unsafe-inline': inline scripts and javascript: URLs are refused
+        "style-src 'self'",
+        "img-src 'self' data:",  # Swagger UI's and KaTeX's icons are data: SVGs
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,

@@ -66,8 +66,11 @@ def client_address(request: Request) -> str:
 def _spent(limit: Limit, retry_after: int) -> RateLimited:
     minutes = limit.seconds // 60
     window = f"{minutes} minutes" if limit.seconds >= 60 else f"{limit.seconds} seconds"
-    return RateLimited(f"too many {limit.action} attempts: at most {limit.hits} every "
-                       f"{window}; try again in {retry_after} s", retry_after)
+    return RateLimited(
+        f"too many {limit.action} attempts: at most {limit.hits} every "
+        f"{window}; try again in {retry_after} s",
+        retry_after,
+    )
 
 
 def check(store, limit: Limit, who: str, now: float | None = None) -> None:
@@ -107,8 +110,9 @@ def check_signin(store, name: str, address: str, now: float | None = None) -> No
         ready = last + backoff_seconds(failures)
         if now < ready:
             wait = math.ceil(ready - now)
-            raise RateLimited(f"too many wrong passwords for this name: wait {wait} s before "
-                              "the next try", wait)
+            raise RateLimited(
+                f"too many wrong passwords for this name: wait {wait} s before the next try", wait
+            )
 
 
 def signin_failed(store, name: str, address: str, now: float | None = None) -> None:

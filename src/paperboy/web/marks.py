@@ -41,6 +41,9 @@ def snippet(text: str, spans, width: int = 320) -> tuple[str, list[tuple[int, in
     cut = text.rfind(" ", start, end)
     end = cut if cut > start else end
     prefix = "… " if start else ""
-    moved = [(s - start + len(prefix), e - start + len(prefix))
-             for s, e in spans if s >= start and e <= end]
+    moved = [
+        (s - start + len(prefix), e - start + len(prefix))
+        for s, e in spans
+        if s >= start and e <= end
+    ]
     return prefix + text[start:end] + " …", moved

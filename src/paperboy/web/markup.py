@@ -24,8 +24,23 @@ from markupsafe import Markup
 
 from paperboy.links import allowed_url
 
-TAGS = {"p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-        "hr", "h3", "h4"}
+TAGS = {
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "hr",
+    "h3",
+    "h4",
+}
 ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 LINK_REL = "nofollow noopener ugc"  # links in comments are the commenter's, not ours
 # Longest delimiters first, so `$$x$$` is display math, not two empty inline formulas.
@@ -65,8 +80,15 @@ def comment_html(text: str) -> Markup:
     """Safe HTML for a comment's Markdown; math stays as text for KaTeX."""
     prose, math = _set_math_aside(text)
     rendered = _headings_down(_markdown.render(prose))
-    clean = nh3.clean(rendered, tags=TAGS, attributes=ATTRIBUTES, url_schemes={"http", "https"},
-                      link_rel=LINK_REL, attribute_filter=_keep_attribute, strip_comments=True)
+    clean = nh3.clean(
+        rendered,
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel=LINK_REL,
+        attribute_filter=_keep_attribute,
+        strip_comments=True,
+    )
     # The math returns escaped: whatever it holds, it is text until KaTeX reads it.
     restored = _SLOT_BACK.sub(lambda m: html.escape(math[int(m[1])], quote=False), clean)
     return Markup(restored.strip())

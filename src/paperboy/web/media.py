@@ -38,8 +38,11 @@ def attach_media(store, cards: list) -> list:
 def paper_words(store, paper) -> dict:
     """The paper page's summary and keywords: upstream ones, or those extracted here."""
     extracted = [] if paper.keywords else Keywords(store).extracted([paper.id]).get(paper.id, [])
-    return {"summary": Summaries(store).of([paper.id]).get(paper.id),
-            "keywords": paper.keywords or extracted, "keywords_extracted": bool(extracted)}
+    return {
+        "summary": Summaries(store).of([paper.id]).get(paper.id),
+        "keywords": paper.keywords or extracted,
+        "keywords_extracted": bool(extracted),
+    }
 
 
 @router.get("/thumbnails/{name}", include_in_schema=False)
@@ -49,11 +52,14 @@ def thumbnail(request: Request, name: str):
     web = web_of(request)
     paper_id = name.removesuffix(".webp").replace("_", "/")
     found = Thumbnails(web.store).get(paper_id)
-    if found is None or found.status != "done" or found.file != thumbnail_name(paper_id) \
-            or name != found.file:
+    if (
+        found is None
+        or found.status != "done"
+        or found.file != thumbnail_name(paper_id)
+        or name != found.file
+    ):
         raise HTTPException(404, f"no thumbnail {name!r}")
     path = thumbnail_path(web.settings, found.file)
     if not path.is_file():
         raise HTTPException(404, f"no thumbnail {name!r}")
-    return FileResponse(path, media_type="image/webp",
-                        headers={"Cache-Control": THUMBNAIL_CACHE})
+    return FileResponse(path, media_type="image/webp", headers={"Cache-Control": THUMBNAIL_CACHE})

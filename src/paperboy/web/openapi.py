@@ -117,24 +117,38 @@ WHY = {
     404: "No such paper or submission here (or the id is not an arXiv id)",
     409: "The paper is already in the feed",
     429: "A rate limit is reached, or the user has too many submissions waiting; Retry-After "
-         "says when to try again",
+    "says when to try again",
     503: "The submission queue is full; Retry-After says when to try again",
 }
-RETRY_AFTER = {"Retry-After": {"description": "Seconds until the limit's window ends",
-                               "schema": {"type": "integer"}}}
-NEXT_PAGE = {"Link": {"description": 'The next page, as `<URL>; rel="next"`, while more follow',
-                      "schema": {"type": "string"}}}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the limit's window ends",
+        "schema": {"type": "integer"},
+    }
+}
+NEXT_PAGE = {
+    "Link": {
+        "description": 'The next page, as `<URL>; rel="next"`, while more follow',
+        "schema": {"type": "string"},
+    }
+}
 SHOWN_DATE = {
-    "X-Paperboy-Date": {"description": "With `date=`: the day listed (YYYY-MM-DD). A day "
-                        "without papers lists the previous day with papers; a later day than "
-                        "the newest lists the newest", "schema": {"type": "string"}},
-    "X-Paperboy-Date-Note": {"description": "When the day listed is not the day asked for: "
-                             "why, in words", "schema": {"type": "string"}},
+    "X-Paperboy-Date": {
+        "description": "With `date=`: the day listed (YYYY-MM-DD). A day "
+        "without papers lists the previous day with papers; a later day than "
+        "the newest lists the newest",
+        "schema": {"type": "string"},
+    },
+    "X-Paperboy-Date-Note": {
+        "description": "When the day listed is not the day asked for: why, in words",
+        "schema": {"type": "string"},
+    },
 }
 
 
-def answers(status: int, model: Any, errors: tuple[int, ...] = (),
-            headers: dict | None = None) -> dict[int | str, dict[str, Any]]:
+def answers(
+    status: int, model: Any, errors: tuple[int, ...] = (), headers: dict | None = None
+) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: its success answer, then each error it can give."""
     out: dict[int | str, dict[str, Any]] = {status: {"model": model}}
     if headers:
@@ -149,8 +163,12 @@ def answers(status: int, model: Any, errors: tuple[int, ...] = (),
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra=` describing a JSON body that the route reads itself (to word its own
     errors) instead of through a parameter."""
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": model.model_json_schema()}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
 
 
 def without_422(app: FastAPI) -> None:

@@ -28,7 +28,7 @@ def own_links(text: str, public_url: str) -> list[tuple[str, str | None]]:
     pieces: list[tuple[str, str | None]] = []
     last = 0
     for match in pattern.finditer(text):
-        pieces.append((text[last:match.start()], None))
+        pieces.append((text[last : match.start()], None))
         pieces.append((match.group(0), match.group(1)))
         last = match.end()
     pieces.append((text[last:], None))

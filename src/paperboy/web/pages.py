@@ -54,24 +54,47 @@ def _feed(request: Request, period: Period | None, page: int, note: str | None =
     if period is None:
         latest = store.latest_day()
         if latest is None:
-            return web.render(request, "feed.html", period=None, cards=[], total=0, page=1,
-                              pages=1, prev=None, next=None, tabs=_tabs(None), heading="Papers",
-                              note=None)
+            return web.render(
+                request,
+                "feed.html",
+                period=None,
+                cards=[],
+                total=0,
+                page=1,
+                pages=1,
+                prev=None,
+                next=None,
+                tabs=_tabs(None),
+                heading="Papers",
+                note=None,
+            )
         period = feeds.period_of("day", latest)
     total = store.count_between(period.first, period.last)
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
-        raise HTTPException(404, f"page {page} is past the end: {period.label} has {pages} "
-                                 f"page{'s' if pages > 1 else ''} of papers")
+        raise HTTPException(
+            404,
+            f"page {page} is past the end: {period.label} has {pages} "
+            f"page{'s' if pages > 1 else ''} of papers",
+        )
     ranked = store.ranked_between(period.first, period.last, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     before = store.day_before(period.first)
     after = store.day_after(period.last)
     return web.render(
-        request, "feed.html", period=period, cards=web.cards(request, ranked), total=total,
-        page=page, pages=pages, heading=_heading(period), tabs=_tabs(period),
+        request,
+        "feed.html",
+        period=period,
+        cards=web.cards(request, ranked),
+        total=total,
+        page=page,
+        pages=pages,
+        heading=_heading(period),
+        tabs=_tabs(period),
         prev=period_url(period.containing(before)) if before else None,
         next=period_url(period.containing(after)) if after else None,
-        base=period_url(period), atom=f"/feeds/{ATOM_OF[period.kind]}.atom", note=note,
+        base=period_url(period),
+        atom=f"/feeds/{ATOM_OF[period.kind]}.atom",
+        note=note,
     )
 
 
@@ -79,8 +102,10 @@ def _heading(period: Period) -> str:
     if period.kind == "day":
         return f"Daily papers · {period.first.strftime('%A %-d %B %Y')}"
     if period.kind == "week":
-        return (f"Weekly papers · {period.label} ({period.first.strftime('%-d %b')} – "
-                f"{period.last.strftime('%-d %b %Y')})")
+        return (
+            f"Weekly papers · {period.label} ({period.first.strftime('%-d %b')} – "
+            f"{period.last.strftime('%-d %b %Y')})"
+        )
     return f"Monthly papers · {period.first.strftime('%B %Y')}"
 
 
@@ -139,32 +164,60 @@ def trending_cards(web, request: Request, limit: int = TRENDING_SIZE) -> list[Ca
 @router.get("/papers/trending")
 def trending(request: Request):
     web = web_of(request)
-    return web.render(request, "trending.html", cards=trending_cards(web, request),
-                      tabs=_tabs(Period("trending", date.today(), date.today())),
-                      half_life=feeds.HALF_LIFE_DAYS, window=feeds.TRENDING_WINDOW_DAYS,
-                      star_weight=feeds.STAR_WEIGHT,
-                      atom="/feeds/trending.atom")
+    return web.render(
+        request,
+        "trending.html",
+        cards=trending_cards(web, request),
+        tabs=_tabs(Period("trending", date.today(), date.today())),
+        half_life=feeds.HALF_LIFE_DAYS,
+        window=feeds.TRENDING_WINDOW_DAYS,
+        star_weight=feeds.STAR_WEIGHT,
+        atom="/feeds/trending.atom",
+    )
 
 
 @router.get("/search")
-def search(request: Request, q: str = Query("", max_length=500), sort: str = "relevance",
-           category: str = Query("", max_length=500),
-           date_from: str = "", date_to: str = "", has_code: str = "", page: int = Page):
+def search(
+    request: Request,
+    q: str = Query("", max_length=500),
+    sort: str = "relevance",
+    category: str = Query("", max_length=500),
+    date_from: str = "",
+    date_to: str = "",
+    has_code: str = "",
+    page: int = Page,
+):
     web = web_of(request)
     q = q.strip()
-    form = {"q": q, "sort": sort, "category": category, "date_from": date_from,
-            "date_to": date_to, "has_code": bool(has_code)}
+    form = {
+        "q": q,
+        "sort": sort,
+        "category": category,
+        "date_from": date_from,
+        "date_to": date_to,
+        "has_code": bool(has_code),
+    }
     if not q:
-        return web.render(request, "search.html", form=form, cards=[], result=None, page=1,
-                          pages=1, sorts=SORTS, base="/search")
+        return web.render(
+            request,
+            "search.html",
+            form=form,
+            cards=[],
+            result=None,
+            page=1,
+            pages=1,
+            sorts=SORTS,
+            base="/search",
+        )
     arxiv = try_parse_arxiv_id(q)
     if arxiv is not None:  # an id or URL jumps straight to the paper
         return RedirectResponse(f"/papers/{arxiv.id}", status_code=303)
     if sort not in SORTS:
         raise HTTPException(400, f"sort {sort!r} is not one of {', '.join(SORTS)}")
     filters = search_filters(category, date_from, date_to, has_code)
-    result = web.search.search(q, filters, sort=sort, limit=SEARCH_PAGE_SIZE,
-                               offset=(page - 1) * SEARCH_PAGE_SIZE)
+    result = web.search.search(
+        q, filters, sort=sort, limit=SEARCH_PAGE_SIZE, offset=(page - 1) * SEARCH_PAGE_SIZE
+    )
     cards = web.cards_for(request, [h.paper for h in result.hits])
     for card, hit in zip(cards, result.hits):
         # Matches are marked in the raw text, then its LaTeX is shown as on every card.
@@ -172,11 +225,22 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
         text, spans = snippet(hit.paper.abstract, hit.abstract_spans)
         card.blurb_html = Markup(latex.to_html(text, spans))
     pages = max(1, -(-result.total // SEARCH_PAGE_SIZE))
-    query = urlencode({k: v for k, v in form.items() if v and k != "has_code"}
-                      | ({"has_code": "1"} if has_code else {}))
-    return web.render(request, "search.html", form=form, cards=cards, result=result, page=page,
-                      pages=pages, sorts=SORTS, base=f"/search?{query}",
-                      atom=f"/feeds/search.atom?{query}")
+    query = urlencode(
+        {k: v for k, v in form.items() if v and k != "has_code"}
+        | ({"has_code": "1"} if has_code else {})
+    )
+    return web.render(
+        request,
+        "search.html",
+        form=form,
+        cards=cards,
+        result=result,
+        page=page,
+        pages=pages,
+        sorts=SORTS,
+        base=f"/search?{query}",
+        atom=f"/feeds/search.atom?{query}",
+    )
 
 
 def search_filters(category: str, date_from: str, date_to: str, has_code: str) -> Filters:
@@ -193,8 +257,13 @@ def search_filters(category: str, date_from: str, date_to: str, has_code: str) -
 def submit_form(request: Request, id: str = ""):
     web = web_of(request)
     if auth.session_user(web.store, request) is None:
-        return RedirectResponse("/signin?" + urlencode({"next": request.url.path + (
-            f"?{request.url.query}" if request.url.query else "")}), status_code=303)
+        return RedirectResponse(
+            "/signin?"
+            + urlencode(
+                {"next": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+            ),
+            status_code=303,
+        )
     return web.render(request, "submit.html", value=id, error=None, done=None)
 
 
@@ -209,8 +278,16 @@ def submit(request: Request, id: str = Form(""), csrf_token: str = Form("")):
     try:
         result = submit_paper(web.store, web.settings, user, id)
     except SubmitRefused as exc:
-        return web.render(request, "submit.html", status=exc.status, headers=exc.headers,
-                          value=id, error=exc.message, existing=exc.paper_id, done=None)
+        return web.render(
+            request,
+            "submit.html",
+            status=exc.status,
+            headers=exc.headers,
+            value=id,
+            error=exc.message,
+            existing=exc.paper_id,
+            done=None,
+        )
     if isinstance(result, Submission):  # queued for the worker: its status page follows it
         return RedirectResponse(f"/submissions/{result.id}", status_code=303)
     return web.render(request, "submit.html", status=201, value="", error=None, done=result)
@@ -224,8 +301,9 @@ def submission_page(request: Request, submission_id: int = SubmissionId):
     if found is None:
         raise HTTPException(404, f"there is no submission {submission_id}")
     paper = web.store.get(found.paper_id) if found.status == "done" else None
-    return web.render(request, "submission.html", submission=found, paper=paper,
-                      text=status_text(found))
+    return web.render(
+        request, "submission.html", submission=found, paper=paper, text=status_text(found)
+    )
 
 
 @router.get("/papers/{paper_id:path}")
@@ -242,12 +320,18 @@ def paper(request: Request, paper_id: str):
         return web.render(request, "missing.html", status=404, paper_id=arxiv.id)
     card = web.cards_for(request, [found])[0]
     similar = web.search.similar(found.id, limit=5)
-    return web.render(request, "paper.html", card=card, paper=found, bibtex=bibtex(found),
-                      similar=web.cards_for(request, [h.paper for h in similar]),
-                      authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
-                      **discussions.page_context(web, request, found),
-                      **people.page_context(web, request, found, card.votes),
-                      **paper_words(web.store, found))
+    return web.render(
+        request,
+        "paper.html",
+        card=card,
+        paper=found,
+        bibtex=bibtex(found),
+        similar=web.cards_for(request, [h.paper for h in similar]),
+        authors_open=len(found.authors) if len(found.authors) <= 15 else 10,
+        **discussions.page_context(web, request, found),
+        **people.page_context(web, request, found, card.votes),
+        **paper_words(web.store, found),
+    )
 
 
 def _paper_or_404(web, paper_id: str):
@@ -259,8 +343,13 @@ def _paper_or_404(web, paper_id: str):
 
 
 @router.post("/papers/{paper_id:path}/upvote")
-def upvote(request: Request, paper_id: str, up: str = Form("1"), csrf_token: str = Form(""),
-           next: str = Form("")):
+def upvote(
+    request: Request,
+    paper_id: str,
+    up: str = Form("1"),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
+):
     web = web_of(request)
     auth.check_csrf(request, csrf_token)
     wants_json = "application/json" in request.headers.get("accept", "")
@@ -288,4 +377,3 @@ def remove_from_feed(request: Request, paper_id: str, csrf_token: str = Form("")
     found = _paper_or_404(web, paper_id)
     web.store.remove_from_feed(found.id)
     return RedirectResponse(f"/papers/{found.id}", status_code=303)
-

@@ -57,11 +57,22 @@ def author(request: Request, name: str):
     ids = people.papers_by_author(name)
     if not ids:
         raise HTTPException(404, f"no stored paper lists an author named {name!r}")
-    claimants = sorted({c.user for pid in ids for c in people.claims_on(pid)
-                        if c.status == "confirmed"
-                        and normalize_name(c.author_name) == normalize_name(name)})
-    return web.render(request, "author.html", name=name, cards=_cards(web, request, ids),
-                      spellings=people.author_spellings(name, ids), claimants=claimants)
+    claimants = sorted(
+        {
+            c.user
+            for pid in ids
+            for c in people.claims_on(pid)
+            if c.status == "confirmed" and normalize_name(c.author_name) == normalize_name(name)
+        }
+    )
+    return web.render(
+        request,
+        "author.html",
+        name=name,
+        cards=_cards(web, request, ids),
+        spellings=people.author_spellings(name, ids),
+        claimants=claimants,
+    )
 
 
 @router.get("/orgs/{name}")
@@ -69,10 +80,10 @@ def organization(request: Request, name: str):
     web = web_of(request)
     full, ids = People(web.store).papers_of_org(name)
     if not ids:
-        raise HTTPException(404, f"no paper in the feed is filed under the organization "
-                                 f"{name!r}")
-    return web.render(request, "org.html", name=name, full=full or name,
-                      cards=_cards(web, request, ids))
+        raise HTTPException(404, f"no paper in the feed is filed under the organization {name!r}")
+    return web.render(
+        request, "org.html", name=name, full=full or name, cards=_cards(web, request, ids)
+    )
 
 
 @router.get("/users/{name}")
@@ -87,12 +98,17 @@ def profile(request: Request, name: str):
     upvoted = [] if hidden and not (me and me.id == shown.id) else people.upvoted(shown.id)
     claims = people.claims_by(shown.id)
     confirmed = [c.paper_id for c in claims if c.status == "confirmed"]
-    return web.render(request, "profile.html", shown=shown, votes_hidden=hidden,
-                      papers=_cards(web, request, confirmed),
-                      pending=[c for c in claims if c.status == "pending"],
-                      upvoted=_cards(web, request, upvoted),
-                      comments=Discussions(web.store).by_user(shown.id),
-                      comment_html=comment_html)
+    return web.render(
+        request,
+        "profile.html",
+        shown=shown,
+        votes_hidden=hidden,
+        papers=_cards(web, request, confirmed),
+        pending=[c for c in claims if c.status == "pending"],
+        upvoted=_cards(web, request, upvoted),
+        comments=Discussions(web.store).by_user(shown.id),
+        comment_html=comment_html,
+    )
 
 
 def _paper_id(web, paper_id: str) -> str:
@@ -115,8 +131,7 @@ def _to_paper(paper_id: str) -> RedirectResponse:
 
 
 @router.post("/papers/{paper_id:path}/claim")
-def claim(request: Request, paper_id: str, author_name: str = Form(""),
-          csrf_token: str = Form("")):
+def claim(request: Request, paper_id: str, author_name: str = Form(""), csrf_token: str = Form("")):
     web = web_of(request)
     user = _signed_in(web, request, csrf_token)
     limits.check(web.store, limits.CLAIM, f"user:{user.id}")

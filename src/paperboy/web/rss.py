@@ -52,45 +52,61 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs) -> ET.Element:
     return el
 
 
-def atom_feed(request: Request, title: str, cards: list[Card], subtitle: str,
-              alternate: str = "/") -> Response:
+def atom_feed(
+    request: Request, title: str, cards: list[Card], subtitle: str, alternate: str = "/"
+) -> Response:
     """An Atom document for these cards; the feed id is its own absolute URL, and `alternate`
     the page (a path) that shows the same papers."""
     base = str(request.base_url).rstrip("/")
     days = [c.day or c.paper.published for c in cards]
-    root = _feed_head(request, title, subtitle, alternate,
-                      max((d for d in days if d), default=None))
+    root = _feed_head(
+        request, title, subtitle, alternate, max((d for d in days if d), default=None)
+    )
     for card, day in zip(cards, days):
         _entry(root, base, card, day)
     return _atom(root)
 
 
-def atom_error(request: Request, status: int, message: str,
-               headers: dict | None = None) -> Response:
+def atom_error(
+    request: Request, status: int, message: str, headers: dict | None = None
+) -> Response:
     """A feed address that cannot be answered: still Atom (a reader shows its title and its
     one entry), with the status and the message saying what to fix."""
-    root = _feed_head(request, "paperboy · this feed address does not work", message,
-                      "/", date.today())
+    root = _feed_head(
+        request, "paperboy · this feed address does not work", message, "/", date.today()
+    )
     entry = ET.SubElement(root, "entry")
     _text(entry, "id", f"{request.url}#error-{status}")
     _text(entry, "title", f"This feed address does not work: {message}")
     _text(entry, "updated", _time(date.today()))
-    _text(entry, "summary", f"The server answered {status}: {message}. Search on the site and "
-                            "copy the search page's Atom link.", type="text")
+    _text(
+        entry,
+        "summary",
+        f"The server answered {status}: {message}. Search on the site and "
+        "copy the search page's Atom link.",
+        type="text",
+    )
     return _atom(root, status, headers)
 
 
-def _feed_head(request: Request, title: str, subtitle: str, alternate: str,
-               updated: date | None) -> ET.Element:
+def _feed_head(
+    request: Request, title: str, subtitle: str, alternate: str, updated: date | None
+) -> ET.Element:
     self_url = str(request.url)
     root = ET.Element("feed", {"xmlns": ATOM})
     _text(root, "title", title)
     _text(root, "subtitle", subtitle)
     _text(root, "id", self_url)
-    ET.SubElement(root, "link", {"rel": "self", "type": "application/atom+xml",
-                                 "href": self_url})
-    ET.SubElement(root, "link", {"rel": "alternate", "type": "text/html",
-                                 "href": str(request.base_url).rstrip("/") + alternate})
+    ET.SubElement(root, "link", {"rel": "self", "type": "application/atom+xml", "href": self_url})
+    ET.SubElement(
+        root,
+        "link",
+        {
+            "rel": "alternate",
+            "type": "text/html",
+            "href": str(request.base_url).rstrip("/") + alternate,
+        },
+    )
     _text(root, "updated", _time(updated))
     author = ET.SubElement(root, "author")
     _text(author, "name", "paperboy")
@@ -100,8 +116,12 @@ def _feed_head(request: Request, title: str, subtitle: str, alternate: str,
 
 def _atom(root: ET.Element, status: int = 200, headers: dict | None = None) -> Response:
     body = ET.tostring(root, encoding="unicode", xml_declaration=False)
-    return Response('<?xml version="1.0" encoding="utf-8"?>\n' + body, status_code=status,
-                    headers=headers, media_type="application/atom+xml; charset=utf-8")
+    return Response(
+        '<?xml version="1.0" encoding="utf-8"?>\n' + body,
+        status_code=status,
+        headers=headers,
+        media_type="application/atom+xml; charset=utf-8",
+    )
 
 
 def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
@@ -112,11 +132,15 @@ def _entry(root: ET.Element, base: str, card: Card, day: date | None) -> None:
     _text(entry, "updated", _time(day))
     if p.published:
         _text(entry, "published", _time(p.published))
-    ET.SubElement(entry, "link", {"rel": "alternate", "type": "text/html",
-                                  "href": f"{base}/papers/{p.id}"})
-    ET.SubElement(entry, "link", {"rel": "related", "type": "application/pdf",
-                                  "href": p.pdf_url, "title": "PDF"})
-    for name in p.authors[:bounds.LIST_AUTHORS] or ["Unknown"]:
+    ET.SubElement(
+        entry, "link", {"rel": "alternate", "type": "text/html", "href": f"{base}/papers/{p.id}"}
+    )
+    ET.SubElement(
+        entry,
+        "link",
+        {"rel": "related", "type": "application/pdf", "href": p.pdf_url, "title": "PDF"},
+    )
+    for name in p.authors[: bounds.LIST_AUTHORS] or ["Unknown"]:
         author = ET.SubElement(entry, "author")
         _text(author, "name", name)
     for category in p.categories:
@@ -138,10 +162,15 @@ def daily(request: Request):
     cards: list[Card] = []
     if newest is not None:
         first = newest - timedelta(days=DAILY_DAYS - 1)
-        cards = web.cards(request, web.store.ranked_between(first, newest, MAX_ENTRIES,
-                                                            newest_first=True))
-    return atom_feed(request, "paperboy · daily papers", cards,
-                     f"Papers of the last {DAILY_DAYS} feed days, most upvoted first each day")
+        cards = web.cards(
+            request, web.store.ranked_between(first, newest, MAX_ENTRIES, newest_first=True)
+        )
+    return atom_feed(
+        request,
+        "paperboy · daily papers",
+        cards,
+        f"Papers of the last {DAILY_DAYS} feed days, most upvoted first each day",
+    )
 
 
 @router.get("/weekly.atom")
@@ -161,30 +190,45 @@ def _period_feed(request: Request, kind: str, name: str) -> Response:
     if newest is None:
         return atom_feed(request, f"paperboy · {name} papers", [], "No papers yet")
     period = feeds.period_of(kind, newest)
-    cards = web.cards(request, web.store.ranked_between(period.first, period.last,
-                                                        MAX_ENTRIES))
-    return atom_feed(request, f"paperboy · {name} papers · {period.label}", cards,
-                     f"The most upvoted papers of {period.label}, the newest {kind} with papers",
-                     alternate=period_url(period))
+    cards = web.cards(request, web.store.ranked_between(period.first, period.last, MAX_ENTRIES))
+    return atom_feed(
+        request,
+        f"paperboy · {name} papers · {period.label}",
+        cards,
+        f"The most upvoted papers of {period.label}, the newest {kind} with papers",
+        alternate=period_url(period),
+    )
 
 
 @router.get("/trending.atom")
 def trending(request: Request):
     web = web_of(request)
-    return atom_feed(request, "paperboy · trending papers", trending_cards(web, request),
-                     "Upvotes halving every 3 days (see the trending page)",
-                     alternate="/papers/trending")
+    return atom_feed(
+        request,
+        "paperboy · trending papers",
+        trending_cards(web, request),
+        "Upvotes halving every 3 days (see the trending page)",
+        alternate="/papers/trending",
+    )
 
 
 @router.get("/search.atom")
-def search(request: Request, q: str = Query("", max_length=500), sort: str = "relevance",
-           category: str = Query("", max_length=500), date_from: str = "", date_to: str = "",
-           has_code: str = "", limit: int = Query(30, ge=1, le=MAX_ENTRIES)):
+def search(
+    request: Request,
+    q: str = Query("", max_length=500),
+    sort: str = "relevance",
+    category: str = Query("", max_length=500),
+    date_from: str = "",
+    date_to: str = "",
+    has_code: str = "",
+    limit: int = Query(30, ge=1, le=MAX_ENTRIES),
+):
     web = web_of(request)
     q = q.strip()
     if not q:
-        raise HTTPException(400, "the q parameter is empty: give the search, e.g. "
-                                 "/feeds/search.atom?q=diffusion")
+        raise HTTPException(
+            400, "the q parameter is empty: give the search, e.g. /feeds/search.atom?q=diffusion"
+        )
     if sort not in SORTS:
         raise HTTPException(400, f"sort {sort!r} is not one of {', '.join(SORTS)}")
     arxiv = try_parse_arxiv_id(q)
@@ -194,6 +238,10 @@ def search(request: Request, q: str = Query("", max_length=500), sort: str = "re
     # only near in meaning (semantic-only hits) rank the search page but are left out here.
     cards = web.cards_for(request, [h.paper for h in result.hits if h.matched])
     page = urlencode({k: v for k, v in request.query_params.items() if k != "limit" and v})
-    return atom_feed(request, f"paperboy · search: {q}", cards,
-                     result.message or f"{result.total} papers match {q!r}",
-                     alternate=f"/search?{page}")
+    return atom_feed(
+        request,
+        f"paperboy · search: {q}",
+        cards,
+        result.message or f"{result.total} papers match {q!r}",
+        alternate=f"/search?{page}",
+    )

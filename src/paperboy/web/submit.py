@@ -2,9 +2,9 @@
 
 A stored paper joins the feed at once, as a recorded run (ingest/runs.py). An unknown one is
 queued for the submissions worker (paperboy/submissions.py), which fetches it from arXiv; the
-request answers at once with the queued `Submission`, whose status page (/submissions/N) and API (/api/submissions/N) say
-queued, fetching, done or failed. No request waits on arXiv. Refusals carry an HTTP status
-and a message the user can act on.
+request answers at once with the queued `Submission`, whose status page (/submissions/N) and
+API (/api/submissions/N) say queued, fetching, done or failed. No request waits on arXiv.
+Refusals carry an HTTP status and a message the user can act on.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ QUEUE_FULL_RETRY_AFTER = 300  # seconds: a full queue drains at one arXiv reques
 
 
 class SubmitRefused(Exception):
-    def __init__(self, status: int, message: str, paper_id: str | None = None,
-                 retry_after: int | None = None):
+    def __init__(
+        self, status: int, message: str, paper_id: str | None = None, retry_after: int | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.paper_id = status, message, paper_id
         self.headers = {"Retry-After": str(retry_after)} if retry_after else None
@@ -38,8 +39,10 @@ def submit_paper(store, settings, user: User, text: str) -> Paper | Submission:
     paper = store.get(arxiv.id)
     if paper is not None and paper.entry is not None:
         raise SubmitRefused(
-            409, f"{arxiv.id} is already in the feed (since {paper.entry.day.isoformat()})",
-            arxiv.id)
+            409,
+            f"{arxiv.id} is already in the feed (since {paper.entry.day.isoformat()})",
+            arxiv.id,
+        )
     if paper is None:
         return _enqueue(store, settings, user, arxiv.id)
     _add_to_feed(store, settings, user, paper)
@@ -54,15 +57,22 @@ def _add_to_feed(store, settings, user: User, paper: Paper) -> None:
     from paperboy.ingest.runs import RecordedRun
 
     entry = FeedEntry(day=utc_today(), source="user", submitted_by=user.name)
-    with RecordedRun(store, settings, "submit", f"{user.name} on the site",
-                     f"submit:{time.time_ns()}", index_wait=False) as recorded:
+    with RecordedRun(
+        store,
+        settings,
+        "submit",
+        f"{user.name} on the site",
+        f"submit:{time.time_ns()}",
+        index_wait=False,
+    ) as recorded:
         recorded.write([replace(paper, entry=entry)])
 
 
 def _enqueue(store, settings, user: User, paper_id: str) -> Submission:
     try:
         submission, _ = store.enqueue_submission(
-            paper_id, user.id, user.name, settings.submissions_per_user, settings.submissions_max)
+            paper_id, user.id, user.name, settings.submissions_per_user, settings.submissions_max
+        )
     except QueueFull as exc:
         status = 429 if exc.scope == "user" else 503
         raise SubmitRefused(status, str(exc), retry_after=QUEUE_FULL_RETRY_AFTER) from None

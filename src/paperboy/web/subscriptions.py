@@ -60,29 +60,58 @@ def _links(request: Request) -> Links:
 def _page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     # No fresh CSRF value: these forms carry their own token or none, and a subscribe answer
     # must read the same whoever asks (it must not tell who subscribes).
-    return web_of(request).render(request, f"mail/{template}", status, headers=_PRIVATE,
-                                  new_csrf=False, **context)
+    return web_of(request).render(
+        request, f"mail/{template}", status, headers=_PRIVATE, new_csrf=False, **context
+    )
 
 
-def _message(request: Request, heading: str, text: str, status: int = 200, tone: str = "ok",
-             more: str = "", link: str = "", link_text: str = "",
-             ask_again: bool = False) -> HTMLResponse:
-    return _page(request, "message.html", status, heading=heading, text=text, tone=tone,
-                 more=more, link=link, link_text=link_text, ask_again=ask_again, values={})
+def _message(
+    request: Request,
+    heading: str,
+    text: str,
+    status: int = 200,
+    tone: str = "ok",
+    more: str = "",
+    link: str = "",
+    link_text: str = "",
+    ask_again: bool = False,
+) -> HTMLResponse:
+    return _page(
+        request,
+        "message.html",
+        status,
+        heading=heading,
+        text=text,
+        tone=tone,
+        more=more,
+        link=link,
+        link_text=link_text,
+        ask_again=ask_again,
+        values={},
+    )
 
 
 def _bad_link(request: Request, exc: LinkInvalid) -> HTMLResponse:
     if isinstance(exc, LinkExpired):
-        return _message(request, "This link has expired",
-                        "For your safety, links in our mails work for a limited time.",
-                        status=400, tone="error",
-                        more="Enter your address below: we will mail you a fresh link.",
-                        ask_again=True)
+        return _message(
+            request,
+            "This link has expired",
+            "For your safety, links in our mails work for a limited time.",
+            status=400,
+            tone="error",
+            more="Enter your address below: we will mail you a fresh link.",
+            ask_again=True,
+        )
     reason = str(exc)
-    return _message(request, "This link does not work", f"{reason[:1].upper()}{reason[1:]}.",
-                    status=400,
-                    tone="error", more="Copy the whole link from the mail, or ask for a new "
-                                       "one below.", ask_again=True)
+    return _message(
+        request,
+        "This link does not work",
+        f"{reason[:1].upper()}{reason[1:]}.",
+        status=400,
+        tone="error",
+        more="Copy the whole link from the mail, or ask for a new one below.",
+        ask_again=True,
+    )
 
 
 def _too_long(*values: str) -> bool:
@@ -98,19 +127,36 @@ def subscribe_form(request: Request, topic: str = ""):
 
 
 @router.post("/subscribe", response_class=HTMLResponse)
-def subscribe(request: Request, background: BackgroundTasks, email: str = Form(""),
-              name: str = Form(""), topics: str = Form(""), frequency: str = Form("daily"),
-              include_top: str = Form("")):
-    values = {"email": email[:254], "name": name[:100], "topics": topics[:2200],
-              "frequency": frequency, "include_top": bool(include_top)}
+def subscribe(
+    request: Request,
+    background: BackgroundTasks,
+    email: str = Form(""),
+    name: str = Form(""),
+    topics: str = Form(""),
+    frequency: str = Form("daily"),
+    include_top: str = Form(""),
+):
+    values = {
+        "email": email[:254],
+        "name": name[:100],
+        "topics": topics[:2200],
+        "frequency": frequency,
+        "include_top": bool(include_top),
+    }
     auth.check_origin(request)  # 403 for a form posted from another site
     if _too_long(email, name, topics, frequency):
-        return _page(request, "subscribe.html", 400, values=values,
-                     error="That is far more text than a subscription needs.")
+        return _page(
+            request,
+            "subscribe.html",
+            400,
+            values=values,
+            error="That is far more text than a subscription needs.",
+        )
     subs = _subscriptions(request)
     try:
-        form = subs.check_form(email, topics=topics, frequency=frequency, name=name,
-                               include_top=bool(include_top))
+        form = subs.check_form(
+            email, topics=topics, frequency=frequency, name=name, include_top=bool(include_top)
+        )
     except InvalidSubscription as exc:
         return _page(request, "subscribe.html", 400, values=values, error=str(exc))
     try:
@@ -118,27 +164,35 @@ def subscribe(request: Request, background: BackgroundTasks, email: str = Form("
         limits.check(subs.store, limits.SUBSCRIBE, f"ip:{limits.client_address(request)}")
     except limits.RateLimited as exc:
         minutes = math.ceil(exc.retry_after / 60)
-        page = _page(request, "subscribe.html", 429, values=values,
-                     error=f"Too many subscription requests from your network: try again in "
-                           f"{minutes} minute{'' if minutes == 1 else 's'}.")
+        page = _page(
+            request,
+            "subscribe.html",
+            429,
+            values=values,
+            error=f"Too many subscription requests from your network: try again in "
+            f"{minutes} minute{'' if minutes == 1 else 's'}.",
+        )
         page.headers["Retry-After"] = str(exc.retry_after)
         return page
     answer = subs.ask(form)
     background.add_task(_send_quietly, subs, answer)
     # The same words whatever the address's state: the form must not tell who subscribes.
-    return _message(request, "Check your inbox",
-                    f"If {answer.subscriber.email} can receive mail, a message is on its way. "
-                    "Open the link in it to confirm.",
-                    more="Nothing arrives? Look in the spam folder, or try again in a few "
-                         "minutes.")
+    return _message(
+        request,
+        "Check your inbox",
+        f"If {answer.subscriber.email} can receive mail, a message is on its way. "
+        "Open the link in it to confirm.",
+        more="Nothing arrives? Look in the spam folder, or try again in a few minutes.",
+    )
 
 
 def _send_quietly(subs: Subscriptions, answer) -> None:
     try:
         subs.send_request_mail(answer)
     except DeliveryError as exc:
-        log.warning("could not send the %s mail to %s: %s", answer.mail,
-                    answer.subscriber.email, exc)
+        log.warning(
+            "could not send the %s mail to %s: %s", answer.mail, answer.subscriber.email, exc
+        )
 
 
 # -- confirm ---------------------------------------------------------------------------------
@@ -151,8 +205,10 @@ def confirm_page(request: Request, token: str = ""):
         return _bad_link(request, exc)
     subscriber = subs.store.subscriber(subscriber_id)
     if subscriber is None or subscriber.nonce != nonce:
-        return _bad_link(request, LinkInvalid("this confirmation link was replaced by a newer "
-                                              "one: use the latest mail"))
+        return _bad_link(
+            request,
+            LinkInvalid("this confirmation link was replaced by a newer one: use the latest mail"),
+        )
     if subscriber.status != "pending":
         return _confirmed(request, subs, subscriber)
     return _page(request, "confirm.html", subscriber=subscriber, token=token)
@@ -170,13 +226,21 @@ def confirm(request: Request, token: str = Form("")):
 
 def _confirmed(request: Request, subs: Subscriptions, subscriber) -> HTMLResponse:
     if subscriber.status in ("active", "paused"):
-        return _message(request, "You are subscribed",
-                        f"{subscriber.email} will get the {subscriber.frequency} digest.",
-                        link=subs.links.preferences_url(subscriber),
-                        link_text="Change frequency or topics")
-    return _message(request, "Not subscribed",
-                    f"{subscriber.email} is {subscriber.status}: no mail goes to it.",
-                    tone="error", link="/subscribe", link_text="Subscribe again")
+        return _message(
+            request,
+            "You are subscribed",
+            f"{subscriber.email} will get the {subscriber.frequency} digest.",
+            link=subs.links.preferences_url(subscriber),
+            link_text="Change frequency or topics",
+        )
+    return _message(
+        request,
+        "Not subscribed",
+        f"{subscriber.email} is {subscriber.status}: no mail goes to it.",
+        tone="error",
+        link="/subscribe",
+        link_text="Subscribe again",
+    )
 
 
 # -- unsubscribe -----------------------------------------------------------------------------
@@ -190,8 +254,13 @@ def unsubscribe_page(request: Request, token: str = ""):
     subscriber = subs.store.subscriber(subscriber_id)
     if subscriber is None or subscriber.status == "unsubscribed":
         return _message(request, "Unsubscribed", "No more mail goes to this address.")
-    return _page(request, "unsubscribe.html", subscriber=subscriber, token=token,
-                 preferences_url=subs.links.preferences_url(subscriber))
+    return _page(
+        request,
+        "unsubscribe.html",
+        subscriber=subscriber,
+        token=token,
+        preferences_url=subs.links.preferences_url(subscriber),
+    )
 
 
 @router.post("/subscriptions/unsubscribe", response_class=HTMLResponse)
@@ -203,19 +272,38 @@ def unsubscribe(request: Request, token: str = ""):
         subscriber = subs.unsubscribe(token)
     except LinkInvalid as exc:
         return _bad_link(request, exc)
-    return _message(request, "Unsubscribed",
-                    f"No more mail goes to {subscriber.email}.",
-                    link="/subscribe", link_text="Changed your mind? Subscribe again")
+    return _message(
+        request,
+        "Unsubscribed",
+        f"No more mail goes to {subscriber.email}.",
+        link="/subscribe",
+        link_text="Changed your mind? Subscribe again",
+    )
 
 
 # -- preferences -----------------------------------------------------------------------------
-def _preferences(request: Request, subs: Subscriptions, subscriber, token: str,
-                 status: int = 200, saved: bool = False, error: str = "",
-                 typed: str | None = None) -> HTMLResponse:
+def _preferences(
+    request: Request,
+    subs: Subscriptions,
+    subscriber,
+    token: str,
+    status: int = 200,
+    saved: bool = False,
+    error: str = "",
+    typed: str | None = None,
+) -> HTMLResponse:
     topics_text = typed if typed is not None else "\n".join(subscriber.topics)
-    return _page(request, "preferences.html", status, subscriber=subscriber, token=token,
-                 saved=saved, error=error, topics_text=topics_text,
-                 max_topics=subs.settings.mail_max_topics)
+    return _page(
+        request,
+        "preferences.html",
+        status,
+        subscriber=subscriber,
+        token=token,
+        saved=saved,
+        error=error,
+        topics_text=topics_text,
+        max_topics=subs.settings.mail_max_topics,
+    )
 
 
 @router.get("/subscriptions/preferences", response_class=HTMLResponse)
@@ -229,9 +317,15 @@ def preferences_page(request: Request, token: str = ""):
 
 
 @router.post("/subscriptions/preferences", response_class=HTMLResponse)
-def save_preferences(request: Request, token: str = Form(""), frequency: str = Form("daily"),
-                     topics: str = Form(""), include_top: str = Form(""),
-                     paused: str = Form(""), action: str = Form("save")):
+def save_preferences(
+    request: Request,
+    token: str = Form(""),
+    frequency: str = Form("daily"),
+    topics: str = Form(""),
+    include_top: str = Form(""),
+    paused: str = Form(""),
+    action: str = Form("save"),
+):
     subs = _subscriptions(request)
     try:
         subscriber = subs.for_preferences(token)
@@ -239,15 +333,23 @@ def save_preferences(request: Request, token: str = Form(""), frequency: str = F
         return _bad_link(request, exc)
     if action == "unsubscribe":
         subs.store.unsubscribe(subscriber.id)
-        return _message(request, "Unsubscribed", f"No more mail goes to {subscriber.email}.",
-                        link="/subscribe", link_text="Changed your mind? Subscribe again")
+        return _message(
+            request,
+            "Unsubscribed",
+            f"No more mail goes to {subscriber.email}.",
+            link="/subscribe",
+            link_text="Changed your mind? Subscribe again",
+        )
     if _too_long(topics, frequency):
-        return _preferences(request, subs, subscriber, token, 400,
-                            error="That is far more text than topics need.")
+        return _preferences(
+            request, subs, subscriber, token, 400, error="That is far more text than topics need."
+        )
     try:
-        subscriber = subs.save_preferences(token, frequency, topics, bool(include_top),
-                                           bool(paused))
+        subscriber = subs.save_preferences(
+            token, frequency, topics, bool(include_top), bool(paused)
+        )
     except InvalidSubscription as exc:
-        return _preferences(request, subs, subscriber, token, 400, error=str(exc),
-                            typed=topics[:2200])
+        return _preferences(
+            request, subs, subscriber, token, 400, error=str(exc), typed=topics[:2200]
+        )
     return _preferences(request, subs, subscriber, token, saved=True)

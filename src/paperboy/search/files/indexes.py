@@ -69,19 +69,23 @@ class FileIndexes(SearchIndexes):
         self.keyword = KeywordIndex(self.folder / f"keyword-v{KEYWORD_SCHEMA}")
         self._encoders = encoders if encoders is not None else {}
         self.dense = self._vectors(settings.search_model)
-        self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
-            else None
+        self.bulk = (
+            self._vectors(settings.search_bulk_model) if settings.search_bulk_model else None
+        )
         self.passages = None  # windows over long abstracts, to re-score top candidates
         if settings.search_passages and supports_passages(settings.search_model):
             self.passages = VectorIndex.open(
                 vectors_folder(self.folder, settings.search_model + "#passages"),
-                self.dense.dim, settings.search_model + "#passages",
-                exact_limit=10**12)  # only ever scored, never searched
+                self.dense.dim,
+                settings.search_model + "#passages",
+                exact_limit=10**12,
+            )  # only ever scored, never searched
 
     def _vectors(self, model: str) -> VectorIndex:
         dim = self._dim(model)
-        return VectorIndex.open(vectors_folder(self.folder, model), dim, model,
-                                self.settings.search_exact_limit)
+        return VectorIndex.open(
+            vectors_folder(self.folder, model), dim, model, self.settings.search_exact_limit
+        )
 
     def _dim(self, model: str) -> int:
         meta = vectors_folder(self.folder, model) / "meta.json"
@@ -115,14 +119,14 @@ class FileIndexes(SearchIndexes):
             return 0
 
     def _set_keyword_watermark(self, seq: int) -> None:
-        _write_json(self.state_path, {"keyword_watermark": seq,
-                                      "keyword_schema": KEYWORD_SCHEMA})
+        _write_json(self.state_path, {"keyword_watermark": seq, "keyword_schema": KEYWORD_SCHEMA})
 
     def stamp(self) -> tuple[int, ...]:
         """Changes whenever any index is saved (readers reload when it moves)."""
         vectors = [v for v in (self.dense, self.bulk) if v is not None]
-        paths = [self.state_path] + [v.folder / "meta.json" for v in vectors
-                                     if v.folder is not None]
+        paths = [self.state_path] + [
+            v.folder / "meta.json" for v in vectors if v.folder is not None
+        ]
         return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
 
     def _keyword_updated(self, report: UpdateReport) -> None:

@@ -26,6 +26,7 @@ cost 0.007-0.02 nDCG@10, reading those of up to 6 words so cost nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,21 +55,25 @@ _COMPOUND = re.compile(r"\b\w++(?:[-\u2010\u2011]\w++)+", re.UNICODE)
 
 
 def _text_analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .filter(tantivy.Filter.stopword("english"))
-            .filter(tantivy.Filter.stemmer("english"))
-            .build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
 
 
 def _name_analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
 
 
 _ANALYZER = _text_analyzer()
@@ -90,9 +95,12 @@ def compounds(text: str) -> list[str]:
     """The hyphenated words of a text, joined: "in-context self-attention" -> incontext,
     selfattention (what the `compounds` field holds)."""
     # A compound holds no space: only the space-separated pieces with a hyphen need the regex.
-    return [_SAFE.sub("", m) for piece in (text or "").split()
-            if "-" in piece or "\u2010" in piece or "\u2011" in piece
-            for m in _COMPOUND.findall(piece)]
+    return [
+        _SAFE.sub("", m)
+        for piece in (text or "").split()
+        if "-" in piece or "\u2010" in piece or "\u2011" in piece
+        for m in _COMPOUND.findall(piece)
+    ]
 
 
 def _schema() -> tantivy.Schema:
@@ -199,8 +207,14 @@ class KeywordIndex:
         hits = searcher.search(tantivy.Query.all_query(), limit=total, count=False).hits
         return [searcher.doc(addr)["id"][0] for _, addr in hits]
 
-    def search(self, q: ParsedQuery, limit: int = 100, offset: int = 0, sort: str = "relevance",
-               conjunction: bool = False) -> tuple[list[tuple[str, float]], int]:
+    def search(
+        self,
+        q: ParsedQuery,
+        limit: int = 100,
+        offset: int = 0,
+        sort: str = "relevance",
+        conjunction: bool = False,
+    ) -> tuple[list[tuple[str, float]], int]:
         """Ranked (paper id, score) for the query's text and filters, and how many matched.
 
         Free words are OR-ed (BM25 ranks papers matching more of them higher) unless
@@ -213,8 +227,14 @@ class KeywordIndex:
         searcher = self.index.searcher()
         field = {"date": "day", "upvotes": "upvotes"}.get(sort)
         if field:
-            result = searcher.search(query, limit=limit, offset=offset, count=True,
-                                     order_by_field=field, order=tantivy.Order.Desc)
+            result = searcher.search(
+                query,
+                limit=limit,
+                offset=offset,
+                count=True,
+                order_by_field=field,
+                order=tantivy.Order.Desc,
+            )
         else:
             result = searcher.search(query, limit=limit, offset=offset, count=True)
         found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
@@ -264,7 +284,8 @@ class KeywordIndex:
         if not near:
             return words_query
         return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, words_query)] + [(tantivy.Occur.Should, c) for c in near])
+            [(tantivy.Occur.Must, words_query)] + [(tantivy.Occur.Should, c) for c in near]
+        )
 
     def _word_clause(self, word: str) -> tantivy.Query | None:
         parts = _SAFE.sub(" ", word).split()
@@ -273,9 +294,12 @@ class KeywordIndex:
         # Quoted, the parser keeps a compound's parts together (a phrase in each field).
         phrase = self._parse(f'"{" ".join(parts)}"', conjunction=False)
         joined = [t for c in compounds(word) for t in analyze(c)]
-        clauses = [tantivy.Query.boost_query(
-            tantivy.Query.term_query(self.schema, "compounds", term), COMPOUND_BOOST)
-            for term in joined]
+        clauses = [
+            tantivy.Query.boost_query(
+                tantivy.Query.term_query(self.schema, "compounds", term), COMPOUND_BOOST
+            )
+            for term in joined
+        ]
         if phrase is not None:
             clauses.insert(0, phrase)
         if len(clauses) <= 1:
@@ -287,18 +311,25 @@ class KeywordIndex:
         if not PROXIMITY_BOOST or len(words) < 2:
             return []
         terms = analyze(" ".join(words))
-        pairs = list(dict.fromkeys(zip(terms, terms[1:], strict=False)))
-        return [tantivy.Query.boost_query(
-                    tantivy.Query.phrase_query(self.schema, "text", _terms(pair), PROXIMITY_SLOP),
-                    PROXIMITY_BOOST)
-                for pair in pairs if pair[0] != pair[1]]
+        pairs = list(dict.fromkeys(itertools.pairwise(terms)))
+        return [
+            tantivy.Query.boost_query(
+                tantivy.Query.phrase_query(self.schema, "text", _terms(pair), PROXIMITY_SLOP),
+                PROXIMITY_BOOST,
+            )
+            for pair in pairs
+            if pair[0] != pair[1]
+        ]
 
     def _parse(self, text: str, conjunction: bool) -> tantivy.Query | None:
         if not text.strip('" '):
             return None
         query, _errors = self.index.parse_query_lenient(
-            text, default_field_names=["text", "authors"] + (["title"] if TITLE_BOOST else []),
-            field_boosts={"title": TITLE_BOOST} if TITLE_BOOST else None, conjunction_by_default=conjunction)
+            text,
+            default_field_names=["text", "authors"] + (["title"] if TITLE_BOOST else []),
+            field_boosts={"title": TITLE_BOOST} if TITLE_BOOST else None,
+            conjunction_by_default=conjunction,
+        )
         return query
 
     def _filters(self, q: ParsedQuery) -> list[tantivy.Query]:
@@ -307,16 +338,23 @@ class KeywordIndex:
         for author in q.authors:
             words = analyze_names(author)
             if words:
-                found.append(tantivy.Query.phrase_query(schema, "authors", _terms(words))
-                             if len(words) > 1 else
-                             tantivy.Query.term_query(schema, "authors", words[0]))
+                found.append(
+                    tantivy.Query.phrase_query(schema, "authors", _terms(words))
+                    if len(words) > 1
+                    else tantivy.Query.term_query(schema, "authors", words[0])
+                )
         if q.categories:
             found.append(tantivy.Query.term_set_query(schema, "categories", q.categories))
         if q.date_from or q.date_to:
-            found.append(tantivy.Query.range_query(
-                schema, "day", tantivy.FieldType.Integer,
-                day_number(q.date_from) if q.date_from else None,
-                day_number(q.date_to) if q.date_to else None))
+            found.append(
+                tantivy.Query.range_query(
+                    schema,
+                    "day",
+                    tantivy.FieldType.Integer,
+                    day_number(q.date_from) if q.date_from else None,
+                    day_number(q.date_to) if q.date_to else None,
+                )
+            )
         if q.has_code is not None:
             found.append(tantivy.Query.term_query(schema, "has_code", 1 if q.has_code else 0))
         return found
@@ -334,9 +372,16 @@ def _quoted_phrase(text: str) -> str:
 
 def _constraints_only(q: ParsedQuery) -> ParsedQuery:
     """The parts of a query every result must satisfy: phrases, filters, exclusions."""
-    return ParsedQuery(raw=q.raw, phrases=q.phrases, excluded=q.excluded, authors=q.authors,
-                       categories=q.categories, date_from=q.date_from, date_to=q.date_to,
-                       has_code=q.has_code)
+    return ParsedQuery(
+        raw=q.raw,
+        phrases=q.phrases,
+        excluded=q.excluded,
+        authors=q.authors,
+        categories=q.categories,
+        date_from=q.date_from,
+        date_to=q.date_to,
+        has_code=q.has_code,
+    )
 
 
 def allowed_ids(index: KeywordIndex, q: ParsedQuery, ids: list[str]) -> set[str]:
@@ -349,8 +394,7 @@ def allowed_ids(index: KeywordIndex, q: ParsedQuery, ids: list[str]) -> set[str]
     if query is None:
         return set(ids)
     within = tantivy.Query.term_set_query(index.schema, "id", list(ids))
-    both = tantivy.Query.boolean_query([(tantivy.Occur.Must, within),
-                                        (tantivy.Occur.Must, query)])
+    both = tantivy.Query.boolean_query([(tantivy.Occur.Must, within), (tantivy.Occur.Must, query)])
     searcher = index.index.searcher()
     hits = searcher.search(both, limit=len(ids), count=False).hits
     return {searcher.doc(addr)["id"][0] for _, addr in hits}

@@ -58,22 +58,32 @@ def _append(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     adding 2,000 rows at a time copies each row a few times, not once per batch."""
     base = array.base
     n, extra = len(array), len(rows)
-    if type(array) is np.ndarray and type(base) is np.ndarray and base.ndim == array.ndim \
-            and base.shape[1:] == array.shape[1:] and len(base) >= n + extra \
-            and base.ctypes.data == array.ctypes.data and base.flags.writeable:
-        base[n:n + extra] = rows  # room left in our own buffer: `array` is its first n rows
-        return base[:n + extra]
+    if (
+        type(array) is np.ndarray
+        and type(base) is np.ndarray
+        and base.ndim == array.ndim
+        and base.shape[1:] == array.shape[1:]
+        and len(base) >= n + extra
+        and base.ctypes.data == array.ctypes.data
+        and base.flags.writeable
+    ):
+        base[n : n + extra] = rows  # room left in our own buffer: `array` is its first n rows
+        return base[: n + extra]
     grown = np.empty((max(2 * n, n + extra, 1024),) + array.shape[1:], dtype=array.dtype)
     grown[:n] = array
-    grown[n:n + extra] = rows
-    return grown[:n + extra]
+    grown[n : n + extra] = rows
+    return grown[: n + extra]
 
 
 def _files(folder: Path, generation: int) -> dict[str, Path]:
     """The data files of one saved generation (0: the names used before generations)."""
     tag = f"-{generation}" if generation else ""
-    return {"vectors": folder / f"vectors{tag}.npy", "scales": folder / f"scales{tag}.npy",
-            "hashes": folder / f"hashes{tag}.npy", "ids": folder / f"ids{tag}.json"}
+    return {
+        "vectors": folder / f"vectors{tag}.npy",
+        "scales": folder / f"scales{tag}.npy",
+        "hashes": folder / f"hashes{tag}.npy",
+        "ids": folder / f"ids{tag}.json",
+    }
 
 
 def _saved_generation(folder: Path) -> int:
@@ -93,8 +103,9 @@ def _atomic_save(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 
 class VectorIndex:
-    def __init__(self, folder: Path | None, dim: int, model: str = "",
-                 exact_limit: int = EXACT_LIMIT):
+    def __init__(
+        self, folder: Path | None, dim: int, model: str = "", exact_limit: int = EXACT_LIMIT
+    ):
         self.folder = Path(folder) if folder else None
         self.dim = dim
         self.model = model
@@ -118,8 +129,9 @@ class VectorIndex:
 
     # -- persistence -------------------------------------------------------------------------
     @classmethod
-    def open(cls, folder: Path | None, dim: int, model: str = "",
-             exact_limit: int = EXACT_LIMIT) -> VectorIndex:
+    def open(
+        cls, folder: Path | None, dim: int, model: str = "", exact_limit: int = EXACT_LIMIT
+    ) -> VectorIndex:
         index = cls(folder, dim, model, exact_limit)
         if folder is None:
             return index
@@ -161,8 +173,14 @@ class VectorIndex:
         _atomic_save(files["scales"], lambda fh: np.save(fh, self.scales))
         _atomic_save(files["hashes"], lambda fh: np.save(fh, self.hashes))
         _atomic_save(files["ids"], lambda fh: fh.write(json.dumps(self.ids).encode()))
-        meta = {"model": self.model, "dim": self.dim, "count": len(self.ids),
-                "watermark": self.watermark, "format": "int8+scale", "generation": generation}
+        meta = {
+            "model": self.model,
+            "dim": self.dim,
+            "count": len(self.ids),
+            "watermark": self.watermark,
+            "format": "int8+scale",
+            "generation": generation,
+        }
         _atomic_save(self.folder / "meta.json", lambda fh: fh.write(json.dumps(meta).encode()))
         self.generation = generation
         for old in range(generation - 1, -1, -1):  # older generations, now unreferenced
@@ -208,11 +226,15 @@ class VectorIndex:
             if self._graph_feed is not None:
                 self._feed_graph(start, dequantize(codes[new_rows], scales[new_rows]))
 
-    def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
-                      hashes: np.ndarray) -> None:
+    def put_quantized(
+        self, ids: list[str], codes: np.ndarray, scales: np.ndarray, hashes: np.ndarray
+    ) -> None:
         """Add precomputed rows as they are (the demo corpus ships its vectors this way)."""
-        self.put([str(i) for i in ids],
-                 dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)), hashes)
+        self.put(
+            [str(i) for i in ids],
+            dequantize(np.asarray(codes, np.int8), np.asarray(scales, np.float32)),
+            hashes,
+        )
 
     def remove(self, ids: Iterable[str]) -> None:
         for pid in ids:
@@ -306,8 +328,12 @@ class VectorIndex:
 
     def _graph_search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         with self._graph_lock:  # web requests run in threads; build or load it once
-            if self._graph is None or self._graph_stale or self._changed_rows \
-                    or len(self._graph) < len(self.ids):
+            if (
+                self._graph is None
+                or self._graph_stale
+                or self._changed_rows
+                or len(self._graph) < len(self.ids)
+            ):
                 self._sync_graph(save=False)
         hidden = int(self._deleted.sum())  # removed rows stay in the graph until compaction
         assert self._graph is not None  # synced just above
@@ -326,16 +352,26 @@ class VectorIndex:
 
         # float16 in the graph: its int8 mode assumes components near +-1 and loses most
         # precision on unit vectors (recall@10 0.89 against 0.96 measured at 75k papers).
-        return Index(ndim=self.dim, metric="cos", dtype="f16", connectivity=16,
-                     expansion_add=128, expansion_search=200)
+        return Index(
+            ndim=self.dim,
+            metric="cos",
+            dtype="f16",
+            connectivity=16,
+            expansion_add=128,
+            expansion_search=200,
+        )
 
     def _graph_plan(self) -> tuple[Index, list[int], int]:
         """The graph to bring up to the rows and what it lacks: (graph, rewritten rows to
         re-add, first row it lacks). The saved graph is loaded when it matches the rows."""
         graph = self._graph
-        if graph is None and not self._graph_stale and self.folder is not None \
-                and (self.folder / "graph.usearch").exists() \
-                and (self.folder / "graph.rows").exists():
+        if (
+            graph is None
+            and not self._graph_stale
+            and self.folder is not None
+            and (self.folder / "graph.usearch").exists()
+            and (self.folder / "graph.rows").exists()
+        ):
             graph_path, stamp_path = self.folder / "graph.usearch", self.folder / "graph.rows"
             graph = self._new_graph()
             graph.load(str(graph_path))
@@ -388,7 +424,8 @@ class VectorIndex:
         """Before `put` appends `new_rows` rows: start the graph's feed if it is time (see
         growing_graph), giving it first what the graph lacks of the rows already there."""
         if self._graph_feed is not None or not (
-                self._grow_now or len(self.ids) + new_rows > self.exact_limit):
+            self._grow_now or len(self.ids) + new_rows > self.exact_limit
+        ):
             return
         graph, stale, done = self._graph_plan()
         rows = np.concatenate([np.asarray(stale, np.int64), np.arange(done, len(self.ids))])
@@ -423,5 +460,8 @@ class VectorIndex:
         for start in range(0, len(rows), 100_000):  # bounded float32 copies
             part = rows[start : start + 100_000]
             if len(part):
-                graph.add(part.astype(np.uint64),
-                          dequantize(np.asarray(self.codes[part]), self.scales[part]), log=False)
+                graph.add(
+                    part.astype(np.uint64),
+                    dequantize(np.asarray(self.codes[part]), self.scales[part]),
+                    log=False,
+                )

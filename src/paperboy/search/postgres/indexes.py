@@ -39,20 +39,23 @@ class PgSearchIndexes(SearchIndexes):
     bulk: PgVectors | None
     passages: PgVectors | None
 
-    def __init__(self, store: PostgresStore, settings: Settings,
-                 encoders: dict[str, Encoder] | None = None):
+    def __init__(
+        self, store: PostgresStore, settings: Settings, encoders: dict[str, Encoder] | None = None
+    ):
         self.settings = settings
         self.store = store
         self._encoders = encoders if encoders is not None else {}
         ensure_vector_table(store)
         self.keyword = PgKeywordIndex(store)
         self.dense = self._vectors(settings.search_model)
-        self.bulk = self._vectors(settings.search_bulk_model) if settings.search_bulk_model \
-            else None
+        self.bulk = (
+            self._vectors(settings.search_bulk_model) if settings.search_bulk_model else None
+        )
         self.passages = None
         if settings.search_passages and supports_passages(settings.search_model):
-            self.passages = PgVectors(store, settings.search_model + "#passages",
-                                      self.dense.dim, indexed=False)
+            self.passages = PgVectors(
+                store, settings.search_model + "#passages", self.dense.dim, indexed=False
+            )
 
     def _vectors(self, model: str) -> PgVectors:
         return PgVectors(self.store, model, self._dim(model))

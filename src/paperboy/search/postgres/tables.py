@@ -81,6 +81,7 @@ def _slug(text: str) -> str:
 
 # == keyword search ==============================================================================
 
+
 class PgKeywordIndex:
     """The keyword index as rows of `paper_search` (migration 0004)."""
 
@@ -92,18 +93,41 @@ class PgKeywordIndex:
     # -- writing -----------------------------------------------------------------------------
     def add(self, papers: Iterable[Paper]) -> int:
         """Add or replace papers; committed at once (`commit()` has nothing left to do)."""
-        rows = [(p.id, p.title or "", p.abstract or "", " ; ".join(p.authors),
-                 fold(" ; ".join(p.authors)), list(p.categories), day_number(paper_day(p)),
-                 bool(p.code_url)) for p in papers]
+        rows = [
+            (
+                p.id,
+                p.title or "",
+                p.abstract or "",
+                " ; ".join(p.authors),
+                fold(" ; ".join(p.authors)),
+                list(p.categories),
+                day_number(paper_day(p)),
+                bool(p.code_url),
+            )
+            for p in papers
+        ]
         if not rows:
             return 0
         with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_search_in (paper_id TEXT, title TEXT, "
                 "abstract TEXT, authors TEXT, names TEXT, categories TEXT[], day INTEGER, "
-                "has_code BOOLEAN) ON COMMIT DELETE ROWS")
-            conn.copy_rows("paper_search_in", ["paper_id", "title", "abstract", "authors",
-                                               "names", "categories", "day", "has_code"], rows)
+                "has_code BOOLEAN) ON COMMIT DELETE ROWS"
+            )
+            conn.copy_rows(
+                "paper_search_in",
+                [
+                    "paper_id",
+                    "title",
+                    "abstract",
+                    "authors",
+                    "names",
+                    "categories",
+                    "day",
+                    "has_code",
+                ],
+                rows,
+            )
             conn.execute(
                 f"INSERT INTO paper_search (paper_id, doc, names, categories, day, has_code) "
                 f"SELECT paper_id, "
@@ -114,7 +138,8 @@ class PgKeywordIndex:
                 f"FROM paper_search_in WHERE paper_id IN (SELECT id FROM papers) "
                 f"ON CONFLICT (paper_id) DO UPDATE SET doc = excluded.doc, "
                 f"names = excluded.names, categories = excluded.categories, "
-                f"day = excluded.day, has_code = excluded.has_code")
+                f"day = excluded.day, has_code = excluded.has_code"
+            )
         return len(rows)
 
     def remove(self, ids: Iterable[str]) -> None:
@@ -143,8 +168,14 @@ class PgKeywordIndex:
         rows = self.store.conn.execute("SELECT paper_id FROM paper_search").fetchall()
         return [r[0] for r in rows]
 
-    def search(self, q: ParsedQuery, limit: int = 100, offset: int = 0, sort: str = "relevance",
-               conjunction: bool = False) -> tuple[list[tuple[str, float]], int]:
+    def search(
+        self,
+        q: ParsedQuery,
+        limit: int = 100,
+        offset: int = 0,
+        sort: str = "relevance",
+        conjunction: bool = False,
+    ) -> tuple[list[tuple[str, float]], int]:
         """Ranked (paper id, score) and how many matched: the embedded index's contract.
 
         Free words are OR-ed (papers matching more of them, and rarer ones, rank higher)
@@ -164,8 +195,16 @@ class PgKeywordIndex:
                 return found, max(total, estimate)
         raise AssertionError("unreachable")  # the last try always returns
 
-    def _search(self, q: ParsedQuery, lexemes: list[str], match: str | None, limit: int, offset: int,
-                sort: str, conjunction: bool) -> tuple[list[tuple[str, float]], int | None]:
+    def _search(
+        self,
+        q: ParsedQuery,
+        lexemes: list[str],
+        match: str | None,
+        limit: int,
+        offset: int,
+        sort: str,
+        conjunction: bool,
+    ) -> tuple[list[tuple[str, float]], int | None]:
         where = _Where()
         if not where.query(q, conjunction, match):
             return [], None
@@ -182,11 +221,14 @@ class PgKeywordIndex:
         else:
             score, order = "0.0", "day DESC, paper_id DESC"
         # Scored in a subquery, so the window that counts the matches carries no tsvectors.
-        sql = (f"SELECT paper_id, score, count(*) OVER () FROM (SELECT s.paper_id, s.day, "
-               f"{score} AS score FROM paper_search s {join} WHERE {where.sql}) r "
-               f"ORDER BY {order} LIMIT ? OFFSET ?")
+        sql = (
+            f"SELECT paper_id, score, count(*) OVER () FROM (SELECT s.paper_id, s.day, "
+            f"{score} AS score FROM paper_search s {join} WHERE {where.sql}) r "
+            f"ORDER BY {order} LIMIT ? OFFSET ?"
+        )
         rows = self.store.conn.execute(
-            sql, (*score_params, *where.params, limit, offset)).fetchall()
+            sql, (*score_params, *where.params, limit, offset)
+        ).fetchall()
         total = rows[0][2] if rows else (self._count(where) if offset else 0)
         return [(pid, float(score)) for pid, score, _ in rows], int(total)
 
@@ -197,7 +239,9 @@ class PgKeywordIndex:
             return []
         row = self.store.conn.execute(
             f"SELECT array_agg(lexeme ORDER BY lexeme) FROM "
-            f"unnest(to_tsvector('{TEXT_CONFIG}', ?))", (text,)).fetchone()
+            f"unnest(to_tsvector('{TEXT_CONFIG}', ?))",
+            (text,),
+        ).fetchone()
         return list(row[0]) if row and row[0] else []
 
     def _candidates(self, lexemes: list[str]) -> tuple[list[str] | None, int]:
@@ -214,8 +258,9 @@ class PgKeywordIndex:
         _, total, freqs, floor = self._stats_now()
         freq = {lex: min(freqs.get(lex, floor), 1.0) for lex in lexemes}
         estimate = int(total * (1.0 - math.prod(1.0 - f for f in freq.values())))
-        rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or \
-            [min(lexemes, key=lambda lex: freq[lex])]
+        rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or [
+            min(lexemes, key=lambda lex: freq[lex])
+        ]
         wide = " | ".join(_tsquery_term(lex) for lex in rare)
         if total * sum(freq[lex] for lex in rare) <= MAX_RANKED:
             return (None, 0) if len(rare) == len(lexemes) else ([wide], estimate)
@@ -234,8 +279,11 @@ class PgKeywordIndex:
     def _score(self, lexemes: list[str]) -> tuple[str, list[str]]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
         weights = self._idf(lexemes)
-        parts = [f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
-                 f"{RANK_NORMALIZATION})" for lex in lexemes]
+        parts = [
+            f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
+            f"{RANK_NORMALIZATION})"
+            for lex in lexemes
+        ]
         return "(" + " + ".join(parts) + ")", [_tsquery_term(lex) for lex in lexemes]
 
     def _stats_now(self) -> _Stats:
@@ -256,16 +304,18 @@ class PgKeywordIndex:
 
     def _read_stats(self) -> tuple[float, dict[str, float], float]:
         total = self.store.conn.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = 'paper_search'::regclass").fetchone()[0]
+            "SELECT reltuples FROM pg_class WHERE oid = 'paper_search'::regclass"
+        ).fetchone()[0]
         if total is None or total < 1:  # never analyzed yet
             total = self.count()
         row = self.store.conn.execute(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-            "WHERE tablename = 'paper_search' AND attname = 'doc'").fetchone()
+            "WHERE tablename = 'paper_search' AND attname = 'doc'"
+        ).fetchone()
         if not row or not row[0]:
             return float(max(total, 1)), {}, 0.0
         elems, freqs = row
-        listed = dict(zip(elems, freqs[:len(elems)]))  # the extra entries are min, max, nulls
+        listed = dict(zip(elems, freqs[: len(elems)]))  # the extra entries are min, max, nulls
         return float(max(total, 1)), listed, min(listed.values()) / 2
 
     def analyze(self) -> None:
@@ -275,7 +325,8 @@ class PgKeywordIndex:
 
     def _count(self, where: _Where) -> int:
         count: int = self.store.conn.execute(
-            f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params).fetchone()[0]
+            f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params
+        ).fetchone()[0]
         return count
 
     def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
@@ -287,7 +338,8 @@ class PgKeywordIndex:
             return set(ids)
         rows = self.store.conn.execute(
             f"SELECT s.paper_id FROM paper_search s WHERE s.paper_id = ANY(?) AND {where.sql}",
-            (list(ids), *where.params)).fetchall()
+            (list(ids), *where.params),
+        ).fetchall()
         return {r[0] for r in rows}
 
 
@@ -319,8 +371,12 @@ class _Where:
             must += 1
         elif words and not must:  # with a phrase, the other words only rank
             joiner = " && " if conjunction else " || "
-            self._add("s.doc @@ (" + joiner.join(
-                [f"plainto_tsquery('{TEXT_CONFIG}', ?)"] * len(words)) + ")", *words)
+            self._add(
+                "s.doc @@ ("
+                + joiner.join([f"plainto_tsquery('{TEXT_CONFIG}', ?)"] * len(words))
+                + ")",
+                *words,
+            )
             must += 1
         must += self._filters(q)
         self._exclusions(q)
@@ -380,6 +436,7 @@ def _phrases(phrases: list[str]) -> list[str]:
 
 # == vectors =====================================================================================
 
+
 def ensure_vector_table(store: PostgresStore) -> None:
     """The pgvector extension and the table of vectors (not a migration: it needs pgvector,
     which the rest of the store does not)."""
@@ -391,13 +448,15 @@ def ensure_vector_table(store: PostgresStore) -> None:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS paper_vectors (model TEXT NOT NULL, "
                 "paper_id TEXT NOT NULL, hash BIGINT NOT NULL, embedding HALFVEC NOT NULL, "
-                "PRIMARY KEY (model, paper_id))")
+                "PRIMARY KEY (model, paper_id))"
+            )
     except psycopg.Error as exc:
         raise PgSearchError(
             f"semantic search on PostgreSQL needs the pgvector extension ({exc}); install it "
             "on the server (the pgvector/pgvector image, or the postgresql-NN-pgvector "
             "package) and run `CREATE EXTENSION vector` as a superuser, or set "
-            "search_backend = \"files\" to keep the search indexes in files") from None
+            'search_backend = "files" to keep the search indexes in files'
+        ) from None
 
 
 def _vector_text(row: np.ndarray) -> str:
@@ -414,8 +473,14 @@ def _copy_payload(model: str, ids: list[str], hashes: list[int], vectors: np.nda
     model_field = _text_field(model)
     parts = [b"PGCOPY\n\xff\r\n\x00", struct.pack(">ii", 0, 0)]
     for pid, h, row in zip(ids, hashes, half):
-        parts += [b"\x00\x04", model_field, _text_field(pid), struct.pack(">iq", 8, h),
-                  vec_head, row.tobytes()]
+        parts += [
+            b"\x00\x04",
+            model_field,
+            _text_field(pid),
+            struct.pack(">iq", 8, h),
+            vec_head,
+            row.tobytes(),
+        ]
     parts.append(b"\xff\xff")
     return b"".join(parts)
 
@@ -466,7 +531,8 @@ class PgVectors:
     def _ensure_index(self) -> None:
         name = self._index_name()
         exists = self.store.conn.execute(
-            "SELECT 1 FROM pg_indexes WHERE indexname = ?", (name,)).fetchone()
+            "SELECT 1 FROM pg_indexes WHERE indexname = ?", (name,)
+        ).fetchone()
         if exists:
             return
         with self.store.transaction() as conn:
@@ -474,7 +540,8 @@ class PgVectors:
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON paper_vectors USING hnsw "
                 f"((embedding::{self._cast}) halfvec_cosine_ops) WITH (m = 16, "
-                f"ef_construction = 128) WHERE model = {self._model_sql}")
+                f"ef_construction = 128) WHERE model = {self._model_sql}"
+            )
 
     # -- writing -----------------------------------------------------------------------------
     def put(self, ids: list[str], vectors: np.ndarray, hashes: Any = None) -> None:
@@ -485,29 +552,36 @@ class PgVectors:
         with self.store.transaction() as conn:
             conn.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS paper_vectors_load (model TEXT, paper_id TEXT, "
-                "hash BIGINT, embedding HALFVEC) ON COMMIT DELETE ROWS")
-            conn.copy_binary("paper_vectors_load", ["model", "paper_id", "hash", "embedding"],
-                             payload)
+                "hash BIGINT, embedding HALFVEC) ON COMMIT DELETE ROWS"
+            )
+            conn.copy_binary(
+                "paper_vectors_load", ["model", "paper_id", "hash", "embedding"], payload
+            )
             conn.execute(
                 "INSERT INTO paper_vectors (model, paper_id, hash, embedding) "
                 "SELECT model, paper_id, hash, embedding FROM paper_vectors_load "
                 "ON CONFLICT (model, paper_id) DO UPDATE SET hash = excluded.hash, "
-                "embedding = excluded.embedding")
+                "embedding = excluded.embedding"
+            )
         self._count = None
 
-    def put_quantized(self, ids: list[str], codes: np.ndarray, scales: np.ndarray,
-                      hashes: Any) -> None:
+    def put_quantized(
+        self, ids: list[str], codes: np.ndarray, scales: np.ndarray, hashes: Any
+    ) -> None:
         """Rows given as int8 codes with one scale each (the demo's shipped vectors)."""
-        rows = np.asarray(codes, np.int8).astype(np.float32) * \
-            np.asarray(scales, np.float32)[:, None]
+        rows = (
+            np.asarray(codes, np.int8).astype(np.float32) * np.asarray(scales, np.float32)[:, None]
+        )
         self.put([str(i) for i in ids], rows, hashes)
 
     def remove(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if ids:
             with self.store.transaction() as conn:
-                conn.execute("DELETE FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
-                             (self.model, ids))
+                conn.execute(
+                    "DELETE FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
+                    (self.model, ids),
+                )
             self._count = None
 
     def clear(self) -> None:
@@ -520,20 +594,28 @@ class PgVectors:
         now = time.monotonic()
         if self._count is None or now - self._count[0] > COUNT_TTL:
             n = self.store.conn.execute(
-                "SELECT count(*) FROM paper_vectors WHERE model = ?", (self.model,)).fetchone()[0]
+                "SELECT count(*) FROM paper_vectors WHERE model = ?", (self.model,)
+            ).fetchone()[0]
             self._count = (now, int(n))
         return self._count[1]
 
     def __contains__(self, pid: str) -> bool:
-        return self.store.conn.execute(
-            "SELECT 1 FROM paper_vectors WHERE model = ? AND paper_id = ?",
-            (self.model, pid)).fetchone() is not None
+        return (
+            self.store.conn.execute(
+                "SELECT 1 FROM paper_vectors WHERE model = ? AND paper_id = ?", (self.model, pid)
+            ).fetchone()
+            is not None
+        )
 
     @property
     def ids(self) -> list[str]:
-        return [r[0] for r in self.store.conn.execute(
-            "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY paper_id",
-            (self.model,)).fetchall()]
+        return [
+            r[0]
+            for r in self.store.conn.execute(
+                "SELECT paper_id FROM paper_vectors WHERE model = ? ORDER BY paper_id",
+                (self.model,),
+            ).fetchall()
+        ]
 
     def id_set(self) -> set[str]:
         return set(self.ids)
@@ -544,14 +626,16 @@ class PgVectors:
             return set()
         rows = self.store.conn.execute(
             "SELECT paper_id, hash FROM paper_vectors WHERE model = ? AND paper_id = ANY(?)",
-            (self.model, [pid for pid, _ in pairs])).fetchall()
+            (self.model, [pid for pid, _ in pairs]),
+        ).fetchall()
         have = dict(rows)
         return {pid for pid, h in pairs if have.get(pid) != int(h)}
 
     def vector(self, pid: str) -> np.ndarray | None:
         row = self.store.conn.execute(
             "SELECT embedding::text FROM paper_vectors WHERE model = ? AND paper_id = ?",
-            (self.model, pid)).fetchone()
+            (self.model, pid),
+        ).fetchone()
         return _parse_vector(row[0]) if row else None
 
     def scores(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
@@ -561,8 +645,8 @@ class PgVectors:
         rows = self.store.conn.execute(
             "SELECT paper_id, 1 - (embedding <=> ?::halfvec) FROM paper_vectors "
             "WHERE model = ? AND paper_id = ANY(?)",
-            (_vector_text(np.asarray(query, np.float32).reshape(-1)), self.model,
-             list(ids))).fetchall()
+            (_vector_text(np.asarray(query, np.float32).reshape(-1)), self.model, list(ids)),
+        ).fetchall()
         return {pid: float(s) for pid, s in rows}
 
     def search(self, query: np.ndarray, k: int = 100) -> list[tuple[str, float]]:
@@ -576,5 +660,6 @@ class PgVectors:
             rows = conn.execute(
                 f"SELECT paper_id, 1 - {distance} FROM paper_vectors "
                 f"WHERE model = {self._model_sql} ORDER BY {distance} LIMIT ?",
-                (vec, vec, int(k))).fetchall()
+                (vec, vec, int(k)),
+            ).fetchall()
         return [(pid, float(s)) for pid, s in rows]
