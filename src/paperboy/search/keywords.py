@@ -16,11 +16,17 @@ always win; these are kept apart (store/media.py) and the paper page says they w
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from paperboy.latex import to_text
 from paperboy.store.media import Keywords
+
+if TYPE_CHECKING:
+    from paperboy.config import Settings
+    from paperboy.search.backends import Encoder
+    from paperboy.store.sql import SQLStore
 
 KEYWORDS = 8  # per paper, as many as HF's lists usually hold
 CANDIDATES = 60  # phrases embedded per paper: the most frequent, then the earliest
@@ -234,7 +240,7 @@ def most_relevant_diverse(
     return picked
 
 
-def extract_keywords(encoder, title: str, abstract: str, k: int = KEYWORDS) -> list[str]:
+def extract_keywords(encoder: Encoder, title: str, abstract: str, k: int = KEYWORDS) -> list[str]:
     """Up to `k` keywords of a paper, best first (see the module's docstring)."""
     text = to_text(abstract)
     phrases = candidates(text)
@@ -245,7 +251,9 @@ def extract_keywords(encoder, title: str, abstract: str, k: int = KEYWORDS) -> l
     return [phrases[i] for i in picked]
 
 
-def extract_missing(store, settings, limit: int = 1000, encoder=None) -> dict[str, list[str]]:
+def extract_missing(
+    store: SQLStore, settings: Settings, limit: int = 1000, encoder: Encoder | None = None
+) -> dict[str, list[str]]:
     """Keywords for up to `limit` feed papers that have none (newest feed day first), saved
     with the model's name; returns what was found."""
     from paperboy.search.encoders import load_encoder

@@ -15,9 +15,14 @@ anyone when public) is the web layer's rule (web/collections.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
+from paperboy.store.connection import Connection, Reader
 from paperboy.store.rows import now_iso as _now
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 MAX_NAME = 100
 MAX_NOTE = 2000
@@ -53,12 +58,12 @@ class Entry:
     added_at: str
 
 
-def _collection(row) -> Collection:
+def _collection(row: tuple[Any, ...]) -> Collection:
     return Collection(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
 
 
 class Collections:
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     def create(self, user_id: int, name: str, public: bool = False) -> Collection:
@@ -71,9 +76,11 @@ class Collections:
             ).fetchone()
             if row is None:
                 raise CollectionNameTaken(f"you have a collection named {name!r} already")
-            return self._get(conn, row[0])
+            created = self._get(conn, row[0])
+            assert created is not None  # inserted just now, in this transaction
+            return created
 
-    def _get(self, conn, collection_id: int) -> Collection | None:
+    def _get(self, conn: Reader, collection_id: int) -> Collection | None:
         row = conn.execute(f"{_SELECT} WHERE c.id = ?", (collection_id,)).fetchone()
         return _collection(row) if row else None
 
@@ -154,7 +161,7 @@ class Collections:
             return gone
 
     @staticmethod
-    def _owns(conn, collection_id: int, user_id: int) -> bool:
+    def _owns(conn: Reader, collection_id: int, user_id: int) -> bool:
         return (
             conn.execute(
                 "SELECT 1 FROM collections WHERE id = ? AND user_id = ?", (collection_id, user_id)
@@ -163,7 +170,7 @@ class Collections:
         )
 
     @staticmethod
-    def _touch(conn, collection_id: int, now: str) -> None:
+    def _touch(conn: Connection, collection_id: int, now: str) -> None:
         conn.execute("UPDATE collections SET modified_at = ? WHERE id = ?", (now, collection_id))
 
     def entries(self, collection_id: int) -> list[Entry]:

@@ -18,9 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
+from paperboy.store.chunks import in_chunks
+from paperboy.store.connection import Reader
 from paperboy.store.submissions import stamp
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 MAX_BODY_CHARS = 10_000  # a long review fits; a pasted paper does not
 _COLUMNS = (
@@ -59,8 +65,9 @@ class Comment:
         return self.deleted_at is None and self.hidden_at is None
 
 
-def _comment(row) -> Comment:
-    return Comment(*row[:-1], bool(row[-1]))
+def _comment(row: tuple[Any, ...]) -> Comment:
+    # the columns of `_COLUMNS`, in order; the last one is 0/1 on SQLite
+    return Comment(*[*row[:-1], bool(row[-1])])
 
 
 def check_body(body: str) -> str:
@@ -78,10 +85,10 @@ def check_body(body: str) -> str:
 class Discussions:
     """The comments of every paper, over one store (SQLite or PostgreSQL)."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
-    def _one(self, conn, comment_id: int) -> Comment | None:
+    def _one(self, conn: Reader, comment_id: int) -> Comment | None:
         row = conn.execute(f"{_SELECT} WHERE c.id = ?", (comment_id,)).fetchone()
         return _comment(row) if row else None
 
@@ -100,9 +107,11 @@ class Discussions:
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (paper_id, parent_id, user_id, body, stamp()),
             ).fetchone()
-            return self._one(conn, row[0])
+            comment = self._one(conn, row[0])
+            assert comment is not None  # inserted just now, in this transaction
+            return comment
 
-    def _thread_of(self, conn, paper_id: str, parent_id: int) -> int:
+    def _thread_of(self, conn: Reader, paper_id: str, parent_id: int) -> int:
         row = conn.execute(
             "SELECT paper_id, parent_id, deleted_at FROM comments WHERE id = ?", (parent_id,)
         ).fetchone()
@@ -142,12 +151,11 @@ class Discussions:
         """Shown comments per paper (papers without any are left out)."""
         ids = list(paper_ids)
         found: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk, marks in in_chunks(ids):
             found.update(
                 self.store.conn.execute(
-                    f"SELECT c.paper_id, count(*) FROM comments c WHERE {SHOWN} AND c.paper_id IN "
-                    f"({', '.join('?' * len(chunk))}) GROUP BY c.paper_id",
+                    f"SELECT c.paper_id, count(*) FROM comments c WHERE {SHOWN} "
+                    f"AND c.paper_id IN ({marks}) GROUP BY c.paper_id",
                     chunk,
                 ).fetchall()
             )
@@ -164,7 +172,9 @@ class Discussions:
             ).fetchone()
             if changed is None:
                 raise CommentRefused(f"you have no comment #{comment_id} to edit")
-            return self._one(conn, comment_id)
+            comment = self._one(conn, comment_id)
+            assert comment is not None  # updated just now, in this transaction
+            return comment
 
     def delete(self, comment_id: int, user_id: int) -> bool:
         """The author deletes their comment: its text goes, its place (and replies) stay."""

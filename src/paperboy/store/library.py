@@ -12,45 +12,43 @@ A small repository over the store's connection helpers, like store/collections.p
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from paperboy.store import StoreError
 from paperboy.store.accounts import User
+from paperboy.store.chunks import in_chunks
 from paperboy.store.rows import now_iso as _now
 
-_CHUNK = 500  # ids per IN (...) list
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
+
 _SEED_RANK = {"upvoted": 0, "saved": 1, "library": 2}
 
 
-def _chunks(items: list, size: int = _CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class Library:
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     # -- matching an upload to stored papers ---------------------------------------------------
     def lookup_arxiv(self, ids: Iterable[str]) -> set[str]:
         """Which of these arXiv ids are stored."""
-        ids, found = sorted(set(ids)), set()
-        for chunk in _chunks(ids):
+        found: set[str] = set()
+        for chunk, marks in in_chunks(sorted(set(ids))):
             found.update(
                 r[0]
                 for r in self.store.conn.execute(
-                    f"SELECT id FROM papers WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+                    f"SELECT id FROM papers WHERE id IN ({marks})", chunk
                 ).fetchall()
             )
         return found
 
     def lookup_dois(self, dois: Iterable[str]) -> dict[str, str]:
         """Lower-cased DOI -> paper id, for the stored papers with one of these DOIs."""
-        dois, found = sorted({d.lower() for d in dois}), {}
-        for chunk in _chunks(dois):
+        found: dict[str, str] = {}
+        for chunk, marks in in_chunks(sorted({d.lower() for d in dois})):
             found.update(
                 self.store.conn.execute(
-                    f"SELECT lower(doi), id FROM papers WHERE lower(doi) IN "
-                    f"({', '.join('?' * len(chunk))})",
+                    f"SELECT lower(doi), id FROM papers WHERE lower(doi) IN ({marks})",
                     chunk,
                 ).fetchall()
             )
@@ -59,7 +57,10 @@ class Library:
     def titles(self) -> Iterable[tuple[str, str]]:
         """(paper id, title) of every stored paper, for matching by normalised title: one
         pass at import time (75k titles read in well under a second)."""
-        return self.store.conn.execute("SELECT id, title FROM papers").fetchall()
+        rows: list[tuple[str, str]] = self.store.conn.execute(
+            "SELECT id, title FROM papers"
+        ).fetchall()
+        return rows
 
     # -- the library itself --------------------------------------------------------------------
     def replace(self, user_id: int, matches: list[tuple[str, str]]) -> int:
@@ -74,7 +75,7 @@ class Library:
                 "SELECT ?, id, ?, ? FROM papers WHERE id = ? ON CONFLICT DO NOTHING",
                 [(user_id, how, now, pid) for pid, how in matches],
             )
-            kept = conn.execute(
+            kept: int = conn.execute(
                 "SELECT count(*) FROM library_papers WHERE user_id = ?", (user_id,)
             ).fetchone()[0]
             if kept != len(wanted):
@@ -86,10 +87,11 @@ class Library:
 
     def papers(self, user_id: int) -> list[tuple[str, str]]:
         """(paper id, matched by) of the user's library."""
-        return self.store.conn.execute(
+        rows: list[tuple[str, str]] = self.store.conn.execute(
             "SELECT paper_id, matched_by FROM library_papers WHERE user_id = ? ORDER BY paper_id",
             (user_id,),
         ).fetchall()
+        return rows
 
     def seeds(self, user_id: int) -> dict[str, str]:
         """What the user told us they like: paper id -> where from (library, saved, upvoted)."""
@@ -156,7 +158,7 @@ class Library:
             is not None
         )
 
-    def feed_user(self, token_hash: str):
+    def feed_user(self, token_hash: str) -> User | None:
         """The user behind a private feed token, or None."""
         row = self.store.conn.execute(
             "SELECT u.id, u.name, u.email, u.is_admin, u.created_at FROM for_you_feeds f "

@@ -23,6 +23,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from paperboy.store.chunks import in_chunks
+from paperboy.store.connection import Connection
+
+if TYPE_CHECKING:
+    from paperboy.papers import Paper
+    from paperboy.store.sql import SQLStore
 
 STAR_WINDOW_DAYS = 7  # growth is measured over the counts of the last week
 _GITHUB = re.compile(
@@ -44,12 +52,7 @@ def github_repo(url: str | None) -> str | None:
     return f"{m[1]}/{m[2].removesuffix('.git')}".lower()
 
 
-def _chunks(items: list, size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _day(value) -> date:
+def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
@@ -57,15 +60,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def record_upstream(conn, papers: Iterable, day: date | None = None) -> None:
+def record_upstream(conn: Connection, papers: Iterable[Paper], day: date | None = None) -> None:
     """Keep the summaries and star counts that came with `papers` (inside the caller's
     transaction: `SQLStore.upsert`). Star counts are dated `day` (default: today, UTC)."""
-    summaries, stars = [], {}
+    summaries: list[tuple[str, str, str]] = []
+    stars: dict[str, int] = {}
     for paper in papers:
-        if getattr(paper, "ai_summary", None):
+        if paper.ai_summary:
             summaries.append((paper.id, paper.ai_summary, "hf"))
         repo = github_repo(paper.code_url)
-        if repo and getattr(paper, "github_stars", None) is not None:
+        if repo and paper.github_stars is not None:
             stars[repo] = paper.github_stars
     if summaries:
         conn.executemany(
@@ -78,7 +82,7 @@ def record_upstream(conn, papers: Iterable, day: date | None = None) -> None:
         _insert_stars(conn, stars, day or datetime.now(UTC).date(), "hf")
 
 
-def _insert_stars(conn, counts: dict[str, int], day: date, source: str) -> None:
+def _insert_stars(conn: Connection, counts: dict[str, int], day: date, source: str) -> None:
     # A count read from GitHub itself is never replaced by Hugging Face's copy of the same day.
     conn.executemany(
         "INSERT INTO star_counts (repo, day, stars, source) VALUES (?, ?, ?, ?) "
@@ -91,16 +95,15 @@ def _insert_stars(conn, counts: dict[str, int], day: date, source: str) -> None:
 class Summaries:
     """One-line machine-written summaries (Hugging Face's `ai_summary`)."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     def of(self, ids: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk, marks in in_chunks(list(ids)):
             found.update(
                 self.store.conn.execute(
-                    f"SELECT paper_id, summary FROM paper_summaries WHERE paper_id IN "
-                    f"({', '.join('?' * len(chunk))})",
+                    f"SELECT paper_id, summary FROM paper_summaries WHERE paper_id IN ({marks})",
                     chunk,
                 ).fetchall()
             )
@@ -110,15 +113,14 @@ class Summaries:
 class Keywords:
     """Keywords extracted offline for papers that came without any (search/keywords.py)."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     def extracted(self, ids: Iterable[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk, marks in in_chunks(list(ids)):
             for pid, words in self.store.conn.execute(
-                f"SELECT paper_id, keywords FROM extracted_keywords WHERE paper_id IN "
-                f"({', '.join('?' * len(chunk))})",
+                f"SELECT paper_id, keywords FROM extracted_keywords WHERE paper_id IN ({marks})",
                 chunk,
             ).fetchall():
                 found[pid] = json.loads(words)
@@ -166,7 +168,7 @@ class StarCount:
 class Stars:
     """GitHub star counts per repository and day: the history that gives growth."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     def record(self, counts: dict[str, int], day: date, source: str = "github") -> None:
@@ -183,10 +185,8 @@ class Stars:
         ]
 
     def of_repos(self, repos: Iterable[str]) -> dict[str, StarCount]:
-        repos = sorted(set(repos))
         rows: dict[str, list[tuple[date, int]]] = {}
-        for chunk in _chunks(repos):
-            marks = ", ".join("?" * len(chunk))
+        for chunk, marks in in_chunks(sorted(set(repos))):
             latest = self.store.conn.execute(
                 f"SELECT repo, max(day) FROM star_counts WHERE repo IN ({marks}) GROUP BY repo",
                 chunk,
@@ -205,12 +205,15 @@ class Stars:
                     rows[repo] = [(_day(d), self._count_on(repo, d))]
         return {repo: _growth(repo, counts) for repo, counts in rows.items()}
 
-    def _count_on(self, repo: str, day) -> int:
-        return self.store.conn.execute(
-            "SELECT stars FROM star_counts WHERE repo = ? AND day = ?", (repo, day)
-        ).fetchone()[0]
+    def _count_on(self, repo: str, day: Any) -> int:
+        # `day` exactly as the driver returned it (text on SQLite, a date on PostgreSQL)
+        return int(
+            self.store.conn.execute(
+                "SELECT stars FROM star_counts WHERE repo = ? AND day = ?", (repo, day)
+            ).fetchone()[0]
+        )
 
-    def of_papers(self, papers: Iterable) -> dict[str, StarCount]:
+    def of_papers(self, papers: Iterable[Paper]) -> dict[str, StarCount]:
         """{paper id: its code repository's StarCount} for papers linking a GitHub repo."""
         repo_of = {p.id: github_repo(p.code_url) for p in papers}
         counts = self.of_repos(r for r in repo_of.values() if r)
@@ -262,7 +265,7 @@ class Thumbnails:
     """Which papers have a first-page image (a file under data_dir/thumbnails), and which
     failed and why. The files themselves are written by paperboy/thumbnails.py."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     def pending(
@@ -286,12 +289,14 @@ class Thumbnails:
     def count_pending(self, every_paper: bool = False, retry_failed: bool = False) -> int:
         join = "LEFT JOIN" if every_paper else "JOIN"
         failed = " OR t.status = 'failed'" if retry_failed else ""
-        return self.store.conn.execute(
-            f"SELECT count(*) FROM papers p {join} feed_entries e ON e.paper_id = p.id "
-            f"LEFT JOIN thumbnails t ON t.paper_id = p.id WHERE (t.paper_id IS NULL{failed})"
-        ).fetchone()[0]
+        return int(
+            self.store.conn.execute(
+                f"SELECT count(*) FROM papers p {join} feed_entries e ON e.paper_id = p.id "
+                f"LEFT JOIN thumbnails t ON t.paper_id = p.id WHERE (t.paper_id IS NULL{failed})"
+            ).fetchone()[0]
+        )
 
-    def _save(self, row: tuple) -> None:
+    def _save(self, row: tuple[str, str, str | None, int | None, str | None, str]) -> None:
         with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO thumbnails (paper_id, status, file, bytes, reason, updated_at) "
@@ -317,11 +322,11 @@ class Thumbnails:
     def files(self, ids: Iterable[str]) -> dict[str, str]:
         """{paper id: file name} for the papers among `ids` that have a thumbnail."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(ids)):
+        for chunk, marks in in_chunks(list(ids)):
             found.update(
                 self.store.conn.execute(
-                    f"SELECT paper_id, file FROM thumbnails WHERE status = 'done' AND paper_id IN "
-                    f"({', '.join('?' * len(chunk))})",
+                    f"SELECT paper_id, file FROM thumbnails WHERE status = 'done' "
+                    f"AND paper_id IN ({marks})",
                     chunk,
                 ).fetchall()
             )

@@ -21,9 +21,13 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
 from paperboy.store.submissions import stamp
+
+if TYPE_CHECKING:
+    from paperboy.store.sql import SQLStore
 
 MAX_LISTED = 200  # papers on an author's or organization's page
 
@@ -53,7 +57,7 @@ def normalize_name(name: str) -> str:
 class People:
     """Upvoters, authors, organizations, claims and profiles over one store."""
 
-    def __init__(self, store):
+    def __init__(self, store: SQLStore):
         self.store = store
 
     # -- upvotes ---------------------------------------------------------------------------
@@ -172,7 +176,7 @@ class People:
                 is not None
             )
 
-    def _claims(self, where: str, args: tuple) -> list[Claim]:
+    def _claims(self, where: str, args: tuple[Any, ...]) -> list[Claim]:
         return [
             Claim(*r)
             for r in self.store.conn.execute(
