@@ -386,3 +386,31 @@ def test_kill_9_mid_import_while_indexing_alongside_then_the_rerun_indexes_each_
     indexes = open_indexes(store, settings)
     assert indexes.check(store) == []  # none missing, none twice, nothing unknown
     assert indexes.keyword.count() == 300 == len(indexes.bulk) == store.count_papers()
+
+
+def test_vectors_of_another_static_table_are_re_encoded(tmp_path, database_url):
+    """A new bundled static model makes the vectors of the old one meaningless: the indexes
+    know which weights made their vectors and encode every paper again (here the record of the
+    weights is rewritten as an older paperboy, with another table, would have left it)."""
+    import json
+
+    from paperboy.search.encoders import vectors_identity
+    from paperboy.search.files.indexes import vectors_folder
+
+    store, settings = make_store(tmp_path, database_url=database_url)
+    assert update_indexes(store, settings).dense == 300
+    current = vectors_identity("static")
+    assert current.startswith("static-") and current != "static"
+    if database_url:
+        assert store.get_state("search:vectors:static:weights") == current
+        store.set_state("search:vectors:static:weights", "static-0ldtab1e")
+    else:
+        meta_path = vectors_folder(settings.data_dir / "index", "static") / "meta.json"
+        meta = json.loads(meta_path.read_text())
+        assert meta["weights"] == current
+        meta_path.write_text(json.dumps(meta | {"weights": "static-0ldtab1e"}))
+    again = update_indexes(store, settings)
+    assert again.dense == 300 and again.keyword == 0  # every vector re-made, the words kept
+    assert update_indexes(store, settings).dense == 0
+    assert open_indexes(store, settings).check(store) == []
+    store.close()

@@ -529,6 +529,14 @@ def model_fingerprint(name: str) -> str:
     return name
 
 
+def vectors_identity(name: str) -> str:
+    """What a vector index records as the weights behind its vectors: the bundled static
+    model's fingerprint (it changes when a new table ships, and its vectors are re-made in
+    seconds), the name for the others (a transformer's vectors take hours to re-make, and its
+    package's versions give the same vectors)."""
+    return model_fingerprint(name) if name == "static" else name
+
+
 def supports_passages(name: str) -> bool:
     """Whether the model can encode passages (the ONNX transformer can; static ones gain
     nothing from it)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from paperboy.config import Settings
 from paperboy.search.backends import Encoder
-from paperboy.search.encoders import supports_passages
+from paperboy.search.encoders import supports_passages, vectors_identity
 from paperboy.search.files.keyword import SCHEMA_VERSION as KEYWORD_SCHEMA
 from paperboy.search.files.keyword import KeywordIndex
 from paperboy.search.files.vectors import VectorIndex
@@ -84,7 +84,11 @@ class FileIndexes(SearchIndexes):
     def _vectors(self, model: str) -> VectorIndex:
         dim = self._dim(model)
         return VectorIndex.open(
-            vectors_folder(self.folder, model), dim, model, self.settings.search_exact_limit
+            vectors_folder(self.folder, model),
+            dim,
+            model,
+            self.settings.search_exact_limit,
+            weights=vectors_identity(model),
         )
 
     def _dim(self, model: str) -> int:

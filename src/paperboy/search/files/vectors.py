@@ -104,11 +104,17 @@ def _atomic_save(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 class VectorIndex:
     def __init__(
-        self, folder: Path | None, dim: int, model: str = "", exact_limit: int = EXACT_LIMIT
+        self,
+        folder: Path | None,
+        dim: int,
+        model: str = "",
+        exact_limit: int = EXACT_LIMIT,
+        weights: str = "",
     ):
         self.folder = Path(folder) if folder else None
         self.dim = dim
         self.model = model
+        self.weights = weights or model  # what made the vectors (encoders.vectors_identity)
         self.exact_limit = exact_limit
         self.ids: list[str] = []
         self.row: dict[str, int] = {}
@@ -130,9 +136,14 @@ class VectorIndex:
     # -- persistence -------------------------------------------------------------------------
     @classmethod
     def open(
-        cls, folder: Path | None, dim: int, model: str = "", exact_limit: int = EXACT_LIMIT
+        cls,
+        folder: Path | None,
+        dim: int,
+        model: str = "",
+        exact_limit: int = EXACT_LIMIT,
+        weights: str = "",
     ) -> VectorIndex:
-        index = cls(folder, dim, model, exact_limit)
+        index = cls(folder, dim, model, exact_limit, weights)
         if folder is None:
             return index
         meta_path = Path(folder) / "meta.json"
@@ -141,6 +152,8 @@ class VectorIndex:
         meta = json.loads(meta_path.read_text())
         if meta.get("dim") != dim or (model and meta.get("model") != model):
             return index  # another model's vectors: start over (the caller rebuilds)
+        if weights and meta.get("weights", meta.get("model")) != weights:
+            return index  # made by other weights of this model (a new static table): re-encode
         files = _files(Path(folder), int(meta.get("generation", 0)))
         try:
             ids = json.loads(files["ids"].read_text())
@@ -175,6 +188,7 @@ class VectorIndex:
         _atomic_save(files["ids"], lambda fh: fh.write(json.dumps(self.ids).encode()))
         meta = {
             "model": self.model,
+            "weights": self.weights,
             "dim": self.dim,
             "count": len(self.ids),
             "watermark": self.watermark,

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 
 from paperboy.config import Settings
 from paperboy.search.backends import Encoder
-from paperboy.search.encoders import supports_passages
+from paperboy.search.encoders import supports_passages, vectors_identity
 from paperboy.search.postgres.tables import PgKeywordIndex, PgVectors, ensure_vector_table
 from paperboy.search.updater import SearchIndexes, UpdateReport
 from paperboy.store.postgres import PostgresStore
@@ -58,7 +58,9 @@ class PgSearchIndexes(SearchIndexes):
             )
 
     def _vectors(self, model: str) -> PgVectors:
-        return PgVectors(self.store, model, self._dim(model))
+        vectors = PgVectors(self.store, model, self._dim(model))
+        vectors.follow_weights(vectors_identity(model))
+        return vectors
 
     def _dim(self, model: str) -> int:
         """The model's width, remembered in `state` so opening needs no model loaded."""

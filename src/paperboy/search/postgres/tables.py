@@ -516,6 +516,20 @@ class PgVectors:
     def watermark(self) -> int:
         return int(self.store.get_state(self._key + ":watermark") or 0)
 
+    def follow_weights(self, weights: str) -> None:
+        """Drop this model's rows when other weights made them (a new static table shipped):
+        the watermark goes back to 0 and the next update re-encodes every paper. The new
+        weights are recorded in the same transaction, so only one process drops them."""
+        key = self._key + ":weights"
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+            if (row[0] if row else self.model) == weights:
+                return
+            self.store.set_state(key, weights, conn)
+            self.store.set_state(self._key + ":watermark", "0", conn)
+            conn.execute("DELETE FROM paper_vectors WHERE model = ?", (self.model,))
+        self._count = None
+
     def save(self, watermark: int | None = None) -> None:
         """Rows are committed by `put()`; here: build the HNSW index the first time there are
         rows (after a bulk load, once), then record the watermark, which vouches for them."""
