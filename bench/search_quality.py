@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     corpus, queries, qrels = load_beir(args.beir, args.split)
+    documents = len(corpus)  # `corpus` is rebound per set below
     sets = [
         (
             f"{args.beir.name} {args.split}",
@@ -266,7 +267,7 @@ def main() -> None:
             command,
             "",
             f"{machine()}, {date.today().isoformat()}, load {load_average()}. "
-            f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} documents"
+            f"Collection `{args.beir.name}`, split `{args.split}`: {documents:,} documents"
             + (
                 ", and the short-query set over the 74,728 arXiv cs papers (nDCG@10 on judged "
                 "papers only: its judgements are incomplete, see bench/short_queries/README.md)"

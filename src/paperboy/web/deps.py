@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
 from fastapi import Request
@@ -36,6 +36,10 @@ from paperboy.web import auth
 from paperboy.web.media import attach_media
 from paperboy.web.views import Card, plural
 
+if TYPE_CHECKING:
+    from paperboy.search.engine import HybridSearch
+    from paperboy.store.sql import SQLStore
+
 T = TypeVar("T")
 
 
@@ -44,8 +48,8 @@ class Web:
     """What every route needs: the settings, the store, the search engine and the templates."""
 
     settings: Settings
-    store: Any
-    search: Any
+    store: SQLStore
+    search: HybridSearch
     templates: jinja2.Environment
 
     def render(
