@@ -35,6 +35,8 @@ OFFLINE_SKIPS = {
     "sync": "reaches Hugging Face and arXiv (tests/test_sync_commands.py replays them)",
     "harvest": "reaches arXiv's OAI-PMH (tests/test_oai.py replays it)",
     "fetch": "reaches the arXiv API (tests/test_arxiv_api.py replays it)",
+    "thumbnails": "reaches arxiv.org for PDFs (tests/test_thumbnails.py serves a real one)",
+    "stars": "reaches the GitHub API (tests/test_github.py replays its shapes)",
     "serve": "runs until stopped: the browser part below serves the demo this way",
 }
 EMAIL = "newcomer@example.org"
