@@ -10,8 +10,9 @@ one-click unsubscribe link (RFC 8058: `List-Unsubscribe` and `List-Unsubscribe-P
 link that never expires) that turns them off.
 
 The request that stores a reply only queues its notices (in its own transaction); they are
-sent here, after the response, by the app's background task (web/discussions.py) and by
-`paperboy mail replies`. Senders take turns per notice (store/replies.py `claim`): a notice goes
+sent here, after the response, by the app's background task (web/reply_mail.py). Each run
+sends every due notice, so one that a dead process left queued goes with the next reply's run.
+Senders take turns per notice (store/replies.py `claim`): a notice goes
 out at most once even when two senders run or one dies mid-way. A deferred notice (4xx, or no
 SMTP server) waits `mail_retry_minutes` and is tried again, in up to MAX_ATTEMPTS runs; a
 refused one (5xx) is marked failed. A notice is dropped, not sent, when its reply was deleted

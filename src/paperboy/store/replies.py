@@ -122,7 +122,19 @@ class Replies:
         ).fetchone()
         if row is None:
             return None
-        return Notice(*row[:8], bool(row[8]), row[9])
+        comment_id, user_id, recipient, address, paper_id, title, replier, body = row[:8]
+        return Notice(
+            comment_id,
+            user_id,
+            recipient,
+            address,
+            paper_id,
+            title,
+            replier,
+            body,
+            bool(row[8]),
+            row[9],
+        )
 
     def finish(self, comment_id: int, user_id: int, status: str, error: str | None = None) -> None:
         """A claimed notice ends: sent, failed (refused for good) or dropped (not wanted)."""
