@@ -118,3 +118,36 @@ def test_one_report_per_user_and_the_admins_queue(talk, ada, bob):
     assert talk.report(quiet.id, bob.id, "hmm")
     assert [(c.id, c.reports) for c in talk.reported()] == [(loud.id, 2), (quiet.id, 1)]
     assert talk.report_reasons(loud.id) == [("bob", "spam"), ("carol", "no reason given")]
+
+
+def test_a_reply_queues_one_notice_per_opted_in_commenter_but_its_author(store, talk, ada, bob):
+    from paperboy.store.replies import Replies
+
+    replies = Replies(store)
+    carol = store.create_user("carol", "hash", email="carol@example.org")
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE users SET email = name || '@example.org' WHERE id IN (?, ?)", (ada.id, bob.id)
+        )
+    assert replies.set_address(ada.id, "ada@example.org")
+    assert replies.set_address(bob.id, "bob@example.org")
+    assert not replies.set_address(carol.id, "someone@example.org")  # not the account's
+    first = talk.add(PAPER, ada.id, "A question")
+    talk.add(PAPER, carol.id, "Me too", parent_id=first.id)  # carol never opted in
+    reply = talk.add(PAPER, bob.id, "An answer", parent_id=first.id)
+    own = talk.add(PAPER, ada.id, "Thanks", parent_id=first.id)
+    talk.add(OTHER, bob.id, "Elsewhere")  # no reply: no notice
+    assert sorted(replies.due()) == [(reply.id - 1, ada.id), (reply.id, ada.id), (own.id, bob.id)]
+    assert replies.claim(reply.id, ada.id) and not replies.claim(reply.id, ada.id)
+    notice = replies.notice(reply.id, ada.id)
+    assert (notice.address, notice.replier, notice.body, notice.attempts) == (
+        "ada@example.org",
+        "bob",
+        "An answer",
+        1,
+    )
+    replies.finish(reply.id, ada.id, "sent")
+    assert replies.counts() == {"queued": 2, "sent": 1}
+    replies.set_address(ada.id, None)
+    assert replies.address(ada.id) is None
+    assert replies.notice(own.id, bob.id).address == "bob@example.org"

@@ -1,4 +1,5 @@
-"""Signed links in mails: confirm a subscription, unsubscribe, open the preferences page.
+"""Signed links in mails: confirm a subscription, unsubscribe, open the preferences page; turn
+reply notices on and off (mail/replies.py).
 
     links = Links(settings)
     url = links.preferences_url(subscriber)          # .../subscriptions/preferences?token=...
@@ -6,8 +7,10 @@
 
 A token carries the subscriber id (and, for confirmation, the nonce of that subscribe request),
 the time it was made and an HMAC over both, keyed by the secret key and the link's purpose: a
-token for one purpose is worthless for another. Confirmation links expire after
-`mail_confirm_hours`, preferences links after `mail_link_days`; unsubscribe links never expire,
+token for one purpose is worthless for another. Reply-notice tokens carry a user id instead (and,
+to confirm, the address they were sent to). Confirmation links expire after
+`mail_confirm_hours` (reply notices' too), preferences links after `mail_link_days`;
+unsubscribe links (digests' and reply notices') never expire,
 because RFC 8058 asks that the link in an old mail keep working.
 
 The secret key is the `secret_key` setting or, when that is empty, a random key generated on
@@ -27,7 +30,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from paperboy.config import ConfigError, Settings
 
-PURPOSES = ("confirm", "unsubscribe", "preferences")
+PURPOSES = ("confirm", "unsubscribe", "preferences", "replies-confirm", "replies-unsubscribe")
 SECRET_FILE = "secret_key"
 
 
@@ -87,6 +90,8 @@ class Links:
             "confirm": settings.mail_confirm_hours * 3600,
             "unsubscribe": None,
             "preferences": settings.mail_link_days * 86400,
+            "replies-confirm": settings.mail_confirm_hours * 3600,
+            "replies-unsubscribe": None,
         }
         secret = key or secret_key(settings)
         self._serializers = {
@@ -139,6 +144,15 @@ class Links:
     def preferences_url(self, subscriber) -> str:
         return self._url(
             "/subscriptions/preferences", token=self.token("preferences", subscriber.id)
+        )
+
+    def replies_confirm_url(self, user_id: int, address: str) -> str:
+        """Turns reply notices on for this account and address (mail/replies.py)."""
+        return self._url("/replies/confirm", token=self.token("replies-confirm", user_id, address))
+
+    def replies_unsubscribe_url(self, user_id: int) -> str:
+        return self._url(
+            "/replies/unsubscribe", token=self.token("replies-unsubscribe", user_id)
         )
 
     def paper_url(self, paper_id: str) -> str:

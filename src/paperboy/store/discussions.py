@@ -1,5 +1,6 @@
 """Discussions on paper pages in the store (migration 0010): comments, one level of replies,
-edits, deletions, admins' hiding and users' reports.
+edits, deletions, admins' hiding and users' reports. A reply queues its mail notices
+(store/replies.py, migration 0014) in its own transaction.
 
     talk = Discussions(store)
     first = talk.add("2405.15738", user.id, "Nice result, but see $O(n^2)$ in Table 2")
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from paperboy.store import StoreError
 from paperboy.store.chunks import in_chunks
 from paperboy.store.connection import Reader
+from paperboy.store.replies import Replies
 from paperboy.store.submissions import stamp
 
 if TYPE_CHECKING:
@@ -107,6 +109,8 @@ class Discussions:
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (paper_id, parent_id, user_id, body, stamp()),
             ).fetchone()
+            if parent_id is not None:  # the reply's mail notices commit with it, or neither
+                Replies(self.store).queue(conn, row[0], parent_id, user_id)
             comment = self._one(conn, row[0])
             assert comment is not None  # inserted just now, in this transaction
             return comment

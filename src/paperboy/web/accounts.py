@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.store.accounts import NameTaken
 from paperboy.store.people import People
+from paperboy.store.replies import Replies
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
 from paperboy.web.pages import safe_next
@@ -125,7 +126,7 @@ def _signed_in(request: Request):
 
 
 @router.get("/account")
-def account(request: Request, digest: str = ""):
+def account(request: Request, digest: str = "", replies: str = ""):
     web = web_of(request)
     user = auth.session_user(web.store, request)
     if user is None:
@@ -137,6 +138,8 @@ def account(request: Request, digest: str = ""):
         new_token=None,
         digest="asked" if digest == "asked" else "",
         votes_hidden=People(web.store).votes_hidden(user.id),
+        replies_state="asked" if replies == "asked" else "",
+        reply_mail_to=Replies(web.store).address(user.id),
     )
 
 
@@ -155,6 +158,7 @@ def create_token(request: Request, name: str = Form(""), csrf_token: str = Form(
         tokens=web.store.api_tokens(user.id),
         new_token=token,
         votes_hidden=People(web.store).votes_hidden(user.id),
+        reply_mail_to=Replies(web.store).address(user.id),
     )
 
 

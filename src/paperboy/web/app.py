@@ -41,6 +41,7 @@ from paperboy.web import (
     media,
     pages,
     people,
+    reply_mail,
     rss,
     subscriptions,
 )
@@ -85,6 +86,7 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
     app.include_router(rss.router)
     app.include_router(accounts.router)
     app.include_router(account_digests.router)
+    app.include_router(reply_mail.router)
     app.include_router(pages.router)
     app.include_router(subscriptions.router)
     app.include_router(media.router)  # thumbnails

@@ -12,7 +12,9 @@
 
 The discussion itself is drawn on the paper page (`page_context`, templates/_discussion.html).
 Every form carries the CSRF token; writes are rate limited per user (web/limits.py); Markdown
-becomes HTML only through web/markup.py (markdown-it-py, then the nh3 sanitizer).
+becomes HTML only through web/markup.py (markdown-it-py, then the nh3 sanitizer). A reply
+queues mail to the thread's other commenters who turned reply mail on (web/reply_mail.py); it is
+sent by a background task after the response, never while the request waits.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Body, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.store.discussions import MAX_BODY_CHARS, Comment, CommentRefused, Discussions
-from paperboy.web import auth, limits
+from paperboy.web import auth, limits, reply_mail
 from paperboy.web.api import api_writer
 from paperboy.web.deps import web_of
 from paperboy.web.markup import comment_html, comment_text
@@ -117,6 +119,7 @@ def _parent(value: str | int | None) -> int | None:
 @router.post("/papers/{paper_id:path}/comments")
 def add_comment(
     request: Request,
+    background: BackgroundTasks,
     paper_id: str,
     body: str = Form(""),
     parent_id: str = Form(""),
@@ -130,6 +133,8 @@ def add_comment(
         comment = Discussions(web.store).add(paper.id, user.id, body, _parent(parent_id))
     except CommentRefused as exc:
         raise HTTPException(400, str(exc)) from None
+    if comment.parent_id is not None:
+        reply_mail.drain_in_background(background, request)
     return _back_to(comment)
 
 
@@ -319,7 +324,9 @@ def api_comments(request: Request, paper_id: str):
     responses=answers(201, CommentOut, errors=(400, 401, 403, 404, 429)),
     openapi_extra=json_body(CommentIn),
 )
-def api_add_comment(request: Request, paper_id: str, body: dict = JSON_BODY):
+def api_add_comment(
+    request: Request, background: BackgroundTasks, paper_id: str, body: dict = JSON_BODY
+):
     web = web_of(request)
     user = api_writer(request)
     limits.check(web.store, limits.COMMENT, f"user:{user.id}")
@@ -334,4 +341,6 @@ def api_add_comment(request: Request, paper_id: str, body: dict = JSON_BODY):
         comment = Discussions(web.store).add(paper.id, user.id, text, _parent(parent))
     except CommentRefused as exc:
         raise HTTPException(400, str(exc)) from None
+    if comment.parent_id is not None:
+        reply_mail.drain_in_background(background, request)
     return JSONResponse(comment_json(comment) | {"replies": []}, status_code=201)
