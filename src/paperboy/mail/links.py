@@ -151,9 +151,7 @@ class Links:
         return self._url("/replies/confirm", token=self.token("replies-confirm", user_id, address))
 
     def replies_unsubscribe_url(self, user_id: int) -> str:
-        return self._url(
-            "/replies/unsubscribe", token=self.token("replies-unsubscribe", user_id)
-        )
+        return self._url("/replies/unsubscribe", token=self.token("replies-unsubscribe", user_id))
 
     def paper_url(self, paper_id: str) -> str:
         return f"{self.base}/papers/{quote(paper_id)}"
