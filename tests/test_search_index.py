@@ -310,7 +310,7 @@ def test_a_big_import_is_indexed_while_it_is_stored(tmp_path, database_url, monk
 
 
 def test_a_small_import_is_left_to_the_update_after_it(tmp_path):
-    """300 papers are within the transformer's share (search_embed_limit 2000): the update
+    """300 papers are within the transformer's share (search_embed_limit 10,000): the update
     after the import encodes them with it, as before (the static model stands in here)."""
     settings = Settings.load(
         data_dir=tmp_path / "data", search_model="static", search_bulk_model=""
