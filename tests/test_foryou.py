@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from paperboy.foryou import Profile, rank_for_user, reason
+from paperboy.foryou import (
+    MIN_BACKGROUND,
+    MIN_SEEDS,
+    Profile,
+    knn_scores,
+    make_background,
+    rank_by_model,
+    rank_for_user,
+    reason,
+    unit_rows,
+)
 
 # Unit vectors in 3-d: "vision" papers near x, "audio" papers near y, one in between.
 VECS = {
@@ -52,3 +62,73 @@ def test_a_dismissal_pushes_down_what_is_close_to_it():
 def test_no_seed_with_a_vector_gives_nothing_so_the_caller_falls_back():
     assert rank_for_user(Profile({"unknown": "library"}), CANDIDATES, vectors) == []
     assert rank_for_user(Profile({}), CANDIDATES, vectors) == []
+
+
+# -- the linear model (the shipped ranking) ----------------------------------------------------
+# Random vectors carry no topic here, so only the words can tell: the model must read them.
+TOPICS = [
+    "diffusion image generation denoising pixels",
+    "speech recognition audio transcription acoustic",
+    "reinforcement learning robot control policy",
+    "language model pretraining tokens corpus",
+]
+RNG = np.random.default_rng(5)
+MODEL_TEXTS = {f"seed{i}": f"graph neural networks message passing molecules {i}" for i in range(6)}
+MODEL_TEXTS |= {f"bg{i}": f"{TOPICS[i % 4]} study {i}" for i in range(80)}
+MODEL_TEXTS |= {
+    "cand-graph": "message passing graph neural networks for proteins",
+    "cand-image": "diffusion image generation at scale",
+    "cand-speech": "speech recognition for low-resource audio",
+    "cand-gone-like": "graph neural networks message passing for weather maps",
+}
+MODEL_VECS = {pid: RNG.standard_normal(16) for pid in MODEL_TEXTS}
+MODEL_CANDIDATES = ["cand-image", "cand-speech", "cand-graph"]
+
+
+def model_vectors(ids):
+    found = [pid for pid in ids if pid in MODEL_VECS]
+    if not found:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return found, unit_rows(np.array([MODEL_VECS[p] for p in found]))
+
+
+def model_background(n=80):
+    texts = {f"bg{i}": MODEL_TEXTS[f"bg{i}"] for i in range(n)}
+    return make_background(("test", n), texts, model_vectors)
+
+
+def test_the_linear_model_ranks_by_what_the_seeds_are_about():
+    seeds = {f"seed{i}": "library" for i in range(6)}
+    picks = rank_by_model(
+        Profile(seeds), MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, model_background()
+    )
+    assert picks[0].paper_id == "cand-graph"
+    # the reason still names the nearest seeds by vector
+    _, order = knn_scores(model_vectors(seeds)[1], model_vectors(["cand-graph"])[1])
+    assert picks[0].near == [f"seed{j}" for j in order[0, :2]]
+
+
+def test_the_linear_model_learns_from_a_dismissal():
+    seeds = {f"seed{i}": "saved" for i in range(6)}
+    pool = ["cand-gone-like", "cand-graph"]
+    back = model_background()
+    before = rank_by_model(Profile(seeds), pool, model_vectors, MODEL_TEXTS, back)
+    after = rank_by_model(
+        Profile(seeds, {"cand-graph"}), ["cand-gone-like"], model_vectors, MODEL_TEXTS, back
+    )
+    assert {p.paper_id for p in before} == set(pool)
+    assert [p.paper_id for p in after] == ["cand-gone-like"]  # dismissed: left out
+    # the dismissed paper shares the seeds' words, so the one like it scores lower after
+    assert after[0].score < next(p.score for p in before if p.paper_id == "cand-gone-like")
+
+
+def test_too_few_seeds_or_too_small_a_background_falls_back_to_knn():
+    few = Profile({f"seed{i}": "library" for i in range(MIN_SEEDS - 1)})
+    knn = rank_for_user(few, MODEL_CANDIDATES, model_vectors)
+    got = rank_by_model(few, MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, model_background())
+    assert got == knn
+    enough = Profile({f"seed{i}": "library" for i in range(6)})
+    small = model_background(MIN_BACKGROUND - 1)
+    assert small.words is None
+    got = rank_by_model(enough, MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, small)
+    assert got == rank_for_user(enough, MODEL_CANDIDATES, model_vectors)
