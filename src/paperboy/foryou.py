@@ -183,6 +183,7 @@ class _Cache:
 
 _BACKGROUNDS = _Cache(4)
 _FITS = _Cache(512)
+_CANDIDATES = _Cache(8)
 
 
 def fit_model(seed_rows, background_rows, dismissed_rows):
@@ -199,37 +200,74 @@ def fit_model(seed_rows, background_rows, dismissed_rows):
     return model.fit(vstack(parts).tocsr(), y, sample_weight=weights)
 
 
+Texts = dict[str, str] | Callable[[list[str]], dict[str, str]]  # paper id -> title, abstract
+
+
+def texts_of(texts: Texts, ids: list[str]) -> dict[str, str]:
+    return {pid: texts.get(pid, "") for pid in ids} if isinstance(texts, dict) else texts(ids)
+
+
+@dataclass
+class Fit:
+    """One profile's model, with its seeds' vectors for the reasons."""
+
+    model: object  # a fitted LinearSVC
+    seed_ids: list[str]
+    seed_vecs: np.ndarray
+
+
+def fit_profile(profile: Profile, vectors: Vectors, texts: Texts, back: Background):
+    """The profile's Fit, or None with fewer than MIN_SEEDS seeds that have a vector."""
+    seed_ids, _ = vectors(profile.seeds)
+    if len(seed_ids) < MIN_SEEDS:
+        return None
+    gone = sorted(profile.dismissed)
+    known = texts_of(texts, seed_ids + gone)
+    seed_ids, seed_vecs, seed_rows = features_for(seed_ids, vectors, known, back.words)
+    _, _, gone_rows = features_for(gone, vectors, known, back.words)
+    seeds = set(seed_ids)
+    keep = [i for i, pid in enumerate(back.ids) if pid not in seeds]
+    model = fit_model(seed_rows, back.features[keep], gone_rows)
+    return Fit(model, seed_ids, seed_vecs)
+
+
 def rank_by_model(
     profile: Profile,
     candidates: list[str],
     vectors: Vectors,
-    texts: dict[str, str],
+    texts: Texts,
     back: Background,
     limit: int = 30,
 ) -> list[Pick]:
     """The candidates ranked by the user's linear model, best first, each with its nearest
-    seeds for the reason; kNN (rank_for_user) when the profile or background is too small
-    for a fit. `texts` holds the title and abstract of the seeds, dismissed papers and
-    candidates."""
-    seed_ids, _ = vectors(profile.seeds)
-    if len(seed_ids) < MIN_SEEDS or back.words is None:
+    seeds for the reason; kNN (rank_for_user) when the profile or the background is too
+    small for a fit. `texts` gives the title and abstract of seeds, dismissed papers and
+    candidates (a dict, or a function of the ids). The fit is cached by the seeds and
+    dismissals, the candidates' rows by the window: a repeated view only scores."""
+    fit = None
+    if back.words is not None and len(profile.seeds) >= MIN_SEEDS:
+        key = (back.key, frozenset(profile.seeds), frozenset(profile.dismissed))
+        fit = _FITS.get_or_make(key, lambda: fit_profile(profile, vectors, texts, back))
+    if fit is None:
         return rank_for_user(profile, candidates, vectors, limit)
-    seed_ids, seed_vecs, seed_rows = features_for(seed_ids, vectors, texts, back.words)
-    pool = [c for c in candidates if c not in profile.seeds and c not in profile.dismissed]
-    cand_ids, cand_vecs, cand_rows = features_for(pool, vectors, texts, back.words)
-    if not cand_ids:
+    cand_ids, cand_vecs, cand_rows = _CANDIDATES.get_or_make(
+        (back.key, tuple(candidates)),
+        lambda: features_for(candidates, vectors, texts_of(texts, candidates), back.words),
+    )
+    pool = [
+        i
+        for i, pid in enumerate(cand_ids)
+        if pid not in profile.seeds and pid not in profile.dismissed
+    ]
+    if not pool:
         return []
-    seeds = set(seed_ids)
-    keep = [i for i, pid in enumerate(back.ids) if pid not in seeds]
-    gone_ids, _, gone_rows = features_for(sorted(profile.dismissed), vectors, texts, back.words)
-    key = (back.key, frozenset(seed_ids), frozenset(gone_ids))
-    model = _FITS.get_or_make(key, lambda: fit_model(seed_rows, back.features[keep], gone_rows))
-    scores = model.decision_function(cand_rows)
-    _, order = knn_scores(seed_vecs, cand_vecs)
+    scores = fit.model.decision_function(cand_rows[pool])
     best = np.argsort(-scores, kind="stable")[:limit]
+    chosen = [pool[i] for i in best]
+    _, order = knn_scores(fit.seed_vecs, cand_vecs[chosen])  # reasons for the shown ones only
     return [
-        Pick(cand_ids[i], float(scores[i]), [seed_ids[j] for j in order[i, :REASON_SEEDS]])
-        for i in best
+        Pick(cand_ids[c], float(scores[b]), [fit.seed_ids[j] for j in order[n, :REASON_SEEDS]])
+        for n, (b, c) in enumerate(zip(best, chosen, strict=True))
     ]
 
 
@@ -292,23 +330,30 @@ def make_background(key: tuple, texts: dict[str, str], vectors: Vectors) -> Back
 def recommend(store, search, user_id: int, window: str = "week", limit: int = 30):
     """(paper, reason) pairs for this user in the window, best first; None when the user has
     no history to rank by (no seed paper with a vector), so the caller shows trending."""
+    return recommend_between(store, search, user_id, window_days(store, window), limit)
+
+
+def recommend_between(store, search, user_id: int, days, limit: int = 30):
+    """As `recommend`, over the feed days (first, last) inclusive (a digest's window)."""
     from paperboy.store.library import Library
 
-    days = window_days(store, window)
     lib = Library(store)
     profile = Profile(lib.seeds(user_id), lib.dismissed(user_id))
     if days is None or not profile.seeds:
         return None
     window_papers = store.papers_between(*days)
     vectors = paper_vectors(search)
-    if not vectors(profile.seeds)[0]:
-        return None
-    known = store.get_many(list(profile.seeds) + sorted(profile.dismissed))
-    texts = {pid: paper_text(p) for pid, p in known.items()}
-    texts.update((p.id, paper_text(p)) for p in window_papers)
+    window_texts = {p.id: paper_text(p) for p in window_papers}
+
+    def texts(ids: list[str]) -> dict[str, str]:  # the seeds' are read only for a new fit
+        missing = [pid for pid in ids if pid not in window_texts]
+        stored = {pid: paper_text(p) for pid, p in store.get_many(missing).items()}
+        return {pid: window_texts.get(pid) or stored.get(pid, "") for pid in ids}
+
     back = background_of(store, days[0], vectors)
-    candidates = [p.id for p in window_papers]
-    picks = rank_by_model(profile, candidates, vectors, texts, back, limit)
+    picks = rank_by_model(profile, list(window_texts), vectors, texts, back, limit)
+    if not picks and not vectors(profile.seeds)[0]:
+        return None  # no seed has a vector: nothing to rank by
     papers = store.get_many([p.paper_id for p in picks] + [s for p in picks for s in p.near])
     titles = {pid: paper.title for pid, paper in papers.items()}
     return [
