@@ -132,3 +132,73 @@ def test_too_few_seeds_or_too_small_a_background_falls_back_to_knn():
     assert small.words is None
     got = rank_by_model(enough, MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, small)
     assert got == rank_for_user(enough, MODEL_CANDIDATES, model_vectors)
+
+
+# -- through a real store and search index -------------------------------------------------------
+def feed_paper(n: int, day, title: str, abstract: str):
+    from paperboy.papers import FeedEntry, Paper
+
+    return Paper(
+        id=f"2608.{n:05d}",
+        title=title,
+        abstract=abstract,
+        authors=["A. Author"],
+        published=day,
+        entry=FeedEntry(day, "hf"),
+    )
+
+
+GRAPH = "Message passing graph neural networks for {}", "Graph neural networks pass messages {}."
+OTHER = [
+    ("Diffusion models for {} image synthesis", "Denoising diffusion generates images of {}."),
+    ("Speech recognition of {} audio", "An acoustic model transcribes {} speech."),
+    ("Robot policies learned for {}", "Reinforcement learning trains robot control for {}."),
+]
+THINGS = ["molecules", "proteins", "traffic", "weather", "circuits", "crystals", "power grids"]
+
+
+def test_recommend_ranks_a_real_store_by_the_users_fit(tmp_path, database_url):
+    from datetime import date, timedelta
+
+    from paperboy import foryou
+    from paperboy.config import Settings
+    from paperboy.search import open_search, update_indexes
+    from paperboy.store import open_store
+    from paperboy.store.library import Library
+
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=database_url)
+    store = open_store(settings)
+    last = date(2026, 8, 21)
+    papers, n = [], 0
+    for back in range(1, 31):  # 90 background papers over the month before the window
+        for title, abstract in OTHER:
+            thing = THINGS[back % len(THINGS)]
+            day = last - timedelta(days=back + 7)  # before the week
+            papers.append(feed_paper(n, day, title.format(thing), abstract.format(thing)))
+            n += 1
+    seeds = []
+    for thing in THINGS[:6]:  # the user's library: graph papers of earlier days
+        papers.append(feed_paper(n, last - timedelta(days=20), *(s.format(thing) for s in GRAPH)))
+        seeds.append(papers[-1].id)
+        n += 1
+    window = [("Graph neural networks with message passing for meshes", "Message passing.")]
+    window += [(t.format("meshes"), a.format("meshes")) for t, a in OTHER]
+    for title, abstract in window:  # this week's feed: the last two days
+        papers.append(feed_paper(n, last - timedelta(days=n % 2), title, abstract))
+        n += 1
+    store.upsert(papers)
+    update_indexes(store, settings)
+    user = store.create_user("ada", "h")
+    Library(store).replace(user.id, [(pid, "arxiv") for pid in seeds])
+    search = open_search(store, settings)
+    try:
+        fits = len(foryou._FITS.items)
+        found = foryou.recommend(store, search, user.id, "week")
+        assert len(foryou._FITS.items) == fits + 1  # the linear model, not the kNN fallback
+        assert [p.title for p, _ in found][0] == window[0][0]
+        assert {p.id for p, _ in found}.isdisjoint(seeds) and len(found) == len(window)
+        assert all(why.startswith("close to “Message passing") for _, why in found)
+        again = foryou.recommend(store, search, user.id, "week")  # cached: no second fit
+        assert len(foryou._FITS.items) == fits + 1 and again == found
+    finally:
+        store.close()

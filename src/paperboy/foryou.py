@@ -302,7 +302,8 @@ def background_of(store, first_window_day, vectors: Vectors) -> Background:
     at most MAX_BACKGROUND papers. Made once per process for a window and the papers it holds."""
     first = first_window_day - timedelta(days=NEGATIVE_DAYS)
     last = first_window_day - timedelta(days=1)
-    key = (first, last, store.count_between(first, last))
+    where = getattr(store, "location", id(store))  # one process may open two stores
+    key = (where, first, last, store.count_between(first, last))
     return _BACKGROUNDS.get_or_make(
         key, lambda: make_background(key, newest_texts(store, first, last), vectors)
     )
