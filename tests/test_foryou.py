@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from paperboy.foryou import Profile, rank_for_user, reason
+from paperboy.foryou import (
+    MIN_BACKGROUND,
+    MIN_SEEDS,
+    Profile,
+    knn_scores,
+    make_background,
+    rank_by_model,
+    rank_for_user,
+    reason,
+    unit_rows,
+)
 
 # Unit vectors in 3-d: "vision" papers near x, "audio" papers near y, one in between.
 VECS = {
@@ -52,3 +62,143 @@ def test_a_dismissal_pushes_down_what_is_close_to_it():
 def test_no_seed_with_a_vector_gives_nothing_so_the_caller_falls_back():
     assert rank_for_user(Profile({"unknown": "library"}), CANDIDATES, vectors) == []
     assert rank_for_user(Profile({}), CANDIDATES, vectors) == []
+
+
+# -- the linear model (the shipped ranking) ----------------------------------------------------
+# Random vectors carry no topic here, so only the words can tell: the model must read them.
+TOPICS = [
+    "diffusion image generation denoising pixels",
+    "speech recognition audio transcription acoustic",
+    "reinforcement learning robot control policy",
+    "language model pretraining tokens corpus",
+]
+RNG = np.random.default_rng(5)
+MODEL_TEXTS = {f"seed{i}": f"graph neural networks message passing molecules {i}" for i in range(6)}
+MODEL_TEXTS |= {f"bg{i}": f"{TOPICS[i % 4]} study {i}" for i in range(80)}
+MODEL_TEXTS |= {
+    "cand-graph": "message passing graph neural networks for proteins",
+    "cand-image": "diffusion image generation at scale",
+    "cand-speech": "speech recognition for low-resource audio",
+    "cand-gone-like": "graph neural networks message passing for weather maps",
+}
+MODEL_VECS = {pid: RNG.standard_normal(16) for pid in MODEL_TEXTS}
+MODEL_CANDIDATES = ["cand-image", "cand-speech", "cand-graph"]
+
+
+def model_vectors(ids):
+    found = [pid for pid in ids if pid in MODEL_VECS]
+    if not found:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return found, unit_rows(np.array([MODEL_VECS[p] for p in found]))
+
+
+def model_background(n=80):
+    texts = {f"bg{i}": MODEL_TEXTS[f"bg{i}"] for i in range(n)}
+    return make_background(("test", n), texts, model_vectors)
+
+
+def test_the_linear_model_ranks_by_what_the_seeds_are_about():
+    seeds = {f"seed{i}": "library" for i in range(6)}
+    picks = rank_by_model(
+        Profile(seeds), MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, model_background()
+    )
+    assert picks[0].paper_id == "cand-graph"
+    # the reason still names the nearest seeds by vector
+    _, order = knn_scores(model_vectors(seeds)[1], model_vectors(["cand-graph"])[1])
+    assert picks[0].near == [f"seed{j}" for j in order[0, :2]]
+
+
+def test_the_linear_model_learns_from_a_dismissal():
+    seeds = {f"seed{i}": "saved" for i in range(6)}
+    pool = ["cand-gone-like", "cand-graph"]
+    back = model_background()
+    before = rank_by_model(Profile(seeds), pool, model_vectors, MODEL_TEXTS, back)
+    after = rank_by_model(
+        Profile(seeds, {"cand-graph"}), ["cand-gone-like"], model_vectors, MODEL_TEXTS, back
+    )
+    assert {p.paper_id for p in before} == set(pool)
+    assert [p.paper_id for p in after] == ["cand-gone-like"]  # dismissed: left out
+    # the dismissed paper shares the seeds' words, so the one like it scores lower after
+    assert after[0].score < next(p.score for p in before if p.paper_id == "cand-gone-like")
+
+
+def test_too_few_seeds_or_too_small_a_background_falls_back_to_knn():
+    few = Profile({f"seed{i}": "library" for i in range(MIN_SEEDS - 1)})
+    knn = rank_for_user(few, MODEL_CANDIDATES, model_vectors)
+    got = rank_by_model(few, MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, model_background())
+    assert got == knn
+    enough = Profile({f"seed{i}": "library" for i in range(6)})
+    small = model_background(MIN_BACKGROUND - 1)
+    assert small.words is None
+    got = rank_by_model(enough, MODEL_CANDIDATES, model_vectors, MODEL_TEXTS, small)
+    assert got == rank_for_user(enough, MODEL_CANDIDATES, model_vectors)
+
+
+# -- through a real store and search index -------------------------------------------------------
+def feed_paper(n: int, day, title: str, abstract: str):
+    from paperboy.papers import FeedEntry, Paper
+
+    return Paper(
+        id=f"2608.{n:05d}",
+        title=title,
+        abstract=abstract,
+        authors=["A. Author"],
+        published=day,
+        entry=FeedEntry(day, "hf"),
+    )
+
+
+GRAPH = "Message passing graph neural networks for {}", "Graph neural networks pass messages {}."
+OTHER = [
+    ("Diffusion models for {} image synthesis", "Denoising diffusion generates images of {}."),
+    ("Speech recognition of {} audio", "An acoustic model transcribes {} speech."),
+    ("Robot policies learned for {}", "Reinforcement learning trains robot control for {}."),
+]
+THINGS = ["molecules", "proteins", "traffic", "weather", "circuits", "crystals", "power grids"]
+
+
+def test_recommend_ranks_a_real_store_by_the_users_fit(tmp_path, database_url):
+    from datetime import date, timedelta
+
+    from paperboy import foryou
+    from paperboy.config import Settings
+    from paperboy.search import open_search, update_indexes
+    from paperboy.store import open_store
+    from paperboy.store.library import Library
+
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=database_url)
+    store = open_store(settings)
+    last = date(2026, 8, 21)
+    papers, n = [], 0
+    for back in range(1, 31):  # 90 background papers over the month before the window
+        for title, abstract in OTHER:
+            thing = THINGS[back % len(THINGS)]
+            day = last - timedelta(days=back + 7)  # before the week
+            papers.append(feed_paper(n, day, title.format(thing), abstract.format(thing)))
+            n += 1
+    seeds = []
+    for thing in THINGS[:6]:  # the user's library: graph papers of earlier days
+        papers.append(feed_paper(n, last - timedelta(days=20), *(s.format(thing) for s in GRAPH)))
+        seeds.append(papers[-1].id)
+        n += 1
+    window = [("Graph neural networks with message passing for meshes", "Message passing.")]
+    window += [(t.format("meshes"), a.format("meshes")) for t, a in OTHER]
+    for title, abstract in window:  # this week's feed: the last two days
+        papers.append(feed_paper(n, last - timedelta(days=n % 2), title, abstract))
+        n += 1
+    store.upsert(papers)
+    update_indexes(store, settings)
+    user = store.create_user("ada", "h")
+    Library(store).replace(user.id, [(pid, "arxiv") for pid in seeds])
+    search = open_search(store, settings)
+    try:
+        fits = len(foryou._FITS.items)
+        found = foryou.recommend(store, search, user.id, "week")
+        assert len(foryou._FITS.items) == fits + 1  # the linear model, not the kNN fallback
+        assert [p.title for p, _ in found][0] == window[0][0]
+        assert {p.id for p, _ in found}.isdisjoint(seeds) and len(found) == len(window)
+        assert all(why.startswith("close to “Message passing") for _, why in found)
+        again = foryou.recommend(store, search, user.id, "week")  # cached: no second fit
+        assert len(foryou._FITS.items) == fits + 1 and again == found
+    finally:
+        store.close()

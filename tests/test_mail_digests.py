@@ -320,3 +320,43 @@ def test_papers_sent_are_forgotten_once_no_digest_can_reach_them(papers_store, s
     assert papers_store.forget_sent_papers(D19) == 0  # still reachable: kept
     assert papers_store.forget_sent_papers(D20) == settings.mail_digest_size
     assert papers_store.sent_paper_ids(1, sent) == set()
+
+
+def section_ids(text: str, heading: str) -> list[str]:
+    """The paper ids of one section of the plain-text part, in order."""
+    body = text.replace("\r\n", "\n").split(f"\n{heading}\n", 1)[1]
+    body = body.split("\nTOP PAPERS\n")[0].split("\nTOPIC: ")[0].split("\n-- \n")[0]
+    return [line.split("/abs/")[1].strip() for line in body.splitlines() if "/abs/" in line]
+
+
+def test_a_subscriber_with_an_account_gets_a_for_you_section(papers_store, sink, data_dir):
+    from paperboy.foryou import recommend_between
+    from paperboy.store.library import Library
+
+    settings = mail_settings(data_dir, sink.port, mail_topic_size=3)
+    earlier = [p.id for p in papers_store.papers_between(D19, D20)][:6]
+    ada = papers_store.create_user("ada", "h", email="Ada@Example.org")
+    Library(papers_store).replace(ada.id, [(pid, "arxiv") for pid in earlier])
+    add_active(papers_store, "ada@example.org")
+    add_active(papers_store, "bob@example.org")  # no account: no section
+
+    report = run(papers_store, settings, D21)
+    assert report.sent == 2
+    by_rcpt = {m["X-Sink-Rcpt"]: m for m in sink.messages()}
+    text = by_rcpt["ada@example.org"].get_body(("plain",)).get_content()
+    html = by_rcpt["ada@example.org"].get_body(("html",)).get_content()
+    assert "FOR YOU" in text and "For you" in html
+    expected = recommend_between(
+        papers_store, open_search(papers_store, settings), ada.id, (D21, D21)
+    )
+    mine = section_ids(text, "FOR YOU")
+    assert mine == [p.id for p, _ in expected][:3]  # the page's ranking, in its order
+    assert text.count("Why: close to") == len(mine) == 3 and "in your library" in html
+    top = section_ids(text, "TOP PAPERS")
+    assert top and not set(mine) & set(top)  # no paper twice in one digest
+    assert set(mine) <= {p.id for p in papers_store.papers_on(D21)} and not set(mine) & set(earlier)
+    assert "FOR YOU" not in by_rcpt["bob@example.org"].get_body(("plain",)).get_content()
+    assert papers_store.sent_paper_ids(ada.id, mine) == set(mine)  # recorded as sent
+
+    again = run(papers_store, settings, D21)  # exactly once: a rerun sends nothing
+    assert again.sent == 0 and again.done_before == 2 and sink.count() == 2

@@ -1,20 +1,24 @@
 """ "For you": one user's ranking of recent papers, from what they told us they like.
 
     profile = Profile(seeds={"2405.15738": "library", ...}, dismissed={"2406.00001"})
-    picks = rank_for_user(profile, candidates, vectors_of)   # [Pick(paper_id, score, near)]
+    picks = rank_for_user(profile, candidates, vectors)        # kNN: [Pick(paper_id, score, near)]
+    picks = rank_by_model(profile, candidates, vectors, texts, background)   # the linear model
 
-The method is a k-nearest-neighbour score over the paper vectors the search indexes already
-hold: a candidate scores the mean cosine similarity of its K closest seed papers (upvoted,
-saved in a collection, or in the imported library), less DISMISS_WEIGHT times its similarity
-to the closest paper the user dismissed ("not interested"). The nearest seeds give the
-one-line reason.
+Two methods, picked by the figures of bench/for_you.py (docs/benchmarks.md):
+- the shipped ranking is a per-user linear SVM (scikit-learn's LinearSVC) over each paper's
+  vector beside its TF-IDF words (title and abstract), as arxiv-sanity-lite does it: the
+  user's seeds (upvoted, saved in a collection, in the imported library) are the positives;
+  the feed of the NEGATIVE_DAYS before the window (the "background", at most MAX_BACKGROUND
+  papers, the same for every user) and the papers the user dismissed ("not interested",
+  weighted DISMISS_SAMPLE_WEIGHT) are the negatives;
+- with fewer than MIN_SEEDS seeds that have a vector, or a background under MIN_BACKGROUND
+  papers, it is a k-nearest-neighbour score: a candidate scores the mean cosine similarity of
+  its K closest seeds, less DISMISS_WEIGHT times its similarity to the closest dismissed paper.
+Either way the one-line reason names the two seeds nearest by vector.
 
-bench/for_you.py compared it with the seeds' centroid, a per-user linear SVM over vectors +
-TF-IDF words (arxiv-sanity-lite's approach, scikit-learn) and upvote popularity on real
-Hugging Face daily papers (docs/benchmarks.md). The SVM ranks clearly better there (Recall@10
-0.27 against 0.17 for kNN and the centroid, 0.13 for popularity); it is not used yet because
-it needs a TF-IDF matrix of every stored paper and a fit per profile change, kept per user
-(the next step; see docs/for-you.md). kNN needs nothing but the vectors and gives a reason.
+What is expensive is cached in the process: per window, the background's TF-IDF vocabulary
+and feature rows (shared by all users); each fit, keyed by the seeds and dismissals it was
+trained on. A page view after the first only scores the window's candidates.
 
 `paper_vectors` is the one place that reads vectors from the search engine, so a change in
 the search package re-points one function.
@@ -22,6 +26,8 @@ the search package re-points one function.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +37,13 @@ import numpy as np
 K = 3  # seeds averaged per candidate (bench/for_you.py)
 DISMISS_WEIGHT = 0.5
 REASON_SEEDS = 2
+MIN_SEEDS = 5  # fewer seeds than this: kNN (the benchmark's profiles have at least 5)
+MIN_BACKGROUND = 50  # fewer background papers than this: kNN (nothing to tell seeds from)
+NEGATIVE_DAYS = 60  # the background: the feed of these days before the window...
+MAX_BACKGROUND = 5000  # ...newest first, at most this many papers (bench/for_you.py)
+DISMISS_SAMPLE_WEIGHT = 5.0  # a dismissal counts as this many background papers
+SVM_C = 0.1  # as arxiv-sanity-lite and the benchmark
+HASH_FEATURES = 2**18
 
 
 @dataclass
@@ -118,6 +131,146 @@ def rank_for_user(
     ]
 
 
+@dataclass
+class Background:
+    """The papers every user's seeds are told apart from: their ids, the TF-IDF words fitted
+    over their texts, and their feature rows."""
+
+    ids: list[str]
+    words: object  # a fitted sklearn TfidfVectorizer
+    features: object  # scipy CSR matrix, one row per id
+    key: tuple
+
+
+def fit_words(texts: list[str]):
+    """TF-IDF over these texts (sublinear tf, English stop words, the 20,000 commonest
+    words), as bench/for_you.py measured it."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    words = TfidfVectorizer(max_features=20000, stop_words="english", sublinear_tf=True)
+    return words.fit(texts)
+
+
+def features_for(ids: list[str], vectors: Vectors, texts: dict[str, str], words):
+    """(ids that have a vector, their unit vectors, their rows: vector beside TF-IDF words)."""
+    from scipy.sparse import csr_matrix, hstack
+
+    found, vecs = vectors(ids)
+    if not found:
+        return [], vecs, None
+    tfidf = words.transform([texts.get(pid, "") for pid in found])
+    return found, vecs, hstack([csr_matrix(vecs), tfidf]).tocsr()
+
+
+class _Cache:
+    """A small least-recently-used map, safe across the server's worker threads."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_make(self, key, make):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()  # outside the lock: two threads may both make it, both get the same
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_BACKGROUNDS = _Cache(4)
+_FITS = _Cache(512)
+_CANDIDATES = _Cache(8)
+
+
+def fit_model(seed_rows, background_rows, dismissed_rows):
+    """The user's linear SVM: seeds against the background and their dismissals."""
+    from scipy.sparse import vstack
+    from sklearn.svm import LinearSVC
+
+    parts = [seed_rows, background_rows] + ([dismissed_rows] if dismissed_rows is not None else [])
+    n_seed, n_back = seed_rows.shape[0], background_rows.shape[0]
+    n_gone = dismissed_rows.shape[0] if dismissed_rows is not None else 0
+    y = np.array([1] * n_seed + [0] * (n_back + n_gone))
+    weights = np.array([1.0] * (n_seed + n_back) + [DISMISS_SAMPLE_WEIGHT] * n_gone)
+    model = LinearSVC(C=SVM_C, class_weight="balanced", max_iter=5000, tol=1e-4)
+    return model.fit(vstack(parts).tocsr(), y, sample_weight=weights)
+
+
+Texts = dict[str, str] | Callable[[list[str]], dict[str, str]]  # paper id -> title, abstract
+
+
+def texts_of(texts: Texts, ids: list[str]) -> dict[str, str]:
+    return {pid: texts.get(pid, "") for pid in ids} if isinstance(texts, dict) else texts(ids)
+
+
+@dataclass
+class Fit:
+    """One profile's model, with its seeds' vectors for the reasons."""
+
+    model: object  # a fitted LinearSVC
+    seed_ids: list[str]
+    seed_vecs: np.ndarray
+
+
+def fit_profile(profile: Profile, vectors: Vectors, texts: Texts, back: Background):
+    """The profile's Fit, or None with fewer than MIN_SEEDS seeds that have a vector."""
+    seed_ids, _ = vectors(profile.seeds)
+    if len(seed_ids) < MIN_SEEDS:
+        return None
+    gone = sorted(profile.dismissed)
+    known = texts_of(texts, seed_ids + gone)
+    seed_ids, seed_vecs, seed_rows = features_for(seed_ids, vectors, known, back.words)
+    _, _, gone_rows = features_for(gone, vectors, known, back.words)
+    seeds = set(seed_ids)
+    keep = [i for i, pid in enumerate(back.ids) if pid not in seeds]
+    model = fit_model(seed_rows, back.features[keep], gone_rows)
+    return Fit(model, seed_ids, seed_vecs)
+
+
+def rank_by_model(
+    profile: Profile,
+    candidates: list[str],
+    vectors: Vectors,
+    texts: Texts,
+    back: Background,
+    limit: int = 30,
+) -> list[Pick]:
+    """The candidates ranked by the user's linear model, best first, each with its nearest
+    seeds for the reason; kNN (rank_for_user) when the profile or the background is too
+    small for a fit. `texts` gives the title and abstract of seeds, dismissed papers and
+    candidates (a dict, or a function of the ids). The fit is cached by the seeds and
+    dismissals, the candidates' rows by the window: a repeated view only scores."""
+    fit = None
+    if back.words is not None and len(profile.seeds) >= MIN_SEEDS:
+        key = (back.key, frozenset(profile.seeds), frozenset(profile.dismissed))
+        fit = _FITS.get_or_make(key, lambda: fit_profile(profile, vectors, texts, back))
+    if fit is None:
+        return rank_for_user(profile, candidates, vectors, limit)
+    cand_ids, cand_vecs, cand_rows = _CANDIDATES.get_or_make(
+        (back.key, tuple(candidates)),
+        lambda: features_for(candidates, vectors, texts_of(texts, candidates), back.words),
+    )
+    pool = [
+        i
+        for i, pid in enumerate(cand_ids)
+        if pid not in profile.seeds and pid not in profile.dismissed
+    ]
+    if not pool:
+        return []
+    scores = fit.model.decision_function(cand_rows[pool])
+    best = np.argsort(-scores, kind="stable")[:limit]
+    chosen = [pool[i] for i in best]
+    _, order = knn_scores(fit.seed_vecs, cand_vecs[chosen])  # reasons for the shown ones only
+    return [
+        Pick(cand_ids[c], float(scores[b]), [fit.seed_ids[j] for j in order[n, :REASON_SEEDS]])
+        for n, (b, c) in enumerate(zip(best, chosen, strict=True))
+    ]
+
+
 def reason(pick: Pick, seeds: dict[str, str], titles: dict[str, str]) -> str:
     """ "close to X and Y in your library" (or "you saved", "you upvoted")."""
     names = [f"“{titles.get(pid, pid)}”" for pid in pick.near]
@@ -140,21 +293,68 @@ def window_days(store, window: str):
     return last - timedelta(days=WINDOWS.get(window, 7) - 1), last
 
 
+def paper_text(paper) -> str:
+    return f"{paper.title}\n{paper.abstract or ''}"
+
+
+def background_of(store, first_window_day, vectors: Vectors) -> Background:
+    """The background of a window: the feed of the NEGATIVE_DAYS before it, newest day first,
+    at most MAX_BACKGROUND papers. Made once per process for a window and the papers it holds."""
+    first = first_window_day - timedelta(days=NEGATIVE_DAYS)
+    last = first_window_day - timedelta(days=1)
+    where = getattr(store, "location", id(store))  # one process may open two stores
+    key = (where, first, last, store.count_between(first, last))
+    return _BACKGROUNDS.get_or_make(
+        key, lambda: make_background(key, newest_texts(store, first, last), vectors)
+    )
+
+
+def newest_texts(store, first, last) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    day = last
+    while day >= first and len(texts) < MAX_BACKGROUND:
+        for paper in store.papers_on(day):
+            texts.setdefault(paper.id, paper_text(paper))
+        day -= timedelta(days=1)
+    return dict(list(texts.items())[:MAX_BACKGROUND])
+
+
+def make_background(key: tuple, texts: dict[str, str], vectors: Vectors) -> Background:
+    found, _ = vectors(list(texts))
+    words = fit_words([texts[pid] for pid in found]) if len(found) >= MIN_BACKGROUND else None
+    if words is None:
+        return Background(found, None, None, key)
+    _, _, rows = features_for(found, vectors, texts, words)
+    return Background(found, words, rows, key)
+
+
 def recommend(store, search, user_id: int, window: str = "week", limit: int = 30):
     """(paper, reason) pairs for this user in the window, best first; None when the user has
     no history to rank by (no seed paper with a vector), so the caller shows trending."""
+    return recommend_between(store, search, user_id, window_days(store, window), limit)
+
+
+def recommend_between(store, search, user_id: int, days, limit: int = 30):
+    """As `recommend`, over the feed days (first, last) inclusive (a digest's window)."""
     from paperboy.store.library import Library
 
-    days = window_days(store, window)
     lib = Library(store)
     profile = Profile(lib.seeds(user_id), lib.dismissed(user_id))
     if days is None or not profile.seeds:
         return None
-    candidates = [p.id for p in store.papers_between(*days)]
+    window_papers = store.papers_between(*days)
     vectors = paper_vectors(search)
-    if not vectors(profile.seeds)[0]:
-        return None
-    picks = rank_for_user(profile, candidates, vectors, limit)
+    window_texts = {p.id: paper_text(p) for p in window_papers}
+
+    def texts(ids: list[str]) -> dict[str, str]:  # the seeds' are read only for a new fit
+        missing = [pid for pid in ids if pid not in window_texts]
+        stored = {pid: paper_text(p) for pid, p in store.get_many(missing).items()}
+        return {pid: window_texts.get(pid) or stored.get(pid, "") for pid in ids}
+
+    back = background_of(store, days[0], vectors)
+    picks = rank_by_model(profile, list(window_texts), vectors, texts, back, limit)
+    if not picks and not vectors(profile.seeds)[0]:
+        return None  # no seed has a vector: nothing to rank by
     papers = store.get_many([p.paper_id for p in picks] + [s for p in picks for s in p.near])
     titles = {pid: paper.title for pid, paper in papers.items()}
     return [

@@ -45,10 +45,11 @@ AUTHORS_SHOWN = 4
 # -- what goes into a digest -----------------------------------------------------------------
 @dataclass
 class Section:
-    kind: str  # "top" or "topic"
+    kind: str  # "foryou", "top" or "topic"
     papers: list[Paper]
     query: str | None = None  # the topic's saved search
     more: int = 0  # further matches in the period not shown (to see on the site)
+    reasons: list[str] = field(default_factory=list)  # "foryou": one line per paper
 
 
 @dataclass
@@ -81,15 +82,25 @@ def select_digest(
     already_sent: set[str],
     digest_size: int,
     topic_size: int,
+    for_you: list[tuple[Paper, str]] | None = None,
 ) -> Digest:
     """The papers of one subscriber's digest; each paper at most once, and never one sent before.
 
     `top` holds the window's feed papers, most upvoted first; `topic_hits` maps each saved
-    query to its matching papers, best score first (any window: filtered here).
+    query to its matching papers, best score first (any window: filtered here). `for_you`
+    holds (paper, reason) pairs ranked for the subscriber's account (paperboy/foryou.py), if
+    it has one with seeds: its section comes first, so the rest leave its papers out.
     """
     first, last = window
     digest = Digest(period, subscriber.frequency, first, last)
     taken = set(already_sent)
+    if for_you:
+        chosen_pairs = [
+            (p, why) for p, why in for_you if p.id not in taken and in_window(p, first, last)
+        ][:topic_size]
+        taken.update(p.id for p, _ in chosen_pairs)
+        papers = [p for p, _ in chosen_pairs]
+        digest.sections.append(Section("foryou", papers, reasons=[w for _, w in chosen_pairs]))
     if subscriber.include_top:
         chosen = [p for p in top if p.id not in taken and in_window(p, first, last)][:digest_size]
         taken.update(p.id for p in chosen)
@@ -346,6 +357,7 @@ class Composer:
                     "query": section.query,
                     "more": section.more,
                     "search_url": self.links.search_url(section.query) if section.query else None,
+                    "reasons": section.reasons,
                     "html": [self._paper_block(p, "html") for p in section.papers],
                     "text": [self._paper_block(p, "txt") for p in section.papers],
                 }

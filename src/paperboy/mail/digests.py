@@ -263,6 +263,7 @@ class DigestRun:
         candidates = Candidates(
             self.store, self.search, self.settings, earliest, report.last_feed_day
         )
+        candidates.find_accounts(sub.email for sub, _, days in plans if days)
         # Each distinct saved query is searched once, up front, for all subscribers.
         t0 = time.perf_counter()
         for query in sorted({q for sub, _, days in plans if days for q in sub.topics}):
@@ -295,7 +296,9 @@ class DigestRun:
         if days is not None:
             top = candidates.top(days) if sub.include_top else []
             hits = {q: candidates.topic(q) for q in sub.topics}
+            mine = candidates.for_you(sub, days)
             ids = {p.id for p in top} | {p.id for papers in hits.values() for p in papers}
+            ids |= {p.id for p, _ in mine}
             already = self.store.sent_paper_ids(sub.id, ids) if ids else set()
             digest = select_digest(
                 sub,
@@ -306,6 +309,7 @@ class DigestRun:
                 already,
                 self.settings.mail_digest_size,
                 self.settings.mail_topic_size,
+                mine,
             )
         if digest is None or digest.empty:
             report.empty += 1
@@ -455,7 +459,29 @@ class Candidates:
         self._top: dict[tuple[date, date], list[Paper]] = {}
         self._topics: dict[str, list[Paper]] = {}
         self._papers: dict[str, Paper] = {}  # one object per paper across all lists
+        self._accounts: dict[str, int] = {}  # subscriber address -> user id
         self.queries = 0
+
+    def find_accounts(self, emails) -> None:
+        """Which subscribers have an account here (by address), read once per run."""
+        from paperboy.store.library import Library
+
+        self._accounts = Library(self.store).accounts_by_email(emails)
+
+    def for_you(self, sub, days: tuple[date, date]) -> list[tuple[Paper, str]]:
+        """(paper, reason) ranked for the subscriber's account (paperboy/foryou.py); empty
+        without an account or seeds. Each fit is cached by its seeds, the background per
+        window, so this costs a scoring per subscriber."""
+        from paperboy.foryou import recommend_between
+
+        user_id = self._accounts.get(sub.email.lower())
+        if user_id is None:
+            return []
+        limit = self.settings.mail_topic_size * 3 + 10  # enough to skip those sent before
+        found = recommend_between(self.store, self.search, user_id, days, limit) or []
+        local = self.store.local_votes(p.id for p, _ in found) if found else {}
+        shown = with_shown_votes((p, local.get(p.id, 0)) for p, _ in found)
+        return [(self._shared(p), why) for p, (_, why) in zip(shown, found, strict=True)]
 
     def _shared(self, paper: Paper) -> Paper:
         return self._papers.setdefault(paper.id, paper)

@@ -5,6 +5,7 @@ interested" dismissals, their upvotes, and the token of their private "For you" 
     lib.lookup_arxiv(["2405.15738"]), lib.lookup_dois(["10.1/x"]), lib.titles()   # matching
     lib.replace(user.id, [("2405.15738", "arxiv")])     # one transaction: all or nothing
     lib.seeds(user.id)                                  # {paper id: "library"|"saved"|"upvoted"}
+    lib.accounts_by_email(["a@example.org"])            # {address: user id}, for digests
 
 A small repository over the store's connection helpers, like store/collections.py.
 """
@@ -107,6 +108,19 @@ class Library:
             if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
                 seeds[pid] = where
         return seeds
+
+    def accounts_by_email(self, emails: Iterable[str]) -> dict[str, int]:
+        """Lower-cased address -> user id, for the accounts with one of these addresses (the
+        digest's "For you" section); the oldest account wins if two share one."""
+        found: dict[str, int] = {}
+        for chunk, marks in in_chunks(sorted({e.lower() for e in emails})):
+            rows = self.store.conn.execute(
+                f"SELECT lower(email), id FROM users WHERE lower(email) IN ({marks}) "
+                "ORDER BY id DESC",
+                chunk,
+            ).fetchall()
+            found.update((email, int(uid)) for email, uid in rows)
+        return found
 
     # -- "not interested" ------------------------------------------------------------------
     def dismiss(self, user_id: int, paper_id: str, dismissed: bool = True) -> bool:
