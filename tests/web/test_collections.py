@@ -159,3 +159,37 @@ def test_exports_read_back_with_real_parsers(client, store):
     feed = ET.fromstring(client.get(f"/feeds/collections/{cid}.atom").content)
     assert len(feed.findall(f"{ATOM}entry")) == 3
     assert "Export me" in feed.find(f"{ATOM}title").text
+
+
+def test_a_paper_is_saved_from_its_page_into_a_chosen_collection(app, client):
+    sign_up(client)
+    first, second = make(client, "To read"), make(client, "Reading group")
+    page = client.get("/papers/2507.16784").text
+    assert 'action="/collections/save"' in page and "Reading group" in page
+    r = client.post(
+        "/collections/save",
+        follow_redirects=False,
+        data={
+            "collection": str(second),
+            "paper": "2507.16784",
+            "note": "for Friday",
+            "next": "/papers/2507.16784",
+            "csrf_token": csrf_of(client),
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/papers/2507.16784"
+    assert "for Friday" in client.get(f"/collections/{second}").text
+    assert "2507.16784" not in client.get(f"/collections/{first}").text
+    assert "Saved in" in client.get("/papers/2507.16784").text
+    with TestClient(app) as stranger:  # nobody else saves into it, nor sees the form
+        assert 'action="/collections/save"' not in stranger.get("/papers/2507.16784").text
+        sign_up(stranger, "mallory")
+        r = stranger.post(
+            "/collections/save",
+            data={
+                "collection": str(second),
+                "paper": "2509.07980",
+                "csrf_token": csrf_of(stranger),
+            },
+        )
+        assert r.status_code == 404  # a private collection of someone else: as if absent

@@ -20,8 +20,8 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.mail.send import DeliveryError
 from paperboy.mail.subscriptions import InvalidSubscription, Subscriptions
-from paperboy.store.people import People
 from paperboy.web import auth, limits
+from paperboy.web.accounts import account_page
 from paperboy.web.deps import web_of
 
 log = logging.getLogger("paperboy.mail")
@@ -71,14 +71,5 @@ def account_digests(
         return RedirectResponse("/account", status_code=303)  # the page says to add one
     problem = ask_for_digest(request, background, user.email, user.name, frequency[:20])
     if problem:  # said on this answer, never carried in a URL another site could forge
-        return web.render(
-            request,
-            "account.html",
-            status=400,
-            tokens=web.store.api_tokens(user.id),
-            new_token=None,
-            digest="error",
-            why=problem,
-            votes_hidden=People(web.store).votes_hidden(user.id),
-        )
+        return account_page(request, user, status=400, digest="error", why=problem)
     return RedirectResponse("/account?digest=asked", status_code=303)

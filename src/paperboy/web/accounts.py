@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperboy.store.accounts import NameTaken
 from paperboy.store.people import People
@@ -125,21 +125,32 @@ def _signed_in(request: Request):
     return user
 
 
+def account_page(request: Request, user, status: int = 200, **context) -> HTMLResponse:
+    """The account page with everything every answer shows on it (tokens, digest, reply-mail
+    and vote settings); `context` adds what one answer says (a new token, a refusal)."""
+    web = web_of(request)
+    values = {
+        "tokens": web.store.api_tokens(user.id),
+        "new_token": None,
+        "digest": "",
+        "replies_state": "",
+        "votes_hidden": People(web.store).votes_hidden(user.id),
+        "reply_mail_to": Replies(web.store).address(user.id),
+    }
+    return web.render(request, "account.html", status=status, **(values | context))
+
+
 @router.get("/account")
 def account(request: Request, digest: str = "", replies: str = ""):
     web = web_of(request)
     user = auth.session_user(web.store, request)
     if user is None:
         return RedirectResponse("/signin?" + urlencode({"next": "/account"}), status_code=303)
-    return web.render(
+    return account_page(
         request,
-        "account.html",
-        tokens=web.store.api_tokens(user.id),
-        new_token=None,
+        user,
         digest="asked" if digest == "asked" else "",
-        votes_hidden=People(web.store).votes_hidden(user.id),
         replies_state="asked" if replies == "asked" else "",
-        reply_mail_to=Replies(web.store).address(user.id),
     )
 
 
@@ -151,15 +162,7 @@ def create_token(request: Request, name: str = Form(""), csrf_token: str = Form(
     label = name.strip()[:64] or "API token"
     token = auth.new_token()
     web.store.create_api_token(user.id, label, auth.token_hash(token))
-    return web.render(
-        request,
-        "account.html",
-        status=201,
-        tokens=web.store.api_tokens(user.id),
-        new_token=token,
-        votes_hidden=People(web.store).votes_hidden(user.id),
-        reply_mail_to=Replies(web.store).address(user.id),
-    )
+    return account_page(request, user, status=201, new_token=token)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

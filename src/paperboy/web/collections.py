@@ -223,6 +223,35 @@ def save_paper(
     return RedirectResponse(safe_next(next, f"/collections/{collection_id}"), status_code=303)
 
 
+@router.post("/collections/save")
+def save_to_chosen(
+    request: Request,
+    collection: int = Form(0),
+    paper: str = Form(""),
+    note: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
+    """The paper page's form: the collection is chosen in the form, not in the URL."""
+    from paperboy.web.pages import safe_next
+
+    auth.check_csrf(request, csrf_token)
+    _add(request, _signed_in(request), collection, paper, note)
+    return RedirectResponse(safe_next(next, f"/collections/{collection}"), status_code=303)
+
+
+def page_context(request: Request, paper_id: str) -> dict:
+    """What the paper page needs to offer "Save to a collection": the viewer's collections,
+    and those that hold this paper already."""
+    user = auth.session_user(web_of(request).store, request)
+    if user is None:
+        return {"my_collections": [], "saved_in": []}
+    shelf = _shelf(request)
+    mine = shelf.of_user(user.id)
+    saved = [c for c in mine if any(e.paper_id == paper_id for e in shelf.entries(c.id))]
+    return {"my_collections": mine, "saved_in": saved}
+
+
 @router.post("/collections/{collection_id}/papers/{paper_id:path}/remove")
 def remove_paper(request: Request, collection_id: int, paper_id: str, csrf_token: str = Form("")):
     auth.check_csrf(request, csrf_token)

@@ -331,6 +331,7 @@ def paper(request: Request, paper_id: str):
         **discussions.page_context(web, request, found),
         **people.page_context(web, request, found, card.votes),
         **paper_words(web.store, found),
+        **saving_context(request, found.id),
     )
 
 
@@ -377,3 +378,10 @@ def remove_from_feed(request: Request, paper_id: str, csrf_token: str = Form("")
     found = _paper_or_404(web, paper_id)
     web.store.remove_from_feed(found.id)
     return RedirectResponse(f"/papers/{found.id}", status_code=303)
+
+
+def saving_context(request: Request, paper_id: str) -> dict:
+    # collections.py builds on api.py, which builds on this module: imported when used.
+    from paperboy.web.collections import page_context
+
+    return page_context(request, paper_id)
