@@ -24,7 +24,7 @@ from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.search import Filters
 from paperboy.store.submissions import Submission
 from paperboy.web import auth, limits
-from paperboy.web.deps import web_of
+from paperboy.web.deps import off_the_loop, web_of
 from paperboy.web.marks import to_segments
 from paperboy.web.openapi import (
     NEXT_PAGE,
@@ -118,7 +118,7 @@ def hf_item(card: Card, full: bool = False) -> dict:
     summary="Papers of the daily feed, HF-shaped",
     responses=answers(200, list[ItemOut], errors=(400,), headers=NEXT_PAGE | SHOWN_DATE),
 )
-def daily_papers(  # plain def: the threadpool, so a slow database never stalls the loop
+async def daily_papers(  # store work off the loop where it can wait (deps.off_the_loop)
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),
@@ -127,8 +127,12 @@ def daily_papers(  # plain def: the threadpool, so a slow database never stalls 
     p: int = Query(0, ge=0, le=10_000, description="0-based page"),
     limit: int = Query(50, ge=1, le=bounds.API_PAGE_ITEMS),
 ):
-    web = web_of(request)
     period = feeds.parse_period(date, week, month)
+    return await off_the_loop(request, _daily_papers, request, period, sort, p, limit)
+
+
+def _daily_papers(request: Request, period, sort: str, p: int, limit: int) -> JSONResponse:
+    web = web_of(request)
     newest = web.store.latest_day()
     if newest is None:
         return JSONResponse([])
