@@ -117,3 +117,6 @@ def test_github_repo_names():
     assert github_repo("https://gitlab.com/owner/repo") is None
     assert github_repo("https://github.com/owner") is None
     assert github_repo(None) is None
+    # ".." as the owner would make the API URL name another endpoint (api.github.com/user)
+    assert github_repo("https://github.com/../user") is None
+    assert github_repo("https://github.com/./repo") is None

@@ -33,6 +33,8 @@ ATTACKS = [
     r"\(<img src=x onerror=alert(1)>\)",
     "`<script>alert(1)</script>`",
     '[a](https://github.com/x "title" onmouseover=alert(1))',
+    # Math put back inside a link's title must not close the attribute (review finding).
+    '[a](https://example.com "$x" onmouseover=alert(1) style=x id=y rel=x$")',
 ]
 
 
@@ -75,6 +77,8 @@ def test_nothing_that_runs_or_loads_survives(text):
             assert name in {"href", "rel", "title", "start"}, out  # no on*= handler, no src
             if name == "href":
                 assert re.match(r"https://|http://", value or ""), out
+            if name == "rel":
+                assert value == "nofollow noopener ugc", out
 
 
 def test_markdown_renders_what_readers_write():

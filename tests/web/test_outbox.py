@@ -102,3 +102,11 @@ def test_the_account_page_says_nothing_a_link_put_in_its_address(demo):
     sign_up_with(demo, "ada@example.org", digest=False)
     forged = demo.get("/account?digest=error&why=Call+this+number")
     assert "Call this number" not in forged.text and "No mail sent" not in forged.text
+
+
+def test_only_paths_on_this_site_become_links_in_the_outbox():
+    from paperboy.web.outbox import own_links
+
+    base = "http://127.0.0.1:8000"
+    pieces = own_links(f"see {base}//evil.example.com and {base}/papers/2405.15738", base)
+    assert [href for _, href in pieces if href] == ["/papers/2405.15738"]  # never //host

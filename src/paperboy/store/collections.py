@@ -182,6 +182,15 @@ class Collections:
         ).fetchall()
         return [Entry(*row) for row in rows]
 
+    def holding(self, user_id: int, paper_id: str) -> set[int]:
+        """The ids of the user's collections that hold this paper (one query)."""
+        rows = self.store.conn.execute(
+            "SELECT cp.collection_id FROM collection_papers cp JOIN collections c "
+            "ON c.id = cp.collection_id WHERE c.user_id = ? AND cp.paper_id = ?",
+            (user_id, paper_id),
+        )
+        return {int(r[0]) for r in rows.fetchall()}
+
     def saved_by(self, user_id: int) -> list[str]:
         """Every paper in any of the user's collections (a "For you" seed)."""
         rows = self.store.conn.execute(

@@ -47,8 +47,8 @@ def github_repo(url: str | None) -> str | None:
     'owner/repo'
     """
     m = _GITHUB.match(url or "")
-    if not m or m[2].lower().removesuffix(".git") in ("", ".", ".."):
-        return None
+    if not m or m[1] in (".", "..") or m[2].lower().removesuffix(".git") in ("", ".", ".."):
+        return None  # "..": the API URL built from it would name another endpoint
     return f"{m[1]}/{m[2].removesuffix('.git')}".lower()
 
 

@@ -248,7 +248,8 @@ def page_context(request: Request, paper_id: str) -> dict:
         return {"my_collections": [], "saved_in": []}
     shelf = _shelf(request)
     mine = shelf.of_user(user.id)
-    saved = [c for c in mine if any(e.paper_id == paper_id for e in shelf.entries(c.id))]
+    holding = shelf.holding(user.id, paper_id)
+    saved = [c for c in mine if c.id in holding]
     return {"my_collections": mine, "saved_in": saved}
 
 

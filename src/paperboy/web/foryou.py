@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from paperboy.foryou import WINDOWS, recommend
 from paperboy.library import MAX_BYTES, LibraryFileError, match_library, read_library
@@ -129,6 +130,12 @@ async def import_library(
     data = await file.read(MAX_BYTES + 1) if file is not None and file.filename else b""
     name = file.filename if data else "the pasted list"
     data = data or ids.encode()
+    # Parsing megabytes of BibTeX and matching it are CPU and store work: off the event loop.
+    return await run_in_threadpool(_import_library, request, user, data, name)
+
+
+def _import_library(request: Request, user, data: bytes, name: str):
+    web = web_of(request)
     try:
         entries = read_library(data, name)
         result = match_library(Library(web.store), entries)

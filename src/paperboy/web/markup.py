@@ -89,8 +89,9 @@ def comment_html(text: str) -> Markup:
         attribute_filter=_keep_attribute,
         strip_comments=True,
     )
-    # The math returns escaped: whatever it holds, it is text until KaTeX reads it.
-    restored = _SLOT_BACK.sub(lambda m: html.escape(math[int(m[1])], quote=False), clean)
+    # The math returns escaped, quotes included: whatever it holds, it is text until KaTeX
+    # reads it, also where Markdown put it inside an attribute (a link's title).
+    restored = _SLOT_BACK.sub(lambda m: html.escape(math[int(m[1])], quote=True), clean)
     return Markup(restored.strip())
 
 

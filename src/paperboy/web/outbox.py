@@ -24,7 +24,7 @@ PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 def own_links(text: str, public_url: str) -> list[tuple[str, str | None]]:
     """The text as (piece, href) pairs: href is the relative path of a link to this site."""
     base = public_url.rstrip("/")
-    pattern = re.compile(re.escape(base) + r"(/[^\s<>\"']*)")
+    pattern = re.compile(re.escape(base) + r"(/(?!/)[^\s<>\"']*)")
     pieces: list[tuple[str, str | None]] = []
     last = 0
     for match in pattern.finditer(text):
