@@ -116,3 +116,27 @@ def test_a_broken_key_file_says_what_to_do(tmp_path):
     (tmp_path / "secret_key").write_text("short\n")
     with pytest.raises(ConfigError, match="delete it"):
         secret_key(mail_settings(tmp_path, secret_key=""))
+
+
+def test_a_key_made_by_many_requests_at_once_is_one_whole_key(tmp_path):
+    """Concurrent first uses (the first sign-ups of a new instance) all get the same, complete
+    key: none reads a key file another one has created but not yet written."""
+    import threading
+
+    settings = mail_settings(tmp_path / "data", secret_key="")
+    start, keys, errors = threading.Barrier(16), [], []
+
+    def first_use():
+        start.wait()
+        try:
+            keys.append(secret_key(settings))
+        except Exception as exc:  # the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret_key"]  # no drafts left

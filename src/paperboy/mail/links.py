@@ -52,13 +52,20 @@ def secret_key(settings: Settings) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: when two processes start at once, one creates the key and both use it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_key(path)
+    # The key is written whole to a file of this process's own, then linked into place:
+    # os.link fails when the key file exists, so when requests or processes start at once one
+    # key wins and every reader sees it complete (creating the key file itself and writing it
+    # after let a reader find it empty: a 500 under concurrent first sign-ups).
+    draft = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another request's key is in place: use that one
+    finally:
+        draft.unlink(missing_ok=True)
     return _read_key(path)
 
 
