@@ -216,11 +216,7 @@ def save_paper(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from paperboy.web.pages import safe_next
-
-    auth.check_csrf(request, csrf_token)
-    _add(request, _signed_in(request), collection_id, paper, note)
-    return RedirectResponse(safe_next(next, f"/collections/{collection_id}"), status_code=303)
+    return _save_from_form(request, collection_id, paper, note, next, csrf_token)
 
 
 @router.post("/collections/save")
@@ -233,11 +229,17 @@ def save_to_chosen(
     csrf_token: str = Form(""),
 ):
     """The paper page's form: the collection is chosen in the form, not in the URL."""
+    return _save_from_form(request, collection, paper, note, next, csrf_token)
+
+
+def _save_from_form(
+    request: Request, collection_id: int, paper: str, note: str, next: str, csrf_token: str
+) -> RedirectResponse:
     from paperboy.web.pages import safe_next
 
     auth.check_csrf(request, csrf_token)
-    _add(request, _signed_in(request), collection, paper, note)
-    return RedirectResponse(safe_next(next, f"/collections/{collection}"), status_code=303)
+    _add(request, _signed_in(request), collection_id, paper, note)
+    return RedirectResponse(safe_next(next, f"/collections/{collection_id}"), status_code=303)
 
 
 def page_context(request: Request, paper_id: str) -> dict:
