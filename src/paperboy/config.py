@@ -115,6 +115,14 @@ class Settings:
     # (tables in the PostgreSQL database: tsvector + pgvector), or "auto" (postgres when
     # database_url is PostgreSQL, else files).
     search_backend: str = "auto"
+    # Index replicas (docs/deploy.md): seconds between a web process's looks at the store's
+    # change counter, to bring this host's index files up to writes made through other hosts
+    # (0: never; it looks only with search_backend files).
+    search_follow: float = 2.0
+    # Keep each encoded vector in the store, so other hosts' index files take it instead of
+    # encoding the paper again: "auto" (on when the store is PostgreSQL and the indexes are
+    # files), "on" or "off".
+    search_keep_vectors: str = "auto"
 
     # -- mail (digests and topic alerts; docs/mail.md) --
     # The address people reach this paperboy at: the base of every link in a mail.
@@ -315,6 +323,8 @@ class SearchSettings:
     passages: bool
     threads: int
     backend: str
+    follow: float
+    keep_vectors: str
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,18 @@ def search(
     help="With --backfill: save every this many papers (what a crash can cost).",
 )
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
+@click.option(
+    "--snapshot",
+    "snapshot_to",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write this host's index files to an archive (to start another host from).",
+)
+@click.option(
+    "--from-snapshot",
+    "snapshot_from",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Start from another host's archived index files, then catch up with the store.",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_obj
 def index(
@@ -115,12 +127,17 @@ def index(
     device: str,
     checkpoint_every: int,
     drop_vectors: bool,
+    snapshot_to: str | None,
+    snapshot_from: str | None,
     quiet: bool,
 ) -> None:
     """Rebuild the search indexes from the store (keeps vectors whose text is unchanged)."""
     from paperboy.search.upkeep import backfill_indexes, check_indexes, rebuild_indexes
 
     store, settings = obj.store, obj.settings
+    if snapshot_to or snapshot_from:
+        _snapshot(store, settings, snapshot_to, snapshot_from, quiet)
+        return
     if check:
         problems = check_indexes(store, settings)
         for problem in problems:
@@ -143,6 +160,31 @@ def index(
         return
     report = rebuild_indexes(store, settings, progress=not quiet, drop_vectors=drop_vectors)
     click.echo(report.summary())
+
+
+def _snapshot(
+    store: Any, settings: Settings, to: str | None, source: str | None, quiet: bool
+) -> None:
+    """`index --snapshot` / `--from-snapshot` (search/files/snapshot.py)."""
+    from paperboy.search.files.snapshot import install_snapshot, write_snapshot
+    from paperboy.search.upkeep import search_backend, update_indexes
+
+    if to and source:
+        fail("give --snapshot or --from-snapshot, not both")
+    if search_backend(store, settings) != "files":
+        fail(
+            "snapshots are of index files; with search_backend postgres the index is in the "
+            "database already"
+        )
+    if to:
+        path = write_snapshot(settings, to)
+        click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
+        return
+    assert source is not None
+    watermark = install_snapshot(settings, source)
+    click.echo(f"installed {source} (it had reached change {watermark}); catching up")
+    report = update_indexes(store, settings, progress=not quiet)
+    click.echo(report.summary() if report else "another process is updating the indexes")
 
 
 def _backfill_encoders(settings: Settings, device: str) -> dict[str, Encoder]:

@@ -69,10 +69,23 @@ def run_server(
                 workers=workers,
                 access_log=access_log,
                 log_level="info",
+                log_config=_log_config(),
                 proxy_headers=True,
                 server_header=False,
                 timeout_worker_healthcheck=healthcheck,
             )
+
+
+def _log_config() -> dict:
+    """uvicorn's logging, plus paperboy's own INFO lines (search warmed, the index follower's
+    updates) on the same handler: an operator sees what each worker did."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["paperboy"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from paperboy.papers import Paper
 
 if TYPE_CHECKING:
     from paperboy.search.query import ParsedQuery
+    from paperboy.store.sql import SQLStore
 
 _EPOCH = date(1970, 1, 1).toordinal()
 
@@ -161,4 +162,8 @@ class IndexSet(Protocol):
 
     def writing(self, wait: bool = True) -> AbstractContextManager[bool]:
         """Held while updating: one writer at a time across processes; yields whether held."""
+        ...
+
+    def behind(self, store: SQLStore) -> bool:
+        """True when the store changed since some index was last updated."""
         ...

@@ -44,9 +44,11 @@ from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.progress import Progress
 from paperboy.search.backends import Encoder, KeywordIndex, PassageEncoder, VectorIndex
+from paperboy.search.encoders import vectors_identity
 
 if TYPE_CHECKING:
     from paperboy.store.sql import SQLStore
+    from paperboy.store.vectors import StoredVectors
 
 CHUNK = 2000  # papers read from the store per step
 # Papers between keyword commits (and watermarks) in one update. Each commit writes a segment
@@ -91,6 +93,7 @@ class UpdateReport:
     bulk: int = 0  # papers encoded by the static model
     backlog: int = 0  # papers still waiting for transformer vectors
     notes: list[str] = field(default_factory=list)
+    kept: int = 0  # vectors taken from the store (another host had encoded them)
 
     def plus(self, later: UpdateReport) -> UpdateReport:
         """This report and a later one's, as one (the backlog is the later one's)."""
@@ -100,10 +103,12 @@ class UpdateReport:
             self.bulk + later.bulk,
             later.backlog,
             self.notes + later.notes,
+            self.kept + later.kept,
         )
 
     def summary(self) -> str:
-        text = f"indexed {self.keyword} papers (transformer {self.dense}, static {self.bulk})"
+        text = f"indexed {self.keyword} papers (transformer {self.dense}, static {self.bulk}"
+        text += f", vectors from the store {self.kept})" if self.kept else ")"
         if self.backlog:
             text += f"; {self.backlog} wait for transformer vectors (paperboy index --backfill)"
         return text
@@ -120,6 +125,9 @@ class SearchIndexes(ABC):
     bulk: VectorIndex | None
     passages: VectorIndex | None
     _encoders: dict[str, Encoder]
+    # Vectors kept in the store for other hosts (store/vectors.py), when they are shared.
+    kept: StoredVectors | None = None
+    taken = 0  # vectors this object took from `kept` instead of encoding them
 
     # -- what each backend supplies ----------------------------------------------------------
     @abstractmethod
@@ -276,12 +284,45 @@ class SearchIndexes(ABC):
             vectors.save(watermark=watermark)
 
     def _encode_into(self, vectors: VectorIndex, papers: list[Paper]) -> int:
-        """Encode the papers whose text changed (or that have no vector yet)."""
+        """Encode the papers whose text changed (or that have no vector yet); with vectors
+        kept in the store (`kept`), take those another host encoded and keep the new ones.
+        Returns how many were encoded here (`taken` counts those taken from the store)."""
         items = [(p.id, text, text_hash(text)) for p in papers for text in [paper_text(p)]]
         stale = vectors.stale([(pid, h) for pid, _, h in items])
         todo = [item for item in items if item[0] in stale]
         if not todo:
             return 0
+        if self.kept is None:
+            return self._encode_todo(vectors, todo)
+        with self.kept.encoding():  # one encoder at a time on every host: none encodes twice
+            todo = self._take_kept(vectors, todo)
+            return self._encode_todo(vectors, todo) if todo else 0
+
+    def _take_kept(
+        self, vectors: VectorIndex, todo: list[tuple[str, str, int]]
+    ) -> list[tuple[str, str, int]]:
+        """Put the vectors the store keeps for these papers into `vectors` (and their
+        passages); the papers still to encode."""
+        assert self.kept is not None
+        model = vectors_identity(vectors.model)
+        found = self.kept.get(model, [(pid, h) for pid, _, h in todo])
+        if found:
+            ids = [pid for pid, _, _ in todo if pid in found]
+            hashes = {pid: h for pid, _, h in todo}
+            vectors.put(ids, np.stack([found[pid] for pid in ids]), [hashes[i] for i in ids])
+            if vectors is self.dense and self.passages is not None:
+                kept = self.kept.passages(
+                    model + "#passages", [(pid, hashes[pid]) for pid in ids], MAX_PASSAGES
+                )
+                self.passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))
+                if kept:
+                    self.passages.put(
+                        [passage_id(pid, k) for pid, k, _ in kept], np.stack([v for *_, v in kept])
+                    )
+            self.taken += len(ids)
+        return [item for item in todo if item[0] not in found]
+
+    def _encode_todo(self, vectors: VectorIndex, todo: list[tuple[str, str, int]]) -> int:
         encoder = self.encoder(vectors.model)
         with_passages = vectors is self.dense and self.passages is not None
         for start in range(0, len(todo), ENCODE_CHUNK):
@@ -292,19 +333,25 @@ class SearchIndexes(ABC):
                 encoded, passages, owners = cast(PassageEncoder, encoder).encode_with_passages(
                     texts, max_windows=MAX_PASSAGES
                 )
-                self._put_passages(ids, passages, owners)
+                self._put_passages(ids, passages, owners, [h for _, _, h in part])
             elif with_passages:
                 encoded = encoder.encode(texts)
                 self._put_passages(
                     ids,
                     *cast(PassageEncoder, encoder).encode_passages(texts, max_windows=MAX_PASSAGES),
+                    [h for _, _, h in part],
                 )
             else:
                 encoded = encoder.encode(texts)
-            vectors.put(ids, encoded, [h for _, _, h in part])
+            hashes = [h for _, _, h in part]
+            if self.kept is not None:  # kept before the index has them: the lock is held
+                self.kept.put(vectors_identity(vectors.model), ids, hashes, encoded)
+            vectors.put(ids, encoded, hashes)
         return len(todo)
 
-    def _put_passages(self, ids: list[str], vecs: np.ndarray, owners: np.ndarray) -> None:
+    def _put_passages(
+        self, ids: list[str], vecs: np.ndarray, owners: np.ndarray, hashes: list[int]
+    ) -> None:
         """Replace these papers' passages (none for a paper whose text fits one window)."""
         passages = self.passages
         assert passages is not None  # only called when the dense model has passages
@@ -315,6 +362,13 @@ class SearchIndexes(ABC):
             k = counts.get(owner, 0)
             counts[owner] = k + 1
             keys.append(passage_id(ids[owner], k))
+        if self.kept is not None and len(keys):
+            self.kept.put(
+                vectors_identity(self.dense.model) + "#passages",
+                keys,
+                [hashes[owner] for owner in owners],
+                vecs,
+            )
         passages.put(keys, vecs)
 
     def backfill(
@@ -460,6 +514,7 @@ class _Encoding:
     def _encode(self, papers: list[Paper], rows: int) -> None:
         indexes, report = self.indexes, self.report
         dense, bulk = indexes.dense, indexes.bulk
+        taken = indexes.taken
         if self.use_dense:
             report.dense += indexes._encode_into(dense, papers)
         else:
@@ -468,4 +523,5 @@ class _Encoding:
             dense.remove(dense.stale([(p.id, text_hash(paper_text(p))) for p in papers]))
         if bulk is not None:
             report.bulk += indexes._encode_into(bulk, papers)
+        report.kept += indexes.taken - taken
         self.done += rows

@@ -141,7 +141,27 @@ def open_indexes(
         return PgSearchIndexes(cast("PostgresStore", store), settings, encoders=encoders)
     from paperboy.search.files import FileIndexes
 
-    return FileIndexes(settings, encoders=encoders)
+    kept = None
+    if keeps_vectors(store, settings):
+        from paperboy.store.vectors import StoredVectors
+
+        kept = StoredVectors(store)
+    return FileIndexes(settings, encoders=encoders, kept=kept)
+
+
+def keeps_vectors(store: SQLStore, settings: Settings) -> bool:
+    """Whether index files take their vectors from the store and keep new ones there
+    (`search_keep_vectors`; by default when the store is PostgreSQL, which several hosts
+    share: each paper is then encoded once for all of them)."""
+    value = (settings.search_keep_vectors or "auto").strip().lower()
+    if value not in ("auto", "on", "off"):
+        raise ConfigError(
+            f"search_keep_vectors {settings.search_keep_vectors!r} is not known: "
+            "use auto, on or off"
+        )
+    if value == "auto":
+        return getattr(store, "dialect", "") == "postgres"
+    return value == "on"
 
 
 def indexes_lock(

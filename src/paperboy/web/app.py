@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from paperboy.config import Settings
 from paperboy.feeds import BadPeriod
 from paperboy.search import open_search
+from paperboy.search.follow import IndexFollower, follows
 from paperboy.store import open_store
 from paperboy.web import (
     account_digests,
@@ -65,7 +66,7 @@ def create_app(settings: Settings, store=None, search=None, warm: bool = False) 
         version="0.1.0",
         docs_url=None,  # served below with the locally vendored Swagger UI (no CDN)
         redoc_url=None,
-        lifespan=_warming(search) if warm else None,
+        lifespan=_serving(store, settings, search) if warm else None,
     )
     app.state.web = Web(settings, store, search, templates())
     app.add_middleware(SecurityHeaders)
@@ -164,10 +165,12 @@ def app_from_env() -> FastAPI:
     return create_app(settings, warm=True)
 
 
-def _warming(search):
-    """A lifespan that warms the search engine in each worker before it serves: in a thread,
-    after the worker process exists (uvicorn starts workers fresh, so nothing loaded crosses a
-    fork), and off every request's path (uvicorn accepts connections after start-up)."""
+def _serving(store, settings: Settings, search):
+    """The lifespan of a `paperboy serve` worker: it warms the search engine before serving,
+    in a thread, after the worker process exists (uvicorn starts workers fresh, so nothing
+    loaded crosses a fork), off every request's path (uvicorn accepts connections after
+    start-up); then, with index files, follows the store (search/follow.py: an index replica
+    that takes papers written through other hosts) until the worker stops."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -181,7 +184,12 @@ def _warming(search):
             )
         except Exception:  # a search that cannot start answers each query with why
             log.exception("warming the search engine failed; serving without it")
-        yield
+        with contextlib.ExitStack() as stack:
+            if follows(store, settings) and hasattr(search, "indexes"):
+                stack.enter_context(IndexFollower(store, settings, search))
+            yield
+            # Leaving the block stops the follower after its current look.
+            await anyio.to_thread.run_sync(stack.close)
 
     return lifespan
 

