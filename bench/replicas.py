@@ -19,7 +19,7 @@ on, as bench/backends.py):
 
 All processes share the machine's cores with the database and this client, so the latency
 with more processes measures sharing 2 cores, not more capacity: on several machines each host
-brings its own cores. The lag is bounded by `search_follow` (2 s by default) plus one update.
+brings its own cores. The lag is bounded by `search_follow` (1 s by default) plus one update.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--model", default="static", help="search_model of every host")
-    parser.add_argument("--follow", type=float, default=2.0, help="search_follow (seconds)")
+    parser.add_argument("--follow", type=float, default=1.0, help="search_follow (seconds)")
     parser.add_argument("--hosts", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)

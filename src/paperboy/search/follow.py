@@ -1,7 +1,7 @@
 """Index replicas: each web process keeps its host's index files in step with the store.
 
     with IndexFollower(store, settings, engine):   # `paperboy serve` does this in each worker
-        ...                                        # a thread looks at the store every 2 s
+        ...                                        # a thread looks at the store every second
 
 With PostgreSQL as the one store and `search_backend = "files"` on several web hosts, a paper
 written through one host (an import, a sync, a submission) is indexed there at once, but the
