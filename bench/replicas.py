@@ -14,8 +14,8 @@ on, as bench/backends.py):
 3. For N = 1, 2, 4: N `paperboy serve --workers 1` processes, each with its own data
    directory. Lag: this script writes one new paper straight into the store (as a sync on some
    other host would), then asks every host's `/api/papers/search` for it every 20 ms: the
-   seconds until each host finds it, over ROUNDS papers. Latency: CLIENTS threads send search
-   requests round-robin over the N hosts for SECONDS; p50/p99 per request and requests/s.
+   seconds until each host finds it, over ROUNDS papers. Latency: wrk (Debian package `wrk`)
+   on the search page of every host at once.
 
 All processes share the machine's cores with the database and this client, so the latency
 with more processes measures sharing 2 cores, not more capacity: on several machines each host
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import itertools
 import os
 import shutil
 import statistics
@@ -45,22 +44,13 @@ sys.path.insert(0, str(ROOT))
 
 from backends import embedded_postgres
 from report import load_average, write_section
-from web_load import free_port
+from web_load import free_port, wrk
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
 from paperboy.store import open_store
 
-QUERIES = [
-    "diffusion models for video generation",
-    "retrieval augmented generation hallucination",
-    "mixture of experts routing",
-    "reinforcement learning from human feedback",
-    "vision language model benchmark",
-    "speculative decoding",
-    "3d gaussian splatting",
-    "reasoning with chain of thought",
-]
+QUERY = "video generation"  # as bench/web_load.py
 
 
 def host_env(url: str, data_dir: Path, model: str, follow: float) -> dict[str, str]:
@@ -143,37 +133,25 @@ def lag(url: str, settings: Settings, bases: list[str], rounds: int, n: int) -> 
     return lags
 
 
-def load(bases: list[str], clients: int, seconds: float) -> dict[str, float]:
-    times: list[float] = []
-    errors = 0
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-    order = itertools.count()
-
-    def client() -> None:
-        nonlocal errors
-        with httpx.Client(timeout=30) as http:
-            while time.monotonic() < stop:
-                i = next(order)
-                base, query = bases[i % len(bases)], QUERIES[i % len(QUERIES)]
-                started = time.perf_counter()
-                answer = http.get(base + "/search", params={"q": query})
-                took = time.perf_counter() - started
-                with lock:
-                    times.append(took)
-                    errors += answer.status_code != 200
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+def load(bases: list[str], connections: int, seconds: float) -> dict[str, float]:
+    """wrk against every host at once (the connections split between them): requests/s in
+    all, the median of the hosts' p50s and the worst host's p99."""
+    each = max(1, connections // len(bases))
+    url = "/search?q=" + QUERY.replace(" ", "+")
+    results: list[dict] = []
+    threads = [
+        threading.Thread(target=lambda b=b: results.append(wrk(b + url, int(seconds), each)))
+        for b in bases
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    times.sort()
     return {
-        "rps": len(times) / seconds,
-        "p50": 1000 * times[len(times) // 2],
-        "p99": 1000 * times[min(len(times) - 1, int(len(times) * 0.99))],
-        "errors": errors,
+        "rps": sum(r["rps"] for r in results),
+        "p50": statistics.median(r["p50"] for r in results),
+        "p99": max(r["p99"] for r in results),
+        "errors": sum(r["errors"] for r in results),
     }
 
 
@@ -189,7 +167,7 @@ def main() -> None:
     parser.add_argument("--follow", type=float, default=1.0, help="search_follow (seconds)")
     parser.add_argument("--hosts", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections in all")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
@@ -227,7 +205,7 @@ def main() -> None:
                 procs.append(proc)
                 bases.append(base)
             lags = sorted(lag(url, settings, bases, args.rounds, n))
-            measured = load(bases, args.clients, args.seconds)
+            measured = load(bases, args.connections, args.seconds)
             rows.append(
                 f"| {n} | {statistics.median(lags):.2f} / {lags[-1]:.2f} | "
                 f"{measured['rps']:.0f} | {measured['p50']:.0f} / {measured['p99']:.0f} | "
@@ -258,15 +236,17 @@ def main() -> None:
             *lines,
             "",
             "| serve processes | lag to searchable on every host, median / max s | "
-            "search req/s | p50 / p99 ms | errors |",
+            "search req/s (all hosts) | p50 / p99 ms | errors |",
             "|---|---|---|---|---|",
             *rows,
             "",
             f"Lag: {args.rounds} papers written into the store one at a time; each host's "
             "`/api/papers/search` asked every 20 ms; every host's time counts. Latency: "
-            f"{args.clients} client threads, `/search?q=...` pages round-robin over the hosts "
-            f"for {args.seconds:.0f} s. The processes share 2 cores: more processes here "
-            "divide the same CPU; on separate machines each brings its own.",
+            f"`wrk --latency` on `/search?q={QUERY.replace(' ', '+')}` against every host at "
+            f"once for {args.seconds:.0f} s, {args.connections} connections split between "
+            "them; p50 is the median of the hosts' p50s, p99 the worst host's. The processes, "
+            "the database and wrk share 2 cores: more processes here divide the same CPU; on "
+            "separate machines each brings its own.",
         ]
     )
     print(body)
