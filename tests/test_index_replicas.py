@@ -9,6 +9,7 @@ database file (`search_keep_vectors = "on"`), on PostgreSQL it is the default.
 from __future__ import annotations
 
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from paperboy.papers import Paper
 from paperboy.search import open_search, update_indexes
 from paperboy.search.encoders import vectors_identity
 from paperboy.search.files.snapshot import SnapshotError, install_snapshot, write_snapshot
+from paperboy.search.follow import IndexFollower, follows
 from paperboy.search.upkeep import check_indexes, open_indexes
 from paperboy.store import open_store
 from paperboy.store.vectors import StoredVectors
@@ -241,3 +243,28 @@ def test_index_snapshot_commands(tmp_path, shared):
         second, "index", "--snapshot", "x.tar", "--from-snapshot", str(tmp_path / "a.tar")
     )
     assert both.exit_code != 0 and "not both" in both.output
+
+
+def test_a_follower_brings_its_host_up_to_papers_written_elsewhere(tmp_path, shared):
+    store, url = shared
+    second = host(tmp_path, "b", url, search_follow=0.1)
+    update_indexes(store, second)
+    engine = open_search(store, second)
+    follower = IndexFollower(store, second, engine)
+    assert follower.step() is None  # nothing new: no update
+    assert follows(store, second)
+    with follower:
+        store.upsert([Paper(id="2612.00077", title="Quasiperiodic zorblat tilings", abstract="Z.")])
+        deadline = time.monotonic() + 60
+        while not [h for h in engine.search("zorblat tilings").hits if h.paper.id == "2612.00077"]:
+            assert time.monotonic() < deadline, "the follower never indexed the new paper"
+            time.sleep(0.05)
+    assert follower.updates >= 1
+    assert check_indexes(store, second) == []
+
+
+def test_no_follower_without_index_files_or_with_follow_0(tmp_path, shared):
+    store, url = shared
+    assert not follows(store, host(tmp_path, "b", url, search_follow=0))
+    if store.dialect == "postgres":
+        assert not follows(store, host(tmp_path, "c", url, search_backend="postgres"))

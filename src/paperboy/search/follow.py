@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("paperboy.search.follow")
 MAX_BACKOFF = 60.0  # seconds between looks after repeated errors
+STOP_WAIT = 5.0  # seconds a stopping worker waits for an update under way (see stop)
 
 
 def follows(store: SQLStore, settings: Settings) -> bool:
@@ -53,7 +54,9 @@ class IndexFollower:
         self.every = float(settings.search_follow)
         self.updates = 0  # updates this follower ran (tests and logs)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="paperboy-index-follower")
+        self._thread = threading.Thread(
+            target=self._run, name="paperboy-index-follower", daemon=True
+        )
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -68,10 +71,12 @@ class IndexFollower:
         self.stop()
 
     def stop(self) -> None:
-        """Stop after the current look (an update under way finishes its chunk first)."""
+        """No more looks. An update under way gets STOP_WAIT seconds to end; a longer one (a
+        big backlog) is left to die with the process, which loses nothing: the watermarks
+        are written after the data, so the next process redoes only what was not saved."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(STOP_WAIT)
 
     def step(self) -> UpdateReport | None:
         """One look: an update when the store is past this host's indexes, else None."""
