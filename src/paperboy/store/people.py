@@ -8,22 +8,20 @@ their papers, authorship claims, and a user's profile.
     people.confirm(user.id, "2405.15738", admin.id)
 
 A small repository over the store's connection helpers, the same SQL on SQLite and PostgreSQL.
-Author names live in each paper's JSON list, so `papers_by_author` reads every paper's list and
-compares whole names in Python (normalize_name). No LIKE narrows it first: the stored name may
-carry accents the asked one lacks ("García" for "Garcia"), which neither database folds in
-LIKE. One scan of the authors column, fine at the tens of thousands of papers a deployment
-holds; an author-name table filled at upsert is the step after that.
+Authors are found through the author-name table (store/authors.py, migration 0016): each
+paper's names normalized (normalize_name) and indexed, written with every upsert, so an
+author's page is one index lookup. Normalizing folds accents ("García" == "Garcia"), which
+neither database does in SQL, so the keys are computed in Python on both sides.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
+from paperboy.store.authors import normalize_name
+from paperboy.store.chunks import in_chunks
 from paperboy.store.submissions import stamp
 
 if TYPE_CHECKING:
@@ -44,14 +42,6 @@ class Claim:
     author_name: str  # as listed on the paper
     status: str  # pending, confirmed
     created_at: str
-
-
-def normalize_name(name: str) -> str:
-    """One spelling of a person's name for comparing: accents off, case folded, spaces and
-    dots evened out ('José  M. García' == 'jose m garcia')."""
-    plain = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[.\s]+", " ", plain).casefold().split())
 
 
 class People:
@@ -105,24 +95,39 @@ class People:
         wanted = normalize_name(name)
         if not wanted:
             return []
-        found = []
-        for pid, authors in self.store.conn.execute(
-            "SELECT id, authors FROM papers ORDER BY published IS NULL, published DESC, id DESC"
-        ):  # NULLs last on both
-            if any(normalize_name(a) == wanted for a in json.loads(authors)):
-                found.append(pid)
-                if len(found) >= limit:
-                    break
-        return found
+        return [
+            r[0]
+            for r in self.store.conn.execute(
+                "SELECT p.id FROM paper_authors a JOIN papers p ON p.id = a.paper_id "
+                "WHERE a.name_key = ? "
+                "ORDER BY p.published IS NULL, p.published DESC, p.id DESC LIMIT ?",  # NULLs last
+                (wanted, limit),
+            ).fetchall()
+        ]
 
     def author_spellings(self, name: str, paper_ids: list[str]) -> list[str]:
         """The different ways these papers write the name (for the page's ambiguity note)."""
         wanted, seen = normalize_name(name), []
-        for paper in self.store.get_many(paper_ids).values():
+        found = self.store.get_many(paper_ids)
+        for paper in (found[pid] for pid in paper_ids if pid in found):
             for a in paper.authors:
                 if normalize_name(a) == wanted and a not in seen:
                     seen.append(a)
         return seen
+
+    def confirmed_as(self, name: str, paper_ids: list[str]) -> list[str]:
+        """Users confirmed as this (normalized) author on any of these papers, by name."""
+        wanted, users = normalize_name(name), set()
+        for chunk, marks in in_chunks(paper_ids):
+            for user, author_name in self.store.conn.execute(
+                "SELECT u.name, c.author_name FROM authorship_claims c "
+                "JOIN users u ON u.id = c.user_id "
+                f"WHERE c.status = 'confirmed' AND c.paper_id IN ({marks})",
+                chunk,
+            ).fetchall():
+                if normalize_name(author_name) == wanted:
+                    users.add(user)
+        return sorted(users)
 
     def papers_of_org(self, name: str, limit: int = MAX_LISTED) -> tuple[str | None, list[str]]:
         """(the organization's full name, ids of its papers in the feed, newest first), by its

@@ -10,7 +10,9 @@ upvoted a paper.
     POST /account/votes                         hide (hidden=1) or show my upvotes
 
 The paper page's share (`page_context`): the upvoters' names ("+N more"), the claims, and the
-claim form. SQL is in store/people.py; every form carries the CSRF token.
+claim form. SQL is in store/people.py; every form carries the CSRF token. Author and
+organization names may hold "/" ("Jane Doe/ACME"): links quote every reserved character (the
+templates' `segment` filter) and the routes take the rest of the path as the name.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.store.discussions import Discussions
-from paperboy.store.people import ClaimRefused, People, normalize_name
+from paperboy.store.people import ClaimRefused, People
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
 from paperboy.web.markup import comment_html
@@ -50,21 +52,14 @@ def _cards(web, request: Request, ids: list[str]):
     return web.cards_for(request, [found[i] for i in ids if i in found])
 
 
-@router.get("/authors/{name}")
+@router.get("/authors/{name:path}")
 def author(request: Request, name: str):
     web = web_of(request)
     people = People(web.store)
-    ids = people.papers_by_author(name)
+    ids = people.papers_by_author(name)  # the indexed author-name table (store/authors.py)
     if not ids:
         raise HTTPException(404, f"no stored paper lists an author named {name!r}")
-    claimants = sorted(
-        {
-            c.user
-            for pid in ids
-            for c in people.claims_on(pid)
-            if c.status == "confirmed" and normalize_name(c.author_name) == normalize_name(name)
-        }
-    )
+    claimants = people.confirmed_as(name, ids)
     return web.render(
         request,
         "author.html",
@@ -75,7 +70,7 @@ def author(request: Request, name: str):
     )
 
 
-@router.get("/orgs/{name}")
+@router.get("/orgs/{name:path}")
 def organization(request: Request, name: str):
     web = web_of(request)
     full, ids = People(web.store).papers_of_org(name)
