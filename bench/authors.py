@@ -6,6 +6,9 @@ SQLite store, then times, for 200 author names drawn from the corpus (fixed seed
 - the scan it replaced (every paper's JSON author list, compared in Python), on 5 names;
 - the migration's data step (`fill_author_names`) over the whole store, the one-off cost of
   upgrading a store of this size;
+- the author page itself (`GET /authors/{name}` through the app, in-process) for the name with
+  the most papers: one page of 30 cards, and the same page with the 200 cards it showed at
+  once before it was paged (web/people.py's PAGE set to 200 for that measurement);
 - the import itself, which now writes the name rows too, and the same import into a second
   fresh store with the name rows left out (the upsert's `write_author_names` replaced by a
   no-op for that run only), so the rows' cost is measured under the same load.
@@ -48,6 +51,44 @@ def old_scan(store, name: str, limit: int = 200) -> list[str]:
             if len(found) >= limit:
                 break
     return found
+
+
+def author_pages(store, settings) -> dict[str, float]:
+    """Median ms of the author page of the most prolific name: 30 cards, and 200 as before
+    paging; and how many papers the name has."""
+    from urllib.parse import quote
+
+    from fastapi.testclient import TestClient
+
+    import paperboy.web.people as people_pages
+    from paperboy.web.app import create_app
+
+    top, papers = store.conn.execute(
+        "SELECT name_key, count(*) AS n FROM paper_authors GROUP BY name_key "
+        "ORDER BY n DESC, name_key LIMIT 1"
+    ).fetchone()
+    timings = {}
+    with TestClient(create_app(settings, store=store)) as client:
+
+        def median_ms(path: str, runs: int = 7) -> float:
+            assert client.get(path).status_code == 200, path
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                client.get(path)
+                times.append((time.perf_counter() - t) * 1000)
+            return statistics.median(times)
+
+        path = "/authors/" + quote(top, safe="")
+        timings["author"] = median_ms(path)
+        saved = people_pages.PAGE
+        people_pages.PAGE = 200
+        try:
+            timings["author200"] = median_ms(path)
+        finally:
+            people_pages.PAGE = saved
+        timings["papers"] = papers
+    return timings
 
 
 def pct(values: list[float], q: float) -> float:
@@ -105,6 +146,7 @@ def main() -> None:
             old = old_scan(store, name)
             scanned.append((time.perf_counter() - t) * 1000)
             assert old == people.papers_by_author(name), name  # the same answer, in order
+        page_ms = author_pages(store, settings)
         with store.transaction() as conn:
             conn.execute("DELETE FROM paper_authors")
             t = time.perf_counter()
@@ -121,6 +163,10 @@ def main() -> None:
         f"{pct(indexed, 0.99):.2f} ms |",
         f"| author lookup, the scan it replaced (5 names), median | "
         f"{statistics.median(scanned):,.0f} ms |",
+        f"| author page, {page_ms['papers']:.0f} papers (the most), 30 cards (median of 7) | "
+        f"{page_ms['author']:.0f} ms |",
+        f"| the same page with {min(page_ms['papers'], 200):.0f} cards (up to 200: as before "
+        f"paging) | {page_ms['author200']:.0f} ms |",
         f"| migration 0016 data step (`fill_author_names`), whole store | {filled:.1f} s |",
         f"| import of the corpus, name rows included | {imported:.1f} s "
         f"({papers / imported:,.0f} papers/s) |",

@@ -58,14 +58,42 @@ def test_an_author_s_papers_by_exact_normalized_name(people):
     assert people.papers_by_author("Jose M Garcia") == ["2608.00002", "2608.00001"]
     assert people.papers_by_author("José García") == []  # not a prefix or substring match
     assert people.papers_by_author("José García-Ruiz") == ["2608.00003"]
-    assert people.author_spellings("jose m. garcia", ["2608.00001", "2608.00002"]) == [
-        "José M. García",
-        "jose m garcia",
-    ]
+    assert people.author_spellings("jose m. garcia") == ["José M. García", "jose m garcia"]
+    assert people.count_by_author("JOSE M GARCIA") == 2 and people.count_by_author("") == 0
+
+
+def test_an_author_s_papers_come_a_page_at_a_time(people, store):
+    store.upsert(
+        [
+            Paper(
+                id=f"2607.{n:05d}",
+                title=f"P{n}",
+                abstract="p",
+                authors=["Prolific Person", "Ada Lovelace" if n % 2 else "P. Person"],
+                published=date(2026, 7, 1 + n % 28),
+            )
+            for n in range(70)
+        ]
+    )
+    pages = [people.papers_by_author("prolific person", 30, offset) for offset in (0, 30, 60)]
+    assert [len(p) for p in pages] == [30, 30, 10]
+    everything = [pid for page in pages for pid in page]
+    assert len(set(everything)) == 70 == people.count_by_author("Prolific Person")
+    published = {p.id: p.published for p in store.get_many(everything).values()}
+    assert [published[i] for i in everything] == sorted(published.values(), reverse=True)
+    assert people.author_spellings("Ada Lovelace") == ["Ada Lovelace"]
+    ada, root = store.create_user("ada", "h"), store.create_user("root", "h", is_admin=True)
+    people.claim(ada.id, "2607.00001", "Ada Lovelace")
+    assert people.confirmed_as("ada lovelace") == []  # pending: not yet
+    people.confirm(ada.id, "2607.00001", root.id)
+    assert people.confirmed_as("ada lovelace") == ["ada"]
+    assert people.confirmed_as("Prolific Person") == []  # claimed as another author there
 
 
 def test_an_organization_s_papers_by_handle_or_full_name(people):
     assert people.papers_of_org("utokyo") == ("The University of Tokyo", ["2608.00001"])
+    assert people.count_of_org("UTOKYO") == 1 and people.count_of_org("nobody") == 0
+    assert people.papers_of_org("utokyo", 30, 30) == (None, [])
     assert people.papers_of_org("the university of tokyo")[1] == ["2608.00001"]
     assert people.papers_of_org("nobody") == (None, [])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperboy.ingest import import_file
+from paperboy.papers import FeedEntry, Paper
 from paperboy.store import open_store
 from tests.environment import subprocess_env
 
@@ -152,3 +154,32 @@ def test_author_names_with_slashes_link_to_their_pages_on_the_real_server(
             assert client.get("/authors/" + quote("/Shubham Kumar", safe="")).status_code == 404
     finally:
         stop(proc)
+
+
+def test_author_and_organization_pages_come_a_page_at_a_time(client, store):
+    store.upsert(
+        [
+            Paper(
+                id=f"2607.{n:05d}",
+                title=f"Paper {n}",
+                abstract="p",
+                authors=["Prolific Person/Lab"],
+                published=date(2026, 7, 1 + n % 28),
+                entry=FeedEntry(date(2026, 7, 1 + n % 28), "hf", organization="bigorg"),
+            )
+            for n in range(35)
+        ]
+    )
+    seen = []
+    for kind, name in (("authors", "Prolific Person/Lab"), ("orgs", "bigorg")):
+        first = client.get(f"/{kind}/{quote(name, safe='')}")
+        assert first.status_code == 200 and "35 papers, newest first; page 1 of 2" in first.text
+        ids = re.findall(r'<article class="card" id="p-([^"]+)"', first.text)
+        more = re.search(r'<a rel="next" href="([^"]+)"', first.text)[1]
+        assert more == f"/{kind}/{quote(name, safe='')}?page=2"
+        second = client.get(more)
+        ids += re.findall(r'<article class="card" id="p-([^"]+)"', second.text)
+        assert len(ids) == len(set(ids)) == 35
+        assert client.get(f"/{kind}/{quote(name, safe='')}?page=3").status_code == 404
+        seen.append(sorted(ids))
+    assert seen[0] == seen[1]
