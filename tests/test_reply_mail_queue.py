@@ -1,10 +1,12 @@
 """Reply notices left queued by a process that stopped before sending them go out without a
-new reply: `paperboy digest replies`, `paperboy digest send`, the digest scheduler's thread and
-the start of `paperboy serve`; each exactly once, through a real SMTP server process
-(tests/smtp_sink.py), on both store backends."""
+new reply: `paperboy digest replies`, `paperboy digest send`, `paperboy sync`, the digest
+scheduler's thread and the start of `paperboy serve`; each exactly once, through a real SMTP
+server process (tests/smtp_sink.py), on both store backends."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import httpx
@@ -18,6 +20,7 @@ from paperboy.store.discussions import Discussions
 from paperboy.store.replies import Replies
 from tests.environment import subprocess_env
 from tests.mail_fixtures import mail_settings
+from tests.replay import FIXTURES, ReplayServer, Reply
 from tests.test_mail_schedule import at
 from tests.web.serving import free_port, start_serve, stop, wait_until_up
 
@@ -151,3 +154,32 @@ def wait_for(condition, timeout: float = 15.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_paperboy_sync_sends_them_after_its_sources(papers_store, settings, sink, tmp_path):
+    thread = Thread(papers_store)
+    thread.reply_unsent("Before the sync")
+    items = (FIXTURES / "hf_api" / "2024-05-27.json").read_text(encoding="utf-8")
+    with ReplayServer() as upstream:
+        upstream.route(
+            "/api/daily_papers",
+            Reply(200, items, content_type="application/json"),
+            {"date": "2024-05-27"},
+        )
+        env = subprocess_env() | cli_env(settings)
+        env |= {
+            "PAPERBOY_DATA_DIR": str(settings.data_dir),
+            "PAPERBOY_HF_API_URL": upstream.url("/api"),
+            "PAPERBOY_SYNC_SOURCES": "hf",
+            "PAPERBOY_HTTP_MIN_INTERVAL": "0",
+        }
+        command = [sys.executable, "-m", "paperboy", "sync", "--since", "2024-05-27"]
+        command += ["--until", "2024-05-27", "--quiet"]
+        ran = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "sync hf: added 13" in ran.stdout and "reply notices: 1 sent" in ran.stdout
+    assert again.returncode == 0 and "reply notices" not in again.stdout  # nothing was due
+    assert notices(sink) == ["Before the sync"]
+    assert Replies(papers_store).counts() == {"sent": 1}
