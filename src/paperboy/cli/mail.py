@@ -4,6 +4,7 @@
     paperboy digest send --dry-run
     paperboy digest send                # what cron, a systemd timer or the scheduler runs
     paperboy digest status
+    paperboy digest replies             # reply notices left queued (digest send does it too)
 
 Added to the `paperboy` group by paperboy/cli/main.py.
 """
@@ -164,8 +165,28 @@ def digest_send(obj, dry_run, to, day, quiet):
     for message in printed:
         click.echo(readable(message))
     click.echo(report.summary())
+    if not dry_run and not only:
+        _send_replies(obj, quiet=True)
     if report.stopped and report.last_feed_day is not None:
         sys.exit(2)
+
+
+def _send_replies(obj, quiet: bool) -> None:
+    """Send the reply notices that are due (mail/replies.py); a line when there were any."""
+    from paperboy.mail.replies import send_queued_replies
+
+    report = send_queued_replies(obj.store, obj.settings)
+    if report.handled or not quiet:
+        click.echo(report.summary())
+
+
+@digest.command("replies")
+@click.option("--quiet", is_flag=True, help="Say nothing when no notice was due.")
+@click.pass_obj
+def digest_replies(obj, quiet):
+    """Send the reply notices that are due: those a stopped server left queued, and deferred
+    ones. Each goes out at most once, however often this runs (`digest send` runs it too)."""
+    _send_replies(obj, quiet)
 
 
 class _Progress:

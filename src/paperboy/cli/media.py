@@ -103,8 +103,9 @@ def keywords(obj, limit):
 
 def after_sync(obj, quiet: bool) -> None:
     """What `sync` does after its sources: star counts (the sync_stars setting) and
-    thumbnails (sync_thumbnails) for feed papers. Their failures are reported but do not fail
-    the sync: the papers are stored either way."""
+    thumbnails (sync_thumbnails) for feed papers, and the reply notices that are due
+    (mail/replies.py). Their failures are reported but do not fail the sync: the papers are
+    stored either way."""
     if obj.settings.sync_stars > 0:
         from paperboy.stars import read_stars
 
@@ -119,3 +120,12 @@ def after_sync(obj, quiet: bool) -> None:
                 obj.store, obj.settings, limit=obj.settings.sync_thumbnails, show_progress=not quiet
             )
         )
+    from paperboy.mail.replies import send_queued_replies
+
+    try:
+        replies = send_queued_replies(obj.store, obj.settings)
+    except Exception as exc:  # a mail set-up problem must not fail the sync: say it
+        click.echo(f"reply notices not sent: {exc}", err=True)
+        return
+    if replies.handled:
+        click.echo(replies.summary())

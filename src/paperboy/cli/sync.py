@@ -47,7 +47,7 @@ def sync(obj, sources, since, until, quiet):
     rss: today's arXiv announcements for the arxiv_categories setting.
     A source that stays down ends with exit status 1; the others still run.
     Then GitHub star counts (sync_stars) and first-page thumbnails (sync_thumbnails) of the
-    feed papers' repositories and PDFs.
+    feed papers' repositories and PDFs, and the reply notices that are due (each sent once).
     """
     from paperboy.ingest.runs import one_index_update
     from paperboy.sync import SYNC_SOURCES, sync_source

@@ -58,6 +58,8 @@ def run_server(
             )
         if worker is not None:
             click.echo("paperboy: submitted papers are fetched from arXiv by this process")
+        if scheduler is None:  # (the scheduler's thread does it when there is one)
+            _send_left_replies(settings)
         # Workers are fresh interpreters that import the app factory by name: they are handed
         # these very settings (--data-dir, --config and all), serialised, for their lifetime.
         with _handed_to_workers(SETTINGS_HANDOFF, settings.to_json()):
@@ -86,6 +88,31 @@ def _log_config() -> dict:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["paperboy"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
+
+
+def _send_left_replies(settings) -> None:
+    """Reply notices a stopped server left queued go out now, in a thread beside the
+    server's start (mail/replies.py; each goes out at most once)."""
+    import logging
+    import threading
+
+    def send() -> None:
+        from paperboy.mail.replies import send_queued_replies
+        from paperboy.store import open_store
+
+        try:
+            store = open_store(settings)
+            try:
+                report = send_queued_replies(store, settings)
+            finally:
+                store.close()
+        except Exception:
+            logging.getLogger("paperboy.mail").exception("sending queued reply notices failed")
+            return
+        if report.handled:
+            click.echo(f"paperboy: {report.summary()}")
+
+    threading.Thread(target=send, name="paperboy-replies", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """Reply notices by mail: "someone replied in a discussion you took part in".
 
     report = send_replies(store, settings)      # sends what store/replies.py has queued
+    report = send_queued_replies(store, settings)  # all that is due, without a new reply
     ask_to_confirm(store, settings, user)       # the opt-in mail with its signed link
 
 Opt-in, off by default: the account page sends a mail with a signed link (mail/links.py,
@@ -11,7 +12,10 @@ link that never expires) that turns them off.
 
 The request that stores a reply only queues its notices (in its own transaction); they are
 sent here, after the response, by the app's background task (web/reply_mail.py). Each run
-sends every due notice, so one that a dead process left queued goes with the next reply's run.
+sends every due notice. Notices a process left queued when it stopped (before its background
+task ran), and deferred ones coming due, need no new reply: `send_queued_replies` sends them,
+run by `paperboy digest replies`, `paperboy digest send`, `paperboy sync` and the digest
+scheduler of `paperboy serve` (at its start, then every few minutes).
 Senders take turns per notice (store/replies.py `claim`): a notice goes
 out at most once even when two senders run or one dies mid-way. A deferred notice (4xx, or no
 SMTP server) waits `mail_retry_minutes` and is tried again, in up to MAX_ATTEMPTS runs; a
@@ -46,6 +50,17 @@ class ReplyReport:
     deferred: int = 0
     failed: int = 0
     dropped: int = 0
+
+    def __iadd__(self, other: ReplyReport) -> ReplyReport:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.dropped += other.dropped
+        return self
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.deferred + self.failed + self.dropped
 
     def summary(self) -> str:
         return (
@@ -173,3 +188,17 @@ def _retry_later(
     later = datetime.now(UTC) + timedelta(minutes=settings.mail_retry_minutes)
     replies.defer(*key, stamp(later.timestamp()), str(exc))
     report.deferred += 1
+
+
+def send_queued_replies(store, settings: Settings, batch: int = 500) -> ReplyReport:
+    """Send every due notice, `batch` at a time, until none is left: what a process that
+    stopped before its background task ran left queued, and deferred notices now due. Safe
+    beside any other sender (each notice is claimed before it is sent: store/replies.py)."""
+    total = ReplyReport()
+    while True:
+        report = send_replies(store, settings, limit=batch)
+        total += report
+        # Fewer than a batch handled: the queue is drained, or the rest were claimed by
+        # another sender, or the server is down (deferred: not due again before the retry).
+        if report.handled < batch:
+            return total

@@ -9,6 +9,9 @@ A run that ended with deferred mail (or could not reach the SMTP server) is retr
 once: the send log makes a second run on a day harmless (it sends only what is missing), and
 the store lock keeps two processes from sending at the same time.
 
+The same thread sends the reply notices that are due (mail/replies.py): at its start (those a
+stopped server left queued) and then at least every REPLIES_EVERY seconds (deferred ones).
+
 Cron or a systemd timer can run `paperboy digest send` instead (docs/mail.md).
 """
 
@@ -24,6 +27,7 @@ from paperboy.mail.digests import mail_timezone
 
 log = logging.getLogger("paperboy.mail")
 STATE_KEY = "mail:scheduler:last_day"
+REPLIES_EVERY = 600.0  # seconds: the longest the thread sleeps between looks at the queue
 
 
 def parse_send_at(text: str) -> time:
@@ -54,8 +58,15 @@ def next_wake(
 
 
 class DigestScheduler:
-    def __init__(self, settings: Settings, run=None, clock=lambda: datetime.now(UTC)):
+    def __init__(
+        self,
+        settings: Settings,
+        run=None,
+        clock=lambda: datetime.now(UTC),
+        replies_every: float = REPLIES_EVERY,
+    ):
         self.settings = settings
+        self.replies_every = replies_every
         self.send_at = parse_send_at(settings.mail_send_at)
         self.tz = mail_timezone(settings)
         self._run = run or self._run_digests
@@ -101,14 +112,28 @@ class DigestScheduler:
         value = self._store_for_thread().get_state(STATE_KEY)
         return date.fromisoformat(value) if value else None
 
+    def _send_replies(self) -> None:
+        from paperboy.mail.replies import send_queued_replies
+
+        try:
+            report = send_queued_replies(self._store_for_thread(), self.settings)
+        except Exception:  # the digests must not stop for it: log, the queue keeps them
+            log.exception("digest scheduler: sending reply notices failed")
+            return
+        if report.handled:
+            log.info("digest scheduler: %s", report.summary())
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._send_replies()
             try:
                 now = self._clock()
                 wake, run = next_wake(now, self._last_day(), self.send_at, self.tz, self.retry_at)
                 if not run:
-                    # Wake at least every 10 minutes: the clock may jump (suspend, NTP).
-                    self._stop.wait(min(max((wake - now).total_seconds(), 0.05), 600))
+                    # Wake at least every replies_every seconds: for the reply notices, and
+                    # the clock may jump (suspend, NTP).
+                    wait = (wake - now).total_seconds()
+                    self._stop.wait(min(max(wait, 0.05), self.replies_every))
                     continue
                 self.tick()
             except Exception:  # a bad run must not kill the thread: log it, try again later

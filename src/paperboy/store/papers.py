@@ -3,7 +3,8 @@
     store.papers.upsert(papers, run=run, checkpoint={...})   # one transaction with the run
     store.papers.get("2405.15738"); store.papers.ranked_between(first, last, limit=20)
 
-Every change numbers the paper's row with `seq`, the counter the search indexes follow.
+Every change numbers the paper's row with `seq`, the counter the search indexes follow, and
+rewrites the paper's rows in the author-name table when its authors change (store/authors.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from paperboy.papers import Paper
 from paperboy.store import Run, UpsertResult
+from paperboy.store.authors import write_author_names
 from paperboy.store.chunks import in_chunks
 from paperboy.store.connection import Connection, Reader
 from paperboy.store.media import record_upstream
@@ -80,6 +82,9 @@ class Papers:
         stored = self._get_many(conn, list(incoming))
         seq = conn.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
         inserts, updates, entries = [], [], []
+        # (id, authors) of new papers, and of stored ones whose author list changed
+        new_authors: list[tuple[str, list[str]]] = []
+        changed_authors: list[tuple[str, list[str]]] = []
         for pid, paper in incoming.items():
             old = stored.get(pid)
             merged = merge_paper(old, paper)
@@ -96,6 +101,10 @@ class Papers:
                 updates.append(paper_values(merged)[1:] + (seq, now, pid))
             if merged.entry is not None and merged.entry != (old.entry if old else None):
                 entries.append(entry_values(pid, merged.entry))
+            if old is None:
+                new_authors.append((pid, merged.authors))
+            elif merged.authors != old.authors:
+                changed_authors.append((pid, merged.authors))
         if inserts:
             conn.executemany(
                 f"INSERT INTO papers ({PAPER_COLUMNS}, seq, created_at, modified_at) "
@@ -116,6 +125,9 @@ class Papers:
                 f"ON CONFLICT (paper_id) DO UPDATE SET {updates_entry}",
                 entries,
             )
+        # The author-name table (store/authors.py), after the papers its rows refer to.
+        write_author_names(conn, new_authors, stored=False)
+        write_author_names(conn, changed_authors)
         record_upstream(conn, incoming.values())  # summaries and star counts (store/media.py)
         if run is not None:
             run.count(result)

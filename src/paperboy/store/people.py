@@ -3,33 +3,33 @@ their papers, authorship claims, and a user's profile.
 
     people = People(store)
     people.upvoters("2405.15738", limit=12)      # (names shown, voters left out of the names)
-    people.papers_by_author("Yann LeCun")        # paper ids, exact normalized name
+    people.papers_by_author("Yann LeCun", offset=30)   # a page of paper ids, exact name
     people.claim(user.id, "2405.15738", "Ada Lovelace")  # pending until an admin confirms
     people.confirm(user.id, "2405.15738", admin.id)
 
 A small repository over the store's connection helpers, the same SQL on SQLite and PostgreSQL.
-Author names live in each paper's JSON list, so `papers_by_author` reads every paper's list and
-compares whole names in Python (normalize_name). No LIKE narrows it first: the stored name may
-carry accents the asked one lacks ("García" for "Garcia"), which neither database folds in
-LIKE. One scan of the authors column, fine at the tens of thousands of papers a deployment
-holds; an author-name table filled at upsert is the step after that.
+Authors are found through the author-name table (store/authors.py, migration 0016): each
+paper's names normalized (normalize_name) and indexed, written with every upsert, so an
+author's page is one index lookup. Normalizing folds accents ("García" == "Garcia"), which
+neither database does in SQL, so the keys are computed in Python on both sides.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from paperboy.store import StoreError
+from paperboy.store.authors import normalize_name
 from paperboy.store.submissions import stamp
 
 if TYPE_CHECKING:
     from paperboy.store.sql import SQLStore
 
-MAX_LISTED = 200  # papers on an author's or organization's page
+PAGE = 30  # papers on one page of an author or organization (as the feed pages)
+SPELLINGS_READ = 1000  # an author's papers read for the spellings of the name
 
 
 class ClaimRefused(StoreError):
@@ -44,14 +44,6 @@ class Claim:
     author_name: str  # as listed on the paper
     status: str  # pending, confirmed
     created_at: str
-
-
-def normalize_name(name: str) -> str:
-    """One spelling of a person's name for comparing: accents off, case folded, spaces and
-    dots evened out ('José  M. García' == 'jose m garcia')."""
-    plain = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[.\s]+", " ", plain).casefold().split())
 
 
 class People:
@@ -100,40 +92,77 @@ class People:
         ]
 
     # -- authors and organizations -----------------------------------------------------------
-    def papers_by_author(self, name: str, limit: int = MAX_LISTED) -> list[str]:
-        """Ids of papers listing exactly this (normalized) author name, newest first."""
+    def papers_by_author(self, name: str, limit: int = PAGE, offset: int = 0) -> list[str]:
+        """Ids of papers listing exactly this (normalized) author name, newest first, one
+        page of them."""
         wanted = normalize_name(name)
         if not wanted:
             return []
-        found = []
-        for pid, authors in self.store.conn.execute(
-            "SELECT id, authors FROM papers ORDER BY published IS NULL, published DESC, id DESC"
-        ):  # NULLs last on both
-            if any(normalize_name(a) == wanted for a in json.loads(authors)):
-                found.append(pid)
-                if len(found) >= limit:
-                    break
-        return found
+        return [
+            r[0]
+            for r in self.store.conn.execute(
+                "SELECT p.id FROM paper_authors a JOIN papers p ON p.id = a.paper_id "
+                "WHERE a.name_key = ? "
+                "ORDER BY p.published IS NULL, p.published DESC, p.id DESC "  # NULLs last
+                "LIMIT ? OFFSET ?",
+                (wanted, limit, offset),
+            ).fetchall()
+        ]
 
-    def author_spellings(self, name: str, paper_ids: list[str]) -> list[str]:
-        """The different ways these papers write the name (for the page's ambiguity note)."""
-        wanted, seen = normalize_name(name), []
-        for paper in self.store.get_many(paper_ids).values():
-            for a in paper.authors:
-                if normalize_name(a) == wanted and a not in seen:
-                    seen.append(a)
-        return seen
+    def count_by_author(self, name: str) -> int:
+        wanted = normalize_name(name)
+        if not wanted:
+            return 0
+        return int(
+            self.store.conn.execute(
+                "SELECT count(*) FROM paper_authors WHERE name_key = ?", (wanted,)
+            ).fetchone()[0]
+        )
 
-    def papers_of_org(self, name: str, limit: int = MAX_LISTED) -> tuple[str | None, list[str]]:
-        """(the organization's full name, ids of its papers in the feed, newest first), by its
-        Hugging Face id or full name, ignoring case."""
+    def author_spellings(self, name: str) -> list[str]:
+        """The different ways the papers write the name, most papers first (for the page's
+        ambiguity note), read from at most SPELLINGS_READ of them."""
+        wanted, seen = normalize_name(name), Counter[str]()
+        for (authors,) in self.store.conn.execute(
+            "SELECT p.authors FROM paper_authors a JOIN papers p ON p.id = a.paper_id "
+            "WHERE a.name_key = ? ORDER BY p.id LIMIT ?",
+            (wanted, SPELLINGS_READ),
+        ).fetchall():
+            seen.update({a for a in json.loads(authors) if normalize_name(a) == wanted})
+        return [spelling for spelling, _ in sorted(seen.items(), key=lambda s: (-s[1], s[0]))]
+
+    def confirmed_as(self, name: str) -> list[str]:
+        """Users an admin confirmed as this (normalized) author, on any of the name's papers."""
+        wanted = normalize_name(name)
         rows = self.store.conn.execute(
-            "SELECT paper_id, organization_name FROM feed_entries WHERE lower(organization) = ? "
-            "OR lower(organization_name) = ? ORDER BY day DESC, paper_id DESC LIMIT ?",
-            (name.lower(), name.lower(), limit),
+            "SELECT u.name, c.author_name FROM authorship_claims c "
+            "JOIN paper_authors a ON a.paper_id = c.paper_id AND a.name_key = ? "
+            "JOIN users u ON u.id = c.user_id WHERE c.status = 'confirmed'",
+            (wanted,),
+        ).fetchall()
+        return sorted({user for user, author in rows if normalize_name(author) == wanted})
+
+    _ORG = "FROM feed_entries WHERE lower(organization) = ? OR lower(organization_name) = ?"
+
+    def papers_of_org(
+        self, name: str, limit: int = PAGE, offset: int = 0
+    ) -> tuple[str | None, list[str]]:
+        """(the organization's full name, ids of one page of its papers in the feed, newest
+        first), by its Hugging Face id or full name, ignoring case."""
+        key = name.lower()
+        rows = self.store.conn.execute(
+            f"SELECT paper_id, organization_name {self._ORG} "
+            "ORDER BY day DESC, paper_id DESC LIMIT ? OFFSET ?",
+            (key, key, limit, offset),
         ).fetchall()
         full = next((r[1] for r in rows if r[1]), None)
         return full, [r[0] for r in rows]
+
+    def count_of_org(self, name: str) -> int:
+        key = name.lower()
+        return int(
+            self.store.conn.execute(f"SELECT count(*) {self._ORG}", (key, key)).fetchone()[0]
+        )
 
     # -- claims --------------------------------------------------------------------------------
     def claim(self, user_id: int, paper_id: str, author_name: str) -> bool:

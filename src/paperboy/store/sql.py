@@ -31,11 +31,16 @@ from paperboy.papers import Paper
 from paperboy.records import SendClaim, Subscriber
 from paperboy.store import Run, StoreError, UpsertResult
 from paperboy.store.accounts import Accounts, ApiToken, User
+from paperboy.store.authors import fill_author_names
 from paperboy.store.connection import Connection, Reader
 from paperboy.store.mail import Mail
 from paperboy.store.papers import Papers
 from paperboy.store.runs import Runs
 from paperboy.store.submissions import SubmissionQueue
+
+# Data steps: Python run once after the SQL of a migration, in its transaction, for data the
+# SQL cannot compute on both dialects (normalized author names fold accents: store/authors.py).
+DATA_STEPS: dict[int, Callable[[Connection], None]] = {16: fill_author_names}
 
 
 class SQLStore(SubmissionQueue, ABC):
@@ -77,7 +82,8 @@ class SQLStore(SubmissionQueue, ABC):
 
     # -- schema ------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        """Apply the numbered migration scripts newer than the store's schema version."""
+        """Apply the numbered migration scripts newer than the store's schema version, each
+        with its data step (DATA_STEPS), if it has one."""
         folder = resources.files("paperboy.store") / "migrations" / self.dialect
         scripts = sorted(
             (int(f.name.split("_", 1)[0]), f) for f in folder.iterdir() if f.name.endswith(".sql")
@@ -97,6 +103,8 @@ class SQLStore(SubmissionQueue, ABC):
                 for statement in script.read_text().split(";\n"):
                     if statement.strip():
                         conn.execute(statement)
+                if number in DATA_STEPS:
+                    DATA_STEPS[number](conn)
                 self._set_schema_version(conn, number)
 
     @property

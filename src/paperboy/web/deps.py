@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Request
@@ -113,6 +114,10 @@ def templates() -> jinja2.Environment:
     env.filters["tex"] = lambda text, links=False: Markup(latex.to_html(text, links=links))
     env.filters["tex_text"] = latex.to_text
     env.filters["plural"] = plural
+    # One path segment of a link (an author's or organization's name): every reserved
+    # character quoted, "/" too, which `urlencode` leaves as it is (the routes take
+    # `{name:path}`, so "A/B" arrives whole).
+    env.filters["segment"] = lambda value: quote(str(value), safe="")
     return env
 
 

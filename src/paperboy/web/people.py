@@ -1,8 +1,8 @@
 """People and organizations: author, organization and user pages, authorship claims, and who
 upvoted a paper.
 
-    GET  /authors/{name}                        papers listing this exact (normalized) name
-    GET  /orgs/{name}                           papers Hugging Face filed under the organization
+    GET  /authors/{name}?page=N                 papers listing this exact (normalized) name
+    GET  /orgs/{name}?page=N                    papers Hugging Face filed under the organization
     GET  /users/{name}                          a user's confirmed papers, upvotes, comments
     POST /papers/{arxiv_id}/claim               "I am this author" (author_name), signed in
     POST /claims/{user_id}/{arxiv_id}/confirm   an admin confirms a claim
@@ -10,22 +10,29 @@ upvoted a paper.
     POST /account/votes                         hide (hidden=1) or show my upvotes
 
 The paper page's share (`page_context`): the upvoters' names ("+N more"), the claims, and the
-claim form. SQL is in store/people.py; every form carries the CSRF token.
+claim form. SQL is in store/people.py; every form carries the CSRF token. Author and
+organization names may hold "/" ("Jane Doe/ACME"): links quote every reserved character (the
+templates' `segment` filter) and the routes take the rest of the path as the name. Author and
+organization pages show PAGE (30) papers a page, as the feed does, so no page costs more than a
+feed page however many papers a name has.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
 from paperboy.papers import Paper, try_parse_arxiv_id
 from paperboy.store.discussions import Discussions
-from paperboy.store.people import ClaimRefused, People, normalize_name
+from paperboy.store.people import PAGE, ClaimRefused, People
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
 from paperboy.web.markup import comment_html
 
 router = APIRouter(include_in_schema=False)
+Page = Query(1, ge=1, le=10_000, description="1-based page number")  # as web/pages.py
 UPVOTERS_SHOWN = 12
 
 
@@ -50,39 +57,55 @@ def _cards(web, request: Request, ids: list[str]):
     return web.cards_for(request, [found[i] for i in ids if i in found])
 
 
-@router.get("/authors/{name}")
-def author(request: Request, name: str):
+def _page_of(total: int, page: int, what: str) -> tuple[int, int]:
+    """(pages, offset) of `page`; 404 past the end, as the feed pages answer."""
+    pages = max(1, -(-total // PAGE))
+    if page > pages:
+        raise HTTPException(404, f"page {page} is past the end: {what} has {pages} page(s)")
+    return pages, (page - 1) * PAGE
+
+
+@router.get("/authors/{name:path}")
+def author(request: Request, name: str, page: int = Page):
     web = web_of(request)
     people = People(web.store)
-    ids = people.papers_by_author(name)
-    if not ids:
+    total = people.count_by_author(name)  # the indexed author-name table (store/authors.py)
+    if not total:
         raise HTTPException(404, f"no stored paper lists an author named {name!r}")
-    claimants = sorted(
-        {
-            c.user
-            for pid in ids
-            for c in people.claims_on(pid)
-            if c.status == "confirmed" and normalize_name(c.author_name) == normalize_name(name)
-        }
-    )
+    pages, offset = _page_of(total, page, f"the author {name!r}")
     return web.render(
         request,
         "author.html",
         name=name,
-        cards=_cards(web, request, ids),
-        spellings=people.author_spellings(name, ids),
-        claimants=claimants,
+        total=total,
+        cards=_cards(web, request, people.papers_by_author(name, PAGE, offset)),
+        spellings=people.author_spellings(name),
+        claimants=people.confirmed_as(name),
+        page=page,
+        pages=pages,
+        base="/authors/" + quote(name, safe=""),
     )
 
 
-@router.get("/orgs/{name}")
-def organization(request: Request, name: str):
+@router.get("/orgs/{name:path}")
+def organization(request: Request, name: str, page: int = Page):
     web = web_of(request)
-    full, ids = People(web.store).papers_of_org(name)
-    if not ids:
+    people = People(web.store)
+    total = people.count_of_org(name)
+    if not total:
         raise HTTPException(404, f"no paper in the feed is filed under the organization {name!r}")
+    pages, offset = _page_of(total, page, f"the organization {name!r}")
+    full, ids = people.papers_of_org(name, PAGE, offset)
     return web.render(
-        request, "org.html", name=name, full=full or name, cards=_cards(web, request, ids)
+        request,
+        "org.html",
+        name=name,
+        full=full or name,
+        total=total,
+        cards=_cards(web, request, ids),
+        page=page,
+        pages=pages,
+        base="/orgs/" + quote(name, safe=""),
     )
 
 
