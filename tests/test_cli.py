@@ -44,9 +44,10 @@ def test_papers_on_an_empty_store_says_what_to_do(run):
     assert result.exit_code == 1 and "paperboy import" in result.output
 
 
-def test_papers_rejects_a_bad_date(run):
+def test_papers_rejects_a_bad_date_as_every_date_option_does(run):
     result = run("papers", "--date", "2026-13-01")
-    assert result.exit_code == 1 and "expected YYYY-MM-DD" in result.output
+    assert result.exit_code == 2  # a usage error, as the DAY type gives every date option
+    assert "Invalid value for '--date'" in result.output and "expected YYYY-MM-DD" in result.output
 
 
 def test_runs_lists_import_runs(run, fixtures):

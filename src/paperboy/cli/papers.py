@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import Context, fail, parse_day, report_run
+from paperboy.cli.common import DAY, Context, fail, report_run
 
 
 @click.command("import")
@@ -67,24 +67,19 @@ def runs(obj: Context, run_id):
 @click.command()
 @click.option(
     "--date",
-    "day",
+    "asked",
+    type=DAY,
     help="YYYY-MM-DD (default: the latest day with papers). A day "
     "without papers shows the day before with papers; a later "
     "day than the newest shows the newest.",
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.pass_obj
-def papers(obj: Context, day, limit):
+def papers(obj: Context, asked, limit):
     """List one day of the daily feed, most upvoted first."""
     from paperboy.feeds import shown_day, with_shown_votes
     from paperboy.latex import to_text
 
-    asked = None
-    if day:
-        try:
-            asked = parse_day(day)
-        except ValueError as exc:
-            fail(f"--date {exc}")
     store = obj.store
     when = store.latest_day()
     if when is None:
