@@ -1,7 +1,10 @@
 """`paperboy serve` as a subprocess on loopback, for the tests that need the production server:
-the schemathesis run (test_openapi.py) and the start under load (test_serve.py).
+the browser tests, the schemathesis run (test_openapi.py), the start under load (test_serve.py).
 
-    port = free_port()
+    with served(data_dir) as base:           # started, answering, stopped at the end
+        httpx.get(base + "/")
+
+    port = free_port()                       # or step by step
     proc = start_serve(data_dir, port, log_path, workers=2)
     wait_until_up(f"http://127.0.0.1:{port}", proc, log_path, timeout=30)
 """
@@ -12,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -74,3 +79,24 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def served(
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    timeout: float = 120,
+) -> Iterator[str]:
+    """`paperboy serve` over `data_dir` (its log in data_dir/serve.log), answering: its base
+    URL; stopped when the block ends. A busy test machine can take tens of seconds to start
+    it, hence the long `timeout`."""
+    port = free_port()
+    log = Path(data_dir) / "serve.log"
+    proc = start_serve(Path(data_dir), port, log, workers=workers, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, proc, log, timeout=timeout)
+        yield base
+    finally:
+        stop(proc)

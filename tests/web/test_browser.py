@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 
 from paperboy.config import Settings
 from paperboy.search import update_indexes
 from paperboy.store import open_store
-from tests.environment import subprocess_env
 
 from .conftest import HF_DAYS, latex_paper, seed
+from .serving import served
 
 OLDER_DAY = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", HF_DAYS[0].name)[0])
 
@@ -53,12 +48,6 @@ def ensure_chromium() -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser-data")
@@ -68,43 +57,8 @@ def server(tmp_path_factory):
     store.upsert([latex_paper(OLDER_DAY)])  # not on the newest day: its tests stay as they were
     update_indexes(store, settings)
     store.close()
-    port = free_port()
-    log = open(data / "server.log", "w")
-    env = subprocess_env()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperboy",
-            "--data-dir",
-            str(data),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # A busy machine can take tens of seconds to start a server (docs/security.md).
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
+    with served(data) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,14 @@ would stop one that was, and every page still works under the policy without a v
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
 
 from paperboy.config import Settings
 from paperboy.store import open_store
-from tests.environment import subprocess_env
 
 from .conftest import seed
-from .test_browser import CHROMIUM, FLAGS, ensure_chromium, free_port
+from .serving import served
+from .test_browser import CHROMIUM, FLAGS, ensure_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -57,46 +52,8 @@ def server(tmp_path_factory):
                 ),
             )
     store.close()
-    port = free_port()
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperboy",
-            "--data-dir",
-            str(data),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=subprocess_env(),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60  # a loaded test machine starts it slowly
-        while True:
-            try:
-                if httpx.get(base + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with served(data) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

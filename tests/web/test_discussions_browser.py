@@ -14,7 +14,7 @@ from paperboy.store import open_store
 from paperboy.web import auth
 
 from .conftest import seed
-from .serving import free_port, start_serve, stop, wait_until_up
+from .serving import served
 from .test_browser import CHROMIUM, FLAGS, ensure_chromium
 from .test_markup import ATTACKS
 
@@ -35,15 +35,8 @@ def server(tmp_path_factory):
         store.create_user(name, hashed)
     store.create_user("root", hashed, is_admin=True)
     store.close()
-    port = free_port()
-    log = data / "serve.log"
-    proc = start_serve(data, port, log, workers=1)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, proc, log, timeout=120)
+    with served(data) as base:
         yield base
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from paperboy.store import open_store
 from tests.conftest import FIXTURES
 
 from .conftest import seed
-from .serving import free_port, start_serve, stop, wait_until_up
+from .serving import served
 from .test_browser import CHROMIUM, FLAGS, ensure_chromium
 
 pytestmark = pytest.mark.slow
@@ -33,15 +33,8 @@ def server(tmp_path_factory):
     seed(store, settings)
     update_indexes(store, settings)  # the vectors the ranking reads
     store.close()
-    port = free_port()
-    log = data / "serve.log"
-    proc = start_serve(data, port, log, workers=1)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, proc, log, timeout=120)
+    with served(data) as base:
         yield base
-    finally:
-        stop(proc)
 
 
 @pytest.fixture

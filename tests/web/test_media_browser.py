@@ -15,9 +15,7 @@ from __future__ import annotations
 import html
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from paperboy.config import Settings
@@ -29,7 +27,8 @@ from tests.environment import subprocess_env
 from tests.replay import FIXTURES, ReplayServer, Reply
 
 from .conftest import seed
-from .test_browser import ARTIFACTS, CHROMIUM, FLAGS, ensure_chromium, free_port
+from .serving import served
+from .test_browser import ARTIFACTS, CHROMIUM, FLAGS, ensure_chromium
 
 pytestmark = pytest.mark.slow
 PDF = (FIXTURES / "pdf" / "2405.15738.pdf").read_bytes()
@@ -58,19 +57,8 @@ def site(tmp_path_factory):
             check=False,
         )
     assert "thumbnails: made 12, failed 0" in made.stdout, made.stderr
-    port = free_port()
-    with open(data / "server.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            yield _started(f"http://127.0.0.1:{port}", data), ids, top
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with served(data, env=env) as base:
+        yield base, ids, top
 
 
 def _community(store) -> str:
@@ -220,17 +208,6 @@ def _comparison(width: int, feed_counts: list, paper_counts: list) -> str:
         f'<figure><img src="media-feed-{width}.png" alt="feed">'
         f"<figcaption>media-feed-{width}.png</figcaption></figure></div>"
     )
-
-
-def _started(base: str, data) -> str:
-    deadline = time.monotonic() + 90  # a busy machine can take tens of seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/", timeout=2).status_code == 200:
-                return base
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not start: {(data / 'server.log').read_text()}")
 
 
 @pytest.fixture(scope="module")
