@@ -109,17 +109,29 @@ def test_the_linear_model_ranks_by_what_the_seeds_are_about():
 
 
 def test_the_linear_model_learns_from_a_dismissal():
+    """Seeds along axis 0; two candidates as close to them, one on each side of axis 1; a
+    dismissed paper on axis 1's positive side. Same words everywhere: only vectors tell."""
+    rng = np.random.default_rng(11)
+    axes = np.eye(8)
+    vecs = {f"bg{i}": rng.standard_normal(8) for i in range(80)}
+    vecs |= {f"seed{i}": 3 * axes[0] + 0.3 * rng.standard_normal(8) for i in range(6)}
+    vecs |= {"cand-up": 3 * axes[0] + 2 * axes[1], "cand-down": 3 * axes[0] - 2 * axes[1]}
+    vecs |= {"gone": 3 * axes[0] + 3 * axes[1], "cand-far": -3 * axes[0]}
+    texts = {pid: MODEL_TEXTS.get(pid, "graph study") for pid in vecs}
+
+    def lookup(ids):
+        found = [pid for pid in ids if pid in vecs]
+        return found, unit_rows(np.array([vecs[p] for p in found]).reshape(len(found), 8))
+
+    back = make_background(("dismissal",), {f"bg{i}": texts[f"bg{i}"] for i in range(80)}, lookup)
     seeds = {f"seed{i}": "saved" for i in range(6)}
-    pool = ["cand-gone-like", "cand-graph"]
-    back = model_background()
-    before = rank_by_model(Profile(seeds), pool, model_vectors, MODEL_TEXTS, back)
-    after = rank_by_model(
-        Profile(seeds, {"cand-graph"}), ["cand-gone-like"], model_vectors, MODEL_TEXTS, back
-    )
-    assert {p.paper_id for p in before} == set(pool)
-    assert [p.paper_id for p in after] == ["cand-gone-like"]  # dismissed: left out
-    # the dismissed paper shares the seeds' words, so the one like it scores lower after
-    assert after[0].score < next(p.score for p in before if p.paper_id == "cand-gone-like")
+    pool = ["cand-far", "cand-up", "cand-down", "gone"]
+    before = {p.paper_id: p.score for p in rank_by_model(Profile(seeds), pool, lookup, texts, back)}
+    after = rank_by_model(Profile(seeds, {"gone"}), pool, lookup, texts, back)
+    assert min(before, key=before.get) == "cand-far" and set(before) == set(pool)
+    assert [p.paper_id for p in after] == ["cand-down", "cand-up", "cand-far"]  # gone: left out
+    gap = {p.paper_id: p.score for p in after}
+    assert gap["cand-down"] - gap["cand-up"] > 2 * abs(before["cand-down"] - before["cand-up"])
 
 
 def test_too_few_seeds_or_too_small_a_background_falls_back_to_knn():

@@ -460,25 +460,28 @@ class Candidates:
         self._topics: dict[str, list[Paper]] = {}
         self._papers: dict[str, Paper] = {}  # one object per paper across all lists
         self._accounts: dict[str, int] = {}  # subscriber address -> user id
+        self._batch = None  # foryou.Batch over those accounts
         self.queries = 0
 
     def find_accounts(self, emails) -> None:
         """Which subscribers have an account here (by address), read once per run."""
         from paperboy.store.library import Library
 
+        from paperboy.foryou import Batch
+
         self._accounts = Library(self.store).accounts_by_email(emails)
+        if self._accounts:
+            self._batch = Batch(self.store, self.search, self._accounts.values())
 
     def for_you(self, sub, days: tuple[date, date]) -> list[tuple[Paper, str]]:
         """(paper, reason) ranked for the subscriber's account (paperboy/foryou.py); empty
-        without an account or seeds. Each fit is cached by its seeds, the background per
-        window, so this costs a scoring per subscriber."""
-        from paperboy.foryou import recommend_between
-
+        without an account or seeds. All accounts' seeds are read at once and each fit is a
+        mean and a product (foryou.Batch), so this costs milliseconds per subscriber."""
         user_id = self._accounts.get(sub.email.lower())
-        if user_id is None:
+        if user_id is None or self._batch is None:
             return []
         limit = self.settings.mail_topic_size * 3 + 10  # enough to skip those sent before
-        found = recommend_between(self.store, self.search, user_id, days, limit) or []
+        found = self._batch.picks(user_id, days, limit)
         local = self.store.local_votes(p.id for p, _ in found) if found else {}
         shown = with_shown_votes((p, local.get(p.id, 0)) for p, _ in found)
         return [(self._shared(p), why) for p, (_, why) in zip(shown, found, strict=True)]

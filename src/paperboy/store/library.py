@@ -96,18 +96,26 @@ class Library:
 
     def seeds(self, user_id: int) -> dict[str, str]:
         """What the user told us they like: paper id -> where from (library, saved, upvoted)."""
-        rows = self.store.conn.execute(
-            "SELECT paper_id, 'upvoted' FROM votes WHERE user_id = ? "
-            "UNION ALL SELECT cp.paper_id, 'saved' FROM collection_papers cp "
-            "JOIN collections c ON c.id = cp.collection_id WHERE c.user_id = ? "
-            "UNION ALL SELECT paper_id, 'library' FROM library_papers WHERE user_id = ?",
-            (user_id, user_id, user_id),
-        ).fetchall()
-        seeds: dict[str, str] = {}
-        for pid, where in rows:  # the library wins, then saved, for the reason's wording
-            if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
-                seeds[pid] = where
-        return seeds
+        return self.seeds_of([user_id]).get(user_id, {})
+
+    def seeds_of(self, user_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """`seeds` of many users (a digest run), in one query per 500 users; users without
+        seeds are left out."""
+        found: dict[int, dict[str, str]] = {}
+        for chunk, marks in in_chunks(sorted(set(user_ids))):
+            rows = self.store.conn.execute(
+                f"SELECT user_id, paper_id, 'upvoted' FROM votes WHERE user_id IN ({marks}) "
+                "UNION ALL SELECT c.user_id, cp.paper_id, 'saved' FROM collection_papers cp "
+                f"JOIN collections c ON c.id = cp.collection_id WHERE c.user_id IN ({marks}) "
+                "UNION ALL SELECT user_id, paper_id, 'library' FROM library_papers "
+                f"WHERE user_id IN ({marks}) ORDER BY 1, 2",
+                chunk * 3,
+            ).fetchall()
+            for uid, pid, where in rows:  # the library wins, then saved, for the reason
+                seeds = found.setdefault(int(uid), {})
+                if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
+                    seeds[pid] = where
+        return found
 
     def accounts_by_email(self, emails: Iterable[str]) -> dict[str, int]:
         """Lower-cased address -> user id, for the accounts with one of these addresses (the
@@ -146,12 +154,17 @@ class Library:
             )
 
     def dismissed(self, user_id: int) -> set[str]:
-        return {
-            r[0]
-            for r in self.store.conn.execute(
-                "SELECT paper_id FROM dismissals WHERE user_id = ?", (user_id,)
-            ).fetchall()
-        }
+        return self.dismissed_of([user_id]).get(user_id, set())
+
+    def dismissed_of(self, user_ids: Iterable[int]) -> dict[int, set[str]]:
+        """`dismissed` of many users; users without dismissals are left out."""
+        found: dict[int, set[str]] = {}
+        for chunk, marks in in_chunks(sorted(set(user_ids))):
+            for uid, pid in self.store.conn.execute(
+                f"SELECT user_id, paper_id FROM dismissals WHERE user_id IN ({marks})", chunk
+            ).fetchall():
+                found.setdefault(int(uid), set()).add(pid)
+        return found
 
     # -- the private feed ----------------------------------------------------------------------
     def set_feed_token(self, user_id: int, token_hash: str) -> None:
