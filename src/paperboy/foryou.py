@@ -176,29 +176,50 @@ class Weights:
 def fit_discriminant(
     seed_rows, dismissed_rows, disc: Discriminant, words_weight: float = 0.0
 ) -> Weights:
-    """The user's linear discriminant against the shared background: w = Sigma^-1 (mean of
-    the seeds - mean of the background) over the vectors, the same with each word's own
-    variance over the TF-IDF words (a full covariance of 20,000 words is out of reach), each
-    part scaled to unit spread over the background, the words weighted WORDS_WEIGHT. The
-    dismissed papers' direction is taken off, DISMISS_PUSH times. Milliseconds, not a fit."""
+    """The user's linear discriminant against the shared background (see `discriminant`),
+    from the feature rows of their seeds and dismissed papers."""
     dims = disc.vec_mean.size
-
-    def direction(rows) -> tuple[np.ndarray, np.ndarray]:
-        mean = np.asarray(rows.mean(axis=0)).ravel()
-        return (
-            disc.vec_precision @ (mean[:dims] - disc.vec_mean),
-            (mean[dims:] - disc.word_mean) * disc.word_precision,
-        )
-
-    w_vec, w_words = direction(seed_rows)
+    seeds = np.asarray(seed_rows.mean(axis=0)).ravel()
+    gone = None
     if dismissed_rows is not None and dismissed_rows.shape[0]:
-        g_vec, g_words = direction(dismissed_rows)
-        w_vec, w_words = w_vec - DISMISS_PUSH * g_vec, w_words - DISMISS_PUSH * g_words
+        gone = np.asarray(dismissed_rows.mean(axis=0)).ravel()
+    return discriminant(
+        seeds[:dims],
+        seeds[dims:],
+        None if gone is None else gone[:dims],
+        None if gone is None else gone[dims:],
+        disc,
+        words_weight,
+    )
+
+
+def discriminant(seed_vec, seed_words, gone_vec, gone_words, disc: Discriminant, weight=0.0):
+    """w = Sigma^-1 (mean of the seeds - mean of the background) over the vectors, the same
+    with each word's own variance over the TF-IDF words (a full covariance of 20,000 words is
+    out of reach), each part scaled to unit spread over the background, the words weighted
+    WORDS_WEIGHT; the dismissed papers' direction (from their means) is taken off,
+    DISMISS_PUSH times. Milliseconds, not a fit: no training, a mean and a product."""
+    w_vec = disc.vec_precision @ (seed_vec - disc.vec_mean)
+    w_words = (seed_words - disc.word_mean) * disc.word_precision
+    if gone_vec is not None:
+        w_vec = w_vec - DISMISS_PUSH * (disc.vec_precision @ (gone_vec - disc.vec_mean))
+        w_words = w_words - DISMISS_PUSH * (gone_words - disc.word_mean) * disc.word_precision
     vec_spread = float(np.sqrt(max(w_vec @ disc.vec_cov @ w_vec, 1e-12)))
     word_spread = float(np.sqrt(max((w_words**2 / disc.word_precision).sum(), 1e-12)))
-    weight = words_weight or WORDS_WEIGHT
-    coef = np.concatenate([w_vec / vec_spread, weight * w_words / word_spread])
+    coef = np.concatenate([w_vec / vec_spread, (weight or WORDS_WEIGHT) * w_words / word_spread])
     return Weights(coef.astype(np.float32))
+
+
+def mean_of_rows(matrix, rows: list[int]) -> np.ndarray:
+    """The mean of some rows of a CSR matrix, densely: straight from its arrays, as scipy's
+    row slicing costs most of a millisecond a call and a digest run makes thousands."""
+    rows_a = np.asarray(rows, dtype=np.int64)
+    starts, ends = matrix.indptr[rows_a], matrix.indptr[rows_a + 1]
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    at = offsets + np.arange(int(lengths.sum()))
+    total = np.bincount(matrix.indices[at], weights=matrix.data[at], minlength=matrix.shape[1])
+    return total / max(len(rows), 1)
 
 
 @dataclass
@@ -347,7 +368,7 @@ def score_candidates(
     ]
     if not pool:
         return []
-    scores = fit.model.decision_function(cand_rows[pool])
+    scores = fit.model.decision_function(cand_rows)[pool]  # all, then the pool: no slicing
     best = np.argsort(-scores, kind="stable")[:limit]
     chosen = [pool[i] for i in best]
     _, order = knn_scores(fit.seed_vecs, cand_vecs[chosen])  # reasons for the shown ones only
@@ -471,6 +492,7 @@ class Batch:
         self.dismissed = lib.dismissed_of(ids)
         self.vectors = paper_vectors(search)
         self._papers: dict[str, object] | None = None  # every seed and dismissed paper
+        self._titles: dict[str, str] = {}
         self._rows: dict[tuple, tuple[dict[str, int], np.ndarray, object]] = {}
         self._windows: dict[tuple, tuple] = {}
 
@@ -479,6 +501,7 @@ class Batch:
             wanted = {pid for seeds in self.seeds.values() for pid in seeds}
             wanted |= {pid for gone in self.dismissed.values() for pid in gone}
             self._papers = self.store.get_many(sorted(wanted))
+            self._titles = {pid: p.title for pid, p in self._papers.items()}
         return self._papers
 
     def _window(self, days) -> tuple:
@@ -492,14 +515,15 @@ class Batch:
         return found
 
     def _seed_rows(self, back: Background) -> tuple[dict[str, int], np.ndarray, object]:
-        """Row numbers, unit vectors and feature rows of every seed and dismissed paper, in
+        """Row numbers, unit vectors and TF-IDF rows of every seed and dismissed paper, in
         this background's words."""
         found = self._rows.get(back.key)
         if found is None:
             known = self._known()
             texts = {pid: paper_text(p) for pid, p in known.items()}
-            ids, vecs, rows = features_for(sorted(texts), self.vectors, texts, back.words)
-            found = self._rows[back.key] = ({pid: i for i, pid in enumerate(ids)}, vecs, rows)
+            ids, vecs = self.vectors(sorted(texts))
+            words = back.words.transform([texts[pid] for pid in ids]).tocsr()
+            found = self._rows[back.key] = ({pid: i for i, pid in enumerate(ids)}, vecs, words)
         return found
 
     def picks(self, user_id: int, days, limit: int = 30) -> list:
@@ -511,19 +535,24 @@ class Batch:
         papers, back, cand = self._window(days)
         picks = None
         if cand is not None and back.discriminant is not None and len(seeds) >= MIN_SEEDS:
-            index, vecs, rows = self._seed_rows(back)
+            index, vecs, words = self._seed_rows(back)
             mine = [index[pid] for pid in seeds if pid in index]
             if len(mine) >= MIN_SEEDS:
                 gone = [index[pid] for pid in sorted(profile.dismissed) if pid in index]
-                model = fit_discriminant(rows[mine], rows[gone] if gone else None, back.discriminant)
+                model = discriminant(
+                    vecs[mine].mean(axis=0),
+                    mean_of_rows(words, mine),
+                    vecs[gone].mean(axis=0) if gone else None,
+                    mean_of_rows(words, gone) if gone else None,
+                    back.discriminant,
+                )
                 fit = Fit(model, [pid for pid in seeds if pid in index], vecs[mine])
                 picks = score_candidates(fit, profile, *cand, limit)
         if picks is None:
             picks = rank_for_user(profile, list(papers), self.vectors, limit)
-        known = self._known()
-        titles = {pid: p.title for pid, p in known.items()}
+        self._known()
         return [
-            (papers[p.paper_id], reason(p, profile.seeds, titles))
+            (papers[p.paper_id], reason(p, profile.seeds, self._titles))
             for p in picks
             if p.paper_id in papers
         ]
