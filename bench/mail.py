@@ -216,7 +216,7 @@ def report(
             f"{real['compose_seconds']:.1f} s / {real['send_seconds']:.1f} s",
         ),
         (
-            "digests with a \"For you\" section",
+            'digests with a "For you" section',
             f"{real['for_you']:,} ({for_you:,} accounts, {info['seeds']:,} seed papers)",
         ),
         ("papers per digest (mean)", f"{real['papers'] / max(n, 1):.1f}"),

@@ -47,6 +47,7 @@ LDA_SHRINK = 0.1  # the background covariance, shrunk this far towards its mean 
 LDA_SMOOTH = 0.3  # each word's variance plus this times the mean word variance
 WORDS_WEIGHT = 1.0  # the discriminant's words part against its vectors part
 DISMISS_PUSH = 0.5  # the dismissed papers' direction, taken off this many times
+WORD_ROWS = 10_000  # papers whose TF-IDF rows a background keeps for refits (~100 values each)
 
 
 @dataclass
@@ -232,6 +233,41 @@ class Background:
     features: object  # scipy CSR matrix, one row per id
     key: tuple
     discriminant: Discriminant | None = None
+    # paper id -> its TF-IDF row in these words (columns, values), for refits (`word_rows`)
+    word_cache: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def word_rows(back: Background, ids: list[str], texts: Texts) -> list[tuple]:
+    """Each paper's TF-IDF row in the background's words, as (columns, values); the last
+    WORD_ROWS papers' are kept with the background, so a refit after one more seed or
+    dismissal reads and transforms that paper only."""
+    with back.lock:
+        have = {pid: back.word_cache[pid] for pid in ids if pid in back.word_cache}
+    missing = [pid for pid in ids if pid not in have]
+    if missing:
+        known = texts_of(texts, missing)
+        rows = back.words.transform([known.get(pid, "") for pid in missing]).tocsr()
+        made = {
+            pid: (
+                rows.indices[rows.indptr[i] : rows.indptr[i + 1]].copy(),
+                rows.data[rows.indptr[i] : rows.indptr[i + 1]].astype(np.float32),
+            )
+            for i, pid in enumerate(missing)
+        }
+        have |= made
+        with back.lock:
+            back.word_cache.update(made)
+            while len(back.word_cache) > WORD_ROWS:
+                back.word_cache.popitem(last=False)
+    return [have[pid] for pid in ids]
+
+
+def mean_words(rows: list[tuple], columns: int) -> np.ndarray:
+    """The mean of TF-IDF rows given as (columns, values), densely."""
+    at = np.concatenate([r[0] for r in rows])
+    values = np.concatenate([r[1] for r in rows]).astype(np.float64)
+    return np.bincount(at, weights=values, minlength=columns) / max(len(rows), 1)
 
 
 def fit_words(texts: list[str]):
@@ -317,16 +353,25 @@ def fit_profile(
     if len(seed_ids) < MIN_SEEDS:
         return None
     gone = sorted(profile.dismissed)
+    if method == "discriminant" and back.discriminant is not None:
+        seed_ids, seed_vecs = vectors(seed_ids)
+        gone_ids, gone_vecs = vectors(gone)
+        rows = word_rows(back, seed_ids + gone_ids, texts)
+        columns = back.discriminant.word_mean.size
+        model = discriminant(
+            seed_vecs.mean(axis=0),
+            mean_words(rows[: len(seed_ids)], columns),
+            gone_vecs.mean(axis=0) if gone_ids else None,
+            mean_words(rows[len(seed_ids) :], columns) if gone_ids else None,
+            back.discriminant,
+        )
+        return Fit(model, seed_ids, seed_vecs)
     known = texts_of(texts, seed_ids + gone)
     seed_ids, seed_vecs, seed_rows = features_for(seed_ids, vectors, known, back.words)
     _, _, gone_rows = features_for(gone, vectors, known, back.words)
-    if method == "svm" or back.discriminant is None:
-        seeds = set(seed_ids)
-        keep = [i for i, pid in enumerate(back.ids) if pid not in seeds]
-        model = fit_model(seed_rows, back.features[keep], gone_rows)
-    else:
-        model = fit_discriminant(seed_rows, gone_rows, back.discriminant)
-    return Fit(model, seed_ids, seed_vecs)
+    seeds = set(seed_ids)
+    keep = [i for i, pid in enumerate(back.ids) if pid not in seeds]
+    return Fit(fit_model(seed_rows, back.features[keep], gone_rows), seed_ids, seed_vecs)
 
 
 def rank_by_model(
@@ -510,7 +555,9 @@ class Batch:
             papers = {p.id: p for p in self.store.papers_between(*days)}
             back = background_of(self.store, days[0], self.vectors)
             texts = {pid: paper_text(p) for pid, p in papers.items()}
-            cand = features_for(list(texts), self.vectors, texts, back.words) if back.words else None
+            cand = None
+            if back.words is not None:
+                cand = features_for(list(texts), self.vectors, texts, back.words)
             found = self._windows[days] = (papers, back, cand)
         return found
 

@@ -465,9 +465,8 @@ class Candidates:
 
     def find_accounts(self, emails) -> None:
         """Which subscribers have an account here (by address), read once per run."""
-        from paperboy.store.library import Library
-
         from paperboy.foryou import Batch
+        from paperboy.store.library import Library
 
         self._accounts = Library(self.store).accounts_by_email(emails)
         if self._accounts:
