@@ -84,7 +84,11 @@ def add_accounts(store, count: int, rng: random.Random) -> int:
     return total
 
 
-def setup(data_dir: Path, subscribers: int, seed: int, for_you: int = 0) -> dict:
+def setup(
+    data_dir: Path, subscribers: int, seed: int, for_you: int = 0, copy_to: Path | None = None
+) -> dict:
+    """The store with its subscribers (and `for_you` accounts); with `copy_to`, a copy of the
+    data directory is made there before the accounts are added (the baseline run's)."""
     from paperboy.config import Settings
     from paperboy.demo import load_demo
     from paperboy.store import open_store
@@ -107,6 +111,10 @@ def setup(data_dir: Path, subscribers: int, seed: int, for_you: int = 0) -> dict
         )
         store.confirm_subscriber(sub.id, "n")
     distinct = len({q for s in store.due_subscribers(["daily", "weekly"]) for q in s.topics})
+    if copy_to is not None:
+        store.close()
+        shutil.copytree(data_dir, copy_to)
+        store = open_store(settings)
     seeds = add_accounts(store, min(for_you, subscribers), rng)
     return {
         "seeds": seeds,
@@ -224,9 +232,19 @@ def report(
         ("peak memory of the sending process (RSS)", f"{real['peak_rss_mib']:.0f} MiB"),
         ("machine load (1-min load average before / after)", f"{load[0]:.1f} / {load[1]:.1f}"),
     ]
+    if "baseline" in info:
+        elapsed, searching, base_load = info["baseline"]
+        rows.insert(
+            2,
+            (
+                "the same run without the accounts (no For you), just before",
+                f"{elapsed:.1f} s, of which searches {searching:.1f} s "
+                f"(load average after: {base_load:.1f})",
+            ),
+        )
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"""
-Command: `.venv/bin/python bench/mail.py --subscribers {subscribers} --for-you {for_you}`.
+Command: `.venv/bin/python bench/mail.py --subscribers {subscribers} --for-you {for_you}{" --baseline" if "baseline" in info else ""}`.
 
 {subscribers:,} confirmed subscribers with 3 topics each (the demo corpus's own keywords,
 Zipf-skewed: {info["distinct_queries"]} distinct queries), half daily and half weekly, over
@@ -263,6 +281,11 @@ def main() -> None:
         help="N of the subscribers have an account with a library: a For-you section each",
     )
     parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="with --for-you: first time the same run without the accounts (a copy of the data)",
+    )
     parser.add_argument("--child", metavar="DATA_DIR", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--dry-run", action="store_true", help=argparse.SUPPRESS)
@@ -275,7 +298,8 @@ def main() -> None:
     sink = None
     try:
         print(f"setting up {args.subscribers:,} subscribers in {work} ...", flush=True)
-        info = setup(work / "data", args.subscribers, args.seed, args.for_you)
+        copy = work / "baseline" if args.baseline else None
+        info = setup(work / "data", args.subscribers, args.seed, args.for_you, copy)
         print(
             f"  {info['papers']:,} papers, {info['distinct_queries']} distinct topic queries,"
             f" setup {info['setup_seconds']:.1f}s",
@@ -286,6 +310,12 @@ def main() -> None:
         print(
             f"dry run (compose only): {dry['sent']:,} digests in {dry['elapsed']:.1f}s", flush=True
         )
+        if args.baseline:  # the same subscribers without accounts, just before
+            base = run_child(work / "baseline", port, dry_run=False)
+            info["baseline"] = base["elapsed"], base["search_seconds"], os.getloadavg()[0]
+            print(f"baseline (no For you): {base['sent']:,} digests in {base['elapsed']:.1f}s")
+            for message in (work / "mailbox").glob("*.eml"):
+                message.unlink()
         load_before = os.getloadavg()[0]
         real = run_child(work / "data", port, dry_run=False)
         load_after = os.getloadavg()[0]

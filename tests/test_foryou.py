@@ -214,3 +214,32 @@ def test_recommend_ranks_a_real_store_by_the_users_fit(tmp_path, database_url):
         assert len(foryou._FITS.items) == fits + 1 and again == found
     finally:
         store.close()
+
+
+def test_the_digest_batch_scores_as_each_users_own_fit():
+    """foryou.scores_for (a digest run's every user at once) gives each user the scores of
+    their own `discriminant`, dismissals included."""
+    from scipy.sparse import csr_matrix, hstack
+
+    from paperboy.foryou import discriminant, mean_of_rows, scores_for
+
+    back = model_background()
+    ids = [f"seed{i}" for i in range(6)] + ["cand-graph", "cand-gone-like", "bg3", "bg7"]
+    _, vecs = model_vectors(ids)
+    words = back.words.transform([MODEL_TEXTS[pid] for pid in ids]).tocsr()
+    _, cand_vecs = model_vectors(MODEL_CANDIDATES)
+    cand_words = back.words.transform([MODEL_TEXTS[pid] for pid in MODEL_CANDIDATES]).tocsr()
+    rows = hstack([csr_matrix(cand_vecs), cand_words]).tocsr()
+    users = [(1, [0, 1, 2, 3, 4, 5], []), (2, [0, 2, 4, 8, 9], [6, 7]), (3, [1, 3, 5, 8, 9], [7])]
+    got = scores_for(users, vecs, words, cand_vecs, cand_words, back.discriminant)
+    assert got.shape == (len(MODEL_CANDIDATES), len(users))
+    for column, (_, mine, gone) in enumerate(users):
+        own = discriminant(
+            vecs[mine].mean(axis=0),
+            mean_of_rows(words, mine),
+            vecs[gone].mean(axis=0) if gone else None,
+            mean_of_rows(words, gone) if gone else None,
+            back.discriminant,
+        )
+        np.testing.assert_allclose(got[:, column], own.decision_function(rows), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got[:, 0], got[:, 1])  # the users differ: the check can tell
