@@ -212,6 +212,14 @@ def test_recommend_ranks_a_real_store_by_the_users_fit(tmp_path, database_url):
         assert all(why.startswith("close to “Message passing") for _, why in found)
         again = foryou.recommend(store, search, user.id, "week")  # cached: no second fit
         assert len(foryou._FITS.items) == fits + 1 and again == found
+        # a digest run's Batch: the same picks and reasons, from its all-users products
+        days = foryou.window_days(store, "week")
+        batch = foryou.Batch(store, search, [user.id], {user.id: {days}})
+        assert batch.picks(user.id, days) == found
+        columns, scores, _ = batch._scored(days)
+        assert user.id in columns and scores.shape[1] == 1  # the discriminant, not kNN
+        assert batch.picks(user.id, days, limit=2) == found[:2]
+        assert batch.picks(user.id + 1, days) == []  # no seeds
     finally:
         store.close()
 
@@ -241,5 +249,14 @@ def test_the_digest_batch_scores_as_each_users_own_fit():
             mean_of_rows(words, gone) if gone else None,
             back.discriminant,
         )
-        np.testing.assert_allclose(got[:, column], own.decision_function(rows), rtol=1e-4, atol=1e-5)
+        expected = own.decision_function(rows)
+        np.testing.assert_allclose(got[:, column], expected, rtol=1e-4, atol=1e-5)
     assert not np.allclose(got[:, 0], got[:, 1])  # the users differ: the check can tell
+
+
+def test_best_rows_are_each_columns_highest_first_ties_in_row_order():
+    from paperboy.foryou import best_rows
+
+    scores = np.array([[0.1, 5.0], [0.9, -np.inf], [0.5, 5.0], [0.9, 1.0]], dtype=np.float32)
+    assert best_rows(scores, 3).T.tolist() == [[1, 3, 2], [0, 2, 3]]
+    assert best_rows(scores, 9).T.tolist() == [[1, 3, 2, 0], [0, 2, 3, 1]]

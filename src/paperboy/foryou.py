@@ -5,20 +5,25 @@
     picks = rank_by_model(profile, candidates, vectors, texts, background)   # the linear model
 
 Two methods, picked by the figures of bench/for_you.py (docs/benchmarks.md):
-- the shipped ranking is a per-user linear SVM (scikit-learn's LinearSVC) over each paper's
-  vector beside its TF-IDF words (title and abstract), as arxiv-sanity-lite does it: the
-  user's seeds (upvoted, saved in a collection, in the imported library) are the positives;
-  the feed of the NEGATIVE_DAYS before the window (the "background", at most MAX_BACKGROUND
-  papers, the same for every user) and the papers the user dismissed ("not interested",
-  weighted DISMISS_SAMPLE_WEIGHT) are the negatives;
+- the shipped ranking is a per-user linear model over each paper's vector beside its TF-IDF
+  words (title and abstract), fitted as a linear discriminant (`discriminant`) against the
+  "background", the feed of the NEGATIVE_DAYS before the window (at most MAX_BACKGROUND
+  papers, the same for every user): w = Sigma^-1 (mean of the user's seeds - mean of the
+  background) over the vectors, with the background's covariance Sigma made once per window,
+  and the same with each word's own variance over the words; the papers the user dismissed
+  ("not interested") take their direction off. It ranks as well as a per-user LinearSVC
+  (arxiv-sanity-lite's; `fit_model`, kept for the benchmark's row) and fits in milliseconds,
+  so a digest run fits thousands of users (`Batch`, all of them in a few matrix products);
 - with fewer than MIN_SEEDS seeds that have a vector, or a background under MIN_BACKGROUND
   papers, it is a k-nearest-neighbour score: a candidate scores the mean cosine similarity of
   its K closest seeds, less DISMISS_WEIGHT times its similarity to the closest dismissed paper.
 Either way the one-line reason names the two seeds nearest by vector.
 
-What is expensive is cached in the process: per window, the background's TF-IDF vocabulary
-and feature rows (shared by all users); each fit, keyed by the seeds and dismissals it was
-trained on. A page view after the first only scores the window's candidates.
+What is expensive is cached in the process: per window, the background's TF-IDF vocabulary,
+feature rows and covariance (shared by all users) and the candidates' rows; the TF-IDF rows of
+the last WORD_ROWS seed papers; each fit, keyed by the seeds and dismissals it was made from.
+A page view after the first only scores the window's candidates; one after a change of seeds
+makes the new papers' rows and a mean.
 
 `paper_vectors` is the one place that reads vectors from the search engine, so a change in
 the search package re-points one function.
@@ -41,8 +46,8 @@ MIN_SEEDS = 5  # fewer seeds than this: kNN (the benchmark's profiles have at le
 MIN_BACKGROUND = 50  # fewer background papers than this: kNN (nothing to tell seeds from)
 NEGATIVE_DAYS = 60  # the background: the feed of these days before the window...
 MAX_BACKGROUND = 5000  # ...newest first, at most this many papers (bench/for_you.py)
-DISMISS_SAMPLE_WEIGHT = 5.0  # a dismissal counts as this many background papers
-SVM_C = 0.1  # as arxiv-sanity-lite and the benchmark
+DISMISS_SAMPLE_WEIGHT = 5.0  # the SVM's (benchmark only): a dismissal as this many papers
+SVM_C = 0.1  # as arxiv-sanity-lite
 LDA_SHRINK = 0.1  # the background covariance, shrunk this far towards its mean variance
 LDA_SMOOTH = 0.3  # each word's variance plus this times the mean word variance
 WORDS_WEIGHT = 1.0  # the discriminant's words part against its vectors part
@@ -528,11 +533,14 @@ class Batch:
         batch.picks(user_id, (first, last), limit)   # [(paper, reason)], [] without seeds
     """
 
-    def __init__(self, store, search, user_ids: Iterable[int]):
+    def __init__(self, store, search, user_ids: Iterable[int], needs: dict | None = None):
+        """`needs`: user id -> the windows (first, last) they will be asked for, so that each
+        window fits only its users (a daily subscriber is not fitted for the week)."""
         from paperboy.store.library import Library
 
         lib = Library(store)
         ids = sorted(set(user_ids))
+        self.needs = needs
         self.store = store
         self.seeds = lib.seeds_of(ids)
         self.dismissed = lib.dismissed_of(ids)
@@ -541,7 +549,7 @@ class Batch:
         self._titles: dict[str, str] = {}
         self._rows: dict[tuple, tuple[dict[str, int], np.ndarray, object]] = {}
         self._windows: dict[tuple, tuple] = {}
-        self._scores: dict[tuple, tuple[dict[int, int], np.ndarray | None]] = {}
+        self._scores: dict[tuple, tuple] = {}
 
     def _known(self) -> dict:
         if self._papers is None:
@@ -575,23 +583,26 @@ class Batch:
             found = self._rows[back.key] = ({pid: i for i, pid in enumerate(ids)}, vecs, words)
         return found
 
-    def _scored(self, days) -> tuple[dict[int, int], np.ndarray | None]:
-        """(user id -> column, the candidates' scores: one column per user with a fit)."""
+    def _scored(self, days) -> tuple:
+        """(user id -> column, the candidates' scores with one column per user with a fit,
+        seeds and dismissed papers at -inf, and each column's TOP_KEEP best rows, best first)."""
         found = self._scores.get(days)
         if found is None:
-            papers, back, cand = self._window(days)
+            _, back, cand = self._window(days)
             columns: dict[int, int] = {}
-            scores = None
+            scores = top = None
             if cand is not None and cand[0] and back.discriminant is not None:
                 index, vecs, words = self._seed_rows(back)
                 users = []
                 for uid, seeds in self.seeds.items():
+                    if self.needs is not None and days not in self.needs.get(uid, ()):
+                        continue
                     mine = [index[pid] for pid in seeds if pid in index]
                     if len(seeds) >= MIN_SEEDS and len(mine) >= MIN_SEEDS:
                         gone = self.dismissed.get(uid, set())
                         users.append((uid, mine, [index[p] for p in sorted(gone) if p in index]))
                 if users:
-                    _, cand_vecs, cand_rows = cand
+                    cand_ids, cand_vecs, cand_rows = cand
                     cand_words = cand_rows[:, vecs.shape[1] :]
                     scores = np.hstack(
                         [
@@ -606,8 +617,14 @@ class Batch:
                             for at in range(0, len(users), CHUNK_USERS)
                         ]
                     )
-                    columns = {uid: n for n, (uid, _, _) in enumerate(users)}
-            found = self._scores[days] = (columns, scores)
+                    at_cand = {pid: i for i, pid in enumerate(cand_ids)}
+                    for column, (uid, _, _) in enumerate(users):
+                        columns[uid] = column
+                        left_out = set(self.seeds[uid]) | self.dismissed.get(uid, set())
+                        rows = [at_cand[pid] for pid in left_out if pid in at_cand]
+                        scores[rows, column] = -np.inf
+                    top = best_rows(scores, TOP_KEEP)
+            found = self._scores[days] = (columns, scores, top)
         return found
 
     def picks(self, user_id: int, days, limit: int = 30) -> list:
@@ -617,13 +634,29 @@ class Batch:
             return []
         profile = Profile(seeds, self.dismissed.get(user_id, set()))
         papers, back, cand = self._window(days)
-        columns, scores = self._scored(days)
+        if self.needs is not None and days not in self.needs.get(user_id, ()):
+            self.needs.setdefault(user_id, set()).add(days)  # not foreseen: fit the window again
+            self._scores.pop(days, None)
+        columns, scores, top = self._scored(days)
         column = columns.get(user_id)
         if column is not None and scores is not None:
             index, vecs, _ = self._seed_rows(back)
             mine = [pid for pid in seeds if pid in index]
-            fit = Fit(Scored(scores[:, column]), mine, vecs[[index[pid] for pid in mine]])
-            picks = score_candidates(fit, profile, *cand, limit)
+            seed_vecs = vecs[[index[pid] for pid in mine]]
+            if top.shape[0] >= min(limit, scores.shape[0]):  # the top kept holds them all
+                chosen = [int(i) for i in top[:limit, column] if scores[i, column] > -np.inf]
+                _, order = knn_scores(seed_vecs, cand[1][chosen])
+                picks = [
+                    Pick(
+                        cand[0][c],
+                        float(scores[c, column]),
+                        [mine[j] for j in order[n, :REASON_SEEDS]],
+                    )
+                    for n, c in enumerate(chosen)
+                ]
+            else:
+                fit = Fit(Scored(scores[:, column]), mine, seed_vecs)
+                picks = score_candidates(fit, profile, *cand, limit)
         else:
             picks = rank_for_user(profile, list(papers), self.vectors, limit)
         self._known()
@@ -632,6 +665,21 @@ class Batch:
             for p in picks
             if p.paper_id in papers
         ]
+
+
+TOP_KEEP = 64  # best candidates kept per digest user (a digest asks for ~3x its section)
+
+
+def best_rows(scores: np.ndarray, keep: int) -> np.ndarray:
+    """Each column's `keep` highest rows, highest first (ties: the earlier row first)."""
+    keep = min(keep, scores.shape[0])
+    if keep < scores.shape[0]:
+        part = np.argpartition(-scores, keep - 1, axis=0)[:keep]
+    else:
+        part = np.broadcast_to(np.arange(scores.shape[0])[:, None], scores.shape).copy()
+    part.sort(axis=0)  # row order first, so the stable sort below keeps ties in it
+    values = np.take_along_axis(scores, part, axis=0)
+    return np.take_along_axis(part, np.argsort(-values, axis=0, kind="stable"), axis=0)
 
 
 CHUNK_USERS = 1000  # users fitted and scored together (their mean TF-IDF rows: ~30 MB)

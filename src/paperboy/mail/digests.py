@@ -263,7 +263,7 @@ class DigestRun:
         candidates = Candidates(
             self.store, self.search, self.settings, earliest, report.last_feed_day
         )
-        candidates.find_accounts(sub.email for sub, _, days in plans if days)
+        candidates.find_accounts((sub.email, days) for sub, _, days in plans if days)
         # Each distinct saved query is searched once, up front, for all subscribers.
         t0 = time.perf_counter()
         for query in sorted({q for sub, _, days in plans if days for q in sub.topics}):
@@ -463,14 +463,21 @@ class Candidates:
         self._batch = None  # foryou.Batch over those accounts
         self.queries = 0
 
-    def find_accounts(self, emails) -> None:
-        """Which subscribers have an account here (by address), read once per run."""
+    def find_accounts(self, wanted) -> None:
+        """Which subscribers have an account here (by verified address), read once per run;
+        `wanted`: (address, window) of each subscriber to be sent a digest."""
         from paperboy.foryou import Batch
         from paperboy.store.library import Library
 
-        self._accounts = Library(self.store).accounts_by_email(emails)
+        wanted = list(wanted)
+        self._accounts = Library(self.store).accounts_by_email(e for e, _ in wanted)
         if self._accounts:
-            self._batch = Batch(self.store, self.search, self._accounts.values())
+            needs: dict[int, set] = {}
+            for email, days in wanted:
+                user_id = self._accounts.get(email.lower())
+                if user_id is not None:
+                    needs.setdefault(user_id, set()).add(days)
+            self._batch = Batch(self.store, self.search, needs, needs)
 
     def for_you(self, sub, days: tuple[date, date]) -> list[tuple[Paper, str]]:
         """(paper, reason) ranked for the subscriber's account (paperboy/foryou.py); empty

@@ -90,7 +90,7 @@ def account_verify_email(request: Request, background: BackgroundTasks, csrf_tok
         raise HTTPException(401, "sign in first")
     if not user.email:
         raise HTTPException(400, "your account has no email address to verify")
-    limits.check(web.store, limits.SUBSCRIBE, f"user:{user.id}")
+    limits.check(web.store, limits.SUBSCRIBE, f"verify-user:{user.id}")  # 5 mails an hour
     background.add_task(_verify_quietly, web.settings, user.id, user.name, user.email)
     return RedirectResponse("/account?" + urlencode({"verify": "asked"}), status_code=303)
 
