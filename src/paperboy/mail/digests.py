@@ -104,6 +104,7 @@ class RunReport:
     search_seconds: float = 0.0  # evaluating the distinct saved queries
     compose_seconds: float = 0.0
     send_seconds: float = 0.0
+    for_you_seconds: float = 0.0  # ranking "For you" (part of compose_seconds)
     elapsed: float = 0.0
     stopped: str | None = None  # why the run ended early
 
@@ -296,7 +297,9 @@ class DigestRun:
         if days is not None:
             top = candidates.top(days) if sub.include_top else []
             hits = {q: candidates.topic(q) for q in sub.topics}
+            t1 = time.perf_counter()
             mine = candidates.for_you(sub, days)
+            report.for_you_seconds += time.perf_counter() - t1
             ids = {p.id for p in top} | {p.id for papers in hits.values() for p in papers}
             ids |= {p.id for p, _ in mine}
             already = self.store.sent_paper_ids(sub.id, ids) if ids else set()
