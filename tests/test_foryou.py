@@ -109,17 +109,29 @@ def test_the_linear_model_ranks_by_what_the_seeds_are_about():
 
 
 def test_the_linear_model_learns_from_a_dismissal():
+    """Seeds along axis 0; two candidates as close to them, one on each side of axis 1; a
+    dismissed paper on axis 1's positive side. Same words everywhere: only vectors tell."""
+    rng = np.random.default_rng(11)
+    axes = np.eye(8)
+    vecs = {f"bg{i}": rng.standard_normal(8) for i in range(80)}
+    vecs |= {f"seed{i}": 3 * axes[0] + 0.3 * rng.standard_normal(8) for i in range(6)}
+    vecs |= {"cand-up": 3 * axes[0] + 2 * axes[1], "cand-down": 3 * axes[0] - 2 * axes[1]}
+    vecs |= {"gone": 3 * axes[0] + 3 * axes[1], "cand-far": -3 * axes[0]}
+    texts = {pid: MODEL_TEXTS.get(pid, "graph study") for pid in vecs}
+
+    def lookup(ids):
+        found = [pid for pid in ids if pid in vecs]
+        return found, unit_rows(np.array([vecs[p] for p in found]).reshape(len(found), 8))
+
+    back = make_background(("dismissal",), {f"bg{i}": texts[f"bg{i}"] for i in range(80)}, lookup)
     seeds = {f"seed{i}": "saved" for i in range(6)}
-    pool = ["cand-gone-like", "cand-graph"]
-    back = model_background()
-    before = rank_by_model(Profile(seeds), pool, model_vectors, MODEL_TEXTS, back)
-    after = rank_by_model(
-        Profile(seeds, {"cand-graph"}), ["cand-gone-like"], model_vectors, MODEL_TEXTS, back
-    )
-    assert {p.paper_id for p in before} == set(pool)
-    assert [p.paper_id for p in after] == ["cand-gone-like"]  # dismissed: left out
-    # the dismissed paper shares the seeds' words, so the one like it scores lower after
-    assert after[0].score < next(p.score for p in before if p.paper_id == "cand-gone-like")
+    pool = ["cand-far", "cand-up", "cand-down", "gone"]
+    before = {p.paper_id: p.score for p in rank_by_model(Profile(seeds), pool, lookup, texts, back)}
+    after = rank_by_model(Profile(seeds, {"gone"}), pool, lookup, texts, back)
+    assert min(before, key=before.get) == "cand-far" and set(before) == set(pool)
+    assert [p.paper_id for p in after] == ["cand-down", "cand-up", "cand-far"]  # gone: left out
+    gap = {p.paper_id: p.score for p in after}
+    assert gap["cand-down"] - gap["cand-up"] > 2 * abs(before["cand-down"] - before["cand-up"])
 
 
 def test_too_few_seeds_or_too_small_a_background_falls_back_to_knn():
@@ -200,5 +212,51 @@ def test_recommend_ranks_a_real_store_by_the_users_fit(tmp_path, database_url):
         assert all(why.startswith("close to “Message passing") for _, why in found)
         again = foryou.recommend(store, search, user.id, "week")  # cached: no second fit
         assert len(foryou._FITS.items) == fits + 1 and again == found
+        # a digest run's Batch: the same picks and reasons, from its all-users products
+        days = foryou.window_days(store, "week")
+        batch = foryou.Batch(store, search, [user.id], {user.id: {days}})
+        assert batch.picks(user.id, days) == found
+        columns, scores, _ = batch._scored(days)
+        assert user.id in columns and scores.shape[1] == 1  # the discriminant, not kNN
+        assert batch.picks(user.id, days, limit=2) == found[:2]
+        assert batch.picks(user.id + 1, days) == []  # no seeds
     finally:
         store.close()
+
+
+def test_the_digest_batch_scores_as_each_users_own_fit():
+    """foryou.scores_for (a digest run's every user at once) gives each user the scores of
+    their own `discriminant`, dismissals included."""
+    from scipy.sparse import csr_matrix, hstack
+
+    from paperboy.foryou import discriminant, mean_of_rows, scores_for
+
+    back = model_background()
+    ids = [f"seed{i}" for i in range(6)] + ["cand-graph", "cand-gone-like", "bg3", "bg7"]
+    _, vecs = model_vectors(ids)
+    words = back.words.transform([MODEL_TEXTS[pid] for pid in ids]).tocsr()
+    _, cand_vecs = model_vectors(MODEL_CANDIDATES)
+    cand_words = back.words.transform([MODEL_TEXTS[pid] for pid in MODEL_CANDIDATES]).tocsr()
+    rows = hstack([csr_matrix(cand_vecs), cand_words]).tocsr()
+    users = [(1, [0, 1, 2, 3, 4, 5], []), (2, [0, 2, 4, 8, 9], [6, 7]), (3, [1, 3, 5, 8, 9], [7])]
+    got = scores_for(users, vecs, words, cand_vecs, cand_words, back.discriminant)
+    assert got.shape == (len(MODEL_CANDIDATES), len(users))
+    for column, (_, mine, gone) in enumerate(users):
+        own = discriminant(
+            vecs[mine].mean(axis=0),
+            mean_of_rows(words, mine),
+            vecs[gone].mean(axis=0) if gone else None,
+            mean_of_rows(words, gone) if gone else None,
+            back.discriminant,
+        )
+        expected = own.decision_function(rows)
+        np.testing.assert_allclose(got[:, column], expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got[:, 0], got[:, 1])  # the users differ: the check can tell
+
+
+def test_best_rows_are_each_columns_highest_first_ties_in_row_order():
+    from paperboy.foryou import best_rows
+
+    scores = np.array([[0.1, 5.0], [0.9, -np.inf], [0.5, 5.0], [0.9, 1.0]], dtype=np.float32)
+    assert best_rows(scores, 3).T.tolist() == [[1, 3, 2], [0, 2, 3]]
+    assert best_rows(scores, 9).T.tolist() == [[1, 3, 2, 0], [0, 2, 3, 1]]

@@ -337,6 +337,7 @@ def test_a_subscriber_with_an_account_gets_a_for_you_section(papers_store, sink,
     earlier = [p.id for p in papers_store.papers_between(D19, D20)][:6]
     ada = papers_store.create_user("ada", "h", email="Ada@Example.org")
     Library(papers_store).replace(ada.id, [(pid, "arxiv") for pid in earlier])
+    assert Library(papers_store).verify_email(ada.id, "Ada@Example.org")  # the mailed link
     add_active(papers_store, "ada@example.org")
     add_active(papers_store, "bob@example.org")  # no account: no section
 
@@ -360,3 +361,38 @@ def test_a_subscriber_with_an_account_gets_a_for_you_section(papers_store, sink,
 
     again = run(papers_store, settings, D21)  # exactly once: a rerun sends nothing
     assert again.sent == 0 and again.done_before == 2 and sink.count() == 2
+
+
+def test_an_unverified_account_address_carries_no_for_you_picks(papers_store, sink, data_dir):
+    """The attack: Mallory puts a subscriber's address on her own (older) account, whose
+    library she chose. Zed (no account) gets none of her picks; Vic, whose own account proved
+    the address (the link mailed to it), gets Vic's picks, never Mallory's."""
+    from paperboy.foryou import recommend_between
+    from paperboy.store.library import Library
+
+    settings = mail_settings(data_dir, sink.port, mail_topic_size=3)
+    lib = Library(papers_store)
+    earlier = [p.id for p in papers_store.papers_between(D19, D20)]
+    for victim in ("zed@example.org", "vic@example.org"):
+        mallory = papers_store.create_user(f"mallory-{victim[:3]}", "h", email=victim)
+        lib.replace(mallory.id, [(pid, "arxiv") for pid in earlier[:6]])
+        assert not lib.verify_email(mallory.id, "mallory@example.org")  # not her address
+        add_active(papers_store, victim)
+    vic = papers_store.create_user("vic", "h", email="vic@example.org")
+    lib.replace(vic.id, [(pid, "arxiv") for pid in earlier[-6:]])
+    assert lib.verify_email(vic.id, "vic@example.org") and lib.verified_email(vic.id)
+    assert lib.verified_email(mallory.id) is None
+    assert lib.accounts_by_email(["VIC@example.org", "zed@example.org"]) == {
+        "vic@example.org": vic.id
+    }
+
+    assert run(papers_store, settings, D21).sent == 2
+    by_rcpt = {m["X-Sink-Rcpt"]: m.get_body(("plain",)).get_content() for m in sink.messages()}
+    assert "FOR YOU" not in by_rcpt["zed@example.org"]
+    assert "Why: close to" not in by_rcpt["zed@example.org"]
+    search = open_search(papers_store, settings)
+    theirs = [p.id for p, _ in recommend_between(papers_store, search, vic.id, (D21, D21))]
+    hers = [p.id for p, _ in recommend_between(papers_store, search, mallory.id, (D21, D21))]
+    mine = section_ids(by_rcpt["vic@example.org"], "FOR YOU")
+    assert len(mine) == 3 and mine == theirs[:3]
+    assert theirs[:3] != hers[:3]  # the two libraries rank differently: the test can tell

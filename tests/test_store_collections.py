@@ -9,7 +9,7 @@ import pytest
 
 from paperboy.papers import FeedEntry, Paper
 from paperboy.store import StoreError
-from paperboy.store.collections import CollectionNameTaken, Collections
+from paperboy.store.collections import CollectionLimit, CollectionNameTaken, Collections
 from paperboy.store.library import Library
 
 
@@ -52,6 +52,26 @@ def test_collections_are_their_owners_to_change(store):
     assert shelf.remove(mine.id, ada.id, "2608.00001")
     assert not shelf.delete(mine.id, bob.id)
     assert shelf.delete(mine.id, ada.id) and shelf.get(mine.id) is None
+
+
+def test_the_caps_on_collections_and_their_papers_hold_and_change_nothing(store):
+    ada, bob = store.create_user("ada", "h"), store.create_user("bob", "h")
+    shelf = Collections(store)
+    first, _ = shelf.create(ada.id, "one", most=2), shelf.create(ada.id, "two", most=2)
+    with pytest.raises(CollectionLimit, match=r"you have 2 collections, the most allowed here"):
+        shelf.create(ada.id, "three", most=2)
+    assert [c.name for c in shelf.of_user(ada.id)] == ["two", "one"]  # nothing made
+    assert shelf.create(bob.id, "three", most=2).owner == "bob"  # a cap per user
+    assert shelf.add(first.id, ada.id, "2608.00001", most=2)
+    assert shelf.add(first.id, ada.id, "2608.00002", most=2)
+    with pytest.raises(CollectionLimit, match=r"holds 2 papers, the most allowed here \(2\)"):
+        shelf.add(first.id, ada.id, "2608.00003", "lost?", most=2)
+    assert shelf.add(first.id, ada.id, "2608.00002", "a new note", most=2)  # not a new paper
+    assert {e.paper_id: e.note for e in shelf.entries(first.id)} == {
+        "2608.00001": "",
+        "2608.00002": "a new note",
+    }
+    assert shelf.get(first.id).size == 2
 
 
 def test_library_replace_is_all_or_nothing_and_seeds_merge(store):

@@ -91,6 +91,12 @@ class Settings:
     submissions_max: int = 1000
     submissions_attempts: int = 5
     submissions_retry: float = 60.0
+    # Collections (reading lists, docs/for-you.md), by page and API alike: the most collections
+    # one user may have and papers one collection may hold (more answer 400 saying so), and
+    # papers one user may save (or re-note) per minute (more answer 429 with Retry-After).
+    collections_per_user: int = 200
+    collection_papers: int = 2000
+    collection_saves_per_minute: int = 60
     # Search (docs/search.md). The embedding model for queries and new papers: minilm (bundled),
     # static (bundled), model2vec:NAME or sentence-transformers:NAME.
     search_model: str = "minilm"
@@ -311,6 +317,9 @@ class WebSettings:
     submissions_max: int
     submissions_attempts: int
     submissions_retry: float
+    collections_per_user: int
+    collection_papers: int
+    collection_saves_per_minute: int
 
 
 @dataclass(frozen=True)

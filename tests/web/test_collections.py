@@ -193,3 +193,53 @@ def test_a_paper_is_saved_from_its_page_into_a_chosen_collection(app, client):
             },
         )
         assert r.status_code == 404  # a private collection of someone else: as if absent
+
+
+def test_caps_and_the_save_rate_answer_with_why_by_page_and_api(settings, store):
+    """collections_per_user, collection_papers (400) and collection_saves_per_minute (429
+    with Retry-After), each saying why, on the form pages and the API alike."""
+    from dataclasses import replace
+
+    from paperboy.web.app import create_app
+
+    tight = replace(
+        settings, collections_per_user=2, collection_papers=2, collection_saves_per_minute=4
+    )
+    with TestClient(create_app(tight, store=store)) as client:
+        sign_up(client)
+        token = {"Authorization": f"Bearer {token_for(client)}"}
+        first = make(client, "one")
+        second = client.post("/api/collections", json={"name": "two"}, headers=token)
+        assert second.status_code in (200, 201), second.text
+        page = client.post("/collections", data={"name": "three", "csrf_token": csrf_of(client)})
+        assert page.status_code == 400
+        assert "the most allowed here (2)" in page.text and "collections_per_user" in page.text
+        api = client.post("/api/collections", json={"name": "three"}, headers=token)
+        assert api.status_code == 400 and "you have 2 collections" in api.json()["error"]
+        names = [c["name"] for c in client.get("/api/collections", headers=token).json()]
+        assert sorted(names) == ["one", "two"]  # nothing made by the refused ones
+
+        save(client, first, "2507.16784")  # save 1
+        ok = client.put(f"/api/collections/{first}/papers/2509.07980", headers=token)  # save 2
+        assert ok.status_code == 200, ok.text
+        full = client.post(  # save 3: a third paper
+            f"/collections/{first}/papers",
+            data={"paper": "2507.16632", "csrf_token": csrf_of(client)},
+        )
+        assert full.status_code == 400
+        assert "holds 2 papers, the most allowed here (2)" in full.text
+        assert "collection_papers" in full.text
+        again = client.put(f"/api/collections/{first}/papers/2507.16632", headers=token)  # 4
+        assert again.status_code == 400 and "holds 2 papers" in again.json()["error"]
+        fast = client.put(  # save 5 in the minute: over the rate, whatever the paper
+            f"/api/collections/{first}/papers/2507.16784", json={"note": "n"}, headers=token
+        )
+        assert fast.status_code == 429 and int(fast.headers["retry-after"]) > 0
+        assert "at most 4 every minute" in fast.json()["error"]
+        form = client.post(
+            f"/collections/{first}/papers",
+            data={"paper": "2507.16784", "csrf_token": csrf_of(client)},
+        )
+        assert form.status_code == 429 and "collection save" in form.text
+        kept = client.get(f"/api/collections/{first}", headers=token).json()
+        assert sorted(p["paper"]["id"] for p in kept["papers"]) == ["2507.16784", "2509.07980"]

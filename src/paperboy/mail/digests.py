@@ -104,6 +104,7 @@ class RunReport:
     search_seconds: float = 0.0  # evaluating the distinct saved queries
     compose_seconds: float = 0.0
     send_seconds: float = 0.0
+    for_you_seconds: float = 0.0  # ranking "For you" (part of compose_seconds)
     elapsed: float = 0.0
     stopped: str | None = None  # why the run ended early
 
@@ -263,7 +264,7 @@ class DigestRun:
         candidates = Candidates(
             self.store, self.search, self.settings, earliest, report.last_feed_day
         )
-        candidates.find_accounts(sub.email for sub, _, days in plans if days)
+        candidates.find_accounts((sub.email, days) for sub, _, days in plans if days)
         # Each distinct saved query is searched once, up front, for all subscribers.
         t0 = time.perf_counter()
         for query in sorted({q for sub, _, days in plans if days for q in sub.topics}):
@@ -296,7 +297,9 @@ class DigestRun:
         if days is not None:
             top = candidates.top(days) if sub.include_top else []
             hits = {q: candidates.topic(q) for q in sub.topics}
+            t1 = time.perf_counter()
             mine = candidates.for_you(sub, days)
+            report.for_you_seconds += time.perf_counter() - t1
             ids = {p.id for p in top} | {p.id for papers in hits.values() for p in papers}
             ids |= {p.id for p, _ in mine}
             already = self.store.sent_paper_ids(sub.id, ids) if ids else set()
@@ -460,25 +463,34 @@ class Candidates:
         self._topics: dict[str, list[Paper]] = {}
         self._papers: dict[str, Paper] = {}  # one object per paper across all lists
         self._accounts: dict[str, int] = {}  # subscriber address -> user id
+        self._batch = None  # foryou.Batch over those accounts
         self.queries = 0
 
-    def find_accounts(self, emails) -> None:
-        """Which subscribers have an account here (by address), read once per run."""
+    def find_accounts(self, wanted) -> None:
+        """Which subscribers have an account here (by verified address), read once per run;
+        `wanted`: (address, window) of each subscriber to be sent a digest."""
+        from paperboy.foryou import Batch
         from paperboy.store.library import Library
 
-        self._accounts = Library(self.store).accounts_by_email(emails)
+        wanted = list(wanted)
+        self._accounts = Library(self.store).accounts_by_email(e for e, _ in wanted)
+        if self._accounts:
+            needs: dict[int, set] = {}
+            for email, days in wanted:
+                user_id = self._accounts.get(email.lower())
+                if user_id is not None:
+                    needs.setdefault(user_id, set()).add(days)
+            self._batch = Batch(self.store, self.search, needs, needs)
 
     def for_you(self, sub, days: tuple[date, date]) -> list[tuple[Paper, str]]:
         """(paper, reason) ranked for the subscriber's account (paperboy/foryou.py); empty
-        without an account or seeds. Each fit is cached by its seeds, the background per
-        window, so this costs a scoring per subscriber."""
-        from paperboy.foryou import recommend_between
-
+        without an account or seeds. All accounts' seeds are read at once and each fit is a
+        mean and a product (foryou.Batch), so this costs milliseconds per subscriber."""
         user_id = self._accounts.get(sub.email.lower())
-        if user_id is None:
+        if user_id is None or self._batch is None:
             return []
         limit = self.settings.mail_topic_size * 3 + 10  # enough to skip those sent before
-        found = recommend_between(self.store, self.search, user_id, days, limit) or []
+        found = self._batch.picks(user_id, days, limit)
         local = self.store.local_votes(p.id for p, _ in found) if found else {}
         shown = with_shown_votes((p, local.get(p.id, 0)) for p, _ in found)
         return [(self._shared(p), why) for p, (_, why) in zip(shown, found, strict=True)]

@@ -30,7 +30,14 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from paperboy.config import ConfigError, Settings
 
-PURPOSES = ("confirm", "unsubscribe", "preferences", "replies-confirm", "replies-unsubscribe")
+PURPOSES = (
+    "confirm",
+    "unsubscribe",
+    "preferences",
+    "replies-confirm",
+    "replies-unsubscribe",
+    "email-verify",
+)
 SECRET_FILE = "secret_key"
 
 
@@ -99,6 +106,7 @@ class Links:
             "preferences": settings.mail_link_days * 86400,
             "replies-confirm": settings.mail_confirm_hours * 3600,
             "replies-unsubscribe": None,
+            "email-verify": settings.mail_confirm_hours * 3600,
         }
         secret = key or secret_key(settings)
         self._serializers = {
@@ -159,6 +167,13 @@ class Links:
 
     def replies_unsubscribe_url(self, user_id: int) -> str:
         return self._url("/replies/unsubscribe", token=self.token("replies-unsubscribe", user_id))
+
+    def verify_email_url(self, user_id: int, address: str) -> str:
+        """Proves that the account's owner reads `address` (mail/replies.py `ask_to_verify`):
+        the digest's "For you" section needs it."""
+        return self._url(
+            "/account/verify-email", token=self.token("email-verify", user_id, address)
+        )
 
     def paper_url(self, paper_id: str) -> str:
         return f"{self.base}/papers/{quote(paper_id)}"

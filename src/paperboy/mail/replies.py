@@ -3,6 +3,7 @@
     report = send_replies(store, settings)      # sends what store/replies.py has queued
     report = send_queued_replies(store, settings)  # all that is due, without a new reply
     ask_to_confirm(store, settings, user)       # the opt-in mail with its signed link
+    ask_to_verify(settings, user.id, name, address)   # "this address is mine" (For you)
 
 Opt-in, off by default: the account page sends a mail with a signed link (mail/links.py,
 purpose "replies-confirm", expiring after `mail_confirm_hours`) to the account's address, and
@@ -137,6 +138,35 @@ class ReplyMail:
         )
         headers = self._headers(name, address, "Turn on paperboy reply mail", f"optin.{user_id}")
         return build_message(headers, text, f"<html><body>{body}</body></html>")
+
+    def verification(self, user_id: int, name: str, address: str) -> bytes:
+        """The check that the account's owner reads its address: until its link is opened,
+        no digest to this address carries the account's "For you" picks."""
+        url = self.links.verify_email_url(user_id, address)
+        hours = self.settings.mail_confirm_hours
+        text = (
+            f"Someone (we hope you) gave {address} as the address of the paperboy account "
+            f"{name!r}. Open this link to confirm it is yours, and your digests at this "
+            f'address will carry a "For you" section ranked from that account\'s library:\n\n'
+            f"{url}\n\n"
+            f"The link works for {hours} hours. If you did not ask, ignore this mail.\n"
+        )
+        body = (
+            f"<p>Someone (we hope you) gave {html.escape(address)} as the address of the "
+            f"paperboy account <b>{html.escape(name)}</b>. Confirm it is yours, and your "
+            f"digests at this address will carry a &ldquo;For you&rdquo; section ranked from "
+            f'that account\'s library.</p><p><a href="{html.escape(url)}">It is my '
+            f"address</a></p><p>The link works for {hours} hours. If you did not ask, "
+            f"ignore this mail.</p>"
+        )
+        headers = self._headers(name, address, "Confirm your paperboy address", f"verify.{user_id}")
+        return build_message(headers, text, f"<html><body>{body}</body></html>")
+
+
+def ask_to_verify(settings: Settings, user_id: int, name: str, address: str) -> None:
+    """Send the address check now (the web app calls this after its response)."""
+    with postman_for(settings) as postman:
+        postman.send(address, ReplyMail(settings).verification(user_id, name, address))
 
 
 def ask_to_confirm(settings: Settings, user_id: int, name: str, address: str) -> None:

@@ -37,6 +37,10 @@ class CollectionNameTaken(StoreError):
     """The user already has a collection of this name."""
 
 
+class CollectionLimit(StoreError):
+    """A cap would be passed: the user's number of collections, or a collection's papers."""
+
+
 @dataclass(frozen=True, slots=True)
 class Collection:
     id: int
@@ -66,9 +70,23 @@ class Collections:
     def __init__(self, store: SQLStore):
         self.store = store
 
-    def create(self, user_id: int, name: str, public: bool = False) -> Collection:
+    def create(
+        self, user_id: int, name: str, public: bool = False, most: int | None = None
+    ) -> Collection:
+        """A new collection; CollectionLimit when the user has `most` already (counted under
+        a lock on the user's row, so concurrent requests cannot pass it together)."""
         now = _now()
         with self.store.transaction() as conn:
+            if most is not None:
+                conn.execute("UPDATE users SET name = name WHERE id = ?", (user_id,))  # lock
+                count = conn.execute(
+                    "SELECT count(*) FROM collections WHERE user_id = ?", (user_id,)
+                ).fetchone()[0]
+                if count >= most:
+                    raise CollectionLimit(
+                        f"you have {count} collections, the most allowed here ({most}): "
+                        "delete one, or add to one you have"
+                    )
             row = conn.execute(
                 "INSERT INTO collections (user_id, name, is_public, created_at, modified_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, name) DO NOTHING RETURNING id",
@@ -126,13 +144,36 @@ class Collections:
                 is not None
             )
 
-    def add(self, collection_id: int, user_id: int, paper_id: str, note: str = "") -> bool:
+    def add(
+        self,
+        collection_id: int,
+        user_id: int,
+        paper_id: str,
+        note: str = "",
+        most: int | None = None,
+    ) -> bool:
         """Save a stored paper (or change its note); False when the paper is not stored or the
-        collection is not this user's."""
+        collection is not this user's. CollectionLimit when the paper is new to a collection
+        that holds `most` papers already (counted under a lock on the collection's row)."""
         now = _now()
         with self.store.transaction() as conn:
             if not self._owns(conn, collection_id, user_id):
                 return False
+            if most is not None:
+                conn.execute(  # the row lock: concurrent saves to it count one after the other
+                    "UPDATE collections SET modified_at = modified_at WHERE id = ?",
+                    (collection_id,),
+                )
+                size = conn.execute(
+                    "SELECT count(*), max(CASE WHEN paper_id = ? THEN 1 ELSE 0 END) "
+                    "FROM collection_papers WHERE collection_id = ?",
+                    (paper_id, collection_id),
+                ).fetchone()
+                if size[0] >= most and not size[1]:
+                    raise CollectionLimit(
+                        f"this collection holds {size[0]} papers, the most allowed here "
+                        f"({most}): take some out, or save to another collection"
+                    )
             row = conn.execute(
                 "INSERT INTO collection_papers (collection_id, paper_id, note, added_at) "
                 "SELECT ?, id, ?, ? FROM papers WHERE id = ? "

@@ -1,11 +1,13 @@
-"""A user's profile in the store (migration 0011): their imported library, their "not
-interested" dismissals, their upvotes, and the token of their private "For you" feed.
+"""A user's profile in the store (migrations 0011, 0017): their imported library, their "not
+interested" dismissals, their upvotes, the token of their private "For you" feed, and whether
+they proved to read their account's address (the digest's "For you" section needs it).
 
     lib = Library(store)
     lib.lookup_arxiv(["2405.15738"]), lib.lookup_dois(["10.1/x"]), lib.titles()   # matching
     lib.replace(user.id, [("2405.15738", "arxiv")])     # one transaction: all or nothing
     lib.seeds(user.id)                                  # {paper id: "library"|"saved"|"upvoted"}
-    lib.accounts_by_email(["a@example.org"])            # {address: user id}, for digests
+    lib.verify_email(user.id, "a@example.org")         # the signed link mailed to it
+    lib.accounts_by_email(["a@example.org"])            # {address: user id}: verified only
 
 A small repository over the store's connection helpers, like store/collections.py.
 """
@@ -96,31 +98,60 @@ class Library:
 
     def seeds(self, user_id: int) -> dict[str, str]:
         """What the user told us they like: paper id -> where from (library, saved, upvoted)."""
-        rows = self.store.conn.execute(
-            "SELECT paper_id, 'upvoted' FROM votes WHERE user_id = ? "
-            "UNION ALL SELECT cp.paper_id, 'saved' FROM collection_papers cp "
-            "JOIN collections c ON c.id = cp.collection_id WHERE c.user_id = ? "
-            "UNION ALL SELECT paper_id, 'library' FROM library_papers WHERE user_id = ?",
-            (user_id, user_id, user_id),
-        ).fetchall()
-        seeds: dict[str, str] = {}
-        for pid, where in rows:  # the library wins, then saved, for the reason's wording
-            if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
-                seeds[pid] = where
-        return seeds
+        return self.seeds_of([user_id]).get(user_id, {})
+
+    def seeds_of(self, user_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """`seeds` of many users (a digest run), in one query per 500 users; users without
+        seeds are left out."""
+        found: dict[int, dict[str, str]] = {}
+        for chunk, marks in in_chunks(sorted(set(user_ids))):
+            rows = self.store.conn.execute(
+                f"SELECT user_id, paper_id, 'upvoted' FROM votes WHERE user_id IN ({marks}) "
+                "UNION ALL SELECT c.user_id, cp.paper_id, 'saved' FROM collection_papers cp "
+                f"JOIN collections c ON c.id = cp.collection_id WHERE c.user_id IN ({marks}) "
+                "UNION ALL SELECT user_id, paper_id, 'library' FROM library_papers "
+                f"WHERE user_id IN ({marks}) ORDER BY 1, 2",
+                chunk * 3,
+            ).fetchall()
+            for uid, pid, where in rows:  # the library wins, then saved, for the reason
+                seeds = found.setdefault(int(uid), {})
+                if _SEED_RANK[where] > _SEED_RANK.get(seeds.get(pid, ""), -1):
+                    seeds[pid] = where
+        return found
 
     def accounts_by_email(self, emails: Iterable[str]) -> dict[str, int]:
-        """Lower-cased address -> user id, for the accounts with one of these addresses (the
-        digest's "For you" section); the oldest account wins if two share one."""
+        """Lower-cased address -> user id, for the accounts whose VERIFIED address is one of
+        these (the digest's "For you" section): an account's address is typed by whoever
+        holds the account, so only one its owner proved to read (`verify_email`) may carry
+        the account's picks to a subscriber. The oldest account wins if two verified one."""
         found: dict[str, int] = {}
         for chunk, marks in in_chunks(sorted({e.lower() for e in emails})):
             rows = self.store.conn.execute(
                 f"SELECT lower(email), id FROM users WHERE lower(email) IN ({marks}) "
-                "ORDER BY id DESC",
+                "AND verified_email = email ORDER BY id DESC",
                 chunk,
             ).fetchall()
             found.update((email, int(uid)) for email, uid in rows)
         return found
+
+    # -- the account's address, proved ---------------------------------------------------------
+    def verify_email(self, user_id: int, address: str) -> bool:
+        """The account's owner read `address` (the signed link mailed to it): it is verified
+        while it stays the account's address. False when the account's address is no longer
+        `address` (changed since the link was mailed)."""
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "UPDATE users SET verified_email = ? WHERE id = ? AND email = ? RETURNING id",
+                (address, user_id, address),
+            ).fetchone()
+            return row is not None
+
+    def verified_email(self, user_id: int) -> str | None:
+        """The account's address if its owner proved to read it, else None."""
+        row = self.store.conn.execute(
+            "SELECT email FROM users WHERE id = ? AND verified_email = email", (user_id,)
+        ).fetchone()
+        return row[0] if row else None
 
     # -- "not interested" ------------------------------------------------------------------
     def dismiss(self, user_id: int, paper_id: str, dismissed: bool = True) -> bool:
@@ -146,12 +177,17 @@ class Library:
             )
 
     def dismissed(self, user_id: int) -> set[str]:
-        return {
-            r[0]
-            for r in self.store.conn.execute(
-                "SELECT paper_id FROM dismissals WHERE user_id = ?", (user_id,)
-            ).fetchall()
-        }
+        return self.dismissed_of([user_id]).get(user_id, set())
+
+    def dismissed_of(self, user_ids: Iterable[int]) -> dict[int, set[str]]:
+        """`dismissed` of many users; users without dismissals are left out."""
+        found: dict[int, set[str]] = {}
+        for chunk, marks in in_chunks(sorted(set(user_ids))):
+            for uid, pid in self.store.conn.execute(
+                f"SELECT user_id, paper_id FROM dismissals WHERE user_id IN ({marks})", chunk
+            ).fetchall():
+                found.setdefault(int(uid), set()).add(pid)
+        return found
 
     # -- the private feed ----------------------------------------------------------------------
     def set_feed_token(self, user_id: int, token_hash: str) -> None:

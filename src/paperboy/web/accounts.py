@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperboy.store.accounts import NameTaken
+from paperboy.store.library import Library
 from paperboy.store.people import People
 from paperboy.store.replies import Replies
 from paperboy.web import auth, limits
@@ -136,12 +137,14 @@ def account_page(request: Request, user, status: int = 200, **context) -> HTMLRe
         "replies_state": "",
         "votes_hidden": People(web.store).votes_hidden(user.id),
         "reply_mail_to": Replies(web.store).address(user.id),
+        "verified_email": Library(web.store).verified_email(user.id),
+        "verify_state": "",
     }
     return web.render(request, "account.html", status=status, **(values | context))
 
 
 @router.get("/account")
-def account(request: Request, digest: str = "", replies: str = ""):
+def account(request: Request, digest: str = "", replies: str = "", verify: str = ""):
     web = web_of(request)
     user = auth.session_user(web.store, request)
     if user is None:
@@ -151,6 +154,7 @@ def account(request: Request, digest: str = "", replies: str = ""):
         user,
         digest="asked" if digest == "asked" else "",
         replies_state="asked" if replies == "asked" else "",
+        verify_state="asked" if verify == "asked" else "",
     )
 
 

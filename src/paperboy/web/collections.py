@@ -26,10 +26,11 @@ from paperboy.store.collections import (
     MAX_NAME,
     MAX_NOTE,
     Collection,
+    CollectionLimit,
     CollectionNameTaken,
     Collections,
 )
-from paperboy.web import auth
+from paperboy.web import auth, limits
 from paperboy.web.api import api_writer, hf_item
 from paperboy.web.deps import web_of
 from paperboy.web.rss import atom_feed
@@ -38,7 +39,6 @@ router = APIRouter(include_in_schema=False)
 # Out of the OpenAPI schema for now: its answers are not yet declared (web/openapi.py), and
 # the schema fuzz test holds every declared path to them. Documented in docs/api.md.
 api_router = APIRouter(prefix="/api/collections", tags=["collections"], include_in_schema=False)
-MAX_COLLECTIONS = 200  # per user
 _JSON, _MAYBE_JSON = Body(...), Body(None)
 
 
@@ -86,13 +86,13 @@ def _paper_id(text: str) -> str:
 
 
 def _create(request: Request, user: User, name: str, public: bool) -> Collection:
-    shelf = _shelf(request)
-    if len(shelf.of_user(user.id)) >= MAX_COLLECTIONS:
-        raise HTTPException(409, f"you have {MAX_COLLECTIONS} collections, the most allowed")
+    most = web_of(request).settings.web.collections_per_user
     try:
-        return shelf.create(user.id, _clean_name(name), public)
+        return _shelf(request).create(user.id, _clean_name(name), public, most)
     except CollectionNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
+    except CollectionLimit as exc:
+        raise HTTPException(400, f"{exc} (setting collections_per_user)") from None
 
 
 def _add(request: Request, user: User, collection_id: int, paper: str, note: str) -> str:
@@ -101,7 +101,15 @@ def _add(request: Request, user: User, collection_id: int, paper: str, note: str
     visible(shelf.get(collection_id), user)
     if shelf.get(collection_id).user_id != user.id:
         raise HTTPException(403, "this collection is not yours")
-    if not shelf.add(collection_id, user.id, pid, _clean_note(note)):
+    settings = web_of(request).settings.web
+    saves = limits.Limit("collection save", settings.collection_saves_per_minute, 60)
+    limits.check(web_of(request).store, saves, f"user:{user.id}")  # 429, saying how long
+    try:
+        most = settings.collection_papers
+        added = shelf.add(collection_id, user.id, pid, _clean_note(note), most)
+    except CollectionLimit as exc:
+        raise HTTPException(400, f"{exc} (setting collection_papers)") from None
+    if not added:
         raise HTTPException(404, f"paper {pid} is not stored here")
     return pid
 

@@ -66,6 +66,7 @@ def client_address(request: Request) -> str:
 def _spent(limit: Limit, retry_after: int) -> RateLimited:
     minutes = limit.seconds // 60
     window = f"{minutes} minutes" if limit.seconds >= 60 else f"{limit.seconds} seconds"
+    window = "minute" if limit.seconds == 60 else window
     return RateLimited(
         f"too many {limit.action} attempts: at most {limit.hits} every "
         f"{window}; try again in {retry_after} s",

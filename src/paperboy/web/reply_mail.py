@@ -1,6 +1,11 @@
-"""Reply mail from the account page, and its signed links (mail/replies.py).
+"""Reply mail and the address check from the account page, and their signed links
+(mail/replies.py).
 
     POST /account/replies   on=1|0 (signed in, CSRF)  on: mail the opt-in link; 0: stop
+    POST /account/verify-email   (signed in, CSRF)   mail the "this address is mine" link
+    GET  /account/verify-email?token=...  that link, opened signed in as that account: the
+                                          address is verified, so digests to it carry the
+                                          account's "For you" section
     GET  /replies/confirm?token=...       the opt-in link: reply mail starts
     GET  /replies/unsubscribe?token=...   a page with the button
     POST /replies/unsubscribe?token=...   RFC 8058 one-click unsubscribe (List-Unsubscribe-Post)
@@ -18,8 +23,9 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperboy.mail.links import LinkInvalid, Links
-from paperboy.mail.replies import ask_to_confirm, send_replies
+from paperboy.mail.replies import ask_to_confirm, ask_to_verify, send_replies
 from paperboy.mail.send import DeliveryError
+from paperboy.store.library import Library
 from paperboy.store.replies import Replies
 from paperboy.web import auth, limits
 from paperboy.web.deps import web_of
@@ -66,6 +72,59 @@ def account_replies(
     limits.check(web.store, limits.SUBSCRIBE, f"user:{user.id}")
     background.add_task(_opt_in_quietly, web.settings, user.id, user.name, user.email)
     return RedirectResponse("/account?" + urlencode({"replies": "asked"}), status_code=303)
+
+
+def _verify_quietly(settings, user_id: int, name: str, address: str) -> None:
+    try:
+        ask_to_verify(settings, user_id, name, address)
+    except DeliveryError as exc:
+        log.warning("could not send the address check to %s: %s", address, exc)
+
+
+@router.post("/account/verify-email")
+def account_verify_email(request: Request, background: BackgroundTasks, csrf_token: str = Form("")):
+    web = web_of(request)
+    auth.check_csrf(request, csrf_token)
+    user = auth.session_user(web.store, request)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    if not user.email:
+        raise HTTPException(400, "your account has no email address to verify")
+    limits.check(web.store, limits.SUBSCRIBE, f"verify-user:{user.id}")  # 5 mails an hour
+    background.add_task(_verify_quietly, web.settings, user.id, user.name, user.email)
+    return RedirectResponse("/account?" + urlencode({"verify": "asked"}), status_code=303)
+
+
+@router.get("/account/verify-email", response_class=HTMLResponse)
+def verify_email(request: Request, token: str = ""):
+    web = web_of(request)
+    try:
+        user_id, address = Links(web.settings).read("email-verify", token)
+    except LinkInvalid as exc:
+        return _message(request, "This link does not work", f"{exc}.", 400)
+    # The account must open it too: whoever reads the address proves it is theirs only for
+    # their own account, never for another that typed it in (and mailed them this link).
+    user = auth.session_user(web.store, request)
+    if user is None:
+        here = "/account/verify-email?" + urlencode({"token": token})
+        return RedirectResponse("/signin?" + urlencode({"next": here}), status_code=303)
+    if user.id != user_id:
+        return _message(
+            request,
+            "This link is for another account",
+            f"It confirms {address} for another paperboy account than {user.name!r}, which "
+            "someone else made; nothing was changed. If you did not ask for it, ignore it.",
+            400,
+        )
+    if not Library(web.store).verify_email(user_id, address):
+        return _message(
+            request, "This link does not work", "The account's address has changed since.", 400
+        )
+    return _message(
+        request,
+        "Your address is confirmed",
+        f'Digests to {address} now carry a "For you" section from your account.',
+    )
 
 
 def _message(request: Request, heading: str, text: str, status: int = 200) -> HTMLResponse:
