@@ -11,6 +11,7 @@ import pytest
 
 from paperboy.store.media import Keywords, Stars, Thumbnails
 from paperboy.thumbnails import make_thumbnails
+from paperboy.web.media import keyword_spans
 from tests.replay import FIXTURES, ReplayServer, Reply, loopback_settings
 
 PDF = (FIXTURES / "pdf" / "2405.15738.pdf").read_bytes()
@@ -98,3 +99,22 @@ def test_upstream_keywords_link_to_a_search_and_extracted_ones_say_so(client, st
     page = client.get("/papers/2507.16632").text
     assert "Keywords extracted here from the abstract" in page
     assert 'href="/search?q=speech%20translation"' in page
+
+
+def test_keywords_are_marked_where_they_stand_in_the_abstract(client):
+    page = client.get("/papers/2608.19880").text
+    abstract = page.split('class="abstract math">', 1)[1].split("</p>", 1)[0]
+    assert abstract.startswith("<mark>LLM agents</mark> learn by interacting")
+    assert "<mark>Environment Harness</mark> (<mark>EnvHarness</mark>)" in abstract
+
+
+def test_keyword_spans_take_whole_phrases_only():
+    text = "Reinforcement  Learning and reinforcement-learning agents; relearning is not one."
+    spans = keyword_spans(text, ["reinforcement learning", "learning", "agents", ""])
+    assert [text[s:e] for s, e in spans] == [
+        "Reinforcement  Learning",
+        "learning",
+        "agents",
+    ]
+    assert keyword_spans("", ["x"]) == [] and keyword_spans("text", []) == []
+    assert keyword_spans("a (b) c", ["(b)"]) == [(2, 5)]  # no regex from a keyword

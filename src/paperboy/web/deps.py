@@ -111,7 +111,9 @@ def templates() -> jinja2.Environment:
     env.filters["longdate"] = lambda d: d.strftime("%a %-d %b %Y") if d else ""
     env.filters.update(TEMPLATE_FILTERS)  # outside URLs become links only through these
     # Titles and abstracts are LaTeX: `tex` shows text-mode macros as HTML, math for KaTeX.
-    env.filters["tex"] = lambda text, links=False: Markup(latex.to_html(text, links=links))
+    env.filters["tex"] = lambda text, links=False, spans=(): Markup(
+        latex.to_html(text, spans=spans, links=links)
+    )
     env.filters["tex_text"] = latex.to_text
     env.filters["plural"] = plural
     # One path segment of a link (an author's or organization's name): every reserved

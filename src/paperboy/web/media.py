@@ -11,6 +11,8 @@ are fetched by `paperboy thumbnails`, `paperboy stars` and `sync`.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException
@@ -20,6 +22,7 @@ from paperboy.thumbnails import thumbnail_name, thumbnail_path
 
 router = APIRouter()
 THUMBNAIL_CACHE = "public, max-age=604800"  # a week; the image of a paper never changes
+MAX_KEYWORD_SPANS = 60  # marks in one abstract, bounded whatever the keywords
 
 
 def attach_media(store, cards: list) -> list:
@@ -38,11 +41,33 @@ def attach_media(store, cards: list) -> list:
 def paper_words(store, paper) -> dict:
     """The paper page's summary and keywords: upstream ones, or those extracted here."""
     extracted = [] if paper.keywords else Keywords(store).extracted([paper.id]).get(paper.id, [])
+    keywords = paper.keywords or extracted
     return {
         "summary": Summaries(store).of([paper.id]).get(paper.id),
-        "keywords": paper.keywords or extracted,
+        "keywords": keywords,
         "keywords_extracted": bool(extracted),
+        "keyword_spans": keyword_spans(paper.abstract or "", keywords),
     }
+
+
+def keyword_spans(text: str, keywords: list[str]) -> list[tuple[int, int]]:
+    """Where the keywords stand in the text, as HF marks them in its abstracts: each keyword
+    as a whole phrase (case and spacing aside, not inside a longer word), overlaps merged.
+    Offsets into the raw text, the shape latex.to_html marks."""
+    phrases = sorted({k.strip() for k in keywords if k and k.strip()}, key=len, reverse=True)
+    if not text or not phrases:
+        return []
+    words = (r"\s+".join(re.escape(w) for w in phrase.split()) for phrase in phrases)
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)", re.IGNORECASE)
+    spans: list[tuple[int, int]] = []
+    for m in pattern.finditer(text):
+        if spans and m.start() <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], m.end()))
+        else:
+            spans.append(m.span())
+        if len(spans) >= MAX_KEYWORD_SPANS:
+            break
+    return spans
 
 
 @router.get("/thumbnails/{name}", include_in_schema=False)
