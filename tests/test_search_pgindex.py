@@ -14,6 +14,7 @@ from paperboy.papers import Paper
 from paperboy.search import open_search, update_indexes
 from paperboy.search.files import FileIndexes
 from paperboy.search.postgres import PgSearchIndexes
+from paperboy.search.query import parse_query
 from paperboy.search.upkeep import open_indexes, search_backend
 from paperboy.store import open_store
 from tests.environment import subprocess_env
@@ -152,26 +153,119 @@ def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
     assert len(target) == 3 and target.search(-vectors[0], 1)[0][0] == ids[0]
 
 
-def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(
-    tmp_path, pg_url, monkeypatch
-):
-    """On a big collection the keyword side ranks only papers holding the rarest words
-    together; when that leaves fewer than asked for, it ranks the wider set instead."""
-    from paperboy.search.postgres import tables as pgsearch
-    from paperboy.search.query import parse_query
-
+@pytest.fixture
+def pg_keyword(tmp_path, pg_url):
+    """The fixture papers in PostgreSQL's keyword table, statistics fresh; and the store."""
     store, settings = make_store(tmp_path, database_url=pg_url)
     update_indexes(store, settings)
     keyword = open_indexes(store, settings).keyword
     keyword.analyze()
+    yield keyword, store
+    store.close()
+
+
+def _text(store, pid: str) -> str:
+    paper = store.get(pid)
+    return " ".join(f"{paper.title} {paper.abstract}".lower().replace("-", " ").split())
+
+
+def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(pg_keyword, monkeypatch):
+    """On a big collection the keyword side ranks only papers holding the rarest words
+    together; when that leaves fewer than asked for, it ranks the wider set too."""
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
     q = parse_query("whisper quantization segmentation")
     full, full_total = keyword.search(q, limit=10)
     monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)  # as if the collection were huge
-    tries, _ = keyword._candidates(keyword._lexemes(q))
-    assert len(tries) == 2 and "&" in tries[0]  # rarest words together first, then any
+    chain, wide, _ = keyword._candidates(keyword._lexemes(q))
+    assert len(chain) == 2 and set(chain) <= set(wide)  # rarest words together, then any
     top, _ = keyword.search(q, limit=1)  # enough papers hold them together
-    paper = store.get(top[0][0])
-    text = f"{paper.title} {paper.abstract}".lower()
+    text = _text(store, top[0][0])
     assert "whisper" in text and "quantiz" in text
-    fallback, total = keyword.search(q, limit=10)  # too few together: the wider set
+    fallback, total = keyword.search(q, limit=10)  # too few together: the wider set as well
     assert fallback == full and total >= full_total
+
+
+def test_a_common_word_query_read_in_bounded_stages_keeps_its_top_hits(pg_keyword, monkeypatch):
+    """'model' is in most fixture papers: with each stage cut at a few papers (as a big
+    collection cuts at MAX_READ), the narrower stage (rarer words required too) still finds
+    the papers that rank first when every match is ranked."""
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query("language model diffusion segmentation")
+    full, full_total = keyword.search(q, limit=5)
+    assert full_total > 100
+    reads: list[str] = []
+    read_and_rank = keyword._read_and_rank
+
+    def spy(q, terms, lexemes, stage, want):
+        found, matched, read = read_and_rank(q, terms, lexemes, stage, want)
+        reads.append(stage)
+        assert read <= 12
+        return found, matched, read
+
+    monkeypatch.setattr(keyword, "_read_and_rank", spy)
+    monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)
+    monkeypatch.setattr(pgsearch, "MAX_READ", 12)
+    bounded, total = keyword.search(q, limit=5)
+    assert 1 < len(reads) <= pgsearch.MAX_TRIES
+    assert bounded[0] == full[0]  # the best paper holds the rare words: a narrow stage has it
+    assert total > 12  # estimated past the cut, not the 12 read
+    text = _text(store, bounded[0][0])
+    assert "diffusion" in text and "segmentation" in text
+
+
+def test_phrases_and_exclusions_hold_on_every_hit_however_the_stage_is_cut(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query('"large language model" agents -survey -"reinforcement learning"')
+    full, total = keyword.search(q, limit=200)
+    assert 10 < len(full) == total
+    for pid, _ in full:
+        text = _text(store, pid)
+        assert "large language model" in text
+        assert "survey" not in text and "reinforcement learning" not in text
+    others, _ = keyword.search(parse_query('"large language model" agents'), limit=200)
+    assert len(others) > len(full)  # the exclusions did remove papers
+    monkeypatch.setattr(pgsearch, "MAX_READ", 8)
+    cut, cut_total = keyword.search(q, limit=200)
+    assert cut and set(cut) <= set(full)  # fewer read, never a paper that fails them
+    assert cut_total >= len(cut)
+
+
+def test_a_pasted_abstract_is_ranked_by_its_rarest_words(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+    from paperboy.search.query import prose_query
+
+    keyword, store = pg_keyword
+    paper = store.get(keyword.all_ids()[0])
+    q = prose_query(f"{paper.title} {paper.abstract}")
+    terms = keyword._terms(q)
+    assert len(terms.lexemes) > pgsearch.MAX_SCORED
+    scored = terms.scored(keyword._stats_now())
+    assert len(scored) == pgsearch.MAX_SCORED
+    _, _, freqs, floor = keyword._stats_now()
+    dropped = set(terms.lexemes) - set(scored)
+    assert max(freqs.get(lex, floor) for lex in scored) <= min(
+        freqs.get(lex, floor) for lex in dropped
+    )
+    found, _ = keyword.search(q, limit=5)
+    assert found[0][0] == paper.id  # still its own best match
+
+
+def test_sorted_and_filter_only_queries_count_their_total_up_to_a_bound(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, _ = pg_keyword
+    q = parse_query("model")
+    newest, total = keyword.search(q, limit=5, sort="date", conjunction=True)
+    assert total > 200 and len(newest) == 5
+    assert [s for _, s in newest] == sorted((s for _, s in newest), reverse=True)
+    monkeypatch.setattr(pgsearch, "MAX_COUNT", 50)
+    again, estimated = keyword.search(q, limit=5, sort="date", conjunction=True)
+    assert again == newest and estimated >= 50  # the planner's estimate past the bound
+    last_page, exact = keyword.search(q, limit=50, offset=total - 3, sort="date", conjunction=True)
+    assert len(last_page) == 3 and exact == total  # the last page knows the total

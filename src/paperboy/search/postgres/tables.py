@@ -35,6 +35,7 @@ import struct
 import time
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,12 @@ RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned o
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
 CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
 MAX_RANKED = 20_000  # papers ranked per query before the rarest words must co-occur
+# The bounds on one query's work (docs/search.md): tsvectors read (detoasted) per try, the
+# lexemes scored (the rarest; a pasted abstract has hundreds), rows counted for a total.
+MAX_READ = 5_000
+MAX_TRIES = 3  # statements per ranked query (narrower when cut, wider when too few)
+MAX_SCORED = 32
+MAX_COUNT = 10_000
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
@@ -181,106 +188,196 @@ class PgKeywordIndex:
         Free words are OR-ed (papers matching more of them, and rarer ones, rank higher)
         unless `conjunction`; phrases, exclusions and filters must hold. Sorting by date or
         upvotes orders the matches by that field; the score is then the field's value.
+        A ranked query reads at most MAX_READ papers' tsvectors per try (see `_ranked`).
         """
-        ranked = sort not in ("date", "upvotes")
-        lexemes = self._lexemes(q) if ranked else []
-        tries, estimate = None, 0
-        if lexemes and not conjunction and not _phrases(q.phrases):
-            tries, estimate = self._candidates(lexemes)
-        for number, match in enumerate(tries or [None], start=1):
-            found, total = self._search(q, lexemes, match, limit, offset, sort, conjunction)
-            if total is None:
-                return [], 0
-            if len(found) >= limit or number == len(tries or [None]):
-                return found, max(total, estimate)
-        raise AssertionError("unreachable")  # the last try always returns
+        if sort not in ("date", "upvotes"):
+            terms = self._terms(q)
+            if terms.lexemes:
+                return self._ranked(q, terms, limit, offset, conjunction)
+        found, total = self._search(q, limit, offset, sort, conjunction)
+        return (found, total) if total is not None else ([], 0)
+
+    def _ranked(
+        self, q: ParsedQuery, terms: _Terms, limit: int, offset: int, conjunction: bool
+    ) -> tuple[list[tuple[str, float]], int]:
+        """Relevance ranking with bounded work: at most MAX_TRIES statements, each reading
+        at most MAX_READ papers' tsvectors (see `_read_and_rank`).
+
+        Which papers a try reads: those holding every phrase's words (a phrase query, or all
+        the words with `conjunction`), else the rarest words together or any rare word
+        (`_candidates`). A try whose stage was cut (more papers than MAX_READ hold those
+        words) is followed by a narrower one, the next rarest word required too: papers with
+        more of the query's words rank higher, so the narrower set holds the likely top. A
+        try that found too few is followed by the wider set. The tries' scores come from one
+        formula, so their hits are merged."""
+        stats = self._stats_now()
+        _, _, freqs, floor = stats
+        rarest = sorted(terms.words, key=lambda lex: (freqs.get(lex, floor), lex))
+        must = list(dict.fromkeys(lex for words in terms.phrases for lex in words))
+        if conjunction:
+            must = list(dict.fromkeys(must + terms.words))
+        wide: list[str] = []
+        if must:
+            stage, estimate = must, 0
+        else:
+            stage, wide, estimate = self._candidates(terms.words)
+        is_wide = not stage
+        stage = stage or wide
+        lexemes = terms.scored(stats)
+        not_terms = "".join(f" & !{_tsquery_term(lex)}" for lex in terms.excluded)
+        want = limit + offset
+        found: dict[str, float] = {}
+        counted, tried_wide = 0, False
+        for _ in range(MAX_TRIES):
+            tried_wide = tried_wide or is_wide
+            joiner = " | " if is_wide else " & "
+            text = "(" + joiner.join(_tsquery_term(lex) for lex in stage) + ")"
+            hits, matched, read = self._read_and_rank(q, terms, lexemes, text + not_terms, want)
+            found.update(hits)
+            if read >= MAX_READ:  # cut: scale what it saw to the papers holding the words
+                held = self._estimate(stage, all_of=not is_wide)
+                counted = max(counted, int(matched * held / read))
+                narrower = (must or rarest[:1]) if is_wide else stage
+                extra = [lex for lex in rarest if lex not in narrower]
+                if not extra:
+                    break
+                stage, is_wide = narrower + extra[:1], False
+            else:
+                counted = max(counted, matched)
+                if len(found) >= want or tried_wide or not wide:
+                    break
+                stage, is_wide = wide, True
+        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[offset : offset + limit], max(counted, estimate, len(found))
+
+    def _read_and_rank(
+        self, q: ParsedQuery, terms: _Terms, lexemes: list[str], stage: str, want: int
+    ) -> tuple[list[tuple[str, float]], int, int]:
+        """One try: the best `want` papers among at most MAX_READ that the GIN index gives
+        for the tsquery `stage` (and the filters), those that pass the phrase checks; also
+        how many passed and how many were read."""
+        filters = _Where()
+        filters._filters(q)
+        checks = _Where()
+        for phrase in terms.phrase_texts:
+            checks._add(f"c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
+        for excluded in terms.excluded_phrases:
+            checks._add(f"NOT (c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?))", excluded)
+        score, score_params = self._score(lexemes, "c.d")
+        sql = (
+            f"SELECT paper_id, score, ok, count(*) FILTER (WHERE ok) OVER (), count(*) OVER () "
+            f"FROM (SELECT c.paper_id, {score} AS score, {checks.sql or 'TRUE'} AS ok "
+            f"FROM (SELECT s.paper_id, s.doc || ''::tsvector AS d FROM paper_search s "
+            f"WHERE s.doc @@ ?::tsquery{''.join(' AND ' + part for part in filters.parts)} "
+            f"LIMIT ?) c) r ORDER BY ok DESC, score DESC, paper_id LIMIT ?"
+        )
+        rows = self.store.conn.execute(
+            sql, (*score_params, *checks.params, stage, *filters.params, MAX_READ, want)
+        ).fetchall()
+        if not rows:
+            return [], 0, 0
+        hits = [(pid, float(score)) for pid, score, ok, _, _ in rows if ok]
+        return hits, int(rows[0][3]), int(rows[0][4])
+
+    def _estimate(self, lexemes: list[str], all_of: bool) -> float:
+        """How many papers hold all (or any) of these lexemes, by the planner's statistics
+        taken as independent: the total of a query whose first stage was cut."""
+        _, total, freqs, floor = self._stats_now()
+        share = [min(freqs.get(lex, floor), 1.0) for lex in lexemes]
+        if all_of:
+            return total * math.prod(share)
+        return total * (1.0 - math.prod(1.0 - f for f in share))
 
     def _search(
         self,
         q: ParsedQuery,
-        lexemes: list[str],
-        match: str | None,
         limit: int,
         offset: int,
         sort: str,
         conjunction: bool,
     ) -> tuple[list[tuple[str, float]], int | None]:
+        """Sorted by date or upvotes, or a query without words to rank (filters only): the
+        matches in that order, the newest first. The total is counted up to MAX_COUNT."""
         where = _Where()
-        if not where.query(q, conjunction, match):
+        if not where.query(q, conjunction):
             return [], None
-        score_params: list[str] = []
         join = ""
-        if sort == "date":
-            score, order = "s.day", "day DESC, paper_id DESC"
-        elif sort == "upvotes":
+        if sort == "upvotes":
             score, order = "p.upvotes", "score DESC, day DESC, paper_id DESC"
             join = "JOIN papers p ON p.id = s.paper_id"
-        elif lexemes:
-            score, score_params = self._score(lexemes)
-            order = "score DESC, paper_id"
+        elif sort == "date":
+            score, order = "s.day", "day DESC, paper_id DESC"
         else:
             score, order = "0.0", "day DESC, paper_id DESC"
-        # Scored in a subquery, so the window that counts the matches carries no tsvectors.
         sql = (
-            f"SELECT paper_id, score, count(*) OVER () FROM (SELECT s.paper_id, s.day, "
-            f"{score} AS score FROM paper_search s {join} WHERE {where.sql}) r "
-            f"ORDER BY {order} LIMIT ? OFFSET ?"
+            f"SELECT paper_id, score FROM (SELECT s.paper_id, s.day, {score} AS score "
+            f"FROM paper_search s {join} WHERE {where.sql}) r ORDER BY {order} LIMIT ? OFFSET ?"
         )
+        rows = self.store.conn.execute(sql, (*where.params, limit, offset)).fetchall()
+        found = [(pid, float(score)) for pid, score in rows]
+        return found, self._count(where, len(found), limit, offset)
+
+    def _terms(self, q: ParsedQuery) -> _Terms:
+        """The query's words, phrases and exclusions as the index's lexemes (stemmed, stop
+        words gone), in one round trip."""
+        words, phrases, excluded = _words(q.words), _phrases(q.phrases), _phrases(q.excluded)
+        texts = [" ".join(words), *phrases, *excluded]
         rows = self.store.conn.execute(
-            sql, (*score_params, *where.params, limit, offset)
+            f"SELECT array(SELECT lexeme FROM unnest(to_tsvector('{TEXT_CONFIG}', t.x)) "
+            f"ORDER BY lexeme) FROM unnest(?::text[]) WITH ORDINALITY AS t(x, n) ORDER BY t.n",
+            (texts,),
         ).fetchall()
-        total = rows[0][2] if rows else (self._count(where) if offset else 0)
-        return [(pid, float(score)) for pid, score, _ in rows], int(total)
+        parts = [list(row[0] or []) for row in rows]
+        terms = _Terms(words=parts[0])
+        for text, lexemes in zip(phrases, parts[1 : 1 + len(phrases)]):
+            if lexemes:
+                terms.phrases.append(lexemes)
+                terms.phrase_texts.append(text)
+        for text, lexemes in zip(excluded, parts[1 + len(phrases) :]):
+            if len(lexemes) == 1:
+                terms.excluded.append(lexemes[0])  # exact in the GIN index
+            elif lexemes:
+                terms.excluded_phrases.append(text)  # positions: checked on each read paper
+        return terms
 
     def _lexemes(self, q: ParsedQuery) -> list[str]:
-        """The query's words and phrases as the index's lexemes (stemmed, stop words gone)."""
-        text = " ".join(_words(q.words) + _phrases(q.phrases))
-        if not text:
-            return []
-        row = self.store.conn.execute(
-            f"SELECT array_agg(lexeme ORDER BY lexeme) FROM "
-            f"unnest(to_tsvector('{TEXT_CONFIG}', ?))",
-            (text,),
-        ).fetchone()
-        return list(row[0]) if row and row[0] else []
+        """The query's words and phrases as the index's lexemes."""
+        return self._terms(q).lexemes
 
-    def _candidates(self, lexemes: list[str]) -> tuple[list[str] | None, int]:
-        """Which papers to rank at all, as tsqueries to try in turn (narrowest first), and an
-        estimate of how many papers contain any of the query's lexemes (the `total`).
+    def _candidates(self, lexemes: list[str]) -> tuple[list[str], list[str], int]:
+        """Which papers to rank first: (lexemes they must all hold, or [] when the wide set
+        is small enough; the wide set's lexemes, any of which a paper must hold; an
+        estimate of how many papers hold any of the query's lexemes, the `total`).
 
         Ranking every paper that holds any query word means ranking most of the collection
         when a query has a common word ("model", "use"); such a paper with none of the rarer
-        words almost never reaches the top 100. So only papers holding a lexeme rarer than
-        CANDIDATE_FREQ (or the query's rarest one) are ranked, by all the query's lexemes.
-        Where even those would be more than MAX_RANKED papers (a big collection), papers
-        must hold the rarest lexemes together (rarest first, until the estimate fits), and the
-        wider set is the fallback when that leaves too few. None: nothing to prune."""
+        words almost never reaches the top 100. So the wide set is the papers holding a
+        lexeme rarer than CANDIDATE_FREQ (or the query's rarest one), ranked by all the
+        query's lexemes. Where even those would be more than MAX_RANKED papers (a big
+        collection), papers must first hold the rarest lexemes together (rarest first,
+        until the estimate fits)."""
         _, total, freqs, floor = self._stats_now()
         freq = {lex: min(freqs.get(lex, floor), 1.0) for lex in lexemes}
         estimate = int(total * (1.0 - math.prod(1.0 - f for f in freq.values())))
         rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or [
-            min(lexemes, key=lambda lex: freq[lex])
+            min(lexemes, key=lambda lex: (freq[lex], lex))
         ]
-        wide = " | ".join(_tsquery_term(lex) for lex in rare)
         if total * sum(freq[lex] for lex in rare) <= MAX_RANKED:
-            return (None, 0) if len(rare) == len(lexemes) else ([wide], estimate)
-        ordered = sorted(lexemes, key=lambda lex: freq[lex])
+            return [], (rare if len(rare) < len(lexemes) else list(lexemes)), estimate
+        ordered = sorted(lexemes, key=lambda lex: (freq[lex], lex))
         chain, expected = ordered[:1], total * freq[ordered[0]]
         for lex in ordered[1:]:
             if expected <= MAX_RANKED:
                 break
             chain.append(lex)
             expected *= freq[lex]
-        tries = [wide]
-        if len(chain) > 1:
-            tries.insert(0, " & ".join(_tsquery_term(lex) for lex in chain))
-        return tries, estimate
+        return (chain if len(chain) > 1 else []), rare, estimate
 
-    def _score(self, lexemes: list[str]) -> tuple[str, list[str]]:
+    def _score(self, lexemes: list[str], doc: str = "s.doc") -> tuple[str, list[str]]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
         weights = self._idf(lexemes)
         parts = [
-            f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
+            f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', {doc}, ?::tsquery, "
             f"{RANK_NORMALIZATION})"
             for lex in lexemes
         ]
@@ -323,11 +420,22 @@ class PgKeywordIndex:
         self.store.conn.execute("ANALYZE paper_search")
         self._stats = None
 
-    def _count(self, where: _Where) -> int:
+    def _count(self, where: _Where, shown: int, limit: int, offset: int) -> int:
+        """How many papers match: known when this page is the last, else counted up to
+        MAX_COUNT (a filter or a common word can match most of the collection), past which
+        the planner's estimate stands in."""
+        if 0 < shown < limit or (not shown and not offset):
+            return offset + shown
         count: int = self.store.conn.execute(
-            f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params
+            f"SELECT count(*) FROM (SELECT 1 FROM paper_search s WHERE {where.sql} LIMIT ?) x",
+            (*where.params, MAX_COUNT),
         ).fetchone()[0]
-        return count
+        if count < MAX_COUNT:
+            return count
+        plan = self.store.conn.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM paper_search s WHERE {where.sql}", where.params
+        ).fetchone()[0]
+        return max(count, int(plan[0]["Plan"]["Plan Rows"]))
 
     def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
@@ -341,6 +449,31 @@ class PgKeywordIndex:
             (list(ids), *where.params),
         ).fetchall()
         return {r[0] for r in rows}
+
+
+@dataclass
+class _Terms:
+    """A query's text as the index's lexemes: free words, each phrase's words (and the
+    phrase as typed, for the position check), one-word exclusions, excluded phrases."""
+
+    words: list[str]
+    phrases: list[list[str]] = field(default_factory=list)
+    phrase_texts: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    excluded_phrases: list[str] = field(default_factory=list)
+
+    @property
+    def lexemes(self) -> list[str]:
+        """Every lexeme that ranks (words and phrases), sorted."""
+        return sorted(set(self.words).union(*self.phrases))
+
+    def scored(self, stats: _Stats) -> list[str]:
+        """The lexemes that rank: all of them, or the MAX_SCORED rarest of a long query."""
+        lexemes = self.lexemes
+        if len(lexemes) <= MAX_SCORED:
+            return lexemes
+        _, _, freqs, floor = stats
+        return sorted(sorted(lexemes, key=lambda lex: freqs.get(lex, floor))[:MAX_SCORED])
 
 
 class _Where:
@@ -358,18 +491,14 @@ class _Where:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def query(self, q: ParsedQuery, conjunction: bool, match: str | None = None) -> bool:
-        """The whole query; False when nothing can match (no words, no filters).
-        `match`: a tsquery that replaces the words' (see `_candidates`)."""
+    def query(self, q: ParsedQuery, conjunction: bool) -> bool:
+        """The whole query; False when nothing can match (no words, no filters)."""
         must = 0
         for phrase in _phrases(q.phrases):
             self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
             must += 1
         words = _words(q.words)
-        if match and not must:
-            self._add("s.doc @@ ?::tsquery", match)
-            must += 1
-        elif words and not must:  # with a phrase, the other words only rank
+        if words and not must:  # with a phrase, the other words only rank
             joiner = " && " if conjunction else " || "
             self._add(
                 "s.doc @@ ("
