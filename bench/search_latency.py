@@ -201,7 +201,9 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
         indexes.passages.save()
 
 
-def serve_and_measure(data_dir: Path, rounds: int, url: str = "", keyword_only: bool = False) -> dict:
+def serve_and_measure(
+    data_dir: Path, rounds: int, url: str = "", keyword_only: bool = False
+) -> dict:
     """Open the indexes in a fresh process, as a server would, and time the queries there.
     Its thread settings are those `paperboy serve` gives its workers (web/cli.py): one BLAS
     thread and one encoder thread (OpenBLAS's threads cost a search more than they save)."""
@@ -384,7 +386,10 @@ def measure(args) -> None:
     indexes = open_indexes(store, settings)
     from paperboy.search.updater import UpdateReport
 
-    for side, update in (("keyword", indexes._update_keyword), ("vectors", indexes._update_vectors)):
+    for side, update in (
+        ("keyword", indexes._update_keyword),
+        ("vectors", indexes._update_vectors),
+    ):
         if side == "vectors" and args.keyword_only:
             continue
         started = time.monotonic()
