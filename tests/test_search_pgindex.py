@@ -169,50 +169,56 @@ def _text(store, pid: str) -> str:
     return " ".join(f"{paper.title} {paper.abstract}".lower().replace("-", " ").split())
 
 
-def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(pg_keyword, monkeypatch):
-    """On a big collection the keyword side ranks only papers holding the rarest words
-    together; when that leaves fewer than asked for, it ranks the wider set too."""
+def _spy_reads(keyword, monkeypatch) -> list[tuple[list[str], int]]:
+    """Record each read's tier tsqueries and how many papers it read."""
+    reads: list[tuple[list[str], int]] = []
+    read_and_rank = keyword._read_and_rank
+
+    def spy(conn, q, terms, lexemes, tiers, want):
+        found, matched, read = read_and_rank(conn, q, terms, lexemes, tiers, want)
+        reads.append((tiers, read))
+        return found, matched, read
+
+    monkeypatch.setattr(keyword, "_read_and_rank", spy)
+    return reads
+
+
+def test_papers_holding_the_rarest_words_together_are_read_first(pg_keyword, monkeypatch):
+    """The tiers go from every word (rarest first) to any rare word, each without the
+    papers of the one before; unbounded, they rank what ranking every candidate ranks."""
     from paperboy.search.postgres import tables as pgsearch
 
     keyword, store = pg_keyword
+    reads = _spy_reads(keyword, monkeypatch)
     q = parse_query("whisper quantization segmentation")
     full, full_total = keyword.search(q, limit=10)
-    monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)  # as if the collection were huge
-    chain, wide, _ = keyword._candidates(keyword._lexemes(q))
-    assert len(chain) == 2 and set(chain) <= set(wide)  # rarest words together, then any
-    top, _ = keyword.search(q, limit=1)  # enough papers hold them together
+    tiers = reads[-1][0]
+    assert tiers[0].count("&") == 2 and "!" not in tiers[0]  # all three words together
+    assert "!" in tiers[1] and "|" in tiers[-1]  # then fewer; last, any rare word
+    assert full_total >= len(full) > 1
+    monkeypatch.setattr(pgsearch, "MAX_READ", 1)  # as if the collection were huge
+    top, total = keyword.search(q, limit=10)
+    assert len(top) == 1 and reads[-1][1] == 1 and total == full_total
     text = _text(store, top[0][0])
     assert "whisper" in text and "quantiz" in text
-    fallback, total = keyword.search(q, limit=10)  # too few together: the wider set as well
-    assert fallback == full and total >= full_total
 
 
-def test_a_common_word_query_read_in_bounded_stages_keeps_its_top_hits(pg_keyword, monkeypatch):
-    """'model' is in most fixture papers: with each stage cut at a few papers (as a big
-    collection cuts at MAX_READ), the narrower stage (rarer words required too) still finds
-    the papers that rank first when every match is ranked."""
+def test_a_common_word_query_read_in_bounded_tiers_keeps_its_top_hits(pg_keyword, monkeypatch):
+    """'model' is in most fixture papers: with the reading cut at a few papers (as a big
+    collection cuts at MAX_READ), the first tiers (rarer words required) still hold the
+    paper that ranks first when every candidate is ranked."""
     from paperboy.search.postgres import tables as pgsearch
 
     keyword, store = pg_keyword
     q = parse_query("language model diffusion segmentation")
     full, full_total = keyword.search(q, limit=5)
     assert full_total > 100
-    reads: list[str] = []
-    read_and_rank = keyword._read_and_rank
-
-    def spy(q, terms, lexemes, stage, want):
-        found, matched, read = read_and_rank(q, terms, lexemes, stage, want)
-        reads.append(stage)
-        assert read <= 12
-        return found, matched, read
-
-    monkeypatch.setattr(keyword, "_read_and_rank", spy)
-    monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)
+    reads = _spy_reads(keyword, monkeypatch)
     monkeypatch.setattr(pgsearch, "MAX_READ", 12)
     bounded, total = keyword.search(q, limit=5)
-    assert 1 < len(reads) <= pgsearch.MAX_TRIES
-    assert bounded[0] == full[0]  # the best paper holds the rare words: a narrow stage has it
-    assert total > 12  # estimated past the cut, not the 12 read
+    assert reads[-1][1] == 12  # read no more than the bound
+    assert bounded[0] == full[0]
+    assert total == full_total  # the statistics' estimate, not the 12 read
     text = _text(store, bounded[0][0])
     assert "diffusion" in text and "segmentation" in text
 

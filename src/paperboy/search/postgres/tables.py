@@ -29,6 +29,7 @@ load into an unindexed table, then one build, is many times faster than row-by-r
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import struct
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from paperboy.papers import Paper
-from paperboy.search.backends import day_number, paper_day
+from paperboy.search.backends import KeywordIndexError, day_number, paper_day
 from paperboy.search.query import ParsedQuery, has_constraints
 from paperboy.store import StoreError
 from paperboy.store.postgres import PostgresStore
@@ -53,15 +54,18 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (Postgre
 RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
 CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
-MAX_RANKED = 20_000  # papers ranked per query before the rarest words must co-occur
 # The bounds on one query's work (docs/search.md): tsvectors read (detoasted) per try, the
 # lexemes scored (the rarest; a pasted abstract has hundreds), rows counted for a total.
-MAX_READ = 5_000
-MAX_TRIES = 3  # statements per ranked query (narrower when cut, wider when too few)
+MAX_READ = 2_000
+MAX_TIER_WORDS = 8  # the narrowest tier: papers holding all of these rarest words
 MAX_SCORED = 32
 MAX_COUNT = 10_000
+# The last guard: a statement of a ranked try running longer is stopped (the query answers
+# with the earlier tries' hits, or says so); the bounds above keep tries far below it.
+STATEMENT_TIMEOUT_MS = 2_000
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
+log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Cached planner statistics: (read at, rows, lexeme frequencies, frequency of unlisted ones)
 _Stats = tuple[float, float, dict[str, float], float]
@@ -200,62 +204,80 @@ class PgKeywordIndex:
     def _ranked(
         self, q: ParsedQuery, terms: _Terms, limit: int, offset: int, conjunction: bool
     ) -> tuple[list[tuple[str, float]], int]:
-        """Relevance ranking with bounded work: at most MAX_TRIES statements, each reading
-        at most MAX_READ papers' tsvectors (see `_read_and_rank`).
+        """Relevance ranking with bounded work: one statement that reads at most MAX_READ
+        papers' tsvectors, the papers holding the most of the query's words first.
 
-        Which papers a try reads: those holding every phrase's words (a phrase query, or all
-        the words with `conjunction`), else the rarest words together or any rare word
-        (`_candidates`). A try whose stage was cut (more papers than MAX_READ hold those
-        words) is followed by a narrower one, the next rarest word required too: papers with
-        more of the query's words rank higher, so the narrower set holds the likely top. A
-        try that found too few is followed by the wider set. The tries' scores come from one
-        formula, so their hits are merged."""
+        The papers to read come in tiers, narrowest first, each an exact GIN query: every
+        one of the (up to MAX_TIER_WORDS) rarest words; then all but the most common of
+        those; ... then the rarest word alone; then any rare word (`_candidates`). With
+        phrases (or `conjunction`) every tier holds the phrases' words (or all the words)
+        and the free words are added rarest first. A tier excludes the narrower one, so no
+        paper is read twice, and the reading stops at MAX_READ papers: a query of common
+        words stops inside its first tiers, where the best-ranked papers are, without
+        touching the rest. See `_read_and_rank` for what happens to each paper read."""
         stats = self._stats_now()
         _, _, freqs, floor = stats
         rarest = sorted(terms.words, key=lambda lex: (freqs.get(lex, floor), lex))
         must = list(dict.fromkeys(lex for words in terms.phrases for lex in words))
         if conjunction:
             must = list(dict.fromkeys(must + terms.words))
+        extra = [lex for lex in rarest if lex not in must][:MAX_TIER_WORDS]
         wide: list[str] = []
+        estimate = 0
         if must:
-            stage, estimate = must, 0
+            tiers = [must + extra[:n] for n in range(len(extra), -1, -1)]
         else:
-            stage, wide, estimate = self._candidates(terms.words)
-        is_wide = not stage
-        stage = stage or wide
-        lexemes = terms.scored(stats)
+            wide, estimate = self._candidates(terms.words)
+            tiers = [extra[:n] for n in range(len(extra), 0, -1)]
+        texts = []
+        for number, tier in enumerate(tiers):
+            text = " & ".join(map(_tsquery_term, tier))
+            if number:  # not the papers of the narrower tier, read before it
+                text += " & !" + _tsquery_term(extra[len(tier) - len(must)])
+            texts.append(text)
+        if wide and wide != extra[:1]:
+            texts.append(
+                "(" + " | ".join(map(_tsquery_term, wide)) + ") & !" + _tsquery_term(extra[0])
+            )
         not_terms = "".join(f" & !{_tsquery_term(lex)}" for lex in terms.excluded)
-        want = limit + offset
-        found: dict[str, float] = {}
-        counted, tried_wide = 0, False
-        for _ in range(MAX_TRIES):
-            tried_wide = tried_wide or is_wide
-            joiner = " | " if is_wide else " & "
-            text = "(" + joiner.join(_tsquery_term(lex) for lex in stage) + ")"
-            hits, matched, read = self._read_and_rank(q, terms, lexemes, text + not_terms, want)
-            found.update(hits)
-            if read >= MAX_READ:  # cut: scale what it saw to the papers holding the words
-                held = self._estimate(stage, all_of=not is_wide)
-                counted = max(counted, int(matched * held / read))
-                narrower = (must or rarest[:1]) if is_wide else stage
-                extra = [lex for lex in rarest if lex not in narrower]
-                if not extra:
-                    break
-                stage, is_wide = narrower + extra[:1], False
-            else:
-                counted = max(counted, matched)
-                if len(found) >= want or tried_wide or not wide:
-                    break
-                stage, is_wide = wide, True
-        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
-        return ranked[offset : offset + limit], max(counted, estimate, len(found))
+        texts = [f"({text}){not_terms}" for text in texts]
+        import psycopg
+
+        try:
+            with self.store.transaction() as conn:
+                # The GIN index, always: with a LIMIT the planner may take a sequential scan
+                # that checks (and detoasts) row after row until it has enough.
+                conn.execute(
+                    "SELECT set_config('enable_seqscan', 'off', true), "
+                    "set_config('statement_timeout', ?, true)",
+                    (str(STATEMENT_TIMEOUT_MS),),
+                )
+                found, matched, read = self._read_and_rank(
+                    conn, q, terms, terms.scored(stats), texts, limit + offset
+                )
+        except psycopg.errors.QueryCanceled:
+            raise KeywordIndexError(
+                f"the keyword search took longer than {STATEMENT_TIMEOUT_MS / 1000:g} s and "
+                "was stopped; try fewer common words or a phrase"
+            ) from None
+        if read >= MAX_READ and must:  # cut: scale by the share that passed the checks
+            matched = max(matched, int(matched * self._estimate(must, True) / read))
+        return found[offset : offset + limit], max(matched, estimate)
 
     def _read_and_rank(
-        self, q: ParsedQuery, terms: _Terms, lexemes: list[str], stage: str, want: int
+        self,
+        conn: Any,
+        q: ParsedQuery,
+        terms: _Terms,
+        lexemes: list[str],
+        tiers: list[str],
+        want: int,
     ) -> tuple[list[tuple[str, float]], int, int]:
-        """One try: the best `want` papers among at most MAX_READ that the GIN index gives
-        for the tsquery `stage` (and the filters), those that pass the phrase checks; also
-        how many passed and how many were read."""
+        """The best `want` papers among the first MAX_READ that the GIN index gives for the
+        tier tsqueries in turn (and the filters), those that pass the phrase checks; also
+        how many passed and how many were read. Each tsvector is detoasted once (`d`), for
+        the checks and for every lexeme's rank; the LIMIT over the UNION ALL stops the
+        reading (a tier's index scan starts only when the tiers before it ran out)."""
         filters = _Where()
         filters._filters(q)
         checks = _Where()
@@ -264,16 +286,22 @@ class PgKeywordIndex:
         for excluded in terms.excluded_phrases:
             checks._add(f"NOT (c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?))", excluded)
         score, score_params = self._score(lexemes, "c.d")
+        where = "".join(" AND " + part for part in filters.parts)
+        branch = (
+            f"(SELECT s.paper_id, s.doc || ''::tsvector AS d FROM paper_search s "
+            f"WHERE s.doc @@ ?::tsquery{where} LIMIT ?)"
+        )
         sql = (
             f"SELECT paper_id, score, ok, count(*) FILTER (WHERE ok) OVER (), count(*) OVER () "
             f"FROM (SELECT c.paper_id, {score} AS score, {checks.sql or 'TRUE'} AS ok "
-            f"FROM (SELECT s.paper_id, s.doc || ''::tsvector AS d FROM paper_search s "
-            f"WHERE s.doc @@ ?::tsquery{''.join(' AND ' + part for part in filters.parts)} "
-            f"LIMIT ?) c) r ORDER BY ok DESC, score DESC, paper_id LIMIT ?"
+            f"FROM (SELECT paper_id, d FROM ({' UNION ALL '.join([branch] * len(tiers))}) u "
+            f"LIMIT ?) c OFFSET 0) r "
+            f"ORDER BY ok DESC, score DESC, paper_id LIMIT ?"
         )
-        rows = self.store.conn.execute(
-            sql, (*score_params, *checks.params, stage, *filters.params, MAX_READ, want)
-        ).fetchall()
+        params: list[Any] = [*score_params, *checks.params]
+        for tier in tiers:
+            params += [tier, *filters.params, MAX_READ]
+        rows = conn.execute(sql, (*params, MAX_READ, want)).fetchall()
         if not rows:
             return [], 0, 0
         hits = [(pid, float(score)) for pid, score, ok, _, _ in rows if ok]
@@ -344,34 +372,21 @@ class PgKeywordIndex:
         """The query's words and phrases as the index's lexemes."""
         return self._terms(q).lexemes
 
-    def _candidates(self, lexemes: list[str]) -> tuple[list[str], list[str], int]:
-        """Which papers to rank first: (lexemes they must all hold, or [] when the wide set
-        is small enough; the wide set's lexemes, any of which a paper must hold; an
-        estimate of how many papers hold any of the query's lexemes, the `total`).
+    def _candidates(self, lexemes: list[str]) -> tuple[list[str], int]:
+        """The widest papers worth ranking, as the lexemes any of which they hold, and an
+        estimate of how many papers hold any of the query's lexemes (the `total`).
 
         Ranking every paper that holds any query word means ranking most of the collection
         when a query has a common word ("model", "use"); such a paper with none of the rarer
-        words almost never reaches the top 100. So the wide set is the papers holding a
-        lexeme rarer than CANDIDATE_FREQ (or the query's rarest one), ranked by all the
-        query's lexemes. Where even those would be more than MAX_RANKED papers (a big
-        collection), papers must first hold the rarest lexemes together (rarest first,
-        until the estimate fits)."""
+        words almost never reaches the top 100. So the widest tier is the papers holding a
+        lexeme rarer than CANDIDATE_FREQ (or the query's rarest one)."""
         _, total, freqs, floor = self._stats_now()
         freq = {lex: min(freqs.get(lex, floor), 1.0) for lex in lexemes}
         estimate = int(total * (1.0 - math.prod(1.0 - f for f in freq.values())))
         rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or [
             min(lexemes, key=lambda lex: (freq[lex], lex))
         ]
-        if total * sum(freq[lex] for lex in rare) <= MAX_RANKED:
-            return [], (rare if len(rare) < len(lexemes) else list(lexemes)), estimate
-        ordered = sorted(lexemes, key=lambda lex: (freq[lex], lex))
-        chain, expected = ordered[:1], total * freq[ordered[0]]
-        for lex in ordered[1:]:
-            if expected <= MAX_RANKED:
-                break
-            chain.append(lex)
-            expected *= freq[lex]
-        return (chain if len(chain) > 1 else []), rare, estimate
+        return rare, estimate
 
     def _score(self, lexemes: list[str], doc: str = "s.doc") -> tuple[str, list[str]]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
