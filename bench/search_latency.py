@@ -338,6 +338,7 @@ def main() -> None:
         action="store_true",
         help="build and time the keyword index alone (no vectors: a quick look at its tail)",
     )
+    parser.add_argument("--before", default="", help="a paragraph on earlier figures")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args()
     if args.serve:
@@ -455,7 +456,14 @@ def measure(args) -> None:
             f"`nice .venv/bin/python bench/search_latency.py --corpus {args.corpus}"
             f"{f' --total {args.total}' if args.total else ''}"
             f"{' --postgres' if args.postgres else ''}"
-            f"{' --no-transformer' if args.no_transformer else ''} --write`",
+            f"{' --no-transformer' if args.no_transformer else ''}"
+            f"{' --keep DIR' if args.keep else ''} --write`"
+            + (
+                " (built by an earlier run with the same `--keep DIR`; its build times are "
+                "that run's)"
+                if args.keep
+                else ""
+            ),
             "",
             f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores."
             + (
@@ -506,6 +514,8 @@ def measure(args) -> None:
             "is low there (the static row, queries and papers from one model, is the "
             "meaningful recall).",
         ]
+        if args.before:
+            lines += ["", args.before]
         name, where = (
             (f"search_latency_{count}_postgres", " on PostgreSQL")
             if url

@@ -83,6 +83,9 @@ class TestPostgres:
     def stop(self) -> None:
         import psycopg
 
+        if self._tmp is None:  # a kept server: other processes may be using it still
+            self._server.__exit__(None, None, None)
+            return
         # A client left connected would make the server's orderly stop wait a minute.
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
