@@ -275,3 +275,23 @@ def test_sorted_and_filter_only_queries_count_their_total_up_to_a_bound(pg_keywo
     assert again == newest and estimated >= 50  # the planner's estimate past the bound
     last_page, exact = keyword.search(q, limit=50, offset=total - 3, sort="date", conjunction=True)
     assert len(last_page) == 3 and exact == total  # the last page knows the total
+
+
+def test_filters_hold_on_every_hit_when_the_reading_is_cut(pg_keyword, monkeypatch):
+    """Categories and dates are checked on the rows the word tiers give, not through their
+    own indexes: still every hit satisfies them, cut or not."""
+    from paperboy.search.backends import paper_day
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query("cat:cs.CV model after:2026-01-15")
+    full, total = keyword.search(q, limit=200)
+    assert 3 < len(full) == total
+    for cut in (None, 3):
+        if cut:
+            monkeypatch.setattr(pgsearch, "MAX_READ", cut)
+        found, _ = keyword.search(q, limit=200)
+        assert found and set(found) <= set(full)
+        for pid, _ in found:
+            paper = store.get(pid)
+            assert "cs.CV" in paper.categories and paper_day(paper).isoformat() >= "2026-01-15"

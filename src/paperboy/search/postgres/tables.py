@@ -260,9 +260,17 @@ class PgKeywordIndex:
                 f"the keyword search took longer than {STATEMENT_TIMEOUT_MS / 1000:g} s and "
                 "was stopped; try fewer common words or a phrase"
             ) from None
-        if read >= MAX_READ and must:  # cut: scale by the share that passed the checks
-            matched = max(matched, int(matched * self._estimate(must, True) / read))
-        return found[offset : offset + limit], max(matched, estimate)
+        # How many match. Read to the end: counted (but a word query's papers holding only
+        # its common words were never candidates: the statistics' estimate of papers holding
+        # any of its words). Cut: the share read that passed the checks, scaled to the papers
+        # holding the tiers' words by the statistics (filters aside).
+        if read < MAX_READ:
+            if not (q.has_filters or must or set(wide) >= set(terms.words)):
+                matched = max(matched, estimate)
+        else:
+            held = self._estimate(must, True) if must else estimate
+            matched = max(matched, int(held * matched / read))
+        return found[offset : offset + limit], matched
 
     def _read_and_rank(
         self,
@@ -279,7 +287,7 @@ class PgKeywordIndex:
         the checks and for every lexeme's rank; the LIMIT over the UNION ALL stops the
         reading (a tier's index scan starts only when the tiers before it ran out)."""
         filters = _Where()
-        filters._filters(q)
+        filters._filters(q, on_rows=True)
         checks = _Where()
         for phrase in terms.phrase_texts:
             checks._add(f"c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
@@ -538,21 +546,29 @@ class _Where:
         self._exclusions(q)
         return bool(self.parts)
 
-    def _filters(self, q: ParsedQuery) -> int:
+    def _filters(self, q: ParsedQuery, on_rows: bool = False) -> int:
+        """`on_rows`: categories and dates checked on each row the words' GIN tiers give
+        (bounded by MAX_READ), not through their own indexes: a common category's bitmap
+        (cs.CL: a third of the papers) costs more than the rows it would spare."""
         count = 0
         for author in q.authors:
             name = " ".join(_SAFE.sub(" ", fold(author)).split())
             if name:
                 self._add(f"s.names @@ phraseto_tsquery('{NAME_CONFIG}', ?)", name)
                 count += 1
+        categories, day = (
+            ("coalesce(s.categories, '{}')", "(s.day + 0)")
+            if on_rows
+            else ("s.categories", "s.day")
+        )
         if q.categories:
-            self._add("s.categories && ?::text[]", list(q.categories))
+            self._add(f"{categories} && ?::text[]", list(q.categories))
             count += 1
         if q.date_from:
-            self._add("s.day >= ?", day_number(q.date_from))
+            self._add(f"{day} >= ?", day_number(q.date_from))
             count += 1
         if q.date_to:
-            self._add("s.day <= ?", day_number(q.date_to))
+            self._add(f"{day} <= ?", day_number(q.date_to))
             count += 1
         if q.has_code is not None:
             self._add("s.has_code = ?", bool(q.has_code))
