@@ -18,8 +18,10 @@ was 0.566 against BM25's 0.706). So each query word's `ts_rank` over the weighte
 by the word's inverse document frequency, read from the planner's statistics (`pg_stats`
 keeps the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a
 BM25-like sum at no query-time cost for the statistics (0.683 on SciFact,
-bench/search_backends.py). The words are OR-ed, as in the embedded engine, and each matched row
-is ranked, so a query made of very common words costs more here than in tantivy.
+bench/search_backends.py). The words are OR-ed, as in the embedded engine. Ranking a row means
+detoasting its tsvector, so a ranked query reads at most MAX_READ rows, those holding the most
+of its rarest words first (`PgKeywordIndex._ranked`; docs/search.md lists what bounds each
+query class, bench/pg_keyword_bounds.py what it costs and keeps at 1M papers).
 
 Vectors are pgvector `halfvec` (float16, half the size of `vector`) in one table for every
 model, each model with its own partial HNSW index over `embedding::halfvec(dim)`: one table
