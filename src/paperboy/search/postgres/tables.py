@@ -18,8 +18,10 @@ was 0.566 against BM25's 0.706). So each query word's `ts_rank` over the weighte
 by the word's inverse document frequency, read from the planner's statistics (`pg_stats`
 keeps the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a
 BM25-like sum at no query-time cost for the statistics (0.683 on SciFact,
-bench/search_backends.py). The words are OR-ed, as in the embedded engine, and each matched row
-is ranked, so a query made of very common words costs more here than in tantivy.
+bench/search_backends.py). The words are OR-ed, as in the embedded engine. Ranking a row means
+detoasting its tsvector, so a ranked query reads at most MAX_READ rows, those holding the most
+of its rarest words first (`PgKeywordIndex._ranked`; docs/search.md lists what bounds each
+query class, bench/pg_keyword_bounds.py what it costs and keeps at 1M papers).
 
 Vectors are pgvector `halfvec` (float16, half the size of `vector`) in one table for every
 model, each model with its own partial HNSW index over `embedding::halfvec(dim)`: one table
@@ -29,18 +31,20 @@ load into an unindexed table, then one build, is many times faster than row-by-r
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import struct
 import time
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from paperboy.papers import Paper
-from paperboy.search.backends import day_number, paper_day
+from paperboy.search.backends import KeywordIndexError, day_number, paper_day
 from paperboy.search.query import ParsedQuery, has_constraints
 from paperboy.store import StoreError
 from paperboy.store.postgres import PostgresStore
@@ -52,9 +56,18 @@ RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (Postgre
 RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
 CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
-MAX_RANKED = 20_000  # papers ranked per query before the rarest words must co-occur
+# The bounds on one query's work (docs/search.md): tsvectors read (detoasted) per try, the
+# lexemes scored (the rarest; a pasted abstract has hundreds), rows counted for a total.
+MAX_READ = 2_000
+MAX_TIER_WORDS = 8  # the narrowest tier: papers holding all of these rarest words
+MAX_SCORED = 32
+MAX_COUNT = 10_000
+# The last guard: a statement of a ranked try running longer is stopped (the query answers
+# with the earlier tries' hits, or says so); the bounds above keep tries far below it.
+STATEMENT_TIMEOUT_MS = 2_000
 EF_SEARCH = 200  # HNSW candidate list; at least k (pgvector answers at most ef_search rows)
 COUNT_TTL = 2.0  # seconds a vector count is cached (the engine asks on every query)
+log = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Cached planner statistics: (read at, rows, lexeme frequencies, frequency of unlisted ones)
 _Stats = tuple[float, float, dict[str, float], float]
@@ -181,106 +194,215 @@ class PgKeywordIndex:
         Free words are OR-ed (papers matching more of them, and rarer ones, rank higher)
         unless `conjunction`; phrases, exclusions and filters must hold. Sorting by date or
         upvotes orders the matches by that field; the score is then the field's value.
+        A ranked query reads at most MAX_READ papers' tsvectors per try (see `_ranked`).
         """
-        ranked = sort not in ("date", "upvotes")
-        lexemes = self._lexemes(q) if ranked else []
-        tries, estimate = None, 0
-        if lexemes and not conjunction and not _phrases(q.phrases):
-            tries, estimate = self._candidates(lexemes)
-        for number, match in enumerate(tries or [None], start=1):
-            found, total = self._search(q, lexemes, match, limit, offset, sort, conjunction)
-            if total is None:
-                return [], 0
-            if len(found) >= limit or number == len(tries or [None]):
-                return found, max(total, estimate)
-        raise AssertionError("unreachable")  # the last try always returns
+        if sort not in ("date", "upvotes"):
+            terms = self._terms(q)
+            if terms.lexemes:
+                return self._ranked(q, terms, limit, offset, conjunction)
+        found, total = self._search(q, limit, offset, sort, conjunction)
+        return (found, total) if total is not None else ([], 0)
+
+    def _ranked(
+        self, q: ParsedQuery, terms: _Terms, limit: int, offset: int, conjunction: bool
+    ) -> tuple[list[tuple[str, float]], int]:
+        """Relevance ranking with bounded work: one statement that reads at most MAX_READ
+        papers' tsvectors, the papers holding the most of the query's words first.
+
+        The papers to read come in tiers, narrowest first, each an exact GIN query: every
+        one of the (up to MAX_TIER_WORDS) rarest words; then all but the most common of
+        those; ... then the rarest word alone; then any rare word (`_candidates`). With
+        phrases (or `conjunction`) every tier holds the phrases' words (or all the words)
+        and the free words are added rarest first. A tier excludes the narrower one, so no
+        paper is read twice, and the reading stops at MAX_READ papers: a query of common
+        words stops inside its first tiers, where the best-ranked papers are, without
+        touching the rest. See `_read_and_rank` for what happens to each paper read."""
+        stats = self._stats_now()
+        _, _, freqs, floor = stats
+        rarest = sorted(terms.words, key=lambda lex: (freqs.get(lex, floor), lex))
+        must = list(dict.fromkeys(lex for words in terms.phrases for lex in words))
+        if conjunction:
+            must = list(dict.fromkeys(must + terms.words))
+        extra = [lex for lex in rarest if lex not in must][:MAX_TIER_WORDS]
+        wide: list[str] = []
+        estimate = 0
+        if must:
+            tiers = [must + extra[:n] for n in range(len(extra), -1, -1)]
+        else:
+            wide, estimate = self._candidates(terms.words)
+            tiers = [extra[:n] for n in range(len(extra), 0, -1)]
+        texts = []
+        for number, tier in enumerate(tiers):
+            text = " & ".join(map(_tsquery_term, tier))
+            if number:  # not the papers of the narrower tier, read before it
+                text += " & !" + _tsquery_term(extra[len(tier) - len(must)])
+            texts.append(text)
+        if wide and wide != extra[:1]:
+            texts.append(
+                "(" + " | ".join(map(_tsquery_term, wide)) + ") & !" + _tsquery_term(extra[0])
+            )
+        not_terms = "".join(f" & !{_tsquery_term(lex)}" for lex in terms.excluded)
+        texts = [f"({text}){not_terms}" for text in texts]
+        import psycopg
+
+        try:
+            with self.store.transaction() as conn:
+                # The GIN index, always: with a LIMIT the planner may take a sequential scan
+                # that checks (and detoasts) row after row until it has enough.
+                conn.execute(
+                    "SELECT set_config('enable_seqscan', 'off', true), "
+                    "set_config('statement_timeout', ?, true)",
+                    (str(STATEMENT_TIMEOUT_MS),),
+                )
+                found, matched, read = self._read_and_rank(
+                    conn, q, terms, terms.scored(stats), texts, limit + offset
+                )
+        except psycopg.errors.QueryCanceled:
+            raise KeywordIndexError(
+                f"the keyword search took longer than {STATEMENT_TIMEOUT_MS / 1000:g} s and "
+                "was stopped; try fewer common words or a phrase"
+            ) from None
+        # How many match. Read to the end: counted (but a word query's papers holding only
+        # its common words were never candidates: the statistics' estimate of papers holding
+        # any of its words). Cut: the share read that passed the checks, scaled to the papers
+        # holding the tiers' words by the statistics (filters aside).
+        if read < MAX_READ:
+            if not (q.has_filters or must or set(wide) >= set(terms.words)):
+                matched = max(matched, estimate)
+        else:
+            held = self._estimate(must, True) if must else estimate
+            matched = max(matched, int(held * matched / read))
+        return found[offset : offset + limit], matched
+
+    def _read_and_rank(
+        self,
+        conn: Any,
+        q: ParsedQuery,
+        terms: _Terms,
+        lexemes: list[str],
+        tiers: list[str],
+        want: int,
+    ) -> tuple[list[tuple[str, float]], int, int]:
+        """The best `want` papers among the first MAX_READ that the GIN index gives for the
+        tier tsqueries in turn (and the filters), those that pass the phrase checks; also
+        how many passed and how many were read. Each tsvector is detoasted once (`d`), for
+        the checks and for every lexeme's rank; the LIMIT over the UNION ALL stops the
+        reading (a tier's index scan starts only when the tiers before it ran out)."""
+        filters = _Where()
+        filters._filters(q, on_rows=True)
+        checks = _Where()
+        for phrase in terms.phrase_texts:
+            checks._add(f"c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
+        for excluded in terms.excluded_phrases:
+            checks._add(f"NOT (c.d @@ phraseto_tsquery('{TEXT_CONFIG}', ?))", excluded)
+        score, score_params = self._score(lexemes, "c.d")
+        where = "".join(" AND " + part for part in filters.parts)
+        branch = (
+            f"(SELECT s.paper_id, s.doc || ''::tsvector AS d FROM paper_search s "
+            f"WHERE s.doc @@ ?::tsquery{where} LIMIT ?)"
+        )
+        sql = (
+            f"SELECT paper_id, score, ok, count(*) FILTER (WHERE ok) OVER (), count(*) OVER () "
+            f"FROM (SELECT c.paper_id, {score} AS score, {checks.sql or 'TRUE'} AS ok "
+            f"FROM (SELECT paper_id, d FROM ({' UNION ALL '.join([branch] * len(tiers))}) u "
+            f"LIMIT ?) c OFFSET 0) r "
+            f"ORDER BY ok DESC, score DESC, paper_id LIMIT ?"
+        )
+        params: list[Any] = [*score_params, *checks.params]
+        for tier in tiers:
+            params += [tier, *filters.params, MAX_READ]
+        rows = conn.execute(sql, (*params, MAX_READ, want)).fetchall()
+        if not rows:
+            return [], 0, 0
+        hits = [(pid, float(score)) for pid, score, ok, _, _ in rows if ok]
+        return hits, int(rows[0][3]), int(rows[0][4])
+
+    def _estimate(self, lexemes: list[str], all_of: bool) -> float:
+        """How many papers hold all (or any) of these lexemes, by the planner's statistics
+        taken as independent: the total of a query whose first stage was cut."""
+        _, total, freqs, floor = self._stats_now()
+        share = [min(freqs.get(lex, floor), 1.0) for lex in lexemes]
+        if all_of:
+            return total * math.prod(share)
+        return total * (1.0 - math.prod(1.0 - f for f in share))
 
     def _search(
         self,
         q: ParsedQuery,
-        lexemes: list[str],
-        match: str | None,
         limit: int,
         offset: int,
         sort: str,
         conjunction: bool,
     ) -> tuple[list[tuple[str, float]], int | None]:
+        """Sorted by date or upvotes, or a query without words to rank (filters only): the
+        matches in that order, the newest first. The total is counted up to MAX_COUNT."""
         where = _Where()
-        if not where.query(q, conjunction, match):
+        if not where.query(q, conjunction):
             return [], None
-        score_params: list[str] = []
         join = ""
-        if sort == "date":
-            score, order = "s.day", "day DESC, paper_id DESC"
-        elif sort == "upvotes":
+        if sort == "upvotes":
             score, order = "p.upvotes", "score DESC, day DESC, paper_id DESC"
             join = "JOIN papers p ON p.id = s.paper_id"
-        elif lexemes:
-            score, score_params = self._score(lexemes)
-            order = "score DESC, paper_id"
+        elif sort == "date":
+            score, order = "s.day", "day DESC, paper_id DESC"
         else:
             score, order = "0.0", "day DESC, paper_id DESC"
-        # Scored in a subquery, so the window that counts the matches carries no tsvectors.
         sql = (
-            f"SELECT paper_id, score, count(*) OVER () FROM (SELECT s.paper_id, s.day, "
-            f"{score} AS score FROM paper_search s {join} WHERE {where.sql}) r "
-            f"ORDER BY {order} LIMIT ? OFFSET ?"
+            f"SELECT paper_id, score FROM (SELECT s.paper_id, s.day, {score} AS score "
+            f"FROM paper_search s {join} WHERE {where.sql}) r ORDER BY {order} LIMIT ? OFFSET ?"
         )
+        rows = self.store.conn.execute(sql, (*where.params, limit, offset)).fetchall()
+        found = [(pid, float(score)) for pid, score in rows]
+        return found, self._count(where, len(found), limit, offset)
+
+    def _terms(self, q: ParsedQuery) -> _Terms:
+        """The query's words, phrases and exclusions as the index's lexemes (stemmed, stop
+        words gone), in one round trip."""
+        words, phrases, excluded = _words(q.words), _phrases(q.phrases), _phrases(q.excluded)
+        texts = [" ".join(words), *phrases, *excluded]
         rows = self.store.conn.execute(
-            sql, (*score_params, *where.params, limit, offset)
+            f"SELECT array(SELECT lexeme FROM unnest(to_tsvector('{TEXT_CONFIG}', t.x)) "
+            f"ORDER BY lexeme) FROM unnest(?::text[]) WITH ORDINALITY AS t(x, n) ORDER BY t.n",
+            (texts,),
         ).fetchall()
-        total = rows[0][2] if rows else (self._count(where) if offset else 0)
-        return [(pid, float(score)) for pid, score, _ in rows], int(total)
+        parts = [list(row[0] or []) for row in rows]
+        terms = _Terms(words=parts[0])
+        for text, lexemes in zip(phrases, parts[1 : 1 + len(phrases)]):
+            if lexemes:
+                terms.phrases.append(lexemes)
+                terms.phrase_texts.append(text)
+        for text, lexemes in zip(excluded, parts[1 + len(phrases) :]):
+            if len(lexemes) == 1:
+                terms.excluded.append(lexemes[0])  # exact in the GIN index
+            elif lexemes:
+                terms.excluded_phrases.append(text)  # positions: checked on each read paper
+        return terms
 
     def _lexemes(self, q: ParsedQuery) -> list[str]:
-        """The query's words and phrases as the index's lexemes (stemmed, stop words gone)."""
-        text = " ".join(_words(q.words) + _phrases(q.phrases))
-        if not text:
-            return []
-        row = self.store.conn.execute(
-            f"SELECT array_agg(lexeme ORDER BY lexeme) FROM "
-            f"unnest(to_tsvector('{TEXT_CONFIG}', ?))",
-            (text,),
-        ).fetchone()
-        return list(row[0]) if row and row[0] else []
+        """The query's words and phrases as the index's lexemes."""
+        return self._terms(q).lexemes
 
-    def _candidates(self, lexemes: list[str]) -> tuple[list[str] | None, int]:
-        """Which papers to rank at all, as tsqueries to try in turn (narrowest first), and an
-        estimate of how many papers contain any of the query's lexemes (the `total`).
+    def _candidates(self, lexemes: list[str]) -> tuple[list[str], int]:
+        """The widest papers worth ranking, as the lexemes any of which they hold, and an
+        estimate of how many papers hold any of the query's lexemes (the `total`).
 
         Ranking every paper that holds any query word means ranking most of the collection
         when a query has a common word ("model", "use"); such a paper with none of the rarer
-        words almost never reaches the top 100. So only papers holding a lexeme rarer than
-        CANDIDATE_FREQ (or the query's rarest one) are ranked, by all the query's lexemes.
-        Where even those would be more than MAX_RANKED papers (a big collection), papers
-        must hold the rarest lexemes together (rarest first, until the estimate fits), and the
-        wider set is the fallback when that leaves too few. None: nothing to prune."""
+        words almost never reaches the top 100. So the widest tier is the papers holding a
+        lexeme rarer than CANDIDATE_FREQ (or the query's rarest one)."""
         _, total, freqs, floor = self._stats_now()
         freq = {lex: min(freqs.get(lex, floor), 1.0) for lex in lexemes}
         estimate = int(total * (1.0 - math.prod(1.0 - f for f in freq.values())))
         rare = [lex for lex in lexemes if freq[lex] <= CANDIDATE_FREQ] or [
-            min(lexemes, key=lambda lex: freq[lex])
+            min(lexemes, key=lambda lex: (freq[lex], lex))
         ]
-        wide = " | ".join(_tsquery_term(lex) for lex in rare)
-        if total * sum(freq[lex] for lex in rare) <= MAX_RANKED:
-            return (None, 0) if len(rare) == len(lexemes) else ([wide], estimate)
-        ordered = sorted(lexemes, key=lambda lex: freq[lex])
-        chain, expected = ordered[:1], total * freq[ordered[0]]
-        for lex in ordered[1:]:
-            if expected <= MAX_RANKED:
-                break
-            chain.append(lex)
-            expected *= freq[lex]
-        tries = [wide]
-        if len(chain) > 1:
-            tries.insert(0, " & ".join(_tsquery_term(lex) for lex in chain))
-        return tries, estimate
+        return rare, estimate
 
-    def _score(self, lexemes: list[str]) -> tuple[str, list[str]]:
+    def _score(self, lexemes: list[str], doc: str = "s.doc") -> tuple[str, list[str]]:
         """The score expression: the sum over the query's lexemes of idf x saturated ts_rank."""
         weights = self._idf(lexemes)
         parts = [
-            f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', s.doc, ?::tsquery, "
+            f"{weights[lex]:.6f} * {RANK_FUNCTION}('{RANK_WEIGHTS}', {doc}, ?::tsquery, "
             f"{RANK_NORMALIZATION})"
             for lex in lexemes
         ]
@@ -323,11 +445,22 @@ class PgKeywordIndex:
         self.store.conn.execute("ANALYZE paper_search")
         self._stats = None
 
-    def _count(self, where: _Where) -> int:
+    def _count(self, where: _Where, shown: int, limit: int, offset: int) -> int:
+        """How many papers match: known when this page is the last, else counted up to
+        MAX_COUNT (a filter or a common word can match most of the collection), past which
+        the planner's estimate stands in."""
+        if 0 < shown < limit or (not shown and not offset):
+            return offset + shown
         count: int = self.store.conn.execute(
-            f"SELECT count(*) FROM paper_search s WHERE {where.sql}", where.params
+            f"SELECT count(*) FROM (SELECT 1 FROM paper_search s WHERE {where.sql} LIMIT ?) x",
+            (*where.params, MAX_COUNT),
         ).fetchone()[0]
-        return count
+        if count < MAX_COUNT:
+            return count
+        plan = self.store.conn.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM paper_search s WHERE {where.sql}", where.params
+        ).fetchone()[0]
+        return max(count, int(plan[0]["Plan"]["Plan Rows"]))
 
     def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
@@ -341,6 +474,31 @@ class PgKeywordIndex:
             (list(ids), *where.params),
         ).fetchall()
         return {r[0] for r in rows}
+
+
+@dataclass
+class _Terms:
+    """A query's text as the index's lexemes: free words, each phrase's words (and the
+    phrase as typed, for the position check), one-word exclusions, excluded phrases."""
+
+    words: list[str]
+    phrases: list[list[str]] = field(default_factory=list)
+    phrase_texts: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    excluded_phrases: list[str] = field(default_factory=list)
+
+    @property
+    def lexemes(self) -> list[str]:
+        """Every lexeme that ranks (words and phrases), sorted."""
+        return sorted(set(self.words).union(*self.phrases))
+
+    def scored(self, stats: _Stats) -> list[str]:
+        """The lexemes that rank: all of them, or the MAX_SCORED rarest of a long query."""
+        lexemes = self.lexemes
+        if len(lexemes) <= MAX_SCORED:
+            return lexemes
+        _, _, freqs, floor = stats
+        return sorted(sorted(lexemes, key=lambda lex: freqs.get(lex, floor))[:MAX_SCORED])
 
 
 class _Where:
@@ -358,18 +516,14 @@ class _Where:
         self.parts.append(sql)
         self.params.extend(params)
 
-    def query(self, q: ParsedQuery, conjunction: bool, match: str | None = None) -> bool:
-        """The whole query; False when nothing can match (no words, no filters).
-        `match`: a tsquery that replaces the words' (see `_candidates`)."""
+    def query(self, q: ParsedQuery, conjunction: bool) -> bool:
+        """The whole query; False when nothing can match (no words, no filters)."""
         must = 0
         for phrase in _phrases(q.phrases):
             self._add(f"s.doc @@ phraseto_tsquery('{TEXT_CONFIG}', ?)", phrase)
             must += 1
         words = _words(q.words)
-        if match and not must:
-            self._add("s.doc @@ ?::tsquery", match)
-            must += 1
-        elif words and not must:  # with a phrase, the other words only rank
+        if words and not must:  # with a phrase, the other words only rank
             joiner = " && " if conjunction else " || "
             self._add(
                 "s.doc @@ ("
@@ -394,21 +548,29 @@ class _Where:
         self._exclusions(q)
         return bool(self.parts)
 
-    def _filters(self, q: ParsedQuery) -> int:
+    def _filters(self, q: ParsedQuery, on_rows: bool = False) -> int:
+        """`on_rows`: categories and dates checked on each row the words' GIN tiers give
+        (bounded by MAX_READ), not through their own indexes: a common category's bitmap
+        (cs.CL: a third of the papers) costs more than the rows it would spare."""
         count = 0
         for author in q.authors:
             name = " ".join(_SAFE.sub(" ", fold(author)).split())
             if name:
                 self._add(f"s.names @@ phraseto_tsquery('{NAME_CONFIG}', ?)", name)
                 count += 1
+        categories, day = (
+            ("coalesce(s.categories, '{}')", "(s.day + 0)")
+            if on_rows
+            else ("s.categories", "s.day")
+        )
         if q.categories:
-            self._add("s.categories && ?::text[]", list(q.categories))
+            self._add(f"{categories} && ?::text[]", list(q.categories))
             count += 1
         if q.date_from:
-            self._add("s.day >= ?", day_number(q.date_from))
+            self._add(f"{day} >= ?", day_number(q.date_from))
             count += 1
         if q.date_to:
-            self._add("s.day <= ?", day_number(q.date_to))
+            self._add(f"{day} <= ?", day_number(q.date_to))
             count += 1
         if q.has_code is not None:
             self._add("s.has_code = ?", bool(q.has_code))
