@@ -246,7 +246,9 @@ def main() -> None:
             f"once for {args.seconds:.0f} s, {args.connections} connections split between "
             "them; p50 is the median of the hosts' p50s, p99 the worst host's. The processes, "
             "the database and wrk share 2 cores: more processes here divide the same CPU; on "
-            "separate machines each brings its own.",
+            "separate machines each brings its own. Each page also reads its cards from "
+            "PostgreSQL (one worker per host), where bench/web_load.py serves from SQLite with "
+            "2 workers: compare the figures within this table, not with that one.",
         ]
     )
     print(body)
