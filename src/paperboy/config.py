@@ -123,7 +123,7 @@ class Settings:
     search_backend: str = "auto"
     # Index replicas (docs/deploy.md): seconds between a web process's looks at the store's
     # change counter, to bring this host's index files up to writes made through other hosts
-    # (0: never; it looks only with search_backend files).
+    # (0: never; it looks only with a PostgreSQL store and search_backend files).
     search_follow: float = 1.0
     # Keep each encoded vector in the store, so other hosts' index files take it instead of
     # encoding the paper again: "auto" (on when the store is PostgreSQL and the indexes are

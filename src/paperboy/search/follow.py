@@ -42,8 +42,14 @@ STOP_WAIT = 5.0  # seconds a stopping worker waits for an update under way (see 
 
 
 def follows(store: SQLStore, settings: Settings) -> bool:
-    """Whether web processes follow the store: index files, and `search_follow` > 0."""
-    return settings.search_follow > 0 and search_backend(store, settings) == "files"
+    """Whether web processes follow the store: a PostgreSQL store (which several hosts can
+    share), index files, and `search_follow` > 0. With SQLite every writer is on this host and
+    updates the files itself (and a follower would race a bulk import for them)."""
+    return (
+        settings.search_follow > 0
+        and getattr(store, "dialect", "") == "postgres"
+        and search_backend(store, settings) == "files"
+    )
 
 
 class IndexFollower:
