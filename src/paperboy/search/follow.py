@@ -15,7 +15,8 @@ encodes a paper keeps its vector there.
 
 A kill -9 mid-update costs nothing but time: the watermarks are written after the data they
 vouch for, so the next update (this process's next look, or a restarted one) redoes only what
-was not saved, and adding a paper again replaces it (tests/test_index_replicas.py).
+was not saved, and adding a paper again replaces it (tests/test_replica_servers.py kills a
+host with SIGKILL mid-update and checks it).
 Polling rather than LISTEN/NOTIFY: it needs no connection held open per worker, survives a
 database restart without re-subscribing, and its cost is one index look-up per look; the lag
 it adds is at most `search_follow` (docs/benchmarks.md, "Index replicas").
