@@ -31,7 +31,6 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from report import load_average, write_section
-from web_load import free_port
+from web_load import bench_env, free_port, start_server
 
 
 @dataclass
@@ -90,42 +89,6 @@ def prepare(data_dir: Path, database_url: str, users: int, papers: int):
     finally:
         store.close()
     return settings, chosen, tokens
-
-
-def start_server(data_dir: Path, database_url: str, port: int, workers: int, log: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
-    env |= {"PAPERBOY_SEARCH_MODEL": "static", "PAPERBOY_MAIL_BACKEND": "outbox"}
-    if database_url:
-        env["PAPERBOY_DATABASE_URL"] = database_url
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paperboy",
-                "--data-dir",
-                str(data_dir),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"the server did not start: {log.read_text()[-2000:]}")
 
 
 async def run_load(base: str, tokens: list[str], papers: list[str], args) -> tuple[list, dict]:
@@ -223,7 +186,11 @@ def one_backend(backend: str, users: int, args, server=None) -> dict:
                 flush=True,
             )
             port = free_port()
-            proc = start_server(data_dir, url, port, args.workers, Path(tmp) / "serve.log")
+            env = bench_env(PAPERBOY_SEARCH_MODEL="static", PAPERBOY_MAIL_BACKEND="outbox")
+            if url:
+                env["PAPERBOY_DATABASE_URL"] = url
+            log = Path(tmp) / "serve.log"
+            proc = start_server(data_dir, port, args.workers, env=env, log=log, timeout=180)
             base = f"http://127.0.0.1:{port}"
             try:
                 load_before = os.getloadavg()[0]

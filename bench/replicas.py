@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import shutil
 import statistics
 import subprocess
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from backends import embedded_postgres
 from report import load_average, write_section
-from web_load import free_port, wrk
+from web_load import bench_env, free_port, start_server, wrk
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
@@ -54,8 +53,7 @@ QUERY = "video generation"  # as bench/web_load.py
 
 
 def host_env(url: str, data_dir: Path, model: str, follow: float) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
-    env.update(
+    return bench_env(
         PAPERBOY_DATABASE_URL=url,
         PAPERBOY_DATA_DIR=str(data_dir),
         PAPERBOY_SEARCH_BACKEND="files",
@@ -65,7 +63,6 @@ def host_env(url: str, data_dir: Path, model: str, follow: float) -> dict[str, s
         PAPERBOY_SUBMISSIONS_WORKER="false",
         PYTHONPATH=str(ROOT / "src"),
     )
-    return env
 
 
 def paperboy(env: dict[str, str], *args: str) -> float:
@@ -80,25 +77,8 @@ def paperboy(env: dict[str, str], *args: str) -> float:
 
 def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    with open(log, "a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "paperboy", "serve", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"serve ended: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(base + "/api/daily_papers", timeout=5).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{base} did not start")
+    proc = start_server(Path(env["PAPERBOY_DATA_DIR"]), port, 1, env=env, log=log, timeout=600)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def found(base: str, query: str, pid: str) -> bool:

@@ -56,33 +56,55 @@ def load_demo(data_dir: Path) -> tuple[str, str, str]:
     return day.isoformat(), top, engine
 
 
-def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen:
+def bench_env(**settings: str) -> dict[str, str]:
+    """This environment without the caller's PAPERBOY_* settings, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperboy",
-            "--data-dir",
-            str(data_dir),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    for _ in range(200):
+    return env | settings
+
+
+def start_server(
+    data_dir: Path,
+    port: int,
+    workers: int,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    timeout: float = 20,
+) -> subprocess.Popen:
+    """`paperboy serve` over `data_dir` (the benches' one start-up), once it answers; its
+    output goes to `log` (or nowhere), which an error shows the end of."""
+    with open(log, "w") if log else open(os.devnull, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paperboy",
+                "--data-dir",
+                str(data_dir),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env if env is not None else bench_env(),
+        )
+
+    def said() -> str:
+        return log.read_text()[-2000:] if log else ""
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited: {said()}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).status_code == 200:
                 return proc
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit("the server did not start")
+    raise SystemExit(f"the server did not start: {said()}")
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
