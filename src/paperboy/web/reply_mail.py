@@ -48,11 +48,13 @@ def _send_quietly(store, settings) -> None:
         log.exception("sending reply notices failed")
 
 
-def _opt_in_quietly(settings, user_id: int, name: str, address: str) -> None:
+def _mail_quietly(ask, what: str, settings, user_id: int, name: str, address: str) -> None:
+    """Send one of an account's confirmation mails after the response (`ask`: ask_to_confirm
+    or ask_to_verify); a failed delivery is logged, the user can ask again."""
     try:
-        ask_to_confirm(settings, user_id, name, address)
+        ask(settings, user_id, name, address)
     except DeliveryError as exc:
-        log.warning("could not send the reply-mail opt-in to %s: %s", address, exc)
+        log.warning("could not send the %s to %s: %s", what, address, exc)
 
 
 @router.post("/account/replies")
@@ -70,15 +72,16 @@ def account_replies(
     if not user.email:
         raise HTTPException(400, "your account has no email address to mail replies to")
     limits.check(web.store, limits.SUBSCRIBE, f"user:{user.id}")
-    background.add_task(_opt_in_quietly, web.settings, user.id, user.name, user.email)
+    background.add_task(
+        _mail_quietly,
+        ask_to_confirm,
+        "reply-mail opt-in",
+        web.settings,
+        user.id,
+        user.name,
+        user.email,
+    )
     return RedirectResponse("/account?" + urlencode({"replies": "asked"}), status_code=303)
-
-
-def _verify_quietly(settings, user_id: int, name: str, address: str) -> None:
-    try:
-        ask_to_verify(settings, user_id, name, address)
-    except DeliveryError as exc:
-        log.warning("could not send the address check to %s: %s", address, exc)
 
 
 @router.post("/account/verify-email")
@@ -91,7 +94,9 @@ def account_verify_email(request: Request, background: BackgroundTasks, csrf_tok
     if not user.email:
         raise HTTPException(400, "your account has no email address to verify")
     limits.check(web.store, limits.SUBSCRIBE, f"verify-user:{user.id}")  # 5 mails an hour
-    background.add_task(_verify_quietly, web.settings, user.id, user.name, user.email)
+    background.add_task(
+        _mail_quietly, ask_to_verify, "address check", web.settings, user.id, user.name, user.email
+    )
     return RedirectResponse("/account?" + urlencode({"verify": "asked"}), status_code=303)
 
 
