@@ -119,13 +119,6 @@ def signout(request: Request, csrf_token: str = Form("")):
     return response
 
 
-def _signed_in(request: Request):
-    user = auth.session_user(web_of(request).store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
-    return user
-
-
 def account_page(request: Request, user, status: int = 200, **context) -> HTMLResponse:
     """The account page with everything every answer shows on it (tokens, digest, reply-mail
     and vote settings); `context` adds what one answer says (a new token, a refusal)."""
@@ -161,8 +154,7 @@ def account(request: Request, digest: str = "", replies: str = "", verify: str =
 @router.post("/account/tokens")
 def create_token(request: Request, name: str = Form(""), csrf_token: str = Form("")):
     web = web_of(request)
-    auth.check_csrf(request, csrf_token)
-    user = _signed_in(request)
+    user = auth.signed_in(web.store, request, csrf_token)
     label = name.strip()[:64] or "API token"
     token = auth.new_token()
     web.store.create_api_token(user.id, label, auth.token_hash(token))
@@ -172,8 +164,7 @@ def create_token(request: Request, name: str = Form(""), csrf_token: str = Form(
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: int, csrf_token: str = Form("")):
     web = web_of(request)
-    auth.check_csrf(request, csrf_token)
-    user = _signed_in(request)
+    user = auth.signed_in(web.store, request, csrf_token)
     if not web.store.revoke_api_token(user.id, token_id):
         raise HTTPException(404, f"you have no API token #{token_id}")
     return RedirectResponse("/account", status_code=303)

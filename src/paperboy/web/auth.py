@@ -105,6 +105,17 @@ def session_user(store, request: Request) -> User | None:
     return user
 
 
+def signed_in(store, request: Request, csrf_token: str | None = None) -> User:
+    """The signed-in user, or 401 "sign in first". With `csrf_token` (a form post's field,
+    "" when it sent none) the request's CSRF token is checked first: 403 when it fails."""
+    if csrf_token is not None:
+        check_csrf(request, csrf_token)
+    user = session_user(store, request)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    return user
+
+
 def bearer_user(store, request: Request) -> User | None:
     """The user of an `Authorization: Bearer` API token; 401 when a token is given but wrong."""
     header = request.headers.get("authorization", "")

@@ -46,11 +46,9 @@ def _shelf(request: Request) -> Collections:
     return Collections(web_of(request).store)
 
 
-def _signed_in(request: Request) -> User:
-    user = auth.session_user(web_of(request).store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
-    return user
+def _signed_in(request: Request, csrf_token: str) -> User:
+    """The user of a form post (its CSRF token checked), or 401 / 403."""
+    return auth.signed_in(web_of(request).store, request, csrf_token)
 
 
 def visible(collection: Collection | None, user: User | None) -> Collection:
@@ -140,8 +138,7 @@ def my_collections(request: Request):
 def create_collection(
     request: Request, name: str = Form(""), public: str = Form(""), csrf_token: str = Form("")
 ):
-    auth.check_csrf(request, csrf_token)
-    made = _create(request, _signed_in(request), name, public == "1")
+    made = _create(request, _signed_in(request, csrf_token), name, public == "1")
     return RedirectResponse(f"/collections/{made.id}", status_code=303)
 
 
@@ -196,8 +193,7 @@ def edit_collection(
     public: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    auth.check_csrf(request, csrf_token)
-    user = _signed_in(request)
+    user = _signed_in(request, csrf_token)
     try:
         done = _shelf(request).update(collection_id, user.id, _clean_name(name), public == "1")
     except CollectionNameTaken as exc:
@@ -209,8 +205,7 @@ def edit_collection(
 
 @router.post("/collections/{collection_id}/delete")
 def delete_collection(request: Request, collection_id: int, csrf_token: str = Form("")):
-    auth.check_csrf(request, csrf_token)
-    if not _shelf(request).delete(collection_id, _signed_in(request).id):
+    if not _shelf(request).delete(collection_id, _signed_in(request, csrf_token).id):
         raise HTTPException(404, "there is no such collection, or it is private")
     return RedirectResponse("/collections", status_code=303)
 
@@ -245,8 +240,7 @@ def _save_from_form(
 ) -> RedirectResponse:
     from paperboy.web.pages import safe_next
 
-    auth.check_csrf(request, csrf_token)
-    _add(request, _signed_in(request), collection_id, paper, note)
+    _add(request, _signed_in(request, csrf_token), collection_id, paper, note)
     return RedirectResponse(safe_next(next, f"/collections/{collection_id}"), status_code=303)
 
 
@@ -265,8 +259,8 @@ def page_context(request: Request, paper_id: str) -> dict:
 
 @router.post("/collections/{collection_id}/papers/{paper_id:path}/remove")
 def remove_paper(request: Request, collection_id: int, paper_id: str, csrf_token: str = Form("")):
-    auth.check_csrf(request, csrf_token)
-    if not _shelf(request).remove(collection_id, _signed_in(request).id, _paper_id(paper_id)):
+    user = _signed_in(request, csrf_token)
+    if not _shelf(request).remove(collection_id, user.id, _paper_id(paper_id)):
         raise HTTPException(404, "that paper is not in a collection of yours")
     return RedirectResponse(f"/collections/{collection_id}", status_code=303)
 

@@ -83,11 +83,9 @@ def dismiss(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    auth.check_csrf(request, csrf_token)
-    user, redirect = _user_or_signin(request, "/for-you")
-    if redirect:
-        raise HTTPException(401, "sign in first")
-    if not Library(web_of(request).store).dismiss(user.id, paper.strip(), not undo):
+    store = web_of(request).store
+    user = auth.signed_in(store, request, csrf_token)
+    if not Library(store).dismiss(user.id, paper.strip(), not undo):
         raise HTTPException(404, f"paper {paper!r} is not stored here")
     return RedirectResponse(safe_next(next, "/for-you"), status_code=303)
 
@@ -122,11 +120,8 @@ async def import_library(
     ids: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    auth.check_csrf(request, csrf_token)
     web = web_of(request)
-    user = auth.session_user(web.store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
+    user = auth.signed_in(web.store, request, csrf_token)
     data = await file.read(MAX_BYTES + 1) if file is not None and file.filename else b""
     name = file.filename if data else "the pasted list"
     data = data or ids.encode()
@@ -149,11 +144,8 @@ def _import_library(request: Request, user, data: bytes, name: str):
 
 @router.post("/for-you/feed")
 def new_feed(request: Request, csrf_token: str = Form("")):
-    auth.check_csrf(request, csrf_token)
     web = web_of(request)
-    user = auth.session_user(web.store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
+    user = auth.signed_in(web.store, request, csrf_token)
     token = auth.new_token()
     Library(web.store).set_feed_token(user.id, auth.token_hash(token))
     items, note = ranked_cards(request, user, "week")

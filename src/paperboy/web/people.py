@@ -141,14 +141,6 @@ def _paper_id(web, paper_id: str) -> str:
     return arxiv.id
 
 
-def _signed_in(web, request: Request, csrf_token: str):
-    auth.check_csrf(request, csrf_token)
-    user = auth.session_user(web.store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
-    return user
-
-
 def _to_paper(paper_id: str) -> RedirectResponse:
     return RedirectResponse(f"/papers/{paper_id}", status_code=303)
 
@@ -156,7 +148,7 @@ def _to_paper(paper_id: str) -> RedirectResponse:
 @router.post("/papers/{paper_id:path}/claim")
 def claim(request: Request, paper_id: str, author_name: str = Form(""), csrf_token: str = Form("")):
     web = web_of(request)
-    user = _signed_in(web, request, csrf_token)
+    user = auth.signed_in(web.store, request, csrf_token)
     limits.check(web.store, limits.CLAIM, f"user:{user.id}")
     pid = _paper_id(web, paper_id)
     try:
@@ -169,7 +161,7 @@ def claim(request: Request, paper_id: str, author_name: str = Form(""), csrf_tok
 @router.post("/claims/{user_id}/{paper_id:path}/confirm")
 def confirm(request: Request, user_id: int, paper_id: str, csrf_token: str = Form("")):
     web = web_of(request)
-    admin = _signed_in(web, request, csrf_token)
+    admin = auth.signed_in(web.store, request, csrf_token)
     if not admin.is_admin:
         raise HTTPException(403, "only admins confirm authorship claims")
     pid = _paper_id(web, paper_id)
@@ -181,7 +173,7 @@ def confirm(request: Request, user_id: int, paper_id: str, csrf_token: str = For
 @router.post("/claims/{user_id}/{paper_id:path}/withdraw")
 def withdraw(request: Request, user_id: int, paper_id: str, csrf_token: str = Form("")):
     web = web_of(request)
-    user = _signed_in(web, request, csrf_token)
+    user = auth.signed_in(web.store, request, csrf_token)
     if user.id != user_id and not user.is_admin:
         raise HTTPException(403, "only the claimant or an admin can withdraw a claim")
     pid = _paper_id(web, paper_id)
@@ -193,6 +185,6 @@ def withdraw(request: Request, user_id: int, paper_id: str, csrf_token: str = Fo
 @router.post("/account/votes")
 def hide_votes(request: Request, hidden: str = Form("1"), csrf_token: str = Form("")):
     web = web_of(request)
-    user = _signed_in(web, request, csrf_token)
+    user = auth.signed_in(web.store, request, csrf_token)
     People(web.store).set_votes_hidden(user.id, hidden == "1")
     return RedirectResponse("/account", status_code=303)

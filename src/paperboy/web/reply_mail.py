@@ -62,10 +62,7 @@ def account_replies(
     request: Request, background: BackgroundTasks, on: str = Form("1"), csrf_token: str = Form("")
 ):
     web = web_of(request)
-    auth.check_csrf(request, csrf_token)
-    user = auth.session_user(web.store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
+    user = auth.signed_in(web.store, request, csrf_token)
     if on != "1":
         Replies(web.store).set_address(user.id, None)
         return RedirectResponse("/account?" + urlencode({"replies": "off"}), status_code=303)
@@ -87,10 +84,7 @@ def account_replies(
 @router.post("/account/verify-email")
 def account_verify_email(request: Request, background: BackgroundTasks, csrf_token: str = Form("")):
     web = web_of(request)
-    auth.check_csrf(request, csrf_token)
-    user = auth.session_user(web.store, request)
-    if user is None:
-        raise HTTPException(401, "sign in first")
+    user = auth.signed_in(web.store, request, csrf_token)
     if not user.email:
         raise HTTPException(400, "your account has no email address to verify")
     limits.check(web.store, limits.SUBSCRIBE, f"verify-user:{user.id}")  # 5 mails an hour
