@@ -1,0 +1,283 @@
+"""All of arXiv on one box: import, index and serve the size of the full arXiv metadata
+snapshot (2.7M papers) through the product's own commands, on SQLite with index files.
+
+    nice .venv/bin/python bench/arxiv_scale.py \
+        --corpus ../shared/data/corpora/arxiv_cs_listings.jsonl.gz \
+        --head ../shared/data/corpora/arxiv_oai_snapshot_head200.jsonl --total 2700000 --write
+
+1. The corpus, written as one gzip file in the snapshot's own format (Kaggle
+   `arxiv-metadata-oai-snapshot.json`: one JSON object a line with `authors` as one string,
+   `authors_parsed`, `categories` space-separated, `versions` with RFC 2822 dates,
+   `update_date`): the 200 real snapshot lines of `--head` as they are, the 74,728 real arXiv
+   cs listings of `--corpus` rewritten into that format, then generated lines up to `--total`.
+   A generated paper takes the title, authors and date of one real paper and a shuffled mix
+   of 5 to 9 sentences from other real abstracts, with a fresh id (YYMM.NNNNN from 3001 on).
+   The file is written as a stream; nothing holds more than the real rows.
+2. `paperboy import FILE --quiet` into a fresh data folder, as a user runs it: it stores the
+   papers and builds the keyword index, the static ("bulk") vectors and their HNSW graph
+   alongside. Its resident memory is sampled every second to show it stays flat.
+3. `paperboy serve --workers 1` on that folder; hybrid queries through
+   `GET /api/papers/search` (the same 40 queries as bench/search_latency.py), one warm-up pass
+   then 3 timed rounds, timed at the client on loopback. The serving process's RSS after them.
+
+Targets (issue #16): import + keyword + bulk vectors + vector index in <= 45 minutes on
+2 cores, serving RSS <= 4 GB, hybrid p50 <= 20 ms and p99 <= 60 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import load_average, write_section
+from search_latency import QUERIES
+from web_load import bench_env, free_port, start_server
+
+DATA = ROOT.parent / "shared" / "data" / "corpora"
+
+
+def rfc2822(day: str) -> str:
+    """'2025-03-18' as the snapshot writes a version's date."""
+    return datetime.strptime(day, "%Y-%m-%d").strftime("%a, %d %b %Y 00:00:00 GMT")
+
+
+def as_snapshot_line(row: dict, paper_id: str | None = None, abstract: str | None = None) -> dict:
+    """An arXiv cs listing row in the snapshot's shape."""
+    names = row.get("authors") or []
+    day = row.get("_first_listing_date") or "2025-03-18"
+    return {
+        "id": paper_id or row["id"],
+        "submitter": names[0] if names else None,
+        "authors": ", ".join(names),
+        "title": row["title"],
+        "comments": row.get("comment"),
+        "journal-ref": None,
+        "doi": None,
+        "report-no": None,
+        "categories": " ".join(row.get("categories") or []),
+        "license": "http://creativecommons.org/licenses/by/4.0/",
+        "abstract": abstract if abstract is not None else row["summary"],
+        "versions": [{"version": "v1", "created": rfc2822(day)}],
+        "update_date": day,
+        "authors_parsed": [
+            [n.rsplit(" ", 1)[-1], n.rsplit(" ", 1)[0] if " " in n else "", ""] for n in names
+        ],
+    }
+
+
+def write_corpus(corpus: Path, head: Path, total: int, out: Path) -> dict:
+    """The snapshot-format file; how many lines of each kind it holds."""
+    rows = [json.loads(line) for line in gzip.open(corpus, "rt")]
+    sentences = [s for r in rows for s in re.split(r"(?<=[.!?])\s+", r["summary"]) if len(s) > 30]
+    rng = random.Random(1)
+    counts = {"snapshot": 0, "listings": 0, "generated": 0}
+    with gzip.open(out, "wt", compresslevel=1) as fh:
+        for line in head.read_text().splitlines():
+            if line.strip():
+                fh.write(line + "\n")
+                counts["snapshot"] += 1
+        for row in rows:
+            fh.write(json.dumps(as_snapshot_line(row)) + "\n")
+            counts["listings"] += 1
+        month, number = 0, 1
+        while sum(counts.values()) < total:
+            base = rows[rng.randrange(len(rows))]
+            pid = f"{30 + month // 12:02d}{month % 12 + 1:02d}.{number:05d}"
+            text = " ".join(rng.sample(sentences, rng.randint(5, 9)))
+            fh.write(json.dumps(as_snapshot_line(base, pid, text)) + "\n")
+            counts["generated"] += 1
+            number += 1
+            if number > 99999:
+                month, number = month + 1, 1
+    return counts
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (MiB)."""
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        pids += [int(p) for p in out.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def stored(data_dir: Path) -> bool:
+    """Whether the import run has stored its last paper (its row says done; the indexes may
+    still be catching up)."""
+    try:
+        with closing(
+            sqlite3.connect(f"file:{data_dir / 'paperboy.sqlite3'}?mode=ro", uri=True)
+        ) as db:
+            row = db.execute("SELECT status FROM import_runs ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row) and row[0] == "done"
+
+
+def run_import(
+    data_dir: Path, corpus: Path, log: Path
+) -> tuple[float, float | None, list[tuple[float, float]]]:
+    """`paperboy import` as a user runs it: wall seconds, seconds until every paper was
+    stored, and (seconds, RSS MiB) samples."""
+    started = time.perf_counter()
+    stored_at = None
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperboy", "--data-dir", str(data_dir), "import", str(corpus)]
+            + ["--quiet"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=bench_env(),
+        )
+        samples: list[tuple[float, float]] = []
+        while proc.poll() is None:
+            samples.append((time.perf_counter() - started, tree_rss_mib(proc.pid)))
+            if stored_at is None and stored(data_dir):
+                stored_at = time.perf_counter() - started
+            time.sleep(1.0)
+    if proc.returncode != 0:
+        sys.exit(f"paperboy import failed ({proc.returncode}):\n{log.read_text()[-3000:]}")
+    return time.perf_counter() - started, stored_at, samples
+
+
+def serve_and_time(data_dir: Path, rounds: int, log: Path) -> dict:
+    port = free_port()
+    proc = start_server(data_dir, port, 1, log=log, timeout=600)
+    try:
+        base = f"http://127.0.0.1:{port}/api/papers/search?"
+
+        def ask(query: str) -> float:
+            url = base + urllib.parse.urlencode({"q": query})
+            started = time.perf_counter()
+            with urllib.request.urlopen(url, timeout=60) as answer:
+                body = answer.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if not json.loads(body):
+                raise SystemExit(f"no hits for {query!r}")
+            return elapsed
+
+        for query in QUERIES:  # warm-up: pages of the files the queries touch
+            ask(query)
+        times = sorted(ask(q) for _ in range(rounds) for q in QUERIES)
+        return {
+            "p50": statistics.median(times),
+            "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+            "rss": tree_rss_mib(proc.pid),
+            "n": len(times),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def folder_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DATA / "arxiv_cs_listings.jsonl.gz")
+    parser.add_argument("--head", type=Path, default=DATA / "arxiv_oai_snapshot_head200.jsonl")
+    parser.add_argument("--total", type=int, default=2_700_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--work", type=Path, help="folder for the corpus and the data (kept)")
+    parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="paperboy-arxiv-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    corpus, data_dir = work / "arxiv-metadata-oai-snapshot.jsonl.gz", work / "data"
+    load_before = load_average()
+    started = time.perf_counter()
+    counts = write_corpus(args.corpus, args.head, args.total, corpus)
+    made_s = time.perf_counter() - started
+    print(
+        f"corpus: {counts} in {made_s:.0f} s, {corpus.stat().st_size / 2**20:.0f} MiB", flush=True
+    )
+
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir()
+    seconds, stored_at, samples = run_import(data_dir, corpus, work / "import.log")
+    print((work / "import.log").read_text()[-1500:])
+    peak = max(rss for _, rss in samples)
+    marks = {
+        pct: next((rss for t, rss in samples if t >= seconds * pct / 100), samples[-1][1])
+        for pct in (10, 25, 50, 75, 95)
+    }
+    print(f"import + index: {seconds:.0f} s; importer RSS peak {peak:.0f} MiB; {marks}", flush=True)
+    load_mid = load_average()
+
+    served = serve_and_time(data_dir, args.rounds, work / "serve.log")
+    print(f"serve: {served}", flush=True)
+    sizes = {
+        "store": sum(f.stat().st_size for f in data_dir.glob("paperboy.sqlite3*")) / 2**20,
+        "all": folder_mib(data_dir),
+    }
+    papers = sum(counts.values())
+    body = f"""Load average (1 / 5 / 15 min) before the import, after it, and at the end:
+{load_before}; {load_mid}; {load_average()}.
+
+Command: `nice .venv/bin/python bench/arxiv_scale.py --corpus DATA/corpora/arxiv_cs_listings.jsonl.gz --head DATA/corpora/arxiv_oai_snapshot_head200.jsonl --total {args.total} --write`
+
+{papers:,} papers in the arXiv metadata snapshot's own format (one gzip JSON-lines file,
+{corpus.stat().st_size / 2**20:,.0f} MiB): the {counts["snapshot"]} real lines of the snapshot's
+head, the {counts["listings"]:,} real arXiv cs listings rewritten into the snapshot format, and
+{counts["generated"]:,} generated lines (title, authors and date of a real paper, 5 to 9 shuffled
+sentences of other real abstracts, a fresh id). Store SQLite, search on index files (the
+defaults), `paperboy import FILE` then `paperboy serve --workers 1`.
+
+| figure | value | target |
+|---|---|---|
+| `paperboy import`: store + keyword index + static vectors + HNSW graph | **{seconds / 60:.1f} min** ({papers / seconds:,.0f} papers/s) | ≤ 45 min |
+| of which storing every paper (parse, check, write; the indexes follow alongside) | {f"{stored_at / 60:.1f} min" if stored_at else "not seen"} | |
+| importer memory (RSS) at 10 / 25 / 50 / 75 / 95 % of the run | {" / ".join(f"{marks[p]:,.0f}" for p in (10, 25, 50, 75, 95))} MiB (peak {peak:,.0f}) | flat |
+| serving process RSS after the queries | **{served["rss"]:,.0f} MiB** | ≤ 4,096 MiB |
+| hybrid search through `/api/papers/search`, p50 / p99 | **{served["p50"]:.1f} / {served["p99"]:.1f} ms** ({served["n"]} queries) | ≤ 20 / ≤ 60 ms |
+| on disk: store / everything | {sizes["store"]:,.0f} / {sizes["all"]:,.0f} MiB | |
+
+Latency is timed at the client over loopback HTTP (JSON of 20 hits with highlights), one warm-up
+pass over the 40 queries of bench/search_latency.py then {args.rounds} rounds, one request at a
+time. The machine is shared; see the load averages.
+"""
+    print(body)
+    if args.write:
+        write_section(
+            f"arxiv_scale_{args.total}",
+            f"All of arXiv on one box: {papers:,} papers (`bench/arxiv_scale.py`)",
+            body,
+        )
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
