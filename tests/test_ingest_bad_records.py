@@ -168,7 +168,9 @@ def _start_slow_import(data: Path) -> subprocess.Popen:
         subprocess_env(),
         PAPERBOY_DATA_DIR=str(data),
         PAPERBOY_IMPORT_BATCH_SIZE="50",
-        PAPERBOY_IMPORT_PAUSE="0.05",
+        # 60 batches of 50 papers, 12 s in all: time for the test to act mid-import even on a
+        # loaded machine (at 0.05 s a batch a loaded machine once saw the import end first).
+        PAPERBOY_IMPORT_PAUSE="0.2",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "paperboy", "import", "--quiet", str(demo_path())],

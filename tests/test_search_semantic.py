@@ -193,3 +193,41 @@ def test_a_growing_graph_starts_at_once_when_the_rows_will_pass_the_limit(tmp_pa
     assert len(index._graph) == 700
     index.save(watermark=1)
     assert index.search(vectors[650], k=1)[0][0] == "p650"
+
+
+def test_a_growing_graph_takes_every_core_once_the_import_has_stored_its_papers(
+    tmp_path, monkeypatch
+):
+    """While an import still stores papers the graph adds with one thread (the importer, the
+    keyword index and the encoder share the cores); once it has stored them all, the graph
+    is what the rest waits for, and it takes every core (usearch threads=0)."""
+    vectors = unit(900, 64, seed=7)
+    index = VectorIndex(tmp_path / "v", dim=64, model="t", exact_limit=500)
+    storing, adds = [True], []
+    new_graph = VectorIndex._new_graph
+
+    def recorded(self):  # the real usearch graph, its add calls noted
+        graph = new_graph(self)
+        add = graph.add
+
+        def add_noting(keys, rows, **options):
+            adds.append((storing[0], options.get("threads")))
+            return add(keys, rows, **options)
+
+        graph.add = add_noting
+        return graph
+
+    monkeypatch.setattr(VectorIndex, "_new_graph", recorded)
+    with index.growing_graph(expected=900, shared=lambda: storing[0]):
+        for start in range(0, 600, 100):
+            index.put([f"p{i}" for i in range(start, start + 100)], vectors[start : start + 100])
+        for job in list(index._graph_jobs):
+            job.result()  # the graph has taken them, one thread at a time
+        storing[0] = False  # the import has stored its last paper
+        index.put([f"p{i}" for i in range(600, 900)], vectors[600:])
+    assert {threads for still, threads in adds if still} == {1}
+    assert {threads for still, threads in adds if not still} == {0}
+    assert len(index._graph) == 900
+    index.save(watermark=1)
+    assert index.search(vectors[850], k=1)[0][0] == "p850"
+    assert index.search(vectors[50], k=1)[0][0] == "p50"

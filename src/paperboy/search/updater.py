@@ -85,6 +85,10 @@ class Follow(Protocol):
         """Wait a moment for it to store more: False once it has ended."""
         ...
 
+    def storing(self) -> bool:
+        """Whether it is still storing papers (parsing and writing on a core of its own)."""
+        ...
+
 
 @dataclass
 class UpdateReport:
@@ -213,11 +217,7 @@ class SearchIndexes(ABC):
                 Progress(
                     "search index", total=None if follow else total, unit="papers", enabled=progress
                 ) as bar,
-                (
-                    _Encoding(self, report, pending, follow.expected if follow else 0)
-                    if pending
-                    else nullcontext()
-                ) as encoding,
+                _Encoding(self, report, pending, follow) if pending else nullcontext() as encoding,
             ):
                 last = self._feed(
                     store, start, keyword_from, vectors_from, encoding, report, bar, follow
@@ -468,10 +468,16 @@ class _Encoding:
     AHEAD = 4  # chunks
 
     def __init__(
-        self, indexes: SearchIndexes, report: UpdateReport, pending: int, expected: int = 0
+        self,
+        indexes: SearchIndexes,
+        report: UpdateReport,
+        pending: int,
+        follow: Follow | None = None,
     ):
         self.indexes, self.report, self.pending = indexes, report, pending
-        self.expected = max(pending, expected)  # papers this update will likely encode
+        # papers this update will likely encode
+        self.expected = max(pending, follow.expected if follow is not None else 0)
+        self.follow = follow
         bulk = indexes.bulk
         self.use_dense = bulk is None or pending <= indexes.settings.search_embed_limit
         self.done = 0  # rows (as counted by `submit`) fully encoded
@@ -481,7 +487,8 @@ class _Encoding:
     def __enter__(self) -> Self:
         grow = getattr(self.indexes.bulk, "growing_graph", None)  # index files, not tables
         if not self.use_dense and grow is not None:
-            self._stack.enter_context(grow(self.expected))
+            shared = self.follow.storing if self.follow is not None else None
+            self._stack.enter_context(grow(self.expected, shared))
         # Entered last, so it ends first: no chunk is still being put when the graph's feed
         # closes.
         self._pool = self._stack.enter_context(

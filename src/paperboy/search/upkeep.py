@@ -82,6 +82,10 @@ class IndexAlongside:
         """Wait a moment for the import to store more: False once it has ended."""
         return not self._done.wait(self.POLL)
 
+    def storing(self) -> bool:
+        """Whether the import is still storing papers."""
+        return not self._done.is_set()
+
     def _run(self) -> None:
         store, settings = self.store, self.settings
         try:

@@ -129,6 +129,7 @@ class VectorIndex:
         self._graph_stale = False  # rows renumbered (compaction): rebuild the graph
         self._graph_lock = threading.Lock()
         self._growing = self._grow_now = False  # see growing_graph()
+        self._graph_shared: Callable[[], bool] | None = None  # likewise
         self._graph_feed: ThreadPoolExecutor | None = None
         self._graph_jobs: deque[Future[None]] = deque()
         self._deleted = np.zeros(0, dtype=bool)
@@ -411,22 +412,29 @@ class VectorIndex:
             (self.folder / "graph.rows").write_text(str(len(graph)))
 
     @contextmanager
-    def growing_graph(self, expected: int = 0) -> Iterator[None]:
+    def growing_graph(
+        self, expected: int = 0, shared: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """While this block runs, the HNSW graph grows with the rows: each row `put` appends
         joins the graph at once, in a thread of its own (usearch releases the GIL), so a bulk
         import builds the graph while it encodes the next papers instead of after them all
         (docs/benchmarks.md). It starts at the first `put` when the `expected` new rows will
         take the index past `exact_limit`, else once the rows do. The index must not be
-        searched meanwhile; `save()` afterwards adds what is left."""
+        searched meanwhile; `save()` afterwards adds what is left. The graph adds with one
+        thread while the encoder and the keyword index share the cores with it; with
+        `shared` (an import's "still storing?"), with every core once that says False: an
+        import of 2.7M papers stores them in half the time the graph takes, and one core
+        then idled (bench/arxiv_scale.py)."""
         if self.folder is None or self._growing:
             yield
             return
         self._growing = True
+        self._graph_shared = shared
         self._grow_now = len(self.ids) + expected > self.exact_limit
         try:
             yield
         finally:
-            self._growing = False
+            self._growing, self._graph_shared = False, None
             feed, self._graph_feed = self._graph_feed, None
             if feed is not None:
                 feed.shutdown(wait=True)
@@ -468,9 +476,13 @@ class VectorIndex:
     def _add_to_graph(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         # One usearch thread while the block runs, the encoder beside it: more spin on the
         # graph's node locks on a busy machine (measured 34 s of CPU with two threads against
-        # 24 s with one, for 75k rows). What is left when the block ends gets every core.
+        # 24 s with one, for 75k rows). What is left when the block ends gets every core, and
+        # so does the rest of a bulk import's graph once the import has stored its papers.
         assert self._graph is not None  # set when the feed started
-        self._graph.add(keys, vectors, log=False, threads=1 if self._growing else 0)
+        shared = self._graph_shared
+        alone = shared is not None and not shared()
+        threads = 1 if self._growing and not alone else 0
+        self._graph.add(keys, vectors, log=False, threads=threads)
 
     def _add_rows(self, graph: Index, rows: np.ndarray) -> None:
         for start in range(0, len(rows), 100_000):  # bounded float32 copies
