@@ -202,6 +202,70 @@ def folder_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
+def keyword_breakdown(data_dir: Path, rounds: int, write: bool) -> None:
+    """Where the keyword side's time goes on a built data folder (`--keyword-breakdown`,
+    after a run with `--work`): each query's tantivy search with its proximity clauses (as
+    served) and without them (PROXIMITY_BOOST = 0 for this measurement only), and how many
+    papers match its words."""
+    from search_latency import timed
+
+    import paperboy.search.files.keyword as keyword_module
+    from paperboy.config import Settings
+    from paperboy.search.query import parse_query
+    from paperboy.search.upkeep import open_indexes
+    from paperboy.store import open_store
+
+    settings = Settings.load(data_dir=data_dir)
+    store = open_store(settings)
+    index = open_indexes(store, settings).keyword
+    searcher = index.index.searcher()
+    papers = index.count()
+
+    def search(query: str) -> None:
+        built = index.build_query(parse_query(query))
+        if built is not None:
+            searcher.search(built, limit=100)
+
+    matched = []
+    for query in QUERIES[:25]:  # the plain-word queries (the rest hold operators)
+        built = index.build_query(parse_query(query))
+        matched.append(searcher.search(built, limit=1, count=True).count / papers)
+        search(query)  # warm
+    served = timed(search, rounds, slowest=True)
+    boost = keyword_module.PROXIMITY_BOOST
+    keyword_module.PROXIMITY_BOOST = 0
+    try:
+        bare = timed(search, rounds, slowest=True)
+    finally:
+        keyword_module.PROXIMITY_BOOST = boost
+    worst = served[3][0][0]
+    bare_worst = (
+        max(v for q, v in bare[3] if q == worst) if any(q == worst for q, _ in bare[3]) else None
+    )
+    body = f"""Command: `nice .venv/bin/python bench/arxiv_scale.py --work FOLDER --keyword-breakdown --write`
+(after a run of the same script with `--work FOLDER`), over its {papers:,} papers. Load average
+{load_average()}.
+
+| keyword search (tantivy, top 100, 40 queries x {rounds}) | p50 / p99 ms |
+|---|---|
+| as served (words OR-ed, plus the proximity clauses) | {served[0]:.1f} / {served[1]:.1f} |
+| without the proximity clauses | {bare[0]:.1f} / {bare[1]:.1f} |
+
+The slowest query as served, {worst!r}: {served[3][0][1]:.0f} ms, and
+{f"{bare_worst:.0f} ms" if bare_worst is not None else "not among the five slowest"} without
+the proximity clauses. The 25 plain-word queries match {statistics.median(matched):.0%} of the
+papers (median; {min(matched):.0%} to {max(matched):.0%}): the proximity clauses only rank, but
+tantivy evaluates them on every matching paper.
+"""
+    print(body)
+    if write:
+        write_section(
+            f"arxiv_scale_keyword_{papers}",
+            f"Keyword search at {papers:,} papers: the proximity clauses (`bench/arxiv_scale.py`)",
+            body,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DATA / "arxiv_cs_listings.jsonl.gz")
@@ -210,7 +274,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, help="folder for the corpus and the data (kept)")
     parser.add_argument("--write", action="store_true", help="write docs/benchmarks.md")
+    parser.add_argument(
+        "--keyword-breakdown",
+        action="store_true",
+        help="only time the keyword side of the data folder a run with --work left",
+    )
     args = parser.parse_args()
+    if args.keyword_breakdown:
+        if not args.work or not (args.work / "data").exists():
+            sys.exit("--keyword-breakdown needs --work FOLDER holding a finished run's data")
+        keyword_breakdown(args.work / "data", args.rounds, args.write)
+        return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="paperboy-arxiv-scale-"))
     work.mkdir(parents=True, exist_ok=True)
