@@ -15,10 +15,14 @@ snapshot (2.7M papers) through the product's own commands, on SQLite with index 
    The file is written as a stream; nothing holds more than the real rows.
 2. `paperboy import FILE --quiet` into a fresh data folder, as a user runs it: it stores the
    papers and builds the keyword index, the static ("bulk") vectors and their HNSW graph
-   alongside. Its resident memory is sampled every second to show it stays flat.
+   alongside. Its resident memory is sampled every second: it grows with the index it builds
+   in memory, while the file is read as a stream.
 3. `paperboy serve --workers 1` on that folder; hybrid queries through
    `GET /api/papers/search` (the same 40 queries as bench/search_latency.py), one warm-up pass
    then 3 timed rounds, timed at the client on loopback. The serving process's RSS after them.
+
+`--keyword-breakdown --work FOLDER` (after a run with `--work FOLDER`) times only the keyword
+side of that data, with and without its proximity clauses (docs/deploy.md says why).
 
 Targets (issue #16): import + keyword + bulk vectors + vector index in <= 45 minutes on
 2 cores, serving RSS <= 4 GB, hybrid p50 <= 20 ms and p99 <= 60 ms.

@@ -367,8 +367,8 @@ class VectorIndex:
 
         # float16 in the graph: its int8 mode assumes components near +-1 and loses most
         # precision on unit vectors (recall@10 0.89 against 0.96 measured at 75k papers).
-        # Expansion 64 when adding, 350 when searching: the recall of 128 / 200 in half the
-        # build, half a millisecond more per query (bench/hnsw_params.py).
+        # Expansion 64 when adding, 350 when searching: recall as good as with 128 / 200
+        # (better at 100) in under half the build, 0.2 ms more a query (bench/hnsw_params.py).
         return Index(
             ndim=self.dim,
             metric="cos",
@@ -422,9 +422,9 @@ class VectorIndex:
         take the index past `exact_limit`, else once the rows do. The index must not be
         searched meanwhile; `save()` afterwards adds what is left. The graph adds with one
         thread while the encoder and the keyword index share the cores with it; with
-        `shared` (an import's "still storing?"), with every core once that says False: an
-        import of 2.7M papers stores them in half the time the graph takes, and one core
-        then idled (bench/arxiv_scale.py)."""
+        `shared` (an import's "still storing?"), with every core once that says False: at
+        2.7M papers the import had stored them all 23 minutes into a 66-minute run, and one
+        core then idled (bench/arxiv_scale.py)."""
         if self.folder is None or self._growing:
             yield
             return
