@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from report import load_average, write_section
-from search_latency import QUERIES
+from search_latency import QUERIES, folder_mib, timed
 from web_load import bench_env, free_port, start_server
 
 DATA = ROOT.parent / "shared" / "data" / "corpora"
@@ -202,17 +202,11 @@ def serve_and_time(data_dir: Path, rounds: int, log: Path) -> dict:
         proc.wait(timeout=30)
 
 
-def folder_mib(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-
-
 def keyword_breakdown(data_dir: Path, rounds: int, write: bool) -> None:
     """Where the keyword side's time goes on a built data folder (`--keyword-breakdown`,
     after a run with `--work`): each query's tantivy search with its proximity clauses (as
     served) and without them (PROXIMITY_BOOST = 0 for this measurement only), and how many
     papers match its words."""
-    from search_latency import timed
-
     import paperboy.search.files.keyword as keyword_module
     from paperboy.config import Settings
     from paperboy.search.query import parse_query

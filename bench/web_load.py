@@ -18,7 +18,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,15 +27,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from report import write_section
 
+# The tests' `paperboy serve` command line and free loopback port: one definition of how an
+# operator starts the server, for the benches and the tests alike.
+from tests.web.serving import free_port, serve_command
+
 SEARCH_QUERY = "video generation"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def load_demo(data_dir: Path) -> tuple[str, str, str]:
@@ -74,18 +72,7 @@ def start_server(
     output goes to `log` (or nowhere), which an error shows the end of."""
     with open(log, "w") if log else open(os.devnull, "w") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paperboy",
-                "--data-dir",
-                str(data_dir),
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
+            serve_command(data_dir, port, workers),
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env if env is not None else bench_env(),
