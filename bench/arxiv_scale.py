@@ -204,12 +204,18 @@ def serve_and_time(data_dir: Path, rounds: int, log: Path) -> dict:
 
 def keyword_breakdown(data_dir: Path, rounds: int, write: bool) -> None:
     """Where the keyword side's time goes on a built data folder (`--keyword-breakdown`,
-    after a run with `--work`): each query's tantivy search with its proximity clauses (as
-    served) and without them (PROXIMITY_BOOST = 0 for this measurement only), and how many
-    papers match its words."""
-    import paperboy.search.files.keyword as keyword_module
+    after a run with `--work`), for the 40 queries of bench/search_latency.py:
+    - as served: `KeywordIndex.search`, top 100 (BM25 over every matching paper with bare term
+      queries tantivy can prune, then proximity re-ranks the best RERANK_DEPTH; ids read);
+    - the same without counting the matches (tantivy cannot prune while it counts);
+    - the one query served before 2026-12-02: the words through the query parser plus the
+      proximity clauses, which tantivy evaluated on every paper holding a query word;
+    and how many papers the plain-word queries match."""
+    import tantivy
+
     from paperboy.config import Settings
-    from paperboy.search.query import parse_query
+    from paperboy.search.files.keyword import RERANK_DEPTH, SHORT_QUERY_WORDS
+    from paperboy.search.query import has_constraints, parse_query
     from paperboy.search.upkeep import open_indexes
     from paperboy.store import open_store
 
@@ -218,48 +224,64 @@ def keyword_breakdown(data_dir: Path, rounds: int, write: bool) -> None:
     index = open_indexes(store, settings).keyword
     searcher = index.index.searcher()
     papers = index.count()
+    parsed = {query: parse_query(query) for query in QUERIES}
 
-    def search(query: str) -> None:
-        built = index.build_query(parse_query(query))
+    def served(query: str) -> None:
+        index.search(parsed[query], limit=100)
+
+    def uncounted(query: str) -> None:
+        built = index.build_query(parsed[query])
         if built is not None:
-            searcher.search(built, limit=100)
+            searcher.search(built, limit=max(RERANK_DEPTH, 100), count=False)
+
+    def one_query(query: str) -> None:
+        q = parsed[query]
+        words = " ".join(f'"{w}"' for w in q.words)
+        # The parser's reading of plain words: one boolean per word, which tantivy cannot prune.
+        plain = words and not has_constraints(q)
+        built = index._parse(words, conjunction=False) if plain else index.build_query(q)
+        if built is None:
+            return
+        if words and len(q.words) <= SHORT_QUERY_WORDS:
+            near = [(tantivy.Occur.Should, c) for c in index._proximity(q.words)]
+            built = tantivy.Query.boolean_query([(tantivy.Occur.Must, built)] + near)
+        searcher.search(built, limit=100, count=True)
 
     matched = []
     for query in QUERIES[:25]:  # the plain-word queries (the rest hold operators)
-        built = index.build_query(parse_query(query))
-        matched.append(searcher.search(built, limit=1, count=True).count / papers)
-        search(query)  # warm
-    served = timed(search, rounds, slowest=True)
-    boost = keyword_module.PROXIMITY_BOOST
-    keyword_module.PROXIMITY_BOOST = 0
-    try:
-        bare = timed(search, rounds, slowest=True)
-    finally:
-        keyword_module.PROXIMITY_BOOST = boost
-    worst = served[3][0][0]
-    bare_worst = (
-        max(v for q, v in bare[3] if q == worst) if any(q == worst for q, _ in bare[3]) else None
+        matched.append(index.search(parsed[query], limit=1)[1] / papers)
+    for query in QUERIES:  # warm
+        served(query), uncounted(query), one_query(query)
+    rows = [
+        ("as served: BM25 with pruning, proximity re-ranks the top", timed(served, rounds, True)),
+        ("the same, not counting the matches", timed(uncounted, rounds, True)),
+        (
+            "one query, proximity on every match (served before 2026-12-02)",
+            timed(one_query, rounds, True),
+        ),
+    ]
+    table = "\n".join(
+        f"| {label} | {t[0]:.1f} / {t[1]:.1f} | {t[3][0][0]!r} {t[3][0][1]:.0f} ms |"
+        for label, t in rows
     )
     body = f"""Command: `nice .venv/bin/python bench/arxiv_scale.py --work FOLDER --keyword-breakdown --write`
 (after a run of the same script with `--work FOLDER`), over its {papers:,} papers. Load average
-{load_average()}.
+{load_average()}. One process, one query at a time, {len(QUERIES)} queries x {rounds}.
 
-| keyword search (tantivy, top 100, 40 queries x {rounds}) | p50 / p99 ms |
-|---|---|
-| as served (words OR-ed, plus the proximity clauses) | {served[0]:.1f} / {served[1]:.1f} |
-| without the proximity clauses | {bare[0]:.1f} / {bare[1]:.1f} |
+| keyword search (tantivy) | p50 / p99 ms | slowest query |
+|---|---|---|
+{table}
 
-The slowest query as served, {worst!r}: {served[3][0][1]:.0f} ms, and
-{f"{bare_worst:.0f} ms" if bare_worst is not None else "not among the five slowest"} without
-the proximity clauses. The 25 plain-word queries match {statistics.median(matched):.0%} of the
-papers (median; {min(matched):.0%} to {max(matched):.0%}): the proximity clauses only rank, but
-tantivy evaluates them on every matching paper.
+The 25 plain-word queries match {statistics.median(matched):.0%} of the papers (median;
+{min(matched):.0%} to {max(matched):.0%}). Proximity clauses are phrase queries that read word
+positions; in the one query tantivy evaluated them on every matching paper. Counting the
+matches (the "N papers found" of the search page) makes tantivy visit every one of them.
 """
     print(body)
     if write:
         write_section(
             f"arxiv_scale_keyword_{papers}",
-            f"Keyword search at {papers:,} papers: the proximity clauses (`bench/arxiv_scale.py`)",
+            f"Keyword search at {papers:,} papers: where the time goes (`bench/arxiv_scale.py`)",
             body,
         )
 

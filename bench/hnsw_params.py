@@ -5,8 +5,9 @@
 
 The papers are those of bench/search_latency.py (the real listings, then generated ones up to
 `--total`), encoded by the bundled static model, as a bulk import's vectors are. Each
-(expansion when adding, expansion when searching) pair builds a graph of them all (usearch,
-float16, connectivity 16, as search/files/vectors.py does) with one thread, then asks it for
+(type, connectivity, expansion when adding, expansion when searching) row builds a usearch
+graph of them all (search/files/vectors.py uses the second: float16, 16, 64, 350) with one
+thread, then asks it for
 the 10 and 100 nearest papers of 300 random papers and compares with exact search (the paper
 itself counts: it is in both answers). Query time is one query at a time, k = 100.
 """
@@ -32,7 +33,15 @@ from search_latency import generate
 
 from paperboy.search.encoders import StaticEncoder
 
-PAIRS = [(128, 200), (128, 300), (64, 200), (64, 350)]
+# (dtype, connectivity, expansion adding, expansion searching); the second row is paperboy's.
+CONFIGS = [
+    ("f16", 16, 128, 200),
+    ("f16", 16, 64, 350),
+    ("i8", 16, 64, 350),
+    ("f16", 12, 64, 350),
+    ("i8", 12, 64, 350),
+    ("f16", 8, 64, 500),
+]
 
 
 def main() -> None:
@@ -64,12 +73,12 @@ def main() -> None:
     exact10, exact100 = order[:, :10], order[:, :100]
     load = load_average()
     rows = []
-    for add, search in PAIRS:
+    for dtype, links, add, search in CONFIGS:
         graph = Index(
             ndim=vectors.shape[1],
             metric="cos",
-            dtype="f16",
-            connectivity=16,
+            dtype=dtype,
+            connectivity=links,
             expansion_add=add,
             expansion_search=search,
         )
@@ -83,26 +92,27 @@ def main() -> None:
         for query in queries:
             graph.search(query, 100)
         ms = (time.perf_counter() - started) / len(queries) * 1000
-        rows.append((add, search, build, recall10, recall100, ms))
+        rows.append((dtype, links, add, search, build, recall10, recall100, ms))
         print(rows[-1], flush=True)
     table = "\n".join(
-        f"| {a} | {s} | {b:.1f} s ({n / b:,.0f} rows/s) | {r10:.4f} | {r100:.4f} | {ms:.2f} ms |"
-        for a, s, b, r10, r100, ms in rows
+        f"| {d} | {c} | {a} | {s} | {b:.1f} s ({n / b:,.0f} rows/s) | {r10:.4f} | {r100:.4f} "
+        f"| {ms:.2f} ms |"
+        for d, c, a, s, b, r10, r100, ms in rows
     )
     body = f"""Command: `nice .venv/bin/python bench/hnsw_params.py --corpus DATA/corpora/arxiv_cs_listings.jsonl.gz --total {args.total} --write`
 
 {n:,} papers (74,728 real arXiv cs listings, the rest generated as in bench/search_latency.py),
-static vectors (256-d), one usearch graph per row (float16, connectivity 16), built with one
-thread; 300 random papers as queries against exact search. Load average {load}.
+static vectors (256-d), one usearch graph per row, built with one thread; 300 random papers as
+queries against exact search. Load average {load}.
 
-| expansion adding | expansion searching | build (CPU) | recall@10 | recall@100 | query (k = 100) |
-|---|---|---|---|---|---|
+| type | connectivity | expansion adding | expansion searching | build (CPU) | recall@10 | recall@100 | query (k = 100) |
+|---|---|---|---|---|---|---|---|
 {table}
 
-paperboy's graphs use expansion 64 when adding and 350 when searching (from 2026-12-02; 128
-and 200 before): compare the first and last rows for what that changed (at 150,000 papers: as
-good or better recall in under half the build, a few tenths of a millisecond more a query).
-At 2.7M papers the build is the largest single cost of a bulk import (bench/arxiv_scale.py).
+paperboy's graphs are the second row: float16, connectivity 16, expansion 64 when adding and
+350 when searching (from 2026-12-02; expansion 128 and 200 before, the first row). int8
+vectors and fewer links build faster but find fewer of the true neighbours; at 2.7M papers
+the build is the largest single cost of a bulk import (bench/arxiv_scale.py).
 """
     print(body)
     if args.write:

@@ -109,3 +109,81 @@ def test_long_queries_read_compounds_as_words(tmp_path):
     claim = "models trained with self-supervised objectives need fewer labels than supervised ones"
     ranked = _ranked(index, claim)
     assert set(ranked) == {"2601.00031", "2601.00032"}
+
+
+def _proximity_papers(tmp_path) -> KeywordIndex:
+    filler = " ".join(["results"] * 12)
+    return _index(
+        tmp_path,
+        {
+            # BM25 alone puts 41 first (shorter), proximity puts 42 first.
+            "2601.00041": ("Sparse mixture", f"Routing. {filler} Experts."),
+            "2601.00042": ("Sparse models", f"A mixture of experts. {filler} Routing decides."),
+            "2601.00043": ("Dense models", f"Experts only. {filler} {filler}"),
+            "2601.00044": ("Dense models", f"Nothing of the sort. {filler}"),
+        },
+    )
+
+
+def test_proximity_re_ranking_scores_as_one_query_would(tmp_path):
+    """The second pass gives BM25's best the scores of the one query "words, and optionally
+    the words near each other", which scored every matching paper."""
+    import tantivy
+
+    index = _proximity_papers(tmp_path)
+    q = parse_query("mixture experts")
+    two_pass, total = index.search(q, limit=10)
+    one = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, index.build_query(q))]
+        + [(tantivy.Occur.Should, c) for c in index._proximity(q.words)]
+    )
+    searcher = index.index.searcher()
+    expected = [
+        (searcher.doc(addr)["id"][0], score) for score, addr in searcher.search(one, 10).hits
+    ]
+    assert [pid for pid, _ in two_pass] == [pid for pid, _ in expected]
+    assert [round(s, 4) for _, s in two_pass] == [round(s, 4) for _, s in expected]
+    assert two_pass[0][0] == "2601.00042" and total == 3
+    assert index.search(parse_query("quokka zebra"), limit=10) == ([], 0)
+
+
+def test_below_the_re_ranked_top_bm25_order_stands(tmp_path, monkeypatch):
+    from paperboy.search.files import keyword
+
+    index = _proximity_papers(tmp_path)
+    q = parse_query("mixture experts")
+    bm25 = index.search(parse_query("mixture"), limit=10)  # one word: no proximity at all
+    assert [pid for pid, _ in bm25[0]][:1] == ["2601.00041"]
+    monkeypatch.setattr(keyword, "RERANK_DEPTH", 1)
+    found, total = index.search(q, limit=10)
+    # Only BM25's first is re-ranked: 42 stays below it, and scores still fall down the list.
+    assert [pid for pid, _ in found] == ["2601.00041", "2601.00042", "2601.00043"]
+    assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+    assert total == 3
+    # Paging reaches past the re-ranked top.
+    assert index.search(q, limit=1, offset=2)[0][0][0] == "2601.00043"
+
+
+def test_plain_words_score_as_the_query_parser_reads_them(tmp_path, monkeypatch):
+    """Plain words become bare term queries (so tantivy can prune); they must score exactly
+    as the query parser's reading of the same words over the same fields."""
+    from paperboy.search.files import keyword
+
+    monkeypatch.setattr(keyword, "PROXIMITY_BOOST", 0.0)
+    papers = _fixture_papers()
+    index = KeywordIndex(tmp_path / "keyword")
+    index.add(papers)
+    index.commit()
+    searcher = index.index.searcher()
+    surname = papers[0].authors[0].split()[-1]  # a word in the authors field
+    for text in ["sparse attention", "diffusion models video", "the transformer", surname]:
+        q = parse_query(text)
+        assert index._term_clauses(q.words[0]) is not None
+        parsed = index._parse(" ".join(f'"{w}"' for w in q.words), conjunction=False)
+        expected = [
+            (searcher.doc(addr)["id"][0], round(score, 4))
+            for score, addr in searcher.search(parsed, 50).hits
+        ]
+        found = [(pid, round(score, 4)) for pid, score in index.search(q, limit=50)[0]]
+        assert found == expected and found, text
+    assert index._term_clauses("self-attention") is None

@@ -295,3 +295,37 @@ def test_filters_hold_on_every_hit_when_the_reading_is_cut(pg_keyword, monkeypat
         for pid, _ in found:
             paper = store.get(pid)
             assert "cs.CV" in paper.categories and paper_day(paper).isoformat() >= "2026-01-15"
+
+
+def test_a_keyword_statement_past_the_timeout_is_stopped_said_and_the_next_search_works(
+    pg_keyword, monkeypatch
+):
+    """The database stops a keyword read that runs past STATEMENT_TIMEOUT_MS (a real
+    statement_timeout, here lowered and met with pg_sleep); the caller gets a clear error,
+    the connection is usable, and the next search answers."""
+    from paperboy.search.backends import KeywordIndexError
+    from paperboy.search.postgres import tables as pgsearch
+
+    keyword, store = pg_keyword
+    q = parse_query("whisper quantization")
+    before, _ = keyword.search(q, limit=5)
+    assert before
+    read_and_rank = keyword._read_and_rank
+
+    def slow(conn, *args):
+        conn.execute("SELECT pg_sleep(0.5)")  # runs under the search's own timeout
+        return read_and_rank(conn, *args)
+
+    monkeypatch.setattr(pgsearch, "STATEMENT_TIMEOUT_MS", 50)
+    monkeypatch.setattr(keyword, "_read_and_rank", slow)
+    with pytest.raises(KeywordIndexError, match=r"longer than 0\.05 s and was stopped"):
+        keyword.search(q, limit=5)
+    monkeypatch.setattr(keyword, "_read_and_rank", read_and_rank)
+    assert keyword.search(q, limit=5)[0] == before
+    # The timeout was the search's own (set_config(..., true)): the store's writes are not
+    # bound by it afterwards.
+    with store.transaction() as conn:
+        assert (
+            conn.execute("SELECT pg_sleep(0.1), current_setting('statement_timeout')").fetchone()[1]
+            != "50ms"
+        )

@@ -46,6 +46,7 @@ COMPOUND_BOOST = 1.0  # a paper writing the compound itself ("in-context")
 PROXIMITY_BOOST = 0.5  # adjacent query words adjacent in the paper
 PROXIMITY_SLOP = 2  # words allowed between them (stop words count)
 SHORT_QUERY_WORDS = 6  # up to this many free words: compounds and proximity apply
+RERANK_DEPTH = 300  # proximity re-ranks this many of BM25's best (bench/keyword_tuning.py)
 SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Possessive `\w++` after `\b`: the plain `\w+(?:-\w+)+` retried every shorter prefix of
@@ -235,10 +236,41 @@ class KeywordIndex:
                 order_by_field=field,
                 order=tantivy.Order.Desc,
             )
-        else:
+            found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+            return found, int(result.count)  # type: ignore[attr-defined]  # count=True sets it
+        near = self._proximity(q.words) if len(q.words) <= SHORT_QUERY_WORDS else []
+        if not near:
             result = searcher.search(query, limit=limit, offset=offset, count=True)
+            found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+            return found, int(result.count)  # type: ignore[attr-defined]
+        # Two passes: BM25 ranks every matching paper, then proximity re-ranks its top
+        # RERANK_DEPTH (phrase queries read word positions: on every matching paper they
+        # were most of a query's time at 2.7M papers, bench/arxiv_scale.py).
+        # Below the re-ranked top, BM25's order stands; its scores are lower than any above.
+        result = searcher.search(query, limit=max(RERANK_DEPTH, offset + limit), count=True)
         found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
-        return found, int(result.count)  # type: ignore[attr-defined]  # count=True sets it
+        found = self._with_proximity(searcher, found[:RERANK_DEPTH], near) + found[RERANK_DEPTH:]
+        return found[offset : offset + limit], int(result.count)  # type: ignore[attr-defined]
+
+    def _with_proximity(
+        self, searcher: tantivy.Searcher, found: list[tuple[str, float]], near: list[tantivy.Query]
+    ) -> list[tuple[str, float]]:
+        """`found` re-ranked with the proximity clauses' scores added to each paper's BM25:
+        the score the one query "words AND optionally near" gives, for these papers only."""
+        if not found:
+            return found
+        within = tantivy.Query.boost_query(
+            tantivy.Query.term_set_query(self.schema, "id", [pid for pid, _ in found]), 0.0
+        )
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, within)] + [(tantivy.Occur.Should, c) for c in near]
+        )
+        hits = searcher.search(query, limit=len(found), count=False).hits
+        extra = {searcher.doc(addr)["id"][0]: float(score) for score, addr in hits if score > 0}
+        if not extra:
+            return found
+        ranked = [(pid, score + extra.get(pid, 0.0)) for pid, score in found]
+        return sorted(ranked, key=lambda hit: -hit[1])  # stable: BM25's order breaks ties
 
     def allowed_ids(self, q: ParsedQuery, ids: list[str]) -> set[str]:
         """Which of `ids` satisfy the query's phrases, filters and exclusions."""
@@ -264,28 +296,54 @@ class KeywordIndex:
             if not q.excluded:
                 return None
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        if len(clauses) == 1 and words is not None:
+            return words  # unwrapped: tantivy's top-k pruning needs the OR at the top
         return tantivy.Query.boolean_query(clauses)
 
     def _words_query(self, q: ParsedQuery, conjunction: bool) -> tantivy.Query | None:
         """Each free word is a clause (a compound is one clause for all its parts); OR-ed,
-        or all required with `conjunction`; plus the proximity clauses, which only rank."""
+        or all required with `conjunction`. Proximity only ranks: `search` adds it."""
         if len(q.words) > SHORT_QUERY_WORDS:
             # A bag of words: one parse for all of them (a pasted abstract or a paper's own
             # text in similar() has hundreds; parsing each alone cost ~1 ms per 200 words).
             parts = [p for w in q.words for p in _SAFE.sub(" ", w).split()]
             return self._parse(" ".join(f'"{p}"' for p in parts), conjunction) if parts else None
-        words = q.words
-        clauses = [c for c in (self._word_clause(w) for w in words) if c is not None]
+        if conjunction:
+            clauses = [c for c in (self._word_clause(w) for w in q.words) if c is not None]
+            if not clauses:
+                return None
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in clauses])
+        clauses = []
+        for word in q.words:
+            terms = self._term_clauses(word)
+            if terms is None:
+                clause = self._word_clause(word)
+                terms = [clause] if clause is not None else []
+            clauses += terms
         if not clauses:
             return None
-        occur = tantivy.Occur.Must if conjunction else tantivy.Occur.Should
-        words_query = tantivy.Query.boolean_query([(occur, c) for c in clauses])
-        near = self._proximity(words)
-        if not near:
-            return words_query
-        return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, words_query)] + [(tantivy.Occur.Should, c) for c in near]
-        )
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+
+    def _term_clauses(self, word: str) -> list[tantivy.Query] | None:
+        """A plain word as bare term queries in the text, title (boosted) and authors fields:
+        what the query parser makes of it, flat. An OR of bare terms lets tantivy skip the
+        papers that cannot reach the top (block-max WAND) instead of scoring every one that
+        holds a word. None when the word is not one term in each field (a compound)."""
+        parts = _SAFE.sub(" ", word).split()
+        if len(parts) != 1 or compounds(word):
+            return None
+        text, names = analyze(parts[0]), analyze_names(parts[0])
+        if len(text) > 1 or len(names) > 1:
+            return None
+        found = []
+        if text:
+            found.append(tantivy.Query.term_query(self.schema, "text", text[0], "freq"))
+            if TITLE_BOOST:
+                title = tantivy.Query.term_query(self.schema, "title", text[0], "freq")
+                found.append(tantivy.Query.boost_query(title, TITLE_BOOST))
+        if names:
+            found.append(tantivy.Query.term_query(self.schema, "authors", names[0], "freq"))
+        return found
 
     def _word_clause(self, word: str) -> tantivy.Query | None:
         parts = _SAFE.sub(" ", word).split()
