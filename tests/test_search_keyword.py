@@ -187,3 +187,36 @@ def test_plain_words_score_as_the_query_parser_reads_them(tmp_path, monkeypatch)
         found = [(pid, round(score, 4)) for pid, score in index.search(q, limit=50)[0]]
         assert found == expected and found, text
     assert index._term_clauses("self-attention") is None
+
+
+def test_a_plain_query_matching_many_papers_has_its_total_estimated(tmp_path, monkeypatch):
+    """Counting visits every match; over EXACT_COUNT_UP_TO (lowered here) a plain-word
+    query's total is estimated from its words' document frequencies. The hits are the same,
+    and phrases, compounds and filters are still counted exactly."""
+    from paperboy.search.files import keyword
+
+    papers = _fixture_papers()
+    index = KeywordIndex(tmp_path / "keyword")
+    index.add(papers)
+    index.commit()
+    queries = ["language model", "video diffusion", '"language model"', "self-attention model"]
+    exact = {text: index.search(parse_query(text), limit=20) for text in queries}
+    assert exact["language model"][1] > 10  # enough matches to estimate
+    monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)
+    for text in queries:
+        found, total = index.search(parse_query(text), limit=20)
+        assert found == exact[text][0], text
+        true_total = exact[text][1]
+        if text.startswith('"') or "-" in text:
+            assert total == true_total, text  # a phrase or a compound: counted
+        else:
+            assert total == int(float(f"{total:.2g}")), text  # two figures: an estimate
+            assert 0.5 * true_total <= total <= 2 * true_total, (text, total, true_total)
+    # Estimated, not counted (252 papers hold either word; independence says 270).
+    assert index.search(parse_query("language model"), limit=20)[1] != exact["language model"][1]
+    filtered = parse_query("language model")
+    filtered.categories = [papers[0].categories[0]]
+    monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 10**9)
+    counted = index.search(filtered, limit=20)
+    monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)
+    assert index.search(filtered, limit=20) == counted  # a filter: counted
