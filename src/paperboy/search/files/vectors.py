@@ -367,15 +367,17 @@ class VectorIndex:
 
         # float16 in the graph: its int8 mode assumes components near +-1 and loses most
         # precision on unit vectors (recall@10 0.89 against 0.96 measured at 75k papers).
-        # Expansion 64 when adding, 350 when searching: recall as good as with 128 / 200
-        # (better at 100) in under half the build, 0.2 ms more a query (bench/hnsw_params.py).
+        # 12 links a node, expansion 40 when adding and 500 when searching: at 150,000
+        # papers recall@10 0.968 (0.970 with 16 / 64 / 350, 0.967 with 16 / 128 / 200) in
+        # 58-59% of the CPU of 16 / 64 / 350 (two runs), 0.1 ms more a query
+        # (bench/hnsw_params.py). The graph's build paces a bulk import's indexing at 2.7M.
         return Index(
             ndim=self.dim,
             metric="cos",
             dtype="f16",
-            connectivity=16,
-            expansion_add=64,
-            expansion_search=350,
+            connectivity=12,
+            expansion_add=40,
+            expansion_search=500,
         )
 
     def _graph_plan(self) -> tuple[Index, list[int], int]:
