@@ -44,6 +44,29 @@ def test_remove_hides_and_save_compacts(tmp_path):
     np.testing.assert_allclose(again.vector("p3"), vectors[3], atol=0.02)
 
 
+def test_the_count_follows_removes_and_puts_in_any_order(tmp_path):
+    """len() keeps a count of removed rows rather than summing them on every search."""
+    vectors = unit(20)
+    index = VectorIndex(tmp_path / "v", dim=32, model="test")
+    index.put([f"p{i}" for i in range(10)], vectors[:10])
+    present = {f"p{i}" for i in range(10)}
+    rng = np.random.default_rng(3)
+    for step in range(200):
+        pid = f"p{int(rng.integers(20))}"
+        if rng.random() < 0.5:
+            index.remove([pid, pid])  # twice: counted once
+            present.discard(pid)
+        else:
+            index.put([pid], vectors[[int(pid[1:])]])
+            present.add(pid)
+        assert len(index) == len(present) and index.id_set() == present, step
+        if step % 50 == 49:
+            index.save(watermark=step)  # compacts
+            assert len(index) == len(present)
+    found = {pid for pid, _ in index.search(vectors[0], k=20)}
+    assert found == present
+
+
 def test_another_models_files_are_not_used(tmp_path):
     index = VectorIndex(tmp_path / "v", dim=32, model="a")
     index.put(["x"], unit(1))

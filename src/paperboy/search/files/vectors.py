@@ -133,6 +133,7 @@ class VectorIndex:
         self._graph_feed: ThreadPoolExecutor | None = None
         self._graph_jobs: deque[Future[None]] = deque()
         self._deleted = np.zeros(0, dtype=bool)
+        self._hidden = 0  # rows marked deleted: _deleted.sum(), kept (2 ms a search at 2.7M)
 
     # -- persistence -------------------------------------------------------------------------
     @classmethod
@@ -172,6 +173,7 @@ class VectorIndex:
         index.watermark = int(meta.get("watermark", 0))
         index.generation = int(meta.get("generation", 0))
         index._deleted = np.zeros(len(ids), dtype=bool)
+        index._hidden = 0
         return index
 
     def save(self, watermark: int | None = None) -> None:
@@ -223,7 +225,9 @@ class VectorIndex:
                 self.codes[row], self.scales[row] = codes[i], scales[i]
                 self.hashes[row] = hashes[i]
                 self._changed_rows.add(row)
-                self._deleted[row] = False
+                if self._deleted[row]:
+                    self._deleted[row] = False
+                    self._hidden -= 1
                 if self._dense is not None:
                     self._dense[row] = codes[i].astype(np.float32) * scales[i]
         if new_rows:
@@ -254,17 +258,19 @@ class VectorIndex:
     def remove(self, ids: Iterable[str]) -> None:
         for pid in ids:
             row = self.row.get(pid)
-            if row is not None:
+            if row is not None and not self._deleted[row]:
                 self._deleted[row] = True
+                self._hidden += 1
 
     def _compact(self) -> None:
-        if not self._deleted.any():
+        if not self._hidden:
             return
         keep = ~self._deleted
         self.ids = [pid for pid, k in zip(self.ids, keep) if k]
         self.codes, self.scales = self.codes[keep], self.scales[keep]
         self.hashes = self.hashes[keep]
         self._deleted = np.zeros(len(self.ids), dtype=bool)
+        self._hidden = 0
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self._dense, self._graph, self._graph_stale = None, None, True
 
@@ -274,11 +280,12 @@ class VectorIndex:
         self.scales = np.zeros(0, dtype=np.float32)
         self.hashes = np.zeros(0, dtype=np.int64)
         self._deleted = np.zeros(0, dtype=bool)
+        self._hidden = 0
         self._dense, self._graph, self._graph_stale = None, None, True
 
     # -- reading -----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return int(len(self.ids) - self._deleted.sum())
+        return len(self.ids) - self._hidden
 
     def __contains__(self, pid: str) -> bool:
         row = self.row.get(pid)
@@ -334,7 +341,7 @@ class VectorIndex:
         if self.uses_graph:
             return self._graph_search(query, k)
         sims = self.dense @ query
-        if self._deleted.any():
+        if self._hidden:
             sims[self._deleted] = -np.inf
         k = min(k, n)
         top = np.argpartition(-sims, k - 1)[:k] if k < n else np.arange(n)
@@ -350,7 +357,7 @@ class VectorIndex:
                 or len(self._graph) < len(self.ids)
             ):
                 self._sync_graph(save=False)
-        hidden = int(self._deleted.sum())  # removed rows stay in the graph until compaction
+        hidden = self._hidden  # removed rows stay in the graph until compaction
         assert self._graph is not None  # synced just above
         matches = self._graph.search(query, min(k + hidden, len(self.ids)))
         found = []
