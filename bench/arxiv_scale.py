@@ -22,7 +22,9 @@ snapshot (2.7M papers) through the product's own commands, on SQLite with index 
    then 3 timed rounds, timed at the client on loopback. The serving process's RSS after them.
 
 `--keyword-breakdown --work FOLDER` (after a run with `--work FOLDER`) times only the keyword
-side of that data, with and without its proximity clauses (docs/deploy.md says why).
+side of that data: as served, counting every match, and the one query served before
+2026-12-02 (docs/deploy.md says why). `--graph-recall --work FOLDER` compares the HNSW
+graph's answers with exact search at several search expansions.
 
 Targets (issue #16): import + keyword + bulk vectors + vector index in <= 45 minutes on
 2 cores, serving RSS <= 4 GB, hybrid p50 <= 20 ms and p99 <= 60 ms.
@@ -299,6 +301,64 @@ matches (the "N papers found" of the search page) makes tantivy visit every one 
         )
 
 
+def graph_recall(data_dir: Path, write: bool) -> None:
+    """How many of the true nearest papers the HNSW graph finds at this size, for the
+    static vectors of the 40 queries of bench/search_latency.py (`--graph-recall`, after a
+    run with `--work`): exact search over every stored vector against the graph at several
+    search expansions (the one served is the graph's own)."""
+    import numpy as np
+
+    from paperboy.config import Settings
+    from paperboy.search import open_search
+    from paperboy.store import open_store
+
+    settings = Settings.load(data_dir=data_dir)
+    engine = open_search(open_store(settings), settings)
+    engine.search("warm up")  # loads the graph
+    bulk = engine.indexes.bulk
+    graph = bulk._graph
+    queries = np.stack([engine.query_vector(bulk.model, q) for q in QUERIES]).astype(np.float32)
+    sims = np.empty((len(queries), len(bulk.ids)), np.float32)
+    for start in range(0, len(bulk.ids), 200_000):  # exact, a block of float32 rows at a time
+        rows = slice(start, start + 200_000)
+        sims[:, rows] = queries @ (bulk.codes[rows].astype(np.float32) * bulk.scales[rows, None]).T
+    exact = np.argsort(-sims, axis=1)[:, :100]
+    served = graph.expansion_search
+    lines = []
+    for expansion in sorted({200, 350, 500, 700, served}):
+        graph.expansion_search = expansion
+        at10, at100, times = [], [], []
+        for query, truth in zip(queries, exact):
+            started = time.perf_counter()
+            keys = graph.search(query, 100).keys.tolist()
+            times.append((time.perf_counter() - started) * 1000)
+            at10.append(len(set(keys[:10]) & set(truth[:10].tolist())) / 10)
+            at100.append(len(set(keys) & set(truth.tolist())) / 100)
+        mark = " (served)" if expansion == served else ""
+        lines.append(
+            f"| {expansion}{mark} | {statistics.mean(at10):.3f} | {statistics.mean(at100):.3f} "
+            f"| {statistics.median(times):.1f} ms |"
+        )
+        print(lines[-1], flush=True)
+    graph.expansion_search = served
+    body = f"""Command: `nice .venv/bin/python bench/arxiv_scale.py --work FOLDER --graph-recall --write`
+(after a run of the same script with `--work FOLDER`): {len(bulk):,} static vectors, a graph of
+{graph.connectivity} links a node, the 40 queries of bench/search_latency.py encoded as search
+encodes them, against exact search over every vector. Load average {load_average()}.
+
+| expansion searching | recall@10 | recall@100 | graph search p50 (k = 100) |
+|---|---|---|---|
+{chr(10).join(lines)}
+"""
+    print(body)
+    if write:
+        write_section(
+            f"arxiv_scale_graph_{len(bulk)}",
+            f"HNSW recall at {len(bulk):,} papers (`bench/arxiv_scale.py --graph-recall`)",
+            body,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DATA / "arxiv_cs_listings.jsonl.gz")
@@ -312,11 +372,19 @@ def main() -> None:
         action="store_true",
         help="only time the keyword side of the data folder a run with --work left",
     )
+    parser.add_argument(
+        "--graph-recall",
+        action="store_true",
+        help="only measure the HNSW graph's recall on the data folder a run with --work left",
+    )
     args = parser.parse_args()
-    if args.keyword_breakdown:
+    if args.keyword_breakdown or args.graph_recall:
         if not args.work or not (args.work / "data").exists():
-            sys.exit("--keyword-breakdown needs --work FOLDER holding a finished run's data")
-        keyword_breakdown(args.work / "data", args.rounds, args.write)
+            sys.exit("--keyword-breakdown and --graph-recall need --work FOLDER (a finished run)")
+        if args.keyword_breakdown:
+            keyword_breakdown(args.work / "data", args.rounds, args.write)
+        if args.graph_recall:
+            graph_recall(args.work / "data", args.write)
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="paperboy-arxiv-scale-"))
