@@ -245,8 +245,10 @@ class KeywordIndex:
         # they were read on every matching paper, most of a search's time at 2.7M papers).
         # Below the re-ranked top BM25's order stands; its scores are lower than any above.
         depth = max(RERANK_DEPTH, offset + limit) if near else offset + limit
-        # Counting visits every match, and tantivy cannot skip papers while it counts: a
-        # plain-word query holding many papers is estimated instead.
+        # A plain-word query holding many papers has its total estimated, not counted: the
+        # count is a second collector over every match (through tantivy-py, ranking visits
+        # every match too: it always collects through a MultiCollector, so tantivy's
+        # block-max WAND never skips; measured at 2.7M papers, docs/deploy.md).
         estimate = self._estimated_matches(searcher, q)
         result = searcher.search(query, limit=depth, count=estimate is None)
         found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
@@ -337,7 +339,7 @@ class KeywordIndex:
                 return None
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         if len(clauses) == 1 and words is not None:
-            return words  # unwrapped: tantivy's top-k pruning needs the OR at the top
+            return words  # unwrapped: block-max WAND applies to an OR of terms at the top
         return tantivy.Query.boolean_query(clauses)
 
     def _words_query(self, q: ParsedQuery, conjunction: bool) -> tantivy.Query | None:
@@ -366,9 +368,10 @@ class KeywordIndex:
 
     def _term_clauses(self, word: str) -> list[tantivy.Query] | None:
         """A plain word as bare term queries in the text, title (boosted) and authors fields:
-        what the query parser makes of it, flat. An OR of bare terms lets tantivy skip the
-        papers that cannot reach the top (block-max WAND) instead of scoring every one that
-        holds a word. None when the word is not one term in each field (a compound)."""
+        what the query parser makes of it, flat (the same scores, tested). A flat OR of bare
+        terms is what tantivy's block-max WAND prunes; tantivy-py 0.27 does not let it run
+        yet (see `search`), so today this only keeps the query ready for it. None when the
+        word is not one term in each field (a compound)."""
         parts = _SAFE.sub(" ", word).split()
         if len(parts) != 1 or compounds(word):
             return None
