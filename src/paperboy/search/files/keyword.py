@@ -266,7 +266,8 @@ class KeywordIndex:
         """How many papers hold any word of a plain-word query, estimated from each word's
         document frequency as if words were independent, when that is over
         EXACT_COUNT_UP_TO; rounded to two figures. None (count them) otherwise, and for
-        phrases, compounds, filters and exclusions. Words that go together make it high: on
+        phrases, compounds, filters and exclusions: the words are those `_term_clauses`
+        writes as bare terms. Words that go together make it high: on
         80,000 papers, 1.00 to 1.27 times the true count for the 18 plain queries over the
         bound (bench/arxiv_scale.py --keyword-breakdown prints the comparison)."""
         if has_constraints(q) or not q.words or len(q.words) > SHORT_QUERY_WORDS:
@@ -274,13 +275,13 @@ class KeywordIndex:
         papers = searcher.num_docs
         missing = 1.0
         for word in q.words:
-            parts = _SAFE.sub(" ", word).split()
-            if len(parts) != 1 or compounds(word):
+            terms = _plain_terms(word)
+            if terms is None:
                 return None
-            text, names = analyze(parts[0]), analyze_names(parts[0])
+            text, name = terms
             held = max(
-                searcher.doc_freq("text", text[0]) if text else 0,  # the title is in "text"
-                searcher.doc_freq("authors", names[0]) if names else 0,
+                searcher.doc_freq("text", text) if text else 0,  # the title is in "text"
+                searcher.doc_freq("authors", name) if name else 0,
             )
             missing *= 1 - min(held, papers) / max(papers, 1)
         estimate = papers * (1 - missing)
@@ -372,20 +373,18 @@ class KeywordIndex:
         terms is what tantivy's block-max WAND prunes; tantivy-py 0.27 does not let it run
         yet (see `search`), so today this only keeps the query ready for it. None when the
         word is not one term in each field (a compound)."""
-        parts = _SAFE.sub(" ", word).split()
-        if len(parts) != 1 or compounds(word):
+        terms = _plain_terms(word)
+        if terms is None:
             return None
-        text, names = analyze(parts[0]), analyze_names(parts[0])
-        if len(text) > 1 or len(names) > 1:
-            return None
+        text, name = terms
         found = []
         if text:
-            found.append(tantivy.Query.term_query(self.schema, "text", text[0], "freq"))
+            found.append(tantivy.Query.term_query(self.schema, "text", text, "freq"))
             if TITLE_BOOST:
-                title = tantivy.Query.term_query(self.schema, "title", text[0], "freq")
+                title = tantivy.Query.term_query(self.schema, "title", text, "freq")
                 found.append(tantivy.Query.boost_query(title, TITLE_BOOST))
-        if names:
-            found.append(tantivy.Query.term_query(self.schema, "authors", names[0], "freq"))
+        if name:
+            found.append(tantivy.Query.term_query(self.schema, "authors", name, "freq"))
         return found
 
     def _word_clause(self, word: str) -> tantivy.Query | None:
@@ -459,6 +458,19 @@ class KeywordIndex:
         if q.has_code is not None:
             found.append(tantivy.Query.term_query(schema, "has_code", 1 if q.has_code else 0))
         return found
+
+
+def _plain_terms(word: str) -> tuple[str | None, str | None] | None:
+    """A plain query word's term in the text fields and in the authors field (None where
+    the analyzer drops it, a stop word); None when the word is no single term (a compound,
+    or parts the analyzers split)."""
+    parts = _SAFE.sub(" ", word).split()
+    if len(parts) != 1 or compounds(word):
+        return None
+    text, names = analyze(parts[0]), analyze_names(parts[0])
+    if len(text) > 1 or len(names) > 1:
+        return None
+    return (text[0] if text else None), (names[0] if names else None)
 
 
 def _terms(words: Iterable[str]) -> list[str | tuple[int, str]]:
