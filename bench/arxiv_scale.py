@@ -24,7 +24,9 @@ snapshot (2.7M papers) through the product's own commands, on SQLite with index 
 `--keyword-breakdown --work FOLDER` (after a run with `--work FOLDER`) times only the keyword
 side of that data: as served, counting every match, and the one query served before
 2026-12-02 (docs/deploy.md says why). `--graph-recall --work FOLDER` compares the HNSW
-graph's answers with exact search at several search expansions.
+graph's answers with exact search at several search expansions. `--latency --work FOLDER`
+times hybrid search again (through `serve`, and in one process with the vector side beside
+the keyword side and after it).
 
 Targets (issue #16): import + keyword + bulk vectors + vector index in <= 45 minutes on
 2 cores, serving RSS <= 4 GB, hybrid p50 <= 20 ms and p99 <= 60 ms.
@@ -302,6 +304,63 @@ so block-max WAND never skips any.
         )
 
 
+def latency(work: Path, rounds: int, write: bool) -> None:
+    """Hybrid search timed again on a built data folder (`--latency`, after a run with
+    `--work`): through `paperboy serve` as the full run times it, and inside one process,
+    `search()` with the nearest papers looked up beside the keyword search and one after
+    the other (engine.SEARCH_AT_ONCE_FROM), interleaved query by query."""
+    import paperboy.search.engine as engine_module
+    from paperboy.config import Settings
+    from paperboy.search import open_search
+    from paperboy.store import open_store
+
+    load_before = load_average()
+    served = serve_and_time(work / "data", rounds, work / "serve.log")
+    print(f"serve: {served}", flush=True)
+    settings = Settings.load(data_dir=work / "data")
+    engine = open_search(open_store(settings), settings)
+    engine.warm()
+    papers = engine.indexes.keyword.count()
+    ways = {"beside": engine_module.SEARCH_AT_ONCE_FROM, "after": 10**12}
+    times: dict[str, list[float]] = {way: [] for way in ways}
+    for round_ in range(rounds + 1):  # the first round only warms up
+        for query in QUERIES:
+            for way in ways if round_ % 2 else reversed(list(ways)):
+                engine_module.SEARCH_AT_ONCE_FROM = ways[way]
+                started = time.perf_counter()
+                engine.search(query)
+                if round_:
+                    times[way].append((time.perf_counter() - started) * 1000)
+    engine_module.SEARCH_AT_ONCE_FROM = ways["beside"]
+    quantiles = {
+        way: (statistics.median(t), sorted(t)[min(len(t) - 1, int(len(t) * 0.99))])
+        for way, t in times.items()
+    }
+    print(quantiles, flush=True)
+    body = f"""Command: `nice .venv/bin/python bench/arxiv_scale.py --work FOLDER --latency --write`
+(after a run of the same script with `--work FOLDER`), over its {papers:,} papers; the import
+figures are in the section above. Load average before and after:
+{load_before}; {load_average()}.
+
+| hybrid search | p50 / p99 ms |
+|---|---|
+| through `/api/papers/search` (`paperboy serve --workers 1`, at the client, as above) | **{served["p50"]:.1f} / {served["p99"]:.1f}** ({served["n"]} queries) |
+| `search()` in one process, nearest papers looked up beside the keyword search (served) | {quantiles["beside"][0]:.1f} / {quantiles["beside"][1]:.1f} |
+| `search()` in one process, one side after the other (before 2026-12-02) | {quantiles["after"][0]:.1f} / {quantiles["after"][1]:.1f} |
+
+Serving RSS after the queries: {served["rss"]:,.0f} MiB. The 40 queries of
+bench/search_latency.py, one warm-up pass then {rounds} rounds; in one process the two ways
+alternate query by query, so both see the same machine.
+"""
+    print(body)
+    if write:
+        write_section(
+            f"arxiv_scale_latency_{papers}",
+            f"Hybrid search at {papers:,} papers, timed again (`bench/arxiv_scale.py --latency`)",
+            body,
+        )
+
+
 def graph_recall(data_dir: Path, write: bool) -> None:
     """How many of the true nearest papers the HNSW graph finds at this size, for the
     static vectors of the 40 queries of bench/search_latency.py (`--graph-recall`, after a
@@ -374,14 +433,24 @@ def main() -> None:
         help="only time the keyword side of the data folder a run with --work left",
     )
     parser.add_argument(
+        "--latency",
+        action="store_true",
+        help="only time hybrid search again on the data folder a run with --work left",
+    )
+    parser.add_argument(
         "--graph-recall",
         action="store_true",
         help="only measure the HNSW graph's recall on the data folder a run with --work left",
     )
     args = parser.parse_args()
-    if args.keyword_breakdown or args.graph_recall:
+    if args.keyword_breakdown or args.graph_recall or args.latency:
         if not args.work or not (args.work / "data").exists():
-            sys.exit("--keyword-breakdown and --graph-recall need --work FOLDER (a finished run)")
+            sys.exit(
+                "--keyword-breakdown, --graph-recall and --latency need --work FOLDER "
+                "(a finished run)"
+            )
+        if args.latency:
+            latency(args.work, args.rounds, args.write)
         if args.keyword_breakdown:
             keyword_breakdown(args.work / "data", args.rounds, args.write)
         if args.graph_recall:

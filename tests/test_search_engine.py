@@ -225,3 +225,34 @@ def test_similar_papers_are_cached_until_the_indexes_change(tmp_path, monkeypatc
     after = [h.paper.id for h in engine.similar(paper.id, 5)]
     assert twin.id not in before and after[0] == twin.id
     store.close()
+
+
+def test_nearest_papers_looked_up_beside_the_keyword_search_rank_the_same(tmp_path, monkeypatch):
+    """Over many vectors (the bound is lowered here), the vector side runs in a thread while
+    tantivy ranks: the same rankings, hits and totals as one after the other."""
+    from paperboy.search import engine as engine_module
+    from paperboy.search.query import parse_query
+
+    store, settings = make_store(tmp_path)
+    engine = open_search(store, settings)
+    queries = [
+        "graph neural networks for molecules",
+        "diffusion models -survey",
+        '"language model" reasoning',
+        "cat:cs.CV segmentation",
+        "zzzzqx unmatched words",
+    ]
+    monkeypatch.setattr(engine_module, "SEARCH_AT_ONCE_FROM", 10**9)
+    one_after_the_other = {text: engine.rank(parse_query(text)) for text in queries}
+    pages = {text: engine.search(text).hits for text in queries}
+    assert engine._threads is None
+    monkeypatch.setattr(engine_module, "SEARCH_AT_ONCE_FROM", 1)
+    for text in queries:
+        beside = engine.rank(parse_query(text))
+        before = one_after_the_other[text]
+        assert beside.ranked == before.ranked and beside.total == before.total, text
+        assert beside.semantic_top == before.semantic_top, text
+        assert [h.paper.id for h in engine.search(text).hits] == [h.paper.id for h in pages[text]]
+    assert engine._threads is not None  # the thread was used
+    assert any(one_after_the_other[text].semantic_top for text in queries)
+    store.close()

@@ -149,6 +149,7 @@ class IndexSet(Protocol):
     dense: VectorIndex
     bulk: VectorIndex | None
     passages: VectorIndex | None
+    searches_at_once: bool  # keyword and vector search may run in two threads at once
 
     def encoder(self, model: str) -> Encoder: ...
 

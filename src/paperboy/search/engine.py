@@ -8,6 +8,8 @@ A query runs in four steps: parse it (query.py); take the top `CANDIDATES` paper
 and by cosine (vectors of the transformer where a paper has them, else of the static model);
 keep the semantic candidates that satisfy the query's phrases, filters and exclusions; fuse
 the two normalised scores (fusion.py), with the keyword weight tuned for the vectors used.
+Over many vectors in index files (`SEARCH_AT_ONCE_FROM`) the nearest papers are looked up in
+a thread while the keyword index ranks (`_nearest`); the keyword candidates' cosines follow.
 Sorting by date or upvotes lists every paper that contains all the words, newest (or most
 upvoted) first.
 
@@ -24,8 +26,9 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -60,6 +63,12 @@ QUERY_CACHE_SIZE = 2048  # query vectors kept per engine (384 floats each: ~3 MB
 # the rest. Tuned with bench/similar_papers.py (docs/benchmarks.md).
 SIMILAR_KEYWORD_WEIGHT = 0.3
 SIMILAR_CACHE_SIZE = 1024  # similar() rankings kept per engine (a paper page asks on each view)
+# From this many vectors on, the nearest papers are looked up in a thread of their own while
+# the keyword index ranks (both let go of the GIL): at 2.7M papers the graph search is ~6 ms
+# beside ~14 ms of BM25 (p50), and a hybrid query then costs the longer of the two, not their
+# sum (bench/arxiv_scale.py). Below it the vector side is a millisecond or two: not worth a
+# thread hop.
+SEARCH_AT_ONCE_FROM = 50_000
 
 
 @dataclass
@@ -72,6 +81,14 @@ class Ranking:
     semantic: dict[str, float] = field(default_factory=dict)
     semantic_top: set[str] = field(default_factory=set)
     models: dict[str, str] = field(default_factory=dict)  # paper -> model its cosine came from
+
+
+class Nearest(NamedTuple):
+    """One vector set's nearest papers to a query (best first), and the query's vector."""
+
+    vectors: VectorIndex
+    vector: np.ndarray
+    found: list[tuple[str, float]]
 
 
 class QueryVectors:
@@ -121,6 +138,7 @@ class HybridSearch:
         # paper page asks for the same neighbours on every view.
         self._similar: OrderedDict[tuple[str, int], list[tuple[str, float]]] = OrderedDict()
         self._similar_stamp = self._stamp
+        self._threads: ThreadPoolExecutor | None = None  # for `_nearest`, made on first use
 
     def warm(self) -> list[str]:
         """Load every query encoder and run one query through each index, so that the first
@@ -257,14 +275,19 @@ class HybridSearch:
         """Fused ranking of the top candidates; `mode` "keyword" or "semantic" ranks by one."""
         keyword_hits: list[tuple[str, float]] = []
         total = 0
+        semantic_wanted = mode != "keyword" and q.has_text
+        nearest: Future[list[Nearest]] | None = None
+        if semantic_wanted and mode != "semantic" and self._search_at_once():
+            nearest = self._thread_pool().submit(self._nearest, q, k)
         if mode != "semantic":
             keyword_hits, total = self.indexes.keyword.search(q, limit=k)
         keyword = dict(keyword_hits)
         semantic: dict[str, float] = {}
         semantic_top: set[str] = set()
         models: dict[str, str] = {}
-        if mode != "keyword" and q.has_text:
-            semantic, semantic_top, models = self._semantic(q, k, extra=list(keyword))
+        if semantic_wanted:
+            found = nearest.result() if nearest is not None else self._nearest(q, k)
+            semantic, semantic_top, models = self._semantic(found, k, extra=list(keyword))
         if mode == "keyword":
             ranked = keyword_hits
         elif mode == "semantic":
@@ -275,6 +298,18 @@ class HybridSearch:
             total = max(total, len(ranked))
         return Ranking(ranked, total, keyword, semantic, semantic_top, models)
 
+    def _search_at_once(self) -> bool:
+        """Whether the nearest papers are worth looking up beside the keyword search."""
+        return self.indexes.searches_at_once and any(
+            len(v) >= SEARCH_AT_ONCE_FROM for v in self._vector_sets()
+        )
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(4, thread_name_prefix="paperboy-nearest")
+            return self._threads
+
     def _fusion_weights(self, models: dict[str, str]) -> tuple[float, dict[str, float]]:
         """The keyword weight for papers without a cosine (that of the vectors covering most
         papers), and one per paper ranked with some model's vectors (tuned per model)."""
@@ -284,23 +319,30 @@ class HybridSearch:
         by_model = {v.model: keyword_weight_for(v.model, setting) for v in sets}
         return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
-    def _semantic(
-        self, q: ParsedQuery, k: int, extra: list[str]
-    ) -> tuple[dict[str, float], set[str], dict[str, str]]:
-        """Normalised semantic scores for the top-k semantic candidates and for `extra`."""
-        scores: dict[str, float] = {}
-        top: set[str] = set()
-        models: dict[str, str] = {}
+    def _nearest(self, q: ParsedQuery, k: int) -> list[Nearest]:
+        """Each vector set's papers nearest to the query that satisfy its phrases, filters
+        and exclusions (up to 5k of them when it has such constraints, else k), with the query
+        vector: what the semantic side finds without the keyword side."""
+        found = []
         oversample = 5 if has_constraints(q) else 1
         for vectors in self._vector_sets():
             vec = self.query_vector(vectors.model, q.text)
-            found = [
-                (pid, s) for pid, s in vectors.search(vec, k * oversample) if pid not in scores
-            ]
+            near = vectors.search(vec, k * oversample)
             if has_constraints(q):
-                ok = self.indexes.keyword.allowed_ids(q, [pid for pid, _ in found])
-                found = [(pid, s) for pid, s in found if pid in ok]
-            found = found[:k]
+                ok = self.indexes.keyword.allowed_ids(q, [pid for pid, _ in near])
+                near = [(pid, s) for pid, s in near if pid in ok]
+            found.append(Nearest(vectors, vec, near))
+        return found
+
+    def _semantic(
+        self, nearest: list[Nearest], k: int, extra: list[str]
+    ) -> tuple[dict[str, float], set[str], dict[str, str]]:
+        """Normalised semantic scores for the top-k of `nearest` and for `extra`."""
+        scores: dict[str, float] = {}
+        top: set[str] = set()
+        models: dict[str, str] = {}
+        for vectors, vec, near in nearest:
+            found = [(pid, s) for pid, s in near if pid not in scores][:k]
             part = dict(found)
             others = [pid for pid in extra if pid not in scores and pid not in part]
             part |= vectors.scores(vec, others)

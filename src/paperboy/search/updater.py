@@ -131,6 +131,10 @@ class SearchIndexes(ABC):
     _encoders: dict[str, Encoder]
     # Vectors kept in the store for other hosts (store/vectors.py), when they are shared.
     kept: StoredVectors | None = None
+    # The keyword index and the vectors may be searched at the same time from two threads
+    # (index files: tantivy and usearch let go of the GIL). Not where both ask one database
+    # connection.
+    searches_at_once = False
     taken = 0  # vectors this object took from `kept` instead of encoding them
 
     # -- what each backend supplies ----------------------------------------------------------

@@ -58,6 +58,7 @@ def _write_json(path: Path, data: dict[str, int]) -> None:
 class FileIndexes(SearchIndexes):
     """The keyword index and the vector indexes of one data directory."""
 
+    searches_at_once = True
     keyword: KeywordIndex
     dense: VectorIndex
     bulk: VectorIndex | None
