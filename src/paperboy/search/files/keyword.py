@@ -48,6 +48,10 @@ PROXIMITY_SLOP = 2  # words allowed between them (stop words count)
 SHORT_QUERY_WORDS = 6  # up to this many free words: compounds and proximity apply
 RERANK_DEPTH = 100  # proximity re-ranks this many of BM25's best (bench/keyword_tuning.py)
 EXACT_COUNT_UP_TO = 10_000  # a plain-word query matching more papers has its total estimated
+# A compound's phrase reads word positions on every paper holding both halves (30 ms for
+# "fine-tuning" at 2.7M papers): a large query with compounds ranks first with the halves
+# anywhere, keeps BOUND_WIDTH x depth papers and scores only those exactly (`_bounded`).
+BOUND_WIDTH = 3
 SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Possessive `\w++` after `\b`: the plain `\w+(?:-\w+)+` retried every shorter prefix of
@@ -250,8 +254,12 @@ class KeywordIndex:
         # every match too: it always collects through a MultiCollector, so tantivy's
         # block-max WAND never skips; measured at 2.7M papers, docs/deploy.md).
         estimate = self._estimated_matches(searcher, q)
-        result = searcher.search(query, limit=depth, count=estimate is None)
-        found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+        bounded = self._bounded(searcher, q, depth) if estimate is not None else None
+        if bounded is not None:
+            found = bounded
+        else:
+            result = searcher.search(query, limit=depth, count=estimate is None)
+            found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
         if near:
             found = (
                 self._with_proximity(searcher, found[:RERANK_DEPTH], near) + found[RERANK_DEPTH:]
@@ -263,31 +271,101 @@ class KeywordIndex:
         return found[offset : offset + limit], total
 
     def _estimated_matches(self, searcher: tantivy.Searcher, q: ParsedQuery) -> int | None:
-        """How many papers hold any word of a plain-word query, estimated from each word's
-        document frequency as if words were independent, when that is over
+        """How many papers hold any word of a query of plain words and compounds, estimated
+        from each word's document frequency as if words were independent, when that is over
         EXACT_COUNT_UP_TO; rounded to two figures. None (count them) otherwise, and for
-        phrases, compounds, filters and exclusions: the words are those `_term_clauses`
-        writes as bare terms. Words that go together make it high: on
-        80,000 papers, 1.00 to 1.27 times the true count for the 18 plain queries over the
-        bound (bench/arxiv_scale.py --keyword-breakdown prints the comparison)."""
+        phrases, filters and exclusions. A plain word is one `_term_clauses` writes as bare
+        terms; a compound counts the papers that write it hyphenated (the `compounds` field;
+        its phrase also finds "fine tuning" written apart). Words that go together make it
+        high: on 80,000 papers, 1.00 to 1.27 times the true count for the 18 plain queries
+        over the bound (bench/arxiv_scale.py --keyword-breakdown prints the comparison)."""
         if has_constraints(q) or not q.words or len(q.words) > SHORT_QUERY_WORDS:
             return None
         papers = searcher.num_docs
         missing = 1.0
         for word in q.words:
             terms = _plain_terms(word)
-            if terms is None:
-                return None
-            text, name = terms
-            held = max(
-                searcher.doc_freq("text", text) if text else 0,  # the title is in "text"
-                searcher.doc_freq("authors", name) if name else 0,
-            )
+            if terms is not None:
+                text, name = terms
+                held = max(
+                    searcher.doc_freq("text", text) if text else 0,  # the title is in "text"
+                    searcher.doc_freq("authors", name) if name else 0,
+                )
+            else:
+                joined = _compound_terms(word)
+                if len(joined) != 1:
+                    return None
+                held = searcher.doc_freq("compounds", joined[0])
             missing *= 1 - min(held, papers) / max(papers, 1)
         estimate = papers * (1 - missing)
         if estimate <= EXACT_COUNT_UP_TO:
             return None
         return int(float(f"{estimate:.2g}"))
+
+    def _bounded(
+        self, searcher: tantivy.Searcher, q: ParsedQuery, depth: int
+    ) -> list[tuple[str, float]] | None:
+        """The top `depth` of `query` for a large query with compounds, exactly, without
+        reading word positions on every paper holding both halves of a compound. First each
+        compound is read loosely: its halves anywhere in a field (`_halves`) instead of side
+        by side. On every paper that scores at least what the phrase does, so the loose
+        reading ranks a superset of the papers and bounds each one's score from above. Its
+        best BOUND_WIDTH x depth are then scored as the served query scores them, clause by
+        clause (`_atoms`, `_scores_of`). A paper left out scores at most the last one kept,
+        so when the depth-th scored paper is above that, these are the served query's own
+        top, scores and order. None when there is no compound or that does not hold: rank
+        every match."""
+        if all(_plain_terms(word) is not None for word in q.words) or not BOUND_WIDTH:
+            return None
+        atoms = [self._atoms(word) for word in q.words]
+        if any(a is None for a in atoms):
+            return None
+        clauses = []
+        for word in q.words:
+            terms = self._term_clauses(word)
+            clause = self._word_clause(word, loose=True) if terms is None else None
+            clauses += terms if terms is not None else [clause] if clause is not None else []
+        if not clauses:
+            return None
+        loose = tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+        width = BOUND_WIDTH * depth
+        hits = searcher.search(loose, limit=width, count=False).hits
+        if not hits:
+            return []  # nothing holds the halves: nothing holds the compounds either
+        scored = self._scores_of(searcher, [a for word in atoms if word for a in word], hits)
+        if len(hits) < width:
+            return scored[:depth]  # every loosely matching paper was scored
+        if len(scored) >= depth and scored[depth - 1][1] > float(hits[-1][0]) * (1 + 1e-5):
+            return scored[:depth]
+        return None
+
+    def _scores_of(
+        self,
+        searcher: tantivy.Searcher,
+        atoms: list[tantivy.Query],
+        hits: list[tuple[float, tantivy.DocAddress]],
+    ) -> list[tuple[str, float]]:
+        """The papers of `hits` that match any of `atoms`, with the sum of the atoms' scores
+        (what a query OR-ing them gives), best first. One search an atom, each "these papers
+        AND the atom": the few papers lead, and a phrase reads positions only where they
+        stand (a query OR-ing phrases reads them in windows of thousands of papers around
+        each one)."""
+        within = tantivy.Query.boost_query(
+            tantivy.Query.term_set_query(
+                self.schema, "id", [searcher.doc(addr)["id"][0] for _, addr in hits]
+            ),
+            0.0,
+        )
+        total: dict[tuple[int, int], float] = {}
+        for atom in atoms:
+            query = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, within), (tantivy.Occur.Must, atom)]
+            )
+            for score, addr in searcher.search(query, limit=len(hits), count=False).hits:
+                key = (addr.segment_ord, addr.doc)
+                total[key] = total.get(key, 0.0) + float(score)
+        ranked = sorted(total.items(), key=lambda item: (-item[1], item[0]))
+        return [(searcher.doc(tantivy.DocAddress(*key))["id"][0], score) for key, score in ranked]
 
     def _with_proximity(
         self, searcher: tantivy.Searcher, found: list[tuple[str, float]], near: list[tantivy.Query]
@@ -387,13 +465,19 @@ class KeywordIndex:
             found.append(tantivy.Query.term_query(self.schema, "authors", name, "freq"))
         return found
 
-    def _word_clause(self, word: str) -> tantivy.Query | None:
+    def _word_clause(self, word: str, loose: bool = False) -> tantivy.Query | None:
+        """A word that is no single term (a compound): its parts as a phrase in each field,
+        or papers writing the compound itself (boosted). `loose`: the parts anywhere in a
+        field instead of a phrase (see `_bounded`)."""
         parts = _SAFE.sub(" ", word).split()
         if not parts:
             return None
-        # Quoted, the parser keeps a compound's parts together (a phrase in each field).
-        phrase = self._parse(f'"{" ".join(parts)}"', conjunction=False)
-        joined = [t for c in compounds(word) for t in analyze(c)]
+        if loose:
+            phrase = self._halves(" ".join(parts))
+        else:
+            # Quoted, the parser keeps a compound's parts together (a phrase in each field).
+            phrase = self._parse(f'"{" ".join(parts)}"', conjunction=False)
+        joined = _compound_terms(word)
         clauses = [
             tantivy.Query.boost_query(
                 tantivy.Query.term_query(self.schema, "compounds", term), COMPOUND_BOOST
@@ -404,6 +488,65 @@ class KeywordIndex:
             clauses.insert(0, phrase)
         if len(clauses) <= 1:
             return clauses[0] if clauses else None
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+
+    def _atoms(self, word: str) -> list[tantivy.Query] | None:
+        """A query word as the clauses whose scores add up to its score in `_words_query`,
+        each one term or one phrase in one field: the parser's reading of a compound taken
+        apart (tested). None where a part is more than one term (not sure to agree)."""
+        terms = self._term_clauses(word)
+        if terms is not None:
+            return terms
+        parts = _SAFE.sub(" ", word).split()
+        atoms = []
+        fields = [("text", analyze, 1.0), ("authors", analyze_names, 1.0)]
+        if TITLE_BOOST:
+            fields.append(("title", analyze, TITLE_BOOST))
+        for field, analyzer, boost in fields:
+            placed: list[tuple[int, str]] = []
+            for position, part in enumerate(parts):  # a dropped stop word keeps its place
+                got = analyzer(part)
+                if len(got) > 1:
+                    return None
+                placed += [(position, got[0])] if got else []
+            if not placed:
+                continue
+            atom = (
+                tantivy.Query.term_query(self.schema, field, placed[0][1], "freq")
+                if len(placed) == 1
+                else tantivy.Query.phrase_query(self.schema, field, list(placed))
+            )
+            atoms.append(atom if boost == 1.0 else tantivy.Query.boost_query(atom, boost))
+        atoms += [
+            tantivy.Query.boost_query(
+                tantivy.Query.term_query(self.schema, "compounds", term), COMPOUND_BOOST
+            )
+            for term in _compound_terms(word)
+        ]
+        return atoms
+
+    def _halves(self, text: str) -> tantivy.Query | None:
+        """Every term of `text` in the same field, anywhere, for the fields a phrase of it is
+        looked for in (the title boosted as there). On every paper this scores at least what
+        the phrase does: a phrase's BM25 is the sum of its terms' idf times a function of
+        the phrase's frequency, which rises with frequency as each term's does, and no
+        phrase is more frequent than any of its terms."""
+        fields = [("text", analyze(text), 1.0), ("authors", analyze_names(text), 1.0)]
+        if TITLE_BOOST:
+            fields.append(("title", analyze(text), TITLE_BOOST))
+        clauses = []
+        for field, terms, boost in fields:
+            if not terms:
+                continue
+            each = [tantivy.Query.term_query(self.schema, field, t, "freq") for t in terms]
+            query = (
+                each[0]
+                if len(each) == 1
+                else tantivy.Query.boolean_query([(tantivy.Occur.Must, t) for t in each])
+            )
+            clauses.append(query if boost == 1.0 else tantivy.Query.boost_query(query, boost))
+        if not clauses:
+            return None
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
 
     def _proximity(self, words: list[str]) -> list[tantivy.Query]:
@@ -471,6 +614,11 @@ def _plain_terms(word: str) -> tuple[str | None, str | None] | None:
     if len(text) > 1 or len(names) > 1:
         return None
     return (text[0] if text else None), (names[0] if names else None)
+
+
+def _compound_terms(word: str) -> list[str]:
+    """The `compounds` field's terms for a query word ("self-attention" -> selfattent)."""
+    return [t for c in compounds(word) for t in analyze(c)]
 
 
 def _terms(words: Iterable[str]) -> list[str | tuple[int, str]]:
