@@ -219,12 +219,62 @@ def test_a_plain_query_matching_many_papers_has_its_total_estimated(tmp_path, mo
             assert 0.5 * true_total <= total <= 2 * true_total, (text, total, true_total)
     # Estimated, not counted (252 papers hold either word; independence says 270).
     assert index.search(parse_query("language model"), limit=20)[1] != exact["language model"][1]
-    filtered = parse_query("language model")
-    filtered.categories = [papers[0].categories[0]]
+    by_author = parse_query(f"language model author:{papers[0].authors[0].split()[-1]}")
     monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 10**9)
-    counted = index.search(filtered, limit=20)
+    counted = index.search(by_author, limit=20)
     monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)
-    assert index.search(filtered, limit=20) == counted  # a filter: counted
+    assert index.search(by_author, limit=20) == counted  # an author scores: counted
+
+
+def test_broad_filters_checked_on_the_words_best_give_the_filtered_top(tmp_path, monkeypatch):
+    """A large query whose constraints only filter ranks its words alone and checks the
+    filters on their best (`_filtered`): the same papers, order and scores as ranking every
+    match with the filters, and a total estimated near the true one."""
+    from paperboy.search.files import keyword
+
+    monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)
+    papers = _fixture_papers()
+    index = KeywordIndex(tmp_path / "keyword")
+    index.add(papers)
+    index.commit()
+    searcher = index.index.searcher()
+    category = papers[0].categories[0]
+    queries = [
+        f"cat:{category} language model",
+        "has:code diffusion models",
+        "after:2025-06-01 language models",
+        "-survey large language models",
+        "year:2025 reinforcement learning -benchmark",
+        f"cat:{category} fine-tuning",
+    ]
+    monkeypatch.setattr(keyword, "BOUND_WIDTH", 0)  # off: every match ranked and counted
+    full = {
+        (text, d): index.search(parse_query(text), limit=d) for text in queries for d in (5, 30)
+    }
+    monkeypatch.setattr(keyword, "BOUND_WIDTH", 3)
+    answered = 0
+    for text in queries:
+        q = parse_query(text)
+        for depth in (5, 30):
+            expected, true_total = full[text, depth]
+            found, total = index.search(q, limit=depth)
+            assert [pid for pid, _ in found] == [pid for pid, _ in expected], (text, depth)
+            assert [s for _, s in found] == pytest.approx([s for _, s in expected], rel=1e-5)
+            assert 0.3 * true_total <= total <= 3 * true_total, (text, total, true_total)
+            query = index.build_query(q)
+            answered += index._filtered(searcher, q, query, max(depth, 100)) is not None
+    assert answered >= 6  # it answered, not only declined
+    # A filter keeping few papers would leave too few of the words' best: not tried. An
+    # author scores by BM25, a phrase too: those are never checked this way.
+    assert index._kept_share(searcher, parse_query("year:1995 models")) == 0.0
+    assert 0.2 < index._kept_share(searcher, parse_query("year:2025 models")) <= 1.0
+    for text in [
+        "year:1995 language models",
+        f"author:{papers[0].authors[0].split()[-1]} model",
+        '"language model" cat:cs.CL',
+    ]:
+        q = parse_query(text)
+        assert index._filtered(searcher, q, index.build_query(q), 100) is None
 
 
 def test_compounds_read_loosely_first_give_the_phrase_readings_own_top(tmp_path, monkeypatch):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 
 import tantivy
@@ -52,6 +53,9 @@ EXACT_COUNT_UP_TO = 10_000  # a plain-word query matching more papers has its to
 # "fine-tuning" at 2.7M papers): a large query with compounds ranks first with the halves
 # anywhere, keeps BOUND_WIDTH x depth papers and scores only those exactly (`_bounded`).
 BOUND_WIDTH = 3
+# `_filtered` is tried when the filters keep about this share of the papers or more: below it
+# too few of the words' best would pass ("has:code" keeps 14% of the 2.7M papers).
+FILTERED_FROM = 0.25
 SCHEMA_VERSION = 2  # bump when _schema() changes: the index is rebuilt from the store
 _SAFE = re.compile(r"[^\w]+", re.UNICODE)
 # Possessive `\w++` after `\b`: the plain `\w+(?:-\w+)+` retried every shorter prefix of
@@ -253,22 +257,76 @@ class KeywordIndex:
         # count is a second collector over every match (through tantivy-py, ranking visits
         # every match too: it always collects through a MultiCollector, so tantivy's
         # block-max WAND never skips; measured at 2.7M papers, docs/deploy.md).
+        # Large queries with compounds or broad filters first rank a cheaper reading that
+        # bounds the served one, then score its best exactly (`_bounded`, `_filtered`).
         estimate = self._estimated_matches(searcher, q)
-        bounded = self._bounded(searcher, q, depth) if estimate is not None else None
-        if bounded is not None:
-            found = bounded
+        if estimate is not None:
+            bounded = self._bounded(searcher, q, depth)
+            filtered = None if bounded is None else (bounded, 0)
+        else:
+            filtered = self._filtered(searcher, q, query, depth)
+        if filtered is not None:
+            found, total = filtered
         else:
             result = searcher.search(query, limit=depth, count=estimate is None)
             found = [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+            total = int(result.count) if estimate is None else 0  # type: ignore[attr-defined]
+        if estimate is not None:
+            total = len(found) if len(found) < depth else max(estimate, len(found))
         if near:
             found = (
                 self._with_proximity(searcher, found[:RERANK_DEPTH], near) + found[RERANK_DEPTH:]
             )
-        if estimate is None:
-            total = int(result.count)  # type: ignore[attr-defined]  # count=True sets it
-        else:
-            total = len(found) if len(found) < depth else max(estimate, len(found))
         return found[offset : offset + limit], total
+
+    def _filtered(
+        self, searcher: tantivy.Searcher, q: ParsedQuery, query: tantivy.Query, depth: int
+    ) -> tuple[list[tuple[str, float]], int] | None:
+        """The top `depth` of a large query whose constraints only filter (dates, categories,
+        code, exclusions: each scores every paper it keeps alike), without scoring every
+        paper a broad filter keeps ("year:2025" holds half of arXiv). Its words rank alone
+        first (their best BOUND_WIDTH x depth), then the filters are checked on those. When
+        at least `depth` pass, they are the query's own top in the same order: a paper further
+        down the words' ranking scores no more than the last one checked. Their scores get
+        the filters' share added (measured on the first), and the total is estimated: the
+        words' estimate times the share of those checked that passed. None otherwise (a
+        phrase or an author, which score, or a narrow filter): rank every match."""
+        if q.phrases or q.authors or not has_constraints(q) or not q.words or not BOUND_WIDTH:
+            return None
+        words = ParsedQuery(raw=q.raw, words=q.words)
+        estimate = self._estimated_matches(searcher, words)
+        if estimate is None or self._kept_share(searcher, q) < FILTERED_FROM:
+            return None
+        width = BOUND_WIDTH * depth
+        ranked = self._bounded(searcher, words, width)
+        if ranked is None:
+            free = self.build_query(words)
+            if free is None:
+                return None
+            ranked = [
+                (searcher.doc(addr)["id"][0], float(score))
+                for score, addr in searcher.search(free, limit=width, count=False).hits
+            ]
+        passed = allowed_ids(self, q, [pid for pid, _ in ranked])
+        kept = [(pid, score) for pid, score in ranked if pid in passed]
+        complete = len(ranked) < width  # every paper holding the words was checked
+        if not complete and len(kept) < depth:
+            return None
+        if kept:
+            first = tantivy.Query.term_set_query(self.schema, "id", [kept[0][0]])
+            one = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, tantivy.Query.boost_query(first, 0.0)),
+                    (tantivy.Occur.Must, query),
+                ]
+            )
+            hits = searcher.search(one, limit=1, count=False).hits
+            share = float(hits[0][0]) - kept[0][1] if hits else 0.0
+            kept = [(pid, score + share) for pid, score in kept]
+        if complete:
+            return kept[:depth], len(kept)
+        guess = int(float(f"{estimate * len(kept) / len(ranked):.2g}"))
+        return kept[:depth], max(guess, len(kept))
 
     def _estimated_matches(self, searcher: tantivy.Searcher, q: ParsedQuery) -> int | None:
         """How many papers hold any word of a query of plain words and compounds, estimated
@@ -301,6 +359,31 @@ class KeywordIndex:
         if estimate <= EXACT_COUNT_UP_TO:
             return None
         return int(float(f"{estimate:.2g}"))
+
+    def _kept_share(self, searcher: tantivy.Searcher, q: ParsedQuery) -> float:
+        """About what share of the papers the query's filters and exclusions keep, from
+        document frequencies as if they were independent (a date range from up to 64 of its
+        days)."""
+        papers = max(searcher.num_docs, 1)
+        share = 1.0
+        if q.categories:
+            held = sum(searcher.doc_freq("categories", c) for c in q.categories)
+            share *= min(1.0, held / papers)
+        if q.has_code is not None:
+            share *= searcher.doc_freq("has_code", 1 if q.has_code else 0) / papers
+        if q.date_from or q.date_to:
+            first = day_number(q.date_from or date(1991, 1, 1))
+            last = day_number(q.date_to or date.today() + timedelta(days=31))
+            if last < first:
+                return 0.0
+            days = range(first, last + 1, max(1, (last - first + 1) // 64))
+            in_range = sum(searcher.doc_freq("day", d) for d in days) * len(range(first, last + 1))
+            share *= min(1.0, in_range / len(days) / papers)
+        for excluded in q.excluded:
+            terms = analyze(excluded)
+            if terms:
+                share *= 1 - min(searcher.doc_freq("text", t) for t in terms) / papers
+        return share
 
     def _bounded(
         self, searcher: tantivy.Searcher, q: ParsedQuery, depth: int
