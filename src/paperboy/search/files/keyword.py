@@ -388,7 +388,7 @@ class KeywordIndex:
     def _bounded(
         self, searcher: tantivy.Searcher, q: ParsedQuery, depth: int
     ) -> list[tuple[str, float]] | None:
-        """The top `depth` of `query` for a large query with compounds, exactly, without
+        """The top `depth` papers for a large query with compounds, exactly, without
         reading word positions on every paper holding both halves of a compound. First each
         compound is read loosely: its halves anywhere in a field (`_halves`) instead of side
         by side. On every paper that scores at least what the phrase does, so the loose
