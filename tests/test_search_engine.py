@@ -227,14 +227,23 @@ def test_similar_papers_are_cached_until_the_indexes_change(tmp_path, monkeypatc
     store.close()
 
 
-def test_nearest_papers_looked_up_beside_the_keyword_search_rank_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_nearest_papers_looked_up_beside_the_keyword_search_rank_the_same(
+    backend, request, tmp_path, monkeypatch
+):
     """Over many vectors (the bound is lowered here), the vector side runs in a thread while
-    tantivy ranks: the same rankings, hits and totals as one after the other."""
+    the keyword index ranks (tantivy, or PostgreSQL on another pooled connection): the same
+    rankings, hits and totals as one after the other."""
     from paperboy.search import engine as engine_module
     from paperboy.search.query import parse_query
 
-    store, settings = make_store(tmp_path)
+    url = ""
+    if backend == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+    store, settings = make_store(tmp_path, database_url=url)
     engine = open_search(store, settings)
+    assert engine.indexes.searches_at_once
     queries = [
         "graph neural networks for molecules",
         "diffusion models -survey",
@@ -256,3 +265,5 @@ def test_nearest_papers_looked_up_beside_the_keyword_search_rank_the_same(tmp_pa
     assert engine._threads is not None  # the thread was used
     assert any(one_after_the_other[text].semantic_top for text in queries)
     store.close()
+    if url:
+        server.drop_database(url)

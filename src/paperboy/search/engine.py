@@ -8,8 +8,8 @@ A query runs in four steps: parse it (query.py); take the top `CANDIDATES` paper
 and by cosine (vectors of the transformer where a paper has them, else of the static model);
 keep the semantic candidates that satisfy the query's phrases, filters and exclusions; fuse
 the two normalised scores (fusion.py), with the keyword weight tuned for the vectors used.
-Over many vectors in index files (`SEARCH_AT_ONCE_FROM`) the nearest papers are looked up in
-a thread while the keyword index ranks (`_nearest`); the keyword candidates' cosines follow.
+Over many vectors (`SEARCH_AT_ONCE_FROM`) the nearest papers are looked up in a thread while
+the keyword index ranks (`_nearest`); the keyword candidates' cosines follow.
 Sorting by date or upvotes lists every paper that contains all the words, newest (or most
 upvoted) first.
 
@@ -64,10 +64,10 @@ QUERY_CACHE_SIZE = 2048  # query vectors kept per engine (384 floats each: ~3 MB
 SIMILAR_KEYWORD_WEIGHT = 0.3
 SIMILAR_CACHE_SIZE = 1024  # similar() rankings kept per engine (a paper page asks on each view)
 # From this many vectors on, the nearest papers are looked up in a thread of their own while
-# the keyword index ranks (both let go of the GIL): at 2.7M papers the graph search is ~6 ms
-# beside ~14 ms of BM25 (p50), and a hybrid query then costs the longer of the two, not their
-# sum (bench/arxiv_scale.py). Below it the vector side is a millisecond or two: not worth a
-# thread hop.
+# the keyword index ranks (both wait without the GIL: tantivy and usearch, or PostgreSQL on a
+# pooled connection of its own), so a hybrid query costs the longer of the two, not their sum
+# (bench/arxiv_scale.py --latency: p50 15.9 against 20.3 ms at 2.7M papers in index files).
+# Below it the vector side is a millisecond or two: not worth a thread hop.
 SEARCH_AT_ONCE_FROM = 50_000
 
 

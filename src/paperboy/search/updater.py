@@ -131,9 +131,9 @@ class SearchIndexes(ABC):
     _encoders: dict[str, Encoder]
     # Vectors kept in the store for other hosts (store/vectors.py), when they are shared.
     kept: StoredVectors | None = None
-    # The keyword index and the vectors may be searched at the same time from two threads
-    # (index files: tantivy and usearch let go of the GIL). Not where both ask one database
-    # connection.
+    # Whether the keyword index and the vectors may be searched at the same time from two
+    # threads, each waiting without the GIL (index files: tantivy and usearch let go of it;
+    # PostgreSQL: each statement borrows a pooled connection, and the server runs the two).
     searches_at_once = False
     taken = 0  # vectors this object took from `kept` instead of encoding them
 

@@ -34,6 +34,8 @@ ANALYZE_AFTER = 1000  # papers (re)indexed in one update before the statistics a
 class PgSearchIndexes(SearchIndexes):
     """The keyword index and the vector indexes of one PostgreSQL database."""
 
+    searches_at_once = True  # each statement borrows its own pooled connection
+
     keyword: PgKeywordIndex
     dense: PgVectors
     bulk: PgVectors | None
