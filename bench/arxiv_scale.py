@@ -276,7 +276,7 @@ def keyword_breakdown(data_dir: Path, rounds: int, write: bool) -> None:
             timed(served, rounds, True),
         ),
         (
-            "every match ranked and counted (served before 2026-12-02 afternoon)",
+            "every match ranked and counted (no bounded first pass, no estimated total)",
             timed(counted, rounds, True),
         ),
         (
@@ -356,7 +356,7 @@ figures are in the section above. Load average before and after:
 |---|---|
 | through `/api/papers/search` (`paperboy serve --workers 1`, at the client, as above) | **{served["p50"]:.1f} / {served["p99"]:.1f}** ({served["n"]} queries) |
 | `search()` in one process, nearest papers looked up beside the keyword search (served) | {quantiles["beside"][0]:.1f} / {quantiles["beside"][1]:.1f} |
-| `search()` in one process, one side after the other (before 2026-12-02) | {quantiles["after"][0]:.1f} / {quantiles["after"][1]:.1f} |
+| `search()` in one process, one side after the other (as before 2026-12-02 afternoon) | {quantiles["after"][0]:.1f} / {quantiles["after"][1]:.1f} |
 
 Serving RSS after the queries: {served["rss"]:,.0f} MiB. The 40 queries of
 bench/search_latency.py, one warm-up pass then {rounds} rounds; in one process the two ways
