@@ -279,9 +279,9 @@ def test_broad_filters_checked_on_the_words_best_give_the_filtered_top(tmp_path,
 
 def test_compounds_read_loosely_first_give_the_phrase_readings_own_top(tmp_path, monkeypatch):
     """A large query with compounds ranks first with each compound's halves anywhere (which
-    scores every paper at least as high as the phrase), then scores the best of those with
-    the query itself (`_bounded`): where it answers, the same papers, order and scores as
-    ranking every match with the phrases."""
+    scores every paper at least as high as the phrase), then scores the best of those as the
+    served query does, clause by clause (`_bounded`): where it answers, the same papers, order
+    and scores as ranking every match with the phrases."""
     from paperboy.search.files import keyword
 
     monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)  # large: estimated, so bounded
