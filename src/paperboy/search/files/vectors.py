@@ -324,7 +324,7 @@ class VectorIndex:
         """Cosine of the query with each of these papers (those that have a vector)."""
         get, deleted = self.row.get, self._deleted
         rows = [(pid, r) for pid in ids if (r := get(pid)) is not None]
-        if deleted.any():
+        if self._hidden:
             rows = [(pid, r) for pid, r in rows if not deleted[r]]
         if not rows:
             return {}
