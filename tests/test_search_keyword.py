@@ -14,6 +14,15 @@ def _fixture_papers() -> list[Paper]:
     return [line.paper for line in read_file(FIXTURE) if line.paper]
 
 
+def _fixture_index(tmp_path) -> tuple[list[Paper], KeywordIndex]:
+    """The fixture's 300 real papers, and a committed keyword index of them."""
+    papers = _fixture_papers()
+    index = KeywordIndex(tmp_path / "keyword")
+    index.add(papers)
+    index.commit()
+    return papers, index
+
+
 def _index(tmp_path, papers: dict[str, tuple[str, str]]) -> KeywordIndex:
     index = KeywordIndex(tmp_path / "keyword")
     index.add(
@@ -172,10 +181,7 @@ def test_plain_words_score_as_the_query_parser_reads_them(tmp_path, monkeypatch)
     from paperboy.search.files import keyword
 
     monkeypatch.setattr(keyword, "PROXIMITY_BOOST", 0.0)
-    papers = _fixture_papers()
-    index = KeywordIndex(tmp_path / "keyword")
-    index.add(papers)
-    index.commit()
+    papers, index = _fixture_index(tmp_path)
     searcher = index.index.searcher()
     surname = papers[0].authors[0].split()[-1]  # a word in the authors field
     for text in ["sparse attention", "diffusion models video", "the transformer", surname]:
@@ -197,10 +203,7 @@ def test_a_plain_query_matching_many_papers_has_its_total_estimated(tmp_path, mo
     The hits are the same, and phrases and filters are still counted exactly."""
     from paperboy.search.files import keyword
 
-    papers = _fixture_papers()
-    index = KeywordIndex(tmp_path / "keyword")
-    index.add(papers)
-    index.commit()
+    papers, index = _fixture_index(tmp_path)
     queries = ["language model", "video diffusion", '"language model"', "self-attention model"]
     exact = {text: index.search(parse_query(text), limit=20) for text in queries}
     assert exact["language model"][1] > 10  # enough matches to estimate
@@ -233,10 +236,7 @@ def test_broad_filters_checked_on_the_words_best_give_the_filtered_top(tmp_path,
     from paperboy.search.files import keyword
 
     monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)
-    papers = _fixture_papers()
-    index = KeywordIndex(tmp_path / "keyword")
-    index.add(papers)
-    index.commit()
+    papers, index = _fixture_index(tmp_path)
     searcher = index.index.searcher()
     category = papers[0].categories[0]
     queries = [
@@ -285,10 +285,7 @@ def test_compounds_read_loosely_first_give_the_phrase_readings_own_top(tmp_path,
     from paperboy.search.files import keyword
 
     monkeypatch.setattr(keyword, "EXACT_COUNT_UP_TO", 3)  # large: estimated, so bounded
-    papers = _fixture_papers()
-    index = KeywordIndex(tmp_path / "keyword")
-    index.add(papers)
-    index.commit()
+    _, index = _fixture_index(tmp_path)
     searcher = index.index.searcher()
     queries = [
         "self-attention",
