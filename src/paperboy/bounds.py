@@ -54,6 +54,7 @@ ARRAY_FILE_BYTES = 256 * 2**20  # a .json file holding one array is read whole; 
 # -- responses ------------------------------------------------------------------------------------
 API_PAGE_ITEMS = 100  # items per /api/daily_papers page
 API_SEARCH_ITEMS = 120  # results per /api/papers/search answer
+QUERY_CHARS = 20_000  # a search's text: room for a pasted abstract (real max 3,488 characters)
 ATOM_ENTRIES = 100  # entries per Atom feed
 LIST_AUTHORS = 100  # names per paper in a list (API items, Atom entries); pages show 3
 LIST_ABSTRACT_CHARS = 4_000  # of an abstract in a list; above every real abstract

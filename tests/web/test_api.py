@@ -8,6 +8,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from paperboy import bounds
 from paperboy.search import open_search
 from paperboy.store.sqlite import SQLiteStore
 from paperboy.web.app import create_app
@@ -106,6 +107,22 @@ def test_search_limits_and_shape(client):
     hits = client.get("/api/papers/search?q=watermark&limit=5").json()
     assert hits[0]["paper"]["id"] == "2503.11945"
     assert {"highlightedTitle", "highlightedSummary"} <= hits[0].keys()
+
+
+def test_a_pasted_abstract_is_searched_whole(client, store):
+    """An abstract pasted into the search (longer than a typed query) is read, not refused:
+    the API and the search page find the paper it came from; past the bound is a 400."""
+    abstract = store.get("2503.11945").abstract
+    assert len(abstract) > 500
+    hits = client.get("/api/papers/search", params={"q": abstract, "limit": 3}).json()
+    assert hits[0]["paper"]["id"] == "2503.11945"
+    page = client.get("/search", params={"q": abstract})
+    assert page.status_code == 200 and "/papers/2503.11945" in page.text
+    feed = client.get("/feeds/search.atom", params={"q": abstract})
+    assert feed.status_code == 200 and "2503.11945" in feed.text
+    too_long = "word " * (bounds.QUERY_CHARS // 5 + 1)
+    refused = client.get("/api/papers/search", params={"q": too_long})
+    assert refused.status_code == 400 and "20000" in refused.text
 
 
 def test_search_highlights_are_hf_style_segments(settings, store):

@@ -174,7 +174,7 @@ def _daily_papers(request: Request, period, sort: str, p: int, limit: int) -> JS
 )
 def search_papers(
     request: Request,
-    q: str = Query(..., min_length=1, max_length=500),
+    q: str = Query(..., min_length=1, max_length=bounds.QUERY_CHARS),
     limit: int = Query(20, ge=1, le=bounds.API_SEARCH_ITEMS),
 ):
     web = web_of(request)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from markupsafe import Markup
 
-from paperboy import feeds, latex
+from paperboy import bounds, feeds, latex
 from paperboy.feeds import Period
 from paperboy.papers import InvalidArxivId, parse_arxiv_id, try_parse_arxiv_id
 from paperboy.search import SORTS, Filters
@@ -179,7 +179,7 @@ def trending(request: Request):
 @router.get("/search")
 def search(
     request: Request,
-    q: str = Query("", max_length=500),
+    q: str = Query("", max_length=bounds.QUERY_CHARS),
     sort: str = "relevance",
     category: str = Query("", max_length=500),
     date_from: str = "",

@@ -215,7 +215,7 @@ def trending(request: Request):
 @router.get("/search.atom")
 def search(
     request: Request,
-    q: str = Query("", max_length=500),
+    q: str = Query("", max_length=bounds.QUERY_CHARS),
     sort: str = "relevance",
     category: str = Query("", max_length=500),
     date_from: str = "",
