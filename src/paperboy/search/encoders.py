@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -382,14 +383,26 @@ def _build_int8_graph(source: Path, folder: Path, target: Path) -> None:
             graph.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
         onnx.save(graph, str(folded))
         built = Path(tmp) / "int8.onnx"
-        quantize_dynamic(
-            folded,
-            built,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-        )
+        # The quantizer logs advice (to pre-process the graph first) through the root logger,
+        # which `paperboy import` and `serve` then printed to users as a WARNING: not theirs.
+        root = logging.getLogger()
+        root.addFilter(_quantizer_advice)
+        try:
+            quantize_dynamic(
+                folded,
+                built,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+            )
+        finally:
+            root.removeFilter(_quantizer_advice)
         os.replace(built, target)  # atomic: two processes building at once both end well
+
+
+def _quantizer_advice(record: logging.LogRecord) -> bool:
+    """False for onnxruntime's advice to pre-process a graph before quantizing it."""
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 def _drop_nan_guards(graph: Any) -> int:  # an onnx GraphProto
