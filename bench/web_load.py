@@ -197,7 +197,8 @@ def main() -> None:
         )
     body = (
         f"`python bench/web_load.py --duration {args.duration} --connections "
-        f"{args.connections} --workers {args.workers}`: the production server "
+        f"{args.connections} --workers {args.workers}"
+        f"{' --concurrency' if args.concurrency else ''}`: the production server "
         f"(`paperboy serve --workers {args.workers}`, uvicorn with uvloop and httptools) over "
         "the bundled demo corpus (3,000 real HF daily papers), loaded by `wrk -t1 "
         f"-c{args.connections} -d{args.duration}s --latency` on the same machine (wrk's own CPU "
