@@ -82,7 +82,10 @@ spent, cpu_spent, local, lock = {}, {}, threading.local(), threading.Lock()
 
 def wrap(module, dotted, phase):
     import onnxruntime  # noqa: F401  (before usearch, as paperboy does)
-    owner = importlib.import_module(module)
+    try:  # a module an older checkout (the baseline) does not have yet
+        owner = importlib.import_module(module)
+    except ModuleNotFoundError:
+        return
     *path, name = dotted.split(".")
     for part in path:
         owner = getattr(owner, part, None)
@@ -150,7 +153,10 @@ for tid, (comm, seconds) in per_thread.items():
         name = names.get(tid, comm)
         threads[name] = threads.get(name, 0.0) + seconds
 from paperboy.config import Settings
-from paperboy.search.upkeep import check_indexes, open_indexes
+try:
+    from paperboy.search.upkeep import check_indexes, open_indexes
+except ModuleNotFoundError:  # an older checkout's layout (the baseline)
+    from paperboy.search.index import check_indexes, open_indexes
 from paperboy.store import open_store
 settings = Settings.load(data_dir=data)
 store = open_store(settings)
@@ -175,14 +181,15 @@ def searchable_once(corpus: Path, src: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as data:
         env = dict(os.environ, PYTHONPATH=str(src))
-        out = subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-c", SEARCHABLE_CHILD, str(corpus), data],
-            check=True,
             capture_output=True,
             text=True,
             env=env,
-        ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        )
+    if done.returncode != 0:
+        sys.exit(f"the import with the code in {src} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def extract(ref: str, into: Path) -> Path:
