@@ -14,6 +14,7 @@ never meets them. docs/security.md lists them; tests/test_bounds.py keeps that p
 Response caps bound what one request can make the server send: lists (API feed and search
 items, Atom entries) carry at most LIST_AUTHORS names and LIST_ABSTRACT_CHARS of an abstract;
 one paper's own page and `/api/papers/ID` carry all of it (bounded by the ingest limits).
+A search's text (QUERY_CHARS) is long enough for a pasted abstract and no longer.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ FUTURE_DAYS = 2  # a date may be this far past today (UTC): upstream time zones 
 LINE_BYTES = 4 * 2**20  # one JSON line; real max 56,275 bytes
 ARRAY_FILE_BYTES = 256 * 2**20  # a .json file holding one array is read whole; real ~100 KB
 
+# -- requests -------------------------------------------------------------------------------------
+QUERY_CHARS = 20_000  # a search's text: room for a pasted abstract (real max 3,488 characters)
+
 # -- responses ------------------------------------------------------------------------------------
 API_PAGE_ITEMS = 100  # items per /api/daily_papers page
 API_SEARCH_ITEMS = 120  # results per /api/papers/search answer
-QUERY_CHARS = 20_000  # a search's text: room for a pasted abstract (real max 3,488 characters)
 ATOM_ENTRIES = 100  # entries per Atom feed
 LIST_AUTHORS = 100  # names per paper in a list (API items, Atom entries); pages show 3
 LIST_ABSTRACT_CHARS = 4_000  # of an abstract in a list; above every real abstract
