@@ -53,7 +53,10 @@ LINE_BYTES = 4 * 2**20  # one JSON line; real max 56,275 bytes
 ARRAY_FILE_BYTES = 256 * 2**20  # a .json file holding one array is read whole; real ~100 KB
 
 # -- requests -------------------------------------------------------------------------------------
-QUERY_CHARS = 20_000  # a search's text: room for a pasted abstract (real max 3,488 characters)
+# A search's text (q of the search page, its feed and the API): room for a pasted abstract (real
+# max 3,488 characters). 12 bytes a character at worst in the URL (%XX per byte of a 4-byte
+# character): 60,000, under the 65,535 bytes httptools, the server's parser, takes in a URL.
+QUERY_CHARS = 5_000
 
 # -- responses ------------------------------------------------------------------------------------
 API_PAGE_ITEMS = 100  # items per /api/daily_papers page

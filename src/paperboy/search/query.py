@@ -23,13 +23,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from paperboy import bounds
 from paperboy.papers import ArxivId, try_parse_arxiv_id
 
 MAX_QUERY_CHARS = 1000  # a query with operators is cut here (and the user told)
 MAX_CLAUSES = 64  # words + phrases + operators kept; the rest is dropped with a note
 PROSE_WORDS = 12  # more words than this: pasted text, read as plain words
-MAX_PROSE_CHARS = bounds.QUERY_CHARS  # pasted text is cut here (an abstract is ~2,000 characters)
+MAX_PROSE_CHARS = 20_000  # pasted text is cut here (an abstract is ~2,000 characters)
 MAX_PROSE_WORDS = 2_000  # and read up to this many words
 SORTS = ("relevance", "date", "upvotes")
 
