@@ -21,7 +21,8 @@ API reads it, and the API's answer. Two sets:
 
 Each query asks for `limit=100`; nDCG@10 and Recall@100 by pytrec_eval. Then a few of the
 collection's own abstracts are pasted whole as queries (the way someone searches by an
-abstract): whether the paper comes back first, and how long the answer took.
+abstract; any longer than the API takes, `bounds.QUERY_CHARS`, are left out): whether the
+paper comes back first, and how long the answer took.
 """
 
 from __future__ import annotations
@@ -46,11 +47,18 @@ from report import load_average, write_section
 from search_quality import evaluate, load_beir, load_short_queries
 from web_load import bench_env, free_port, start_server
 
+from paperboy import bounds
+
 PASTED = 40  # abstracts pasted as queries per set
 AGAIN = """
 With `--again` nothing is imported: the folders an earlier run imported are served as they
 are now; here after `paperboy --data-dir DIR/short index --backfill` gave every one of the
 74,728 papers transformer vectors in place of the static ones the import gave them."""
+
+
+def pastable(doc: dict) -> bool:
+    """Whether the document's text can be pasted as a query (the API takes QUERY_CHARS)."""
+    return 0 < len(doc.get("text") or "") <= bounds.QUERY_CHARS
 
 
 def stand_in_id(number: int) -> str:
@@ -210,7 +218,7 @@ def main() -> None:
         ids = write_beir_as_snapshot(corpus, file)
         back = {arxiv: doc for doc, arxiv in ids.items()}
         step = max(1, len(corpus) // PASTED)
-        docs = [(ids[str(d["_id"])], d["text"]) for d in corpus[::step][:PASTED] if d.get("text")]
+        docs = [(ids[str(d["_id"])], d["text"]) for d in corpus[::step][:PASTED] if pastable(d)]
         results[f"{args.beir.name} {args.split}"] = measure_set(
             args.beir.name,
             work / args.beir.name,
@@ -225,7 +233,7 @@ def main() -> None:
     if args.short:
         corpus, queries, qrels, judged = load_short_queries(args.short, args.corpus)
         step = max(1, len(corpus) // PASTED)
-        docs = [(d["_id"], d["text"]) for d in corpus[::step][:PASTED] if d["text"]]
+        docs = [(d["_id"], d["text"]) for d in corpus[::step][:PASTED] if pastable(d)]
         results["short queries"] = measure_set(
             "short", work / "short", args.corpus, queries, qrels, None, judged, docs, args.again
         )
