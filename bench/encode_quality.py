@@ -51,9 +51,9 @@ def encode(variant: str, encoder, texts: list[str]) -> dict[str, np.ndarray]:
         return dict(np.load(path))
     if variant == "before":
         doc = encoder.encode(texts)
-        passages, owners = encoder.encode_passages(texts, max_windows=MAX_PASSAGES)
+        passages, owners = encoder.encode_passages(texts, max_passages=MAX_PASSAGES)
     else:
-        doc, passages, owners = encoder.encode_with_passages(texts, max_windows=MAX_PASSAGES)
+        doc, passages, owners = encoder.encode_with_passages(texts, max_passages=MAX_PASSAGES)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, doc=doc, pas=passages, own=owners)
     return {"doc": doc, "pas": passages, "own": owners}

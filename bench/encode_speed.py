@@ -10,13 +10,16 @@ the ratios to the first setting (the old path), measured side by side. The load 
 printed with them. Settings, each one step from the one before:
 
 - `before`: the float graph as the package ships it (int8 weights, float compute), the
-  paper vector from a 256-token run and every 128-token passage from a run of its own
+  paper vector from a 256-token run and every 128-token window (`windows` below, over the
+  first ~500 tokens of texts longer than one window) from a run of its own
   (`encode` + `encode_passages`, 32 texts a batch, onnxruntime's threads inside each run,
   256 papers a chunk), as the index did.
 - `+ int8 graph`: the same on the int8 compute graph (`encoders.int8_graph`).
 - `+ batch 1`: one text per run (no padding).
-- `+ one run per core`: `encode_with_passages`, the paper and passage runs of a chunk in one
-  pool, `search_threads` runs at once, one core each (what the index does now).
+- `+ one run per core`: the paper and passage runs of a chunk in one pool, `search_threads`
+  runs at once, one core each (what the index did until 2026-12-02).
+- `+ sentence passages`: `encode_with_passages` as the index runs it now, whose passages are
+  the title and each sentence (`encoders.passages`) instead of 128-token windows.
 - a variant tried and not kept, and abstracts alone (no passages) before and now.
 
 The old path's figures also calibrate the method: its 2-core estimate should match the 7
@@ -39,6 +42,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -63,14 +67,46 @@ def sample_texts(path: Path, size: int, seed: int = 2024) -> list[str]:
     ]
 
 
+def windows(encoder: OnnxEncoder, texts: list[str], window: int = 128, most: int = 4):
+    """The passages the index used until 2026-12-02: [CLS] ... [SEP] runs over each text's
+    first `most` stretches of `window` tokens, and each one's text."""
+    from types import SimpleNamespace
+
+    whole = Tokenizer.from_str(encoder.tokenizer.to_str())
+    whole.no_truncation()
+    found, owners = [], []
+    step = window - 2  # room for [CLS] and [SEP]
+    for i, e in enumerate(whole.encode_batch([t or "" for t in texts])):
+        body, first, last = e.ids[1:-1], e.ids[:1], e.ids[-1:]
+        for start in range(0, max(1, min(len(body), step * most)), step):
+            found.append(SimpleNamespace(ids=first + body[start : start + step] + last))
+            owners.append(i)
+    return found, np.asarray(owners, dtype=np.int64)
+
+
 def old_path(encoder: OnnxEncoder, texts: list[str]):
-    """What the index did before: a 256-token run per paper, then a run per passage."""
+    """What the index did before: a 256-token run per paper, then a run per window."""
     vectors, passages = [], 0
     for start in range(0, len(texts), 256):
         part = texts[start : start + 256]
         vectors.append(encoder.encode(part))
-        passages += len(encoder.encode_passages(part, max_windows=4)[1])
+        passages += len(encoder._pooled(windows(encoder, part)[0]))
     return np.concatenate(vectors), passages
+
+
+def with_windows(encoder: OnnxEncoder, texts: list[str]):
+    """The index until 2026-12-02: paper and window runs of each 256-paper chunk in one pool
+    (a text that fits one window has no passage)."""
+    vectors, found = [], 0
+    for start in range(0, len(texts), 256):
+        part = texts[start : start + 256]
+        cut, owners = windows(encoder, part)
+        several = np.bincount(owners, minlength=len(part))[owners] > 1
+        kept = [w for w, keep in zip(cut, several) if keep]
+        pooled = encoder._pooled([*encoder.tokenizer.encode_batch(part), *kept])
+        vectors.append(pooled[: len(part)] / np.linalg.norm(pooled[: len(part)], axis=1)[:, None])
+        found += len(kept)
+    return np.concatenate(vectors), found
 
 
 def with_passages(encoder: OnnxEncoder, texts: list[str]):
@@ -84,14 +120,14 @@ def with_passages(encoder: OnnxEncoder, texts: list[str]):
 
 
 def pooled_from_passages(encoder: OnnxEncoder, texts: list[str]):
-    """Tried, not kept: no paper run; the paper's vector is the mean of its passages' token
+    """Tried, not kept: no paper run; the paper's vector is the mean of its windows' token
     states (half the runs; SciFact train semantic nDCG@10 -0.007, docs/search.md)."""
     vectors, found = [], 0
     for start in range(0, len(texts), 256):
         part = texts[start : start + 256]
-        windows, owners = encoder._windows(part, 128, 4)
-        pooled = encoder._pooled(windows)
-        sizes = np.array([len(w.ids) for w in windows], np.float32)
+        cut, owners = windows(encoder, part)
+        pooled = encoder._pooled(cut)
+        sizes = np.array([len(w.ids) for w in cut], np.float32)
         sums = np.zeros((len(part), encoder.dim), np.float32)
         np.add.at(sums, owners, pooled * sizes[:, None])
         vectors.append(sums / np.linalg.norm(sums, axis=1, keepdims=True))
@@ -122,7 +158,12 @@ def settings(threads: int):
         ("+ int8 graph", lambda: make_encoder(threads, "int8", 32, False), old_path),
         ("+ batch 1 (no padding)", lambda: make_encoder(threads, "int8", 1, False), old_path),
         (
-            "+ one run per core at once, paper and passage runs in one pool (the default now)",
+            "+ one run per core at once, paper and window runs in one pool (until 2026-12-02)",
+            lambda: make_encoder(threads, "int8", None, True),
+            with_windows,
+        ),
+        (
+            "+ passages are the title and each sentence, not 128-token windows (the default now)",
             lambda: make_encoder(threads, "int8", None, True),
             with_passages,
         ),
@@ -286,9 +327,11 @@ def main() -> None:
         lines += ["", line]
         print(line, flush=True)
     if args.write:
-        write_section(
-            "encode_speed", "Transformer encoding speed (`bench/encode_speed.py`)", "\n".join(lines)
-        )
+        # A run of some settings only (--only) gets a section of its own.
+        key = "encode_speed" + (f"_{args.only.replace(',', '_')}" if args.only else "")
+        title = "Transformer encoding speed (`bench/encode_speed.py`"
+        title += f" --only {args.only})" if args.only else ")"
+        write_section(key, title, "\n".join(lines))
         print("wrote docs/benchmarks.md")
 
 

@@ -175,8 +175,13 @@ def static_rows(bulk, pids: list[str]) -> np.ndarray:
     return np.stack([bulk.vector(p) for p in pids])
 
 
+# Stand-in passages a paper: sentence passages average 9.1 a paper over the demo corpus (the
+# 128-token windows before them, about 3).
+PASSAGES = 9
+
+
 def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
-    """Stand-in transformer vectors of the real shape for every paper (and 3 passages each):
+    """Stand-in transformer vectors of the real shape for every paper (and PASSAGES each):
     each paper's static vector through one fixed random 256x384 projection, so neighbours stay
     neighbours (HNSW search cost depends on that structure; pure noise is far slower)."""
     rng = np.random.default_rng(0)
@@ -193,7 +198,7 @@ def fill_synthetic_dense(indexes: SearchIndexes, ids: list[str]) -> None:
         part = ids[start : start + 50_000]
         dense.put(part, like_transformer(part))
         if indexes.passages is not None:
-            for k in range(3):
+            for k in range(PASSAGES):
                 indexes.passages.put(
                     [passage_id(pid, k) for pid in part], like_transformer(part, noise=0.5)
                 )
@@ -448,7 +453,7 @@ def measure(args) -> None:
         else:
             sizes["transformer vectors (int8, 384-d)"] = folder_mib(indexes.dense.folder)
             if indexes.passages is not None:
-                sizes["passages (3 a paper)"] = folder_mib(indexes.passages.folder)
+                sizes[f"passages ({PASSAGES} a paper)"] = folder_mib(indexes.passages.folder)
         second = serve_and_measure(data_dir, args.rounds, url)
         rows.append(("transformer vectors for all papers", second["latency"], second["rss_mib"]))
         recalls.append(("transformer stand-ins", second["recall"]))

@@ -113,7 +113,7 @@ def test_the_transformer_passages_are_taken_with_the_paper_vectors(tmp_path, dat
         store.upsert(
             [
                 Paper(id="2612.00001", title="Tidal heating of icy moons", abstract=long_text),
-                Paper(id="2612.00002", title="Short", abstract="A short abstract."),
+                Paper(id="2612.00002", title="A title alone", abstract=""),  # one sentence
             ]
         )
         assert update_indexes(store, first).dense == 2

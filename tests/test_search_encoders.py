@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from paperboy.search.encoders import EncoderError, load_encoder
+from paperboy.search.encoders import EncoderError, load_encoder, passages
 
 TEXTS = [
     "A transformer language model pretrained on web text for question answering.",
@@ -47,18 +47,41 @@ def test_the_int8_graph_agrees_with_the_float_one():
 
 def test_passages_come_with_the_paper_vector_from_the_same_runs():
     encoder = load_encoder("minilm", threads=2)
-    long = " ".join(["Graph neural networks learn on molecules and on social networks."] * 40)
-    texts = [TEXTS[0], long, ""]
-    vectors, passages, owners = encoder.encode_with_passages(texts, max_windows=4)
-    assert vectors.shape == (3, 384) and passages.shape == (4, 384)
-    assert owners.tolist() == [1, 1, 1, 1]  # a text that fits one window has no passages
+    title = "Graph networks for molecules"
+    abstract = "Graph neural networks learn on molecules. They also learn on social networks."
+    texts = [TEXTS[0], f"{title}. {abstract}", ""]
+    vectors, passages, owners = encoder.encode_with_passages(texts)
+    assert vectors.shape == (3, 384) and passages.shape == (3, 384)
+    assert owners.tolist() == [1, 1, 1]  # a text of one sentence has no passages
     np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
-    # A short text's vector is the one `encode` gives (one window: the whole text) ...
+    # A short text's vector is the one `encode` gives ...
     np.testing.assert_allclose(vectors[0], encoder.encode([TEXTS[0]])[0], atol=1e-4)
-    # ... and the same passages as `encode_passages`, run one by one.
-    alone, alone_owners = encoder.encode_passages([long], max_windows=4)
+    # ... the passages are the title and each sentence, as `encode` reads them ...
+    sentences = [title + ".", *(s + "." for s in abstract[:-1].split(". "))]
+    np.testing.assert_allclose(passages, encoder.encode(sentences), atol=1e-4)
+    # ... and the same as `encode_passages` gives, run one by one.
+    alone, alone_owners = encoder.encode_passages([texts[1]])
     np.testing.assert_allclose(passages, alone, atol=1e-4)
-    assert alone_owners.tolist() == [0, 0, 0, 0]
+    assert alone_owners.tolist() == [0, 0, 0]
+
+
+def test_a_paper_is_read_as_its_title_and_sentences():
+    text = (
+        "Causal attention with lookahead keys. We study causal masks, e.g. in decoders. "
+        "Fig. 3 shows the result. Accuracy rises by 2.5 points! 4 datasets are used."
+    )
+    assert passages(text) == [
+        "Causal attention with lookahead keys.",
+        "We study causal masks, e.g. in decoders.",
+        "Fig. 3 shows the result.",
+        "Accuracy rises by 2.5 points!",
+        "4 datasets are used.",
+    ]
+    assert passages("") == [""] and passages("  One   sentence  ") == ["One sentence"]
+    # Past the cap, runs of consecutive sentences, in order, none lost.
+    many = " ".join(f"Sentence number {i} is here." for i in range(40))
+    grouped = passages(many, max_passages=16)
+    assert len(grouped) == 16 and " ".join(grouped) == many
 
 
 def test_cuda_without_a_gpu_is_one_clear_error():

@@ -120,7 +120,7 @@ def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, databa
     assert indexes.backfill(store, limit=8, progress=False) == 8
     reopened = open_indexes(store, settings)
     assert len(reopened.dense) == 8
-    assert len(reopened.passages) >= 8  # long abstracts give several 128-token passages
+    assert len(reopened.passages) >= 8  # a paper's title and each sentence are passages
     store.upsert([paper("2601.00003", "Speech recognition for low-resource languages")])
     report = update_indexes(store, settings)
     assert report.dense == 1 and report.bulk == 1  # a small update goes to the transformer

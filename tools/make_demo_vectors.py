@@ -36,7 +36,7 @@ def main() -> None:
     started = time.monotonic()
     encoder = load_encoder(DEMO_VECTORS_MODEL)
     # The same runs the index makes (index.py): paper and passage vectors together.
-    vectors, passages, owners = encoder.encode_with_passages(texts, max_windows=MAX_PASSAGES)
+    vectors, passages, owners = encoder.encode_with_passages(texts, max_passages=MAX_PASSAGES)
     codes, scales = quantize(vectors)
     passage_codes, passage_scales = quantize(passages)
     counts: dict[int, int] = {}

@@ -127,21 +127,21 @@ class Encoder(Protocol):
 
 
 class PassageEncoder(Encoder, Protocol):
-    """An encoder that also reads long texts as passages (windows), for re-scoring."""
+    """An encoder that also reads a text as passages (its sentences), for re-scoring."""
 
     def encode_passages(
-        self, texts: list[str], window: int = 128, max_windows: int = 4
+        self, texts: list[str], max_passages: int = 16
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def encode_with_passages(
-        self, texts: list[str], window: int = 128, max_windows: int = 4
+        self, texts: list[str], max_passages: int = 16
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 @runtime_checkable
 class IndexSet(Protocol):
     """One deployment's search indexes: the keyword index, the transformer's vectors
-    (`dense`), the static model's (`bulk`, optional) and passages of long abstracts
+    (`dense`), the static model's (`bulk`, optional) and passages (sentences)
     (optional, only scored), with the models that fill them."""
 
     settings: Settings

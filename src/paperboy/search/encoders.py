@@ -22,8 +22,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import itertools
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +55,32 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms[norms == 0] = 1.0
     unit: np.ndarray = vectors / norms
     return unit
+
+
+# A sentence ends at . ! or ? followed by a space and a capital letter or a digit, unless
+# the word before is an abbreviation that a name or number follows ("Fig. 3", "et al. The").
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:fig|figs|eq|eqs|sec|tab|ref|refs|no|vs|al|cf|approx|resp|e\.g|i\.e|ca|dr|prof)"
+    r"|\b[A-Z])\.$",
+    re.IGNORECASE,
+)
+
+
+def passages(text: str, max_passages: int = 16) -> list[str]:
+    """What a paper is re-scored by: its sentences (the text is "title. abstract", so the title
+    is the first). A text of more than `max_passages` sentences is read as that many runs of
+    consecutive sentences. Measured against 128-token windows in docs/benchmarks.md."""
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(" ".join((text or "").split())):
+        if sentences and _ABBREVIATION.search(sentences[-1]):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    if len(sentences) <= max_passages:
+        return sentences
+    bounds = np.linspace(0, len(sentences), max_passages + 1).round().astype(int)
+    return [" ".join(sentences[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _models_dir() -> Traversable:
@@ -86,11 +114,6 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()
-        # Passages read past max_tokens: their own tokenizer, so that a query encoded in
-        # another thread meanwhile is still cut at max_tokens.
-        self._whole_text = Tokenizer.from_str(tokenizer_json)
-        self._whole_text.no_truncation()
-        self._whole_text.no_padding()
         on_gpu = device == "cuda"
         self.workers = 1 if on_gpu else (threads or os.cpu_count() or 1)
         self.batch_size = batch_size or (64 if on_gpu else 1)
@@ -111,47 +134,42 @@ class OnnxEncoder:
         return self._pooled(self.tokenizer.encode_batch([t or "" for t in texts]))
 
     def encode_with_passages(
-        self, texts: list[str], window: int = 128, max_windows: int = 4
+        self, texts: list[str], max_passages: int = 16
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each text's vector (what `encode` gives) and its passages' vectors (what
         `encode_passages` gives), with all the runs in one pool, so every core stays busy.
 
-        A text that fits one window gets no passage and one run: the passage would be the
-        text itself (and the re-scoring treats a paper without passages exactly as one whose
-        passage is itself). Returns (vectors, passage vectors, the index of each passage's
-        text)."""
+        A text of one sentence gets no passage: the passage would be the text itself (and
+        the re-scoring treats a paper without passages exactly as one whose passage is
+        itself). Returns (vectors, passage vectors, the index of each passage's text)."""
         whole = self.tokenizer.encode_batch([t or "" for t in texts])
-        windows, owners = self._windows(texts, window, max_windows)
+        found, owners = self._passages(texts, max_passages)
         several = np.bincount(owners, minlength=len(texts))[owners] > 1
-        passages = [w for w, keep in zip(windows, several) if keep]
-        pooled = self._pooled([*whole, *passages])
+        kept = [p for p, keep in zip(found, several) if keep]
+        pooled = self._pooled([*whole, *kept])
         return (_normalise(pooled[: len(texts)]), _normalise(pooled[len(texts) :]), owners[several])
 
     def encode_passages(
-        self, texts: list[str], window: int = 128, max_windows: int = 4
+        self, texts: list[str], max_passages: int = 16
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors of short windows over each text (long abstracts are read in full), and for
-        each vector the index of its text (even for a text that fits one window; the index
-        uses `encode_with_passages`, which also gives the texts' vectors)."""
-        windows, owners = self._windows(texts, window, max_windows)
-        return _normalise(self._pooled(windows)), owners
+        """Vectors of each text's passages (`passages`), and for each vector the index of its
+        text (even for a text of one sentence; the index uses `encode_with_passages`, which
+        also gives the texts' vectors)."""
+        found, owners = self._passages(texts, max_passages)
+        return _normalise(self._pooled(found)), owners
 
-    def _windows(
-        self, texts: list[str], window: int, max_windows: int
-    ) -> tuple[list[_Tokens], np.ndarray]:
-        """The [CLS] ... [SEP] windows over each text's first `max_windows` stretches of
-        `window` tokens (at least one per text, even an empty one), and each one's text."""
-        encodings = self._whole_text.encode_batch([t or "" for t in texts])
-        windows: list[_Tokens] = []
+    def _passages(
+        self, texts: list[str], max_passages: int
+    ) -> tuple[Sequence[_Tokenised], np.ndarray]:
+        """The tokenised passages of each text (at least one per text, even an empty one),
+        and each one's text."""
+        found: list[str] = []
         owners: list[int] = []
-        step = window - 2  # room for [CLS] and [SEP]
-        for i, e in enumerate(encodings):
-            ids = e.ids
-            body, first, last = ids[1:-1], ids[:1], ids[-1:]
-            for start in range(0, max(1, min(len(body), step * max_windows)), step):
-                windows.append(_Tokens(first + body[start : start + step] + last))
-                owners.append(i)
-        return windows, np.asarray(owners, dtype=np.int64)
+        for i, text in enumerate(texts):
+            parts = passages(text, max_passages)
+            found += parts
+            owners += [i] * len(parts)
+        return self.tokenizer.encode_batch(found), np.asarray(owners, dtype=np.int64)
 
     def _pooled(self, encodings: Sequence[_Tokenised]) -> np.ndarray:
         """Mean-pooled token states of each tokenised text, `workers` runs at a time."""
@@ -193,19 +211,10 @@ class OnnxEncoder:
 
 
 class _Tokenised(Protocol):
-    """A tokenised text: a tokenizers Encoding, or a window of one (`_Tokens`)."""
+    """A tokenised text (a tokenizers Encoding)."""
 
     @property
     def ids(self) -> list[int]: ...
-
-
-class _Tokens:
-    """Token ids of one window, shaped like a tokenizers Encoding for `_run`."""
-
-    __slots__ = ("ids",)
-
-    def __init__(self, ids: list[int]):
-        self.ids = ids
 
 
 def _session(

@@ -55,7 +55,7 @@ CHUNK = 2000  # papers read from the store per step
 # and waits for merges: committing every CHUNK cost a fifth of a 75k-paper bulk import; after
 # a crash, at most this many are indexed again.
 KEYWORD_COMMIT_EVERY = 25_000
-MAX_PASSAGES = 4  # 128-token windows per paper for re-scoring (the first ~500 tokens)
+MAX_PASSAGES = 16  # sentences per paper for re-scoring (encoders.passages)
 ENCODE_CHUNK = 256  # papers encoded per step (bounded memory, progress updates)
 
 
@@ -335,14 +335,16 @@ class SearchIndexes(ABC):
             if with_passages and hasattr(encoder, "encode_with_passages"):
                 # One run of the model gives the paper's vector and its passages' vectors.
                 encoded, passages, owners = cast(PassageEncoder, encoder).encode_with_passages(
-                    texts, max_windows=MAX_PASSAGES
+                    texts, max_passages=MAX_PASSAGES
                 )
                 self._put_passages(ids, passages, owners, [h for _, _, h in part])
             elif with_passages:
                 encoded = encoder.encode(texts)
                 self._put_passages(
                     ids,
-                    *cast(PassageEncoder, encoder).encode_passages(texts, max_windows=MAX_PASSAGES),
+                    *cast(PassageEncoder, encoder).encode_passages(
+                        texts, max_passages=MAX_PASSAGES
+                    ),
                     [h for _, _, h in part],
                 )
             else:
@@ -356,7 +358,7 @@ class SearchIndexes(ABC):
     def _put_passages(
         self, ids: list[str], vecs: np.ndarray, owners: np.ndarray, hashes: list[int]
     ) -> None:
-        """Replace these papers' passages (none for a paper whose text fits one window)."""
+        """Replace these papers' passages (none for a paper whose text is one sentence)."""
         passages = self.passages
         assert passages is not None  # only called when the dense model has passages
         passages.remove(passage_id(pid, k) for pid in ids for k in range(MAX_PASSAGES))

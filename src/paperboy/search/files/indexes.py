@@ -83,7 +83,7 @@ class FileIndexes(SearchIndexes):
         self.bulk = (
             self._vectors(settings.search_bulk_model) if settings.search_bulk_model else None
         )
-        self.passages = None  # windows over long abstracts, to re-score top candidates
+        self.passages = None  # sentences of each paper, to re-score top candidates
         if settings.search_passages and supports_passages(settings.search_model):
             self.passages = VectorIndex.open(
                 vectors_folder(self.folder, settings.search_model + "#passages"),

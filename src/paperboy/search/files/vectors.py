@@ -329,7 +329,8 @@ class VectorIndex:
         if not rows:
             return {}
         idx = np.fromiter((r for _, r in rows), dtype=np.int64, count=len(rows))
-        sims = dequantize(self.codes[idx], self.scales[idx]) @ query.astype(np.float32)
+        # Scale after the product: one multiply a row, not one a coordinate.
+        sims = (self.codes[idx].astype(np.float32) @ query.astype(np.float32)) * self.scales[idx]
         return {pid: float(s) for (pid, _), s in zip(rows, sims)}
 
     def search(self, query: np.ndarray, k: int = 100) -> list[tuple[str, float]]:
