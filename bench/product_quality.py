@@ -282,7 +282,8 @@ def _shown(argv: list[str]) -> list[str]:
     """The command line as the docs show it: the scratch folder as DIR."""
     shown = [a.replace(os.path.expanduser("~"), "~") for a in argv]
     return [
-        "DIR" if before == "--work" else a for before, a in zip([""] + shown, shown, strict=True)
+        "DIR" if before == "--work" else a
+        for before, a in zip(["", *shown[:-1]], shown, strict=True)
     ]
 
 
