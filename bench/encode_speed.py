@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from report import load_average, write_section
 
-from paperboy.search.encoders import OnnxEncoder, _session, load_encoder
+from paperboy.search.encoders import OnnxEncoder, _normalise, _session, load_encoder
 
 CORPUS = ROOT.parent / "shared" / "data" / "corpora" / "arxiv_cs_listings.jsonl.gz"
 PAPERS_75K = 74_728
@@ -104,7 +104,7 @@ def with_windows(encoder: OnnxEncoder, texts: list[str]):
         several = np.bincount(owners, minlength=len(part))[owners] > 1
         kept = [w for w, keep in zip(cut, several) if keep]
         pooled = encoder._pooled([*encoder.tokenizer.encode_batch(part), *kept])
-        vectors.append(pooled[: len(part)] / np.linalg.norm(pooled[: len(part)], axis=1)[:, None])
+        vectors.append(_normalise(pooled[: len(part)]))
         found += len(kept)
     return np.concatenate(vectors), found
 

@@ -14,7 +14,9 @@ fusion (min-max scores, keyword weight tuned per model):
   fused top m papers, then searched and fused again (Rocchio);
 - three rankings: BM25, the transformer and the static model together;
 - corpus IDF on the static model: each token's vector weighted by idf^p over the corpus;
-- sentence passages: each abstract sentence encoded on its own, a paper's semantic score mixed
+- sentence passages: each abstract sentence (as `encoders.passages` splits it; up to
+  2026-12-02 a plain regex without its abbreviations) encoded on its own, a paper's semantic
+  score mixed
   with its best sentence's cosine (for the transformer instead of the index's passages, and
   beside them; for the static model, which has no passages). The written figures were
   measured when the index's passages were 128-token windows; they are sentences since
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import re
 import sys
 import tempfile
 import time
@@ -42,11 +43,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from report import load_average, machine, write_section
 from search_quality import build, evaluate, load_beir
 
+from paperboy.search.encoders import passages
 from paperboy.search.fusion import keyword_weight_for, min_max
 from paperboy.search.query import parse_query
 
 WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
 def normalised(scores: dict[str, float], how: str) -> dict[str, float]:
@@ -77,10 +78,10 @@ class Side:
         self.weight = keyword_weight_for(self.vectors.model)
         self.query = {q: engine.query_vector(self.vectors.model, queries[q]) for q in qids}
 
-    def semantic(self, vec, extra, passages: bool = True) -> dict[str, float]:
+    def semantic(self, vec, extra, rescore: bool = True) -> dict[str, float]:
         found = dict(self.vectors.search(vec, 100))
         found |= self.vectors.scores(vec, [p for p in extra if p not in found])
-        if not passages:
+        if not rescore:
             return found
         if self.vectors is self.engine.indexes.dense and self.engine.indexes.passages is not None:
             found = self.engine._rescore_with_passages(vec, found)
@@ -227,13 +228,13 @@ def _sentence_passages(model, side, corpus, qids, keyword, semantic, ndcg):
     bases = {"beside the index's passages" if model == "minilm" else "": semantic}
     if model == "minilm":
         bases["instead of the index's passages"] = {
-            q: side.semantic(side.query[q], list(keyword[q]), passages=False) for q in qids
+            q: side.semantic(side.query[q], list(keyword[q]), rescore=False) for q in qids
         }
     wanted = set().union(*(set(run[q]) for run in bases.values() for q in qids))
     owners, sentences = [], []
     for doc in corpus:
         if str(doc["_id"]) in wanted:
-            for sentence in filter(str.strip, SENTENCE_BREAK.split(doc.get("text") or "")):
+            for sentence in filter(str.strip, passages(doc.get("text") or "")):
                 owners.append(str(doc["_id"]))
                 sentences.append(sentence)
     started = time.monotonic()

@@ -212,18 +212,10 @@ def main() -> None:
         )
     ]
     if args.short:
-        sets.append(
-            (
-                "short queries (judged only)",
-                "short",
-                *load_short_queries(args.short, args.corpus),
-                args.short_models.split(","),
-            )
-        )
+        short = load_short_queries(args.short, args.corpus)  # read once for both sets below
+        sets.append(("short queries (judged only)", "short", *short, args.short_models.split(",")))
     if args.short and args.pool_models:
-        short_corpus, short_queries, short_qrels, judged = load_short_queries(
-            args.short, args.corpus
-        )
+        short_corpus, short_queries, short_qrels, judged = short
         pool = set().union(*judged.values())
         sets.append(
             (
