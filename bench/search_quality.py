@@ -38,12 +38,20 @@ from paperboy.papers import Paper
 from paperboy.search.encoders import model_fingerprint
 from paperboy.search.engine import HybridSearch
 from paperboy.search.files import FileIndexes as SearchIndexes
-from paperboy.search.fusion import TUNED_KEYWORD_WEIGHTS, reciprocal_rank_fusion
+from paperboy.search.fusion import (
+    LONG_QUERY_KEYWORD_WEIGHTS,
+    LONG_QUERY_WORDS,
+    TUNED_KEYWORD_WEIGHTS,
+    query_words,
+    reciprocal_rank_fusion,
+)
 from paperboy.search.query import ParsedQuery, parse_query
 from paperboy.search.updater import paper_text
 from paperboy.store import open_store
 
 CACHE = ROOT / "bench" / ".cache"
+SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # keyword weights tried with --sweep
+LENGTHS = ((1, 2), (3, 3), (4, 10), (11, 14), (15, 999))  # query-length groups, in words
 
 
 def load_beir(folder: Path, split: str):
@@ -228,7 +236,7 @@ def main() -> None:
                 args.pool_models.split(","),
             )
         )
-    rows, sweep_lines = [], []
+    rows, sweep_lines, length_lines = [], [], []
     for label, tag, corpus, queries, qrels, judged, models in sets:
         qrels = {q: r for q, r in qrels.items() if q in queries}
         keyword_done = False
@@ -257,16 +265,20 @@ def main() -> None:
                 if model == "minilm" and engine.indexes.passages is not None and not judged:
                     _ablations(engine, label, model, queries, qrels, rows)
                 if args.sweep:
-                    for weight in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+                    swept = {}
+                    for weight in SWEEP:
                         engine.settings = settings._with({"search_keyword_weight": str(weight)})
-                        ndcg = evaluate(
-                            qrels, run_modes(engine, queries, qrels, ["hybrid"])["hybrid"], judged
-                        )["ndcg@10"]
+                        swept[weight] = run_modes(
+                            engine, queries, qrels, ["hybrid"], k=1000 if judged else 100
+                        )["hybrid"]
+                        ndcg = evaluate(qrels, swept[weight], judged)["ndcg@10"]
                         sweep_lines.append(f"| {label} | {model} | {weight} | {ndcg:.4f} |")
                         print(
                             f"sweep {label} {model} keyword_weight={weight}: nDCG@10 {ndcg:.4f}",
                             flush=True,
                         )
+                    length_lines += _by_length(label, model, queries, qrels, judged, swept)
+                    engine.settings = settings
     if args.write:
         command = (
             f"`nice .venv/bin/python bench/search_quality.py --beir {args.beir} --split "
@@ -298,7 +310,8 @@ def main() -> None:
             )
             + ". Queries are read by the product's own `parse_query`. Metrics by pytrec_eval. "
             "Hybrid = weighted sum of min-max normalised BM25 and cosine over the top 100 of "
-            f"each, keyword weight tuned per model ({TUNED_KEYWORD_WEIGHTS}).",
+            f"each, keyword weight tuned per model ({TUNED_KEYWORD_WEIGHTS}; for a query of "
+            f"{LONG_QUERY_WORDS} words or more {LONG_QUERY_KEYWORD_WEIGHTS}).",
             "",
             "| set | ranking | nDCG@10 | Recall@100 |",
             "|---|---|---|---|",
@@ -314,10 +327,44 @@ def main() -> None:
                 "| set | model | keyword weight | hybrid nDCG@10 |",
                 "|---|---|---|---|",
             ] + sweep_lines
+        if length_lines:
+            lines += [
+                "",
+                "The same sweep by the query's length in words (`fusion.query_words`), nDCG@10 "
+                "of each group's queries; the best weight of each row in bold. The "
+                "transformer's weight for queries of "
+                f"{LONG_QUERY_WORDS} words or more ({LONG_QUERY_KEYWORD_WEIGHTS}) was picked "
+                "here:",
+                "",
+                "| set | model | words | queries | " + " | ".join(str(w) for w in SWEEP) + " |",
+                "|---|---|---|---|" + "---|" * len(SWEEP),
+            ] + length_lines
         write_section(
             "search_quality", "Search quality (`bench/search_quality.py`)", "\n".join(lines)
         )
         print("wrote docs/benchmarks.md")
+
+
+def _by_length(label, model, queries, qrels, judged, swept) -> list[str]:
+    """Table rows: nDCG@10 of each query-length group at each swept weight."""
+    lines = []
+    words = {qid: query_words(parse_query(queries[qid]).text) for qid in qrels}
+    for low, high in LENGTHS:
+        group = [qid for qid in qrels if low <= words[qid] <= high]
+        if not group:
+            continue
+        sub = {qid: qrels[qid] for qid in group}
+        ndcg = {
+            w: evaluate(sub, {qid: run[qid] for qid in group}, judged)["ndcg@10"]
+            for w, run in swept.items()
+        }
+        best = max(ndcg, key=lambda w: ndcg[w])
+        cells = [f"**{v:.4f}**" if w == best else f"{v:.4f}" for w, v in ndcg.items()]
+        span = f"{low}-{high}" if high < 999 else f"{low}+"
+        span = str(low) if low == high else span
+        lines.append(f"| {label} | {model} | {span} | {len(group)} | " + " | ".join(cells) + " |")
+        print(f"by length {label} {model} {span} words ({len(group)}): {ndcg}", flush=True)
+    return lines
 
 
 def _ablations(engine, label, model, queries, qrels, rows) -> None:

@@ -3,10 +3,13 @@
 from paperboy.search import open_search
 from paperboy.search.fusion import (
     KEYWORD_WEIGHT,
+    LONG_QUERY_KEYWORD_WEIGHTS,
+    LONG_QUERY_WORDS,
     TUNED_KEYWORD_WEIGHTS,
     fuse_scores,
     keyword_weight_for,
     min_max,
+    query_words,
     reciprocal_rank_fusion,
 )
 from paperboy.search.query import parse_query
@@ -67,4 +70,31 @@ def test_the_engine_fuses_with_the_weight_of_the_vectors_it_ranked_with(tmp_path
     assert [pid for pid, _ in engine.rank(query).ranked[:10]] == semantic
     engine.settings = settings._with({"search_keyword_weight": "1"})  # a number wins
     assert [pid for pid, _ in engine.rank(query).ranked[:10]] == keyword
+    store.close()
+
+
+def test_a_long_query_gets_the_transformer_a_larger_share():
+    short, long = LONG_QUERY_WORDS - 1, LONG_QUERY_WORDS
+    assert keyword_weight_for("minilm", words=short) == TUNED_KEYWORD_WEIGHTS["minilm"]
+    assert keyword_weight_for("minilm", words=long) == LONG_QUERY_KEYWORD_WEIGHTS["minilm"]
+    assert LONG_QUERY_KEYWORD_WEIGHTS["minilm"] < TUNED_KEYWORD_WEIGHTS["minilm"]
+    # The static model showed no such trend: one weight at every length.
+    assert keyword_weight_for("static", words=short) == keyword_weight_for("static", words=40)
+    assert keyword_weight_for("minilm", "0.8", words=long) == 0.8  # a number wins
+    assert query_words("  state-space   models ") == 2
+
+
+def test_the_engine_picks_the_weight_by_the_query_length(tmp_path, monkeypatch):
+    store, settings = make_store(tmp_path)  # static vectors only
+    engine = open_search(store, settings)
+    long = parse_query("graph neural networks for molecules")
+    assert query_words(long.text) >= LONG_QUERY_WORDS
+    keyword = [pid for pid, _ in engine.rank(long, mode="keyword").ranked[:10]]
+    semantic = [pid for pid, _ in engine.rank(long, mode="semantic").ranked[:10]]
+    assert keyword != semantic
+    monkeypatch.setitem(TUNED_KEYWORD_WEIGHTS, "static", 0.0)
+    monkeypatch.setitem(LONG_QUERY_KEYWORD_WEIGHTS, "static", 1.0)
+    assert [pid for pid, _ in engine.rank(long).ranked[:10]] == keyword
+    monkeypatch.setattr("paperboy.search.fusion.LONG_QUERY_WORDS", 99)  # now a short query
+    assert [pid for pid, _ in engine.rank(long).ranked[:10]] == semantic
     store.close()

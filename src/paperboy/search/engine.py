@@ -7,7 +7,8 @@
 A query runs in four steps: parse it (query.py); take the top `CANDIDATES` papers by BM25
 and by cosine (vectors of the transformer where a paper has them, else of the static model);
 keep the semantic candidates that satisfy the query's phrases, filters and exclusions; fuse
-the two normalised scores (fusion.py), with the keyword weight tuned for the vectors used.
+the two normalised scores (fusion.py), with the keyword weight tuned for the vectors used and
+the query's length (a sentence leans more on the transformer than two or three words do).
 Over many vectors (`SEARCH_AT_ONCE_FROM`) the nearest papers are looked up in a thread while
 the keyword index ranks (`_nearest`); the keyword candidates' cosines follow.
 Sorting by date or upvotes lists every paper that contains all the words, newest (or most
@@ -43,7 +44,7 @@ from paperboy.search.backends import (
     paper_day,
 )
 from paperboy.search.encoders import EncoderError
-from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max
+from paperboy.search.fusion import fuse_scores, keyword_weight_for, min_max, query_words
 from paperboy.search.highlight import match_spans, query_terms
 from paperboy.search.query import ParsedQuery, has_constraints, parse_query, prose_query
 from paperboy.search.updater import MAX_PASSAGES, paper_text, passage_id
@@ -294,7 +295,8 @@ class HybridSearch:
             ranked = sorted(((p, semantic[p]) for p in semantic_top), key=lambda x: -x[1])
             total = len(ranked)
         else:
-            ranked = fuse_scores(keyword, semantic, *self._fusion_weights(models))
+            weights = self._fusion_weights(models, query_words(q.text))
+            ranked = fuse_scores(keyword, semantic, *weights)
             total = max(total, len(ranked))
         return Ranking(ranked, total, keyword, semantic, semantic_top, models)
 
@@ -310,13 +312,14 @@ class HybridSearch:
                 self._threads = ThreadPoolExecutor(4, thread_name_prefix="paperboy-nearest")
             return self._threads
 
-    def _fusion_weights(self, models: dict[str, str]) -> tuple[float, dict[str, float]]:
+    def _fusion_weights(self, models: dict[str, str], words: int) -> tuple[float, dict[str, float]]:
         """The keyword weight for papers without a cosine (that of the vectors covering most
-        papers), and one per paper ranked with some model's vectors (tuned per model)."""
+        papers), and one per paper ranked with some model's vectors (tuned per model and for
+        a query of `words` words)."""
         setting = self.settings.search_keyword_weight
         sets = self._vector_sets()
-        default = keyword_weight_for(sets[-1].model if sets else "", setting)
-        by_model = {v.model: keyword_weight_for(v.model, setting) for v in sets}
+        default = keyword_weight_for(sets[-1].model if sets else "", setting, words)
+        by_model = {v.model: keyword_weight_for(v.model, setting, words) for v in sets}
         return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
     def _nearest(self, q: ParsedQuery, k: int) -> list[Nearest]:

@@ -1,7 +1,7 @@
 """Combine the keyword and the semantic ranking into one: pure functions, no I/O.
 
     fused = fuse_scores(keyword_hits, semantic_scores, keyword_weight=0.3)
-    weight = keyword_weight_for("static", setting="auto")   # the weight tuned for that model
+    weight = keyword_weight_for("minilm", words=12)   # the weight tuned for that model and length
 
 `fuse_scores` is a weighted sum of per-query min-max normalised scores (a "convex
 combination"); `reciprocal_rank_fusion` is the parameter-free alternative. On the SciFact
@@ -12,21 +12,38 @@ table a small one, or hybrid would rank below keyword search alone. `TUNED_KEYWO
 holds the weight chosen for each bundled model on SciFact train (bench/search_quality.py
 --sweep); other models get `KEYWORD_WEIGHT`. A number in the `search_keyword_weight` setting
 overrides them all.
+
+The weight also depends on the query's length, for the transformer: a query of a few words
+("diffusion transformers") is what BM25 reads best, a sentence (a claim, a question, a pasted
+title) is what the transformer reads best. From `LONG_QUERY_WORDS` words on, a model in
+`LONG_QUERY_KEYWORD_WEIGHTS` gets that weight instead. Measured by query length within each
+of the two sets in bench/search_quality.py (docs/search.md, "Fusion"); the static model showed
+no such trend and has one weight.
 """
 
 from __future__ import annotations
 
 KEYWORD_WEIGHT = 0.4  # for models not tuned here; semantic gets 1 - this
 TUNED_KEYWORD_WEIGHTS = {"minilm": 0.4, "static": 0.7}
+LONG_QUERY_WORDS = 4  # a query of this many words or more reads as a sentence
+LONG_QUERY_KEYWORD_WEIGHTS = {"minilm": 0.3}
 RRF_K = 60
 
 
-def keyword_weight_for(model: str, setting: str = "auto") -> float:
-    """The keyword share of the fused score for papers ranked with `model`'s vectors;
-    `setting` is search_keyword_weight ("auto", or a number that overrides every model)."""
+def keyword_weight_for(model: str, setting: str = "auto", words: int = 0) -> float:
+    """The keyword share of the fused score for papers ranked with `model`'s vectors, for a
+    query of `words` words; `setting` is search_keyword_weight ("auto", or a number that
+    overrides every model and length)."""
     if setting and str(setting).strip().lower() != "auto":
         return float(setting)
+    if words >= LONG_QUERY_WORDS and model in LONG_QUERY_KEYWORD_WEIGHTS:
+        return LONG_QUERY_KEYWORD_WEIGHTS[model]
     return TUNED_KEYWORD_WEIGHTS.get(model, KEYWORD_WEIGHT)
+
+
+def query_words(text: str) -> int:
+    """The number of words in a query's free text, as `keyword_weight_for` counts them."""
+    return len(text.split())
 
 
 def min_max(scores: dict[str, float]) -> dict[str, float]:
