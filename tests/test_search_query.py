@@ -22,6 +22,14 @@ def test_words_phrases_and_exclusions():
     assert q.text == "mixture of experts sparse"
 
 
+def test_a_negative_number_or_a_dash_is_not_an_exclusion():
+    q = parse_query("RNA stored at -20 degrees -- or -80")
+    assert q.excluded == []
+    assert "-20" in q.words and "-80" in q.words
+    assert "20" in keyword_terms(q.text)
+    assert parse_query("-LSTM -ξ transformers").excluded == ["LSTM", "ξ"]
+
+
 def test_operators_become_filters():
     q = parse_query(
         'author:"Geoffrey Hinton" cat:cs.CL has:code after:2024-03 before:2025 sort:date capsules'

@@ -103,7 +103,8 @@ def _split(text: str, notes: list[str]) -> list[tuple[str, str]]:
         if text[i].isspace():
             i += 1
             continue
-        negate = text[i] == "-" and i + 1 < n and not text[i + 1].isspace()
+        # "-word" and '-"phrase"' exclude; "-20" (a negative number) and "--" are words.
+        negate = text[i] == "-" and i + 1 < n and (text[i + 1].isalpha() or text[i + 1] == '"')
         start = i + 1 if negate else i
         if start < n and text[start] == '"':
             end = text.find('"', start + 1)
