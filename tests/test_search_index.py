@@ -13,10 +13,15 @@ import pytest
 from paperboy.config import Settings
 from paperboy.ingest import import_file
 from paperboy.papers import Paper
-from paperboy.search import open_search, update_indexes
+from paperboy.search import open_search, update_indexes, upkeep
 from paperboy.search import updater as index_module
 from paperboy.search.encoders import EncoderError, load_encoder
-from paperboy.search.upkeep import IndexAlongside, open_indexes, rebuild_indexes
+from paperboy.search.upkeep import (
+    IndexAlongside,
+    backfill_indexes,
+    open_indexes,
+    rebuild_indexes,
+)
 from paperboy.sources import SourceError
 from paperboy.store import open_store
 from tests.environment import subprocess_env
@@ -124,6 +129,50 @@ def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, databa
     store.upsert([paper("2601.00003", "Speech recognition for low-resource languages")])
     report = update_indexes(store, settings)
     assert report.dense == 1 and report.bulk == 1  # a small update goes to the transformer
+    engine = open_search(store, settings)
+    assert engine.search("speech recognition low-resource").hits[0].paper.id == "2601.00003"
+
+
+def test_a_backfill_lets_other_writers_in_between_checkpoints(tmp_path, database_url, monkeypatch):
+    store, settings = make_store(
+        tmp_path,
+        database_url=database_url,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+    )
+    update_indexes(store, settings)  # 300 papers on static vectors
+    turns = []
+
+    def a_writer_between_rounds():
+        # The lock is free between two rounds: a web submission's update (which never
+        # waits) takes it, and encodes its new paper with the transformer.
+        if not turns:
+            store.upsert([paper("2601.00003", "Speech recognition for low-resource languages")])
+        report = update_indexes(store, settings, wait=False)
+        assert report is not None, "the backfill held the writers' lock between rounds"
+        turns.append(report.dense)
+
+    class Counted:  # the backfill's transformer, noting the texts it encodes
+        def __getattr__(self, name):
+            return getattr(minilm, name)
+
+        def encode_with_passages(self, texts, max_passages=16):
+            encoded.extend(texts)
+            return minilm.encode_with_passages(texts, max_passages)
+
+    minilm, encoded = load_encoder("minilm"), []
+    monkeypatch.setattr(upkeep, "_let_writers_in", a_writer_between_rounds)
+    done, left = backfill_indexes(
+        store, settings, limit=12, save_every=4, progress=False, encoders={"minilm": Counted()}
+    )
+    assert turns == [1, 0]  # after the first and second rounds; none after the last
+    assert done == 12 and left == 301 - 13
+    # Each round read what the writer had saved: its paper was encoded once, by the writer.
+    assert len(encoded) == 12 and not any("Speech recognition" in text for text in encoded)
+    dense = open_indexes(store, settings).dense
+    assert len(dense) == 13 and "2601.00003" in dense.id_set()
+    assert open_indexes(store, settings).check(store) == []
     engine = open_search(store, settings)
     assert engine.search("speech recognition low-resource").hits[0].paper.id == "2601.00003"
 

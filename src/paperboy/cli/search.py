@@ -102,7 +102,10 @@ def search(
     type=click.IntRange(1),
     default=2048,
     show_default=True,
-    help="With --backfill: save every this many papers (what a crash can cost).",
+    help=(
+        "With --backfill: save every this many papers (what a crash can cost; between two "
+        "saves other writers, a sync or an import, may update the indexes)."
+    ),
 )
 @click.option("--drop-vectors", is_flag=True, help="Re-encode every paper (slow).")
 @click.option(

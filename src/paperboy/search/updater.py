@@ -377,37 +377,54 @@ class SearchIndexes(ABC):
             )
         passages.put(keys, vecs)
 
+    def backfill_todo(self, store: SQLStore) -> list[str]:
+        """The papers that only have static vectors, newest id first (new-style arXiv ids
+        sort by date)."""
+        have = self.dense.id_set()
+        return sorted((pid for pid in store.all_paper_ids() if pid not in have), reverse=True)
+
     def backfill(
         self,
         store: SQLStore,
         limit: int | None = None,
         progress: bool = True,
         save_every: int = 2048,
+        bar: Progress | None = None,
     ) -> int:
-        """Give transformer vectors to papers that only have static ones, newest id first.
+        """Give transformer vectors to up to `limit` papers that only have static ones,
+        newest first; returns how many were encoded.
 
         Saved every `save_every` papers: a backfill that is stopped (even by kill -9) keeps
-        what was saved, and the next one encodes only the rest (each paper once)."""
-        have = self.dense.id_set()
-        missing = [pid for pid in store.all_paper_ids() if pid not in have]
-        missing.sort(reverse=True)  # new-style arXiv ids sort by date
+        what was saved, and the next one encodes only the rest (each paper once). `bar`: a
+        progress bar this run moves on from where it stands (upkeep.backfill_indexes runs
+        one round per checkpoint under one bar); else one of its own when `progress`."""
+        missing = self.backfill_todo(store)
         if limit is not None:
             missing = missing[:limit]
         step = max(1, min(ENCODE_CHUNK, save_every))
         done = unsaved = 0
-        with Progress(
-            "transformer backfill", total=len(missing), unit="papers", enabled=progress
-        ) as bar:
+        with ExitStack() as stack:
+            if bar is None:
+                bar = stack.enter_context(
+                    Progress(
+                        "transformer backfill",
+                        total=len(missing),
+                        unit="papers",
+                        enabled=progress,
+                    )
+                )
+            before, encoded_before = bar.done, bar.items
             for start in range(0, len(missing), step):
                 ids = missing[start : start + step]
                 papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
-                encoded = self._encode_into(self.dense, papers)
-                done, unsaved = done + encoded, unsaved + encoded
+                # Counted as unsaved whether encoded here or taken from `kept`.
+                done, unsaved = done + self._encode_into(self.dense, papers), unsaved + len(papers)
                 if unsaved >= save_every:
                     self._save_all()
                     unsaved = 0
-                bar.set_position(start + len(ids), done)
-        self._save_all()
+                bar.set_position(before + start + len(ids), encoded_before + done)
+        if unsaved:
+            self._save_all()
         return done
 
     def clear(self, drop_vectors: bool = False) -> None:

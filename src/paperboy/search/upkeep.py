@@ -6,22 +6,28 @@
     backfill_indexes(store, settings)    # `paperboy index --backfill`: transformer vectors
 
 Each picks the backend once (`search_backend`: files beside the store, or PostgreSQL tables),
-takes that backend's writers' lock, opens the indexes and runs the one updater
-(updater.py) over them. `IndexAlongside` indexes a bulk import while it is still storing.
+takes that backend's writers' lock (a backfill one checkpoint at a time), opens the indexes
+and runs the one updater (updater.py) over them. `IndexAlongside` indexes a bulk import while
+it is still storing.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, cast
 
 from paperboy.config import ConfigError, Settings
+from paperboy.progress import Progress
 from paperboy.search.backends import Encoder
 from paperboy.search.updater import SearchIndexes, UpdateReport
+
+# Seconds a backfill waits between two rounds without the writers' lock (backfill_indexes).
+WRITERS_TURN = 0.2
 
 if TYPE_CHECKING:
     from paperboy.store.postgres import PostgresStore
@@ -233,9 +239,47 @@ def backfill_indexes(
     encoders: dict[str, Encoder] | None = None,
 ) -> tuple[int, int]:
     """Bring the indexes up to the store, then give transformer vectors to up to `limit`
-    papers that only have static ones: (papers encoded, papers still without)."""
-    with indexes_lock(store, settings):
-        indexes = open_indexes(store, settings, encoders=encoders)
-        indexes.update(store, progress=progress)
-        done = indexes.backfill(store, limit=limit, progress=progress, save_every=save_every)
+    papers that only have static ones: (papers encoded, papers still without).
+
+    The writers' lock is held one checkpoint (`save_every` papers, a minute or two) at a
+    time and let go between two, so a sync, an import or a web submission that wants to
+    update the indexes waits that long, not the hour a whole backfill can take. Each round
+    first indexes what such a writer stored, and reopens the indexes if another process
+    saved them meanwhile."""
+    encoders = {} if encoders is None else encoders  # loaded once, kept for every round
+    done = 0
+    indexes: SearchIndexes | None = None
+    saved: tuple[int, ...] = ()
+    with ExitStack() as stack:
+        bar: Progress | None = None
+        while True:
+            with indexes_lock(store, settings):
+                if indexes is None or indexes.stamp() != saved:  # another writer saved
+                    indexes = open_indexes(store, settings, encoders=encoders)
+                indexes.update(store, progress=progress and bar is None)
+                todo = len(indexes.backfill_todo(store))
+                if limit is not None:
+                    todo = min(todo, limit - done)
+                if bar is None:
+                    bar = stack.enter_context(
+                        Progress("transformer backfill", todo, "papers", enabled=progress)
+                    )
+                if todo == 0:
+                    break
+                step, taken = min(save_every, todo), indexes.taken
+                encoded = indexes.backfill(store, limit=step, save_every=step, bar=bar)
+                saved = indexes.stamp()
+            done += encoded
+            if step == todo:  # that was the last round
+                break
+            if encoded + indexes.taken - taken == 0:  # no paper of this round got a vector
+                break  # (none can: never loop on them)
+            _let_writers_in()
+    assert indexes is not None  # the first round opened them
     return done, max(0, store.count_papers() - len(indexes.dense))
+
+
+def _let_writers_in() -> None:
+    """A pause between two rounds of a backfill, without the writers' lock: a process that
+    was waiting for it is woken when it is let go, and takes it before the next round."""
+    time.sleep(WRITERS_TURN)
