@@ -82,6 +82,7 @@ def test_a_long_query_gets_the_transformer_a_larger_share():
     assert keyword_weight_for("static", words=short) == keyword_weight_for("static", words=40)
     assert keyword_weight_for("minilm", "0.8", words=long) == 0.8  # a number wins
     assert query_words("  state-space   models ") == 2
+    assert query_words("RNA - DNA & co") == 3  # a lone sign is not a word
 
 
 def test_the_engine_picks_the_weight_by_the_query_length(tmp_path, monkeypatch):

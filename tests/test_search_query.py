@@ -28,6 +28,12 @@ def test_a_negative_number_or_a_dash_is_not_an_exclusion():
     assert "-20" in q.words and "-80" in q.words
     assert "20" in keyword_terms(q.text)
     assert parse_query("-LSTM -ξ transformers").excluded == ["LSTM", "ξ"]
+    # A minus before anything but a number or another dash still excludes.
+    assert parse_query('splatting -3D -4bit -"point clouds" -.5 -1e5').excluded == [
+        "3D",
+        "4bit",
+        "point clouds",
+    ]
 
 
 def test_operators_become_filters():

@@ -42,8 +42,9 @@ def keyword_weight_for(model: str, setting: str = "auto", words: int = 0) -> flo
 
 
 def query_words(text: str) -> int:
-    """The number of words in a query's free text, as `keyword_weight_for` counts them."""
-    return len(text.split())
+    """The number of words in a query's free text, as `keyword_weight_for` counts them: runs
+    between spaces that hold a letter or a digit (a lone "-" or "&" is not a word)."""
+    return sum(1 for part in text.split() if any(c.isalnum() for c in part))
 
 
 def min_max(scores: dict[str, float]) -> dict[str, float]:

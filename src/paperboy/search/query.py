@@ -35,6 +35,8 @@ SORTS = ("relevance", "date", "upvotes")
 _OPERATORS = {"author", "au", "cat", "category", "year", "after", "before", "has", "sort"}
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z-]+)?$", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A number, as after the minus of "-20 degrees", "-0.5" or "-1e5": text, not an exclusion.
+_NUMBER = re.compile(r"[\d.,]*\d(?:[eE][-+]?\d+)?%?(?=\s|$)")
 _OPERATOR_TOKEN = re.compile(
     r"(?:^|\s)(?:{}):\S".format("|".join(sorted(_OPERATORS))), re.IGNORECASE
 )
@@ -103,8 +105,14 @@ def _split(text: str, notes: list[str]) -> list[tuple[str, str]]:
         if text[i].isspace():
             i += 1
             continue
-        # "-word" and '-"phrase"' exclude; "-20" (a negative number) and "--" are words.
-        negate = text[i] == "-" and i + 1 < n and (text[i + 1].isalpha() or text[i + 1] == '"')
+        # "-word", "-3D" and '-"phrase"' exclude; "-20", "-0.5" (numbers) and "--" are words.
+        negate = (
+            text[i] == "-"
+            and i + 1 < n
+            and not text[i + 1].isspace()
+            and text[i + 1] != "-"
+            and not _NUMBER.match(text, i + 1)
+        )
         start = i + 1 if negate else i
         if start < n and text[start] == '"':
             end = text.find('"', start + 1)
