@@ -22,7 +22,7 @@ from paperboy.search import open_search, update_indexes
 from paperboy.search.encoders import vectors_identity
 from paperboy.search.files.snapshot import SnapshotError, install_snapshot, write_snapshot
 from paperboy.search.follow import IndexFollower, follows
-from paperboy.search.upkeep import check_indexes, open_indexes
+from paperboy.search.upkeep import backfill_indexes, check_indexes, open_indexes
 from paperboy.store import open_store
 from paperboy.store.vectors import StoredVectors
 from tests.search_helpers import make_store
@@ -134,6 +134,19 @@ def test_the_transformer_passages_are_taken_with_the_paper_vectors(tmp_path, dat
         assert check_indexes(store, second) == []
     finally:
         store.close()
+
+
+def test_a_backfill_takes_what_another_host_encoded_and_counts_it_in_its_limit(tmp_path, shared):
+    store, url = shared
+    more = {"search_model": "minilm", "search_bulk_model": "static", "search_embed_limit": 50}
+    first, second = host(tmp_path, "a", url, **more), host(tmp_path, "b", url, **more)
+    assert update_indexes(store, first).bulk == 300  # a backlog: static vectors
+    assert update_indexes(store, second).kept == 300  # taken from the first
+    assert backfill_indexes(store, first, limit=8, save_every=4, progress=False) == (8, 292)
+    # The second host takes the first's 8 (the newest) and encodes 4 more: 12 in all.
+    assert backfill_indexes(store, second, limit=12, save_every=4, progress=False) == (4, 288)
+    assert len(open_indexes(store, second).dense) == 12
+    assert check_indexes(store, second) == []
 
 
 def test_a_kept_vector_of_another_text_is_not_taken(tmp_path, shared):

@@ -62,6 +62,14 @@ class Progress:
             self.stream.write(self.line() + "\n")
             self.stream.flush()
 
+    def grow(self, total: int) -> None:
+        """Raise the total (more work turned up while this went on)."""
+        if self.total is not None and total > self.total:
+            self.total = total
+            if self._bar is not None:
+                self._bar.total = total
+                self._bar.refresh()
+
     def line(self) -> str:
         elapsed = max(time.monotonic() - self._start, 1e-9)
         text = f"{self.label}: {self.items:,} papers, {self.items / elapsed:,.0f}/s"

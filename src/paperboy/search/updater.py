@@ -390,15 +390,16 @@ class SearchIndexes(ABC):
         progress: bool = True,
         save_every: int = 2048,
         bar: Progress | None = None,
+        ids: list[str] | None = None,
     ) -> int:
         """Give transformer vectors to up to `limit` papers that only have static ones,
-        newest first; returns how many were encoded.
+        newest first (or to these `ids`, from `backfill_todo`); returns how many were encoded.
 
         Saved every `save_every` papers: a backfill that is stopped (even by kill -9) keeps
         what was saved, and the next one encodes only the rest (each paper once). `bar`: a
         progress bar this run moves on from where it stands (upkeep.backfill_indexes runs
         one round per checkpoint under one bar); else one of its own when `progress`."""
-        missing = self.backfill_todo(store)
+        missing = self.backfill_todo(store) if ids is None else ids
         if limit is not None:
             missing = missing[:limit]
         step = max(1, min(ENCODE_CHUNK, save_every))

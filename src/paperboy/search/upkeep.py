@@ -247,33 +247,38 @@ def backfill_indexes(
     first indexes what such a writer stored, and reopens the indexes if another process
     saved them meanwhile."""
     encoders = {} if encoders is None else encoders  # loaded once, kept for every round
-    done = 0
+    done = given = 0  # vectors encoded here; given (encoded, or taken from the store's `kept`)
     indexes: SearchIndexes | None = None
     saved: tuple[int, ...] = ()
+    todo: list[str] = []  # what is left, newest first
     with ExitStack() as stack:
         bar: Progress | None = None
         while True:
             with indexes_lock(store, settings):
-                if indexes is None or indexes.stamp() != saved:  # another writer saved
+                fresh = indexes is None or indexes.stamp() != saved  # another writer saved
+                if indexes is None or fresh:
                     indexes = open_indexes(store, settings, encoders=encoders)
-                indexes.update(store, progress=progress and bar is None)
-                todo = len(indexes.backfill_todo(store))
-                if limit is not None:
-                    todo = min(todo, limit - done)
+                report = indexes.update(store, progress=progress and bar is None)
+                if fresh or report.keyword:  # listed again only when papers changed
+                    todo = indexes.backfill_todo(store)
+                wanted = todo if limit is None else todo[: max(0, limit - given)]
                 if bar is None:
                     bar = stack.enter_context(
-                        Progress("transformer backfill", todo, "papers", enabled=progress)
+                        Progress("transformer backfill", len(wanted), "papers", enabled=progress)
                     )
-                if todo == 0:
+                bar.grow(bar.done + len(wanted))
+                if not wanted:
                     break
-                step, taken = min(save_every, todo), indexes.taken
-                encoded = indexes.backfill(store, limit=step, save_every=step, bar=bar)
+                ids, todo = wanted[:save_every], todo[min(save_every, len(wanted)) :]
+                taken = indexes.taken
+                encoded = indexes.backfill(store, ids=ids, save_every=len(ids), bar=bar)
                 saved = indexes.stamp()
-            done += encoded
-            if step == todo:  # that was the last round
+            progressed = encoded + indexes.taken - taken
+            done, given = done + encoded, given + progressed
+            if len(ids) == len(wanted):  # that was the last round
                 break
-            if encoded + indexes.taken - taken == 0:  # no paper of this round got a vector
-                break  # (none can: never loop on them)
+            if progressed == 0:  # no paper of this round got a vector (none can:
+                break  # never loop on them)
             _let_writers_in()
     assert indexes is not None  # the first round opened them
     return done, max(0, store.count_papers() - len(indexes.dense))
