@@ -32,6 +32,19 @@ def paper(pid, title, abstract="An abstract about nothing in particular."):
     return Paper(id=pid, title=title, abstract=abstract, authors=["Ada Lovelace"])
 
 
+def backlog_store(tmp_path, database_url="", **more):
+    """The fixture store, with the transformer for small updates and the static model for
+    its 300 papers, a backlog over the embed limit of 50."""
+    return make_store(
+        tmp_path,
+        database_url=database_url,
+        search_model="minilm",
+        search_bulk_model="static",
+        search_embed_limit=50,
+        **more,
+    )
+
+
 def test_update_indexes_everything_then_only_changes(tmp_path, database_url):
     store, settings = make_store(tmp_path, database_url=database_url)
     first = update_indexes(store, settings)
@@ -110,13 +123,7 @@ def test_check_reports_a_paper_missing_from_the_keyword_index(tmp_path, database
 
 
 def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, database_url):
-    store, settings = make_store(
-        tmp_path,
-        database_url=database_url,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-    )
+    store, settings = backlog_store(tmp_path, database_url)
     report = update_indexes(store, settings)
     assert report.bulk == 300 and report.dense == 0 and report.backlog == 300
     engine = open_search(store, settings)
@@ -134,13 +141,7 @@ def test_bulk_import_uses_the_fast_model_then_backfill_upgrades(tmp_path, databa
 
 
 def test_a_backfill_lets_other_writers_in_between_checkpoints(tmp_path, database_url, monkeypatch):
-    store, settings = make_store(
-        tmp_path,
-        database_url=database_url,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-    )
+    store, settings = backlog_store(tmp_path, database_url)
     update_indexes(store, settings)  # 300 papers on static vectors
     turns = []
 
@@ -180,13 +181,7 @@ def test_a_backfill_lets_other_writers_in_between_checkpoints(tmp_path, database
 def test_an_update_reads_each_changed_paper_from_the_store_once(
     tmp_path, database_url, monkeypatch
 ):
-    store, settings = make_store(
-        tmp_path,
-        database_url=database_url,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-    )
+    store, settings = backlog_store(tmp_path, database_url)
     read = []
     changed_since = store.changed_since
     monkeypatch.setattr(
@@ -202,13 +197,7 @@ def test_an_update_reads_each_changed_paper_from_the_store_once(
 def test_a_bulk_update_commits_keywords_in_steps_and_builds_the_graph_as_it_goes(
     tmp_path, monkeypatch
 ):
-    store, settings = make_store(
-        tmp_path,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-        search_exact_limit=100,
-    )
+    store, settings = backlog_store(tmp_path, search_exact_limit=100)
     monkeypatch.setattr(index_module, "CHUNK", 40)
     monkeypatch.setattr(index_module, "KEYWORD_COMMIT_EVERY", 100)
     indexes = open_indexes(store, settings)
@@ -246,13 +235,7 @@ class _FailingEncoder:
 def test_an_encoder_error_in_the_encoding_thread_stops_the_update_and_loses_nothing(
     tmp_path, database_url, monkeypatch
 ):
-    store, settings = make_store(
-        tmp_path,
-        database_url=database_url,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-    )
+    store, settings = backlog_store(tmp_path, database_url)
     monkeypatch.setattr(index_module, "CHUNK", 40)
     indexes = open_indexes(store, settings, encoders={"static": _FailingEncoder(100)})
     with pytest.raises(EncoderError, match="the encoder broke"):
@@ -287,13 +270,7 @@ KILLED_UPDATE = """
 
 @pytest.mark.slow
 def test_kill_9_mid_update_then_the_next_update_indexes_each_paper_once(tmp_path):
-    store, settings = make_store(
-        tmp_path,
-        search_model="minilm",
-        search_bulk_model="static",
-        search_embed_limit=50,
-        search_exact_limit=100,
-    )
+    store, settings = backlog_store(tmp_path, search_exact_limit=100)
     with subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(KILLED_UPDATE), str(settings.data_dir)],
         env=subprocess_env(),

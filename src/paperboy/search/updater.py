@@ -416,14 +416,14 @@ class SearchIndexes(ABC):
                 )
             before, encoded_before = bar.done, bar.items
             for start in range(0, len(missing), step):
-                ids = missing[start : start + step]
-                papers = [p for p in (store.get_many(ids).get(i) for i in ids) if p]
+                chunk = missing[start : start + step]
+                papers = [p for p in (store.get_many(chunk).get(i) for i in chunk) if p]
                 # Counted as unsaved whether encoded here or taken from `kept`.
                 done, unsaved = done + self._encode_into(self.dense, papers), unsaved + len(papers)
                 if unsaved >= save_every:
                     self._save_all()
                     unsaved = 0
-                bar.set_position(before + start + len(ids), encoded_before + done)
+                bar.set_position(before + start + len(chunk), encoded_before + done)
         if unsaved:
             self._save_all()
         return done
