@@ -155,6 +155,58 @@ def test_no_exception_escapes(engine, query, sort, limit, offset):
     assert isinstance(result, SearchResult) and len(result.hits) <= 200
 
 
+def test_numbers_joined_to_words_are_found_as_a_query_writes_them(database_url, tmp_path):
+    """ "GPT-4", "-20 °C", "5-10 days" and "Qwen2.5" are found by the words a query sends on
+    both backends (PostgreSQL's parser alone indexed "-4", "-20" and "-10" as signed numbers
+    and "qwen2.5" as one token, which no query matched)."""
+    from paperboy.config import Settings
+    from paperboy.papers import Paper
+    from paperboy.search import update_indexes
+    from paperboy.store import open_store
+
+    settings = Settings.load(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        search_model="static",
+        search_bulk_model="",
+    )
+    store = open_store(settings)
+    store.upsert(
+        [
+            Paper(
+                id="2601.00001",
+                title="Scaling laws of GPT-4 class models",
+                abstract="We fit scaling laws to language models.",
+            ),
+            Paper(
+                id="2601.00002",
+                title="GPT agents that plan tool use",
+                abstract="Agents plan which tools to call.",
+            ),
+            Paper(
+                id="2601.00003",
+                title="Enzyme stability in cold storage",
+                abstract="Samples stored at -20 °C kept their activity for 5-10 days.",
+            ),
+            Paper(
+                id="2601.00004",
+                title="Fine-tuning Qwen2.5 on word problems",
+                abstract="A small model learns arithmetic.",
+            ),
+        ]
+    )
+    update_indexes(store, settings)
+    engine = open_search(store, settings)
+
+    def matched(query: str) -> list[str]:
+        return [h.paper.id for h in engine.search(query).hits if h.matched]
+
+    assert engine.search("GPT-4").hits[0].paper.id == "2601.00001"
+    assert matched("Qwen2.5")[0] == "2601.00004"
+    assert matched("20") == matched("-20") == matched("10 days") == ["2601.00003"]
+    store.close()
+
+
 def test_similar_excludes_the_paper_itself(engine, papers):
     target = papers[3]
     hits = engine.similar(target.id, limit=5)

@@ -95,6 +95,30 @@ def test_search_tables_hold_what_the_store_holds(tmp_path, pg_url):
     assert any(n.startswith("paper_vectors_hnsw_static_") for n in names), names
 
 
+def test_rows_written_before_migration_0018_are_written_again_by_the_next_update(tmp_path, pg_url):
+    """Migration 0018 forgets the keyword watermark: the next update writes every paper's row
+    again, read as the query side reads words ("GPT-4": gpt and 4, not the number -4)."""
+    store, settings = _host(tmp_path / "a", pg_url)
+    title = "Scaling laws of GPT-4 class models"
+    store.upsert([Paper(id="2601.00001", title=title, abstract="Fits for 5-10 sizes.")])
+    update_indexes(store, settings)
+    with store.transaction() as conn:  # the row as a paperboy before 0018 wrote it
+        conn.execute("UPDATE paper_search SET doc = to_tsvector('english', ?)", (title,))
+        conn.execute("DELETE FROM schema_version WHERE version >= 18")
+    store.close()
+
+    def lexemes(store) -> set[str]:
+        row = store.conn.execute("SELECT tsvector_to_array(doc) FROM paper_search").fetchone()
+        return set(row[0])
+
+    store, settings = _host(tmp_path / "a", pg_url)
+    assert "-4" in lexemes(store)  # until the next update, searches read the old row
+    update_indexes(store, settings)
+    assert {"gpt", "4", "5", "10"} <= lexemes(store) and "-4" not in lexemes(store)
+    assert open_indexes(store, settings).check(store) == []
+    store.close()
+
+
 def test_concurrent_updates_from_several_processes_index_each_paper_once(tmp_path, pg_url):
     """Three processes import and update the indexes at the same moment: the advisory lock
     lets one write at a time; every paper ends up indexed exactly once."""
