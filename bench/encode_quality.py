@@ -9,6 +9,9 @@ Both sets of vectors go into the same kind of store and indexes and are ranked b
 engine's own `rank()` (keyword, semantic, hybrid), so the only difference is the encoding.
 Each variant's vectors are cached in bench/.cache/ (the old path needs most of an hour for
 SciFact's 5,183 abstracts on 2 busy cores).
+
+`--variants now,one-run,batch4` compares cheaper passage vectors (bench/passage_variants.py)
+with the index's own, in a section of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from passage_variants import batched, one_run
 from report import load_average, write_section
 from search_quality import corpus_store, evaluate, load_beir, run_modes
 
@@ -52,6 +56,10 @@ def encode(variant: str, encoder, texts: list[str]) -> dict[str, np.ndarray]:
     if variant == "before":
         doc = encoder.encode(texts)
         passages, owners = encoder.encode_passages(texts, max_passages=MAX_PASSAGES)
+    elif variant == "one-run":
+        doc, passages, owners = one_run(encoder, texts)
+    elif variant.startswith("batch"):
+        doc, passages, owners = batched(encoder, texts, int(variant.removeprefix("batch")))
     else:
         doc, passages, owners = encoder.encode_with_passages(texts, max_passages=MAX_PASSAGES)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -82,8 +90,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--beir", required=True, type=Path)
     parser.add_argument("--split", default="train")
+    parser.add_argument(
+        "--variants", default="before,now", help="before, now, one-run, batchN (comma-separated)"
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
+    variants = args.variants.split(",")
     corpus, queries, qrels = load_beir(args.beir, args.split)
     qrels = {q: r for q, r in qrels.items() if q in queries}
     texts = [
@@ -93,7 +105,8 @@ def main() -> None:
         for d in corpus
     ]
     rows = []
-    for variant, encoder in (("before", old_encoder()), ("now", load_encoder("minilm"))):
+    for variant in variants:
+        encoder = old_encoder() if variant == "before" else load_encoder("minilm")
         vectors = encode(variant, encoder, texts)
         with tempfile.TemporaryDirectory() as tmp:
             engine = engine_with(Path(tmp), corpus, encoder, vectors)
@@ -114,17 +127,27 @@ def main() -> None:
                     flush=True,
                 )
     if args.write:
+        default = args.variants == "before,now"
         lines = [
             (
                 f"`nice .venv/bin/python bench/encode_quality.py --beir {args.beir} --split "
-                f"{args.split} --write`"
+                f"{args.split}{'' if default else ' --variants ' + args.variants} --write`"
             ),
             "",
             (
                 f"Collection `{args.beir.name}`, split `{args.split}`: {len(corpus):,} "
                 f"documents, {len(qrels):,} judged queries, ranked by the engine's `rank()` "
-                f"with the old encoding's vectors and queries (`before`) and with the "
-                f"current ones (`now`); load {load_average()}."
+                + (
+                    "with the old encoding's vectors and queries (`before`) and with the "
+                    "current ones (`now`)"
+                    if default
+                    else "with the index's own vectors (`now`: a run for the paper and one "
+                    "for each sentence) and with cheaper passage vectors "
+                    "(bench/passage_variants.py; `one-run`: each sentence pooled from the "
+                    "paper's own run; `batchN`: the sentence runs N at a time); the paper "
+                    "vectors and the queries' are the same in all"
+                )
+                + f"; load {load_average()}."
             ),
             "",
             "| ranking | nDCG@10 | Recall@100 |",
@@ -132,8 +155,10 @@ def main() -> None:
         ]
         lines += [f"| {label} | {ndcg:.4f} | {recall:.4f} |" for label, ndcg, recall in rows]
         write_section(
-            "encode_quality",
-            "Encoding change and search quality (`bench/encode_quality.py`)",
+            "encode_quality" if default else "encode_quality_passages",
+            "Encoding change and search quality (`bench/encode_quality.py`)"
+            if default
+            else "Cheaper passage vectors and search quality (`bench/encode_quality.py`)",
             "\n".join(lines),
         )
         print("wrote docs/benchmarks.md")

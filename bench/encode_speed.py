@@ -20,7 +20,9 @@ printed with them. Settings, each one step from the one before:
   runs at once, one core each (what the index did until 2026-12-02).
 - `+ sentence passages`: `encode_with_passages` as the index runs it now, whose passages are
   the title and each sentence (`encoders.passages`) instead of 128-token windows.
-- a variant tried and not kept, and abstracts alone (no passages) before and now.
+- a variant tried and not kept, and abstracts alone (no passages) before and now;
+- two cheaper ways to the sentence vectors, tried and not kept (bench/passage_variants.py;
+  their search quality: bench/encode_quality.py --variants now,one-run,batch4).
 
 The old path's figures also calibrate the method: its 2-core estimate should match the 7
 papers/s with passages (19 without) measured on a quiet machine before. Agreement: mean and
@@ -47,6 +49,7 @@ from tokenizers import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from passage_variants import batched, one_run
 from report import load_average, write_section
 
 from paperboy.search.encoders import OnnxEncoder, _normalise, _session, load_encoder
@@ -182,7 +185,23 @@ def settings(threads: int):
             lambda: make_encoder(threads, "int8", None, True),
             lambda e, t: (e.encode(t), 0),
         ),
+        (
+            "tried: sentence vectors pooled from the paper's own run (past its 256 tokens, a "
+            "run of their own)",
+            lambda: make_encoder(threads, "int8", None, True),
+            lambda e, t: _counted(one_run(e, t)),
+        ),
+        (
+            "tried: sentence runs 4 at a time (padded)",
+            lambda: make_encoder(threads, "int8", None, True),
+            lambda e, t: _counted(batched(e, t, 4)),
+        ),
     ]
+
+
+def _counted(found):
+    """(paper vectors, passages) from what `encode_with_passages` returns."""
+    return found[0], len(found[1])
 
 
 def measure(texts: list[str], rounds: int, threads: int, only: list[int] | None):

@@ -17,7 +17,7 @@ was 0.566 against BM25's 0.706). So each query word's `ts_rank` over the weighte
 (title A, abstract B, authors C), saturated (normalisation 32: rank / (rank + 1)), is weighted
 by the word's inverse document frequency, read from the planner's statistics (`pg_stats`
 keeps the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a
-BM25-like sum at no query-time cost for the statistics (0.683 on SciFact,
+BM25-like sum at no query-time cost for the statistics (0.690 on SciFact,
 bench/search_backends.py). The words are OR-ed, as in the embedded engine. Ranking a row means
 detoasting its tsvector, so a ranked query reads at most MAX_READ rows, those holding the most
 of its rarest words first (`PgKeywordIndex._ranked`; docs/search.md lists what bounds each
