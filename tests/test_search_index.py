@@ -178,6 +178,25 @@ def test_a_backfill_lets_other_writers_in_between_checkpoints(tmp_path, database
     assert engine.search("speech recognition low-resource").hits[0].paper.id == "2601.00003"
 
 
+def test_the_index_stamp_moves_on_each_save_even_with_the_same_timestamps(tmp_path):
+    """Readers and the backfill reopen the index files when the stamp moves; on a filesystem
+    whose timestamps are coarse, two saves in one tick must still move it."""
+    import os
+
+    store, settings = make_store(tmp_path)
+    update_indexes(store, settings)
+    indexes = open_indexes(store, settings)
+    files = [indexes.state_path, indexes.dense.folder / "meta.json"]
+    times = [f.stat().st_mtime_ns for f in files]
+    before = indexes.stamp()
+    store.upsert([paper("2601.00003", "Speech recognition for low-resource languages")])
+    update_indexes(store, settings)  # another writer saves both files
+    for f, t in zip(files, times):
+        os.utime(f, ns=(t, t))  # in the same tick as the save before
+    assert indexes.stamp() != before
+    store.close()
+
+
 def test_an_update_reads_each_changed_paper_from_the_store_once(
     tmp_path, database_url, monkeypatch
 ):

@@ -137,12 +137,22 @@ class FileIndexes(SearchIndexes):
         _write_json(self.state_path, {"keyword_watermark": seq, "keyword_schema": KEYWORD_SCHEMA})
 
     def stamp(self) -> tuple[int, ...]:
-        """Changes whenever any index is saved (readers reload when it moves)."""
+        """Changes whenever any index is saved (readers reload when it moves): each save
+        replaces these files (a new file renamed over the old), so their inode numbers move
+        even where the filesystem's timestamps are too coarse to tell two saves apart."""
         vectors = [v for v in (self.dense, self.bulk) if v is not None]
         paths = [self.state_path] + [
             v.folder / "meta.json" for v in vectors if v.folder is not None
         ]
-        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+        stamp: list[int] = []
+        for path in paths:
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                stamp += [0, 0, 0]
+            else:
+                stamp += [info.st_mtime_ns, info.st_ino, info.st_size]
+        return tuple(stamp)
 
     def _keyword_updated(self, report: UpdateReport) -> None:
         """After an update added papers to the keyword index."""
