@@ -592,7 +592,8 @@ def index_words(text: str) -> str:
     each run of characters that are not letters, digits or "_" becomes a space. PostgreSQL's
     parser alone indexes "GPT-4" as "gpt" and the signed number "-4", "5-10 mm" as 5 and -10,
     and "Qwen2.5" as one token, none of which the query's words (4, 10, qwen2 5) matched.
-    Migration 0018 has every paper indexed again this way."""
+    Rows written before 2026-12-03 keep that reading until their paper changes or
+    `paperboy index` rebuilds the index (docs/deploy.md)."""
     return _SAFE.sub(" ", text)
 
 
