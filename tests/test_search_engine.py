@@ -8,8 +8,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from paperboy.search import Filters, SearchResult, open_search
+from paperboy.config import Settings
+from paperboy.papers import Paper
+from paperboy.search import Filters, SearchResult, open_search, update_indexes
 from paperboy.search.backends import paper_day
+from paperboy.store import open_store
 from tests.search_helpers import make_store
 
 
@@ -155,15 +158,12 @@ def test_no_exception_escapes(engine, query, sort, limit, offset):
     assert isinstance(result, SearchResult) and len(result.hits) <= 200
 
 
-def test_numbers_joined_to_words_are_found_as_a_query_writes_them(database_url, tmp_path):
+def test_numbers_joined_to_words_are_found_as_a_query_writes_them(
+    database_url, tmp_path, clean_env
+):
     """ "GPT-4", "-20 °C", "5-10 days" and "Qwen2.5" are found by the words a query sends on
     both backends (PostgreSQL's parser alone indexed "-4", "-20" and "-10" as signed numbers
     and "qwen2.5" as one token, which no query matched)."""
-    from paperboy.config import Settings
-    from paperboy.papers import Paper
-    from paperboy.search import update_indexes
-    from paperboy.store import open_store
-
     settings = Settings.load(
         data_dir=tmp_path / "data",
         database_url=database_url,
