@@ -197,6 +197,35 @@ def test_the_index_stamp_moves_on_each_save_even_with_the_same_timestamps(tmp_pa
     store.close()
 
 
+def test_the_index_stamp_reads_the_vector_generation_when_the_file_looks_the_same(tmp_path):
+    """A save whose `meta.json` got the old one's inode number back (the filesystem reused
+    it), with the same size and within the same timestamp tick: the generation it names,
+    which only grows, still moves the stamp."""
+    import json
+    import os
+
+    store, settings = make_store(tmp_path)
+    update_indexes(store, settings)
+    indexes = open_indexes(store, settings)
+    meta_path = indexes.dense.folder / "meta.json"
+    before, info = indexes.stamp(), meta_path.stat()
+    meta = json.loads(meta_path.read_text())
+    meta["generation"] += 1
+    text = json.dumps(meta)
+    assert len(text) == info.st_size  # one digit more or less would change the size too
+    with open(meta_path, "r+") as fh:  # the same inode, rewritten in place
+        fh.write(text)
+    os.utime(meta_path, ns=(info.st_mtime_ns, info.st_mtime_ns))
+    after = meta_path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        info.st_ino,
+        info.st_size,
+        info.st_mtime_ns,
+    )
+    assert indexes.stamp() != before
+    store.close()
+
+
 def test_an_update_reads_each_changed_paper_from_the_store_once(
     tmp_path, database_url, monkeypatch
 ):

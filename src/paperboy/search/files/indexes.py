@@ -28,7 +28,7 @@ from paperboy.search.backends import Encoder
 from paperboy.search.encoders import supports_passages, vectors_identity
 from paperboy.search.files.keyword import SCHEMA_VERSION as KEYWORD_SCHEMA
 from paperboy.search.files.keyword import KeywordIndex
-from paperboy.search.files.vectors import VectorIndex
+from paperboy.search.files.vectors import VectorIndex, saved_generation
 from paperboy.search.updater import SearchIndexes, UpdateReport
 
 if TYPE_CHECKING:
@@ -139,20 +139,20 @@ class FileIndexes(SearchIndexes):
     def stamp(self) -> tuple[int, ...]:
         """Changes whenever any index is saved (readers reload when it moves): each save
         replaces these files (a new file renamed over the old), so their inode numbers move
-        even where the filesystem's timestamps are too coarse to tell two saves apart."""
+        even where the filesystem's timestamps are too coarse to tell two saves apart; and a
+        vector folder's `meta.json` names its generation, which only grows, so even an inode
+        number reused by the next save cannot bring an old stamp back."""
         vectors = [v for v in (self.dense, self.bulk) if v is not None]
-        paths = [self.state_path] + [
-            v.folder / "meta.json" for v in vectors if v.folder is not None
-        ]
+        metas = [v.folder / "meta.json" for v in vectors if v.folder is not None]
         stamp: list[int] = []
-        for path in paths:
+        for path in [self.state_path, *metas]:
             try:
                 info = path.stat()
             except FileNotFoundError:
                 stamp += [0, 0, 0]
             else:
                 stamp += [info.st_mtime_ns, info.st_ino, info.st_size]
-        return tuple(stamp)
+        return tuple(stamp) + tuple(saved_generation(meta.parent) for meta in metas)
 
     def _keyword_updated(self, report: UpdateReport) -> None:
         """After an update added papers to the keyword index."""

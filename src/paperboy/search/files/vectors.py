@@ -86,7 +86,8 @@ def _files(folder: Path, generation: int) -> dict[str, Path]:
     }
 
 
-def _saved_generation(folder: Path) -> int:
+def saved_generation(folder: Path) -> int:
+    """The generation the folder's `meta.json` vouches for (0: none, or unreadable)."""
     try:
         return int(json.loads((folder / "meta.json").read_text()).get("generation", 0))
     except (OSError, ValueError, AttributeError):
@@ -183,7 +184,7 @@ class VectorIndex:
             return
         self._compact()
         self.folder.mkdir(parents=True, exist_ok=True)
-        generation = max(self.generation, _saved_generation(self.folder)) + 1
+        generation = max(self.generation, saved_generation(self.folder)) + 1
         files = _files(self.folder, generation)
         _atomic_save(files["vectors"], lambda fh: np.save(fh, self.codes))
         _atomic_save(files["scales"], lambda fh: np.save(fh, self.scales))
