@@ -8,7 +8,8 @@ batch: `encode` for the paper vector, then `encode_passages`), queries encoded t
 Both sets of vectors go into the same kind of store and indexes and are ranked by the
 engine's own `rank()` (keyword, semantic, hybrid), so the only difference is the encoding.
 Each variant's vectors are cached in bench/.cache/ (the old path needs most of an hour for
-SciFact's 5,183 abstracts on 2 busy cores).
+SciFact's 5,183 abstracts on 2 busy cores), keyed by the texts and by the code that encodes
+them (`MAKERS`): a change to either encodes again.
 
 `--variants now,one-run,batch4` compares cheaper passage vectors (bench/passage_variants.py)
 with the index's own, in a section of its own.
@@ -48,8 +49,13 @@ def old_encoder():
     return encoder
 
 
+# The code that makes the vectors: a change to it makes the cached vectors stale.
+MAKERS = [ROOT / "bench" / "passage_variants.py", ROOT / "src/paperboy/search/encoders.py"]
+
+
 def encode(variant: str, encoder, texts: list[str]) -> dict[str, np.ndarray]:
-    key = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+    made_by = b"".join(path.read_bytes() for path in MAKERS)
+    key = hashlib.sha1("\n".join(texts).encode() + made_by).hexdigest()[:16]
     path = CACHE / f"encode-quality-{variant}-{key}.npz"
     if path.exists():
         return dict(np.load(path))
