@@ -19,6 +19,11 @@ API reads it, and the API's answer. Two sets:
   file is imported as it is, and judged as `search_quality.py` judges it (only judged papers
   count, a condensed list).
 
+With `--postgres` each set goes into a new database on a PostgreSQL server of its own
+(the tests' embedded one, as `bench/search_backends.py` starts it; or `--database-url`), as a
+deployment on PostgreSQL stores and searches (`PAPERBOY_DATABASE_URL`: the papers and the
+search tables both in the database).
+
 Each query asks for `limit=100`; nDCG@10 and Recall@100 by pytrec_eval. Then a few of the
 collection's own abstracts are pasted whole as queries (the way someone searches by an
 abstract; any longer than the API takes, `bounds.QUERY_CHARS`, are left out): whether the
@@ -38,18 +43,24 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from report import load_average, write_section
+from search_backends import postgres
 from search_quality import evaluate, load_beir, load_short_queries
 from web_load import bench_env, free_port, start_server
 
 from paperboy import bounds
 
 PASTED = 40  # abstracts pasted as queries per set
+ON_POSTGRES = (
+    " with `PAPERBOY_DATABASE_URL` naming a new PostgreSQL database (papers and search "
+    "tables in it)"
+)
 AGAIN = """
 With `--again` nothing is imported: the folders an earlier run imported are served as they
 are now; here after `paperboy --data-dir DIR/short index --backfill` gave every one of the
@@ -86,7 +97,7 @@ def write_beir_as_snapshot(corpus: list[dict], out: Path) -> dict[str, str]:
     return ids
 
 
-def run_import(data_dir: Path, corpus: Path) -> tuple[float, str]:
+def run_import(data_dir: Path, corpus: Path, env: dict[str, str]) -> tuple[float, str]:
     """`paperboy import FILE` as a user runs it: seconds, and what it said at the end."""
     started = time.perf_counter()
     done = subprocess.run(
@@ -94,7 +105,7 @@ def run_import(data_dir: Path, corpus: Path) -> tuple[float, str]:
         + ["--quiet"],
         capture_output=True,
         text=True,
-        env=bench_env(),
+        env=env,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -144,9 +155,9 @@ def pasted(port: int, docs: list[tuple[str, str]]) -> dict:
     }
 
 
-def served(data_dir: Path, log: Path, work):
+def served(data_dir: Path, log: Path, work, env: dict[str, str]):
     port = free_port()
-    proc = start_server(data_dir, port, 1, log=log, timeout=600)
+    proc = start_server(data_dir, port, 1, env=env, log=log, timeout=600)
     try:
         return work(port)
     finally:
@@ -154,14 +165,18 @@ def served(data_dir: Path, log: Path, work):
         proc.wait(timeout=30)
 
 
-def measure_set(name, data_dir, corpus_file, queries, qrels, back, judged, docs, again) -> dict:
+def measure_set(
+    name, data_dir, corpus_file, queries, qrels, back, judged, docs, again, database=""
+) -> dict:
+    """Import (unless `again`), serve and ask; `database`: a PostgreSQL URL to store in."""
+    env = bench_env(PAPERBOY_DATABASE_URL=database) if database else bench_env()
     if again:  # the folder an earlier run imported (then backfilled, say), served as it is
         if not (data_dir / "paperboy.sqlite3").exists():
             sys.exit(f"--again: {data_dir} holds no imported data; run without --again first")
         seconds, said = 0.0, "(imported before; served as it is now)"
     else:
         print(f"[{name}] importing {corpus_file.name} ...", flush=True)
-        seconds, said = run_import(data_dir, corpus_file)
+        seconds, said = run_import(data_dir, corpus_file, env)
     print(f"[{name}] import {seconds:.0f} s: {said}", flush=True)
 
     def work(port: int):
@@ -170,7 +185,7 @@ def measure_set(name, data_dir, corpus_file, queries, qrels, back, judged, docs,
         run, times = judged_run(port, queries, list(qrels), back)
         return run, times, pasted(port, docs)
 
-    run, times, paste = served(data_dir, data_dir.parent / f"{name}-serve.log", work)
+    run, times, paste = served(data_dir, data_dir.parent / f"{name}-serve.log", work, env)
     scores = evaluate(qrels, run, judged)
     times.sort()
     out = {
@@ -186,31 +201,9 @@ def measure_set(name, data_dir, corpus_file, queries, qrels, back, judged, docs,
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--beir", type=Path, help="a BEIR-layout folder")
-    parser.add_argument("--split", default="test", help="qrels/NAME.tsv to evaluate")
-    parser.add_argument("--short", type=Path, help="the short-query set (bench/short_queries)")
-    parser.add_argument("--corpus", type=Path, help="the arXiv cs listings, for --short")
-    parser.add_argument("--work", type=Path, help="keep the data folders here")
-    parser.add_argument(
-        "--again",
-        action="store_true",
-        help="serve the data folders an earlier run left in --work (after `paperboy index "
-        "--backfill` on them, say) instead of importing",
-    )
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    if args.again and not args.work:
-        parser.error("--again needs --work (the folder of the earlier run)")
-    if not args.beir and not args.short:
-        parser.error("give --beir, --short (with --corpus) or both")
-    if args.short and not args.corpus:
-        parser.error("--short needs --corpus (the arXiv cs listings file)")
-    work = args.work or Path(tempfile.mkdtemp(prefix="pb-product-quality-"))
-    work.mkdir(parents=True, exist_ok=True)
-    load_before = load_average()
-    results = {}
+def measure_sets(args, work: Path, results: dict, new_database) -> None:
+    """The sets the arguments name, each imported into `work` (and `new_database()`, a
+    PostgreSQL URL, or "" for SQLite) and asked; their figures into `results`."""
     if args.beir:
         corpus, queries, qrels = load_beir(args.beir, args.split)
         qrels = {q: r for q, r in qrels.items() if q in queries}
@@ -229,14 +222,68 @@ def main() -> None:
             None,
             docs,
             args.again,
+            new_database(),
         )
     if args.short:
         corpus, queries, qrels, judged = load_short_queries(args.short, args.corpus)
         step = max(1, len(corpus) // PASTED)
         docs = [(d["_id"], d["text"]) for d in corpus[::step][:PASTED] if pastable(d)]
         results["short queries"] = measure_set(
-            "short", work / "short", args.corpus, queries, qrels, None, judged, docs, args.again
+            "short",
+            work / "short",
+            args.corpus,
+            queries,
+            qrels,
+            None,
+            judged,
+            docs,
+            args.again,
+            new_database(),
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--beir", type=Path, help="a BEIR-layout folder")
+    parser.add_argument("--split", default="test", help="qrels/NAME.tsv to evaluate")
+    parser.add_argument("--short", type=Path, help="the short-query set (bench/short_queries)")
+    parser.add_argument("--corpus", type=Path, help="the arXiv cs listings, for --short")
+    parser.add_argument("--work", type=Path, help="keep the data folders here")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="serve the data folders an earlier run left in --work (after `paperboy index "
+        "--backfill` on them, say) instead of importing",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="store and search in PostgreSQL (a server of the bench's own unless --database-url)",
+    )
+    parser.add_argument(
+        "--database-url", help="with --postgres: an empty database (then one set per run)"
+    )
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+    if args.postgres and args.again:
+        parser.error("--again serves the SQLite folders of an earlier run, not --postgres")
+    if args.database_url and not (args.postgres and bool(args.beir) != bool(args.short)):
+        parser.error("--database-url needs --postgres and one set (--beir or --short)")
+    if args.again and not args.work:
+        parser.error("--again needs --work (the folder of the earlier run)")
+    if not args.beir and not args.short:
+        parser.error("give --beir, --short (with --corpus) or both")
+    if args.short and not args.corpus:
+        parser.error("--short needs --corpus (the arXiv cs listings file)")
+    work = args.work or Path(tempfile.mkdtemp(prefix="pb-product-quality-"))
+    work.mkdir(parents=True, exist_ok=True)
+    load_before = load_average()
+    results = {}
+    with ExitStack() as stack:
+        new_database = (
+            stack.enter_context(postgres(args.database_url)) if args.postgres else lambda: ""
+        )
+        measure_sets(args, work, results, new_database)
     load_after = load_average()
     rows = []
     for name, r in results.items():
@@ -248,7 +295,7 @@ def main() -> None:
         )
     body = f"""`nice .venv/bin/python bench/product_quality.py {" ".join(_shown(sys.argv[1:]))}`
 
-Through the product's own paths: `paperboy import FILE` into a new data folder, `paperboy serve
+Through the product's own paths: `paperboy import FILE` into a new data folder{ON_POSTGRES if args.postgres else ""}, `paperboy serve
 --workers 1`, each judged query as `GET /api/papers/search?q=...&limit=100`, nDCG@10 and
 Recall@100 by pytrec_eval (the short-query set judged on its judged papers only, out of the
 API's top 100: `search_quality.py` condenses a 1,000-deep ranking, so its Recall@100 reads
@@ -266,16 +313,13 @@ Median pasted abstract: {", ".join(f"{n} {r['pasted']['chars']:,.0f} characters"
 """
     print(body)
     if args.write:
-        write_section(
-            "product_quality_again" if args.again else "product_quality",
-            (
-                "Search quality through the API after a backfill"
-                if args.again
-                else "Search quality through import and the API"
-            )
-            + " (`bench/product_quality.py`)",
-            body,
-        )
+        if args.postgres:
+            name, title = "product_quality_postgres", "Search quality on PostgreSQL"
+        elif args.again:
+            name, title = "product_quality_again", "Search quality through the API after a backfill"
+        else:
+            name, title = "product_quality", "Search quality through import and the API"
+        write_section(name, f"{title} (`bench/product_quality.py`)", body)
 
 
 def _shown(argv: list[str]) -> list[str]:
