@@ -23,7 +23,9 @@ after each round (the only use of it here; its claims are never trained on).
         --data ../shared/data/corpora --scifact ../shared/data/bench/scifact \\
         --out src/paperboy/data/models/static
 
-BASE_MODEL_DIR is what `tools/train_static_model.py --limit 16384` wrote. On 2 shared cores a
+BASE_MODEL_DIR is what `tools/train_static_model.py --limit 16384` wrote. `--rounds` and
+`--hard-negatives` run other rounds (a round from the bundled table with BM25-mined negatives
+was tried and not kept: docs/search.md). On 2 shared cores a
 round takes 5-10 minutes (the committed table came from these rounds run one process each, the
 table saved as float16 and reloaded between them). The output is float16 (49,045 tokens x 256: 25 MB, under the 30 MB
 the package allows), with the base's LICENSE and NOTICE.
@@ -45,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 ROUNDS = [(0.2, 2), (0.1, 3), (0.05, 4)]  # (learning rate, sentences a paper) per epoch
+HARD_RANKS = (3, 30)  # BM25 ranks a hard negative is drawn from (--hard-negatives)
 BATCH = 1024
 SCALE = 20.0  # MNRL's similarity scale (its default)
 MAX_BYTES = 30_000_000
@@ -71,21 +74,46 @@ def corpus_papers(data: Path) -> dict[str, tuple[str, str]]:
 
 
 def training_pairs(papers: dict[str, tuple[str, str]], sentences: int, seed: int = 7):
-    """(query-like text, paper text) pairs, shuffled with `seed`."""
+    """(query-like text, paper text, paper id) triples, shuffled with `seed`."""
     rng = random.Random(seed)
     pairs = []
     for pid in sorted(papers):
         title, abstract = papers[pid]
         if not title or not abstract:
             continue
-        pairs.append((title, f"{title}. {abstract}"))
+        pairs.append((title, f"{title}. {abstract}", pid))
         parts = [s for s in _SENTENCE.split(abstract) if len(s.split()) >= 6]
         if len(parts) >= 3:
             for i in rng.sample(range(len(parts)), min(sentences, len(parts))):
                 rest = " ".join(s for j, s in enumerate(parts) if j != i)
-                pairs.append((parts[i], f"{title}. {rest}"))
+                pairs.append((parts[i], f"{title}. {rest}", pid))
     rng.shuffle(pairs)
     return pairs
+
+
+def keyword_negatives(papers: dict[str, tuple[str, str]], pairs, seed: int = 11) -> list[str]:
+    """For each pair, a paper that BM25 ranks high for its query text but that is another
+    paper: drawn from BM25's ranks HARD_RANKS (the very top is left out, where another paper
+    is most often as right as the pair's own). Trained against these, the table learns what
+    keyword search confuses, the part of a ranking that hybrid search asks of it."""
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    ids = [pid for pid in sorted(papers) if all(papers[pid])]
+    texts = [f"{papers[pid][0]}. {papers[pid][1]}" for pid in ids]
+    retriever = bm25s.BM25()
+    quiet = {"show_progress": False}
+    retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, **quiet), **quiet)
+    low, high = HARD_RANKS
+    queries = bm25s.tokenize([a for a, _, _ in pairs], stopwords="en", stemmer=stemmer, **quiet)
+    found, _ = retriever.retrieve(queries, k=high, n_threads=2, show_progress=False)
+    rng = random.Random(seed)
+    negatives = []
+    for (_, _, pid), row in zip(pairs, found):
+        choices = [int(j) for j in row[low:high] if ids[j] != pid]
+        negatives.append(texts[rng.choice(choices)] if choices else "")
+    return negatives
 
 
 def scifact_ndcg(encode, folder: Path) -> float:
@@ -112,7 +140,7 @@ def scifact_ndcg(encode, folder: Path) -> float:
     return total / len(qids)
 
 
-def train_round(model, pairs, learning_rate: float) -> None:
+def train_round(model, pairs, learning_rate: float, negatives: list[str] | None = None) -> None:
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformerTrainer,
@@ -120,7 +148,12 @@ def train_round(model, pairs, learning_rate: float) -> None:
     )
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
-    data = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]})
+    columns = {"anchor": [a for a, _, _ in pairs], "positive": [p for _, p, _ in pairs]}
+    if negatives is not None:
+        keep = [i for i, n in enumerate(negatives) if n]
+        columns = {k: [v[i] for i in keep] for k, v in columns.items()}
+        columns["negative"] = [negatives[i] for i in keep]
+    data = Dataset.from_dict(columns)
     with tempfile.TemporaryDirectory() as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch,
@@ -169,7 +202,21 @@ def main() -> None:
     parser.add_argument("--data", required=True, type=Path, help="the real corpora folder")
     parser.add_argument("--scifact", type=Path, help="SciFact (BEIR layout), scored each round")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument(
+        "--rounds",
+        help="rounds as LR:SENTENCES,... (default: the three that made the bundled table "
+        "from the tokenlearn base)",
+    )
+    parser.add_argument(
+        "--hard-negatives",
+        action="store_true",
+        help="give each pair a paper BM25 ranks high for its query (keyword_negatives)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="which sentences and order")
     args = parser.parse_args()
+    rounds = ROUNDS
+    if args.rounds:
+        rounds = [(float(r.split(":")[0]), int(r.split(":")[1])) for r in args.rounds.split(",")]
 
     import torch
     from sentence_transformers import SentenceTransformer
@@ -187,9 +234,10 @@ def main() -> None:
     papers = corpus_papers(args.data)
     if args.scifact:
         print(f"base: SciFact train nDCG@10 {scifact_ndcg(encode, args.scifact):.4f}", flush=True)
-    for number, (learning_rate, sentences) in enumerate(ROUNDS, start=1):
-        pairs = training_pairs(papers, sentences)
-        train_round(model, pairs, learning_rate)
+    for number, (learning_rate, sentences) in enumerate(rounds, start=1):
+        pairs = training_pairs(papers, sentences, seed=args.seed)
+        negatives = keyword_negatives(papers, pairs) if args.hard_negatives else None
+        train_round(model, pairs, learning_rate, negatives)
         score = f"{scifact_ndcg(encode, args.scifact):.4f}" if args.scifact else "-"
         print(
             f"round {number} ({len(pairs):,} pairs, lr {learning_rate}): SciFact train "
