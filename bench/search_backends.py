@@ -174,7 +174,7 @@ def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
     lines = []
     default = (pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION)
     for function in ("ts_rank", "ts_rank_cd"):
-        for normalization in (0, 1, 2, 8, 32):
+        for normalization in (0, 1, 2, 8, 32, 33, 34, 40):
             pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = function, normalization
             run = {
                 q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
@@ -187,6 +187,22 @@ def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
                 flush=True,
             )
     pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = default
+    weights = pgsearch.RANK_WEIGHTS
+    for tried in (
+        "{0.1, 0.2, 0.5, 1.0}",
+        "{0.1, 0.2, 0.6, 1.0}",
+        "{0.1, 0.2, 0.7, 1.0}",
+        "{0.1, 0.2, 0.8, 1.0}",
+    ):
+        pgsearch.RANK_WEIGHTS = tried
+        run = {
+            q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
+            for q in qids
+        }
+        ndcg = evaluate(qrels, run)["ndcg@10"]
+        lines.append(f"| {pgsearch.RANK_FUNCTION}, weights {tried} | {default[1]} | {ndcg:.4f} |")
+        print(f"sweep weights {tried}: keyword nDCG@10 {ndcg:.4f}", flush=True)
+    pgsearch.RANK_WEIGHTS = weights
     return lines
 
 

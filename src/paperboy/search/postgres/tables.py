@@ -15,13 +15,16 @@ Keyword ranking: PostgreSQL has no BM25 without an extension (ParadeDB) that can
 installed here, and plain `ts_rank` knows nothing of how rare a word is (on SciFact its nDCG@10
 was 0.566 against BM25's 0.706). So each query word's `ts_rank` over the weighted tsvector
 (title A, abstract B, authors C), saturated (normalisation 32: rank / (rank + 1)), is weighted
-by the word's inverse document frequency, read from the planner's statistics (`pg_stats`
-keeps the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a
-BM25-like sum at no query-time cost for the statistics (0.690 on SciFact,
-bench/search_backends.py). The words are OR-ed, as in the embedded engine. Ranking a row means
-detoasting its tsvector, so a ranked query reads at most MAX_READ rows, those holding the most
-of its rarest words first (`PgKeywordIndex._ranked`; docs/search.md lists what bounds each
-query class, bench/pg_keyword_bounds.py what it costs and keeps at 1M papers).
+by the word's inverse document frequency, read from the planner's statistics (`pg_stats` keeps
+the most common lexemes of `doc` with their frequencies; ANALYZE refreshes them): a BM25-like
+sum at no query-time cost for the statistics (0.699 on SciFact train, bench/search_backends.py). A
+word in the abstract counts half as much as one in the title (`RANK_WEIGHTS`; PostgreSQL's
+default is 0.4): on SciFact train 0.6989 at 0.5 and 0.6, 0.6900 at 0.4, 0.6934 at 0.8, 0.6839
+at 1.0 (`bench/search_backends.py --sweep`). The words are OR-ed, as in the embedded engine.
+Ranking a row means detoasting its tsvector, so a ranked query reads at most MAX_READ rows,
+those holding the most of its rarest words first (`PgKeywordIndex._ranked`; docs/search.md
+lists what bounds each query class, bench/pg_keyword_bounds.py what it costs and keeps at 1M
+papers).
 
 Vectors are pgvector `halfvec` (float16, half the size of `vector`) in one table for every
 model, each model with its own partial HNSW index over `embedding::halfvec(dim)`: one table
@@ -52,7 +55,7 @@ from paperboy.store.postgres import PostgresStore
 TEXT_CONFIG = "english"  # stemming and stop words for title, abstract and free words
 NAME_CONFIG = "simple"  # lower-case only: author names are matched as written
 RANK_FUNCTION = "ts_rank"  # or ts_rank_cd (cover density); compared in bench/search_backends.py
-RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # ts_rank weights for D, C, B, A (PostgreSQL's defaults)
+RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"  # ts_rank weights for D, C, B, A (module docstring)
 RANK_NORMALIZATION = 32  # rank / (rank + 1): a word's weight saturates (tuned on SciFact)
 STATS_TTL = 60.0  # seconds the lexeme frequencies from pg_stats are cached
 CANDIDATE_FREQ = 0.05  # lexemes in more papers than this don't make a paper a candidate
