@@ -9,7 +9,8 @@ Both sets of vectors go into the same kind of store and indexes and are ranked b
 engine's own `rank()` (keyword, semantic, hybrid), so the only difference is the encoding.
 Each variant's vectors are cached in bench/.cache/ (the old path needs most of an hour for
 SciFact's 5,183 abstracts on 2 busy cores), keyed by the texts and by the code that encodes
-them (`MAKERS`): a change to either encodes again.
+them (`MAKERS`): a change to either encodes again (a new model package or onnxruntime does
+not: delete bench/.cache/ after upgrading them).
 
 `--variants now,one-run,batch4` compares cheaper passage vectors (bench/passage_variants.py)
 with the index's own, in a section of its own.
@@ -49,8 +50,14 @@ def old_encoder():
     return encoder
 
 
-# The code that makes the vectors: a change to it makes the cached vectors stale.
-MAKERS = [ROOT / "bench" / "passage_variants.py", ROOT / "src/paperboy/search/encoders.py"]
+# The code that makes the vectors: a change to it makes the cached vectors stale. (Not the
+# model files or onnxruntime: after upgrading either, delete bench/.cache.)
+MAKERS = [
+    Path(__file__),  # old_encoder, for the "before" variant
+    ROOT / "bench" / "passage_variants.py",
+    ROOT / "src/paperboy/search/encoders.py",
+    ROOT / "src/paperboy/search/updater.py",  # MAX_PASSAGES
+]
 
 
 def encode(variant: str, encoder, texts: list[str]) -> dict[str, np.ndarray]:

@@ -133,13 +133,15 @@ def test_graph_search_past_the_exact_limit(tmp_path):
     index.put([f"p{i}" for i in range(2000)], vectors)
     index.save(watermark=1)
     assert index.uses_graph
-    hits = 0
-    for i in range(0, 2000, 100):
-        hits += index.search(vectors[i], k=1)[0][0] == f"p{i}"
-    assert hits >= 19  # HNSW is approximate; its own vector is almost always found
+    asked = range(0, 2000, 100)
+    found = [index.search(vectors[i], k=1)[0][0] for i in asked]
+    # HNSW is approximate (and these random vectors are hard for a graph): a paper's own
+    # vector finds it almost always, not always, so one miss in 20 is allowed.
+    assert sum(pid == f"p{i}" for pid, i in zip(found, asked, strict=True)) >= 19
     reopened = VectorIndex.open(tmp_path / "v", dim=64, model="t", exact_limit=500)
-    assert reopened.search(vectors[100], k=1)[0][0] == "p100"
-    assert (tmp_path / "v" / "graph.usearch").exists()
+    assert reopened.uses_graph and (tmp_path / "v" / "graph.usearch").exists()
+    # the saved graph is the one searched before: the same answers, misses included
+    assert [reopened.search(vectors[i], k=1)[0][0] for i in asked] == found
 
 
 def test_graph_follows_updates_without_a_rebuild(tmp_path):

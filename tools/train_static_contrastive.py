@@ -19,6 +19,7 @@ sentences (ICT_PER_PAPER): SciFact train nDCG@10 of the static model alone 0.426
 after each round (the only use of it here; its claims are never trained on).
 
     /tmp/trainenv/bin/pip install 'accelerate>=1.1'   # beside train_static_model.py's list
+    /tmp/trainenv/bin/pip install bm25s PyStemmer     # for --hard-negatives only
     /tmp/trainenv/bin/python tools/train_static_contrastive.py --base BASE_MODEL_DIR \\
         --data ../shared/data/corpora --scifact ../shared/data/bench/scifact \\
         --out src/paperboy/data/models/static
@@ -47,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 ROUNDS = [(0.2, 2), (0.1, 3), (0.05, 4)]  # (learning rate, sentences a paper) per epoch
-HARD_RANKS = (3, 30)  # BM25 ranks a hard negative is drawn from (--hard-negatives)
+HARD_RANKS = (3, 30)  # BM25 ranks a hard negative is drawn from, 0-based: 4th to 30th
 BATCH = 1024
 SCALE = 20.0  # MNRL's similarity scale (its default)
 MAX_BYTES = 30_000_000
@@ -189,7 +190,7 @@ def save(model, base: Path, out: Path) -> None:
     ).save_pretrained(str(out))
     (out / "README.md").unlink(missing_ok=True)  # model2vec's generic card, not ours
     for name in ("LICENSE", "NOTICE"):
-        if (base / name).exists():
+        if (base / name).exists() and base.resolve() != out.resolve():
             shutil.copy(base / name, out / name)
     size = (out / "model.safetensors").stat().st_size
     if size > MAX_BYTES:

@@ -140,8 +140,10 @@ class FileIndexes(SearchIndexes):
         """Changes whenever any index is saved (readers reload when it moves): each save
         replaces these files (a new file renamed over the old), so their inode numbers move
         even where the filesystem's timestamps are too coarse to tell two saves apart; and a
-        vector folder's `meta.json` names its generation, which only grows, so even an inode
-        number reused by the next save cannot bring an old stamp back."""
+        vector folder's `meta.json` names its generation, which each save there raises, so
+        an inode number the filesystem hands out again cannot bring back an old stamp after
+        a save of vectors (a save of `state.json` alone still relies on its mtime, inode
+        and size)."""
         vectors = [v for v in (self.dense, self.bulk) if v is not None]
         metas = [v.folder / "meta.json" for v in vectors if v.folder is not None]
         stamp: list[int] = []
