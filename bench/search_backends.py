@@ -171,41 +171,44 @@ def main() -> None:
 
 
 def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
-    lines = []
-    default = (pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION)
-    for function in ("ts_rank", "ts_rank_cd"):
-        for normalization in (0, 1, 2, 8, 32, 33, 34, 40):
-            pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = function, normalization
-            run = {
-                q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
-                for q in qids
-            }
-            ndcg = evaluate(qrels, run)["ndcg@10"]
-            lines.append(f"| {function} | {normalization} | {ndcg:.4f} |")
-            print(
-                f"sweep {function} normalization {normalization}: keyword nDCG@10 {ndcg:.4f}",
-                flush=True,
-            )
-    pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = default
-    weights = pgsearch.RANK_WEIGHTS
-    # ts_rank's weights for D, C, B (abstract), A (title); PostgreSQL's default B is 0.4
-    for tried in (
-        "{0.1, 0.2, 0.4, 1.0}",
-        "{0.1, 0.2, 0.5, 1.0}",
-        "{0.1, 0.2, 0.6, 1.0}",
-        "{0.1, 0.2, 0.7, 1.0}",
-        "{0.1, 0.2, 0.8, 1.0}",
-        "{0.1, 0.2, 1.0, 1.0}",
-    ):
-        pgsearch.RANK_WEIGHTS = tried
+    """Keyword nDCG@10 on PostgreSQL for other ranking functions, normalisations and
+    ts_rank weights (table rows); the module's settings are put back afterwards."""
+
+    def keyword_ndcg() -> float:
         run = {
             q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
             for q in qids
         }
-        ndcg = evaluate(qrels, run)["ndcg@10"]
-        lines.append(f"| {pgsearch.RANK_FUNCTION}, weights {tried} | {default[1]} | {ndcg:.4f} |")
-        print(f"sweep weights {tried}: keyword nDCG@10 {ndcg:.4f}", flush=True)
-    pgsearch.RANK_WEIGHTS = weights
+        return evaluate(qrels, run)["ndcg@10"]
+
+    lines = []
+    default = (pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION, pgsearch.RANK_WEIGHTS)
+    try:
+        for function in ("ts_rank", "ts_rank_cd"):
+            for normalization in (0, 1, 2, 8, 32, 33, 34, 40):
+                pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = function, normalization
+                ndcg = keyword_ndcg()
+                lines.append(f"| {function} | {normalization} | {ndcg:.4f} |")
+                print(
+                    f"sweep {function} normalization {normalization}: keyword nDCG@10 {ndcg:.4f}",
+                    flush=True,
+                )
+        pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION = default[:2]
+        # ts_rank's weights for D, C, B (abstract), A (title); PostgreSQL's default B is 0.4
+        for tried in (
+            "{0.1, 0.2, 0.4, 1.0}",
+            "{0.1, 0.2, 0.5, 1.0}",
+            "{0.1, 0.2, 0.6, 1.0}",
+            "{0.1, 0.2, 0.7, 1.0}",
+            "{0.1, 0.2, 0.8, 1.0}",
+            "{0.1, 0.2, 1.0, 1.0}",
+        ):
+            pgsearch.RANK_WEIGHTS = tried
+            ndcg = keyword_ndcg()
+            lines.append(f"| {default[0]}, weights {tried} | {default[1]} | {ndcg:.4f} |")
+            print(f"sweep weights {tried}: keyword nDCG@10 {ndcg:.4f}", flush=True)
+    finally:
+        pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION, pgsearch.RANK_WEIGHTS = default
     return lines
 
 

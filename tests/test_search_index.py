@@ -200,7 +200,7 @@ def test_the_index_stamp_moves_on_each_save_even_with_the_same_timestamps(tmp_pa
 def test_the_index_stamp_reads_the_vector_generation_when_the_file_looks_the_same(tmp_path):
     """A save whose `meta.json` got the old one's inode number back (the filesystem reused
     it), with the same size and within the same timestamp tick: the generation it names,
-    which only grows, still moves the stamp."""
+    which each save raises, still moves the stamp."""
     import json
     import os
 
