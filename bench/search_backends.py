@@ -36,6 +36,7 @@ from search_quality import evaluate, load_beir, plain_query, restore_or_encode
 
 from paperboy.config import Settings
 from paperboy.papers import Paper
+from paperboy.search import fusion
 from paperboy.search.engine import HybridSearch
 from paperboy.search.files import FileIndexes as SearchIndexes
 from paperboy.search.postgres import PgSearchIndexes, carry_vectors
@@ -117,7 +118,7 @@ def main() -> None:
     corpus, queries, qrels = load_beir(args.beir, args.split)
     qrels = {q: r for q, r in qrels.items() if q in queries}
     qids = sorted(qrels)
-    rows, agree, sweep = [], [], []
+    rows, agree, sweep, fusion_sweep = [], [], [], []
     with postgres(args.database_url) as new_database:
         for number, model in enumerate(args.models.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
@@ -164,10 +165,12 @@ def main() -> None:
                     )
                 if args.sweep and not number:
                     sweep += sweep_rank_variants(engines["postgres"], queries, qids, qrels)
+                if args.sweep and model in fusion.LONG_QUERY_KEYWORD_WEIGHTS:
+                    fusion_sweep += sweep_long_query_weights(engines, model, queries, qids, qrels)
                 pg_store.close()
                 files_store.close()
     if args.write:
-        write(args, len(corpus), len(qids), rows, agree, sweep)
+        write(args, len(corpus), len(qids), rows, agree, sweep, fusion_sweep)
 
 
 def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
@@ -212,7 +215,42 @@ def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
     return lines
 
 
-def write(args, documents: int, queries: int, rows, agree, sweep) -> None:
+LONG_QUERY_SWEEP = (0.2, 0.22, 0.24, 0.25, 0.26, 0.28, 0.3, 0.35, 0.4)
+
+
+def sweep_long_query_weights(engines, model, queries, qids, qrels) -> list[str]:
+    """Hybrid nDCG@10 on both backends for each keyword weight `model` could get for a query
+    of `fusion.LONG_QUERY_WORDS` words or more (table rows), the same on both keyword rankings
+    (BM25, PostgreSQL's ts_rank); the module's weights are put back."""
+    lines = []
+    tables = [
+        fusion.LONG_QUERY_KEYWORD_WEIGHTS,
+        *fusion.RANKING_LONG_QUERY_KEYWORD_WEIGHTS.values(),
+    ]
+    defaults = [dict(table) for table in tables]
+    try:
+        for weight in LONG_QUERY_SWEEP:
+            for table in tables:
+                table[model] = weight
+            scores = {}
+            for name, engine in engines.items():
+                run = {
+                    q: dict(engine.rank(plain_query(queries[q]), k=100, mode="hybrid").ranked)
+                    for q in qids
+                }
+                scores[name] = evaluate(qrels, run)["ndcg@10"]
+            lines.append(
+                f"| {model} | {weight} | {scores['files']:.4f} | {scores['postgres']:.4f} |"
+            )
+            print(f"sweep long-query weight {weight}: {scores}", flush=True)
+    finally:
+        for table, default in zip(tables, defaults):
+            table.clear()
+            table.update(default)
+    return lines
+
+
+def write(args, documents: int, queries: int, rows, agree, sweep, fusion_sweep) -> None:
     lines = [
         f"`nice .venv/bin/python bench/search_backends.py --beir {args.beir} --split "
         f"{args.split}{' --sweep' if args.sweep else ''} --write`",
@@ -251,6 +289,18 @@ def write(args, documents: int, queries: int, rows, agree, sweep) -> None:
             "| function | normalization | keyword nDCG@10 |",
             "|---|---|---|",
         ] + sweep
+    if fusion_sweep:
+        lines += [
+            "",
+            f"Hybrid on both backends by the transformer's keyword weight for queries of "
+            f"{fusion.LONG_QUERY_WORDS} words or more (all but 3 of SciFact's claims; the "
+            f"product's weights were picked here: with BM25 "
+            f"{fusion.LONG_QUERY_KEYWORD_WEIGHTS}, by keyword ranking otherwise "
+            f"{fusion.RANKING_LONG_QUERY_KEYWORD_WEIGHTS}):",
+            "",
+            "| model | keyword weight | files hybrid nDCG@10 | PostgreSQL hybrid nDCG@10 |",
+            "|---|---|---|---|",
+        ] + fusion_sweep
     write_section(
         "search_backends",
         "Search on SQLite files vs PostgreSQL (`bench/search_backends.py`)",

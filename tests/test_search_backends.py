@@ -32,6 +32,8 @@ def test_each_backend_answers_the_declared_protocols(backend, database_url, tmp_
         assert isinstance(indexes.keyword, KeywordIndex)
         for vectors in (indexes.dense, indexes.bulk):
             assert isinstance(vectors, VectorIndex)
+        # the fusion weighs the keyword side by how it ranks (fusion.keyword_weight_for)
+        assert indexes.keyword_ranking == ("bm25" if backend == "sqlite" else "ts_rank")
     finally:
         store.close()
 

@@ -5,6 +5,7 @@ from paperboy.search.fusion import (
     KEYWORD_WEIGHT,
     LONG_QUERY_KEYWORD_WEIGHTS,
     LONG_QUERY_WORDS,
+    RANKING_LONG_QUERY_KEYWORD_WEIGHTS,
     TUNED_KEYWORD_WEIGHTS,
     fuse_scores,
     keyword_weight_for,
@@ -81,6 +82,13 @@ def test_a_long_query_gets_the_transformer_a_larger_share():
     # The static model showed no such trend: one weight at every length.
     assert keyword_weight_for("static", words=short) == keyword_weight_for("static", words=40)
     assert keyword_weight_for("minilm", "0.8", words=long) == 0.8  # a number wins
+    # PostgreSQL's keyword ranking is weaker than BM25: long queries lean less on it.
+    ts_rank = RANKING_LONG_QUERY_KEYWORD_WEIGHTS["ts_rank"]["minilm"]
+    assert keyword_weight_for("minilm", words=long, ranking="ts_rank") == ts_rank
+    assert ts_rank < LONG_QUERY_KEYWORD_WEIGHTS["minilm"]
+    assert keyword_weight_for("minilm", words=short, ranking="ts_rank") == keyword_weight_for(
+        "minilm", words=short
+    )
     assert query_words("  state-space   models ") == 2
     assert query_words("RNA - DNA & co") == 3  # a lone sign is not a word
 
@@ -99,3 +107,27 @@ def test_the_engine_picks_the_weight_by_the_query_length(tmp_path, monkeypatch):
     monkeypatch.setattr("paperboy.search.fusion.LONG_QUERY_WORDS", 99)  # now a short query
     assert [pid for pid, _ in engine.rank(long).ranked[:10]] == semantic
     store.close()
+
+
+def test_the_engine_picks_the_weight_of_its_keyword_ranking(tmp_path, monkeypatch):
+    store, settings = make_store(tmp_path)  # static vectors only, index files (BM25)
+    engine = open_search(store, settings)
+    assert engine.indexes.keyword_ranking == "bm25"
+    long = parse_query("graph neural networks for molecules")
+    keyword = [pid for pid, _ in engine.rank(long, mode="keyword").ranked[:10]]
+    semantic = [pid for pid, _ in engine.rank(long, mode="semantic").ranked[:10]]
+    assert keyword != semantic
+    monkeypatch.setitem(LONG_QUERY_KEYWORD_WEIGHTS, "static", 1.0)
+    monkeypatch.setitem(RANKING_LONG_QUERY_KEYWORD_WEIGHTS, "other", {"static": 0.0})
+    assert [pid for pid, _ in engine.rank(long).ranked[:10]] == keyword
+    monkeypatch.setattr(engine.indexes, "keyword_ranking", "other")
+    assert [pid for pid, _ in engine.rank(long).ranked[:10]] == semantic
+    store.close()
+
+
+def test_a_keyword_ranking_overrides_only_the_models_it_names(monkeypatch):
+    long = LONG_QUERY_WORDS
+    monkeypatch.setitem(LONG_QUERY_KEYWORD_WEIGHTS, "static", 0.9)  # not named for ts_rank
+    assert "static" not in RANKING_LONG_QUERY_KEYWORD_WEIGHTS["ts_rank"]
+    assert keyword_weight_for("static", words=long, ranking="ts_rank") == 0.9
+    assert keyword_weight_for("static", words=long, ranking="unknown") == 0.9

@@ -150,6 +150,7 @@ class IndexSet(Protocol):
     bulk: VectorIndex | None
     passages: VectorIndex | None
     searches_at_once: bool  # keyword and vector search may run in two threads at once
+    keyword_ranking: str  # "bm25" or "ts_rank": the fusion's weights depend on it
 
     def encoder(self, model: str) -> Encoder: ...
 

@@ -314,12 +314,12 @@ class HybridSearch:
 
     def _fusion_weights(self, models: dict[str, str], words: int) -> tuple[float, dict[str, float]]:
         """The keyword weight for papers without a cosine (that of the vectors covering most
-        papers), and one per paper ranked with some model's vectors (tuned per model and for
-        a query of `words` words)."""
-        setting = self.settings.search_keyword_weight
+        papers), and one per paper ranked with some model's vectors (tuned per model, for
+        a query of `words` words and for the backend's keyword ranking)."""
+        setting, ranking = self.settings.search_keyword_weight, self.indexes.keyword_ranking
         sets = self._vector_sets()
-        default = keyword_weight_for(sets[-1].model if sets else "", setting, words)
-        by_model = {v.model: keyword_weight_for(v.model, setting, words) for v in sets}
+        default = keyword_weight_for(sets[-1].model if sets else "", setting, words, ranking)
+        by_model = {v.model: keyword_weight_for(v.model, setting, words, ranking) for v in sets}
         return default, {pid: by_model[m] for pid, m in models.items() if m in by_model}
 
     def _nearest(self, q: ParsedQuery, k: int) -> list[Nearest]:

@@ -18,7 +18,8 @@ The weight also depends on the query's length, for the transformer: a query of a
 title) is what the transformer reads best. From `LONG_QUERY_WORDS` words on, a model in
 `LONG_QUERY_KEYWORD_WEIGHTS` gets that weight instead. Measured by query length within each
 of the two sets in bench/search_quality.py (docs/search.md, "Fusion"); the static model showed
-no such trend and has one weight.
+no such trend and has one weight. A keyword ranking weaker than BM25 (PostgreSQL's) has long-
+query weights of its own, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -27,17 +28,26 @@ KEYWORD_WEIGHT = 0.4  # for models not tuned here; semantic gets 1 - this
 TUNED_KEYWORD_WEIGHTS = {"minilm": 0.4, "static": 0.7}
 LONG_QUERY_WORDS = 4  # a query of this many words or more reads as a sentence
 LONG_QUERY_KEYWORD_WEIGHTS = {"minilm": 0.3}
+# Overrides for another keyword ranking than BM25 (what an index set's `keyword_ranking` says).
+# PostgreSQL's idf x ts_rank is weaker than BM25 and earns less weight on long queries: on
+# SciFact train its hybrid peaks at 0.24-0.26 (0.750) and gives 0.746 at 0.3, where BM25's is
+# flat from 0.22 to 0.4 (bench/search_backends.py --sweep).
+RANKING_LONG_QUERY_KEYWORD_WEIGHTS = {"ts_rank": {"minilm": 0.25}}
 RRF_K = 60
 
 
-def keyword_weight_for(model: str, setting: str = "auto", words: int = 0) -> float:
+def keyword_weight_for(
+    model: str, setting: str = "auto", words: int = 0, ranking: str = "bm25"
+) -> float:
     """The keyword share of the fused score for papers ranked with `model`'s vectors, for a
-    query of `words` words; `setting` is search_keyword_weight ("auto", or a number that
-    overrides every model and length)."""
+    query of `words` words whose keyword side is ranked by `ranking` ("bm25", "ts_rank");
+    `setting` is search_keyword_weight ("auto", or a number that overrides every model and
+    length)."""
     if setting and str(setting).strip().lower() != "auto":
         return float(setting)
-    if words >= LONG_QUERY_WORDS and model in LONG_QUERY_KEYWORD_WEIGHTS:
-        return LONG_QUERY_KEYWORD_WEIGHTS[model]
+    long = {**LONG_QUERY_KEYWORD_WEIGHTS, **RANKING_LONG_QUERY_KEYWORD_WEIGHTS.get(ranking, {})}
+    if words >= LONG_QUERY_WORDS and model in long:
+        return long[model]
     return TUNED_KEYWORD_WEIGHTS.get(model, KEYWORD_WEIGHT)
 
 

@@ -135,6 +135,8 @@ class SearchIndexes(ABC):
     # threads, each waiting without the GIL (index files: tantivy and usearch let go of it;
     # PostgreSQL: each statement borrows a pooled connection, and the server runs the two).
     searches_at_once = False
+    # How the keyword side ranks ("bm25", "ts_rank"): the fusion weights depend on it.
+    keyword_ranking = "bm25"
     taken = 0  # vectors this object took from `kept` instead of encoding them
 
     # -- what each backend supplies ----------------------------------------------------------

@@ -35,6 +35,7 @@ class PgSearchIndexes(SearchIndexes):
     """The keyword index and the vector indexes of one PostgreSQL database."""
 
     searches_at_once = True  # each statement borrows its own pooled connection
+    keyword_ranking = "ts_rank"  # idf x ts_rank (tables.py), not BM25
 
     keyword: PgKeywordIndex
     dense: PgVectors
