@@ -13,7 +13,8 @@ rankings differ it is the keyword ranking (BM25 against ts_rank) and the HNSW gr
 model. Every judged query runs through
 the engine's own `rank()` on both; reported: nDCG@10 and Recall@100 per backend, and the
 overlap of the top 10 (mean share of the ten ids both return). `--sweep` also compares
-ts_rank variants for the keyword side. With --write, figures go into docs/benchmarks.md.
+ts_rank variants for the keyword side, and the transformer's keyword weight for long queries
+on both backends (`fusion.LONG_QUERY_KEYWORD_WEIGHTS`, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`). With --write, figures go into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -112,13 +113,15 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="an empty PostgreSQL database (default: start a server)"
     )
-    parser.add_argument("--sweep", action="store_true", help="compare ts_rank variants")
+    parser.add_argument(
+        "--sweep", action="store_true", help="compare ts_rank variants and long-query weights"
+    )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     corpus, queries, qrels = load_beir(args.beir, args.split)
     qrels = {q: r for q, r in qrels.items() if q in queries}
     qids = sorted(qrels)
-    rows, agree, sweep, fusion_sweep = [], [], [], []
+    rows, agree, sweep, fusion_sweep, long_queries = [], [], [], [], 0
     with postgres(args.database_url) as new_database:
         for number, model in enumerate(args.models.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
@@ -167,10 +170,14 @@ def main() -> None:
                     sweep += sweep_rank_variants(engines["postgres"], queries, qids, qrels)
                 if args.sweep and model in fusion.LONG_QUERY_KEYWORD_WEIGHTS:
                     fusion_sweep += sweep_long_query_weights(engines, model, queries, qids, qrels)
+                    long_queries = sum(
+                        fusion.query_words(plain_query(queries[q]).text) >= fusion.LONG_QUERY_WORDS
+                        for q in qids
+                    )
                 pg_store.close()
                 files_store.close()
     if args.write:
-        write(args, len(corpus), len(qids), rows, agree, sweep, fusion_sweep)
+        write(args, len(corpus), len(qids), rows, agree, sweep, fusion_sweep, long_queries)
 
 
 def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
@@ -250,7 +257,9 @@ def sweep_long_query_weights(engines, model, queries, qids, qrels) -> list[str]:
     return lines
 
 
-def write(args, documents: int, queries: int, rows, agree, sweep, fusion_sweep) -> None:
+def write(
+    args, documents: int, queries: int, rows, agree, sweep, fusion_sweep, long_queries: int
+) -> None:
     lines = [
         f"`nice .venv/bin/python bench/search_backends.py --beir {args.beir} --split "
         f"{args.split}{' --sweep' if args.sweep else ''} --write`",
@@ -293,7 +302,8 @@ def write(args, documents: int, queries: int, rows, agree, sweep, fusion_sweep) 
         lines += [
             "",
             f"Hybrid on both backends by the transformer's keyword weight for queries of "
-            f"{fusion.LONG_QUERY_WORDS} words or more (all but 3 of SciFact's claims; the "
+            f"{fusion.LONG_QUERY_WORDS} words or more ({long_queries:,} of the {queries:,} "
+            f"queries; the "
             f"product's weights were picked here: with BM25 "
             f"{fusion.LONG_QUERY_KEYWORD_WEIGHTS}, by keyword ranking otherwise "
             f"{fusion.RANKING_LONG_QUERY_KEYWORD_WEIGHTS}):",

@@ -85,6 +85,7 @@ def test_a_long_query_gets_the_transformer_a_larger_share():
     # PostgreSQL's keyword ranking is weaker than BM25: long queries lean less on it.
     ts_rank = RANKING_LONG_QUERY_KEYWORD_WEIGHTS["ts_rank"]["minilm"]
     assert keyword_weight_for("minilm", words=long, ranking="ts_rank") == ts_rank
+    assert keyword_weight_for("minilm", "0.8", words=long, ranking="ts_rank") == 0.8
     assert ts_rank < LONG_QUERY_KEYWORD_WEIGHTS["minilm"]
     assert keyword_weight_for("minilm", words=short, ranking="ts_rank") == keyword_weight_for(
         "minilm", words=short

@@ -18,8 +18,8 @@ The weight also depends on the query's length, for the transformer: a query of a
 title) is what the transformer reads best. From `LONG_QUERY_WORDS` words on, a model in
 `LONG_QUERY_KEYWORD_WEIGHTS` gets that weight instead. Measured by query length within each
 of the two sets in bench/search_quality.py (docs/search.md, "Fusion"); the static model showed
-no such trend and has one weight. A keyword ranking weaker than BM25 (PostgreSQL's) has long-
-query weights of its own, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`.
+no such trend and has one weight. A keyword ranking weaker than BM25 (PostgreSQL's) has
+long-query weights of its own, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -45,9 +45,12 @@ def keyword_weight_for(
     length)."""
     if setting and str(setting).strip().lower() != "auto":
         return float(setting)
-    long = {**LONG_QUERY_KEYWORD_WEIGHTS, **RANKING_LONG_QUERY_KEYWORD_WEIGHTS.get(ranking, {})}
-    if words >= LONG_QUERY_WORDS and model in long:
-        return long[model]
+    long_weights = {
+        **LONG_QUERY_KEYWORD_WEIGHTS,
+        **RANKING_LONG_QUERY_KEYWORD_WEIGHTS.get(ranking, {}),
+    }
+    if words >= LONG_QUERY_WORDS and model in long_weights:
+        return long_weights[model]
     return TUNED_KEYWORD_WEIGHTS.get(model, KEYWORD_WEIGHT)
 
 
