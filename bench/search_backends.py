@@ -14,7 +14,8 @@ model. Every judged query runs through
 the engine's own `rank()` on both; reported: nDCG@10 and Recall@100 per backend, and the
 overlap of the top 10 (mean share of the ten ids both return). `--sweep` also compares
 ts_rank variants for the keyword side, and the transformer's keyword weight for long queries
-on both backends (`fusion.LONG_QUERY_KEYWORD_WEIGHTS`, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`). With --write, figures go into docs/benchmarks.md.
+on both backends (`fusion.LONG_QUERY_KEYWORD_WEIGHTS`, `RANKING_LONG_QUERY_KEYWORD_WEIGHTS`).
+With --write, figures go into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ def main() -> None:
     corpus, queries, qrels = load_beir(args.beir, args.split)
     qrels = {q: r for q, r in qrels.items() if q in queries}
     qids = sorted(qrels)
-    rows, agree, sweep, fusion_sweep, long_queries = [], [], [], [], 0
+    rows, agree, sweep, fusion_sweep = [], [], [], []
+    long_queries = sum(
+        fusion.query_words(plain_query(queries[q]).text) >= fusion.LONG_QUERY_WORDS for q in qids
+    )
     with postgres(args.database_url) as new_database:
         for number, model in enumerate(args.models.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
@@ -170,14 +174,16 @@ def main() -> None:
                     sweep += sweep_rank_variants(engines["postgres"], queries, qids, qrels)
                 if args.sweep and model in fusion.LONG_QUERY_KEYWORD_WEIGHTS:
                     fusion_sweep += sweep_long_query_weights(engines, model, queries, qids, qrels)
-                    long_queries = sum(
-                        fusion.query_words(plain_query(queries[q]).text) >= fusion.LONG_QUERY_WORDS
-                        for q in qids
-                    )
                 pg_store.close()
                 files_store.close()
     if args.write:
         write(args, len(corpus), len(qids), rows, agree, sweep, fusion_sweep, long_queries)
+
+
+def ndcg_at_10(engine: HybridSearch, mode: str, queries, qids, qrels) -> float:
+    """nDCG@10 of the engine's `rank()` in `mode` over the judged queries."""
+    run = {q: dict(engine.rank(plain_query(queries[q]), k=100, mode=mode).ranked) for q in qids}
+    return evaluate(qrels, run)["ndcg@10"]
 
 
 def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
@@ -185,11 +191,7 @@ def sweep_rank_variants(engine, queries, qids, qrels) -> list[str]:
     ts_rank weights (table rows); the module's settings are put back afterwards."""
 
     def keyword_ndcg() -> float:
-        run = {
-            q: dict(engine.rank(plain_query(queries[q]), k=100, mode="keyword").ranked)
-            for q in qids
-        }
-        return evaluate(qrels, run)["ndcg@10"]
+        return ndcg_at_10(engine, "keyword", queries, qids, qrels)
 
     lines = []
     default = (pgsearch.RANK_FUNCTION, pgsearch.RANK_NORMALIZATION, pgsearch.RANK_WEIGHTS)
@@ -239,13 +241,10 @@ def sweep_long_query_weights(engines, model, queries, qids, qrels) -> list[str]:
         for weight in LONG_QUERY_SWEEP:
             for table in tables:
                 table[model] = weight
-            scores = {}
-            for name, engine in engines.items():
-                run = {
-                    q: dict(engine.rank(plain_query(queries[q]), k=100, mode="hybrid").ranked)
-                    for q in qids
-                }
-                scores[name] = evaluate(qrels, run)["ndcg@10"]
+            scores = {
+                name: ndcg_at_10(engine, "hybrid", queries, qids, qrels)
+                for name, engine in engines.items()
+            }
             lines.append(
                 f"| {model} | {weight} | {scores['files']:.4f} | {scores['postgres']:.4f} |"
             )

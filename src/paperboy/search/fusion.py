@@ -45,12 +45,13 @@ def keyword_weight_for(
     length)."""
     if setting and str(setting).strip().lower() != "auto":
         return float(setting)
-    long_weights = {
-        **LONG_QUERY_KEYWORD_WEIGHTS,
-        **RANKING_LONG_QUERY_KEYWORD_WEIGHTS.get(ranking, {}),
-    }
-    if words >= LONG_QUERY_WORDS and model in long_weights:
-        return long_weights[model]
+    if words >= LONG_QUERY_WORDS:
+        for weights in (
+            RANKING_LONG_QUERY_KEYWORD_WEIGHTS.get(ranking, {}),
+            LONG_QUERY_KEYWORD_WEIGHTS,
+        ):
+            if model in weights:
+                return weights[model]
     return TUNED_KEYWORD_WEIGHTS.get(model, KEYWORD_WEIGHT)
 
 
